@@ -1,0 +1,187 @@
+"""Video and frame I/O in one place: mp4/mkv files, PNG/JPG folders, and in-memory encodings.
+
+Lossless storage is FFV1 in Matroska (`.mkv`): exact uint8 round trips for RGB (`bgr0`) and
+single-channel (`gray`) videos. Lossy `.mp4` is H.264. Writes are atomic (temporary name, then
+rename) and byte-deterministic (bitexact muxing), so two runs give identical files.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import tempfile
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+
+from .errors import GenomniError
+
+VIDEO_SUFFIXES = {".mp4", ".mkv", ".avi", ".mov", ".webm"}
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg"}
+CODECS = ("ffv1", "h264")
+
+
+def _check_frames(frames: np.ndarray) -> bool:
+    """Validate a (T,H,W,3) or (T,H,W) uint8 array; return True when single-channel."""
+    if not isinstance(frames, np.ndarray) or frames.dtype != np.uint8:
+        raise GenomniError(f"frames must be a uint8 numpy array, got {getattr(frames, 'dtype', type(frames))}")
+    if frames.ndim == 3:
+        gray = True
+    elif frames.ndim == 4 and frames.shape[-1] == 3:
+        gray = False
+    else:
+        raise GenomniError(f"frames must have shape (T,H,W,3) or (T,H,W), got {frames.shape}")
+    if frames.shape[0] == 0:
+        raise GenomniError("cannot write a video with no frames")
+    return gray
+
+
+def _rate(fps: float) -> Fraction:
+    if not fps or fps <= 0:
+        raise GenomniError(f"fps must be positive, got {fps}")
+    return Fraction(fps).limit_denominator(1001)
+
+
+def encode_video(frames: np.ndarray, fps: float, codec: str = "ffv1", crf: int = 18) -> bytes:
+    """Encode frames into video bytes: `ffv1` (lossless, Matroska) or `h264` (lossy, mp4).
+
+    Single-channel frames are only stored losslessly (they are masks).
+    """
+    gray = _check_frames(frames)
+    if codec not in CODECS:
+        raise GenomniError(f"unknown video codec {codec!r}; choose one of {', '.join(CODECS)}")
+    if gray and codec != "ffv1":
+        raise GenomniError("single-channel videos (masks) are always stored losslessly with ffv1")
+    _, h, w = frames.shape[:3]
+    if codec == "h264" and (h % 2 or w % 2):
+        raise GenomniError(f"h264 needs even width and height, got {w}x{h}; use ffv1 or an even resolution")
+    buf = io.BytesIO()
+    fmt = "matroska" if codec == "ffv1" else "mp4"
+    with av.open(buf, "w", format=fmt) as container:
+        container.flags |= av.container.Flags.bitexact.value
+        if codec == "ffv1":
+            stream = container.add_stream("ffv1", rate=_rate(fps), options={"flags": "+bitexact"})
+            stream.pix_fmt = "gray" if gray else "bgr0"
+        else:
+            stream = container.add_stream(
+                "libx264", rate=_rate(fps), options={"crf": str(crf), "preset": "medium", "flags": "+bitexact"}
+            )
+            stream.pix_fmt = "yuv420p"
+        stream.width, stream.height = w, h
+        src_fmt = "gray" if gray else "rgb24"
+        for frame in frames:
+            for packet in stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format=src_fmt)):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return buf.getvalue()
+
+
+def _decode_container(container: av.container.InputContainer, source: str) -> tuple[np.ndarray, float | None]:
+    if not container.streams.video:
+        raise GenomniError(f"{source}: no video stream")
+    stream = container.streams.video[0]
+    gray = stream.format is not None and stream.format.name.startswith("gray")
+    out_fmt = "gray" if gray else "rgb24"
+    frames = [f.to_ndarray(format=out_fmt) for f in container.decode(stream)]
+    if not frames:
+        raise GenomniError(f"{source}: video has no frames")
+    fps = float(stream.average_rate) if stream.average_rate else None
+    return np.stack(frames), fps
+
+
+def decode_video(data: bytes, source: str = "<bytes>") -> tuple[np.ndarray, float | None]:
+    """Decode video bytes to (frames, fps); gray videos come back as (T,H,W)."""
+    try:
+        with av.open(io.BytesIO(data)) as container:
+            return _decode_container(container, source)
+    except av.error.FFmpegError as exc:
+        raise GenomniError(f"{source}: cannot decode video ({exc})") from None
+
+
+def _frame_files(folder: Path) -> list[Path]:
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    if not files:
+        raise GenomniError(f"{folder}: no PNG/JPG frames in folder")
+    return files
+
+
+def read_video(path: str | os.PathLike, gray: bool = False) -> tuple[np.ndarray, float | None]:
+    """Read a video file or a folder of frames (sorted by name) into uint8 frames and fps.
+
+    `gray=True` returns (T,H,W) single-channel frames (for masks); fps is None for folders.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise GenomniError(f"{path}: no such file or folder")
+    if path.is_dir():
+        frames = []
+        for f in _frame_files(path):
+            img = cv2.imread(str(f), cv2.IMREAD_GRAYSCALE if gray else cv2.IMREAD_COLOR)
+            if img is None:
+                raise GenomniError(f"{f}: unreadable image")
+            frames.append(img if gray else cv2.cvtColor(img, cv2.COLOR_BGR2RGB))
+        if len({fr.shape for fr in frames}) > 1:
+            raise GenomniError(f"{path}: frames have different sizes")
+        return np.stack(frames), None
+    if path.suffix.lower() not in VIDEO_SUFFIXES:
+        raise GenomniError(f"{path}: unsupported video type {path.suffix!r} (use {', '.join(sorted(VIDEO_SUFFIXES))} or a frame folder)")
+    try:
+        with av.open(str(path)) as container:
+            frames, fps = _decode_container(container, str(path))
+    except av.error.FFmpegError as exc:
+        raise GenomniError(f"{path}: cannot decode video ({exc})") from None
+    if gray and frames.ndim == 4:
+        frames = np.stack([cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in frames])
+    elif not gray and frames.ndim == 3:
+        frames = np.repeat(frames[..., None], 3, axis=-1)
+    return frames, fps
+
+
+def write_video(path: str | os.PathLike, frames: np.ndarray, fps: float = 24.0, crf: int = 18) -> Path:
+    """Write frames atomically: `.mkv` lossless FFV1, `.mp4` H.264, no suffix = PNG frame folder."""
+    path = Path(path)
+    gray = _check_frames(frames)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    suffix = path.suffix.lower()
+    if suffix == "":
+        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+        for i, frame in enumerate(frames):
+            img = frame if gray else cv2.cvtColor(frame, cv2.COLOR_RGB2BGR)
+            cv2.imwrite(str(tmp / f"{i:05d}.png"), img)
+        if path.exists():
+            shutil.rmtree(path)
+        os.replace(tmp, path)
+        return path
+    codecs = {".mkv": "ffv1", ".mp4": "h264"}
+    if suffix not in codecs:
+        raise GenomniError(f"{path}: write .mkv (lossless), .mp4 (H.264) or a folder path without suffix")
+    data = encode_video(frames, fps, codec=codecs[suffix], crf=crf)
+    atomic_write_bytes(path, data)
+    return path
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
+    """Write bytes to a temporary sibling and rename, so readers never see a partial file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def resize_video(frames: np.ndarray, size: tuple[int, int], nearest: bool = False) -> np.ndarray:
+    """Resize every frame to (height, width); `nearest` keeps mask values exact."""
+    h, w = size
+    interp = cv2.INTER_NEAREST if nearest else cv2.INTER_AREA
+    return np.stack([cv2.resize(f, (w, h), interpolation=interp) for f in frames])
