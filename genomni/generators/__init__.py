@@ -1,0 +1,1 @@
+"""Scene sources that turn scenes or footage into Samples and shards."""

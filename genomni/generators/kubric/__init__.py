@@ -1,0 +1,1 @@
+"""Kubric-style synthetic scenes: sampled specs -> pybullet physics -> Blender Cycles passes -> Samples."""
