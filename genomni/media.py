@@ -23,6 +23,8 @@ from .errors import GenomniError
 VIDEO_SUFFIXES = {".mp4", ".mkv", ".avi", ".mov", ".webm"}
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg"}
 CODECS = ("ffv1", "h264")
+_UMASK = os.umask(0)
+os.umask(_UMASK)
 
 
 def _check_frames(frames: np.ndarray) -> bool:
@@ -173,6 +175,7 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp creates 0600; give the file normal permissions
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

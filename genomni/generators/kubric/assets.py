@@ -20,15 +20,21 @@ HDRI_SUFFIXES = (".hdr", ".exr")
 
 @dataclass(frozen=True)
 class AssetRef:
-    """One object asset: a primitive name, or a mesh file path."""
+    """One object asset: a primitive, or a mesh file named portably (`pybullet:REL` or `assets:REL`)."""
 
     kind: str  # "primitive" | "file"
     name: str  # primitive name or a short display name
-    path: str = ""
+    ref: str = ""  # portable file reference, resolved with `resolve`; kept in metadata
 
-    @property
-    def label(self) -> str:
-        return self.name
+
+def resolve(ref: str, assets_dir: str | None = None, hdri_dir: str | None = None) -> Path:
+    """Absolute path of a portable reference (`pybullet:REL`, `assets:REL`, `hdri:REL`)."""
+    root_name, _, rel = ref.partition(":")
+    roots = {"pybullet": str(pybullet_data_dir()), "assets": assets_dir, "hdri": hdri_dir}
+    root = roots.get(root_name)
+    if not root or not rel:
+        raise GenomniError(f"cannot resolve asset reference {ref!r} (is --assets-dir/--hdri-dir set?)")
+    return Path(root) / rel
 
 
 def pybullet_data_dir() -> Path:
@@ -40,18 +46,18 @@ def pybullet_data_dir() -> Path:
 def pybullet_meshes() -> list[AssetRef]:
     """The named meshes plus the 1000 procedurally made `random_urdfs` shapes of pybullet_data."""
     root = pybullet_data_dir()
-    refs = [AssetRef("file", Path(n).stem, str(root / n)) for n in PYBULLET_NAMED if (root / n).exists()]
+    refs = [AssetRef("file", Path(n).stem, f"pybullet:{n}") for n in PYBULLET_NAMED if (root / n).exists()]
     rand = root / "random_urdfs"
     if rand.is_dir():
         for d in sorted(rand.iterdir()):
             obj = d / f"{d.name}.obj"
             if obj.exists():
-                refs.append(AssetRef("file", f"shape{d.name}", str(obj)))
+                refs.append(AssetRef("file", f"shape{d.name}", f"pybullet:random_urdfs/{d.name}/{d.name}.obj"))
     return refs
 
 
 def user_files(folder: str | None, suffixes: tuple[str, ...], what: str) -> list[str]:
-    """Sorted files with the given suffixes under `folder`; a clear error when there are none."""
+    """Sorted paths (relative to `folder`) of files with the given suffixes; a clear error when none."""
     if not folder:
         return []
     root = Path(folder)
@@ -68,7 +74,7 @@ def user_files(folder: str | None, suffixes: tuple[str, ...], what: str) -> list
             raise GenomniError(f"{what} file {f} is unreadable: {exc.strerror}") from None
         if not head:
             raise GenomniError(f"{what} file {f} is empty")
-    return files
+    return [str(Path(f).relative_to(root)) for f in files]
 
 
 def catalog(sources: tuple[str, ...], asset_files: list[str]) -> dict[str, list[AssetRef]]:
@@ -79,5 +85,5 @@ def catalog(sources: tuple[str, ...], asset_files: list[str]) -> dict[str, list[
     if "pybullet" in sources:
         out["pybullet"] = pybullet_meshes()
     if "assets" in sources:
-        out["assets"] = [AssetRef("file", Path(f).stem, f) for f in asset_files]
+        out["assets"] = [AssetRef("file", Path(f).stem, f"assets:{f}") for f in asset_files]
     return {k: v for k, v in out.items() if v}

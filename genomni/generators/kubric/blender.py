@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from ...errors import GenomniError
+from .assets import resolve
 from .config import KubricConfig
 from .scene import ObjectSpec, SceneSpec
 
@@ -232,10 +233,11 @@ class BlenderRenderer:
         background.inputs["Strength"].default_value = li.world_strength
         if li.world == "hdri":
             env = nodes.new("ShaderNodeTexEnvironment")
+            path = str(resolve(li.hdri, self.cfg.assets_dir, self.cfg.hdri_dir))
             try:
-                env.image = bpy.data.images.load(li.hdri, check_existing=True)
+                env.image = bpy.data.images.load(path, check_existing=True)
             except RuntimeError:
-                raise GenomniError(f"HDRI file {li.hdri} could not be read by Blender") from None
+                raise GenomniError(f"HDRI file {path} could not be read by Blender") from None
             mapping = nodes.new("ShaderNodeMapping")
             mapping.inputs["Rotation"].default_value = (0.0, 0.0, math.radians(li.hdri_rotation))
             coord = nodes.new("ShaderNodeTexCoord")
@@ -261,7 +263,7 @@ class BlenderRenderer:
             op, kwargs = PRIMITIVE_OPS[asset["name"]]
             getattr(bpy.ops.mesh, op)(**kwargs)
         else:
-            path = asset["path"]
+            path = str(resolve(asset["ref"], self.cfg.assets_dir, self.cfg.hdri_dir))
             if not os.path.isfile(path):
                 raise GenomniError(f"asset file {path} does not exist")
             suffix = Path(path).suffix.lower()
@@ -278,7 +280,7 @@ class BlenderRenderer:
             if o not in meshes:
                 bpy.data.objects.remove(o, do_unlink=True)
         if not meshes:
-            raise GenomniError(f"asset {asset['path'] or asset['name']} contains no mesh")
+            raise GenomniError(f"asset {asset['ref'] or asset['name']} contains no mesh")
         for o in meshes:  # bake world transforms (glTF hierarchies) into the vertices
             o.data = o.data.copy() if o.data.users > 1 else o.data
             o.data.transform(o.matrix_world)
@@ -302,7 +304,7 @@ class BlenderRenderer:
         lo, hi = co.min(0), co.max(0)
         extent = float((hi - lo).max())
         if not np.isfinite(extent) or extent <= 0:
-            raise GenomniError(f"asset {spec.asset['path'] or spec.asset['name']} has a degenerate mesh")
+            raise GenomniError(f"asset {spec.asset['ref'] or spec.asset['name']} has a degenerate mesh")
         scale = spec.size / extent
         centre = (lo + hi) / 2
         mesh.transform(Matrix.Scale(scale, 4) @ Matrix.Translation(-Vector(centre)))

@@ -158,7 +158,7 @@ def _sample_objects(cfg: KubricConfig, rng: np.random.Generator) -> list[ObjectS
         finish = FINISHES[int(rng.integers(len(FINISHES)))]
         rough = {"matte": rng.uniform(0.5, 1.0), "glossy": rng.uniform(0.05, 0.3), "metallic": rng.uniform(0.1, 0.45)}[finish]
         objects.append(ObjectSpec(
-            id=i + 1, asset={"kind": ref.kind, "name": ref.name, "path": ref.path, "source": src},
+            id=i + 1, asset={"kind": ref.kind, "name": ref.name, "ref": ref.ref, "source": src},
             size=size, color_name=name, color=_jitter(COLORS[name], rng), finish=finish, roughness=float(rough),
             motion=motion, position=tuple(float(v) for v in pos), orientation=orient,
             linear_velocity=lin, angular_velocity=ang,
@@ -205,7 +205,7 @@ def _sample_light(cfg: KubricConfig, rng: np.random.Generator) -> LightSpec:
         sun_elevation=float(rng.uniform(12, 70)), sun_azimuth=float(rng.uniform(0, 360)),
         sun_angle=float(rng.uniform(0.5, 5.0)), sun_strength=float(rng.uniform(1.5, 3.0)),
         world="hdri" if use_hdri else "sky", world_strength=float(rng.uniform(0.1, 0.3)),
-        hdri=cfg.hdri_files[int(rng.integers(len(cfg.hdri_files)))] if use_hdri else "",
+        hdri="hdri:" + cfg.hdri_files[int(rng.integers(len(cfg.hdri_files)))] if use_hdri else "",
         hdri_rotation=float(rng.uniform(0, 360)), extra_lights=extra,
     )
 

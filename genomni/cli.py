@@ -1,0 +1,164 @@
+"""The `genomni` command line: `genomni <stage> <verb>`. Thin: parse options, call library functions."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from .errors import GenomniError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Generative Omnimatte toolkit: data generation, Casper training, decomposition, eval.")
+generate_app = typer.Typer(no_args_is_help=True, help="Generate training data as WebDataset shards.")
+data_app = typer.Typer(no_args_is_help=True, help="Look at and move shard directories.")
+app.add_typer(generate_app, name="generate")
+app.add_typer(data_app, name="data")
+console = Console()
+
+
+def _csv(value: Optional[str]) -> Optional[tuple[str, ...]]:
+    return tuple(v.strip() for v in value.split(",") if v.strip()) if value else None
+
+
+@generate_app.command("kubric", epilog=(
+    "Examples:\n\n"
+    "  genomni generate kubric --out data/kubric --num-scenes 100 --workers 2\n\n"
+    "  genomni generate kubric --out data/k64 --resolution 64 --frames 9 --samples 8 --num-scenes 400\n\n"
+    "  genomni generate kubric --out /shared/k --num-scenes 10000 --num-shards 8 --shard-index 3\n\n"
+    "  genomni generate kubric --out data/mine --assets-dir meshes/ --hdri-dir hdris/ --config kubric.yaml"
+))
+def generate_kubric(
+    out: Path = typer.Option(..., help="Output directory (created; an interrupted run resumes here)."),
+    config: Optional[Path] = typer.Option(None, help="YAML/JSON file of options (CLI options override it)."),
+    num_scenes: Optional[int] = typer.Option(None, help="Scenes to make (each gives 1 + objects samples). [default: 8]"),
+    seed: Optional[int] = typer.Option(None, help="Run seed: scene k is a pure function of (seed, k, config). [default: 0]"),
+    frames: Optional[int] = typer.Option(None, help="Frames per clip. [default: 24]"),
+    resolution: Optional[str] = typer.Option(None, help="N (square) or WIDTHxHEIGHT. [default: 128]"),
+    samples: Optional[int] = typer.Option(None, help="Cycles samples per pixel. [default: 16]"),
+    fps: Optional[float] = typer.Option(None, help="Frames per second (physics sampling and video rate). [default: 24]"),
+    min_objects: Optional[int] = typer.Option(None, help="Fewest objects per scene. [default: 1]"),
+    max_objects: Optional[int] = typer.Option(None, help="Most objects per scene. [default: 3]"),
+    objects: Optional[str] = typer.Option(None, help="Object sources, comma-separated: primitives,pybullet,assets."),
+    motions: Optional[str] = typer.Option(None, help="Object motions, comma-separated: drop,throw,static."),
+    floors: Optional[str] = typer.Option(None, help="Floor materials, comma-separated: plain,wood,tiles,concrete,checker."),
+    assets_dir: Optional[Path] = typer.Option(None, help="Folder of your own OBJ/GLB meshes (adds source 'assets')."),
+    hdri_dir: Optional[Path] = typer.Option(None, help="Folder of .hdr/.exr environment maps (used for half the scenes)."),
+    glossy_floor_prob: Optional[float] = typer.Option(None, help="Chance of a glossy or mirror-like floor. [default: 0.3]"),
+    walls_prob: Optional[float] = typer.Option(None, help="Chance of walls behind the objects. [default: 0.3]"),
+    camera_motion_prob: Optional[float] = typer.Option(None, help="Chance of a slowly orbiting camera. [default: 0.3]"),
+    max_extra_lights: Optional[int] = typer.Option(None, help="Point lights besides the sun (slow on CPU). [default: 0]"),
+    max_bounces: Optional[int] = typer.Option(None, help="Cycles light bounces. [default: 4]"),
+    denoise: Optional[bool] = typer.Option(None, "--denoise/--no-denoise", help="OpenImageDenoise on every pass. [default: off]"),
+    solo_crop: Optional[bool] = typer.Option(None, "--solo-crop/--no-solo-crop", help="Render solo passes only inside each object's effect box. [default: on]"),
+    min_object_pixels: Optional[int] = typer.Option(None, help="Resample scenes where an object shows fewer pixels in some frame (0 = 0.1% of the frame)."),
+    max_drift: Optional[float] = typer.Option(None, help="Resample scenes whose far-background pixels change more than this fraction. [default: 0.05]"),
+    max_attempts: Optional[int] = typer.Option(None, help="Resampling attempts per scene before it is dropped. [default: 4]"),
+    workers: int = typer.Option(1, help="Render processes (each takes ~300 MB)."),
+    num_shards: int = typer.Option(1, help="Split the run into this many independent jobs (e.g. machines)."),
+    shard_index: int = typer.Option(0, help="Which job this is: makes output shards j with j % num-shards == index."),
+    scenes_per_shard: int = typer.Option(16, help="Scenes per output shard (fixes the shard layout of the run)."),
+    video_codec: str = typer.Option("ffv1", help="Input/target video codec: ffv1 (lossless) or h264 (lossy). Trimasks are always lossless."),
+    progress: bool = typer.Option(True, help="Show a progress bar."),
+) -> None:
+    """Render Kubric-style scenes (pybullet physics, Blender Cycles) into Casper training shards."""
+    from .configfile import build
+    from .generators.kubric.config import KubricConfig, parse_resolution
+    from .generators.kubric.generate import run_kubric
+    from .generators.run import RunOptions, command_line
+
+    height = width = None
+    if resolution is not None:
+        height, width = parse_resolution(resolution)
+    cfg = build(KubricConfig, config, {
+        "num_scenes": num_scenes, "seed": seed, "frames": frames, "height": height, "width": width,
+        "samples": samples, "fps": fps, "min_objects": min_objects, "max_objects": max_objects,
+        "object_sources": _csv(objects), "motions": _csv(motions), "floors": _csv(floors),
+        "assets_dir": str(assets_dir) if assets_dir else None, "hdri_dir": str(hdri_dir) if hdri_dir else None,
+        "glossy_floor_prob": glossy_floor_prob, "walls_prob": walls_prob, "camera_motion_prob": camera_motion_prob,
+        "max_extra_lights": max_extra_lights, "max_bounces": max_bounces, "denoise": denoise, "solo_crop": solo_crop,
+        "min_object_pixels": min_object_pixels, "max_drift": max_drift, "max_attempts": max_attempts,
+    })
+    opts = RunOptions(out_dir=out, workers=workers, num_shards=num_shards, shard_index=shard_index,
+                      scenes_per_shard=scenes_per_shard, video_codec=video_codec, command=command_line(),
+                      progress=progress)
+    summary = run_kubric(cfg, opts)
+    state = "complete" if summary.complete else "partial (other jobs or scenes still to run)"
+    console.print(f"{summary.out_dir}: {summary.samples} samples from {summary.scenes_done} scenes, "
+                  f"{len(summary.dropped)} dropped by QC; dataset {state}")
+
+
+@data_app.command("inspect", epilog=(
+    "Examples:\n\n"
+    "  genomni data inspect data/kubric\n\n"
+    "  genomni data inspect data/kubric --preview preview.png --gif preview.gif --count 6\n\n"
+    "  genomni data inspect data/kubric --json > summary.json"
+))
+def data_inspect(
+    directory: Path = typer.Argument(..., help="A shard directory (with manifest.jsonl and dataset.json)."),
+    preview: Optional[Path] = typer.Option(None, help="Write a PNG: input | trimask | target, middle frame, one row per sample."),
+    gif: Optional[Path] = typer.Option(None, help="Write the same grid as an animated GIF."),
+    count: int = typer.Option(4, help="Samples in the preview."),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+) -> None:
+    """Totals, per-source counts and QC summaries of a shard directory, with optional previews."""
+    from .datasets.inspect import previews, summarize
+
+    summary = summarize(directory)
+    if preview or gif:
+        previews(directory, preview, gif, count)
+    if as_json:
+        print(json.dumps(summary, indent=2))
+        return
+    console.print(f"[bold]{directory}[/bold]: {summary['samples']} samples in {summary['shards']} shards, "
+                  f"resolution {', '.join(summary['resolutions'])}, frames {', '.join(map(str, summary['frames']))}")
+    scenes = summary["scenes"]
+    if scenes:
+        console.print(f"scenes: {scenes.get('done')} of {scenes.get('requested')} done, {scenes.get('dropped')} dropped, "
+                      f"{scenes.get('resampled')} resampled by QC; complete: {summary['complete']}")
+    table = Table("source", "samples")
+    for src, n in summary["per_source"].items():
+        table.add_row(src, str(n))
+    console.print(table)
+    qc = Table("QC figure", "mean", "min", "max")
+    for name, st in summary["qc"].items():
+        qc.add_row(name, f"{st['mean']:.4g}", f"{st['min']:.4g}", f"{st['max']:.4g}")
+    console.print(qc)
+    for d in summary["dropped_scenes"]:
+        console.print(f"dropped scene {d['index']}: {d['reason']}")
+    if preview:
+        console.print(f"preview: {preview}")
+    if gif:
+        console.print(f"gif: {gif}")
+
+
+def main(argv: Optional[list[str]] = None) -> None:
+    """Entry point: library errors and usage errors become one line on stderr and a non-zero exit."""
+    command = typer.main.get_command(app)
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    try:
+        command.main(args=argv, prog_name="genomni", standalone_mode=False)
+    except GenomniError as exc:
+        err.print(f"error: {exc}", markup=False)
+        sys.exit(1)
+    except (typer.Abort, KeyboardInterrupt):
+        err.print("error: interrupted; run the same command again to resume", markup=False)
+        sys.exit(130)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.TyperException as exc:  # typer's (vendored click) usage errors
+        ctx = getattr(exc, "ctx", None)
+        if type(exc).__name__ == "NoArgsIsHelpError" and ctx is not None:
+            print(ctx.get_help())
+            sys.exit(0)
+        err.print(f"error: {exc.format_message()}", markup=False)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Shards -> what people and trainers consume: inspection, decoding, batching."""

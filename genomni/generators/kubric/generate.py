@@ -1,0 +1,175 @@
+"""One kubric scene -> Samples: sample a spec, simulate, render passes, build samples, apply QC.
+
+Per scene: one "remove all" sample (target = background; trimask: objects 0, rest 128) and one per
+object i (target = solo_i; trimask: object i 255, other objects 0, rest 128). Input is always the
+full render. A scene that fails QC is resampled (attempt + 1) up to `max_attempts` times, so scene k
+stays a pure function of (seed, k, config).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+from ... import __version__
+from ... import trimask as tm
+from ...sample import Sample
+from ..captions import Captioner, TemplateCaptioner
+from ..run import RunOptions, RunSummary, run_generator
+from .assets import HDRI_SUFFIXES, MESH_SUFFIXES, user_files
+from .blender import BlenderRenderer, Passes, require_bpy
+from .config import KubricConfig
+from .physics import simulate
+from .qc import sample_qc, visible_pixels
+from .scene import SceneSpec, sample_scene
+
+SOURCE = "kubric"
+
+
+@dataclass
+class SceneResult:
+    """The samples of one scene, or why it was dropped, plus figures for the run log."""
+
+    index: int
+    samples: list[Sample]
+    attempts: int
+    dropped: str | None = None
+    stats: dict[str, Any] = field(default_factory=dict)
+
+
+def build_samples(cfg: KubricConfig, spec: SceneSpec, passes: Passes, blender_version: str,
+                  captioner: Captioner) -> list[Sample]:
+    """Assemble the remove-all sample and one solo sample per object from rendered passes."""
+    ids = [o.id for o in spec.objects]
+    visible = visible_pixels(passes.instances, ids)
+    plans = [("all", [], ids, passes.background, passes.background_instances)]
+    for k, oid in enumerate(ids):
+        plans.append((f"obj{oid}", [oid], [i for i in ids if i != oid], passes.solos[k], passes.solo_instances[k]))
+    samples = []
+    for tag, kept, removed, target, target_inst in plans:
+        meta: dict[str, Any] = {
+            "source": SOURCE,
+            "generator": "genomni.generators.kubric",
+            "generator_version": __version__,
+            "renderer": "blender-cycles",
+            "blender_version": blender_version,
+            "run_seed": cfg.seed,
+            "scene_index": spec.index,
+            "scene_attempt": spec.attempt,
+            "sample_kind": "all" if not kept else "solo",
+            "fps": spec.fps,
+            "frames": spec.frames,
+            "height": spec.height,
+            "width": spec.width,
+            "spp": cfg.samples,
+            "solo_crop": bool(cfg.solo_crop and len(ids) > 1),
+            "object_ids": ids,
+            "removed_ids": removed,
+            "kept_ids": kept,
+            "scene": spec.to_dict(),
+        }
+        qc = sample_qc(passes.full, target, passes.instances, target_inst, removed, cfg.effect_threshold)
+        qc["visible_pixels"] = visible
+        meta["qc"] = qc
+        sample = Sample(
+            key=f"{SOURCE}-s{spec.index:07d}-{tag}",
+            input=passes.full,
+            target=target,
+            trimask=tm.from_instances(passes.instances, remove=removed, keep=kept),
+            caption="",
+            meta=meta,
+            extras={"instances": passes.instances},
+        )
+        sample.caption = captioner.caption(target, meta)
+        samples.append(sample.validate())
+    return samples
+
+
+def generate_scene(cfg: KubricConfig, index: int, renderer: BlenderRenderer,
+                   captioner: Captioner | None = None) -> SceneResult:
+    """Render scene `index` of the run, resampling on QC failure; see the module docstring."""
+    captioner = captioner or TemplateCaptioner()
+    reasons: list[str] = []
+    stats: dict[str, Any] = {"rendered_frames": {}, "render_seconds": {}}
+    start = time.perf_counter()
+    for attempt in range(cfg.max_attempts):
+        spec = sample_scene(cfg, index, attempt)
+        poses = simulate(spec, renderer.build(spec))
+        if not renderer.in_view(spec, poses):
+            reasons.append(f"attempt {attempt}: an object leaves the view")
+            continue
+        passes = renderer.render(spec, poses)
+        for k, v in passes.rendered_frames.items():
+            stats["rendered_frames"][k] = stats["rendered_frames"].get(k, 0) + v
+        for k, v in passes.seconds.items():
+            stats["render_seconds"][k] = round(stats["render_seconds"].get(k, 0.0) + v, 3)
+        visible = visible_pixels(passes.instances, [o.id for o in spec.objects])
+        if min(visible) < cfg.object_pixel_floor:
+            reasons.append(f"attempt {attempt}: an object shows only {min(visible)} pixels (< {cfg.object_pixel_floor})")
+            continue
+        samples = build_samples(cfg, spec, passes, renderer.version, captioner)
+        worst = max(s.meta["qc"]["drift_frac"] for s in samples)
+        residual = sum(s.meta["qc"]["residual_object_pixels"] for s in samples)
+        if worst > cfg.max_drift:
+            reasons.append(f"attempt {attempt}: background drift {worst:.3f} > {cfg.max_drift}")
+            continue
+        if residual:
+            reasons.append(f"attempt {attempt}: {residual} removed-object pixels left in targets")
+            continue
+        stats["seconds"] = round(time.perf_counter() - start, 3)
+        return SceneResult(index, samples, attempt + 1, None, stats)
+    stats["seconds"] = round(time.perf_counter() - start, 3)
+    return SceneResult(index, [], cfg.max_attempts, "; ".join(reasons), stats)
+
+
+_WORKER: dict[str, Any] = {}
+
+
+def worker_generate(cfg: KubricConfig, index: int, threads: int) -> SceneResult:
+    """Process-pool entry point: one renderer per worker process, reused across scenes."""
+    renderer = _WORKER.get("renderer")
+    if renderer is None or renderer.cfg != cfg:
+        renderer = _WORKER["renderer"] = BlenderRenderer(cfg, threads=threads)
+    with quiet_stdout():
+        return generate_scene(cfg, index, renderer)
+
+
+class quiet_stdout:
+    """Silence Blender's per-frame prints (it writes to fd 1 from C), keeping our own output clean."""
+
+    def __enter__(self):
+        import sys
+
+        sys.stdout.flush()
+        self._saved = os.dup(1)
+        self._null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(self._null, 1)
+        return self
+
+    def __exit__(self, *exc):
+        os.dup2(self._saved, 1)
+        os.close(self._saved)
+        os.close(self._null)
+        return False
+
+
+
+def run_kubric(cfg: KubricConfig, opts: RunOptions) -> RunSummary:
+    """Generate a kubric dataset into `opts.out_dir` (resumable; see `generators.run`)."""
+    cfg.asset_files = user_files(cfg.assets_dir, MESH_SUFFIXES, "--assets-dir")
+    cfg.hdri_files = user_files(cfg.hdri_dir, HDRI_SUFFIXES, "--hdri-dir")
+    if cfg.assets_dir and "assets" not in cfg.object_sources:
+        cfg.object_sources = (*cfg.object_sources, "assets")
+    cfg.validate()
+    opts.validate()
+    bpy = require_bpy()
+    identity = {"config": cfg.to_dict(), "blender_version": bpy.app.version_string}
+    for key in ("assets_dir", "hdri_dir"):  # folders may move; their file lists are the identity
+        identity["config"].pop(key)
+    threads = max(1, (os.cpu_count() or 1) // opts.workers) if opts.workers > 1 else 0
+    job = partial(worker_generate, cfg, threads=threads)
+    card = {"source": SOURCE, "config": cfg.to_dict(), "renderer": f"blender-cycles {bpy.app.version_string}"}
+    return run_generator(SOURCE, identity, cfg.num_scenes, job, opts, card)

@@ -1,0 +1,250 @@
+"""Fan-out of a generator over scenes: workers, partitions, resume, QC accounting and shard writing.
+
+Output directory layout:
+  <prefix>-NNNNNN.tar      complete shards (scene s lives in shard s // scenes_per_shard)
+  manifest.jsonl           every sample: key, shard, source, shape, ids, caption, QC
+  dataset.json             the card: totals, per-source counts, resolution, command, config
+  .genomni/config.json     what made this directory; a run with another config is refused
+  .genomni/scenes/         finished scenes waiting for the rest of their shard (tar + json)
+  .genomni/shards/         per-shard records, written once the shard is complete
+
+Scenes are committed one at a time (tar, then json), shards are assembled in scene order once all
+their scenes exist, so a killed run resumes with nothing lost or duplicated, and the output is the
+same whatever the number of workers or partitions.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import sys
+import tarfile
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.text import Text
+
+from .. import __version__
+from ..errors import GenomniError
+from ..media import atomic_write_bytes
+from ..shards import shard_name, write_index, write_shard
+
+STATE = ".genomni"
+
+
+@dataclass
+class RunOptions:
+    """How to execute a run (none of this changes what the run produces)."""
+
+    out_dir: Path
+    workers: int = 1
+    num_shards: int = 1  # split the run over this many independent jobs (machines)
+    shard_index: int = 0  # which of those jobs this is
+    scenes_per_shard: int = 16
+    video_codec: str = "ffv1"
+    command: str = ""
+    progress: bool = True
+
+    def validate(self) -> "RunOptions":
+        if self.workers < 1:
+            raise GenomniError(f"--workers must be >= 1, got {self.workers}")
+        if self.num_shards < 1 or not 0 <= self.shard_index < self.num_shards:
+            raise GenomniError(f"need 0 <= --shard-index < --num-shards, got {self.shard_index} of {self.num_shards}")
+        if self.scenes_per_shard < 1:
+            raise GenomniError(f"--scenes-per-shard must be >= 1, got {self.scenes_per_shard}")
+        if self.video_codec not in ("ffv1", "h264"):
+            raise GenomniError(f"--video-codec must be ffv1 or h264, got {self.video_codec}")
+        return self
+
+
+@dataclass
+class RunSummary:
+    out_dir: Path
+    scenes_done: int
+    samples: int
+    dropped: list[dict[str, Any]] = field(default_factory=list)
+    shards_written: int = 0
+    complete: bool = False
+    card: dict[str, Any] = field(default_factory=dict)
+
+
+def _write_json(path: Path, obj: Any) -> None:
+    atomic_write_bytes(path, (json.dumps(obj, indent=1, sort_keys=True) + "\n").encode("utf-8"))
+
+
+def _check_identity(out_dir: Path, identity: dict[str, Any]) -> None:
+    """Record what makes this directory, or refuse to mix it with a different configuration."""
+    path = out_dir / STATE / "config.json"
+    if path.exists():
+        old = json.loads(path.read_text())
+        if old != identity:
+            diffs = _diff(old, identity)
+            raise GenomniError(
+                f"{out_dir} was made with a different configuration ({'; '.join(diffs[:3])}); "
+                "use another --out directory or the same options"
+            )
+        return
+    if any(p.suffix == ".tar" for p in out_dir.glob("*.tar")):
+        raise GenomniError(f"{out_dir} holds shards from something else; use an empty --out directory")
+    _write_json(path, identity)
+
+
+def _diff(old: Any, new: Any, prefix: str = "") -> list[str]:
+    if isinstance(old, dict) and isinstance(new, dict):
+        out = []
+        for k in sorted(set(old) | set(new)):
+            out += _diff(old.get(k), new.get(k), f"{prefix}{k}.")
+        return out
+    return [] if old == new else [f"{prefix.rstrip('.')}: {old!r} != {new!r}"]
+
+
+class _RateColumn(ProgressColumn):
+    def render(self, task) -> Text:
+        speed = task.finished_speed or task.speed
+        return Text(f"{speed:.2f} scenes/s" if speed else "-- scenes/s")
+
+
+def _concat_tars(parts: list[Path], dest: Path) -> None:
+    """Copy members of per-scene tars into one shard tar, in order, via a temporary name."""
+    tmp = dest.with_name(f".{dest.name}.tmp")
+    try:
+        # tarfile copies members byte for byte; webdataset's writer would re-encode headers the same way
+        with tarfile.open(tmp, "w", format=tarfile.GNU_FORMAT) as out:
+            for part in parts:
+                with tarfile.open(part, "r") as src:
+                    for info in src.getmembers():
+                        out.addfile(info, src.extractfile(info))
+        os.replace(tmp, dest)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def run_generator(
+    name: str,
+    identity: dict[str, Any],
+    num_scenes: int,
+    job: Callable[[int], Any],
+    opts: RunOptions,
+    card_extra: dict[str, Any] | None = None,
+    console: Console | None = None,
+) -> RunSummary:
+    """Run `job(scene_index) -> SceneResult` over this partition's scenes and write shards.
+
+    `job` must be picklable (a module-level function or partial) when `opts.workers > 1`.
+    """
+    opts.validate()
+    out = Path(opts.out_dir)
+    state = out / STATE
+    (state / "scenes").mkdir(parents=True, exist_ok=True)
+    (state / "shards").mkdir(parents=True, exist_ok=True)
+    identity = {**identity, "generator": name, "genomni_version": __version__,
+                "scenes_per_shard": opts.scenes_per_shard, "video_codec": opts.video_codec}
+    _check_identity(out, identity)
+    for stale in list(out.glob(".*.tmp")) + list(state.rglob(".*.tmp")):
+        stale.unlink()
+
+    per = opts.scenes_per_shard
+    n_shards = (num_scenes + per - 1) // per
+    mine = [j for j in range(n_shards) if j % opts.num_shards == opts.shard_index]
+    done_shards = {j for j in mine if (state / "shards" / f"{shard_name(name, j)}.json").exists()}
+    scene_done = lambda s: (state / "scenes" / f"{s:07d}.json").exists()  # noqa: E731
+    todo_shards = [j for j in mine if j not in done_shards]
+    pending = [s for j in todo_shards for s in range(j * per, min(num_scenes, (j + 1) * per)) if not scene_done(s)]
+    total = sum(min(num_scenes, (j + 1) * per) - j * per for j in mine)
+    summary = RunSummary(out, 0, 0)
+
+    def commit_scene(result) -> None:
+        tar = state / "scenes" / f"{result.index:07d}.tar"
+        records = write_shard(tar, result.samples, opts.video_codec)
+        _write_json(state / "scenes" / f"{result.index:07d}.json", {
+            "index": result.index, "attempts": result.attempts, "dropped": result.dropped,
+            "stats": result.stats, "records": records,
+        })
+
+    def finish_ready_shards() -> None:
+        for j in list(todo_shards):
+            scenes = range(j * per, min(num_scenes, (j + 1) * per))
+            if not all(scene_done(s) for s in scenes):
+                continue
+            shard = shard_name(name, j)
+            statuses = [json.loads((state / "scenes" / f"{s:07d}.json").read_text()) for s in scenes]
+            _concat_tars([state / "scenes" / f"{s:07d}.tar" for s in scenes], out / shard)
+            records = [{**r, "shard": shard} for st in statuses for r in st["records"]]
+            scene_stats = [{k: st[k] for k in ("index", "attempts", "dropped", "stats")} for st in statuses]
+            _write_json(state / "shards" / f"{shard}.json", {"records": records, "scenes": scene_stats})
+            for s in scenes:
+                (state / "scenes" / f"{s:07d}.tar").unlink(missing_ok=True)
+                (state / "scenes" / f"{s:07d}.json").unlink(missing_ok=True)
+            todo_shards.remove(j)
+            summary.shards_written += 1
+
+    finish_ready_shards()  # shards whose scenes all finished before an interruption
+    console = console or Console(stderr=True)
+    columns = [TextColumn(f"[bold]{name}"), BarColumn(), MofNCompleteColumn(), _RateColumn(),
+               TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn()]
+    with Progress(*columns, console=console, disable=not opts.progress) as progress:
+        task = progress.add_task(name, total=total, completed=total - len(pending))
+        if opts.workers == 1:
+            for s in pending:
+                commit_scene(job(s))
+                finish_ready_shards()
+                progress.advance(task)
+        elif pending:
+            with ProcessPoolExecutor(max_workers=opts.workers, mp_context=get_context("spawn")) as pool:
+                try:
+                    queue = iter(pending)
+                    running = {pool.submit(job, s) for s, _ in zip(queue, range(2 * opts.workers))}
+                    while running:
+                        finished, running = wait(running, return_when=FIRST_COMPLETED)
+                        for fut in finished:
+                            commit_scene(fut.result())
+                            progress.advance(task)
+                            nxt = next(queue, None)
+                            if nxt is not None:
+                                running.add(pool.submit(job, nxt))
+                        finish_ready_shards()
+                except BaseException:
+                    pool.shutdown(wait=False, cancel_futures=True)
+                    raise
+    return _finalize(out, name, n_shards, num_scenes, summary, {**(card_extra or {}), "command": opts.command})
+
+
+def _finalize(out: Path, name: str, n_shards: int, num_scenes: int, summary: RunSummary,
+              card_extra: dict[str, Any]) -> RunSummary:
+    """Rebuild manifest.jsonl and dataset.json from every finished shard (of any partition)."""
+    state = out / STATE
+    records, scenes = [], []
+    for j in range(n_shards):
+        path = state / "shards" / f"{shard_name(name, j)}.json"
+        if path.exists():
+            data = json.loads(path.read_text())
+            records += data["records"]
+            scenes += data["scenes"]
+    dropped = [{"index": s["index"], "reason": s["dropped"]} for s in scenes if s["dropped"]]
+    seconds = [s["stats"].get("seconds", 0.0) for s in scenes]
+    complete = len(scenes) == num_scenes
+    card = write_index(out, records, {
+        **card_extra,
+        "generator": name,
+        "scenes": {"requested": num_scenes, "done": len(scenes), "dropped": len(dropped),
+                   "resampled": sum(1 for s in scenes if s["attempts"] > 1 and not s["dropped"])},
+        "dropped_scenes": dropped,
+        "complete": complete,
+        "mean_seconds_per_scene": round(sum(seconds) / len(seconds), 3) if seconds else None,
+    })
+    summary.scenes_done, summary.samples = len(scenes), len(records)
+    summary.dropped, summary.complete, summary.card = dropped, complete, card
+    return summary
+
+
+def command_line() -> str:
+    """The command that is running, for the dataset card."""
+    return " ".join(shlex.quote(a) for a in [Path(sys.argv[0]).name, *sys.argv[1:]])
