@@ -20,6 +20,7 @@ data_app = typer.Typer(no_args_is_help=True, help="Look at and move shard direct
 app.add_typer(generate_app, name="generate")
 app.add_typer(data_app, name="data")
 console = Console()
+_invocation: list[str] = ["genomni"]  # the command line being run, for dataset cards
 
 
 def _csv(value: Optional[str]) -> Optional[tuple[str, ...]]:
@@ -85,7 +86,7 @@ def generate_kubric(
         "min_object_pixels": min_object_pixels, "max_drift": max_drift, "max_attempts": max_attempts,
     })
     opts = RunOptions(out_dir=out, workers=workers, num_shards=num_shards, shard_index=shard_index,
-                      scenes_per_shard=scenes_per_shard, video_codec=video_codec, command=command_line(),
+                      scenes_per_shard=scenes_per_shard, video_codec=video_codec, command=command_line(_invocation),
                       progress=progress)
     summary = run_kubric(cfg, opts)
     state = "complete" if summary.complete else "partial (other jobs or scenes still to run)"
@@ -139,6 +140,8 @@ def data_inspect(
 
 def main(argv: Optional[list[str]] = None) -> None:
     """Entry point: library errors and usage errors become one line on stderr and a non-zero exit."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    _invocation[1:] = argv
     command = typer.main.get_command(app)
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     try:

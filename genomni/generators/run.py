@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import os
 import shlex
-import sys
 import tarfile
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -34,6 +33,7 @@ from rich.text import Text
 from .. import __version__
 from ..errors import GenomniError
 from ..media import atomic_write_bytes
+from ..sample import Sample
 from ..shards import shard_name, write_index, write_shard
 
 STATE = ".genomni"
@@ -62,6 +62,17 @@ class RunOptions:
         if self.video_codec not in ("ffv1", "h264"):
             raise GenomniError(f"--video-codec must be ffv1 or h264, got {self.video_codec}")
         return self
+
+
+@dataclass
+class SceneResult:
+    """What a generator job returns for one scene: its samples, or why it was dropped, plus figures."""
+
+    index: int
+    samples: list[Sample]
+    attempts: int = 1
+    dropped: str | None = None
+    stats: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -245,6 +256,6 @@ def _finalize(out: Path, name: str, n_shards: int, num_scenes: int, summary: Run
     return summary
 
 
-def command_line() -> str:
-    """The command that is running, for the dataset card."""
-    return " ".join(shlex.quote(a) for a in [Path(sys.argv[0]).name, *sys.argv[1:]])
+def command_line(argv: list[str]) -> str:
+    """A shell-quoted command line, for the dataset card."""
+    return " ".join(shlex.quote(a) for a in argv)

@@ -40,6 +40,10 @@ PRIMITIVE_OPS = {
 
 def require_bpy():
     """Import Blender's `bpy`, or fail with one line naming what to install."""
+    if "bpy" not in sys.modules:
+        # A process spawned from one that imported bpy inherits its sys.path, whose bundled
+        # scripts/modules/bpy package would shadow the real module: drop those entries first.
+        sys.path[:] = [p for p in sys.path if not (f"{os.sep}bpy{os.sep}" in p and f"{os.sep}scripts" in p)]
     try:
         return importlib.import_module("bpy")
     except ImportError:
@@ -67,6 +71,23 @@ def linear_to_srgb8(x: np.ndarray) -> np.ndarray:
     x = np.clip(x, 0.0, 1.0)
     y = np.where(x <= 0.0031308, 12.92 * x, 1.055 * np.power(x, 1 / 2.4) - 0.055)
     return np.round(y * 255.0).astype(np.uint8)
+
+
+class quiet_stdout:
+    """Silence Blender's per-frame prints (it writes to fd 1 from C), keeping our own output clean."""
+
+    def __enter__(self):
+        sys.stdout.flush()
+        self._saved = os.dup(1)
+        self._null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(self._null, 1)
+        return self
+
+    def __exit__(self, *exc):
+        os.dup2(self._saved, 1)
+        os.close(self._saved)
+        os.close(self._null)
+        return False
 
 
 @dataclass
@@ -98,7 +119,8 @@ class BlenderRenderer:
     def build(self, spec: SceneSpec) -> list[np.ndarray]:
         """Create the scene in Blender; return each object's local mesh vertices for physics."""
         bpy = self.bpy
-        bpy.ops.wm.read_factory_settings(use_empty=True)
+        with quiet_stdout():
+            bpy.ops.wm.read_factory_settings(use_empty=True)
         scene = bpy.context.scene
         self._setup_render(scene, spec)
         self._floor(spec)
@@ -338,8 +360,9 @@ class BlenderRenderer:
 
     def _render(self, path: str) -> tuple[np.ndarray, np.ndarray]:
         bpy = self.bpy
-        bpy.ops.render.render(write_still=False)
-        bpy.data.images["Render Result"].save_render(path)
+        with quiet_stdout():
+            bpy.ops.render.render(write_still=False)
+            bpy.data.images["Render Result"].save_render(path)
         inp = self.oiio.ImageInput.open(path)
         if inp is None:
             raise GenomniError(f"Blender wrote no readable render to {path}")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
@@ -18,7 +17,7 @@ from ... import __version__
 from ... import trimask as tm
 from ...sample import Sample
 from ..captions import Captioner, TemplateCaptioner
-from ..run import RunOptions, RunSummary, run_generator
+from ..run import RunOptions, RunSummary, SceneResult, run_generator
 from .assets import HDRI_SUFFIXES, MESH_SUFFIXES, user_files
 from .blender import BlenderRenderer, Passes, require_bpy
 from .config import KubricConfig
@@ -27,17 +26,6 @@ from .qc import sample_qc, visible_pixels
 from .scene import SceneSpec, sample_scene
 
 SOURCE = "kubric"
-
-
-@dataclass
-class SceneResult:
-    """The samples of one scene, or why it was dropped, plus figures for the run log."""
-
-    index: int
-    samples: list[Sample]
-    attempts: int
-    dropped: str | None = None
-    stats: dict[str, Any] = field(default_factory=dict)
 
 
 def build_samples(cfg: KubricConfig, spec: SceneSpec, passes: Passes, blender_version: str,
@@ -133,27 +121,9 @@ def worker_generate(cfg: KubricConfig, index: int, threads: int) -> SceneResult:
     renderer = _WORKER.get("renderer")
     if renderer is None or renderer.cfg != cfg:
         renderer = _WORKER["renderer"] = BlenderRenderer(cfg, threads=threads)
-    with quiet_stdout():
-        return generate_scene(cfg, index, renderer)
+    return generate_scene(cfg, index, renderer)
 
 
-class quiet_stdout:
-    """Silence Blender's per-frame prints (it writes to fd 1 from C), keeping our own output clean."""
-
-    def __enter__(self):
-        import sys
-
-        sys.stdout.flush()
-        self._saved = os.dup(1)
-        self._null = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(self._null, 1)
-        return self
-
-    def __exit__(self, *exc):
-        os.dup2(self._saved, 1)
-        os.close(self._saved)
-        os.close(self._null)
-        return False
 
 
 

@@ -41,7 +41,8 @@ def simulate(spec: SceneSpec, vertices: list[np.ndarray]) -> np.ndarray:
             if obj.motion == "static":  # rest the lowest vertex on the floor
                 rot = np.array(pb.getMatrixFromQuaternion(obj.orientation)).reshape(3, 3)
                 pos[2] = float(-(np.asarray(verts) @ rot.T)[:, 2].min()) + 1e-3
-            body = pb.createMultiBody(1.0, shape, basePosition=pos, baseOrientation=obj.orientation,
+            mass = 0.0 if obj.motion == "static" else 1.0  # static objects stay put, others bounce off them
+            body = pb.createMultiBody(mass, shape, basePosition=pos, baseOrientation=obj.orientation,
                                       physicsClientId=client)
             pb.changeDynamics(body, -1, lateralFriction=obj.friction, restitution=obj.restitution,
                               physicsClientId=client)

@@ -1,0 +1,208 @@
+"""The kubric generator end to end, with real pybullet physics and real Blender Cycles renders (tiny)."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import TINY, run_cli
+from genomni.errors import GenomniError
+from genomni.generators.kubric.blender import BlenderRenderer
+from genomni.generators.kubric.config import KubricConfig
+from genomni.generators.kubric.physics import simulate
+from genomni.generators.kubric.scene import CameraSpec, FloorSpec, LightSpec, ObjectSpec, SceneSpec
+from genomni.shards import iter_samples, load_hf, read_card, read_manifest
+
+
+def _tree(d: Path) -> dict[str, bytes]:
+    """Shards and manifest (the card also holds the command line and timings, which differ)."""
+    return {p.name: p.read_bytes() for p in sorted(d.iterdir()) if p.is_file() and p.name != "dataset.json"}
+
+
+def _cube(i: int, x: float, y: float) -> ObjectSpec:
+    return ObjectSpec(id=i, asset={"kind": "primitive", "name": "cube", "ref": "", "source": "primitives"},
+                      size=1.0, color_name="red", color=(0.8, 0.1, 0.1), finish="matte", roughness=0.7,
+                      motion="static", position=(x, y, 0.5), orientation=(0.0, 0.0, 0.0, 1.0),
+                      linear_velocity=(0.0, 0.0, 0.0), angular_velocity=(0.0, 0.0, 0.0), friction=0.5, restitution=0.1)
+
+
+def _controlled_scene(frames: int = 3) -> SceneSpec:
+    """Two resting cubes on a plain floor, sun from the +x side at 30 degrees, static camera."""
+    return SceneSpec(
+        run_seed=0, index=0, attempt=0, frames=frames, fps=24.0, height=64, width=64,
+        objects=[_cube(1, -1.2, 0.0), _cube(2, 1.2, 0.0)],
+        floor=FloorSpec(kind="plain", colors=[(0.7, 0.7, 0.7)], texture_scale=1.0, roughness=0.8, metallic=0.0, glossy=False),
+        walls=[], light=LightSpec(sun_elevation=30.0, sun_azimuth=0.0, sun_angle=1.0, sun_strength=3.0,
+                                  world="sky", world_strength=0.2),
+        camera=CameraSpec(distance=7.0, elevation=35.0, azimuth=-90.0, azimuth_sweep=0.0, focal_length=35.0,
+                          target=(0.0, 0.0, 0.3)),
+    )
+
+
+@pytest.fixture(scope="module")
+def controlled():
+    cfg = KubricConfig(frames=3, height=64, width=64, samples=8)
+    renderer = BlenderRenderer(cfg)
+    spec = _controlled_scene()
+    poses = simulate(spec, renderer.build(spec))
+    return spec, poses, renderer.render(spec, poses), renderer
+
+
+def test_passes_remove_objects_and_their_shadows(controlled):
+    spec, poses, p, _ = controlled
+    assert p.full.shape == (3, 64, 64, 3) and p.instances.shape == (3, 64, 64)
+    assert set(np.unique(p.instances)) == {0, 1, 2}
+    assert not p.background_instances.any()  # no object pixel survives in the background
+    assert set(np.unique(p.solo_instances[0])) == {0, 1} and set(np.unique(p.solo_instances[1])) == {0, 2}
+    assert p.rendered_frames["background"] == 1 and p.rendered_frames["solo"] == 2  # static: one frame each
+    for k, oid in enumerate((1, 2)):
+        solo, bg = p.solos[k].astype(int), p.background.astype(int)
+        outside = p.instances != oid
+        darker = (bg - solo).mean(-1)  # the object's shadow darkens the floor in its solo pass
+        shadow = (darker > 20) & outside
+        assert shadow.sum() >= 10, f"object {oid} casts no visible shadow"
+        assert darker[shadow].mean() > 30 and (solo[shadow].sum(-1) < bg[shadow].sum(-1)).all()
+        # the shadow falls away from the sun (sun at +x): mostly on the object's image-left side
+        cols = np.nonzero(shadow[0])[1]
+        obj_cols = np.nonzero(p.instances[0] == oid)[1]
+        assert cols.mean() < obj_cols.mean()
+    # with one seed for every pass, most pixels that no object covers come out bit-identical
+    same = (p.full == p.background).all(-1) & (p.instances == 0)
+    assert same.sum() / (p.instances == 0).sum() > 0.6
+
+
+def test_solo_crop_box_covers_object_and_shadow(controlled):
+    spec, poses, p, renderer = controlled
+    renderer._place(spec, poses, 0)
+    for i in range(2):
+        r0, r1, c0, c1 = renderer.solo_region(spec, poses, i, 0)
+        changed = np.abs(p.solos[i][0].astype(int) - p.background[0].astype(int)).max(-1) > 6
+        rows, cols = np.nonzero(changed)
+        assert rows.min() >= r0 and rows.max() < r1 and cols.min() >= c0 and cols.max() < c1
+
+
+def test_dataset_samples_follow_the_contract(kubric_dir):
+    records = read_manifest(kubric_dir)
+    samples = list(iter_samples(kubric_dir))
+    assert [s.key for s in samples] == [r["key"] for r in records]
+    card = read_card(kubric_dir)
+    assert card["samples"] == len(samples) and card["per_source"] == {"kubric": len(samples)} and card["complete"]
+    assert card["command"].startswith("genomni generate kubric")
+    by_scene: dict[int, list] = {}
+    for s in samples:
+        by_scene.setdefault(s.meta["scene_index"], []).append(s)
+    assert sorted(by_scene) == [0, 1, 2]
+    for scene, group in by_scene.items():
+        ids = group[0].meta["object_ids"]
+        assert len(group) == 1 + len(ids)
+        inst = group[0].extras["instances"]
+        assert inst.shape == (5, 48, 48) and set(np.unique(inst)) <= {0, *ids}
+        for s in group:
+            assert s.input.shape == (5, 48, 48, 3) and s.target.shape == s.input.shape
+            assert set(np.unique(s.trimask)) <= {0, 128, 255}
+            assert np.array_equal(s.input, group[0].input)  # input is always the full render
+            assert s.meta["qc"]["residual_object_pixels"] == 0
+            removed, kept = s.meta["removed_ids"], s.meta["kept_ids"]
+            assert sorted(removed + kept) == sorted(ids)
+            assert np.array_equal(s.trimask == 0, np.isin(inst, removed))
+            assert np.array_equal(s.trimask == 255, np.isin(inst, kept))
+            assert s.caption.endswith(".") and "floor" in s.caption
+        remove_all = [s for s in group if s.meta["sample_kind"] == "all"]
+        assert len(remove_all) == 1 and remove_all[0].caption.startswith("An empty scene")
+        assert not (remove_all[0].trimask == 255).any()
+
+
+def test_hf_datasets_reads_the_generated_shards(kubric_dir):
+    ds = load_hf(kubric_dir)
+    records = read_manifest(kubric_dir)
+    assert len(ds) == len(records)
+    assert ds[0]["__key__"] == records[0]["key"]
+    assert ds[0]["meta.json"]["scene_index"] == 0
+
+
+def test_same_command_gives_identical_shards_with_any_worker_count(kubric_dir, tmp_path):
+    out = tmp_path / "again"
+    assert run_cli(["generate", "kubric", "--out", str(out), "--num-scenes", "3", "--workers", "2", *TINY]) == 0
+    assert _tree(out) == _tree(kubric_dir)
+
+
+def test_killed_run_resumes_to_the_same_result(kubric_dir, tmp_path):
+    out = tmp_path / "killed"
+    cmd = [sys.executable, "-m", "genomni.cli", "generate", "kubric", "--out", str(out), "--num-scenes", "3", *TINY]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    scenes = out / ".genomni" / "scenes"
+    deadline = time.time() + 120
+    while time.time() < deadline and not (scenes.exists() and list(scenes.glob("*.json"))):
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert not (out / "dataset.json").exists()  # it really was cut off mid-run
+    assert run_cli(["generate", "kubric", "--out", str(out), "--num-scenes", "3", *TINY]) == 0
+    assert _tree(out) == _tree(kubric_dir)
+
+
+def test_user_meshes_from_assets_dir(tmp_path):
+    assets = tmp_path / "meshes"
+    assets.mkdir()
+    (assets / "tetra.obj").write_text("v 0 0 0\nv 1 0 0\nv 0 1 0\nv 0 0 1\nf 1 3 2\nf 1 2 4\nf 1 4 3\nf 2 3 4\n")
+    out = tmp_path / "ds"
+    args = ["generate", "kubric", "--out", str(out), "--num-scenes", "1", "--objects", "assets",
+            "--assets-dir", str(assets), "--min-objects", "1", *TINY]
+    assert run_cli(args) == 0
+    meta = next(iter_samples(out)).meta
+    assert {o["asset"]["ref"] for o in meta["scene"]["objects"]} == {"assets:tetra.obj"}
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--resolution", "8"], "--resolution must be between 16 and 4096"),
+    (["--resolution", "abc"], "--resolution must be N or WIDTHxHEIGHT"),
+    (["--frames", "0"], "--frames must be in 1..10000"),
+    (["--min-objects", "3", "--max-objects", "2"], "--min-objects <= --max-objects"),
+    (["--floors", "lava"], "--floors: unknown value(s) lava"),
+    (["--objects", "assets"], "no --assets-dir"),
+    (["--assets-dir", "/nonexistent/meshes"], "folder /nonexistent/meshes does not exist"),
+    (["--workers", "0"], "--workers must be >= 1"),
+    (["--video-codec", "h264", "--resolution", "33"], "h264 needs even width and height"),
+    (["--no-such-flag"], "No such option"),
+])
+def test_bad_options_fail_in_one_line(tmp_path, capsys, args, message):
+    code = run_cli(["generate", "kubric", "--out", str(tmp_path / "o"), "--num-scenes", "1", "--frames", "2",
+                    "--resolution", "32", "--samples", "1", "--no-progress", *args])
+    err = capsys.readouterr().err.strip()
+    assert code != 0
+    assert err.startswith("error: ") and message in err and "\n" not in err
+
+
+def test_unreadable_asset_and_changed_config_leave_output_untouched(kubric_dir, tmp_path, capsys):
+    before = _tree(kubric_dir)
+    assert run_cli(["generate", "kubric", "--out", str(kubric_dir), "--num-scenes", "3", *TINY[:-1], "--frames", "6"]) == 1
+    assert "different configuration (config.frames: 5 != 6)" in capsys.readouterr().err
+    assert _tree(kubric_dir) == before
+    assets = tmp_path / "meshes"
+    assets.mkdir()
+    (assets / "empty.obj").write_text("")
+    assert run_cli(["generate", "kubric", "--out", str(tmp_path / "o"), "--assets-dir", str(assets), *TINY]) == 1
+    assert f"--assets-dir file {assets / 'empty.obj'} is empty" in capsys.readouterr().err
+
+
+def test_missing_blender_is_one_clear_error(monkeypatch):
+    import importlib
+
+    from genomni.generators.kubric import blender
+
+    real = importlib.import_module
+
+    def fake(name, *a, **k):
+        if name == "bpy":
+            raise ImportError("No module named 'bpy'")
+        return real(name, *a, **k)
+
+    monkeypatch.setattr(blender.importlib, "import_module", fake)
+    with pytest.raises(GenomniError, match=r"pip install 'genomni\[render\]'"):
+        blender.require_bpy()

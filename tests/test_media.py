@@ -1,0 +1,69 @@
+import numpy as np
+import pytest
+
+from genomni.errors import GenomniError
+from genomni.media import decode_video, encode_video, read_video, resize_video, write_video
+
+
+def _video(shape, seed=0):
+    return np.random.default_rng(seed).integers(0, 256, shape, dtype=np.uint8)
+
+
+def test_ffv1_roundtrip_is_exact_for_rgb_and_gray():
+    rgb, gray = _video((4, 17, 23, 3)), _video((3, 9, 11), 1)
+    out, fps = decode_video(encode_video(rgb, 24))
+    assert fps == 24.0 and out.shape == rgb.shape and np.array_equal(out, rgb)
+    out, _ = decode_video(encode_video(gray, 12.5))
+    assert out.shape == gray.shape and np.array_equal(out, gray)
+
+
+def test_encoding_is_byte_deterministic():
+    v = _video((3, 16, 16, 3))
+    assert encode_video(v, 24) == encode_video(v.copy(), 24)
+
+
+def test_h264_is_close_but_lossy_and_needs_even_sizes():
+    smooth = np.tile(np.linspace(0, 255, 32, dtype=np.uint8)[None, None, :, None], (3, 32, 1, 3))
+    out, _ = decode_video(encode_video(smooth, 24, codec="h264"))
+    assert out.shape == smooth.shape
+    assert np.abs(out.astype(int) - smooth.astype(int)).mean() < 3
+    with pytest.raises(GenomniError, match="even"):
+        encode_video(_video((2, 15, 16, 3)), 24, codec="h264")
+    with pytest.raises(GenomniError, match="losslessly"):
+        encode_video(_video((2, 16, 16)), 24, codec="h264")
+
+
+def test_files_and_frame_folders_roundtrip(tmp_path):
+    v = _video((3, 10, 12, 3))
+    write_video(tmp_path / "a.mkv", v, 30)
+    got, fps = read_video(tmp_path / "a.mkv")
+    assert fps == 30.0 and np.array_equal(got, v)
+    write_video(tmp_path / "frames", v)
+    got, fps = read_video(tmp_path / "frames")
+    assert fps is None and np.array_equal(got, v)
+    assert sorted(p.name for p in (tmp_path / "frames").iterdir()) == ["00000.png", "00001.png", "00002.png"]
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_bad_inputs_fail_clearly(tmp_path):
+    with pytest.raises(GenomniError, match="no such file"):
+        read_video(tmp_path / "missing.mp4")
+    (tmp_path / "clip.txt").write_text("x")
+    with pytest.raises(GenomniError, match="unsupported video type"):
+        read_video(tmp_path / "clip.txt")
+    (tmp_path / "broken.mkv").write_bytes(b"not a video at all")
+    with pytest.raises(GenomniError, match="cannot decode"):
+        read_video(tmp_path / "broken.mkv")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(GenomniError, match="no PNG/JPG"):
+        read_video(tmp_path / "empty")
+    with pytest.raises(GenomniError, match="uint8"):
+        encode_video(np.zeros((2, 4, 4, 3), np.float32), 24)
+
+
+def test_resize_nearest_keeps_mask_values():
+    m = np.zeros((2, 8, 8), np.uint8)
+    m[:, :4] = 255
+    m[:, 4:6] = 128
+    out = resize_video(m, (5, 13), nearest=True)
+    assert out.shape == (2, 5, 13) and set(np.unique(out)) == {0, 128, 255}
