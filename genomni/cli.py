@@ -56,7 +56,7 @@ def generate_kubric(
     max_extra_lights: Optional[int] = typer.Option(None, help="Point lights besides the sun (slow on CPU). [default: 0]"),
     max_bounces: Optional[int] = typer.Option(None, help="Cycles light bounces. [default: 4]"),
     denoise: Optional[bool] = typer.Option(None, "--denoise/--no-denoise", help="OpenImageDenoise on every pass. [default: off]"),
-    solo_crop: Optional[bool] = typer.Option(None, "--solo-crop/--no-solo-crop", help="Render solo passes only inside each object's effect box. [default: on]"),
+    effect_crop: Optional[bool] = typer.Option(None, "--effect-crop/--no-effect-crop", help="Render target passes only inside the objects' effect boxes (see README). [default: on]"),
     min_object_pixels: Optional[int] = typer.Option(None, help="Resample scenes where an object shows fewer pixels in some frame (0 = 0.1% of the frame)."),
     max_drift: Optional[float] = typer.Option(None, help="Resample scenes whose far-background pixels change more than this fraction. [default: 0.05]"),
     max_attempts: Optional[int] = typer.Option(None, help="Resampling attempts per scene before it is dropped. [default: 4]"),
@@ -82,7 +82,7 @@ def generate_kubric(
         "object_sources": _csv(objects), "motions": _csv(motions), "floors": _csv(floors),
         "assets_dir": str(assets_dir) if assets_dir else None, "hdri_dir": str(hdri_dir) if hdri_dir else None,
         "glossy_floor_prob": glossy_floor_prob, "walls_prob": walls_prob, "camera_motion_prob": camera_motion_prob,
-        "max_extra_lights": max_extra_lights, "max_bounces": max_bounces, "denoise": denoise, "solo_crop": solo_crop,
+        "max_extra_lights": max_extra_lights, "max_bounces": max_bounces, "denoise": denoise, "effect_crop": effect_crop,
         "min_object_pixels": min_object_pixels, "max_drift": max_drift, "max_attempts": max_attempts,
     })
     opts = RunOptions(out_dir=out, workers=workers, num_shards=num_shards, shard_index=shard_index,

@@ -77,11 +77,11 @@ def test_passes_remove_objects_and_their_shadows(controlled):
     assert same.sum() / (p.instances == 0).sum() > 0.6
 
 
-def test_solo_crop_box_covers_object_and_shadow(controlled):
+def test_effect_box_covers_object_and_shadow(controlled):
     spec, poses, p, renderer = controlled
     renderer._place(spec, poses, 0)
     for i in range(2):
-        r0, r1, c0, c1 = renderer.solo_region(spec, poses, i, 0)
+        r0, r1, c0, c1 = renderer.effect_box(spec, poses, i, 0)
         changed = np.abs(p.solos[i][0].astype(int) - p.background[0].astype(int)).max(-1) > 6
         rows, cols = np.nonzero(changed)
         assert rows.min() >= r0 and rows.max() < r1 and cols.min() >= c0 and cols.max() < c1
@@ -206,3 +206,22 @@ def test_missing_blender_is_one_clear_error(monkeypatch):
     monkeypatch.setattr(blender.importlib, "import_module", fake)
     with pytest.raises(GenomniError, match=r"pip install 'genomni\[render\]'"):
         blender.require_bpy()
+
+
+def test_orbiting_camera_background_has_no_objects_and_matches_full_far_away():
+    cfg = KubricConfig(frames=4, height=64, width=64, samples=8)
+    renderer = BlenderRenderer(cfg)
+    spec = _controlled_scene(frames=4)
+    spec.camera.azimuth_sweep = 12.0
+    poses = simulate(spec, renderer.build(spec))
+    p = renderer.render(spec, poses)
+    assert p.rendered_frames["background"] == 4 and p.rendered_frames["background_pixels"] < 4 * 64 * 64
+    assert not p.background_instances.any()
+    for t in range(4):
+        renderer._place(spec, poses, t)
+        r0, r1, c0, c1 = renderer._union_box(spec, poses, t)
+        assert (p.instances[t] > 0).sum() == (p.instances[t, r0:r1, c0:c1] > 0).sum()
+        outside = np.ones((64, 64), bool)
+        outside[r0:r1, c0:c1] = False
+        assert np.array_equal(p.background[t][outside], p.full[t][outside])
+    assert not np.array_equal(p.background[0], p.background[3])  # the camera really moved

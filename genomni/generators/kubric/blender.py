@@ -96,10 +96,10 @@ class Passes:
 
     full: np.ndarray  # (T,H,W,3)
     instances: np.ndarray  # (T,H,W) object id per pixel, 0 = none
-    background: np.ndarray  # (T,H,W,3)
-    background_instances: np.ndarray  # (T,H,W)
-    solos: list[np.ndarray]  # per object (T,H,W,3)
-    solo_instances: list[np.ndarray]  # per object (T,H,W)
+    background: np.ndarray | None = None  # (T,H,W,3)
+    background_instances: np.ndarray | None = None  # (T,H,W)
+    solos: list[np.ndarray] = field(default_factory=list)  # per object (T,H,W,3)
+    solo_instances: list[np.ndarray] = field(default_factory=list)  # per object (T,H,W)
     rendered_frames: dict[str, int] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
 
@@ -110,7 +110,7 @@ class BlenderRenderer:
     def __init__(self, cfg: KubricConfig, threads: int = 0):
         self.cfg = cfg
         self.threads = threads
-        self.solo_crop = cfg.solo_crop
+        self.effect_crop = cfg.effect_crop
         self.bpy = require_bpy()
         self.oiio = _oiio()
         self.version = self.bpy.app.version_string
@@ -290,10 +290,11 @@ class BlenderRenderer:
                 raise GenomniError(f"asset file {path} does not exist")
             suffix = Path(path).suffix.lower()
             try:
-                if suffix == ".obj":
-                    bpy.ops.wm.obj_import(filepath=path)
-                else:
-                    bpy.ops.import_scene.gltf(filepath=path)
+                with quiet_stdout():
+                    if suffix == ".obj":
+                        bpy.ops.wm.obj_import(filepath=path)
+                    else:
+                        bpy.ops.import_scene.gltf(filepath=path)
             except RuntimeError as exc:
                 raise GenomniError(f"asset file {path} could not be imported: {str(exc).strip().splitlines()[-1]}") from None
         new = [o for o in bpy.data.objects if o not in before]
@@ -388,13 +389,13 @@ class BlenderRenderer:
                     return False
         return True
 
-    def solo_region(self, spec: SceneSpec, poses: np.ndarray, i: int, t: int) -> tuple[int, int, int, int] | None:
+    def effect_box(self, spec: SceneSpec, poses: np.ndarray, i: int, t: int) -> tuple[int, int, int, int] | None:
         """Pixel box (row0, row1, col0, col1) that holds object i and every effect it can have at frame t.
 
         The box covers the projections of the object's bounding box, its shadow on the floor along
         the sun and each point light (shadows on walls lie between the two), and its mirror image in
         the floor, plus a margin for contact shadows and bounce light. None means "the whole frame".
-        Call after `_place(spec, poses, t)`.
+        Called after `_place(spec, poses, t)`.
         """
         from bpy_extras.object_utils import world_to_camera_view
         from mathutils import Quaternion, Vector
@@ -445,30 +446,31 @@ class BlenderRenderer:
         finally:
             render.use_border = False
 
-    def _render_sequence(self, spec: SceneSpec, poses: np.ndarray, once: bool, tmp: str, tag: str):
-        frames = 1 if once else spec.frames
-        rgb, idx = [], []
-        for t in range(frames):
-            self._place(spec, poses, t)
-            a, b = self._render(os.path.join(tmp, f"{tag}_{t:05d}.exr"))
-            rgb.append(a)
-            idx.append(b)
-        rgb, idx = np.stack(rgb), np.stack(idx)
-        if once:
-            rgb = np.repeat(rgb, spec.frames, axis=0)
-            idx = np.repeat(idx, spec.frames, axis=0)
-        return rgb, idx, frames
+    def _union_box(self, spec: SceneSpec, poses: np.ndarray, t: int) -> tuple[int, int, int, int] | None:
+        """The box holding every object's effect box at frame t (None = whole frame)."""
+        boxes = [self.effect_box(spec, poses, i, t) for i in range(len(self.objects))]
+        if any(b is None for b in boxes):
+            return None
+        boxes = [b for b in boxes if b[1] > b[0] and b[3] > b[2]]
+        if not boxes:
+            return (0, 0, 0, 0)
+        r0, r1 = min(b[0] for b in boxes), max(b[1] for b in boxes)
+        c0, c1 = min(b[2] for b in boxes), max(b[3] for b in boxes)
+        return None if (r1 - r0) * (c1 - c0) > 0.7 * spec.width * spec.height else (r0, r1, c0, c1)
 
-    def _render_solo(self, spec: SceneSpec, poses: np.ndarray, i: int, bg: np.ndarray, once: bool, tmp: str):
-        """Object i's solo pass: the background outside its effect box, a box render inside it."""
+    def _render_pass(self, spec: SceneSpec, poses: np.ndarray, tmp: str, tag: str, once: bool = False,
+                     base: np.ndarray | None = None, box_of=None):
+        """Render a pass frame by frame (one frame if `once`); where `box_of(t)` gives a box, render
+        only the box and take `base` outside it. Returns rgb, instance ids, frames, pixels rendered."""
         frames = 1 if once else spec.frames
-        rgb = bg[:frames].copy()
-        idx = np.zeros(rgb.shape[:3], dtype=np.uint8)
+        shape = (frames, spec.height, spec.width)
+        rgb = np.zeros((*shape, 3), np.uint8) if base is None else base[:frames].copy()
+        idx = np.zeros(shape, np.uint8)
         pixels = 0
         for t in range(frames):
             self._place(spec, poses, t)
-            path = os.path.join(tmp, f"solo{i}_{t:05d}.exr")
-            box = self.solo_region(spec, poses, i, t) if self.solo_crop else None
+            path = os.path.join(tmp, f"{tag}_{t:05d}.exr")
+            box = box_of(t) if box_of is not None else None
             if box is None:
                 rgb[t], idx[t] = self._render(path)
                 pixels += spec.height * spec.width
@@ -479,42 +481,61 @@ class BlenderRenderer:
                 rgb[t, r0:r1, c0:c1], idx[t, r0:r1, c0:c1] = a[r0:r1, c0:c1], b[r0:r1, c0:c1]
                 pixels += (r1 - r0) * (c1 - c0)
         if once:
-            rgb = np.repeat(rgb, spec.frames, axis=0)
-            idx = np.repeat(idx, spec.frames, axis=0)
+            rgb, idx = np.repeat(rgb, spec.frames, axis=0), np.repeat(idx, spec.frames, axis=0)
         return rgb, idx, frames, pixels
 
-    def render(self, spec: SceneSpec, poses: np.ndarray) -> Passes:
-        """Render full, background and one solo pass per object (the scene must be built)."""
+    def render_full(self, spec: SceneSpec, poses: np.ndarray) -> Passes:
+        """Render the full pass (all objects) and its instance ids; targets come from `render_targets`."""
+        t0 = time.perf_counter()
         tmp = tempfile.mkdtemp(prefix="genomni-render-")
-        counts: dict[str, int] = {}
-        seconds: dict[str, float] = {}
-        n = len(self.objects)
         try:
-            static_cam = not spec.camera.moving
-            t0 = time.perf_counter()
-            self._show(set(range(n)))
-            full, inst, counts["full"] = self._render_sequence(spec, poses, False, tmp, "full")
-            seconds["full"] = time.perf_counter() - t0
+            self._show(set(range(len(self.objects))))
+            full, inst, frames, _ = self._render_pass(spec, poses, tmp, "full")
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        return Passes(full, inst, rendered_frames={"full": frames}, seconds={"full": time.perf_counter() - t0})
+
+    def render_targets(self, spec: SceneSpec, poses: np.ndarray, passes: Passes) -> Passes:
+        """Add the background and per-object solo passes to a full pass.
+
+        With a static camera the background is one frame, and a resting object's solo pass too.
+        With `effect_crop`, a moving camera's background is rendered only inside the union of the
+        objects' effect boxes (the full pass elsewhere) and solo passes only inside their object's
+        box (the background elsewhere): outside the boxes only bounce-light noise differs.
+        """
+        n = len(self.objects)
+        crop = self.effect_crop
+        static_cam = not spec.camera.moving
+        counts, seconds = passes.rendered_frames, passes.seconds
+        tmp = tempfile.mkdtemp(prefix="genomni-render-")
+        try:
             t0 = time.perf_counter()
             self._show(set())
-            bg, bg_inst, counts["background"] = self._render_sequence(spec, poses, static_cam, tmp, "bg")
+            union = (lambda t: self._union_box(spec, poses, t)) if crop and not static_cam else None
+            passes.background, passes.background_instances, counts["background"], counts["background_pixels"] = (
+                self._render_pass(spec, poses, tmp, "bg", once=static_cam, base=passes.full, box_of=union))
             seconds["background"] = time.perf_counter() - t0
             t0 = time.perf_counter()
-            solos, solo_inst = [], []
             counts["solo"], counts["solo_pixels"] = 0, 0
             for i in range(n):
                 if n == 1:  # the only object's solo pass is the full pass (same visibility, same seed)
-                    solos.append(full.copy())
-                    solo_inst.append(inst.copy())
+                    passes.solos.append(passes.full.copy())
+                    passes.solo_instances.append(passes.instances.copy())
                     continue
                 resting = bool(np.abs(poses[:, i] - poses[0, i]).max() < 1e-6)
                 self._show({i})
-                s, si, frames, pixels = self._render_solo(spec, poses, i, bg, static_cam and resting, tmp)
-                solos.append(s)
-                solo_inst.append(si)
+                box = (lambda t, i=i: self.effect_box(spec, poses, i, t)) if crop else None
+                rgb, idx, frames, pixels = self._render_pass(spec, poses, tmp, f"solo{i}", once=static_cam and resting,
+                                                             base=passes.background, box_of=box)
+                passes.solos.append(rgb)
+                passes.solo_instances.append(idx)
                 counts["solo"] += frames
                 counts["solo_pixels"] += pixels
             seconds["solo"] = time.perf_counter() - t0
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
-        return Passes(full, inst, bg, bg_inst, solos, solo_inst, counts, seconds)
+        return passes
+
+    def render(self, spec: SceneSpec, poses: np.ndarray) -> Passes:
+        """Render full, background and one solo pass per object (the scene must be built)."""
+        return self.render_targets(spec, poses, self.render_full(spec, poses))

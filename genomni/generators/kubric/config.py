@@ -36,7 +36,7 @@ class KubricConfig:
     max_extra_lights: int = 0  # point lights beyond the sun; each adds ~0.1-0.5 s per frame on CPU
     max_bounces: int = 4
     denoise: bool = False
-    solo_crop: bool = True  # render solo passes only inside each object's effect box
+    effect_crop: bool = True  # render target passes only inside the objects' effect boxes
     min_object_pixels: int = 0  # 0 = automatic: max(4, 0.1% of the frame)
     max_drift: float = 0.05  # max fraction of far-from-object pixels that may differ by > 2 levels
     max_attempts: int = 4

@@ -53,7 +53,7 @@ def build_samples(cfg: KubricConfig, spec: SceneSpec, passes: Passes, blender_ve
             "height": spec.height,
             "width": spec.width,
             "spp": cfg.samples,
-            "solo_crop": bool(cfg.solo_crop and len(ids) > 1),
+            "effect_crop": cfg.effect_crop,
             "object_ids": ids,
             "removed_ids": removed,
             "kept_ids": kept,
@@ -89,12 +89,14 @@ def generate_scene(cfg: KubricConfig, index: int, renderer: BlenderRenderer,
         if not renderer.in_view(spec, poses):
             reasons.append(f"attempt {attempt}: an object leaves the view")
             continue
-        passes = renderer.render(spec, poses)
+        passes = renderer.render_full(spec, poses)
+        visible = visible_pixels(passes.instances, [o.id for o in spec.objects])
+        if min(visible) >= cfg.object_pixel_floor:  # check before paying for the target passes
+            passes = renderer.render_targets(spec, poses, passes)
         for k, v in passes.rendered_frames.items():
             stats["rendered_frames"][k] = stats["rendered_frames"].get(k, 0) + v
         for k, v in passes.seconds.items():
             stats["render_seconds"][k] = round(stats["render_seconds"].get(k, 0.0) + v, 3)
-        visible = visible_pixels(passes.instances, [o.id for o in spec.objects])
         if min(visible) < cfg.object_pixel_floor:
             reasons.append(f"attempt {attempt}: an object shows only {min(visible)} pixels (< {cfg.object_pixel_floor})")
             continue
