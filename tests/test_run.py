@@ -70,6 +70,8 @@ def test_partitions_and_workers_give_the_same_dataset(tmp_path):
     b = _run(tmp_path / "split", num_shards=2, shard_index=1, workers=2)
     assert b.complete
     assert _files(tmp_path / "split") == _files(tmp_path / "clean")
+    _run(tmp_path / "pool", workers=2)  # more scenes than the pool's queue holds at once
+    assert _files(tmp_path / "pool") == _files(tmp_path / "clean")
 
 
 def test_a_different_config_is_refused_and_nothing_changes(tmp_path):

@@ -15,6 +15,7 @@ same whatever the number of workers or partitions.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import shlex
@@ -212,7 +213,7 @@ def run_generator(
             with ProcessPoolExecutor(max_workers=opts.workers, mp_context=get_context("spawn")) as pool:
                 try:
                     queue = iter(pending)
-                    running = {pool.submit(job, s) for s, _ in zip(queue, range(2 * opts.workers))}
+                    running = {pool.submit(job, s) for s in itertools.islice(queue, 2 * opts.workers)}
                     while running:
                         finished, running = wait(running, return_when=FIRST_COMPLETED)
                         for fut in finished:

@@ -110,6 +110,7 @@ def generate_scene(cfg: KubricConfig, index: int, renderer: BlenderRenderer,
             reasons.append(f"attempt {attempt}: {residual} removed-object pixels left in targets")
             continue
         stats["seconds"] = round(time.perf_counter() - start, 3)
+        stats["qc_failures"] = reasons
         return SceneResult(index, samples, attempt + 1, None, stats)
     stats["seconds"] = round(time.perf_counter() - start, 3)
     return SceneResult(index, [], cfg.max_attempts, "; ".join(reasons), stats)
