@@ -1,8 +1,8 @@
-"""Kubric generator speed: seconds per scene, frames/s per pass, solo-crop gain and error, worker scaling.
+"""Kubric generator speed: seconds per scene, frames/s per pass, effect-crop gain and error, worker scaling.
 
 Defaults follow the issue's reference scene: 128 px, 24 frames, 3 objects, 16 spp. Ratios are
 against baselines measured in the same run (these machines are shared and noisy):
-- solo passes with the effect-box crop vs full-frame solo renders (`--no-solo-crop`);
+- target passes cropped to the objects' effect boxes vs full-frame renders (`--no-effect-crop`);
 - `--workers 2` vs `--workers 1` on the same scenes (whole CLI runs, in subprocesses).
 
     python benchmarks/generate_kubric.py [--scenes 3] [--frames 24] [--resolution 128] [--samples 16]
