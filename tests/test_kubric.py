@@ -225,3 +225,22 @@ def test_orbiting_camera_background_has_no_objects_and_matches_full_far_away():
         outside[r0:r1, c0:c1] = False
         assert np.array_equal(p.background[t][outside], p.full[t][outside])
     assert not np.array_equal(p.background[0], p.background[3])  # the camera really moved
+
+
+def test_hdri_world_lights_the_scene(tmp_path):
+    import cv2
+
+    hdri_dir = tmp_path / "hdri"
+    hdri_dir.mkdir()
+    sky = np.zeros((16, 32, 3), np.float32)
+    sky[:8] = (0.2, 1.0, 4.0)  # an orange upper hemisphere, in OpenCV's BGR order
+    cv2.imwrite(str(hdri_dir / "orange.hdr"), sky)
+    cfg = KubricConfig(frames=1, height=48, width=48, samples=4, hdri_dir=str(hdri_dir))
+    renderer = BlenderRenderer(cfg)
+    spec = _controlled_scene(frames=1)
+    spec.height = spec.width = 48
+    plain = renderer.render_full(spec, simulate(spec, renderer.build(spec))).full
+    spec.light.world, spec.light.hdri = "hdri", "hdri:orange.hdr"
+    lit = renderer.render_full(spec, simulate(spec, renderer.build(spec))).full
+    r, b = lit[..., 0].astype(int), lit[..., 2].astype(int)
+    assert (r - b).mean() > (plain[..., 0].astype(int) - plain[..., 2].astype(int)).mean() + 10  # it turned orange

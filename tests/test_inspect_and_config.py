@@ -1,0 +1,52 @@
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import run_cli
+from genomni.configfile import build
+from genomni.datasets.inspect import summarize
+from genomni.errors import GenomniError
+from genomni.generators.kubric.config import KubricConfig
+from genomni.shards import read_manifest
+
+
+def test_inspect_summary_matches_the_manifest(kubric_dir):
+    records = read_manifest(kubric_dir)
+    summary = summarize(kubric_dir)
+    assert summary["samples"] == len(records) and summary["shards"] == 2
+    assert summary["per_source"] == {"kubric": len(records)}
+    assert summary["resolutions"] == ["48x48"] and summary["frames"] == [5]
+    effect = [r["qc"]["effect_frac"] for r in records]
+    assert summary["qc"]["effect_frac"]["mean"] == pytest.approx(float(np.mean(effect)))
+    assert summary["qc"]["residual_object_pixels"]["max"] == 0
+
+
+def test_inspect_cli_writes_previews_and_json(kubric_dir, tmp_path, capsys):
+    png, gif = tmp_path / "p.png", tmp_path / "p.gif"
+    assert run_cli(["data", "inspect", str(kubric_dir), "--preview", str(png), "--gif", str(gif), "--count", "3", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["samples"] == len(read_manifest(kubric_dir))
+    img = np.asarray(Image.open(png))
+    assert img.shape == (3 * (48 + 2), 3 * 48 + 4, 3)  # 3 rows of input | trimask | target
+    frames = Image.open(gif)
+    assert frames.n_frames == 5 and frames.size == (3 * 48 + 4, 3 * 50)
+
+
+def test_inspect_of_a_non_dataset_fails_clearly(tmp_path, capsys):
+    assert run_cli(["data", "inspect", str(tmp_path)]) == 1
+    assert capsys.readouterr().err.strip() == f"error: {tmp_path}: no dataset.json; is this a genomni shard directory?"
+
+
+def test_config_file_values_and_cli_overrides(tmp_path):
+    f = tmp_path / "k.yaml"
+    f.write_text("frames: 9\nheight: 64\nwidth: 96\nfloors: [wood, tiles]\nmax-objects: 2\n")
+    cfg = build(KubricConfig, f, {"frames": 12, "seed": None})
+    assert (cfg.frames, cfg.height, cfg.width, cfg.floors, cfg.max_objects, cfg.seed) == (12, 64, 96, ("wood", "tiles"), 2, 0)
+    f.write_text("framez: 9\n")
+    with pytest.raises(GenomniError, match="unknown option\\(s\\) framez"):
+        build(KubricConfig, f, {})
+    f.write_text("frames: [\n")
+    with pytest.raises(GenomniError, match="is not valid YAML"):
+        build(KubricConfig, f, {})
