@@ -188,3 +188,15 @@ def resize_video(frames: np.ndarray, size: tuple[int, int], nearest: bool = Fals
     h, w = size
     interp = cv2.INTER_NEAREST if nearest else cv2.INTER_AREA
     return np.stack([cv2.resize(f, (w, h), interpolation=interp) for f in frames])
+
+
+def parse_resolution(text: str) -> tuple[int, int]:
+    """Parse `128` (square) or `WIDTHxHEIGHT` into (height, width)."""
+    try:
+        if "x" in text.lower():
+            w, h = (int(v) for v in text.lower().split("x"))
+        else:
+            w = h = int(text)
+    except ValueError:
+        raise GenomniError(f"--resolution must be N or WIDTHxHEIGHT, got {text!r}") from None
+    return h, w

@@ -89,15 +89,3 @@ class KubricConfig:
         d = asdict(self)
         d["object_sources"], d["motions"], d["floors"] = list(self.object_sources), list(self.motions), list(self.floors)
         return d
-
-
-def parse_resolution(text: str) -> tuple[int, int]:
-    """Parse `128` (square) or `WIDTHxHEIGHT` into (height, width)."""
-    try:
-        if "x" in text.lower():
-            w, h = (int(v) for v in text.lower().split("x"))
-        else:
-            w = h = int(text)
-    except ValueError:
-        raise GenomniError(f"--resolution must be N or WIDTHxHEIGHT, got {text!r}") from None
-    return h, w
