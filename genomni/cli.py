@@ -18,7 +18,9 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
 generate_app = typer.Typer(no_args_is_help=True, help="Generate training data as WebDataset shards.")
 data_app = typer.Typer(no_args_is_help=True, help="Look at and move shard directories.")
 app.add_typer(generate_app, name="generate")
+train_app = typer.Typer(no_args_is_help=True, help="Build Casper model dirs and train them.")
 app.add_typer(data_app, name="data")
+app.add_typer(train_app, name="train")
 console = Console()
 _invocation: list[str] = ["genomni"]  # the command line being run, for dataset cards
 
@@ -69,7 +71,8 @@ def generate_kubric(
 ) -> None:
     """Render Kubric-style scenes (pybullet physics, Blender Cycles) into Casper training shards."""
     from .configfile import build
-    from .generators.kubric.config import KubricConfig, parse_resolution
+    from .generators.kubric.config import KubricConfig
+    from .media import parse_resolution
     from .generators.kubric.generate import run_kubric
     from .generators.run import RunOptions, command_line
 
@@ -136,6 +139,113 @@ def data_inspect(
         console.print(f"preview: {preview}")
     if gif:
         console.print(f"gif: {gif}")
+
+
+@train_app.command("init", epilog=(
+    "Examples:\n\n"
+    "  genomni train init --base models/Wan2.1-T2V-1.3B-Diffusers --out models/casper-1.3b\n\n"
+    "  genomni train init --preset tiny --out models/casper-tiny"
+))
+def train_init(
+    out: Path = typer.Option(..., help="New Casper model dir (must not exist)."),
+    base: Optional[Path] = typer.Option(None, help="A diffusers Wan2.1 text-to-video dir (transformer/, vae/, text_encoder/, tokenizer/, scheduler/)."),
+    preset: Optional[str] = typer.Option(None, help="Build a random model instead: tiny (tests, CPU demo)."),
+    seed: int = typer.Option(0, help="Seed of the preset's random weights."),
+) -> None:
+    """Build a Casper model dir: widen a Wan2.1 base's input layer (zero-initialised) or make a tiny random one."""
+    from .training.model import init_from_base
+    from .training.presets import build_preset
+
+    if (base is None) == (preset is None):
+        raise GenomniError("give exactly one of --base DIR or --preset NAME")
+    path = init_from_base(base, out) if base is not None else build_preset(preset, out, seed)
+    console.print(f"Casper model dir written: {path}")
+
+
+@train_app.command("vae", epilog=(
+    "Examples:\n\n"
+    "  genomni train vae --model models/casper-tiny --data data/k64 --val data/k64-val --steps 400"
+))
+def train_vae(
+    model: Path = typer.Option(..., help="Casper model dir whose VAE is fitted (rewritten in place, atomically)."),
+    data: list[Path] = typer.Option(..., help="Shard directory; repeatable."),
+    val: Optional[list[Path]] = typer.Option(None, help="Held-out shard directory for the reconstruction PSNR."),
+    steps: int = typer.Option(500, help="Optimizer steps."),
+    batch_size: int = typer.Option(4, help="Clips per step (each gives its input and target)."),
+    lr: float = typer.Option(1e-3, help="Learning rate."),
+    frames: int = typer.Option(9, help="Frames per clip."),
+    resolution: str = typer.Option("64", help="Clip size N or WIDTHxHEIGHT."),
+    max_minutes: Optional[float] = typer.Option(None, help="Stop early after this many minutes."),
+    seed: int = typer.Option(0, help="Seed of the clip draws."),
+    progress: bool = typer.Option(True, help="Show a progress bar."),
+) -> None:
+    """Fit the VAE of a model dir as a video autoencoder (for tiny presets; Wan's VAE comes pretrained)."""
+    from .datasets.clips import ClipConfig
+    from .media import parse_resolution
+    from .training.vae_fit import fit_vae
+
+    h, w = parse_resolution(resolution)
+    r = fit_vae(model, [str(d) for d in data], steps, batch_size, lr, ClipConfig(frames, h, w), [str(v) for v in val or []],
+                seed, max_minutes, progress=progress)
+    console.print(f"VAE fitted for {r['steps']} steps in {r['seconds']:.0f} s: reconstruction PSNR "
+                  f"{r['psnr_before']:.2f} -> {r['psnr_after']:.2f} dB")
+
+
+@train_app.command("run", epilog=(
+    "Examples:\n\n"
+    "  genomni train run --model models/casper-tiny --data data/k64 --val data/k64-val --out runs/tiny --steps 500\n\n"
+    "  genomni train run --config configs/wan1.3b_full.yaml --data data/kubric data/tripod --mix kubric=0.6,tripod=0.4\n\n"
+    "  genomni train run --config run.yaml --resume latest\n\n"
+    "  accelerate launch --config_file configs/accelerate/fsdp_8gpu.yaml -m genomni.cli train run --config configs/wan14b_lora.yaml"
+))
+def train_run(
+    config: Optional[Path] = typer.Option(None, help="YAML/JSON file of TrainConfig fields (CLI options override it)."),
+    model: Optional[Path] = typer.Option(None, help="Casper model dir to start from (genomni train init)."),
+    data: Optional[list[Path]] = typer.Option(None, help="Shard directory; repeat for several."),
+    val: Optional[list[Path]] = typer.Option(None, help="Held-out shard directory for validation; repeatable."),
+    out: Optional[Path] = typer.Option(None, help="Run dir: checkpoints/, validation/, train_log.jsonl, model/."),
+    mix: Optional[str] = typer.Option(None, help="Per-source weights, e.g. kubric=0.48,tripod=0.25,omnimatte=0.25,objectpaste=0.02."),
+    frames: Optional[int] = typer.Option(None, help="Frames per clip (4n+1 for Wan). [default: 9]"),
+    resolution: Optional[str] = typer.Option(None, help="Clip size N or WIDTHxHEIGHT. [default: 64]"),
+    stride: Optional[int] = typer.Option(None, help="Frame stride within a clip. [default: 1]"),
+    batch_size: Optional[int] = typer.Option(None, help="Clips per device per micro-step. [default: 2]"),
+    grad_accum: Optional[int] = typer.Option(None, help="Micro-steps per optimizer step. [default: 1]"),
+    steps: Optional[int] = typer.Option(None, help="Optimizer steps. [default: 1000]"),
+    lr: Optional[float] = typer.Option(None, help="Peak learning rate. [default: 1e-4]"),
+    warmup_steps: Optional[int] = typer.Option(None, help="Linear warmup steps. [default: 50]"),
+    mixed_precision: Optional[str] = typer.Option(None, help="no, fp16 or bf16. [default: no]"),
+    gradient_checkpointing: Optional[bool] = typer.Option(None, "--gradient-checkpointing/--no-gradient-checkpointing"),
+    lora_rank: Optional[int] = typer.Option(None, help="Train LoRA adapters of this rank (0 = full fine-tuning). [default: 0]"),
+    ema_decay: Optional[float] = typer.Option(None, help="EMA of the weights (0 = off), e.g. 0.999. [default: 0]"),
+    checkpoint_every: Optional[int] = typer.Option(None, help="Checkpoint every N steps. [default: 250]"),
+    validate_every: Optional[int] = typer.Option(None, help="Validate every N steps. [default: 250]"),
+    val_samples: Optional[int] = typer.Option(None, help="Held-out clips per validation. [default: 4]"),
+    log_with: Optional[str] = typer.Option(None, help="jsonl (always written) or tensorboard (also)."),
+    workers: Optional[int] = typer.Option(None, help="Data loader processes. [default: 2]"),
+    seed: Optional[int] = typer.Option(None, help="Seed of every random draw (data, noise). [default: 0]"),
+    max_minutes: Optional[float] = typer.Option(None, help="Stop (with a checkpoint and model) after this many minutes."),
+    resume: Optional[str] = typer.Option(None, help="'latest' or a checkpoint dir: continue that run exactly."),
+    progress: bool = typer.Option(True, help="Show a progress bar."),
+) -> None:
+    """Train a Casper model on shards (flow matching, accelerate: one CPU to multi-node)."""
+    from .media import parse_resolution
+    from .training.trainer import load_config, train
+
+    height = width = None
+    if resolution is not None:
+        height, width = parse_resolution(resolution)
+    cfg = load_config(config, {
+        "model": str(model) if model else None, "data": [str(d) for d in data] if data else None,
+        "val": [str(v) for v in val] if val else None, "out": str(out) if out else None, "mix": mix,
+        "frames": frames, "height": height, "width": width, "stride": stride, "batch_size": batch_size,
+        "grad_accum": grad_accum, "steps": steps, "lr": lr, "warmup_steps": warmup_steps,
+        "mixed_precision": mixed_precision, "gradient_checkpointing": gradient_checkpointing, "lora_rank": lora_rank,
+        "ema_decay": ema_decay, "checkpoint_every": checkpoint_every, "validate_every": validate_every,
+        "val_samples": val_samples, "log_with": log_with, "workers": workers, "seed": seed,
+        "max_minutes": max_minutes, "resume": resume,
+    })
+    summary = train(cfg, progress)
+    console.print(f"trained to step {summary['step']} in {summary['seconds']:.0f} s; model: {summary['model']}")
 
 
 def main(argv: Optional[list[str]] = None) -> None:

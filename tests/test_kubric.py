@@ -1,6 +1,5 @@
 """The kubric generator end to end, with real pybullet physics and real Blender Cycles renders (tiny)."""
 
-import json
 import os
 import signal
 import subprocess

@@ -1,0 +1,317 @@
+"""The Casper model: a Wan2.1 video diffusion transformer whose input layer is widened for the
+latent of the input video and the trimask, plus its VAE, text encoder, tokenizer and scheduler.
+
+Model directory (diffusers/transformers `save_pretrained` layout, nothing fetched from a hub):
+
+    casper.json      genomni's record: backbone, channel split, mask encoding, base, version
+    transformer/     WanTransformer3DModel with in_channels = latent + latent + mask channels
+    vae/             AutoencoderKLWan
+    text_encoder/    UMT5EncoderModel (any transformers encoder with `last_hidden_state`)
+    tokenizer/       the text encoder's tokenizer
+    scheduler/       FlowMatchEulerDiscreteScheduler
+
+The denoiser sees [noisy latent | latent of the input video | trimask on the latent grid]. The new
+input weights start at zero, so a freshly widened model computes exactly what its base computes.
+The trimask reaches the latent grid by pixel-unshuffle in space and stacking in time (as VACE
+does): each latent cell carries the raw {0, 0.5, 1} values of every pixel and frame it covers, so
+no state is averaged away by the VAE's 8x spatial and 4x temporal compression.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from .. import __version__
+from ..errors import GenomniError
+
+CASPER_FILE = "casper.json"
+PARTS = ("transformer", "vae", "text_encoder", "tokenizer", "scheduler")
+
+
+@dataclass
+class CasperConfig:
+    """What genomni needs to know about a Casper model dir beyond its diffusers configs."""
+
+    backbone: str = "wan"
+    latent_channels: int = 16
+    mask_channels: int = 256
+    spatial_scale: int = 8
+    temporal_scale: int = 4
+    max_text_tokens: int = 226
+    base: str = ""
+    genomni_version: str = __version__
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def in_channels(self) -> int:
+        return 2 * self.latent_channels + self.mask_channels
+
+
+def vae_scales(vae: Any) -> tuple[int, int]:
+    """(spatial, temporal) compression of an AutoencoderKLWan, from its architecture."""
+    c = vae.config
+    return 2 ** (len(c.dim_mult) - 1), 2 ** sum(bool(x) for x in c.temperal_downsample)
+
+
+def encode_trimask(mask: torch.Tensor, spatial: int, temporal: int) -> torch.Tensor:
+    """(B,1,T,H,W) trimask in {0,0.5,1} -> (B, temporal*spatial^2, 1+(T-1)/temporal, H/s, W/s).
+
+    The first frame has a latent frame of its own (causal VAE), so it is repeated `temporal` times.
+    """
+    b, _, t, h, w = mask.shape
+    if (t - 1) % temporal or h % spatial or w % spatial:
+        raise GenomniError(f"trimask of {t} frames at {h}x{w} does not fit the VAE grid "
+                           f"(frames must be {temporal}n+1, sides multiples of {spatial})")
+    m = torch.cat([mask[:, :, :1].expand(-1, -1, temporal - 1, -1, -1), mask], dim=2)  # (B,1,T+temporal-1,H,W)
+    tl = m.shape[2] // temporal
+    m = m.reshape(b, tl, temporal, h, w).reshape(b * tl, temporal, h, w)
+    m = F.pixel_unshuffle(m, spatial)  # (B*tl, temporal*s*s, H/s, W/s)
+    return m.reshape(b, tl, temporal * spatial * spatial, h // spatial, w // spatial).permute(0, 2, 1, 3, 4)
+
+
+def widen_input(transformer: Any, extra: int) -> Any:
+    """A copy of a Wan transformer with `extra` zero-initialised input channels appended."""
+    from diffusers import WanTransformer3DModel
+
+    cfg = dict(transformer.config)
+    old = cfg["in_channels"]
+    cfg["in_channels"] = old + extra
+    wide = WanTransformer3DModel.from_config(cfg).to(transformer.dtype)
+    state = transformer.state_dict()
+    w = state["patch_embedding.weight"]
+    pad = torch.zeros(w.shape[0], extra, *w.shape[2:], dtype=w.dtype)
+    state["patch_embedding.weight"] = torch.cat([w, pad], dim=1)
+    wide.load_state_dict(state)
+    return wide
+
+
+def _check_dir(path: Path, what: str) -> None:
+    if not path.is_dir():
+        raise GenomniError(f"{what} {path} does not exist; supply a directory in diffusers save_pretrained layout")
+
+
+def _class_name(folder: Path) -> str | None:
+    for name in ("config.json", "scheduler_config.json"):
+        f = folder / name
+        if f.is_file():
+            return json.loads(f.read_text()).get("_class_name")
+    return None
+
+
+def load_text_encoder(path: Path, dtype: torch.dtype = torch.float32) -> Any:
+    """The encoder class named in config.json `architectures` (AutoModel would pick UMT5's encoder-decoder)."""
+    import transformers
+
+    arch = (json.loads((path / "config.json").read_text()).get("architectures") or ["AutoModel"])[0]
+    cls = getattr(transformers, arch, None)
+    if cls is None:
+        raise GenomniError(f"{path}: unknown text encoder architecture {arch!r}")
+    return cls.from_pretrained(path, torch_dtype=dtype)
+
+
+def load_scheduler(path: Path) -> Any:
+    """The flow-matching scheduler named in scheduler_config.json (Wan ships UniPC with flow sigmas)."""
+    import diffusers
+
+    name = _class_name(path)
+    cls = getattr(diffusers, name or "", None)
+    if cls is None:
+        raise GenomniError(f"{path}: unknown scheduler class {name!r}")
+    return cls.from_pretrained(path)
+
+
+def flow_shift(scheduler: Any) -> float:
+    """The timestep shift of a flow-matching scheduler config (Wan: 3.0 at 480p)."""
+    cfg = scheduler.config
+    return float(cfg.get("flow_shift") or cfg.get("shift") or 1.0)
+
+
+class CasperModel:
+    """The parts of a Casper model and the operations training and inference share."""
+
+    def __init__(self, transformer: Any, vae: Any, text_encoder: Any, tokenizer: Any, scheduler: Any, config: CasperConfig):
+        self.transformer, self.vae, self.text_encoder = transformer, vae, text_encoder
+        self.tokenizer, self.scheduler, self.config = tokenizer, scheduler, config
+        self.vae.requires_grad_(False)
+        self.text_encoder.requires_grad_(False)
+        z = self.vae.config.z_dim
+        self._lat_mean = torch.tensor(self.vae.config.latents_mean, dtype=torch.float32).view(1, z, 1, 1, 1)
+        self._lat_std = torch.tensor(self.vae.config.latents_std, dtype=torch.float32).view(1, z, 1, 1, 1)
+
+    # --- loading and saving -------------------------------------------------------------------
+    @classmethod
+    def from_pretrained(cls, path: str | os.PathLike, dtype: torch.dtype = torch.float32) -> "CasperModel":
+        """Load a Casper model dir; a missing or foreign dir is a one-line error naming what to supply."""
+        from diffusers import AutoencoderKLWan, WanTransformer3DModel
+        from transformers import AutoTokenizer
+
+        path = Path(path)
+        _check_dir(path, "Casper model dir")
+        if not (path / CASPER_FILE).is_file():
+            raise GenomniError(f"{path} is not a Casper model dir (no {CASPER_FILE}); build one with "
+                               f"`genomni train init --base WAN_DIR --out DIR` or `--preset tiny`")
+        config = CasperConfig(**json.loads((path / CASPER_FILE).read_text()))
+        if config.backbone != "wan":
+            raise GenomniError(f"{path}: backbone {config.backbone!r} is not supported by this genomni (wan)")
+        for part in PARTS:
+            _check_dir(path / part, f"{path.name}/{part}:")
+        try:
+            transformer = WanTransformer3DModel.from_pretrained(path / "transformer", torch_dtype=dtype)
+            vae = AutoencoderKLWan.from_pretrained(path / "vae", torch_dtype=torch.float32)
+            text_encoder = load_text_encoder(path / "text_encoder", dtype)
+            tokenizer = AutoTokenizer.from_pretrained(path / "tokenizer")
+            scheduler = load_scheduler(path / "scheduler")
+        except (OSError, ValueError) as exc:
+            raise GenomniError(f"{path}: cannot load model parts ({str(exc).splitlines()[0]})") from None
+        if transformer.config.in_channels != config.in_channels:
+            raise GenomniError(f"{path}: transformer has {transformer.config.in_channels} input channels, "
+                               f"casper.json expects {config.in_channels}")
+        return cls(transformer, vae, text_encoder, tokenizer, scheduler, config)
+
+    def save_pretrained(self, path: str | os.PathLike, transformer: Any | None = None) -> Path:
+        """Write the model dir atomically (temporary folder, then rename); `transformer` overrides the weights saved."""
+        path = Path(path)
+        tmp = path.with_name(f".{path.name}.tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        try:
+            (transformer or self.transformer).save_pretrained(tmp / "transformer")
+            self.vae.save_pretrained(tmp / "vae")
+            self.text_encoder.save_pretrained(tmp / "text_encoder")
+            self.tokenizer.save_pretrained(tmp / "tokenizer")
+            self.scheduler.save_pretrained(tmp / "scheduler")
+            (tmp / CASPER_FILE).write_text(json.dumps(asdict(self.config), indent=2, sort_keys=True) + "\n")
+            old = path.with_name(f".{path.name}.old")
+            if path.exists():
+                shutil.rmtree(old, ignore_errors=True)
+                os.replace(path, old)
+            os.replace(tmp, path)
+            shutil.rmtree(old, ignore_errors=True)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        return path
+
+    def to(self, device: torch.device | str) -> "CasperModel":
+        for m in (self.transformer, self.vae, self.text_encoder):
+            m.to(device)
+        return self
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.transformer.parameters()).device
+
+    # --- encoders ------------------------------------------------------------------------------
+    def check_clip(self, frames: int, height: int, width: int) -> None:
+        """Fail clearly on clip shapes the VAE and patchifier cannot take."""
+        c = self.config
+        side = c.spatial_scale * self.transformer.config.patch_size[1]
+        if (frames - 1) % c.temporal_scale or height % side or width % side:
+            raise GenomniError(f"clips of {frames} frames at {width}x{height} do not fit this model: frames must be "
+                               f"{c.temporal_scale}n+1 and sides multiples of {side}")
+
+    @torch.no_grad()
+    def encode_video(self, video: torch.Tensor) -> torch.Tensor:
+        """(B,3,T,H,W) in [-1,1] -> normalised latents (B,z,T',H/s,W/s) (the VAE mean, as Wan trains)."""
+        dev = self.vae.device
+        z = self.vae.encode(video.to(dev, torch.float32)).latent_dist.mode()
+        return (z - self._lat_mean.to(dev)) / self._lat_std.to(dev)
+
+    @torch.no_grad()
+    def decode_latents(self, latents: torch.Tensor) -> torch.Tensor:
+        """Normalised latents -> (B,3,T,H,W) in [-1,1]."""
+        dev = self.vae.device
+        z = latents.to(dev, torch.float32) * self._lat_std.to(dev) + self._lat_mean.to(dev)
+        return self.vae.decode(z).sample.clamp(-1, 1)
+
+    def encode_mask(self, trimask: torch.Tensor) -> torch.Tensor:
+        return encode_trimask(trimask, self.config.spatial_scale, self.config.temporal_scale)
+
+    @torch.no_grad()
+    def encode_text(self, captions: list[str]) -> torch.Tensor:
+        """Captions -> (B, max_text_tokens, D) embeddings, zeroed past each caption's end (as Wan does)."""
+        tok = self.tokenizer(captions, padding="max_length", max_length=self.config.max_text_tokens,
+                             truncation=True, return_tensors="pt")
+        ids, mask = tok.input_ids.to(self.device), tok.attention_mask.to(self.device)
+        hidden = self.text_encoder(input_ids=ids, attention_mask=mask).last_hidden_state
+        return hidden * mask[..., None].to(hidden.dtype)
+
+    def condition(self, batch: dict[str, Any]) -> torch.Tensor:
+        """[input-video latent | trimask on the latent grid] for a batch with `input` and `trimask`."""
+        lat = self.encode_video(batch["input"])
+        mask = self.encode_mask(batch["trimask"].to(lat.device)).to(lat.dtype)
+        return torch.cat([lat, mask], dim=1)
+
+    def denoise(self, noisy: torch.Tensor, cond: torch.Tensor, sigma: torch.Tensor, text: torch.Tensor,
+                transformer: Any | None = None) -> torch.Tensor:
+        """Predicted flow-matching velocity (noise - clean) at noise level sigma in [0,1]."""
+        net = transformer or self.transformer
+        dtype = next(net.parameters()).dtype
+        x = torch.cat([noisy, cond], dim=1).to(dtype)
+        out = net(hidden_states=x, timestep=sigma * 1000.0, encoder_hidden_states=text.to(dtype), return_dict=False)[0]
+        return out.float()
+
+
+def base_config_check(base: Path) -> None:
+    """Refuse a base dir that is not a diffusers Wan2.1 text-to-video layout, naming what is wrong."""
+    _check_dir(base, "base model dir")
+    expected = {"transformer": "WanTransformer3DModel", "vae": "AutoencoderKLWan"}
+    for part, cls_name in expected.items():
+        _check_dir(base / part, f"{base.name}/{part}: base folder")
+        found = _class_name(base / part)
+        if found != cls_name:
+            raise GenomniError(f"{base}/{part} holds {found or 'no diffusers config'}, not {cls_name}; "
+                               f"supply a Wan2.1 diffusers dir (e.g. Wan2.1-T2V-1.3B-Diffusers)")
+    for part in ("text_encoder", "tokenizer", "scheduler"):
+        _check_dir(base / part, f"{base.name}/{part}: base folder")
+
+
+def _link_or_copy(src: Path, dst: Path) -> None:
+    def link(s: str, d: str) -> None:
+        try:
+            os.link(s, d)  # multi-GB text encoders: share the file when on the same filesystem
+        except OSError:
+            shutil.copy2(s, d)
+
+    shutil.copytree(src, dst, copy_function=link)
+
+
+def init_from_base(base: str | os.PathLike, out: str | os.PathLike, dtype: torch.dtype = torch.float32) -> Path:
+    """Build a Casper model dir from a diffusers Wan2.1 base dir: widen its transformer, keep the rest."""
+    from diffusers import AutoencoderKLWan, WanTransformer3DModel
+
+    base, out = Path(base), Path(out)
+    base_config_check(base)
+    if out.exists():
+        raise GenomniError(f"{out} already exists; choose a new --out (nothing was changed)")
+    transformer = WanTransformer3DModel.from_pretrained(base / "transformer", torch_dtype=dtype)
+    vae = AutoencoderKLWan.from_pretrained(base / "vae")
+    spatial, temporal = vae_scales(vae)
+    lat = transformer.config.in_channels
+    if lat != vae.config.z_dim:
+        raise GenomniError(f"{base}/transformer takes {lat} input channels but the VAE makes {vae.config.z_dim}; "
+                           f"use a text-to-video base (image-to-video bases already widen their input)")
+    config = CasperConfig(latent_channels=lat, mask_channels=temporal * spatial * spatial,
+                          spatial_scale=spatial, temporal_scale=temporal, base=str(base))
+    wide = widen_input(transformer, lat + config.mask_channels)
+    tmp = out.with_name(f".{out.name}.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        tmp.mkdir(parents=True)
+        wide.save_pretrained(tmp / "transformer")
+        for part in ("vae", "text_encoder", "tokenizer", "scheduler"):
+            _link_or_copy(base / part, tmp / part)
+        (tmp / CASPER_FILE).write_text(json.dumps(asdict(config), indent=2, sort_keys=True) + "\n")
+        os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out

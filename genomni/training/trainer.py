@@ -1,0 +1,395 @@
+"""`genomni train`: flow-matching training of a Casper model with accelerate.
+
+One command from one CPU to multi-GPU/multi-node (`accelerate launch --config_file ...`): DDP,
+FSDP or DeepSpeed come from the accelerate config. All randomness (data draws, noise, noise levels,
+caption dropout) is indexed by (seed, micro-step), so `--resume latest` reproduces an
+uninterrupted run; checkpoints hold model, optimizer, LR schedule, EMA and the step.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..configfile import build
+from ..errors import GenomniError
+from ..media import atomic_write_bytes
+from ..shards import iter_samples
+from ..datasets.clips import ClipConfig
+from ..datasets.index import ShardIndex
+from ..datasets.loader import ClipDataset, fixed_clip, make_loader
+from .model import CasperModel, flow_shift
+from .sampling import sample_latents
+from .validate import baseline_scores, mean_scores, scores, side_by_side, to_uint8, trimask_uint8
+
+# Fields that may change between a checkpoint and its resumption (how long and how often, not what).
+RESUMABLE_CHANGES = {"steps", "max_minutes", "checkpoint_every", "keep_checkpoints", "validate_every", "log_every",
+                     "workers", "resume", "log_with", "val_samples", "val_steps"}
+
+
+@dataclass
+class TrainConfig:
+    """Everything that defines a training run; YAML/JSON files map onto it, CLI options override it."""
+
+    model: str = ""
+    data: list[str] = field(default_factory=list)
+    out: str = ""
+    val: list[str] = field(default_factory=list)
+    mix: str | None = None
+    frames: int = 9
+    height: int = 64
+    width: int = 64
+    stride: int = 1
+    hflip: float = 0.5
+    reverse: float = 0.0
+    crop_min: float = 1.0
+    batch_size: int = 2
+    grad_accum: int = 1
+    steps: int = 1000
+    lr: float = 1e-4
+    weight_decay: float = 0.0
+    warmup_steps: int = 50
+    lr_schedule: str = "constant_with_warmup"
+    mixed_precision: str = "no"
+    gradient_checkpointing: bool = False
+    lora_rank: int = 0
+    lora_alpha: float | None = None
+    ema_decay: float = 0.0
+    caption_dropout: float = 0.1
+    timestep_sampling: str = "logit_normal"
+    checkpoint_every: int = 250
+    keep_checkpoints: int = 3
+    validate_every: int = 250
+    val_samples: int = 4
+    val_steps: int = 20
+    log_every: int = 10
+    log_with: str = "jsonl"
+    cache_text: bool = True
+    workers: int = 2
+    seed: int = 0
+    max_minutes: float | None = None
+    resume: str | None = None
+
+    def check(self) -> "TrainConfig":
+        if not self.model:
+            raise GenomniError("--model is required (a Casper model dir from `genomni train init`)")
+        if not self.data:
+            raise GenomniError("--data is required (one or more shard directories)")
+        if not self.out:
+            raise GenomniError("--out is required")
+        for name in ("batch_size", "grad_accum", "steps", "checkpoint_every", "validate_every", "log_every", "val_steps"):
+            if getattr(self, name) < 1:
+                raise GenomniError(f"--{name.replace('_', '-')} must be >= 1")
+        if self.mixed_precision not in ("no", "fp16", "bf16"):
+            raise GenomniError("--mixed-precision must be no, fp16 or bf16")
+        if self.timestep_sampling not in ("logit_normal", "uniform"):
+            raise GenomniError("--timestep-sampling must be logit_normal or uniform")
+        if self.log_with not in ("jsonl", "tensorboard"):
+            raise GenomniError("--log-with must be jsonl or tensorboard")
+        if self.resume not in (None, "latest") and not Path(self.resume).is_dir():
+            raise GenomniError(f"--resume must be 'latest' or a checkpoint dir; {self.resume} does not exist")
+        return self
+
+    def clip(self) -> ClipConfig:
+        return ClipConfig(self.frames, self.height, self.width, self.stride, self.hflip, self.reverse, self.crop_min).check()
+
+    def identity(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if k not in RESUMABLE_CHANGES}
+
+
+def load_config(file: str | os.PathLike | None, overrides: dict[str, Any]) -> TrainConfig:
+    """TrainConfig from defaults <- YAML/JSON file <- CLI overrides, checked."""
+    cfg = build(TrainConfig, file, overrides)
+    for name in ("data", "val"):
+        value = getattr(cfg, name)
+        if isinstance(value, str):
+            setattr(cfg, name, [value])
+    return cfg.check()
+
+
+def sample_sigmas(n: int, mode: str, shift: float, gen: torch.Generator) -> torch.Tensor:
+    """Noise levels in (0,1): logit-normal (SD3) or uniform, then the scheduler's timestep shift."""
+    u = torch.sigmoid(torch.randn(n, generator=gen)) if mode == "logit_normal" else torch.rand(n, generator=gen)
+    return shift * u / (1.0 + (shift - 1.0) * u)
+
+
+def flow_matching_loss(model: CasperModel, transformer: Any, batch: dict[str, Any], text: torch.Tensor,
+                       gen: torch.Generator, mode: str = "logit_normal") -> torch.Tensor:
+    """Wan's objective: x_s = (1-s) x0 + s eps, predict eps - x0, mean squared error."""
+    x0 = model.encode_video(batch["target"])
+    cond = model.condition(batch)
+    eps = torch.randn(x0.shape, generator=gen).to(x0.device)
+    sigma = sample_sigmas(x0.shape[0], mode, flow_shift(model.scheduler), gen).to(x0.device)
+    s = sigma.view(-1, 1, 1, 1, 1)
+    noisy = (1.0 - s) * x0 + s * eps
+    pred = model.denoise(noisy, cond, sigma, text, transformer)
+    return torch.nn.functional.mse_loss(pred, eps - x0)
+
+
+class TextCache:
+    """Caption embeddings, computed once per distinct caption when caching is on."""
+
+    def __init__(self, model: CasperModel, enabled: bool):
+        self.model, self.enabled, self.cache = model, enabled, {}
+
+    def __call__(self, captions: list[str]) -> torch.Tensor:
+        if not self.enabled:
+            return self.model.encode_text(captions)
+        todo = [c for c in dict.fromkeys(captions) if c not in self.cache]
+        if todo:
+            for c, e in zip(todo, self.model.encode_text(todo)):
+                self.cache[c] = e
+        return torch.stack([self.cache[c] for c in captions])
+
+
+def checkpoints(out: Path) -> list[Path]:
+    """Complete checkpoints under out/checkpoints, oldest first."""
+    root = out / "checkpoints"
+    found = [p for p in root.glob("step-*") if p.is_dir() and (p / "trainer_state.json").is_file()] if root.is_dir() else []
+    return sorted(found, key=lambda p: int(p.name.split("-")[1]))
+
+
+def _diff(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    return [f"{k}: {old.get(k)!r} != {new.get(k)!r}" for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)]
+
+
+def _merged_transformer(transformer: Any, lora: bool) -> Any:
+    """The transformer to export: LoRA fused into plain weights when LoRA was trained."""
+    if not lora:
+        return transformer
+    import copy
+
+    t = copy.deepcopy(transformer)
+    t.fuse_lora()
+    t.unload_lora()
+    return t
+
+
+class Trainer:
+    """Holds the run's state; `run()` trains until `steps` (or `max_minutes`) and writes out/model."""
+
+    def __init__(self, cfg: TrainConfig):
+        from accelerate import Accelerator
+        from accelerate.utils import ProjectConfiguration, set_seed
+
+        self.cfg = cfg.check()
+        self.out = Path(cfg.out)
+        self.accel = Accelerator(mixed_precision=cfg.mixed_precision, gradient_accumulation_steps=cfg.grad_accum,
+                                 log_with="tensorboard" if cfg.log_with == "tensorboard" else None,
+                                 project_config=ProjectConfiguration(project_dir=str(self.out), logging_dir=str(self.out / "logs")))
+        set_seed(cfg.seed)
+        self.model = CasperModel.from_pretrained(cfg.model)
+        self.model.check_clip(cfg.frames, cfg.height, cfg.width)
+        self.model.to(self.accel.device)
+        self.index = ShardIndex(cfg.data)
+        self.dataset = ClipDataset(self.index, cfg.clip(), cfg.mix, cfg.seed)
+        self.text = TextCache(self.model, cfg.cache_text)
+        self._setup_model()
+        self.step = 0  # optimizer steps done
+        self.log_path = self.out / "train_log.jsonl"
+
+    def _setup_model(self) -> None:
+        from diffusers.optimization import get_scheduler
+        from diffusers.training_utils import EMAModel
+
+        cfg, t = self.cfg, self.model.transformer
+        if cfg.lora_rank > 0:
+            from peft import LoraConfig
+
+            t.requires_grad_(False)
+            t.add_adapter(LoraConfig(r=cfg.lora_rank, lora_alpha=cfg.lora_alpha or cfg.lora_rank, init_lora_weights="gaussian",
+                                     target_modules=["to_q", "to_k", "to_v", "to_out.0", "ffn.net.0.proj", "ffn.net.2"]))
+            t.patch_embedding.requires_grad_(True)  # the widened input layer is new: train it fully
+        else:
+            t.requires_grad_(True)
+        if cfg.gradient_checkpointing:
+            t.enable_gradient_checkpointing()
+        t.train()
+        params = [p for p in t.parameters() if p.requires_grad]
+        self.n_trainable = sum(p.numel() for p in params)
+        self.optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+        self.lr_scheduler = get_scheduler(cfg.lr_schedule, self.optimizer, num_warmup_steps=cfg.warmup_steps,
+                                          num_training_steps=cfg.steps)
+        self.transformer, self.optimizer, self.lr_scheduler = self.accel.prepare(t, self.optimizer, self.lr_scheduler)
+        self.ema = EMAModel(params, decay=cfg.ema_decay) if cfg.ema_decay > 0 else None
+        if self.ema is not None:
+            self.accel.register_for_checkpointing(self.ema)
+
+    def _trainable(self) -> list[torch.nn.Parameter]:
+        return [p for p in self.accel.unwrap_model(self.transformer).parameters() if p.requires_grad]
+
+    # --- checkpoints ----------------------------------------------------------------------------
+    def save_checkpoint(self) -> Path:
+        """Save the full state at the current step atomically; prune old checkpoints."""
+        root = self.out / "checkpoints"
+        final = root / f"step-{self.step:08d}"
+        tmp = root / f".step-{self.step:08d}.tmp"
+        if self.accel.is_main_process:
+            shutil.rmtree(tmp, ignore_errors=True)
+        self.accel.wait_for_everyone()
+        self.accel.save_state(str(tmp))
+        if self.accel.is_main_process:
+            state = {"step": self.step, "config": self.cfg.identity(), "time": time.time()}
+            (tmp / "trainer_state.json").write_text(json.dumps(state, indent=2, sort_keys=True) + "\n")
+            shutil.rmtree(final, ignore_errors=True)
+            os.replace(tmp, final)
+            for old in checkpoints(self.out)[:-self.cfg.keep_checkpoints]:
+                shutil.rmtree(old, ignore_errors=True)
+        self.accel.wait_for_everyone()
+        return final
+
+    def resume(self, which: str) -> None:
+        """Restore a checkpoint ('latest' or a dir); refuse one made with a different configuration."""
+        if which == "latest":
+            found = checkpoints(self.out)
+            if not found:
+                self.accel.print(f"no checkpoint under {self.out}/checkpoints; starting from step 0")
+                return
+            path = found[-1]
+        else:
+            path = Path(which)
+        state_file = path / "trainer_state.json"
+        if not state_file.is_file():
+            raise GenomniError(f"{path} is not a genomni checkpoint (no trainer_state.json)")
+        state = json.loads(state_file.read_text())
+        diffs = _diff(state["config"], self.cfg.identity())
+        if diffs:
+            raise GenomniError(f"checkpoint {path} was made with a different configuration ({'; '.join(diffs[:3])})")
+        self.accel.load_state(str(path))
+        self.step = int(state["step"])
+
+    # --- validation -----------------------------------------------------------------------------
+    def val_clips(self) -> list[dict[str, Any]]:
+        if not self.cfg.val:
+            return []
+        clips = []
+        for d in self.cfg.val:
+            for s in iter_samples(d):
+                if len(clips) >= self.cfg.val_samples:
+                    return clips
+                if s.trimask.shape[0] >= self.cfg.frames:
+                    clips.append({**fixed_clip(s, self.cfg.clip()), "fps": s.fps})
+        return clips
+
+    @torch.no_grad()
+    def validate(self, clips: list[dict[str, Any]]) -> dict[str, float]:
+        """Sample every validation clip, write side-by-side videos, return mean PSNRs."""
+        net = self.accel.unwrap_model(self.transformer)
+        if self.ema is not None:
+            self.ema.store(self._trainable())
+            self.ema.copy_to(self._trainable())
+        net.eval()
+        rows, folder = [], self.out / "validation" / f"step-{self.step:08d}"
+        try:
+            for k, c in enumerate(clips):
+                batch = {"input": c["input"][None], "trimask": c["trimask"][None]}
+                cond = self.model.condition(batch)
+                text = self.text([c["caption"]])
+                lat = sample_latents(self.model, cond, text, self.cfg.val_steps, seed=self.cfg.seed + k, transformer=net)
+                pred = to_uint8(self.model.decode_latents(lat)[0])
+                inp, tgt, tm = to_uint8(c["input"]), to_uint8(c["target"]), trimask_uint8(c["trimask"])
+                rows.append(scores(pred, inp, tgt, tm))
+                side_by_side(folder / f"{k:02d}-{c['key']}.mp4", inp, tm, pred, tgt, c["fps"])
+        finally:
+            if self.ema is not None:
+                self.ema.restore(self._trainable())
+            net.train()
+        return mean_scores(rows)
+
+    def log(self, record: dict[str, Any]) -> None:
+        if not self.accel.is_main_process:
+            return
+        with open(self.log_path, "a") as fh:
+            fh.write(json.dumps(record, sort_keys=True) + "\n")
+        self.accel.log({k: v for k, v in record.items() if isinstance(v, (int, float)) and k != "step"}, step=record["step"])
+
+    # --- the loop -------------------------------------------------------------------------------
+    def run(self, progress: bool = True) -> dict[str, Any]:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        cfg, accel = self.cfg, self.accel
+        self.out.mkdir(parents=True, exist_ok=True)
+        if cfg.resume:
+            self.resume(cfg.resume)
+        if accel.is_main_process:
+            atomic_write_bytes(self.out / "train_config.json", (json.dumps(asdict(cfg), indent=2) + "\n").encode())
+        if cfg.log_with == "tensorboard":
+            accel.init_trackers("genomni")
+        val = self.val_clips()
+        if val and accel.is_main_process and self.step == 0:
+            self.log({"step": 0, "event": "baselines", **{f"{m}/{k}": v for m, b in baseline_scores(val).items() for k, v in b.items()}})
+        micro = self.step * cfg.grad_accum
+        loader = make_loader(self.dataset, cfg.batch_size, start=micro, stop=cfg.steps * cfg.grad_accum,
+                             rank=accel.process_index, world=accel.num_processes, workers=cfg.workers)
+        t_start, t_last, losses, deadline = time.time(), time.time(), [], None
+        if cfg.max_minutes:
+            deadline = t_start + 60.0 * cfg.max_minutes
+        summary: dict[str, Any] = {"start_step": self.step, "trainable_params": self.n_trainable}
+        cols = (TextColumn("train"), BarColumn(), MofNCompleteColumn(), TextColumn("loss {task.fields[loss]}"), TimeRemainingColumn())
+        with Progress(*cols, disable=not (progress and accel.is_main_process)) as bar:
+            task = bar.add_task("train", total=cfg.steps, completed=self.step, loss="-")
+            for batch in loader:
+                gen = torch.Generator().manual_seed(int(np.random.SeedSequence([cfg.seed, micro, accel.process_index]).generate_state(1)[0]))
+                captions = [("" if torch.rand(1, generator=gen).item() < cfg.caption_dropout else c) for c in batch["caption"]]
+                batch = {k: (v.to(accel.device) if isinstance(v, torch.Tensor) else v) for k, v in batch.items()}
+                with accel.accumulate(self.transformer):
+                    loss = flow_matching_loss(self.model, self.transformer, batch, self.text(captions), gen, cfg.timestep_sampling)
+                    accel.backward(loss)
+                    if accel.sync_gradients:
+                        accel.clip_grad_norm_([p for p in self.transformer.parameters() if p.requires_grad], 1.0)
+                    self.optimizer.step()
+                    self.lr_scheduler.step()
+                    self.optimizer.zero_grad()
+                micro += 1
+                losses.append(float(loss.detach()))
+                if not accel.sync_gradients:
+                    continue
+                self.step += 1
+                if self.ema is not None:
+                    self.ema.step(self._trainable())
+                bar.update(task, completed=self.step, loss=f"{np.mean(losses[-cfg.grad_accum:]):.4f}")
+                if self.step % cfg.log_every == 0:
+                    now = time.time()
+                    self.log({"step": self.step, "loss": float(np.mean(losses)), "lr": self.lr_scheduler.get_last_lr()[0],
+                              "samples_per_s": cfg.log_every * cfg.grad_accum * cfg.batch_size * accel.num_processes / (now - t_last),
+                              "elapsed_s": now - t_start})
+                    losses, t_last = [], now
+                out_of_time = deadline is not None and time.time() > deadline
+                if self.step % cfg.checkpoint_every == 0 or self.step == cfg.steps or out_of_time:
+                    self.save_checkpoint()
+                if val and accel.is_main_process and (self.step % cfg.validate_every == 0 or self.step == cfg.steps or out_of_time):
+                    self.log({"step": self.step, "event": "validation", **{f"val/{k}": v for k, v in self.validate(val).items()}})
+                if out_of_time:
+                    summary["stopped"] = f"--max-minutes {cfg.max_minutes} reached"
+                    break
+        accel.wait_for_everyone()
+        if accel.is_main_process:
+            self.export(self.out / "model")
+        accel.end_training()
+        summary.update(step=self.step, seconds=time.time() - t_start, model=str(self.out / "model"))
+        return summary
+
+    def export(self, path: Path) -> Path:
+        """Write a Casper model dir with the trained weights (EMA weights when EMA is on; LoRA fused)."""
+        net = self.accel.unwrap_model(self.transformer)
+        if self.ema is not None:
+            self.ema.store(self._trainable())
+            self.ema.copy_to(self._trainable())
+        try:
+            return self.model.save_pretrained(path, transformer=_merged_transformer(net, self.cfg.lora_rank > 0))
+        finally:
+            if self.ema is not None:
+                self.ema.restore(self._trainable())
+
+
+def train(cfg: TrainConfig, progress: bool = True) -> dict[str, Any]:
+    """Run training for a config (the `genomni train` verb)."""
+    return Trainer(cfg).run(progress)
