@@ -141,6 +141,16 @@ def data_inspect(
         console.print(f"gif: {gif}")
 
 
+def _quiet_hf() -> None:
+    """diffusers/transformers print their own bars and notes while loading and saving; ours is enough."""
+    from diffusers.utils import logging as diffusers_logging
+    from transformers.utils import logging as transformers_logging
+
+    for lib in (diffusers_logging, transformers_logging):
+        lib.set_verbosity_error()
+        lib.disable_progress_bar()
+
+
 @train_app.command("init", epilog=(
     "Examples:\n\n"
     "  genomni train init --base models/Wan2.1-T2V-1.3B-Diffusers --out models/casper-1.3b\n\n"
@@ -149,7 +159,7 @@ def data_inspect(
 def train_init(
     out: Path = typer.Option(..., help="New Casper model dir (must not exist)."),
     base: Optional[Path] = typer.Option(None, help="A diffusers Wan2.1 text-to-video dir (transformer/, vae/, text_encoder/, tokenizer/, scheduler/)."),
-    preset: Optional[str] = typer.Option(None, help="Build a random model instead: tiny (tests, CPU demo)."),
+    preset: Optional[str] = typer.Option(None, help="Build a random model instead: tiny (tests, demo) or small (CPU experiments)."),
     seed: int = typer.Option(0, help="Seed of the preset's random weights."),
 ) -> None:
     """Build a Casper model dir: widen a Wan2.1 base's input layer (zero-initialised) or make a tiny random one."""
@@ -158,6 +168,7 @@ def train_init(
 
     if (base is None) == (preset is None):
         raise GenomniError("give exactly one of --base DIR or --preset NAME")
+    _quiet_hf()
     path = init_from_base(base, out) if base is not None else build_preset(preset, out, seed)
     console.print(f"Casper model dir written: {path}")
 
@@ -185,6 +196,7 @@ def train_vae(
     from .training.vae_fit import fit_vae
 
     h, w = parse_resolution(resolution)
+    _quiet_hf()
     r = fit_vae(model, [str(d) for d in data], steps, batch_size, lr, ClipConfig(frames, h, w), [str(v) for v in val or []],
                 seed, max_minutes, progress=progress)
     console.print(f"VAE fitted for {r['steps']} steps in {r['seconds']:.0f} s: reconstruction PSNR "
@@ -205,6 +217,7 @@ def train_run(
     val: Optional[list[Path]] = typer.Option(None, help="Held-out shard directory for validation; repeatable."),
     out: Optional[Path] = typer.Option(None, help="Run dir: checkpoints/, validation/, train_log.jsonl, model/."),
     mix: Optional[str] = typer.Option(None, help="Per-source weights, e.g. kubric=0.48,tripod=0.25,omnimatte=0.25,objectpaste=0.02."),
+    hf_data: Optional[bool] = typer.Option(None, "--hf-data/--no-hf-data", help="Read --data with Hugging Face datasets (shard dirs or save_to_disk dirs)."),
     frames: Optional[int] = typer.Option(None, help="Frames per clip (4n+1 for Wan). [default: 9]"),
     resolution: Optional[str] = typer.Option(None, help="Clip size N or WIDTHxHEIGHT. [default: 64]"),
     stride: Optional[int] = typer.Option(None, help="Frame stride within a clip. [default: 1]"),
@@ -236,7 +249,7 @@ def train_run(
         height, width = parse_resolution(resolution)
     cfg = load_config(config, {
         "model": str(model) if model else None, "data": [str(d) for d in data] if data else None,
-        "val": [str(v) for v in val] if val else None, "out": str(out) if out else None, "mix": mix,
+        "val": [str(v) for v in val] if val else None, "out": str(out) if out else None, "mix": mix, "hf_data": hf_data,
         "frames": frames, "height": height, "width": width, "stride": stride, "batch_size": batch_size,
         "grad_accum": grad_accum, "steps": steps, "lr": lr, "warmup_steps": warmup_steps,
         "mixed_precision": mixed_precision, "gradient_checkpointing": gradient_checkpointing, "lora_rank": lora_rank,
@@ -244,8 +257,134 @@ def train_run(
         "val_samples": val_samples, "log_with": log_with, "workers": workers, "seed": seed,
         "max_minutes": max_minutes, "resume": resume,
     })
+    _quiet_hf()
     summary = train(cfg, progress)
     console.print(f"trained to step {summary['step']} in {summary['seconds']:.0f} s; model: {summary['model']}")
+
+
+def _footage(video: Path, mask: Optional[list[Path]], instances: Optional[Path]):
+    from .footage import read_footage
+
+    return read_footage(video, [str(m) for m in mask] if mask else None, instances)
+
+
+def _remove_config(**kw):
+    from .inference.remove import RemoveConfig
+
+    return RemoveConfig(**kw).check()
+
+
+VIDEO_ARG = typer.Argument(..., help="Input video (mp4/mkv/... or a folder of frames).")
+MASK_OPT = typer.Option(None, "--mask", help="One object's mask video or folder (nonzero = object); repeat per object.")
+INSTANCES_OPT = typer.Option(None, help="Instead of --mask: a folder of instance-id PNGs (DAVIS style), one object per id.")
+MODEL_OPT = typer.Option(..., "--model", help="Casper model dir (genomni train init / train run).")
+STEPS_OPT = typer.Option(30, help="Denoising steps.")
+GUIDANCE_OPT = typer.Option(1.0, help="Classifier-free guidance scale (1 = off).")
+SEED_OPT = typer.Option(0, help="Noise seed.")
+PROMPT_OPT = typer.Option("", help="Caption of the result (what the clean video shows).")
+WINDOW_OPT = typer.Option(None, help="Frames per temporal window (4n+1); default: the model's training clip length.")
+STRIDE_OPT = typer.Option(None, help="Frames between window starts; default: 3/4 of the window.")
+MAX_SIDE_OPT = typer.Option(None, help="Working size: long side in pixels; default: the model's training size.")
+DILATE_OPT = typer.Option(0, help="Grow object masks by this many pixels.")
+DEVICE_OPT = typer.Option("auto", help="auto, cpu or cuda[:N].")
+DTYPE_OPT = typer.Option("float32", help="float32, bf16 or fp16 for the transformer.")
+OFFLOAD_OPT = typer.Option(False, help="Keep the VAE and text encoder on the CPU (large models on small GPUs).")
+RESUME_OPT = typer.Option(False, help="Keep finished outputs in --out and do only what is missing.")
+PROGRESS_OPT = typer.Option(True, help="Show progress bars.")
+
+
+@app.command("remove", epilog=(
+    "Examples:\n\n"
+    "  genomni remove clip.mp4 --mask dog_mask.mp4 --mask ball_masks/ --model runs/casper/model --out out/clip\n\n"
+    "  genomni remove frames/ --instances Annotations/seq/ --model models/casper --out out/seq --window 81 --steps 50"
+))
+def remove_cmd(
+    video: Path = VIDEO_ARG, mask: Optional[list[Path]] = MASK_OPT, instances: Optional[Path] = INSTANCES_OPT,
+    model: Path = MODEL_OPT, out: Path = typer.Option(..., help="Output folder."),
+    steps: int = STEPS_OPT, guidance: float = GUIDANCE_OPT, seed: int = SEED_OPT, prompt: str = PROMPT_OPT,
+    window: Optional[int] = WINDOW_OPT, stride: Optional[int] = STRIDE_OPT, max_side: Optional[int] = MAX_SIDE_OPT,
+    dilate: int = DILATE_OPT, device: str = DEVICE_OPT, dtype: str = DTYPE_OPT, offload: bool = OFFLOAD_OPT,
+    format: str = typer.Option("mp4", help="Output videos: mp4 (H.264), mkv (lossless FFV1) or png (frame folders)."),
+    resume: bool = RESUME_OPT, progress: bool = PROGRESS_OPT,
+) -> None:
+    """Remove objects and their effects: writes background.* and one solo_<object>.* per object."""
+    from .inference.remove import remove
+
+    cfg = _remove_config(steps=steps, guidance=guidance, seed=seed, prompt=prompt, window=window, stride=stride,
+                         max_side=max_side, dilate=dilate, device=device, dtype=dtype, offload=offload, format=format)
+    footage = _footage(video, mask, instances)
+    _quiet_hf()
+    report = remove(footage, str(model), out, cfg, resume=resume, show_progress=progress)
+    console.print(f"{out}: wrote {', '.join(report['written']) or 'nothing new'}"
+                  + (f"; kept {', '.join(report['skipped'])}" if report["skipped"] else ""))
+
+
+@app.command("decompose", epilog=(
+    "Examples:\n\n"
+    "  genomni decompose clip.mp4 --mask dog.mp4 --mask ball.mp4 --model runs/casper/model --out out/clip\n\n"
+    "  genomni decompose clip.mp4 --instances masks/ --model models/casper --out out/clip --coarse-iters 800 --resume"
+))
+def decompose_cmd(
+    video: Path = VIDEO_ARG, mask: Optional[list[Path]] = MASK_OPT, instances: Optional[Path] = INSTANCES_OPT,
+    model: Path = MODEL_OPT, out: Path = typer.Option(..., help="Output folder (see README for its layout)."),
+    steps: int = STEPS_OPT, guidance: float = GUIDANCE_OPT, seed: int = SEED_OPT, prompt: str = PROMPT_OPT,
+    window: Optional[int] = WINDOW_OPT, stride: Optional[int] = STRIDE_OPT, max_side: Optional[int] = MAX_SIDE_OPT,
+    dilate: int = DILATE_OPT, device: str = DEVICE_OPT, dtype: str = DTYPE_OPT, offload: bool = OFFLOAD_OPT,
+    coarse_side: int = typer.Option(128, help="Long side of the coarse omnimatte stage."),
+    coarse_iters: int = typer.Option(400, help="Omnimatte iterations at the coarse size."),
+    fine_iters: int = typer.Option(100, help="Omnimatte iterations at full size."),
+    resume: bool = RESUME_OPT, progress: bool = PROGRESS_OPT,
+) -> None:
+    """Decompose a video into a clean background and one RGBA layer per object (object + its effects)."""
+    from .inference.decompose import decompose
+    from .inference.omnimatte import OmnimatteConfig
+
+    rcfg = _remove_config(steps=steps, guidance=guidance, seed=seed, prompt=prompt, window=window, stride=stride,
+                          max_side=max_side, dilate=dilate, device=device, dtype=dtype, offload=offload, format="png")
+    ocfg = OmnimatteConfig(coarse_side=coarse_side, coarse_iters=coarse_iters, fine_iters=fine_iters, seed=seed).check()
+    footage = _footage(video, mask, instances)
+    _quiet_hf()
+    report = decompose(footage, str(model), out, rcfg, ocfg, resume=resume, show_progress=progress)
+    console.print(f"{out}: background + {len(report['objects'])} layers; recomposition PSNR "
+                  f"{report['recomposition_psnr']:.2f} dB")
+
+
+def _named(values: Optional[list[str]], fields: int, what: str) -> dict[str, tuple[float, ...]]:
+    """Parse NAME:A[:B...] options into {name: floats}, with defaults for missing trailing fields."""
+    defaults = {"--retime": (0.0, 1.0), "--move": (0.0, 0.0, 1.0)}[what]
+    out = {}
+    for v in values or []:
+        name, *nums = v.split(":")
+        try:
+            vals = [float(x) for x in nums]
+        except ValueError:
+            raise GenomniError(f"{what} {v!r}: numbers expected after the layer name") from None
+        if not name or not 1 <= len(vals) <= fields:
+            raise GenomniError(f"{what} {v!r}: expected NAME:" + ":".join(["X"] * fields))
+        out[name] = tuple(vals) + defaults[len(vals):]
+    return out
+
+
+@app.command("edit", epilog=(
+    "Examples:\n\n"
+    "  genomni edit out/clip --drop ball --out edited.mp4\n\n"
+    "  genomni edit out/clip --background beach.jpg --retime dog:6 --move ball:20:-5:1.2 --out edited.mp4"
+))
+def edit_cmd(
+    folder: Path = typer.Argument(..., help="A `genomni decompose` output folder."),
+    out: Path = typer.Option(..., help="Output video (.mp4, .mkv, or a folder path for PNG frames)."),
+    drop: Optional[list[str]] = typer.Option(None, help="Layer to remove (with its effects); repeatable."),
+    background: Optional[str] = typer.Option(None, help="New background: an image or a video (looped)."),
+    retime_: Optional[list[str]] = typer.Option(None, "--retime", help="NAME:OFFSET[:SPEED]: frame t shows source frame OFFSET + t*SPEED."),
+    move_: Optional[list[str]] = typer.Option(None, "--move", help="NAME:DX[:DY[:SCALE]]: shift in pixels, scale about the layer's centre."),
+) -> None:
+    """Edit a decomposed video: drop layers, replace the background, retime or move layers."""
+    from .inference.edit import Edits, edit
+
+    edits = Edits(drop=list(drop or []), background=background, retime=_named(retime_, 2, "--retime"),
+                  move=_named(move_, 3, "--move"))
+    path = edit(folder, out, edits)
+    console.print(f"edited video: {path}")
 
 
 def main(argv: Optional[list[str]] = None) -> None:

@@ -105,7 +105,7 @@ def decode_video(data: bytes, source: str = "<bytes>") -> tuple[np.ndarray, floa
         raise GenomniError(f"{source}: cannot decode video ({exc})") from None
 
 
-def _frame_files(folder: Path) -> list[Path]:
+def frame_files(folder: Path) -> list[Path]:
     files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
     if not files:
         raise GenomniError(f"{folder}: no PNG/JPG frames in folder")
@@ -122,7 +122,7 @@ def read_video(path: str | os.PathLike, gray: bool = False) -> tuple[np.ndarray,
         raise GenomniError(f"{path}: no such file or folder")
     if path.is_dir():
         frames = []
-        for f in _frame_files(path):
+        for f in frame_files(path):
             img = cv2.imread(str(f), cv2.IMREAD_GRAYSCALE if gray else cv2.IMREAD_COLOR)
             if img is None:
                 raise GenomniError(f"{f}: unreadable image")

@@ -111,6 +111,26 @@ class HFIndex:
         return decode(members)
 
 
+def open_index(dirs: list[str | os.PathLike], hf: bool = False) -> ShardIndex | HFIndex:
+    """A ShardIndex over shard dirs, or (hf) an HFIndex over the same dirs read by Hugging Face `datasets`:
+    shard dirs through `load_dataset("webdataset")`, `save_to_disk` dirs through `load_from_disk`."""
+    if not hf:
+        return ShardIndex(dirs)
+    import datasets
+
+    from ..shards import load_hf
+
+    parts = []
+    for d in dirs:
+        d = Path(d)
+        if (d / "state.json").is_file() or (d / "dataset_dict.json").is_file():
+            loaded = datasets.load_from_disk(str(d))
+            parts.append(loaded["train"] if isinstance(loaded, datasets.DatasetDict) else loaded)
+        else:
+            parts.append(load_hf(d))
+    return HFIndex(parts[0] if len(parts) == 1 else datasets.concatenate_datasets(parts))
+
+
 def _source_of(meta: Any) -> str:
     """The `source` of a sample from its meta (a dict, or JSON bytes/str as HF keeps it)."""
     if isinstance(meta, (bytes, bytearray, str)):

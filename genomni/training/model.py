@@ -20,6 +20,7 @@ no state is averaged away by the VAE's 8x spatial and 4x temporal compression.
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 from dataclasses import asdict, dataclass, field
@@ -33,6 +34,7 @@ from .. import __version__
 from ..errors import GenomniError
 
 CASPER_FILE = "casper.json"
+WAN_VAE_CHUNK = 4  # AutoencoderKLWan.encode walks frames 1.. in chunks of 4 whatever its temporal scale
 PARTS = ("transformer", "vae", "text_encoder", "tokenizer", "scheduler")
 
 
@@ -53,6 +55,11 @@ class CasperConfig:
     @property
     def in_channels(self) -> int:
         return 2 * self.latent_channels + self.mask_channels
+
+    @property
+    def frame_multiple(self) -> int:
+        """Clips have frame_multiple*n+1 frames: Wan's VAE encodes the first frame, then chunks of 4."""
+        return math.lcm(WAN_VAE_CHUNK, self.temporal_scale)
 
 
 def vae_scales(vae: Any) -> tuple[int, int]:
@@ -84,7 +91,9 @@ def widen_input(transformer: Any, extra: int) -> Any:
     cfg = dict(transformer.config)
     old = cfg["in_channels"]
     cfg["in_channels"] = old + extra
-    wide = WanTransformer3DModel.from_config(cfg).to(transformer.dtype)
+    wide = WanTransformer3DModel.from_config(cfg)
+    if transformer.dtype != torch.float32:
+        wide = wide.to(transformer.dtype)
     state = transformer.state_dict()
     w = state["patch_embedding.weight"]
     pad = torch.zeros(w.shape[0], extra, *w.shape[2:], dtype=w.dtype)
@@ -214,9 +223,9 @@ class CasperModel:
         """Fail clearly on clip shapes the VAE and patchifier cannot take."""
         c = self.config
         side = c.spatial_scale * self.transformer.config.patch_size[1]
-        if (frames - 1) % c.temporal_scale or height % side or width % side:
+        if (frames - 1) % c.frame_multiple or height % side or width % side:
             raise GenomniError(f"clips of {frames} frames at {width}x{height} do not fit this model: frames must be "
-                               f"{c.temporal_scale}n+1 and sides multiples of {side}")
+                               f"{c.frame_multiple}n+1 and sides multiples of {side}")
 
     @torch.no_grad()
     def encode_video(self, video: torch.Tensor) -> torch.Tensor:

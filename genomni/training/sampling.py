@@ -21,12 +21,16 @@ def fresh_scheduler(model: CasperModel) -> Any:
 @torch.no_grad()
 def sample_latents(model: CasperModel, cond: torch.Tensor, text: torch.Tensor, steps: int, seed: int,
                    guidance: float = 1.0, uncond_text: torch.Tensor | None = None, transformer: Any | None = None,
-                   on_step: Callable[[int, torch.Tensor], torch.Tensor] | None = None) -> torch.Tensor:
+                   velocity: Callable[..., torch.Tensor] | None = None, on_step: Callable[[int], None] | None = None) -> torch.Tensor:
     """Denoise from seeded noise with the model's scheduler; classifier-free guidance when guidance != 1.
 
-    `cond` is `model.condition(batch)`; `on_step(i, velocity)` may rewrite the velocity (e.g. to
-    blend overlapping windows) before the scheduler steps.
+    `cond` is `model.condition(batch)`. `velocity(latents, cond, sigma, text)` replaces the single
+    denoiser call (inference passes one that blends overlapping windows); `on_step(i)` reports progress.
     """
+    def single(x: torch.Tensor, c: torch.Tensor, s: torch.Tensor, e: torch.Tensor) -> torch.Tensor:
+        return model.denoise(x, c, s, e, transformer)
+
+    velocity = velocity or single
     b, _, t, h, w = cond.shape
     gen = torch.Generator(device="cpu").manual_seed(seed)
     latents = torch.randn((b, model.config.latent_channels, t, h, w), generator=gen).to(cond.device)
@@ -35,11 +39,11 @@ def sample_latents(model: CasperModel, cond: torch.Tensor, text: torch.Tensor, s
     n_train = float(scheduler.config.num_train_timesteps)
     for i, ts in enumerate(scheduler.timesteps):
         sigma = (ts / n_train).expand(b).to(cond.device, torch.float32)
-        v = model.denoise(latents, cond, sigma, text, transformer)
+        v = velocity(latents, cond, sigma, text)
         if guidance != 1.0 and uncond_text is not None:
-            v_u = model.denoise(latents, cond, sigma, uncond_text, transformer)
+            v_u = velocity(latents, cond, sigma, uncond_text)
             v = v_u + guidance * (v - v_u)
-        if on_step is not None:
-            v = on_step(i, v)
         latents = scheduler.step(v, ts, latents, return_dict=False)[0]
+        if on_step is not None:
+            on_step(i)
     return latents

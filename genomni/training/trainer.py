@@ -24,7 +24,7 @@ from ..errors import GenomniError
 from ..media import atomic_write_bytes
 from ..shards import iter_samples
 from ..datasets.clips import ClipConfig
-from ..datasets.index import ShardIndex
+from ..datasets.index import open_index
 from ..datasets.loader import ClipDataset, fixed_clip, make_loader
 from .model import CasperModel, flow_shift
 from .sampling import sample_latents
@@ -44,6 +44,7 @@ class TrainConfig:
     out: str = ""
     val: list[str] = field(default_factory=list)
     mix: str | None = None
+    hf_data: bool = False
     frames: int = 9
     height: int = 64
     width: int = 64
@@ -189,7 +190,7 @@ class Trainer:
         self.model = CasperModel.from_pretrained(cfg.model)
         self.model.check_clip(cfg.frames, cfg.height, cfg.width)
         self.model.to(self.accel.device)
-        self.index = ShardIndex(cfg.data)
+        self.index = open_index(cfg.data, cfg.hf_data)
         self.dataset = ClipDataset(self.index, cfg.clip(), cfg.mix, cfg.seed)
         self.text = TextCache(self.model, cfg.cache_text)
         self._setup_model()
@@ -304,6 +305,17 @@ class Trainer:
             net.train()
         return mean_scores(rows)
 
+    @torch.no_grad()
+    def baselines(self, clips: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
+        """copy-input and cv2-inpaint scores, and the VAE ceiling: the target through encode+decode."""
+        out = baseline_scores(clips)
+        rows = []
+        for c in clips:
+            rec = to_uint8(self.model.decode_latents(self.model.encode_video(c["target"][None]))[0])
+            rows.append(scores(rec, to_uint8(c["input"]), to_uint8(c["target"]), trimask_uint8(c["trimask"])))
+        out["vae-ceiling"] = mean_scores(rows)
+        return out
+
     def log(self, record: dict[str, Any]) -> None:
         if not self.accel.is_main_process:
             return
@@ -325,7 +337,7 @@ class Trainer:
             accel.init_trackers("genomni")
         val = self.val_clips()
         if val and accel.is_main_process and self.step == 0:
-            self.log({"step": 0, "event": "baselines", **{f"{m}/{k}": v for m, b in baseline_scores(val).items() for k, v in b.items()}})
+            self.log({"step": 0, "event": "baselines", **{f"{m}/{k}": v for m, b in self.baselines(val).items() for k, v in b.items()}})
         micro = self.step * cfg.grad_accum
         loader = make_loader(self.dataset, cfg.batch_size, start=micro, stop=cfg.steps * cfg.grad_accum,
                              rank=accel.process_index, world=accel.num_processes, workers=cfg.workers)
@@ -383,6 +395,7 @@ class Trainer:
         if self.ema is not None:
             self.ema.store(self._trainable())
             self.ema.copy_to(self._trainable())
+        self.model.config.extra["train_clip"] = [self.cfg.frames, self.cfg.height, self.cfg.width]  # inference defaults
         try:
             return self.model.save_pretrained(path, transformer=_merged_transformer(net, self.cfg.lora_rank > 0))
         finally:

@@ -76,5 +76,8 @@ def fit_vae(model_dir: str | os.PathLike, data: list[str], steps: int = 500, bat
     std = z.std(dim=(0, 2, 3, 4)).clamp_min(1e-3)
     vae.register_to_config(latents_mean=mean.tolist(), latents_std=std.tolist())
     after = _recon_psnr(vae, held_out)
+    result = {"steps": done, "seconds": time.time() - t0, "psnr_before": before, "psnr_after": after,
+              "clip": [clip.frames, clip.height, clip.width], "data": list(data)}
+    model.config.extra["vae_fit"] = result  # provenance in casper.json
     model.save_pretrained(Path(model_dir))
-    return {"steps": done, "seconds": time.time() - t0, "psnr_before": before, "psnr_after": after}
+    return result

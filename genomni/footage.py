@@ -1,0 +1,116 @@
+"""Footage = a video plus one binary mask track per object, in the layouts people have:
+
+- a video (mp4/mkv/... or a frame folder) and one mask per object (a mask video or a folder of
+  mask images; nonzero = object);
+- one folder of instance-id maps (DAVIS / YouTube-VOS `Annotations/<seq>/*.png`, palette PNGs whose
+  index is the object id; 0 = background), split into one track per id.
+
+Frame counts and sizes are validated against the video, naming the file that mismatches; empty
+masks and masks that cover the same pixels as another object everywhere are refused.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image
+
+from .errors import GenomniError
+from .media import IMAGE_SUFFIXES, read_video
+
+
+@dataclass
+class Footage:
+    """`video` (T,H,W,3) uint8, `masks` (N,T,H,W) bool, one name per object, fps (None for folders)."""
+
+    video: np.ndarray
+    masks: np.ndarray
+    names: list[str]
+    fps: float | None
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        return self.video.shape[:3]
+
+
+def _instance_maps(folder: Path) -> np.ndarray:
+    """Palette PNG folders keep the palette index (the instance id); other images are read as gray."""
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    if not files:
+        raise GenomniError(f"{folder}: no PNG/JPG frames in folder")
+    maps = []
+    for f in files:
+        try:
+            img = Image.open(f)
+            arr = np.asarray(img if img.mode in ("P", "L", "I;16", "I") else img.convert("L"))
+        except OSError:
+            raise GenomniError(f"{f}: unreadable image") from None
+        maps.append(arr.astype(np.int32))
+    if len({m.shape for m in maps}) > 1:
+        raise GenomniError(f"{folder}: frames have different sizes")
+    return np.stack(maps)
+
+
+def read_masks(path: str | os.PathLike) -> np.ndarray:
+    """One object's mask track (T,H,W) bool from a mask video or a folder of mask images (nonzero = object)."""
+    frames, _ = read_video(path, gray=True)
+    return frames > 127
+
+
+def check_masks(masks: np.ndarray, names: list[str], shape: tuple[int, int, int]) -> None:
+    """Refuse mask tracks that do not fit the video, are empty, or coincide with another object's."""
+    t, h, w = shape
+    for m, name in zip(masks, names):
+        if m.shape[0] != t:
+            raise GenomniError(f"{name}: {m.shape[0]} mask frames, the video has {t}")
+        if m.shape[1:] != (h, w):
+            raise GenomniError(f"{name}: masks are {m.shape[2]}x{m.shape[1]}, the video is {w}x{h}")
+        if not m.any():
+            raise GenomniError(f"{name}: the mask is empty in every frame")
+    for i in range(len(masks)):
+        for j in range(i + 1, len(masks)):
+            if np.array_equal(masks[i], masks[j]):
+                raise GenomniError(f"{names[i]} and {names[j]} cover exactly the same pixels; give each object its own mask")
+
+
+def read_footage(video: str | os.PathLike, masks: list[str | os.PathLike] | None = None,
+                 instances: str | os.PathLike | None = None) -> Footage:
+    """Read a video with its object masks: separate mask tracks (`masks`) or one instance-id folder (`instances`)."""
+    frames, fps = read_video(video)
+    if (masks is None) == (instances is None):
+        raise GenomniError("give per-object masks or an instance-id folder (exactly one of them)")
+    if masks is not None:
+        if not masks:
+            raise GenomniError("no object masks given")
+        tracks = []
+        for m in masks:
+            track = read_masks(m)
+            if track.shape[1:] != frames.shape[1:3] or track.shape[0] != frames.shape[0]:
+                check_masks(track[None], [str(m)], frames.shape[:3])
+            tracks.append(track)
+        names = [Path(m).stem if Path(m).is_file() else Path(m).name for m in masks]
+        stack = np.stack(tracks)
+        check_masks(stack, [str(m) for m in masks], frames.shape[:3])
+    else:
+        maps = _instance_maps(Path(instances))
+        check_masks(maps[None] >= 0, [str(instances)], frames.shape[:3])
+        ids = [int(i) for i in np.unique(maps) if i != 0 and i != 255]  # 255 = DAVIS "void" border
+        if not ids:
+            raise GenomniError(f"{instances}: no object ids (all pixels are 0 or 255)")
+        stack = np.stack([maps == i for i in ids])
+        names = [f"object{i:02d}" for i in ids]
+        check_masks(stack, names, frames.shape[:3])
+    return Footage(frames, stack, names, fps)
+
+
+def dilate(masks: np.ndarray, pixels: int) -> np.ndarray:
+    """Grow (N,T,H,W) or (T,H,W) boolean masks by `pixels` (a disk) in every frame."""
+    if pixels <= 0:
+        return masks
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * pixels + 1, 2 * pixels + 1))
+    flat = masks.reshape(-1, *masks.shape[-2:]).astype(np.uint8)
+    return np.stack([cv2.dilate(m, kernel) > 0 for m in flat]).reshape(masks.shape)

@@ -1,0 +1,123 @@
+"""`genomni decompose`: Casper removals plus omnimatte optimization for every object, one folder per video.
+
+    OUT/removals/        background/ and solo_<name>/ PNG folders (lossless; `genomni remove` output)
+    OUT/background/      the clean background, PNG frames
+    OUT/layers/<name>/   RGBA PNG frames of each object's layer (object + its effects)
+    OUT/previews/        background.mp4, <name>.mp4 (layer over a checkerboard), recomposition.mp4
+    OUT/decomposition.json  objects, layer order, settings, per-layer figures, recomposition PSNR
+
+Every file is written under a temporary name and renamed; `resume` keeps finished removals and layers.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from ..errors import GenomniError
+from ..footage import Footage
+from ..media import frame_files, atomic_write_bytes, read_video, write_video
+from .omnimatte import Layer, OmnimatteConfig, checkerboard, composite, optimize_layer, psnr01
+from .remove import RemoveConfig, output_name, remove
+
+DECOMPOSITION = "decomposition.json"
+
+
+def write_rgba_folder(path: Path, rgba: np.ndarray) -> None:
+    """(T,H,W,4) uint8 as numbered RGBA PNGs, atomically (temporary folder, then rename)."""
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    try:
+        for i, frame in enumerate(rgba):
+            cv2.imwrite(str(tmp / f"{i:05d}.png"), cv2.cvtColor(frame, cv2.COLOR_RGBA2BGRA))
+        if path.exists():
+            shutil.rmtree(path)
+        os.replace(tmp, path)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def read_rgba_folder(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """RGBA PNG folder -> (alpha (T,H,W) float [0,1], rgb (T,H,W,3) float [0,1])."""
+    frames = []
+    for f in frame_files(path):
+        img = cv2.imread(str(f), cv2.IMREAD_UNCHANGED)
+        if img is None or img.ndim != 3 or img.shape[2] != 4:
+            raise GenomniError(f"{f}: not an RGBA PNG")
+        frames.append(cv2.cvtColor(img, cv2.COLOR_BGRA2RGBA))
+    rgba = np.stack(frames).astype(np.float64) / 255.0
+    return rgba[..., 3], rgba[..., :3]
+
+
+def preview(layer: Layer) -> np.ndarray:
+    """The layer over a checkerboard, uint8 (T,H,W,3)."""
+    t, h, w = layer.alpha.shape
+    board = np.broadcast_to(checkerboard(h, w), (t, h, w, 3))
+    return composite(np.ascontiguousarray(board), [(layer.alpha, layer.rgb)])
+
+
+def _even(frames: np.ndarray) -> np.ndarray:
+    """Pad to even sides for H.264 previews."""
+    h, w = frames.shape[1:3]
+    return np.pad(frames, ((0, 0), (0, h % 2), (0, w % 2), (0, 0)), mode="edge")
+
+
+def decompose(footage: Footage, model_dir: str, out_dir: str | Path, rcfg: RemoveConfig, ocfg: OmnimatteConfig,
+              resume: bool = False, show_progress: bool = True) -> dict[str, Any]:
+    """Remove every object with Casper, then optimize one RGBA layer per object; returns the report."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    out = Path(out_dir)
+    if out.exists() and not resume and any(out.iterdir()):
+        raise GenomniError(f"{out} is not empty; pass --resume to continue it or choose a new --out")
+    out.mkdir(parents=True, exist_ok=True)
+    fps = footage.fps or 24.0
+    t0 = time.time()
+    rcfg.format = "png"  # omnimatte needs the removals exactly as sampled
+    removal = remove(footage, model_dir, out / "removals", rcfg, resume=resume, show_progress=show_progress)
+    timings = {"remove_s": time.time() - t0}
+    bg, _ = read_video(out / "removals" / output_name("background", footage.names, "png"))
+    if not (out / "background").exists():
+        write_video(out / "background", bg)
+    (out / "layers").mkdir(exist_ok=True)
+    layers, figures = [], {}
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  disable=not show_progress) as bar:
+        for i, name in enumerate(footage.names):
+            folder = out / "layers" / name
+            t1 = time.time()
+            if resume and folder.is_dir():
+                alpha, rgb = read_rgba_folder(folder)
+                layer = Layer(alpha, rgb, json.loads((out / DECOMPOSITION).read_text())["layers"][name]
+                              if (out / DECOMPOSITION).is_file() else {})
+            else:
+                solo, _ = read_video(out / "removals" / output_name(f"solo_{i}", footage.names, "png"))
+                task = bar.add_task(f"layer {name}", total=ocfg.coarse_iters + ocfg.fine_iters)
+                layer = optimize_layer(solo, bg, footage.masks[i], ocfg, lambda k: bar.update(task, completed=k))
+                write_rgba_folder(folder, layer.rgba8())
+                write_video(out / "previews" / f"{name}.mp4", _even(preview(layer)), fps)
+            layers.append(layer)
+            figures[name] = {k: v for k, v in layer.stats.items() if k != "config"}
+            timings[f"layer_{name}_s"] = time.time() - t1
+    recomposed = composite(bg, [(lay.alpha, lay.rgb) for lay in layers])
+    write_video(out / "previews" / "background.mp4", _even(bg), fps)
+    write_video(out / "previews" / "recomposition.mp4", _even(recomposed), fps)
+    report = {
+        "objects": footage.names, "layer_order": footage.names, "fps": fps, "frames": int(footage.shape[0]),
+        "size": [int(footage.shape[1]), int(footage.shape[2])], "model": str(model_dir),
+        "remove": {"config": asdict(rcfg), "plan": removal["plan"]}, "omnimatte": asdict(ocfg),
+        "layers": figures,
+        "recomposition_psnr": psnr01(recomposed / 255.0, footage.video / 255.0),
+        "timings": timings,
+    }
+    atomic_write_bytes(out / DECOMPOSITION, (json.dumps(report, indent=2, default=list) + "\n").encode())
+    return report

@@ -1,0 +1,175 @@
+"""Omnimatte optimization: turn a (solo, background) pair into an RGBA layer that holds the object
+and its effects (shadows, reflections).
+
+For each object, an alpha U-Net (diffusers `UNet2DModel`, fed the solo frame and the error map
+|solo - background|) and a per-pixel foreground RGB are optimized so that
+`alpha * fg + (1 - alpha) * background` reconstructs the solo video. Alpha sparsity (an L0
+approximation plus L1) keeps alpha at zero where the solo and background agree; mask supervision
+pins alpha to 1 on the object and decays over iterations, so alpha can grow from the object into
+its effects. Coarse (long side `coarse_side`) then full resolution, then detail transfer: the
+foreground takes the exact colour that reconstructs the solo frame wherever alpha is non-zero.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any, Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..errors import GenomniError
+
+
+@dataclass
+class OmnimatteConfig:
+    """Iterations, loss weights and sizes of one layer's optimization."""
+
+    coarse_side: int = 128
+    coarse_iters: int = 400
+    fine_iters: int = 100
+    frames_per_iter: int = 4
+    lr: float = 5e-3
+    fg_lr: float = 2e-2
+    sparsity: float = 0.05
+    l0_k: float = 5.0
+    mask_weight: float = 2.0
+    mask_halflife: float = 100.0  # iterations for the mask weight to halve
+    channels: tuple[int, ...] = (16, 32, 64)
+    seed: int = 0
+
+    def check(self) -> "OmnimatteConfig":
+        if self.coarse_iters < 0 or self.fine_iters < 0 or self.coarse_iters + self.fine_iters == 0:
+            raise GenomniError("omnimatte needs at least one iteration")
+        if self.frames_per_iter < 1 or self.coarse_side < 16:
+            raise GenomniError("frames_per_iter must be >= 1 and coarse_side >= 16")
+        return self
+
+
+@dataclass
+class Layer:
+    """One RGBA layer: alpha (T,H,W) float in [0,1], foreground rgb (T,H,W,3) float in [0,1], and figures."""
+
+    alpha: np.ndarray
+    rgb: np.ndarray
+    stats: dict[str, Any]
+
+    def rgba8(self) -> np.ndarray:
+        """(T,H,W,4) uint8 with alpha premultiplication undone (straight alpha, as PNG stores it)."""
+        a = np.round(self.alpha * 255).astype(np.uint8)[..., None]
+        return np.concatenate([np.round(self.rgb * 255).astype(np.uint8), a], -1)
+
+
+def alpha_net(channels: tuple[int, ...]) -> torch.nn.Module:
+    """A small 2D U-Net mapping [solo RGB | error] (4 channels) to an alpha logit."""
+    from diffusers import UNet2DModel
+
+    n = len(channels)
+    return UNet2DModel(in_channels=4, out_channels=1, block_out_channels=channels, layers_per_block=1,
+                       down_block_types=("DownBlock2D",) * n, up_block_types=("UpBlock2D",) * n,
+                       norm_num_groups=min(8, channels[0]), add_attention=False)
+
+
+def _to_tensor(x: np.ndarray) -> torch.Tensor:
+    """(T,H,W,3) uint8 -> (T,3,H,W) float [0,1]; (T,H,W) bool -> (T,1,H,W) float."""
+    t = torch.from_numpy(np.ascontiguousarray(x))
+    return (t.permute(0, 3, 1, 2).float() / 255.0) if t.ndim == 4 else t[:, None].float()
+
+
+def _resize(x: torch.Tensor, size: tuple[int, int], mode: str = "area") -> torch.Tensor:
+    return x if x.shape[-2:] == size else F.interpolate(x, size=size, mode=mode)
+
+
+def _alpha(net: torch.nn.Module, solo: torch.Tensor, bg: torch.Tensor) -> torch.Tensor:
+    """Alpha in [0,1] from the net, padding the frame to the U-Net's multiple and cropping back."""
+    err = (solo - bg).abs().mean(1, keepdim=True)
+    x = torch.cat([solo, err], 1) * 2 - 1
+    h, w = x.shape[-2:]
+    m = 2 ** (len(net.config.block_out_channels) - 1)
+    ph, pw = (-h) % m, (-w) % m
+    if ph or pw:
+        x = F.pad(x, (0, pw, 0, ph), mode="replicate")
+    logit = net(x, 0).sample[..., :h, :w]
+    return torch.sigmoid(logit)
+
+
+def _stage(net: torch.nn.Module, solo: torch.Tensor, bg: torch.Tensor, mask: torch.Tensor, fg_init: torch.Tensor,
+           iters: int, start: int, cfg: OmnimatteConfig, gen: torch.Generator,
+           on_iter: Callable[[int], None] | None) -> tuple[torch.Tensor, list[float]]:
+    """Optimize net and a foreground at one resolution; returns the foreground logits and the losses."""
+    fg_logit = torch.logit(fg_init.clamp(1e-3, 1 - 1e-3)).clone().requires_grad_(True)
+    opt = torch.optim.Adam([{"params": net.parameters(), "lr": cfg.lr}, {"params": [fg_logit], "lr": cfg.fg_lr}])
+    losses = []
+    t = solo.shape[0]
+    for it in range(iters):
+        idx = torch.randperm(t, generator=gen)[:cfg.frames_per_iter]
+        s, b, m = solo[idx], bg[idx], mask[idx]
+        a = _alpha(net, s, b)
+        fg = torch.sigmoid(fg_logit[idx])
+        recon = (s - (a * fg + (1 - a) * b)).abs().mean()
+        sparse = (2 * torch.sigmoid(cfg.l0_k * a) - 1).mean() + a.mean()
+        w_mask = cfg.mask_weight * 0.5 ** ((start + it) / cfg.mask_halflife)
+        on_object = ((a - 1).abs() * m).sum() / m.sum().clamp_min(1)
+        loss = recon + cfg.sparsity * sparse + w_mask * on_object
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(float(loss.detach()))
+        if on_iter is not None:
+            on_iter(start + it + 1)
+    return fg_logit.detach(), losses
+
+
+def psnr01(a: np.ndarray, b: np.ndarray) -> float:
+    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
+    return float("inf") if mse == 0 else 10 * np.log10(1.0 / mse)
+
+
+def optimize_layer(solo: np.ndarray, background: np.ndarray, mask: np.ndarray, cfg: OmnimatteConfig | None = None,
+                   on_iter: Callable[[int], None] | None = None) -> Layer:
+    """Optimize one RGBA layer from solo (T,H,W,3) uint8, background (same) and the object's mask (T,H,W) bool."""
+    cfg = (cfg or OmnimatteConfig()).check()
+    if solo.shape != background.shape or solo.shape[:3] != mask.shape:
+        raise GenomniError(f"solo {solo.shape}, background {background.shape} and mask {mask.shape} do not match")
+    torch.manual_seed(cfg.seed)
+    gen = torch.Generator().manual_seed(cfg.seed)
+    s_full, b_full, m_full = _to_tensor(solo), _to_tensor(background), _to_tensor(mask)
+    h, w = s_full.shape[-2:]
+    scale = min(1.0, cfg.coarse_side / max(h, w))
+    small = (max(8, round(h * scale)), max(8, round(w * scale)))
+    net = alpha_net(cfg.channels)
+    fg_c, loss_c = _stage(net, _resize(s_full, small), _resize(b_full, small), (_resize(m_full, small) > 0.5).float(),
+                          _resize(s_full, small), cfg.coarse_iters, 0, cfg, gen, on_iter)
+    fg_init = _resize(torch.sigmoid(fg_c), (h, w), "bilinear") if cfg.coarse_iters else s_full
+    fg_f, loss_f = _stage(net, s_full, b_full, m_full, fg_init, cfg.fine_iters, cfg.coarse_iters, cfg, gen, on_iter)
+    with torch.no_grad():
+        alpha = torch.cat([_alpha(net, s_full[i:i + 8], b_full[i:i + 8]) for i in range(0, s_full.shape[0], 8)])
+        fg = torch.sigmoid(fg_f)
+        # Detail transfer: where alpha > 0 the foreground takes the colour that reconstructs the solo exactly.
+        exact = ((s_full - (1 - alpha) * b_full) / alpha.clamp_min(1e-3)).clamp(0, 1)
+        fg = torch.where(alpha > 1e-3, exact, fg)
+        recon = alpha * fg + (1 - alpha) * b_full
+    a_np = alpha[:, 0].numpy()
+    rgb = fg.permute(0, 2, 3, 1).numpy()
+    stats = {"recon_psnr": psnr01(recon.permute(0, 2, 3, 1).numpy(), s_full.permute(0, 2, 3, 1).numpy()),
+             "alpha_mean": float(a_np.mean()), "alpha_outside_mask": float(a_np[~mask].mean()) if (~mask).any() else 0.0,
+             "loss_first": (loss_c + loss_f)[0], "loss_last": (loss_c + loss_f)[-1], "coarse_size": list(small),
+             "config": asdict(cfg)}
+    return Layer(a_np, rgb, stats)
+
+
+def composite(background: np.ndarray, layers: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+    """Layers (alpha (T,H,W) float, rgb (T,H,W,3) float) over a background (T,H,W,3) uint8, in order -> uint8."""
+    out = background.astype(np.float64) / 255.0
+    for alpha, rgb in layers:
+        a = alpha[..., None].astype(np.float64)
+        out = a * rgb + (1 - a) * out
+    return np.round(out * 255).clip(0, 255).astype(np.uint8)
+
+
+def checkerboard(h: int, w: int, cell: int = 8) -> np.ndarray:
+    """A gray checkerboard (H,W,3) uint8 to preview transparency on."""
+    yy, xx = np.mgrid[:h, :w]
+    light = ((yy // cell + xx // cell) % 2 == 0)
+    return np.where(light[..., None], 204, 153).astype(np.uint8).repeat(3, -1)

@@ -1,0 +1,199 @@
+"""`genomni remove`: Casper object-and-effect removal on a user's video of any length and size.
+
+For N objects it runs N+1 times: once with every object removed (the clean background) and once
+per object with only that object kept (its "solo" video, which still holds its shadows and
+reflections). Videos are resized to the model's grid and back, padded to 4n+1 frames and trimmed,
+and clips longer than the model's window are denoised as blended overlapping windows.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+import cv2
+import numpy as np
+import torch
+
+from .. import trimask as tm
+from ..errors import GenomniError
+from ..footage import Footage, dilate
+from ..media import atomic_write_bytes, write_video
+from ..training.model import CasperModel
+from ..training.sampling import sample_latents
+from .windows import blended_velocity, model_size, pad_frames, padded_length
+
+FORMATS = ("mp4", "mkv", "png")
+
+
+@dataclass
+class RemoveConfig:
+    """Sampling and bookkeeping options of a removal run."""
+
+    steps: int = 30
+    guidance: float = 1.0
+    seed: int = 0
+    prompt: str = ""
+    max_side: int | None = None
+    window: int | None = None
+    stride: int | None = None
+    dilate: int = 0
+    device: str = "auto"
+    dtype: str = "float32"
+    offload: bool = False
+    format: str = "mp4"
+
+    def check(self) -> "RemoveConfig":
+        if self.steps < 1:
+            raise GenomniError("--steps must be >= 1")
+        if self.format not in FORMATS:
+            raise GenomniError(f"--format must be one of {', '.join(FORMATS)}")
+        if self.dtype not in ("float32", "bf16", "fp16"):
+            raise GenomniError("--dtype must be float32, bf16 or fp16")
+        return self
+
+
+def pick_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise GenomniError(f"--device {name}: no CUDA GPU is available")
+    return torch.device(name)
+
+
+def load_model(path: str, cfg: RemoveConfig) -> CasperModel:
+    """Load a Casper model for inference on the chosen device (VAE and text encoder stay on CPU with --offload)."""
+    dtype = {"float32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[cfg.dtype]
+    model = CasperModel.from_pretrained(path, dtype=dtype)
+    device = pick_device(cfg.device)
+    if cfg.offload:
+        model.transformer.to(device)
+    else:
+        model.to(device)
+    model.transformer.eval()
+    return model
+
+
+def trimasks_for(masks: np.ndarray) -> dict[str, np.ndarray]:
+    """'background': every object removed; 'solo_i': object i kept, the others removed; rest 128."""
+    out = {"background": np.where(masks.any(0), tm.REMOVE, tm.BACKGROUND).astype(np.uint8)}
+    for i in range(len(masks)):
+        others = np.delete(masks, i, axis=0).any(0) if len(masks) > 1 else np.zeros_like(masks[0])
+        t = np.full(masks.shape[1:], tm.BACKGROUND, np.uint8)
+        t[others] = tm.REMOVE
+        t[masks[i]] = tm.KEEP
+        out[f"solo_{i}"] = t
+    return out
+
+
+def _resize(frames: np.ndarray, h: int, w: int, nearest: bool = False) -> np.ndarray:
+    if frames.shape[1:3] == (h, w):
+        return frames
+    shrink = frames.shape[1] > h
+    interp = cv2.INTER_NEAREST if nearest else (cv2.INTER_AREA if shrink else cv2.INTER_CUBIC)
+    return np.stack([cv2.resize(f, (w, h), interpolation=interp) for f in frames])
+
+
+class Remover:
+    """Runs Casper removals on one footage: shared encodings, one sampling per trimask."""
+
+    def __init__(self, model: CasperModel, cfg: RemoveConfig):
+        self.model, self.cfg = model, cfg.check()
+        c, extra = model.config, model.config.extra
+        patch = model.transformer.config.patch_size[1]
+        self.multiple = c.spatial_scale * patch
+        trained = extra.get("train_clip") or [None, None, None]
+        self.max_side = cfg.max_side or (max(trained[1], trained[2]) if trained[1] else None)
+        self.window = cfg.window or trained[0]
+        if self.window is not None and (self.window - 1) % c.frame_multiple:
+            raise GenomniError(f"--window must be {c.frame_multiple}n+1 frames for this model, got {self.window}")
+
+    def plan(self, shape: tuple[int, int, int]) -> dict[str, Any]:
+        """Working size, padded frame count and latent windows for a (T,H,W) video."""
+        t, h, w = shape
+        c = self.model.config
+        mh, mw = model_size(h, w, self.multiple, self.max_side)
+        padded = padded_length(t, c.frame_multiple)
+        latent_len = 1 + (padded - 1) // c.temporal_scale
+        if self.window is None or self.window >= padded:
+            lw, ls = latent_len, latent_len
+        else:
+            lw = 1 + (self.window - 1) // c.temporal_scale
+            stride = self.cfg.stride or max(c.frame_multiple, (self.window - 1) * 3 // 4)
+            ls = max(1, min(lw, stride // c.temporal_scale))
+        return {"size": (mh, mw), "frames": t, "padded": padded, "latent_frames": latent_len,
+                "latent_window": lw, "latent_stride": ls}
+
+    def run(self, footage: Footage, outputs: list[str] | None = None, progress: Any = None) -> dict[str, np.ndarray]:
+        """Removal videos (T,H,W,3) uint8 at the footage's size, keyed 'background' and 'solo_i'."""
+        return dict(self.removals(footage, outputs, progress))
+
+    @torch.no_grad()
+    def removals(self, footage: Footage, outputs: list[str] | None = None, progress: Any = None) -> Iterator[tuple[str, np.ndarray]]:
+        """Yield (name, video) one removal at a time; the input video is encoded once for all of them."""
+        model, cfg = self.model, self.cfg
+        plan = self.plan(footage.shape)
+        mh, mw = plan["size"]
+        masks = dilate(footage.masks, cfg.dilate)
+        video, t = pad_frames(_resize(footage.video, mh, mw), model.config.frame_multiple)
+        x = torch.from_numpy(video).permute(3, 0, 1, 2)[None].float().div(127.5).sub(1.0)
+        latent = model.encode_video(x.to(model.vae.device))
+        text = model.encode_text([cfg.prompt]).to(model.device)
+        uncond = model.encode_text([""]).to(model.device) if cfg.guidance != 1.0 else None
+        velocity = blended_velocity(lambda a, b, s, e: model.denoise(a, b, s, e), plan["latent_window"], plan["latent_stride"])
+        for name, tri in trimasks_for(masks).items():
+            if outputs is not None and name not in outputs:
+                continue
+            tri_m, _ = pad_frames(_resize(tri, mh, mw, nearest=True), model.config.frame_multiple)
+            mask = torch.from_numpy(tm.to_float(tri_m))[None, None]
+            cond = torch.cat([latent, model.encode_mask(mask.to(latent.device)).to(latent.dtype)], 1).to(model.device)
+            task = progress.add_task(name, total=cfg.steps) if progress is not None else None
+            lat = sample_latents(model, cond, text, cfg.steps, cfg.seed, cfg.guidance, uncond, velocity=velocity,
+                                 on_step=(lambda i: progress.update(task, completed=i + 1)) if progress is not None else None)
+            out = model.decode_latents(lat)[0]
+            frames = ((out.float().clamp(-1, 1) + 1) * 127.5).round().byte().permute(1, 2, 3, 0).cpu().numpy()[:t]
+            yield name, _resize(frames, *footage.shape[1:])
+
+
+def output_name(name: str, names: list[str], fmt: str) -> str:
+    """background.mp4, solo_<object name>.mp4 (a folder for png)."""
+    stem = name if name == "background" else f"solo_{names[int(name.split('_')[1])]}"
+    return stem if fmt == "png" else f"{stem}.{fmt}"
+
+
+def remove(footage: Footage, model_dir: str, out_dir: str | Path, cfg: RemoveConfig, resume: bool = False,
+           show_progress: bool = True) -> dict[str, Any]:
+    """Write the background and solo videos of a footage into out_dir; `resume` skips finished ones."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    out = Path(out_dir)
+    fps = footage.fps or 24.0
+    names = ["background"] + [f"solo_{i}" for i in range(len(footage.names))]
+    todo = [n for n in names if not (resume and (out / output_name(n, footage.names, cfg.format)).exists())]
+    timings: dict[str, float] = {}
+    t0 = time.time()
+    model = load_model(model_dir, cfg) if todo else None
+    timings["load_s"] = time.time() - t0
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    if todo:
+        remover = Remover(model, cfg)
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      disable=not show_progress) as bar:
+            t1 = time.time()
+            for name, frames in remover.removals(footage, todo, bar):  # each written as soon as it is done
+                write_video(out / output_name(name, footage.names, cfg.format), frames, fps)
+                timings[f"{name}_s"] = time.time() - t1
+                written.append(name)
+                t1 = time.time()
+        plan = remover.plan(footage.shape)
+    else:
+        plan = {}
+    report = {"outputs": {n: output_name(n, footage.names, cfg.format) for n in names}, "objects": footage.names,
+              "written": written, "skipped": [n for n in names if n not in todo], "config": asdict(cfg),
+              "model": str(model_dir), "plan": plan, "timings": timings}
+    atomic_write_bytes(out / "remove.json", (json.dumps(report, indent=2, default=list) + "\n").encode())
+    return report

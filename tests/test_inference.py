@@ -1,0 +1,241 @@
+import json
+
+import cv2
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from conftest import run_cli
+from genomni.errors import GenomniError
+from genomni.footage import read_footage
+from genomni.inference.decompose import DECOMPOSITION, write_rgba_folder
+from genomni.inference.omnimatte import OmnimatteConfig, composite, optimize_layer, psnr01
+from genomni.inference.remove import RemoveConfig, Remover, load_model, trimasks_for
+from genomni.inference.windows import blended_velocity, pad_frames, taper, window_starts
+from genomni.media import read_video, write_video
+from genomni.training.presets import build_preset
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory):
+    return build_preset("tiny", tmp_path_factory.mktemp("m") / "tiny")
+
+
+def _footage_files(root, t=7, h=36, w=44):
+    """A moving square and a static disk over a gradient; video as mp4, masks as PNG folders."""
+    yy, xx = np.mgrid[:h, :w]
+    bg = np.stack([xx * 5 % 256, yy * 6 % 256, np.full_like(xx, 90)], -1).astype(np.uint8)
+    video, sq, disk = [], [], []
+    for k in range(t):
+        f = bg.copy()
+        a = np.zeros((h, w), np.uint8)
+        a[8:16, 4 + 2 * k:12 + 2 * k] = 255
+        b = np.zeros((h, w), np.uint8)
+        cv2.circle(b, (32, 24), 5, 255, -1)
+        f[a > 0] = (250, 30, 30)
+        f[b > 0] = (20, 220, 40)
+        video.append(f)
+        sq.append(a)
+        disk.append(b)
+    write_video(root / "clip.mp4", np.stack(video), 12.0)
+    write_video(root / "square", np.stack(sq))
+    write_video(root / "disk", np.stack(disk))
+    return root / "clip.mp4", [root / "square", root / "disk"]
+
+
+def test_windows_cover_the_clip_and_taper_smoothly():
+    assert window_starts(5, 8, 3) == [0]
+    assert window_starts(11, 5, 3) == [0, 3, 6]
+    assert window_starts(12, 5, 3) == [0, 3, 6, 7]
+    assert torch.allclose(taper(5, 2), torch.tensor([0.25, 0.75, 1.0, 0.75, 0.25]))
+    assert torch.equal(taper(4, 0), torch.ones(4))
+
+
+def test_blending_is_exact_for_one_window_and_seamless_for_many():
+    calls = []
+
+    def fn(x, c, s, e):
+        calls.append(x.shape[2])
+        return x * 2 + c  # depends only on the frame itself, like a denoiser that agrees with itself
+
+    x, c = torch.randn(1, 3, 10, 4, 4), torch.randn(1, 3, 10, 4, 4)
+    one = blended_velocity(fn, 12, 6)(x, c, torch.tensor([0.5]), None)
+    assert torch.equal(one, fn(x, c, None, None)) and calls[0] == 10
+    calls.clear()
+    many = blended_velocity(fn, 4, 2)(x, c, torch.tensor([0.5]), None)
+    assert calls == [4, 4, 4, 4] and torch.allclose(many, x * 2 + c, atol=1e-6)  # no seam anywhere
+    const = blended_velocity(lambda a, b, s, e: torch.full_like(a, 3.0), 4, 3)(x, c, None, None)
+    assert torch.allclose(const, torch.full_like(x, 3.0))
+
+
+def test_padding_and_trimming_restore_length_and_size(tiny_model, tmp_path):
+    frames = np.arange(10)[:, None, None, None].repeat(2, 1).repeat(2, 2).repeat(3, 3).astype(np.uint8)
+    padded, t = pad_frames(frames, 4)
+    assert padded.shape[0] == 13 and t == 10 and (padded[10:] == 9).all()
+    assert pad_frames(frames[:9], 4)[0].shape[0] == 9
+    video, masks = _footage_files(tmp_path, t=6)
+    footage = read_footage(video, masks)
+    remover = Remover(load_model(str(tiny_model), RemoveConfig()), RemoveConfig(steps=2, max_side=32))
+    plan = remover.plan(footage.shape)
+    assert plan["size"] == (24, 32) and plan["padded"] == 9 and plan["latent_frames"] == 5
+    out = remover.run(footage)
+    assert set(out) == {"background", "solo_0", "solo_1"}
+    assert all(v.shape == footage.video.shape and v.dtype == np.uint8 for v in out.values())
+
+
+def test_one_big_window_equals_no_windows(tiny_model, tmp_path):
+    video, masks = _footage_files(tmp_path, t=9)
+    footage = read_footage(video, masks)
+    model = load_model(str(tiny_model), RemoveConfig())
+    a = Remover(model, RemoveConfig(steps=2, max_side=32)).run(footage, ["background"])
+    b = Remover(model, RemoveConfig(steps=2, max_side=32, window=9)).run(footage, ["background"])
+    c = Remover(model, RemoveConfig(steps=2, max_side=32, window=5, stride=2)).run(footage, ["background"])
+    assert np.array_equal(a["background"], b["background"])
+    assert c["background"].shape == a["background"].shape
+
+
+def test_trimasks_for_each_run():
+    m = np.zeros((2, 1, 2, 3), bool)
+    m[0, 0, 0, 0] = m[1, 0, 1, 2] = True
+    t = trimasks_for(m)
+    assert t["background"].tolist() == [[[0, 128, 128], [128, 128, 0]]]
+    assert t["solo_0"].tolist() == [[[255, 128, 128], [128, 128, 0]]]
+    assert t["solo_1"].tolist() == [[[0, 128, 128], [128, 128, 255]]]
+
+
+def test_footage_errors_name_the_file(tmp_path):
+    video, masks = _footage_files(tmp_path, t=5)
+    write_video(tmp_path / "short", np.zeros((4, 36, 44), np.uint8) + 255)
+    with pytest.raises(GenomniError, match=f"{tmp_path / 'short'}: 4 mask frames, the video has 5"):
+        read_footage(video, [tmp_path / "short"])
+    write_video(tmp_path / "small", np.zeros((5, 20, 44), np.uint8) + 255)
+    with pytest.raises(GenomniError, match="small: masks are 44x20, the video is 44x36"):
+        read_footage(video, [tmp_path / "small"])
+    write_video(tmp_path / "empty", np.zeros((5, 36, 44), np.uint8))
+    with pytest.raises(GenomniError, match="empty: the mask is empty in every frame"):
+        read_footage(video, [tmp_path / "empty"])
+    with pytest.raises(GenomniError, match="cover exactly the same pixels"):
+        read_footage(video, [masks[0], masks[0]])
+
+
+def test_instance_id_folders_split_into_objects(tmp_path):
+    video, _ = _footage_files(tmp_path, t=3)
+    ann = tmp_path / "ann"
+    ann.mkdir()
+    for k in range(3):
+        ids = np.zeros((36, 44), np.uint8)
+        ids[2:6, 2:6] = 1
+        ids[20:30, 30:40] = 3
+        ids[0, :] = 255  # DAVIS void border
+        img = Image.fromarray(ids, mode="P")
+        img.putpalette([0, 0, 0, 128, 0, 0, 0, 128, 0, 128, 128, 0] + [0] * 756)
+        img.save(ann / f"{k:05d}.png")
+    f = read_footage(video, instances=ann)
+    assert f.names == ["object01", "object03"] and f.masks.shape == (2, 3, 36, 44)
+    assert f.masks[0].sum() == 3 * 16 and f.masks[1].sum() == 3 * 100
+
+
+def _synthetic_layer(t=6, h=64, w=64, seed=0):
+    """A red disk (alpha 1) and its soft black shadow (alpha <= 0.6) over a smooth background."""
+    rng = np.random.default_rng(seed)
+    bg = cv2.resize(rng.uniform(0.3, 0.9, (8, 8, 3)), (w, h), interpolation=cv2.INTER_CUBIC).clip(0, 1)
+    bgs = np.repeat(bg[None], t, 0)
+    alpha, rgb, mask = np.zeros((t, h, w)), np.zeros((t, h, w, 3)), np.zeros((t, h, w), bool)
+    for k in range(t):
+        cx, cy = 20 + 3 * k, 26
+        shadow = np.zeros((h, w))
+        cv2.ellipse(shadow, (cx + 10, cy + 12), (12, 5), 20, 0, 360, 0.6, -1)
+        shadow = cv2.GaussianBlur(shadow, (7, 7), 2)
+        obj = np.zeros((h, w), np.uint8)
+        cv2.circle(obj, (cx, cy), 8, 1, -1)
+        obj = obj.astype(bool)
+        alpha[k], mask[k] = np.where(obj, 1.0, shadow), obj
+        rgb[k][obj] = (0.9, 0.2, 0.1)
+    solo = alpha[..., None] * rgb + (1 - alpha[..., None]) * bgs
+    return np.round(solo * 255).astype(np.uint8), np.round(bgs * 255).astype(np.uint8), mask, alpha
+
+
+def test_omnimatte_recovers_the_object_and_its_shadow():
+    solo, bg, mask, alpha = _synthetic_layer()
+    layer = optimize_layer(solo, bg, mask, OmnimatteConfig(coarse_iters=220, fine_iters=30, channels=(8, 16, 32)))
+    truth, found = alpha > 0.1, layer.alpha > 0.1
+    iou = (truth & found).sum() / (truth | found).sum()
+    assert iou > 0.8
+    shadow_only = (alpha > 0.3) & ~mask
+    assert layer.alpha[shadow_only].mean() > 0.5  # the layer took the shadow, not just the object
+    assert layer.alpha[alpha < 0.01].mean() < 0.05
+    assert psnr01(composite(bg, [(layer.alpha, layer.rgb)]) / 255.0, solo / 255.0) > 35
+
+
+def _decomposition(root, t=4, h=12, w=16):
+    """A hand-made decomposition folder: gray background, a 2x2 red layer 'a' and a 3x3 blue layer 'b'."""
+    root.mkdir()
+    bg = np.full((t, h, w, 3), 100, np.uint8)
+    write_video(root / "background", bg)
+    (root / "layers").mkdir()
+    a = np.zeros((t, h, w, 4), np.uint8)
+    b = np.zeros((t, h, w, 4), np.uint8)
+    for k in range(t):
+        a[k, 2:4, 2 + k:4 + k] = (255, 0, 0, 255)
+        b[k, 6:9, 8:11] = (0, 0, 255, 255)
+    write_rgba_folder(root / "layers" / "a", a)
+    write_rgba_folder(root / "layers" / "b", b)
+    (root / DECOMPOSITION).write_text(json.dumps({"layer_order": ["a", "b"], "fps": 10.0}))
+    return bg
+
+
+def test_edits_give_exact_pixels(tmp_path):
+    bg = _decomposition(tmp_path / "d")
+    assert run_cli(["edit", str(tmp_path / "d"), "--out", str(tmp_path / "same")]) == 0
+    same, _ = read_video(tmp_path / "same")
+    assert (same[1, 2, 3] == (255, 0, 0)).all() and (same[0, 7, 9] == (0, 0, 255)).all() and (same[0, 0, 0] == 100).all()
+    assert run_cli(["edit", str(tmp_path / "d"), "--drop", "a", "--out", str(tmp_path / "drop")]) == 0
+    drop, _ = read_video(tmp_path / "drop")
+    assert (drop[:, :5] == 100).all() and (drop[0, 7, 9] == (0, 0, 255)).all()
+    assert run_cli(["edit", str(tmp_path / "d"), "--move", "b:-3:2", "--retime", "a:1", "--out", str(tmp_path / "m")]) == 0
+    m, _ = read_video(tmp_path / "m")
+    assert (m[0, 9, 6] == (0, 0, 255)).all() and (m[0, 7, 9] == 100).all()  # b moved left 3, down 2
+    assert (m[0, 2, 3] == (255, 0, 0)).all() and (m[3, 2:4] == 100).all()  # a shows frame t+1; past the end: gone
+    new_bg = np.zeros((12, 16, 3), np.uint8)
+    new_bg[..., 1] = 200
+    cv2.imwrite(str(tmp_path / "green.png"), new_bg)
+    assert run_cli(["edit", str(tmp_path / "d"), "--background", str(tmp_path / "green.png"), "--out", str(tmp_path / "g")]) == 0
+    g, _ = read_video(tmp_path / "g")
+    assert (g[2, 0, 0] == (0, 200, 0)).all() and (g[1, 2, 3] == (255, 0, 0)).all()
+    assert run_cli(["edit", str(tmp_path / "d"), "--drop", "zebra", "--out", str(tmp_path / "z")]) == 1
+    assert not (tmp_path / "z").exists() and bg.shape == (4, 12, 16, 3)
+
+
+def test_remove_and_decompose_cli_end_to_end(tiny_model, tmp_path, capsys):
+    video, masks = _footage_files(tmp_path, t=5)
+    args = ["--mask", str(masks[0]), "--mask", str(masks[1]), "--model", str(tiny_model), "--steps", "2",
+            "--max-side", "32", "--no-progress"]
+    assert run_cli(["remove", str(video), *args, "--out", str(tmp_path / "r")]) == 0
+    report = json.loads((tmp_path / "r/remove.json").read_text())
+    assert report["written"] == ["background", "solo_0", "solo_1"]
+    for name in ("background", "solo_square", "solo_disk"):
+        frames, fps = read_video(tmp_path / "r" / f"{name}.mp4")
+        assert frames.shape == (5, 36, 44, 3) and fps == 12.0
+    (tmp_path / "r/solo_disk.mp4").unlink()
+    assert run_cli(["remove", str(video), *args, "--out", str(tmp_path / "r"), "--resume"]) == 0
+    assert json.loads((tmp_path / "r/remove.json").read_text())["written"] == ["solo_1"]
+    out = tmp_path / "dec"
+    assert run_cli(["decompose", str(video), *args, "--out", str(out), "--coarse-iters", "3", "--fine-iters", "2"]) == 0
+    rep = json.loads((out / DECOMPOSITION).read_text())
+    assert rep["objects"] == ["square", "disk"] and rep["recomposition_psnr"] > 10
+    assert sorted(p.name for p in (out / "layers").iterdir()) == ["disk", "square"]
+    rgba = cv2.imread(str(out / "layers/square/00000.png"), cv2.IMREAD_UNCHANGED)
+    assert rgba.shape == (36, 44, 4)
+    assert (out / "previews/recomposition.mp4").is_file() and (out / "background").is_dir()
+    capsys.readouterr()
+    assert run_cli(["decompose", str(video), *args, "--out", str(out)]) == 1
+    assert "is not empty; pass --resume" in capsys.readouterr().err
+
+
+def test_remove_with_a_non_casper_model_dir_fails_in_one_line(tmp_path, capsys):
+    video, masks = _footage_files(tmp_path, t=3)
+    assert run_cli(["remove", str(video), "--mask", str(masks[0]), "--model", str(tmp_path), "--out", str(tmp_path / "o")]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and "is not a Casper model dir" in err and "\n" not in err
+    assert not (tmp_path / "o").exists()
