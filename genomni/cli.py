@@ -141,6 +141,27 @@ def data_inspect(
         console.print(f"gif: {gif}")
 
 
+@data_app.command("export", epilog=(
+    "Examples:\n\n"
+    "  genomni data export data/kubric-val --out footage/ --format footage --limit 4\n\n"
+    "  genomni data export data/kubric-val --out footage/ --key kubric-s0000003-all"
+))
+def data_export(
+    directory: Path = typer.Argument(..., help="A shard directory."),
+    out: Path = typer.Option(..., help="Output folder (one subfolder per sample)."),
+    format: str = typer.Option("footage", help="footage: input.mkv + masks/objectNN/ + target.mkv + caption.txt."),
+    key: Optional[list[str]] = typer.Option(None, help="Sample key to export; repeatable (default: all)."),
+    limit: Optional[int] = typer.Option(None, help="Export at most this many samples."),
+) -> None:
+    """Export samples as footage folders that `genomni remove` and `genomni decompose` read."""
+    from .datasets.export import export_footage
+
+    if format != "footage":
+        raise GenomniError(f"--format {format!r} is not supported; this version exports: footage")
+    written = export_footage(directory, out, list(key) if key else None, limit)
+    console.print(f"{out}: {len(written)} footage folders")
+
+
 def _quiet_hf() -> None:
     """diffusers/transformers print their own bars and notes while loading and saving; ours is enough."""
     from diffusers.utils import logging as diffusers_logging
@@ -262,10 +283,10 @@ def train_run(
     console.print(f"trained to step {summary['step']} in {summary['seconds']:.0f} s; model: {summary['model']}")
 
 
-def _footage(video: Path, mask: Optional[list[Path]], instances: Optional[Path]):
+def _footage(video: Path, mask: Optional[list[Path]], masks_dir: Optional[Path], instances: Optional[Path]):
     from .footage import read_footage
 
-    return read_footage(video, [str(m) for m in mask] if mask else None, instances)
+    return read_footage(video, [str(m) for m in mask] if mask else None, instances, masks_dir)
 
 
 def _remove_config(**kw):
@@ -276,6 +297,7 @@ def _remove_config(**kw):
 
 VIDEO_ARG = typer.Argument(..., help="Input video (mp4/mkv/... or a folder of frames).")
 MASK_OPT = typer.Option(None, "--mask", help="One object's mask video or folder (nonzero = object); repeat per object.")
+MASKS_DIR_OPT = typer.Option(None, help="A folder whose every mask video or subfolder is one object (e.g. from `genomni data export`).")
 INSTANCES_OPT = typer.Option(None, help="Instead of --mask: a folder of instance-id PNGs (DAVIS style), one object per id.")
 MODEL_OPT = typer.Option(..., "--model", help="Casper model dir (genomni train init / train run).")
 STEPS_OPT = typer.Option(30, help="Denoising steps.")
@@ -299,7 +321,8 @@ PROGRESS_OPT = typer.Option(True, help="Show progress bars.")
     "  genomni remove frames/ --instances Annotations/seq/ --model models/casper --out out/seq --window 81 --steps 50"
 ))
 def remove_cmd(
-    video: Path = VIDEO_ARG, mask: Optional[list[Path]] = MASK_OPT, instances: Optional[Path] = INSTANCES_OPT,
+    video: Path = VIDEO_ARG, mask: Optional[list[Path]] = MASK_OPT, masks_dir: Optional[Path] = MASKS_DIR_OPT,
+    instances: Optional[Path] = INSTANCES_OPT,
     model: Path = MODEL_OPT, out: Path = typer.Option(..., help="Output folder."),
     steps: int = STEPS_OPT, guidance: float = GUIDANCE_OPT, seed: int = SEED_OPT, prompt: str = PROMPT_OPT,
     window: Optional[int] = WINDOW_OPT, stride: Optional[int] = STRIDE_OPT, max_side: Optional[int] = MAX_SIDE_OPT,
@@ -312,7 +335,7 @@ def remove_cmd(
 
     cfg = _remove_config(steps=steps, guidance=guidance, seed=seed, prompt=prompt, window=window, stride=stride,
                          max_side=max_side, dilate=dilate, device=device, dtype=dtype, offload=offload, format=format)
-    footage = _footage(video, mask, instances)
+    footage = _footage(video, mask, masks_dir, instances)
     _quiet_hf()
     report = remove(footage, str(model), out, cfg, resume=resume, show_progress=progress)
     console.print(f"{out}: wrote {', '.join(report['written']) or 'nothing new'}"
@@ -325,7 +348,8 @@ def remove_cmd(
     "  genomni decompose clip.mp4 --instances masks/ --model models/casper --out out/clip --coarse-iters 800 --resume"
 ))
 def decompose_cmd(
-    video: Path = VIDEO_ARG, mask: Optional[list[Path]] = MASK_OPT, instances: Optional[Path] = INSTANCES_OPT,
+    video: Path = VIDEO_ARG, mask: Optional[list[Path]] = MASK_OPT, masks_dir: Optional[Path] = MASKS_DIR_OPT,
+    instances: Optional[Path] = INSTANCES_OPT,
     model: Path = MODEL_OPT, out: Path = typer.Option(..., help="Output folder (see README for its layout)."),
     steps: int = STEPS_OPT, guidance: float = GUIDANCE_OPT, seed: int = SEED_OPT, prompt: str = PROMPT_OPT,
     window: Optional[int] = WINDOW_OPT, stride: Optional[int] = STRIDE_OPT, max_side: Optional[int] = MAX_SIDE_OPT,
@@ -342,7 +366,7 @@ def decompose_cmd(
     rcfg = _remove_config(steps=steps, guidance=guidance, seed=seed, prompt=prompt, window=window, stride=stride,
                           max_side=max_side, dilate=dilate, device=device, dtype=dtype, offload=offload, format="png")
     ocfg = OmnimatteConfig(coarse_side=coarse_side, coarse_iters=coarse_iters, fine_iters=fine_iters, seed=seed).check()
-    footage = _footage(video, mask, instances)
+    footage = _footage(video, mask, masks_dir, instances)
     _quiet_hf()
     report = decompose(footage, str(model), out, rcfg, ocfg, resume=resume, show_progress=progress)
     console.print(f"{out}: background + {len(report['objects'])} layers; recomposition PSNR "

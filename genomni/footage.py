@@ -20,7 +20,7 @@ import numpy as np
 from PIL import Image
 
 from .errors import GenomniError
-from .media import IMAGE_SUFFIXES, read_video
+from .media import IMAGE_SUFFIXES, VIDEO_SUFFIXES, read_video
 
 
 @dataclass
@@ -77,12 +77,26 @@ def check_masks(masks: np.ndarray, names: list[str], shape: tuple[int, int, int]
                 raise GenomniError(f"{names[i]} and {names[j]} cover exactly the same pixels; give each object its own mask")
 
 
+def mask_entries(folder: str | os.PathLike) -> list[Path]:
+    """The mask tracks in a folder: each video file or subfolder is one object, sorted by name."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise GenomniError(f"{folder}: no such masks folder")
+    entries = sorted(p for p in folder.iterdir() if p.is_dir() or p.suffix.lower() in VIDEO_SUFFIXES)
+    if not entries:
+        raise GenomniError(f"{folder}: no mask videos or mask folders inside")
+    return entries
+
+
 def read_footage(video: str | os.PathLike, masks: list[str | os.PathLike] | None = None,
-                 instances: str | os.PathLike | None = None) -> Footage:
-    """Read a video with its object masks: separate mask tracks (`masks`) or one instance-id folder (`instances`)."""
+                 instances: str | os.PathLike | None = None, masks_dir: str | os.PathLike | None = None) -> Footage:
+    """Read a video with its object masks: mask tracks (`masks`, or every entry of `masks_dir`) or one
+    instance-id folder (`instances`)."""
     frames, fps = read_video(video)
+    if masks_dir is not None:
+        masks = [*(masks or []), *mask_entries(masks_dir)]
     if (masks is None) == (instances is None):
-        raise GenomniError("give per-object masks or an instance-id folder (exactly one of them)")
+        raise GenomniError("give object masks (--mask / --masks-dir) or an instance-id folder (--instances), not both")
     if masks is not None:
         if not masks:
             raise GenomniError("no object masks given")

@@ -11,6 +11,8 @@ import io
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from fractions import Fraction
 from pathlib import Path
 
@@ -151,13 +153,10 @@ def write_video(path: str | os.PathLike, frames: np.ndarray, fps: float = 24.0, 
     path.parent.mkdir(parents=True, exist_ok=True)
     suffix = path.suffix.lower()
     if suffix == "":
-        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
-        for i, frame in enumerate(frames):
-            img = frame if gray else cv2.cvtColor(frame, cv2.COLOR_RGB2BGR)
-            cv2.imwrite(str(tmp / f"{i:05d}.png"), img)
-        if path.exists():
-            shutil.rmtree(path)
-        os.replace(tmp, path)
+        with atomic_dir(path) as tmp:
+            for i, frame in enumerate(frames):
+                img = frame if gray else cv2.cvtColor(frame, cv2.COLOR_RGB2BGR)
+                cv2.imwrite(str(tmp / f"{i:05d}.png"), img)
         return path
     codecs = {".mkv": "ffv1", ".mp4": "h264"}
     if suffix not in codecs:
@@ -165,6 +164,22 @@ def write_video(path: str | os.PathLike, frames: np.ndarray, fps: float = 24.0, 
     data = encode_video(frames, fps, codec=codecs[suffix], crf=crf)
     atomic_write_bytes(path, data)
     return path
+
+
+@contextmanager
+def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
+    """A temporary folder beside `path` that replaces `path` only when the block finishes without error."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    try:
+        yield tmp
+        if path.exists():
+            shutil.rmtree(path)
+        os.replace(tmp, path)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:

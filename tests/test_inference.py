@@ -239,3 +239,19 @@ def test_remove_with_a_non_casper_model_dir_fails_in_one_line(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: ") and "is not a Casper model dir" in err and "\n" not in err
     assert not (tmp_path / "o").exists()
+
+
+def test_exported_kubric_footage_reads_back_with_its_masks(kubric_dir, tmp_path):
+    from genomni.shards import iter_samples
+
+    sample = next(s for s in iter_samples(kubric_dir) if s.key.endswith("-all"))
+    assert run_cli(["data", "export", str(kubric_dir), "--out", str(tmp_path / "f"), "--key", sample.key]) == 0
+    folder = tmp_path / "f" / sample.key
+    masks = sorted((folder / "masks").iterdir())
+    f = read_footage(folder / "input.mkv", masks)
+    assert np.array_equal(f.video, sample.input)
+    ids = sample.meta["object_ids"]
+    assert [m.name for m in masks] == [f"object{i:02d}" for i in ids if (sample.extras["instances"] == i).any()]
+    for m, name in zip(f.masks, f.names):
+        assert np.array_equal(m, sample.extras["instances"] == int(name[-2:]))
+    assert run_cli(["data", "export", str(kubric_dir), "--out", str(tmp_path / "g"), "--key", "nope"]) == 1

@@ -12,9 +12,6 @@ Every file is written under a temporary name and renamed; `resume` keeps finishe
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -25,7 +22,7 @@ import numpy as np
 
 from ..errors import GenomniError
 from ..footage import Footage
-from ..media import frame_files, atomic_write_bytes, read_video, write_video
+from ..media import atomic_dir, atomic_write_bytes, frame_files, read_video, write_video
 from .omnimatte import Layer, OmnimatteConfig, checkerboard, composite, optimize_layer, psnr01
 from .remove import RemoveConfig, output_name, remove
 
@@ -34,16 +31,9 @@ DECOMPOSITION = "decomposition.json"
 
 def write_rgba_folder(path: Path, rgba: np.ndarray) -> None:
     """(T,H,W,4) uint8 as numbered RGBA PNGs, atomically (temporary folder, then rename)."""
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
-    try:
+    with atomic_dir(path) as tmp:
         for i, frame in enumerate(rgba):
             cv2.imwrite(str(tmp / f"{i:05d}.png"), cv2.cvtColor(frame, cv2.COLOR_RGBA2BGRA))
-        if path.exists():
-            shutil.rmtree(path)
-        os.replace(tmp, path)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
 
 
 def read_rgba_folder(path: Path) -> tuple[np.ndarray, np.ndarray]:

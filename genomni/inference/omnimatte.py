@@ -146,13 +146,16 @@ def optimize_layer(solo: np.ndarray, background: np.ndarray, mask: np.ndarray, c
     with torch.no_grad():
         alpha = torch.cat([_alpha(net, s_full[i:i + 8], b_full[i:i + 8]) for i in range(0, s_full.shape[0], 8)])
         fg = torch.sigmoid(fg_f)
+        raw = alpha * fg + (1 - alpha) * b_full
         # Detail transfer: where alpha > 0 the foreground takes the colour that reconstructs the solo exactly.
         exact = ((s_full - (1 - alpha) * b_full) / alpha.clamp_min(1e-3)).clamp(0, 1)
         fg = torch.where(alpha > 1e-3, exact, fg)
         recon = alpha * fg + (1 - alpha) * b_full
     a_np = alpha[:, 0].numpy()
     rgb = fg.permute(0, 2, 3, 1).numpy()
-    stats = {"recon_psnr": psnr01(recon.permute(0, 2, 3, 1).numpy(), s_full.permute(0, 2, 3, 1).numpy()),
+    solo01 = s_full.permute(0, 2, 3, 1).numpy()
+    stats = {"recon_psnr": psnr01(recon.permute(0, 2, 3, 1).numpy(), solo01),
+             "recon_psnr_before_transfer": psnr01(raw.permute(0, 2, 3, 1).numpy(), solo01),
              "alpha_mean": float(a_np.mean()), "alpha_outside_mask": float(a_np[~mask].mean()) if (~mask).any() else 0.0,
              "loss_first": (loss_c + loss_f)[0], "loss_last": (loss_c + loss_f)[-1], "coarse_size": list(small),
              "config": asdict(cfg)}

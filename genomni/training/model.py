@@ -32,6 +32,7 @@ import torch.nn.functional as F
 
 from .. import __version__
 from ..errors import GenomniError
+from ..media import atomic_dir
 
 CASPER_FILE = "casper.json"
 WAN_VAE_CHUNK = 4  # AutoencoderKLWan.encode walks frames 1.. in chunks of 4 whatever its temporal scale
@@ -188,25 +189,13 @@ class CasperModel:
     def save_pretrained(self, path: str | os.PathLike, transformer: Any | None = None) -> Path:
         """Write the model dir atomically (temporary folder, then rename); `transformer` overrides the weights saved."""
         path = Path(path)
-        tmp = path.with_name(f".{path.name}.tmp")
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
-        try:
+        with atomic_dir(path) as tmp:
             (transformer or self.transformer).save_pretrained(tmp / "transformer")
             self.vae.save_pretrained(tmp / "vae")
             self.text_encoder.save_pretrained(tmp / "text_encoder")
             self.tokenizer.save_pretrained(tmp / "tokenizer")
             self.scheduler.save_pretrained(tmp / "scheduler")
             (tmp / CASPER_FILE).write_text(json.dumps(asdict(self.config), indent=2, sort_keys=True) + "\n")
-            old = path.with_name(f".{path.name}.old")
-            if path.exists():
-                shutil.rmtree(old, ignore_errors=True)
-                os.replace(path, old)
-            os.replace(tmp, path)
-            shutil.rmtree(old, ignore_errors=True)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
         return path
 
     def to(self, device: torch.device | str) -> "CasperModel":
@@ -311,16 +300,9 @@ def init_from_base(base: str | os.PathLike, out: str | os.PathLike, dtype: torch
     config = CasperConfig(latent_channels=lat, mask_channels=temporal * spatial * spatial,
                           spatial_scale=spatial, temporal_scale=temporal, base=str(base))
     wide = widen_input(transformer, lat + config.mask_channels)
-    tmp = out.with_name(f".{out.name}.tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    try:
-        tmp.mkdir(parents=True)
+    with atomic_dir(out) as tmp:
         wide.save_pretrained(tmp / "transformer")
         for part in ("vae", "text_encoder", "tokenizer", "scheduler"):
             _link_or_copy(base / part, tmp / part)
         (tmp / CASPER_FILE).write_text(json.dumps(asdict(config), indent=2, sort_keys=True) + "\n")
-        os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return out

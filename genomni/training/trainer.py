@@ -28,7 +28,7 @@ from ..datasets.index import open_index
 from ..datasets.loader import ClipDataset, fixed_clip, make_loader
 from .model import CasperModel, flow_shift
 from .sampling import sample_latents
-from .validate import baseline_scores, mean_scores, scores, side_by_side, to_uint8, trimask_uint8
+from .validate import baseline_scores, mean_scores, psnr, scores, side_by_side, to_uint8, trimask_uint8
 
 # Fields that may change between a checkpoint and its resumption (how long and how often, not what).
 RESUMABLE_CHANGES = {"steps", "max_minutes", "checkpoint_every", "keep_checkpoints", "validate_every", "log_every",
@@ -276,7 +276,7 @@ class Trainer:
             for s in iter_samples(d):
                 if len(clips) >= self.cfg.val_samples:
                     return clips
-                if s.trimask.shape[0] >= self.cfg.frames:
+                if s.trimask.shape[0] >= self.cfg.frames and (s.trimask[:self.cfg.frames] == 0).any():  # something to remove
                     clips.append({**fixed_clip(s, self.cfg.clip()), "fps": s.fps})
         return clips
 
@@ -297,7 +297,8 @@ class Trainer:
                 lat = sample_latents(self.model, cond, text, self.cfg.val_steps, seed=self.cfg.seed + k, transformer=net)
                 pred = to_uint8(self.model.decode_latents(lat)[0])
                 inp, tgt, tm = to_uint8(c["input"]), to_uint8(c["target"]), trimask_uint8(c["trimask"])
-                rows.append(scores(pred, inp, tgt, tm))
+                ceiling = to_uint8(self.model.decode_latents(self.model.encode_video(c["target"][None]))[0])
+                rows.append({**scores(pred, inp, tgt, tm), "psnr_vs_vae_target": psnr(pred, ceiling)})
                 side_by_side(folder / f"{k:02d}-{c['key']}.mp4", inp, tm, pred, tgt, c["fps"])
         finally:
             if self.ema is not None:
@@ -336,6 +337,10 @@ class Trainer:
         if cfg.log_with == "tensorboard":
             accel.init_trackers("genomni")
         val = self.val_clips()
+        if val and accel.distributed_type.value in ("FSDP", "DEEPSPEED"):
+            accel.print("note: in-training validation needs the whole model on one process; it is off under "
+                        "FSDP/DeepSpeed (run `genomni remove` on held-out clips with the exported model instead)")
+            val = []
         if val and accel.is_main_process and self.step == 0:
             self.log({"step": 0, "event": "baselines", **{f"{m}/{k}": v for m, b in self.baselines(val).items() for k, v in b.items()}})
         micro = self.step * cfg.grad_accum

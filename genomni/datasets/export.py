@@ -1,0 +1,50 @@
+"""Export shard samples as footage folders that `genomni remove` / `genomni decompose` read:
+
+    OUT/<key>/input.mkv            the input video (FFV1, lossless)
+    OUT/<key>/masks/objectNN/      one PNG mask folder per object (from the `instances` extra)
+    OUT/<key>/target.mkv           the ground-truth target (for scoring)
+    OUT/<key>/caption.txt
+
+Only samples with an `instances` extra (e.g. kubric) can be exported: the masks come from it.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import GenomniError
+from ..media import atomic_dir, write_video
+from ..shards import iter_samples
+
+
+def export_footage(source: str | os.PathLike, out: str | os.PathLike, keys: list[str] | None = None,
+                   limit: int | None = None) -> list[Path]:
+    """Write footage folders for the chosen samples (all, or `keys`, at most `limit`); returns the folders."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    wanted = set(keys) if keys else None
+    written: list[Path] = []
+    for s in iter_samples(source):
+        if wanted is not None and s.key not in wanted:
+            continue
+        if limit is not None and len(written) >= limit:
+            break
+        if "instances" not in s.extras:
+            raise GenomniError(f"sample {s.key} has no instances member to make object masks from")
+        ids = [int(i) for i in s.meta.get("object_ids") or np.unique(s.extras["instances"]) if int(i) != 0]
+        with atomic_dir(out / s.key) as tmp:
+            write_video(tmp / "input.mkv", s.input, s.fps)
+            write_video(tmp / "target.mkv", s.target, s.fps)
+            for i in ids:
+                m = s.extras["instances"] == i
+                if m.any():
+                    write_video(tmp / "masks" / f"object{i:02d}", (m * 255).astype(np.uint8))
+            (tmp / "caption.txt").write_text(s.caption + "\n")
+        written.append(out / s.key)
+    if wanted is not None and len(written) < len(wanted) and limit is None:
+        found = {p.name for p in written}
+        raise GenomniError(f"{source}: no sample(s) {', '.join(sorted(wanted - found))}")
+    return written
