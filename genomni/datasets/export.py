@@ -21,14 +21,15 @@ from ..shards import iter_samples
 
 
 def export_footage(source: str | os.PathLike, out: str | os.PathLike, keys: list[str] | None = None,
-                   limit: int | None = None) -> list[Path]:
-    """Write footage folders for the chosen samples (all, or `keys`, at most `limit`); returns the folders."""
+                   limit: int | None = None, benchmark: bool = False) -> list[Path]:
+    """Write footage folders for the chosen samples (all, or `keys`, at most `limit`; with `benchmark` only
+    those whose target is the clean background, written as `background.mkv`); returns the folders."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     wanted = set(keys) if keys else None
     written: list[Path] = []
     for s in iter_samples(source):
-        if wanted is not None and s.key not in wanted:
+        if (wanted is not None and s.key not in wanted) or (benchmark and s.meta.get("kept_ids")):
             continue
         if limit is not None and len(written) >= limit:
             break
@@ -37,7 +38,7 @@ def export_footage(source: str | os.PathLike, out: str | os.PathLike, keys: list
         ids = [int(i) for i in s.meta.get("object_ids") or np.unique(s.extras["instances"]) if int(i) != 0]
         with atomic_dir(out / s.key) as tmp:
             write_video(tmp / "input.mkv", s.input, s.fps)
-            write_video(tmp / "target.mkv", s.target, s.fps)
+            write_video(tmp / ("background.mkv" if benchmark else "target.mkv"), s.target, s.fps)
             for i in ids:
                 m = s.extras["instances"] == i
                 if m.any():

@@ -163,6 +163,8 @@ def load_lpips(backbone: str | os.PathLike | None = None, device: str | torch.de
 @torch.no_grad()
 def lpips_frames(net: AlexLPIPS, pred: np.ndarray, target: np.ndarray, chunk: int = 16) -> np.ndarray:
     """Per-frame LPIPS of uint8 (T,H,W,3) videos, `chunk` frames at a time to bound memory."""
+    if min(pred.shape[1:3]) < 32:
+        raise GenomniError(f"LPIPS (AlexNet) needs frames of at least 32x32, got {pred.shape[2]}x{pred.shape[1]}; use --no-lpips")
     device = next(net.parameters()).device
     out = []
     for i in range(0, len(pred), chunk):

@@ -1,0 +1,118 @@
+"""Methods scored by `genomni eval`: each maps a benchmark scene to a predicted clean background.
+
+- `copy-input`: the input itself (the floor any method must beat outside the objects).
+- `cv2-inpaint`: OpenCV Telea inpainting per frame of the dilated union of object masks.
+- `temporal-median`: for a static camera, each pixel's median over the frames where no (dilated)
+  object covers it; pixels never uncovered fall back to Telea.
+- `predictions:DIR`: outputs of any external tool: `DIR/<scene>/` holding one video file or frame
+  folder (`background.*` preferred), matched by scene name and checked frame by frame.
+- `casper:MODEL_DIR`: genomni's removal (`genomni remove`) with default settings.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any, Callable
+
+import cv2
+import numpy as np
+
+from ..errors import GenomniError
+from ..footage import dilate
+from ..media import VIDEO_SUFFIXES, read_video
+from .benchmarks import Scene
+
+BUILTIN = ("copy-input", "cv2-inpaint", "temporal-median")
+
+
+def _telea(frame: np.ndarray, hole: np.ndarray) -> np.ndarray:
+    return cv2.inpaint(np.ascontiguousarray(frame), hole.astype(np.uint8) * 255, 3, cv2.INPAINT_TELEA)
+
+
+def cv2_inpaint(scene: Scene, grow: int = 2) -> np.ndarray:
+    holes = dilate(scene.footage.masks.any(0), grow)
+    return np.stack([_telea(f, h) for f, h in zip(scene.footage.video, holes)])
+
+
+def temporal_median(scene: Scene, grow: int = 2) -> np.ndarray:
+    video = scene.footage.video.astype(np.float32)
+    holes = dilate(scene.footage.masks.any(0), grow)
+    masked = np.where(holes[..., None], np.nan, video)
+    plate = np.nanmedian(masked, axis=0)  # NaN where a pixel is never uncovered
+    never = np.isnan(plate[..., 0])
+    plate = np.nan_to_num(plate).round().astype(np.uint8)
+    out = np.where(holes[..., None], plate[None], scene.footage.video)
+    if never.any():
+        out = np.stack([_telea(f, never & h) for f, h in zip(out, holes)])
+    return out
+
+
+def _prediction_file(folder: Path) -> Path:
+    preferred = [p for p in folder.iterdir() if p.stem == "background" and (p.is_dir() or p.suffix.lower() in VIDEO_SUFFIXES)]
+    if preferred:
+        return preferred[0]
+    videos = [p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES]
+    if len(videos) == 1:
+        return videos[0]
+    images = [p for p in folder.iterdir() if p.suffix.lower() in (".png", ".jpg", ".jpeg")]
+    if images:
+        return folder
+    raise GenomniError(f"{folder}: no background.* and not exactly one video or a folder of frames")
+
+
+def predictions(root: Path) -> Callable[[Scene], np.ndarray]:
+    def run(scene: Scene) -> np.ndarray:
+        folder = root / scene.name
+        if not folder.is_dir():
+            raise GenomniError(f"{scene.name}: no predictions folder {folder}")
+        path = _prediction_file(folder)
+        frames, _ = read_video(path)
+        t, h, w = scene.background.shape[:3]
+        if frames.shape[0] != t:
+            raise GenomniError(f"{scene.name}: prediction {path.name} has {frames.shape[0]} frames, the ground truth {t}")
+        if frames.shape[1:3] != (h, w):
+            raise GenomniError(f"{scene.name}: prediction {path.name} is {frames.shape[2]}x{frames.shape[1]}, "
+                               f"the ground truth {w}x{h}")
+        return frames
+    return run
+
+
+def casper(model_dir: str) -> Callable[[Scene], np.ndarray]:
+    from ..inference.remove import RemoveConfig, Remover, load_model
+
+    cfg = RemoveConfig()
+    remover = Remover(load_model(model_dir, cfg), cfg)
+
+    def run(scene: Scene) -> np.ndarray:
+        return remover.run(scene.footage, ["background"])["background"]
+    return run
+
+
+def model_hash(model_dir: str) -> str:
+    """sha256 of the transformer weights, so a report names exactly which model it scored."""
+    h = hashlib.sha256()
+    for f in sorted((Path(model_dir) / "transformer").glob("*.safetensors")):
+        with open(f, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
+    return h.hexdigest()[:16]
+
+
+def resolve(spec: str) -> tuple[str, Callable[[Scene], np.ndarray], dict[str, Any]]:
+    """A method spec -> (name, function, provenance)."""
+    if spec == "copy-input":
+        return spec, lambda s: s.footage.video, {}
+    if spec == "cv2-inpaint":
+        return spec, cv2_inpaint, {"dilate": 2, "radius": 3}
+    if spec == "temporal-median":
+        return spec, temporal_median, {"dilate": 2}
+    kind, _, arg = spec.partition(":")
+    if kind == "predictions" and arg:
+        root = Path(arg)
+        if not root.is_dir():
+            raise GenomniError(f"--method {spec}: {root} does not exist")
+        return f"predictions:{root.name}", predictions(root), {"dir": str(root)}
+    if kind == "casper" and arg:
+        return f"casper:{Path(arg).name}", casper(arg), {"model": arg, "transformer_sha256": model_hash(arg)}
+    raise GenomniError(f"unknown --method {spec!r}; use {', '.join(BUILTIN)}, predictions:DIR or casper:MODEL_DIR")

@@ -1,0 +1,237 @@
+"""`genomni eval`: score methods on benchmarks and write CSVs, a JSON, a Markdown report, a bar chart
+and strips of the worst frames.
+
+Protocol (the Generative Omnimatte paper's, on OmnimatteRF's Movie and Kubric scenes): the
+predicted clean background against the ground-truth background, every frame at the ground truth's
+resolution, values in [0,1] for PSNR and SSIM and [-1,1] for LPIPS (AlexNet, v0.1); per-frame
+scores are averaged per scene, and scenes are averaged per benchmark. PSNR of a frame that matches
+exactly is infinite and is capped at 100 dB so means stay finite (the cap is reported).
+Per-scene results are cached under OUT/cache/, so an interrupted run resumes.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import platform
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .. import __version__
+from ..errors import GenomniError
+from ..media import atomic_write_bytes
+from .benchmarks import Scene, Skipped, load_benchmark
+from .metrics import frame_metrics, load_lpips
+from .methods import resolve
+
+PSNR_CAP = 100.0
+METRICS = ("psnr", "ssim", "lpips")
+# Published background PSNR (dB) / LPIPS: Generative Omnimatte (CVPR 2025) Table 1 and OmnimatteZero.
+PUBLISHED = {
+    "Generative Omnimatte": {"movie": (32.69, 0.030), "kubric": (44.07, 0.010)},
+    "OmnimatteRF": {"movie": (33.86, 0.017), "kubric": (40.91, 0.028)},
+    "OmnimatteZero (LTX / Wan)": {"movie": (35.11, 0.014), "kubric": (45.55, 0.006)},
+    "ProPainter": {"movie": (27.44, 0.114), "kubric": (34.67, 0.056)},
+}
+
+
+@dataclass
+class EvalConfig:
+    """Benchmarks (name -> root), methods, loader options and output."""
+
+    benchmarks: dict[str, str]
+    methods: list[str]
+    out: str
+    layout: str = "auto"
+    gt_name: str = "bg_gt"
+    strict: bool = False
+    lpips: bool = True
+    lpips_backbone: str | None = None
+    device: str = "cpu"
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name)
+
+
+def score_scene(pred: np.ndarray, scene: Scene, lpips_net: Any) -> dict[str, list[float]]:
+    """Per-frame metrics of a prediction, PSNR capped."""
+    if pred.shape != scene.background.shape:
+        raise GenomniError(f"{scene.name}: prediction {pred.shape} and ground truth {scene.background.shape} differ")
+    m = frame_metrics(pred, scene.background, lpips_net)
+    m["psnr"] = np.minimum(m["psnr"], PSNR_CAP)
+    return {k: [float(x) for x in v] for k, v in m.items()}
+
+
+def _strip(scene: Scene, pred: np.ndarray, t: int) -> np.ndarray:
+    """input | prediction | ground truth of frame t."""
+    return np.concatenate([scene.footage.video[t], pred[t], scene.background[t]], axis=1)
+
+
+def evaluate(cfg: EvalConfig, progress: bool = True) -> dict[str, Any]:
+    """Run every method on every benchmark scene (cached per scene) and write the report files."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    if not cfg.methods:
+        raise GenomniError("give at least one --method")
+    out = Path(cfg.out)
+    lpips_net = load_lpips(cfg.lpips_backbone, cfg.device) if cfg.lpips else None
+    methods = [resolve(m) for m in cfg.methods]
+    data = {name: load_benchmark(root, cfg.layout, cfg.gt_name, cfg.strict) for name, root in cfg.benchmarks.items()}
+    (out / "cache").mkdir(parents=True, exist_ok=True)
+    rows: list[dict[str, Any]] = []  # one per (method, benchmark, scene)
+    total = sum(len(v) for v in data.values()) * len(methods)
+    t0 = time.time()
+    with Progress(TextColumn("eval {task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  disable=not progress) as bar:
+        task = bar.add_task("", total=total)
+        for mname, fn, _ in methods:
+            for bname, scenes in data.items():
+                for scene in scenes:
+                    bar.update(task, description=f"{mname} {bname}/{scene.name}")
+                    row = {"method": mname, "benchmark": bname, "scene": scene.name}
+                    cache = out / "cache" / _slug(mname) / _slug(bname) / f"{_slug(scene.name)}.json"
+                    if isinstance(scene, Skipped):
+                        rows.append({**row, "skipped": scene.reason})
+                    elif cache.is_file():
+                        rows.append({**row, **json.loads(cache.read_text())})
+                    else:
+                        try:
+                            pred = fn(scene)
+                            frames = score_scene(pred, scene, lpips_net)
+                        except GenomniError as exc:
+                            if cfg.strict:
+                                raise
+                            rows.append({**row, "skipped": str(exc)})
+                        else:
+                            t_bad = int(np.argmin(frames["psnr"]))
+                            strip_path = out / "worst" / f"{_slug(mname)}-{_slug(bname)}-{_slug(scene.name)}-{t_bad:05d}.png"
+                            _save_png(strip_path, _strip(scene, pred, t_bad))
+                            record = {"frames": frames, "worst_frame": t_bad, "worst_strip": str(strip_path.relative_to(out))}
+                            atomic_write_bytes(cache, json.dumps(record).encode())
+                            rows.append({**row, **record})
+                    bar.advance(task)
+    return write_report(cfg, rows, methods, time.time() - t0)
+
+
+def _save_png(path: Path, rgb: np.ndarray) -> None:
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, format="PNG")
+    atomic_write_bytes(path, buf.getvalue())
+
+
+def _means(rows: list[dict[str, Any]]) -> dict[str, float]:
+    scored = [r for r in rows if "frames" in r]
+    out = {}
+    for k in METRICS:
+        per_scene = [np.mean(r["frames"][k]) for r in scored if k in r["frames"]]
+        if per_scene:
+            out[k] = float(np.mean(per_scene))
+    return out
+
+
+def write_report(cfg: EvalConfig, rows: list[dict[str, Any]], methods: list, seconds: float) -> dict[str, Any]:
+    """per_frame.csv, per_scene.csv, results.json, report.md, scores.png."""
+    out = Path(cfg.out)
+    frame_lines = io.StringIO()
+    fw = csv.writer(frame_lines)
+    fw.writerow(["method", "benchmark", "scene", "frame", *METRICS])
+    scene_lines = io.StringIO()
+    sw = csv.writer(scene_lines)
+    sw.writerow(["method", "benchmark", "scene", "frames", *METRICS, "skipped"])
+    for r in rows:
+        if "frames" in r:
+            f = r["frames"]
+            for t in range(len(f["psnr"])):
+                fw.writerow([r["method"], r["benchmark"], r["scene"], t, *[f"{f[k][t]:.6f}" if k in f else "" for k in METRICS]])
+            sw.writerow([r["method"], r["benchmark"], r["scene"], len(f["psnr"]),
+                         *[f"{np.mean(f[k]):.6f}" if k in f else "" for k in METRICS], ""])
+        else:
+            sw.writerow([r["method"], r["benchmark"], r["scene"], 0, "", "", "", r["skipped"]])
+    atomic_write_bytes(out / "per_frame.csv", frame_lines.getvalue().encode())
+    atomic_write_bytes(out / "per_scene.csv", scene_lines.getvalue().encode())
+    summary: dict[str, dict[str, Any]] = {}
+    for mname, _, _ in methods:
+        for bname in cfg.benchmarks:
+            sel = [r for r in rows if r["method"] == mname and r["benchmark"] == bname]
+            summary.setdefault(mname, {})[bname] = {**_means(sel), "scenes": sum("frames" in r for r in sel),
+                                                    "skipped": sum("skipped" in r for r in sel)}
+    import torch
+
+    results = {
+        "genomni_version": __version__, "torch": torch.__version__, "python": platform.python_version(),
+        "protocol": {"psnr_range": "[0,1]", "psnr_cap_db": PSNR_CAP, "ssim": "11x11 Gaussian, sigma 1.5, [0,1]",
+                     "lpips": "AlexNet v0.1, [-1,1]" if cfg.lpips else "off", "averaging": "frames -> scene -> benchmark"},
+        "benchmarks": cfg.benchmarks, "methods": {m: prov for m, _, prov in methods}, "summary": summary,
+        "skipped": [{k: r[k] for k in ("method", "benchmark", "scene", "skipped")} for r in rows if "skipped" in r],
+        "seconds": seconds, **cfg.meta,
+    }
+    atomic_write_bytes(out / "results.json", (json.dumps(results, indent=2) + "\n").encode())
+    _bar_chart(out / "scores.png", summary, list(cfg.benchmarks))
+    atomic_write_bytes(out / "report.md", markdown(results, rows).encode())
+    return results
+
+
+def _bar_chart(path: Path, summary: dict[str, dict[str, Any]], benchmarks: list[str]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    metrics = [m for m in METRICS if any(m in summary[x][b] for x in summary for b in benchmarks)]
+    fig, axes = plt.subplots(1, len(metrics), figsize=(4 * len(metrics), 3.2), dpi=100, squeeze=False)
+    names = list(summary)
+    width = 0.8 / max(1, len(benchmarks))
+    for ax, metric in zip(axes[0], metrics):
+        for k, b in enumerate(benchmarks):
+            vals = [summary[m][b].get(metric, np.nan) for m in names]
+            ax.bar(np.arange(len(names)) + k * width, vals, width, label=b)
+        ax.set_xticks(np.arange(len(names)) + width * (len(benchmarks) - 1) / 2)
+        ax.set_xticklabels(names, rotation=20, ha="right", fontsize=8)
+        ax.set_title(metric.upper() + (" (lower is better)" if metric == "lpips" else ""))
+        ax.grid(axis="y", alpha=0.3)
+    axes[0][0].legend(fontsize=8)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    plt.close(fig)
+    atomic_write_bytes(path, buf.getvalue())
+
+
+def markdown(results: dict[str, Any], rows: list[dict[str, Any]]) -> str:
+    """The report: means per method and benchmark, published numbers, per-scene table, skipped scenes."""
+    lines = ["# genomni eval report", "",
+             f"Protocol: background vs ground truth, per frame, averaged per scene then per benchmark; PSNR on [0,1] "
+             f"(capped at {PSNR_CAP:.0f} dB), SSIM, LPIPS {results['protocol']['lpips']}.", "",
+             "## Means", "", "| method | benchmark | scenes | skipped | PSNR (dB) | SSIM | LPIPS |", "|---|---|---|---|---|---|---|"]
+    fmt = lambda v, p: "-" if v is None else f"{v:.{p}f}"  # noqa: E731
+    for m, per in results["summary"].items():
+        for b, s in per.items():
+            lines.append(f"| {m} | {b} | {s['scenes']} | {s['skipped']} | {fmt(s.get('psnr'), 2)} | "
+                         f"{fmt(s.get('ssim'), 4)} | {fmt(s.get('lpips'), 4)} |")
+    lines += ["", "## Published (background PSNR / LPIPS on OmnimatteRF's Movie and Kubric scenes)", "",
+              "| method | Movie PSNR | Movie LPIPS | Kubric PSNR | Kubric LPIPS |", "|---|---|---|---|---|"]
+    for m, p in PUBLISHED.items():
+        lines.append(f"| {m} | {p['movie'][0]:.2f} | {p['movie'][1]:.3f} | {p['kubric'][0]:.2f} | {p['kubric'][1]:.3f} |")
+    lines += ["", "These are comparable with ours only on the same scenes, frames and resolution.", "",
+              "## Per scene", "", "| method | benchmark | scene | PSNR | SSIM | LPIPS | worst frame |", "|---|---|---|---|---|---|---|"]
+    for r in rows:
+        if "frames" in r:
+            f = r["frames"]
+            lines.append(f"| {r['method']} | {r['benchmark']} | {r['scene']} | {np.mean(f['psnr']):.2f} | "
+                         f"{np.mean(f['ssim']):.4f} | {fmt(np.mean(f['lpips']) if 'lpips' in f else None, 4)} | "
+                         f"[{r['worst_frame']}]({r['worst_strip']}) |")
+    skipped = [r for r in rows if "skipped" in r]
+    lines += ["", "## Skipped scenes", ""]
+    lines += [f"- {r['method']} / {r['benchmark']} / {r['skipped']}" for r in skipped] or ["None."]  # reasons start with the scene
+    lines += ["", "![scores](scores.png)", ""]
+    return "\n".join(lines)

@@ -1,0 +1,87 @@
+import csv
+import json
+
+import numpy as np
+import pytest
+
+from conftest import run_cli
+from genomni.errors import GenomniError
+from genomni.eval.benchmarks import Scene, Skipped, load_benchmark
+from genomni.eval.methods import temporal_median
+from genomni.media import write_video
+
+
+def _scene(root, name, t=6, h=32, w=40, seed=0, layout="genomni", gt_frames=None):
+    """A static textured background with a square sliding across it (the object to remove)."""
+    rng = np.random.default_rng(seed)
+    bg = rng.integers(0, 255, (1, h, w, 3), dtype=np.uint8).repeat(t, 0)
+    video, mask = bg.copy(), np.zeros((t, h, w), np.uint8)
+    for k in range(t):
+        mask[k, 8:14, 3 + 4 * k:9 + 4 * k] = 255
+    video[mask > 0] = (255, 0, 255)
+    d = root / name
+    if layout == "genomni":
+        write_video(d / "input", video)
+        write_video(d / "masks" / "square", mask)
+        write_video(d / "background", bg[:gt_frames] if gt_frames else bg)
+    else:
+        write_video(d / "rgb", video)
+        write_video(d / "mask" / "01", mask)
+        write_video(d / "bg_gt", bg)
+    return video, mask > 0, bg
+
+
+def test_loaders_parse_both_layouts_and_report_bad_scenes(tmp_path):
+    _scene(tmp_path, "a")
+    _scene(tmp_path, "b", layout="omnimatte")
+    _scene(tmp_path, "c", gt_frames=4)
+    (tmp_path / "d").mkdir()
+    scenes = load_benchmark(tmp_path)
+    assert [type(s) for s in scenes] == [Scene, Scene, Skipped, Skipped]
+    assert scenes[0].footage.names == ["square"] and scenes[1].footage.masks.shape == (1, 6, 32, 40)
+    assert scenes[2].reason == "c: ground truth background is 4 frames of 40x32, the input 6 of 40x32"
+    assert scenes[3].reason.startswith("d: no input video")
+    with pytest.raises(GenomniError, match="c: ground truth"):
+        load_benchmark(tmp_path, strict=True)
+
+
+def test_temporal_median_recovers_an_uncovered_static_background(tmp_path):
+    video, mask, bg = _scene(tmp_path, "a")
+    scene = load_benchmark(tmp_path)[0]
+    assert np.array_equal(temporal_median(scene), bg)
+
+
+def test_eval_cli_scores_methods_reports_skips_and_resumes(tmp_path, capsys):
+    bench = tmp_path / "bench"
+    video, mask, bg = _scene(bench, "a")
+    _scene(bench, "b", seed=1)
+    _scene(bench, "c", gt_frames=4)
+    preds = tmp_path / "preds"
+    write_video(preds / "a" / "background", bg)  # a perfect external prediction for scene a
+    write_video(preds / "b" / "background", bg[:5])  # wrong frame count for scene b
+    out = tmp_path / "report"
+    args = ["eval", "--benchmark", f"toy={bench}", "--method", "copy-input", "--method", "temporal-median",
+            "--method", f"predictions:{preds}", "--out", str(out), "--no-progress"]
+    assert run_cli(args) == 0
+    rows = {(r["method"], r["scene"]): r for r in csv.DictReader(open(out / "per_scene.csv"))}
+    err = (video.astype(np.float64) - bg) / 255.0
+    expected = np.mean([10 * np.log10(1 / np.mean(e ** 2)) for e in err])  # per frame, then mean
+    assert float(rows["copy-input", "a"]["psnr"]) == pytest.approx(expected, abs=1e-5)
+    assert float(rows["temporal-median", "a"]["psnr"]) == 100.0 and float(rows["temporal-median", "a"]["lpips"]) == 0.0
+    assert float(rows["predictions:preds", "a"]["ssim"]) == pytest.approx(1.0)
+    assert rows["predictions:preds", "b"]["skipped"] == "b: prediction background has 5 frames, the ground truth 6"
+    assert rows["copy-input", "c"]["skipped"].startswith("c: ground truth")
+    results = json.loads((out / "results.json").read_text())
+    assert results["summary"]["copy-input"]["toy"]["scenes"] == 2 and results["summary"]["copy-input"]["toy"]["skipped"] == 1
+    report = (out / "report.md").read_text()
+    assert "## Skipped scenes" in report and "- predictions:preds / toy / b: prediction background has 5 frames, the ground truth 6" in report
+    assert "| Generative Omnimatte | 32.69 | 0.030 | 44.07 | 0.010 |" in report
+    assert (out / "scores.png").stat().st_size > 1000 and any((out / "worst").iterdir())
+    cached = sorted(p.name for p in (out / "cache" / "copy-input" / "toy").iterdir())
+    assert cached == ["a.json", "b.json"]
+    (out / "per_scene.csv").unlink()
+    assert run_cli(args) == 0  # from the cache
+    again = {(r["method"], r["scene"]): r for r in csv.DictReader(open(out / "per_scene.csv"))}
+    assert again == rows
+    assert run_cli([*args[:-1], "--strict", "--no-progress"]) == 1
+    assert "c: ground truth" in capsys.readouterr().err
