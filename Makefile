@@ -24,8 +24,10 @@ demo: setup
 	$(BIN)/genomni train run --model $(DEMO)/casper-tiny --data $(DEMO)/kubric --val $(DEMO)/kubric-val --out $(DEMO)/train --frames 9 --resolution 64 --steps 60 --validate-every 30 --checkpoint-every 30 --val-samples 2 --resume latest
 	$(BIN)/genomni data export $(DEMO)/kubric-val --out $(DEMO)/footage --limit 1
 	d=$$(ls -d $(DEMO)/footage/*/ | head -n 1); \
-	$(BIN)/genomni decompose $$d/input.mkv --masks-dir $$d/masks --model $(DEMO)/train/model --out $(DEMO)/decomposed --steps 10 --coarse-iters 150 --fine-iters 30 --resume && \
+	$(BIN)/genomni decompose $$d/input.mkv --masks-dir $$d/masks --model $(DEMO)/train/model --out $(DEMO)/decomposed --steps 10 --resume && \
 	$(BIN)/genomni edit $(DEMO)/decomposed --drop $$(ls $$d/masks | head -n 1) --out $(DEMO)/edited.mp4
+	$(BIN)/genomni data export $(DEMO)/kubric-val --out $(DEMO)/bench --benchmark
+	$(BIN)/genomni eval --benchmark demo=$(DEMO)/bench --method copy-input --method cv2-inpaint --method casper:$(DEMO)/train/model --out $(DEMO)/eval
 
 test: setup
 	$(BIN)/python -m pytest -q

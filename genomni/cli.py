@@ -385,7 +385,7 @@ def remove_cmd(
 @app.command("decompose", epilog=(
     "Examples:\n\n"
     "  genomni decompose clip.mp4 --mask dog.mp4 --mask ball.mp4 --model runs/casper/model --out out/clip\n\n"
-    "  genomni decompose clip.mp4 --instances masks/ --model models/casper --out out/clip --coarse-iters 800 --resume"
+    "  genomni decompose clip.mp4 --instances masks/ --model models/casper --out out/clip --coarse-iters 200 --resume"
 ))
 def decompose_cmd(
     video: Path = VIDEO_ARG, mask: Optional[list[Path]] = MASK_OPT, masks_dir: Optional[Path] = MASKS_DIR_OPT,
@@ -395,8 +395,8 @@ def decompose_cmd(
     window: Optional[int] = WINDOW_OPT, stride: Optional[int] = STRIDE_OPT, max_side: Optional[int] = MAX_SIDE_OPT,
     dilate: int = DILATE_OPT, device: str = DEVICE_OPT, dtype: str = DTYPE_OPT, offload: bool = OFFLOAD_OPT,
     coarse_side: int = typer.Option(128, help="Long side of the coarse omnimatte stage."),
-    coarse_iters: int = typer.Option(400, help="Omnimatte iterations at the coarse size."),
-    fine_iters: int = typer.Option(100, help="Omnimatte iterations at full size."),
+    coarse_iters: int = typer.Option(100, help="Omnimatte iterations at the coarse size."),
+    fine_iters: int = typer.Option(25, help="Omnimatte iterations at full size."),
     resume: bool = RESUME_OPT, progress: bool = PROGRESS_OPT,
 ) -> None:
     """Decompose a video into a clean background and one RGBA layer per object (object + its effects)."""

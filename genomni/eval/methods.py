@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import hashlib
+import warnings
 from pathlib import Path
 from typing import Any, Callable
 
@@ -39,7 +40,9 @@ def temporal_median(scene: Scene, grow: int = 2) -> np.ndarray:
     video = scene.footage.video.astype(np.float32)
     holes = dilate(scene.footage.masks.any(0), grow)
     masked = np.where(holes[..., None], np.nan, video)
-    plate = np.nanmedian(masked, axis=0)  # NaN where a pixel is never uncovered
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns are the never-uncovered pixels
+        plate = np.nanmedian(masked, axis=0)
     never = np.isnan(plate[..., 0])
     plate = np.nan_to_num(plate).round().astype(np.uint8)
     out = np.where(holes[..., None], plate[None], scene.footage.video)
