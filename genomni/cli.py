@@ -320,7 +320,9 @@ def train_run(
     })
     _quiet_hf()
     summary = train(cfg, progress)
-    console.print(f"trained to step {summary['step']} in {summary['seconds']:.0f} s; model: {summary['model']}")
+    if summary["main_process"]:
+        console.print(f"trained to step {summary['step']} in {summary['seconds']:.0f} s on {summary['processes']} "
+                      f"process(es); model: {summary['model']}")
 
 
 def _footage(video: Path, mask: Optional[list[Path]], masks_dir: Optional[Path], instances: Optional[Path]):

@@ -86,10 +86,15 @@ def shard_paths(source: str | os.PathLike) -> list[Path]:
     return paths
 
 
+def _every_shard(urls: Iterable[Any]) -> Iterator[Any]:
+    """Each process reads every shard: iter_samples is a full read, not a training split (which is step-indexed)."""
+    yield from urls
+
+
 def iter_samples(source: str | os.PathLike | list[Path]) -> Iterator[Sample]:
     """Yield decoded Samples from shards with the `webdataset` library, in shard order."""
     paths = source if isinstance(source, list) else shard_paths(source)
-    dataset = wds.WebDataset([str(p) for p in paths], shardshuffle=False, empty_check=False)
+    dataset = wds.WebDataset([str(p) for p in paths], shardshuffle=False, empty_check=False, nodesplitter=_every_shard)
     for members in dataset:
         yield decode(members)
 

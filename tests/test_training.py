@@ -198,3 +198,24 @@ def test_training_reads_a_hugging_face_copy_of_the_shards(tiny_dir, kubric_dir, 
     assert summary["step"] == 2
     log = [json.loads(line) for line in (tmp_path / "run/train_log.jsonl").read_text().splitlines()]
     assert [r["step"] for r in log] == [1, 2] and all(r["loss"] > 0 for r in log)
+
+
+def test_two_process_ddp_training_on_cpu_checkpoints_and_resumes(tiny_dir, kubric_dir, tmp_path):
+    """torchrun with 2 CPU processes (gloo): one log, one RNG file per rank, resume continues the run."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    torchrun = Path(sys.executable).with_name("torchrun")
+    out = tmp_path / "ddp"
+    cmd = [str(torchrun), "--nproc_per_node", "2", "-m", "genomni.cli", "train", "run", "--model", str(tiny_dir),
+           "--data", str(kubric_dir), "--out", str(out), "--frames", "5", "--resolution", "32", "--batch-size", "1",
+           "--checkpoint-every", "2", "--workers", "0", "--no-progress"]
+    first = subprocess.run([*cmd, "--steps", "2"], capture_output=True, text=True, timeout=300)
+    assert first.returncode == 0, first.stderr[-2000:]
+    assert first.stdout.count("trained to step 2") == 1 and "on 2 process(es)" in first.stdout
+    ckpt = out / "checkpoints/step-00000002"
+    assert (ckpt / "random_states_0.pkl").is_file() and (ckpt / "random_states_1.pkl").is_file()
+    second = subprocess.run([*cmd, "--steps", "4", "--resume", "latest"], capture_output=True, text=True, timeout=300)
+    assert second.returncode == 0, second.stderr[-2000:]
+    assert json.loads((out / "checkpoints/step-00000004/trainer_state.json").read_text())["step"] == 4

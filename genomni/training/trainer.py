@@ -183,7 +183,9 @@ class Trainer:
 
         self.cfg = cfg.check()
         self.out = Path(cfg.out)
-        self.accel = Accelerator(mixed_precision=cfg.mixed_precision, gradient_accumulation_steps=cfg.grad_accum,
+        # cpu=True on GPU-less machines: without it accelerate ignores torchrun's process group on CPU
+        self.accel = Accelerator(cpu=not torch.cuda.is_available(), mixed_precision=cfg.mixed_precision,
+                                 gradient_accumulation_steps=cfg.grad_accum,
                                  log_with="tensorboard" if cfg.log_with == "tensorboard" else None,
                                  project_config=ProjectConfiguration(project_dir=str(self.out), logging_dir=str(self.out / "logs")))
         set_seed(cfg.seed)
@@ -237,6 +239,7 @@ class Trainer:
             shutil.rmtree(tmp, ignore_errors=True)
         self.accel.wait_for_everyone()
         self.accel.save_state(str(tmp))
+        self.accel.wait_for_everyone()  # every rank's RNG file is in tmp before it is renamed
         if self.accel.is_main_process:
             state = {"step": self.step, "config": self.cfg.identity(), "time": time.time()}
             (tmp / "trainer_state.json").write_text(json.dumps(state, indent=2, sort_keys=True) + "\n")
@@ -391,7 +394,8 @@ class Trainer:
         if accel.is_main_process:
             self.export(self.out / "model")
         accel.end_training()
-        summary.update(step=self.step, seconds=time.time() - t_start, model=str(self.out / "model"))
+        summary.update(step=self.step, seconds=time.time() - t_start, model=str(self.out / "model"),
+                       main_process=accel.is_main_process, processes=accel.num_processes)
         return summary
 
     def export(self, path: Path) -> Path:
