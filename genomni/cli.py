@@ -97,6 +97,39 @@ def generate_kubric(
                   f"{len(summary.dropped)} dropped by QC; dataset {state}")
 
 
+@generate_app.command("tripod", epilog=(
+    "Examples:\n\n"
+    "  genomni generate tripod footage/cafe footage/pond --out data/tripod --frames 25 --stride 12\n\n"
+    "  genomni generate tripod footage/pond --clean pond_empty.mp4 --out data/tripod-pond"
+))
+def generate_tripod(
+    inputs: list[Path] = typer.Argument(..., help="Footage folders: input.* + masks/ (one entry per object) + caption.txt."),
+    out: Path = typer.Option(..., help="Output shard directory (an interrupted run resumes here)."),
+    frames: int = typer.Option(0, help="Frames per sample (0 = the whole clip)."),
+    stride: int = typer.Option(0, help="Frames between sample starts (0 = --frames, no overlap)."),
+    dilate: int = typer.Option(2, help="Grow object masks by this many pixels before building the plate and trimask."),
+    max_shift: float = typer.Option(1.0, help="Drop clips whose camera moves more than this many pixels (phase correlation outside the object masks)."),
+    max_uncovered: float = typer.Option(0.0, help="Drop clips where more than this fraction of pixels is never uncovered."),
+    clean: Optional[Path] = typer.Option(None, help="A separately shot clean clip of the same view (one footage folder only)."),
+    caption: Optional[str] = typer.Option(None, help="Caption for every sample (else each folder's caption.txt)."),
+    video_codec: str = typer.Option("ffv1", help="Input/target codec: ffv1 (lossless) or h264."),
+    progress: bool = typer.Option(True, help="Show a progress bar."),
+) -> None:
+    """Static-camera footage with moving objects -> samples whose target is the clean plate (real shadows/reflections)."""
+    from .generators.run import RunOptions, command_line
+    from .generators.tripod import TripodConfig, run_tripod
+
+    cfg = TripodConfig([str(p) for p in inputs], frames, stride, dilate, max_shift, max_uncovered,
+                       str(clean) if clean else None, caption)
+    opts = RunOptions(out_dir=out, scenes_per_shard=16, video_codec=video_codec, command=command_line(_invocation),
+                      progress=progress)
+    summary = run_tripod(cfg, opts)
+    console.print(f"{summary.out_dir}: {summary.samples} samples from {summary.scenes_done} clips, "
+                  f"{len(summary.dropped)} dropped")
+    for d in summary.dropped:
+        console.print(f"dropped {cfg.inputs[d['index']]}: {d['reason']}")
+
+
 @data_app.command("inspect", epilog=(
     "Examples:\n\n"
     "  genomni data inspect data/kubric\n\n"

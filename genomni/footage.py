@@ -77,6 +77,17 @@ def check_masks(masks: np.ndarray, names: list[str], shape: tuple[int, int, int]
                 raise GenomniError(f"{names[i]} and {names[j]} cover exactly the same pixels; give each object its own mask")
 
 
+def find_media(folder: Path, stems: tuple[str, ...]) -> Path | None:
+    """The first `stem.<video suffix>` file or `stem/` frame folder in `folder`."""
+    for stem in stems:
+        if (folder / stem).is_dir():
+            return folder / stem
+        for p in sorted(folder.glob(f"{stem}.*")):
+            if p.suffix.lower() in VIDEO_SUFFIXES:
+                return p
+    return None
+
+
 def mask_entries(folder: str | os.PathLike) -> list[Path]:
     """The mask tracks in a folder: each video file or subfolder is one object, sorted by name."""
     folder = Path(folder)

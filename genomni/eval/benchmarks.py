@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import GenomniError
-from ..footage import Footage, read_footage
-from ..media import VIDEO_SUFFIXES, read_video
+from ..footage import Footage, find_media, read_footage
+from ..media import read_video
 
 LAYOUTS = ("auto", "genomni", "omnimatte")
 
@@ -41,17 +41,6 @@ class Skipped:
     reason: str
 
 
-def _find(folder: Path, stems: tuple[str, ...]) -> Path | None:
-    """The first `stem.<video suffix>` file or `stem/` frame folder in `folder`."""
-    for stem in stems:
-        if (folder / stem).is_dir():
-            return folder / stem
-        for p in sorted(folder.glob(f"{stem}.*")):
-            if p.suffix.lower() in VIDEO_SUFFIXES:
-                return p
-    return None
-
-
 def _layout(scene: Path) -> str:
     if (scene / "rgb").is_dir() and (scene / "mask").is_dir():
         return "omnimatte"
@@ -62,11 +51,11 @@ def load_scene(scene: Path, layout: str = "auto", gt_name: str = "bg_gt") -> Sce
     """Read one scene folder; raise a GenomniError naming the scene and file on any problem."""
     layout = _layout(scene) if layout == "auto" else layout
     if layout == "omnimatte":
-        video, masks_dir, gt = scene / "rgb", scene / "mask", _find(scene, (gt_name,))
+        video, masks_dir, gt = scene / "rgb", scene / "mask", find_media(scene, (gt_name,))
         if not video.is_dir():
             raise GenomniError(f"{scene.name}: no rgb/ folder")
     else:
-        video, masks_dir, gt = _find(scene, ("input", "rgb")), scene / "masks", _find(scene, ("background", "target"))
+        video, masks_dir, gt = find_media(scene, ("input", "rgb")), scene / "masks", find_media(scene, ("background", "target"))
         if video is None:
             raise GenomniError(f"{scene.name}: no input video (input.mkv, input.mp4 or input/)")
     if gt is None:

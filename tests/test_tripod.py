@@ -1,0 +1,69 @@
+import json
+
+import numpy as np
+
+from conftest import run_cli
+from genomni.generators.tripod import camera_shift
+from genomni.media import write_video
+from genomni.shards import iter_samples, read_card
+
+
+def _footage(folder, t=8, h=64, w=80, pan=0, seed=0):
+    """A textured static background, a square moving right with a darkened shadow below-right of it."""
+    rng = np.random.default_rng(seed)
+    big = rng.integers(40, 220, (h, w + pan * t, 3), dtype=np.uint8)
+    video, masks, bgs = [], [], []
+    for k in range(t):
+        bg = big[:, pan * k:pan * k + w].copy()
+        f = bg.copy()
+        m = np.zeros((h, w), np.uint8)
+        x = 4 + 4 * k
+        f[20:28, x + 3:x + 11] = (f[20:28, x + 3:x + 11] * 0.5).astype(np.uint8)  # the shadow (not in the mask)
+        m[12:20, x:x + 8] = 255
+        f[m > 0] = (230, 40, 40)
+        video.append(f)
+        masks.append(m)
+        bgs.append(bg)
+    write_video(folder / "input", np.stack(video))
+    write_video(folder / "masks" / "square", np.stack(masks))
+    (folder / "caption.txt").write_text("A textured wall.\n")
+    return np.stack(video), np.stack(masks) > 0, bgs[0]
+
+
+def test_tripod_plate_is_the_uncovered_background_and_shadows_stay_in_the_input(tmp_path):
+    video, masks, bg = _footage(tmp_path / "clip")
+    out = tmp_path / "ds"
+    assert run_cli(["generate", "tripod", str(tmp_path / "clip"), "--out", str(out), "--frames", "4", "--no-progress"]) == 0
+    samples = list(iter_samples(out))
+    assert [s.key for s in samples] == ["tripod-s0000000-c000", "tripod-s0000000-c001"]
+    s = samples[0]
+    assert (s.target == bg[None]).all()  # every pixel is uncovered in some frame: the plate is exact
+    assert set(np.unique(s.trimask)) == {0, 128}
+    assert (s.trimask[masks[:4]] == 0).all()
+    shadow = np.zeros(masks.shape[1:], bool)
+    shadow[20:28, 7:15] = True  # frame 0's shadow, outside the dilated mask
+    assert (s.input[0][shadow].astype(int) < s.target[0][shadow].astype(int)).all()
+    assert s.meta["qc"]["camera_shift_px"] < 1.0 and s.meta["qc"]["effect_frac"] > 0
+    assert s.caption == "A textured wall."
+    assert read_card(out)["per_source"] == {"tripod": 2}
+
+
+def test_a_panning_clip_is_dropped_with_its_measured_shift(tmp_path):
+    video, _, _ = _footage(tmp_path / "pan", pan=3)
+    assert camera_shift(video) > 10
+    out = tmp_path / "ds"
+    assert run_cli(["generate", "tripod", str(tmp_path / "pan"), "--out", str(out), "--no-progress"]) == 0
+    card = read_card(out)
+    assert card["samples"] == 0
+    reason = card["dropped_scenes"][0]["reason"]
+    assert reason.startswith("camera moves: ") and reason.endswith("px > --max-shift 1.0")
+
+
+def test_never_uncovered_pixels_drop_the_clip(tmp_path):
+    folder = tmp_path / "still"
+    video, masks, _ = _footage(folder, t=3)
+    write_video(folder / "masks" / "square", np.repeat(masks[:1], 3, axis=0).astype(np.uint8) * 255)
+    out = tmp_path / "ds"
+    assert run_cli(["generate", "tripod", str(folder), "--out", str(out), "--no-progress"]) == 0
+    assert "pixels are never uncovered" in read_card(out)["dropped_scenes"][0]["reason"]
+    assert json.loads((out / "dataset.json").read_text())["samples"] == 0
