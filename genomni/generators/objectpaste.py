@@ -1,0 +1,259 @@
+"""`genomni generate objectpaste`: paste an object track from one clip onto a different background clip.
+
+Sample k is a pure function of (seed, k, config): it picks an object track (a footage folder's mask
+and its pixels, or an object of a genomni shard's sample via its `instances` member) and a
+background clip, then a scale, a horizontal flip, a time offset and a shift that keeps the pasted
+object inside the frame in every frame. Input = the background with the object pasted (and, with
+`shadow_prob`, a synthetic cast shadow: the mask sheared, offset, blurred and darkened onto the
+background, in the input only); target = the untouched background clip; trimask 0 on the pasted
+object and 128 elsewhere (255 elsewhere with `keep_prob`, only for samples without a shadow, since
+a shadow is a change the model must make). Area and motion filters are computed on the masks.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from .. import __version__
+from .. import trimask as tm
+from ..errors import GenomniError
+from ..footage import find_media, read_footage
+from ..media import read_video
+from ..sample import Sample
+from ..shards import SHARD_RE, iter_samples
+from .run import RunOptions, RunSummary, SceneResult, run_generator
+
+SOURCE = "objectpaste"
+
+
+@dataclass
+class PasteConfig:
+    """Sources, ranges and filters of an objectpaste run; everything here defines the output."""
+
+    objects: list[str] = field(default_factory=list)
+    backgrounds: list[str] = field(default_factory=list)
+    num_samples: int = 16
+    seed: int = 0
+    frames: int = 0  # frames per sample (0 = as many as both clips allow)
+    scale: tuple[float, float] = (0.7, 1.3)
+    flip_prob: float = 0.5
+    min_area: float = 0.005  # mean mask area as a fraction of the frame
+    max_area: float = 0.4
+    min_motion: float = 0.0  # pixels the mask centroid travels over the clip
+    shadow_prob: float = 0.0
+    keep_prob: float = 0.0
+    max_attempts: int = 8
+    caption: str | None = None
+
+    def validate(self) -> "PasteConfig":
+        if not self.objects or not self.backgrounds:
+            raise GenomniError("give --objects and --backgrounds (footage folders, videos or shard dirs)")
+        if self.num_samples < 1 or self.frames < 0 or self.max_attempts < 1:
+            raise GenomniError("--num-samples and --max-attempts must be >= 1, --frames >= 0")
+        lo, hi = self.scale
+        if not 0 < lo <= hi:
+            raise GenomniError(f"--scale must be MIN,MAX with 0 < MIN <= MAX, got {lo},{hi}")
+        for name in ("flip_prob", "shadow_prob", "keep_prob"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise GenomniError(f"--{name.replace('_', '-')} must be in [0, 1]")
+        if not 0 <= self.min_area <= self.max_area <= 1:
+            raise GenomniError("need 0 <= --min-area <= --max-area <= 1")
+        return self
+
+
+@dataclass
+class Clip:
+    """A background clip: frames (T,H,W,3), a name, its caption (may be empty) and fps."""
+
+    frames: np.ndarray
+    name: str
+    caption: str
+    fps: float
+
+
+@dataclass
+class Track:
+    """One object over time: its clip's pixels (T,H,W,3), its mask (T,H,W) bool, where it came from."""
+
+    frames: np.ndarray
+    mask: np.ndarray
+    origin: str
+    caption: str = ""
+
+
+def _is_shard_dir(path: Path) -> bool:
+    return path.is_dir() and any(SHARD_RE.match(p.name) for p in path.iterdir())
+
+
+def load_tracks(paths: list[str]) -> list[Track]:
+    """Object tracks from footage folders (input.* + masks/) and shard dirs (objects of samples with `instances`)."""
+    tracks: list[Track] = []
+    for p in map(Path, paths):
+        if _is_shard_dir(p):
+            for s in iter_samples(p):
+                if "instances" not in s.extras or s.meta.get("kept_ids"):
+                    continue  # one clip per scene: its remove-all sample
+                for i in s.meta.get("object_ids", []):
+                    m = s.extras["instances"] == i
+                    if m.any():
+                        tracks.append(Track(s.input, m, f"{p.name}/{s.key}/object{i:02d}"))
+        else:
+            video = find_media(p, ("input",))
+            if video is None:
+                raise GenomniError(f"{p}: not a shard dir and no input video (input.mkv, input.mp4 or input/)")
+            f = read_footage(video, masks_dir=p / "masks")
+            for m, name in zip(f.masks, f.names):
+                tracks.append(Track(f.video, m, f"{p.name}/{name}"))
+    if not tracks:
+        raise GenomniError(f"no object tracks found in {', '.join(paths)}")
+    return tracks
+
+
+def load_backgrounds(paths: list[str]) -> list[Clip]:
+    """Background clips: videos, frame folders, footage folders (their input) or shard dirs (remove-all targets)."""
+    clips = []
+    for p in map(Path, paths):
+        if _is_shard_dir(p):
+            clips += [Clip(s.target, f"{p.name}/{s.key}", s.caption, s.fps) for s in iter_samples(p) if not s.meta.get("kept_ids")]
+        else:
+            video = find_media(p, ("input", "background")) if p.is_dir() and (p / "masks").is_dir() else p
+            frames, fps = read_video(video)
+            cap = (p / "caption.txt").read_text().strip() if p.is_dir() and (p / "caption.txt").is_file() else ""
+            clips.append(Clip(frames, p.name, cap, fps or 24.0))
+    if not clips:
+        raise GenomniError(f"no background clips found in {', '.join(paths)}")
+    return clips
+
+
+_CACHE: dict[tuple, Any] = {}
+
+
+def _sources(cfg: PasteConfig) -> tuple[list[Track], list[Clip]]:
+    key = (tuple(cfg.objects), tuple(cfg.backgrounds))
+    if key not in _CACHE:
+        _CACHE.clear()
+        _CACHE[key] = (load_tracks(cfg.objects), load_backgrounds(cfg.backgrounds))
+    return _CACHE[key]
+
+
+def cast_shadow(mask: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, dict[str, float]]:
+    """A soft shadow map in [0,1] per frame: the mask sheared, offset, blurred; and its parameters."""
+    h, w = mask.shape[1:]
+    shear = float(rng.uniform(-0.8, 0.8))
+    dx, dy = float(rng.uniform(-0.1, 0.1) * w), float(rng.uniform(0.02, 0.1) * h)
+    blur = int(rng.integers(1, 4)) * 2 + 1
+    strength = float(rng.uniform(0.3, 0.6))
+    out = []
+    for m in mask:
+        ys = np.nonzero(m.any(1))[0]
+        base = float(ys.max()) if len(ys) else h / 2  # shear about the object's lowest row (its ground contact)
+        a = np.float32([[1, shear, dx - shear * base], [0, 1, dy]])
+        sh = cv2.warpAffine(m.astype(np.float32), a, (w, h), flags=cv2.INTER_LINEAR)
+        out.append(cv2.GaussianBlur(sh, (blur, blur), 0))
+    return np.clip(np.stack(out), 0, 1) * strength, {"shear": shear, "dx": dx, "dy": dy, "blur": blur, "strength": strength}
+
+
+def _place(track: Track, bg_shape: tuple[int, ...], n: int, rng: np.random.Generator, cfg: PasteConfig
+           ) -> tuple[np.ndarray, np.ndarray, dict[str, Any]] | str:
+    """Transform a track window onto a background of `bg_shape`; returns (pixels, mask, params) or why not."""
+    t0 = int(rng.integers(0, track.frames.shape[0] - n + 1))
+    frames, mask = track.frames[t0:t0 + n], track.mask[t0:t0 + n]
+    h, w = bg_shape[1:3]
+    sh, sw = frames.shape[1:3]
+    scale = float(rng.uniform(*cfg.scale)) * min(h / sh, w / sw)
+    flip = bool(rng.random() < cfg.flip_prob)
+    nh, nw = max(1, round(sh * scale)), max(1, round(sw * scale))
+    frames = np.stack([cv2.resize(f, (nw, nh), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR) for f in frames])
+    mask = np.stack([cv2.resize(m.astype(np.uint8), (nw, nh), interpolation=cv2.INTER_NEAREST) > 0 for m in mask])
+    if flip:
+        frames, mask = frames[:, :, ::-1], mask[:, :, ::-1]
+    ys, xs = np.nonzero(mask.any(0))
+    if not len(ys):
+        return "the object vanishes at this scale"
+    y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+    if y1 - y0 > h or x1 - x0 > w:
+        return "the scaled object does not fit the background"
+    oy = int(rng.integers(-y0, h - y1 + 1))  # top-left of the track frame in background coordinates
+    ox = int(rng.integers(-x0, w - x1 + 1))
+    out_px = np.zeros((n, h, w, 3), np.uint8)
+    out_m = np.zeros((n, h, w), bool)
+    sy0, sy1 = max(0, -oy), min(nh, h - oy)
+    sx0, sx1 = max(0, -ox), min(nw, w - ox)
+    out_px[:, sy0 + oy:sy1 + oy, sx0 + ox:sx1 + ox] = frames[:, sy0:sy1, sx0:sx1]
+    out_m[:, sy0 + oy:sy1 + oy, sx0 + ox:sx1 + ox] = mask[:, sy0:sy1, sx0:sx1]
+    return out_px, out_m, {"time_offset": t0, "scale": scale, "flip": flip, "offset": [oy, ox], "size": [nh, nw]}
+
+
+def paste_job(cfg: PasteConfig, index: int) -> SceneResult:
+    """Sample `index`: draw, filter on masks, composite; resample up to max_attempts times."""
+    tracks, backgrounds = _sources(cfg)
+    reasons = []
+    for attempt in range(cfg.max_attempts):
+        rng = np.random.default_rng([cfg.seed, index, attempt])
+        ti, bi = int(rng.integers(len(tracks))), int(rng.integers(len(backgrounds)))
+        track, clip = tracks[ti], backgrounds[bi]
+        bg = clip.frames
+        if track.origin.rsplit("/", 1)[0] == clip.name:
+            reasons.append(f"attempt {attempt}: object and background from the same clip")
+            continue
+        n = cfg.frames or min(track.frames.shape[0], bg.shape[0])
+        if n > track.frames.shape[0] or n > bg.shape[0]:
+            reasons.append(f"attempt {attempt}: clips shorter than --frames {n}")
+            continue
+        b0 = int(rng.integers(0, bg.shape[0] - n + 1))
+        target = bg[b0:b0 + n]
+        placed = _place(track, target.shape, n, rng, cfg)
+        if isinstance(placed, str):
+            reasons.append(f"attempt {attempt}: {placed}")
+            continue
+        pixels, mask, params = placed
+        area = float(mask.mean())
+        cy = [np.nonzero(m)[0].mean() if m.any() else np.nan for m in mask]
+        cx = [np.nonzero(m)[1].mean() if m.any() else np.nan for m in mask]
+        motion = float(np.nanmax(np.hypot(np.array(cy) - cy[0], np.array(cx) - cx[0]))) if mask[0].any() else 0.0
+        if not cfg.min_area <= area <= cfg.max_area:
+            reasons.append(f"attempt {attempt}: mask area {area:.4f} outside [{cfg.min_area}, {cfg.max_area}]")
+            continue
+        if motion < cfg.min_motion:
+            reasons.append(f"attempt {attempt}: mask moves {motion:.1f} px < --min-motion {cfg.min_motion}")
+            continue
+        inp = target.copy()
+        shadow_meta = None
+        if rng.random() < cfg.shadow_prob:
+            shade, shadow_meta = cast_shadow(mask, rng)
+            shade[mask] = 0
+            inp = (inp.astype(np.float32) * (1 - shade[..., None])).round().astype(np.uint8)
+            region = shade > 0.02
+            shadow_meta["region_frac"] = float(region.mean())
+            ys, xs = np.nonzero(region.any(0))
+            shadow_meta["region_box"] = [int(ys.min()), int(ys.max()) + 1, int(xs.min()), int(xs.max()) + 1] if len(ys) else []
+        inp[mask] = pixels[mask]
+        rest = tm.KEEP if shadow_meta is None and rng.random() < cfg.keep_prob else tm.BACKGROUND
+        tri = np.where(mask, tm.REMOVE, rest).astype(np.uint8)
+        meta = {"source": SOURCE, "generator": f"genomni.objectpaste {__version__}", "scene_index": index,
+                "attempt": attempt, "seed": cfg.seed, "object": track.origin, "background": clip.name,
+                "background_start": b0, "fps": clip.fps, "frames": n, "removed_ids": [1], "kept_ids": [],
+                "paste": params, "shadow": shadow_meta,
+                "qc": {"mask_area_frac": area, "mask_motion_px": motion}}
+        caption = cfg.caption or clip.caption
+        if not caption:
+            raise GenomniError(f"background {clip.name} has no caption; pass --caption (model captioning is not built yet)")
+        return SceneResult(index, [Sample(f"paste-s{index:07d}", inp, target, tri, caption, meta).validate()], attempt + 1)
+    return SceneResult(index, [], cfg.max_attempts, "; ".join(reasons))
+
+
+def run_objectpaste(cfg: PasteConfig, opts: RunOptions) -> RunSummary:
+    """Generate objectpaste samples into `opts.out_dir` (resumable; one sample per scene index)."""
+    cfg.validate()
+    _sources(cfg)  # load (and validate) the sources once, before any worker starts
+    config = json.loads(json.dumps(asdict(cfg)))  # tuples as lists, as the run's identity file stores them
+    return run_generator(SOURCE, {"config": config}, cfg.num_samples, partial(paste_job, cfg), opts,
+                         {"source": SOURCE, "config": config})
+
