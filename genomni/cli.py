@@ -214,6 +214,29 @@ def data_inspect(
         console.print(f"gif: {gif}")
 
 
+@data_app.command("validate", epilog=(
+    "Examples:\n\n"
+    "  genomni data validate data/kubric\n\n"
+    "  genomni data validate data/paste --json > problems.json"
+))
+def data_validate(
+    directory: Path = typer.Argument(..., help="A shard directory."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Decode every sample and check the data contract; exit 1 when any sample is bad (each listed with its reason)."""
+    from .datasets.validate import validate_dir
+
+    result = validate_dir(directory)
+    if as_json:
+        print(json.dumps(result, indent=2))
+    else:
+        for b in result["bad"]:
+            console.print(f"bad {b['key']} ({b['shard']}): {b['reason']}", markup=False)
+        console.print(f"{directory}: {result['ok']} of {result['samples']} samples pass")
+    if result["bad"]:
+        raise typer.Exit(1)
+
+
 @data_app.command("export", epilog=(
     "Examples:\n\n"
     "  genomni data export data/kubric-val --out footage/ --format footage --limit 4\n\n"
@@ -533,7 +556,9 @@ def main(argv: Optional[list[str]] = None) -> None:
     command = typer.main.get_command(app)
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     try:
-        command.main(args=argv, prog_name="genomni", standalone_mode=False)
+        code = command.main(args=argv, prog_name="genomni", standalone_mode=False)
+        if isinstance(code, int) and code:  # typer.Exit(n) comes back as a return value here
+            sys.exit(code)
     except GenomniError as exc:
         err.print(f"error: {exc}", markup=False)
         sys.exit(1)

@@ -50,3 +50,23 @@ def test_config_file_values_and_cli_overrides(tmp_path):
     f.write_text("frames: [\n")
     with pytest.raises(GenomniError, match="is not valid YAML"):
         build(KubricConfig, f, {})
+
+
+def test_validate_passes_a_good_dataset_and_names_bad_samples(kubric_dir, tmp_path, capsys):
+    import shutil
+
+    from genomni.shards import iter_samples, write_shard
+
+    assert run_cli(["data", "validate", str(kubric_dir)]) == 0
+    assert f"{len(read_manifest(kubric_dir))} of {len(read_manifest(kubric_dir))} samples pass" in capsys.readouterr().out
+    bad = tmp_path / "bad"
+    shutil.copytree(kubric_dir, bad)
+    first = next(iter_samples(kubric_dir))
+    first.caption = " "
+    shard = sorted(bad.glob("kubric-*.tar"))[0]
+    others = [s for s in iter_samples([shard]) if s.key != first.key]
+    write_shard(shard, [first, *others])
+    assert run_cli(["data", "validate", str(bad), "--json"]) == 1
+    out = json.loads(capsys.readouterr().out)
+    reasons = {b["key"]: b["reason"] for b in out["bad"]}
+    assert reasons == {first.key: "empty caption"} and out["ok"] == out["samples"] - 1
