@@ -137,6 +137,30 @@ def generate_objectpaste(
     console.print(f"{summary.out_dir}: {summary.samples} samples, {len(summary.dropped)} draws dropped by the filters")
 
 
+@generate_app.command("layers", epilog=(
+    "Examples:\n\n"
+    "  genomni generate layers out/clip1 out/clip2 --out data/layers\n\n"
+    "  genomni generate layers omnimatte_runs/* --out data/layers --caption 'A street.' --no-drop-all"
+))
+def generate_layers(
+    inputs: list[Path] = typer.Argument(..., help="Decomposition folders: background/ + layers/<name>/ RGBA PNGs (+ masks/<name>/)."),
+    out: Path = typer.Option(..., help="Output shard directory (an interrupted run resumes here)."),
+    drop_all: bool = typer.Option(True, "--drop-all/--no-drop-all", help="Also make the sample with every layer dropped."),
+    object_alpha: float = typer.Option(0.9, help="Without masks/: an object is where its layer's alpha is at least this."),
+    caption: Optional[str] = typer.Option(None, help="Caption for every sample (else each folder's caption.txt)."),
+    video_codec: str = typer.Option("ffv1", help="Input/target codec: ffv1 (lossless) or h264."),
+    progress: bool = typer.Option(True, help="Show a progress bar."),
+) -> None:
+    """RGBA layer decompositions -> samples: all layers composited as input, one (or all) dropped for the target."""
+    from .generators.layers import LayersConfig, run_layers
+    from .generators.run import RunOptions, command_line
+
+    cfg = LayersConfig([str(p) for p in inputs], drop_all, object_alpha, caption)
+    opts = RunOptions(out_dir=out, video_codec=video_codec, command=command_line(_invocation), progress=progress)
+    summary = run_layers(cfg, opts)
+    console.print(f"{summary.out_dir}: {summary.samples} samples from {summary.scenes_done} decompositions")
+
+
 @generate_app.command("tripod", epilog=(
     "Examples:\n\n"
     "  genomni generate tripod footage/cafe footage/pond --out data/tripod --frames 25 --stride 12\n\n"

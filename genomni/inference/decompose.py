@@ -3,6 +3,7 @@
     OUT/removals/        background/ and solo_<name>/ PNG folders (lossless; `genomni remove` output)
     OUT/background/      the clean background, PNG frames
     OUT/layers/<name>/   RGBA PNG frames of each object's layer (object + its effects)
+    OUT/masks/<name>/    the object masks used
     OUT/previews/        background.mp4, <name>.mp4 (layer over a checkerboard), recomposition.mp4
     OUT/decomposition.json  objects, layer order, settings, per-layer figures, recomposition PSNR
 
@@ -17,35 +18,16 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 
 from ..errors import GenomniError
 from ..footage import Footage
-from ..media import atomic_dir, atomic_write_bytes, frame_files, read_video, write_video
-from .omnimatte import Layer, OmnimatteConfig, checkerboard, composite, optimize_layer, psnr01
+from ..media import atomic_write_bytes, read_video, write_video
+from ..layers import checkerboard, composite, read_rgba_folder, write_rgba_folder
+from .omnimatte import Layer, OmnimatteConfig, optimize_layer, psnr01
 from .remove import RemoveConfig, output_name, remove
 
 DECOMPOSITION = "decomposition.json"
-
-
-def write_rgba_folder(path: Path, rgba: np.ndarray) -> None:
-    """(T,H,W,4) uint8 as numbered RGBA PNGs, atomically (temporary folder, then rename)."""
-    with atomic_dir(path) as tmp:
-        for i, frame in enumerate(rgba):
-            cv2.imwrite(str(tmp / f"{i:05d}.png"), cv2.cvtColor(frame, cv2.COLOR_RGBA2BGRA))
-
-
-def read_rgba_folder(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """RGBA PNG folder -> (alpha (T,H,W) float [0,1], rgb (T,H,W,3) float [0,1])."""
-    frames = []
-    for f in frame_files(path):
-        img = cv2.imread(str(f), cv2.IMREAD_UNCHANGED)
-        if img is None or img.ndim != 3 or img.shape[2] != 4:
-            raise GenomniError(f"{f}: not an RGBA PNG")
-        frames.append(cv2.cvtColor(img, cv2.COLOR_BGRA2RGBA))
-    rgba = np.stack(frames).astype(np.float64) / 255.0
-    return rgba[..., 3], rgba[..., :3]
 
 
 def preview(layer: Layer) -> np.ndarray:
@@ -78,6 +60,9 @@ def decompose(footage: Footage, model_dir: str, out_dir: str | Path, rcfg: Remov
     bg, _ = read_video(out / "removals" / output_name("background", footage.names, "png"))
     if not (out / "background").exists():
         write_video(out / "background", bg)
+    for name, mask in zip(footage.names, footage.masks):  # the object masks, for `generate layers` and edits
+        if not (out / "masks" / name).exists():
+            write_video(out / "masks" / name, mask.astype(np.uint8) * 255)
     (out / "layers").mkdir(exist_ok=True)
     layers, figures = [], {}
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),

@@ -15,8 +15,8 @@ import numpy as np
 
 from ..errors import GenomniError
 from ..media import read_video, write_video
-from .decompose import DECOMPOSITION, read_rgba_folder
-from .omnimatte import composite
+from ..layers import composite, read_rgba_folder
+from .decompose import DECOMPOSITION
 
 
 @dataclass

@@ -160,19 +160,3 @@ def optimize_layer(solo: np.ndarray, background: np.ndarray, mask: np.ndarray, c
              "loss_first": (loss_c + loss_f)[0], "loss_last": (loss_c + loss_f)[-1], "coarse_size": list(small),
              "config": asdict(cfg)}
     return Layer(a_np, rgb, stats)
-
-
-def composite(background: np.ndarray, layers: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
-    """Layers (alpha (T,H,W) float, rgb (T,H,W,3) float) over a background (T,H,W,3) uint8, in order -> uint8."""
-    out = background.astype(np.float64) / 255.0
-    for alpha, rgb in layers:
-        a = alpha[..., None].astype(np.float64)
-        out = a * rgb + (1 - a) * out
-    return np.round(out * 255).clip(0, 255).astype(np.uint8)
-
-
-def checkerboard(h: int, w: int, cell: int = 8) -> np.ndarray:
-    """A gray checkerboard (H,W,3) uint8 to preview transparency on."""
-    yy, xx = np.mgrid[:h, :w]
-    light = ((yy // cell + xx // cell) % 2 == 0)
-    return np.where(light[..., None], 204, 153).astype(np.uint8).repeat(3, -1)
