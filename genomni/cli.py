@@ -175,7 +175,9 @@ def generate_tripod(
     max_shift: float = typer.Option(1.0, help="Drop clips whose camera moves more than this many pixels (phase correlation outside the object masks)."),
     max_uncovered: float = typer.Option(0.0, help="Drop clips where more than this fraction of pixels is never uncovered."),
     clean: Optional[Path] = typer.Option(None, help="A separately shot clean clip of the same view (one footage folder only)."),
-    caption: Optional[str] = typer.Option(None, help="Caption for every sample (else each folder's caption.txt)."),
+    caption: Optional[str] = typer.Option(None, help="Caption for every sample (else BLIP-2, else each folder's caption.txt)."),
+    captioner: str = typer.Option("file", help="file (--caption or caption.txt) or blip2 (captions the clean plate)."),
+    captioner_model: Optional[Path] = typer.Option(None, help="Local BLIP-2 dir (save_pretrained layout) for --captioner blip2."),
     video_codec: str = typer.Option("ffv1", help="Input/target codec: ffv1 (lossless) or h264."),
     progress: bool = typer.Option(True, help="Show a progress bar."),
 ) -> None:
@@ -183,8 +185,15 @@ def generate_tripod(
     from .generators.run import RunOptions, command_line
     from .generators.tripod import TripodConfig, run_tripod
 
+    if captioner not in ("file", "blip2"):
+        raise GenomniError(f"--captioner must be file or blip2, got {captioner!r}")
+    if captioner == "blip2":
+        from .generators.captions import Blip2Captioner
+
+        Blip2Captioner(str(captioner_model) if captioner_model else "")  # a missing model dir fails here, clearly
     cfg = TripodConfig([str(p) for p in inputs], frames, stride, dilate, max_shift, max_uncovered,
-                       str(clean) if clean else None, caption)
+                       str(clean) if clean else None, caption,
+                       str(captioner_model) if captioner == "blip2" and captioner_model else None)
     opts = RunOptions(out_dir=out, scenes_per_shard=16, video_codec=video_codec, command=command_line(_invocation),
                       progress=progress)
     summary = run_tripod(cfg, opts)

@@ -30,6 +30,7 @@ from ..errors import GenomniError
 from ..footage import dilate, find_media, read_footage
 from ..media import read_video
 from ..sample import Sample
+from .captions import Blip2Captioner
 from .run import RunOptions, RunSummary, SceneResult, run_generator
 
 SOURCE = "tripod"
@@ -47,6 +48,7 @@ class TripodConfig:
     max_uncovered: float = 0.0
     clean: str | None = None
     caption: str | None = None
+    captioner_model: str | None = None  # a BLIP-2 dir: caption the clean plate instead of caption.txt
 
     def validate(self) -> "TripodConfig":
         if not self.inputs:
@@ -90,13 +92,25 @@ def clean_plate(video: np.ndarray, holes: np.ndarray) -> tuple[np.ndarray, np.nd
     return np.nan_to_num(plate).round().astype(np.uint8), never
 
 
-def _caption(folder: Path, cfg: TripodConfig) -> str:
+def _caption(folder: Path, cfg: TripodConfig, target: np.ndarray) -> str:
     if cfg.caption:
         return cfg.caption
+    if cfg.captioner_model:
+        return _captioner(cfg.captioner_model).caption(target, {})
     f = folder / "caption.txt"
     if f.is_file() and f.read_text().strip():
         return f.read_text().strip()
-    raise GenomniError(f"{folder}: no caption.txt and no --caption (model captioning is not built yet)")
+    raise GenomniError(f"{folder}: no caption.txt, --caption or --captioner-model")
+
+
+_CAPTIONERS: dict[str, Blip2Captioner] = {}
+
+
+def _captioner(model_dir: str) -> Blip2Captioner:
+    """One BLIP-2 per process, loaded on first use."""
+    if model_dir not in _CAPTIONERS:
+        _CAPTIONERS[model_dir] = Blip2Captioner(model_dir)
+    return _CAPTIONERS[model_dir]
 
 
 def tripod_job(cfg: TripodConfig, index: int) -> SceneResult:
@@ -128,7 +142,7 @@ def tripod_job(cfg: TripodConfig, index: int) -> SceneResult:
     if n > t:
         return SceneResult(index, [], 1, f"clip has {t} frames, --frames asks for {n}", stats)
     step = cfg.stride or n
-    caption = _caption(folder, cfg)
+    caption = _caption(folder, cfg, np.repeat(plate[None], 3, axis=0))
     samples = []
     for k, start in enumerate(range(0, t - n + 1, step)):
         inp = footage.video[start:start + n]
