@@ -55,12 +55,6 @@ def _instance_maps(folder: Path) -> np.ndarray:
     return np.stack(maps)
 
 
-def read_masks(path: str | os.PathLike) -> np.ndarray:
-    """One object's mask track (T,H,W) bool from a mask video or a folder of mask images (nonzero = object)."""
-    frames, _ = read_video(path, gray=True)
-    return frames > 127
-
-
 def check_masks(masks: np.ndarray, names: list[str], shape: tuple[int, int, int]) -> None:
     """Refuse mask tracks that do not fit the video, are empty, or coincide with another object's."""
     t, h, w = shape
@@ -113,7 +107,10 @@ def read_footage(video: str | os.PathLike, masks: list[str | os.PathLike] | None
             raise GenomniError("no object masks given")
         tracks = []
         for m in masks:
-            track = read_masks(m)
+            mframes, mfps = read_video(m, gray=True)
+            if fps and mfps and abs(fps - mfps) > 0.01:
+                raise GenomniError(f"{m}: {mfps:g} fps, the video {video} is {fps:g} fps")
+            track = mframes > 127
             if track.shape[1:] != frames.shape[1:3] or track.shape[0] != frames.shape[0]:
                 check_masks(track[None], [str(m)], frames.shape[:3])
             tracks.append(track)

@@ -256,3 +256,10 @@ def test_exported_kubric_footage_reads_back_with_its_masks(kubric_dir, tmp_path)
     for m, name in zip(f.masks, f.names):
         assert np.array_equal(m, sample.extras["instances"] == int(name[-2:]))
     assert run_cli(["data", "export", str(kubric_dir), "--out", str(tmp_path / "g"), "--key", "nope"]) == 1
+
+
+def test_mask_videos_at_another_frame_rate_are_refused(tmp_path):
+    video, _ = _footage_files(tmp_path, t=4)
+    write_video(tmp_path / "m.mp4", np.full((4, 36, 44, 3), 255, np.uint8), fps=25.0)
+    with pytest.raises(GenomniError, match="m.mp4: 25 fps, the video .*clip.mp4 is 12 fps"):
+        read_footage(video, [tmp_path / "m.mp4"])
