@@ -270,6 +270,23 @@ def data_validate(
         raise typer.Exit(1)
 
 
+@data_app.command("import", epilog=(
+    "Examples:\n\n"
+    "  genomni data import gen_omnimatte_train/ --out data/omnimatte --source omnimatte\n\n"
+    "  genomni data import exported_png/ --out data/again"
+))
+def data_import(
+    root: Path = typer.Argument(..., help="A folder of sample folders (gen-omnimatte tuples or png samples)."),
+    out: Path = typer.Option(..., help="New shard directory."),
+    source: str = typer.Option("omnimatte", help="meta.source of the imported samples (used by --mix)."),
+) -> None:
+    """Import gen-omnimatte training tuples (rgb_full/mask/rgb_removed.mp4) or png sample folders into shards."""
+    from .datasets.interchange import import_samples
+
+    card = import_samples(root, out, source, command=" ".join(_invocation))
+    console.print(f"{out}: {card['samples']} samples imported")
+
+
 @data_app.command("export", epilog=(
     "Examples:\n\n"
     "  genomni data export data/kubric-val --out footage/ --format footage --limit 4\n\n"
@@ -278,17 +295,22 @@ def data_validate(
 def data_export(
     directory: Path = typer.Argument(..., help="A shard directory."),
     out: Path = typer.Option(..., help="Output folder (one subfolder per sample)."),
-    format: str = typer.Option("footage", help="footage: input.mkv + masks/objectNN/ + target.mkv + caption.txt."),
+    format: str = typer.Option("footage", help="footage (input.mkv + masks/objectNN/ + target.mkv), gen-omnimatte (rgb_full/mask/rgb_removed.mp4) or png (lossless folders)."),
     key: Optional[list[str]] = typer.Option(None, help="Sample key to export; repeatable (default: all)."),
     limit: Optional[int] = typer.Option(None, help="Export at most this many samples."),
     benchmark: bool = typer.Option(False, help="Only samples with every object removed (target = clean background): an eval benchmark."),
 ) -> None:
-    """Export samples as footage folders that `genomni remove` and `genomni decompose` read."""
+    """Export samples: footage folders for remove/decompose/eval, gen-omnimatte training tuples, or PNG folders."""
     from .datasets.export import export_footage
 
-    if format != "footage":
-        raise GenomniError(f"--format {format!r} is not supported; this version exports: footage")
-    written = export_footage(directory, out, list(key) if key else None, limit, benchmark)
+    if format in ("gen-omnimatte", "png"):
+        from .datasets.interchange import export_samples
+
+        written = export_samples(directory, out, format)
+    elif format == "footage":
+        written = export_footage(directory, out, list(key) if key else None, limit, benchmark)
+    else:
+        raise GenomniError(f"--format {format!r}: choose footage, gen-omnimatte or png")
     console.print(f"{out}: {len(written)} footage folders")
 
 
