@@ -148,6 +148,7 @@ def generate_layers(
     drop_all: bool = typer.Option(True, "--drop-all/--no-drop-all", help="Also make the sample with every layer dropped."),
     object_alpha: float = typer.Option(0.9, help="Without masks/: an object is where its layer's alpha is at least this."),
     caption: Optional[str] = typer.Option(None, help="Caption for every sample (else each folder's caption.txt)."),
+    skip_bad: bool = typer.Option(False, help="Drop a folder with bad input (listed in dataset.json) instead of stopping."),
     video_codec: str = typer.Option("ffv1", help="Input/target codec: ffv1 (lossless) or h264."),
     progress: bool = typer.Option(True, help="Show a progress bar."),
 ) -> None:
@@ -157,7 +158,7 @@ def generate_layers(
 
     cfg = LayersConfig([str(p) for p in inputs], drop_all, object_alpha, caption)
     opts = RunOptions(out_dir=out, video_codec=video_codec, command=command_line(_invocation), progress=progress)
-    summary = run_layers(cfg, opts)
+    summary = run_layers(cfg, opts, skip_bad)
     console.print(f"{summary.out_dir}: {summary.samples} samples from {summary.scenes_done} decompositions")
 
 
@@ -178,6 +179,7 @@ def generate_tripod(
     caption: Optional[str] = typer.Option(None, help="Caption for every sample (else BLIP-2, else each folder's caption.txt)."),
     captioner: str = typer.Option("file", help="file (--caption or caption.txt) or blip2 (captions the clean plate)."),
     captioner_model: Optional[Path] = typer.Option(None, help="Local BLIP-2 dir (save_pretrained layout) for --captioner blip2."),
+    skip_bad: bool = typer.Option(False, help="Drop a folder with bad input (listed in dataset.json) instead of stopping."),
     video_codec: str = typer.Option("ffv1", help="Input/target codec: ffv1 (lossless) or h264."),
     progress: bool = typer.Option(True, help="Show a progress bar."),
 ) -> None:
@@ -196,7 +198,7 @@ def generate_tripod(
                        str(captioner_model) if captioner == "blip2" and captioner_model else None)
     opts = RunOptions(out_dir=out, scenes_per_shard=16, video_codec=video_codec, command=command_line(_invocation),
                       progress=progress)
-    summary = run_tripod(cfg, opts)
+    summary = run_tripod(cfg, opts, skip_bad)
     console.print(f"{summary.out_dir}: {summary.samples} samples from {summary.scenes_done} clips, "
                   f"{len(summary.dropped)} dropped")
     for d in summary.dropped:

@@ -67,3 +67,15 @@ def test_never_uncovered_pixels_drop_the_clip(tmp_path):
     assert run_cli(["generate", "tripod", str(folder), "--out", str(out), "--no-progress"]) == 0
     assert "pixels are never uncovered" in read_card(out)["dropped_scenes"][0]["reason"]
     assert json.loads((out / "dataset.json").read_text())["samples"] == 0
+
+
+def test_bad_folders_stop_the_run_or_are_skipped_with_their_reason(tmp_path, capsys):
+    _footage(tmp_path / "good")
+    (tmp_path / "broken").mkdir()
+    args = ["generate", "tripod", str(tmp_path / "good"), str(tmp_path / "broken"), "--no-progress"]
+    assert run_cli([*args, "--out", str(tmp_path / "a")]) == 1
+    assert "broken: no input video" in capsys.readouterr().err
+    assert run_cli([*args, "--out", str(tmp_path / "b"), "--skip-bad"]) == 0
+    card = read_card(tmp_path / "b")
+    assert card["samples"] == 1 and card["dropped_scenes"][0]["reason"].startswith("bad input: ")
+    assert "broken: no input video" in card["dropped_scenes"][0]["reason"]

@@ -24,7 +24,7 @@ from ..errors import GenomniError
 from ..layers import composite, read_rgba_folder
 from ..media import read_video
 from ..sample import Sample
-from .run import RunOptions, RunSummary, SceneResult, run_generator
+from .run import RunOptions, RunSummary, SceneResult, run_generator, skipping_bad
 
 SOURCE = "layers"
 
@@ -87,8 +87,9 @@ def layers_job(cfg: LayersConfig, index: int) -> SceneResult:
     return SceneResult(index, samples)
 
 
-def run_layers(cfg: LayersConfig, opts: RunOptions) -> RunSummary:
-    """Generate layer-recombination samples into `opts.out_dir` (resumable)."""
+def run_layers(cfg: LayersConfig, opts: RunOptions, skip_bad: bool = False) -> RunSummary:
+    """Generate layer-recombination samples into `opts.out_dir` (resumable); `skip_bad` drops bad folders."""
     cfg.validate()
-    return run_generator(SOURCE, {"config": asdict(cfg)}, len(cfg.inputs), partial(layers_job, cfg), opts,
+    job = partial(skipping_bad, partial(layers_job, cfg)) if skip_bad else partial(layers_job, cfg)
+    return run_generator(SOURCE, {"config": asdict(cfg)}, len(cfg.inputs), job, opts,
                          {"source": SOURCE, "config": asdict(cfg)})

@@ -87,6 +87,14 @@ class RunSummary:
     card: dict[str, Any] = field(default_factory=dict)
 
 
+def skipping_bad(job: Callable[[int], SceneResult], index: int) -> SceneResult:
+    """Run `job(index)`; a bad input (GenomniError) becomes a dropped scene with its message (--skip-bad)."""
+    try:
+        return job(index)
+    except GenomniError as exc:
+        return SceneResult(index, [], 1, f"bad input: {exc}")
+
+
 def _write_json(path: Path, obj: Any) -> None:
     atomic_write_bytes(path, (json.dumps(obj, indent=1, sort_keys=True) + "\n").encode("utf-8"))
 

@@ -31,7 +31,7 @@ from ..footage import dilate, find_media, read_footage
 from ..media import read_video
 from ..sample import Sample
 from .captions import Blip2Captioner
-from .run import RunOptions, RunSummary, SceneResult, run_generator
+from .run import RunOptions, RunSummary, SceneResult, run_generator, skipping_bad
 
 SOURCE = "tripod"
 
@@ -159,9 +159,11 @@ def tripod_job(cfg: TripodConfig, index: int) -> SceneResult:
     return SceneResult(index, samples, 1, None, stats)
 
 
-def run_tripod(cfg: TripodConfig, opts: RunOptions) -> RunSummary:
-    """Generate tripod samples from each footage folder into `opts.out_dir` (resumable)."""
+def run_tripod(cfg: TripodConfig, opts: RunOptions, skip_bad: bool = False) -> RunSummary:
+    """Generate tripod samples from each footage folder into `opts.out_dir` (resumable); with `skip_bad`, a
+    folder with bad input is dropped with its reason instead of stopping the run."""
     cfg.validate()
     identity = {"config": asdict(cfg)}
-    return run_generator(SOURCE, identity, len(cfg.inputs), partial(tripod_job, cfg), opts,
+    job = partial(skipping_bad, partial(tripod_job, cfg)) if skip_bad else partial(tripod_job, cfg)
+    return run_generator(SOURCE, identity, len(cfg.inputs), job, opts,
                          {"source": SOURCE, "config": asdict(cfg)})
