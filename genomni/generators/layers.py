@@ -65,7 +65,7 @@ def layers_job(cfg: LayersConfig, index: int) -> SceneResult:
             objects[name] = alpha >= cfg.object_alpha
     caption = cfg.caption or ((folder / "caption.txt").read_text().strip() if (folder / "caption.txt").is_file() else "")
     if not caption:
-        raise GenomniError(f"{folder}: no caption.txt and no --caption (model captioning is not built yet)")
+        raise GenomniError(f"{folder}: no caption.txt and no --caption")
     inp = composite(bg, [layers[n] for n in order])
     drops = [[n] for n in order] + ([list(order)] if cfg.drop_all and len(order) > 1 else [])
     samples = []

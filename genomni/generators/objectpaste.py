@@ -244,7 +244,7 @@ def paste_job(cfg: PasteConfig, index: int) -> SceneResult:
                 "qc": {"mask_area_frac": area, "mask_motion_px": motion}}
         caption = cfg.caption or clip.caption
         if not caption:
-            raise GenomniError(f"background {clip.name} has no caption; pass --caption (model captioning is not built yet)")
+            raise GenomniError(f"background {clip.name} has no caption; pass --caption or give it a caption.txt")
         return SceneResult(index, [Sample(f"paste-s{index:07d}", inp, target, tri, caption, meta).validate()], attempt + 1)
     return SceneResult(index, [], cfg.max_attempts, "; ".join(reasons))
 
