@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import hashlib
-import warnings
 from pathlib import Path
 from typing import Any, Callable
 
@@ -21,6 +20,7 @@ import numpy as np
 
 from ..errors import GenomniError
 from ..footage import dilate
+from ..generators.tripod import clean_plate
 from ..media import VIDEO_SUFFIXES, read_video
 from .benchmarks import Scene
 
@@ -37,14 +37,8 @@ def cv2_inpaint(scene: Scene, grow: int = 2) -> np.ndarray:
 
 
 def temporal_median(scene: Scene, grow: int = 2) -> np.ndarray:
-    video = scene.footage.video.astype(np.float32)
     holes = dilate(scene.footage.masks.any(0), grow)
-    masked = np.where(holes[..., None], np.nan, video)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns are the never-uncovered pixels
-        plate = np.nanmedian(masked, axis=0)
-    never = np.isnan(plate[..., 0])
-    plate = np.nan_to_num(plate).round().astype(np.uint8)
+    plate, never = clean_plate(scene.footage.video, holes)  # the tripod generator's clean plate
     out = np.where(holes[..., None], plate[None], scene.footage.video)
     if never.any():
         out = np.stack([_telea(f, never & h) for f, h in zip(out, holes)])
