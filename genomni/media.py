@@ -198,10 +198,15 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
         raise
 
 
-def resize_video(frames: np.ndarray, size: tuple[int, int], nearest: bool = False) -> np.ndarray:
-    """Resize every frame to (height, width); `nearest` keeps mask values exact."""
+def resize_video(frames: np.ndarray, size: tuple[int, int], nearest: bool = False,
+                 grow: int = cv2.INTER_LINEAR) -> np.ndarray:
+    """Resize every frame to (height, width): area averaging when shrinking, `grow` when enlarging,
+    nearest neighbour for masks (`nearest`, keeps their values exact). Same size: returned as is."""
     h, w = size
-    interp = cv2.INTER_NEAREST if nearest else cv2.INTER_AREA
+    if frames.shape[1:3] == (h, w):
+        return frames
+    shrink = frames.shape[1] >= h and frames.shape[2] >= w
+    interp = cv2.INTER_NEAREST if nearest else (cv2.INTER_AREA if shrink else grow)
     return np.stack([cv2.resize(f, (w, h), interpolation=interp) for f in frames])
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 
 from ..errors import GenomniError
+from ..media import resize_video
 from ..sample import Sample
 
 
@@ -68,14 +68,6 @@ def draw(cfg: ClipConfig, frames: int, height: int, width: int, rng: np.random.G
     return Augment(start, flip, rev, (top, left, ch, cw))
 
 
-def _resize(frames: np.ndarray, h: int, w: int, nearest: bool) -> np.ndarray:
-    if frames.shape[1:3] == (h, w):
-        return frames
-    shrink = frames.shape[1] >= h and frames.shape[2] >= w
-    interp = cv2.INTER_NEAREST if nearest else (cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
-    return np.stack([cv2.resize(f, (w, h), interpolation=interp) for f in frames])
-
-
 def apply(sample: Sample, cfg: ClipConfig, aug: Augment) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(input, target, trimask) of the clip: uint8 (F,H,W,3), (F,H,W,3), (F,H,W)."""
     idx = aug.start + cfg.stride * np.arange(cfg.frames)
@@ -87,5 +79,5 @@ def apply(sample: Sample, cfg: ClipConfig, aug: Augment) -> tuple[np.ndarray, np
         x = arr[idx, top:top + ch, left:left + cw]
         if aug.flip:
             x = x[:, :, ::-1]
-        out.append(np.ascontiguousarray(_resize(np.ascontiguousarray(x), cfg.height, cfg.width, nearest)))
+        out.append(np.ascontiguousarray(resize_video(np.ascontiguousarray(x), (cfg.height, cfg.width), nearest)))
     return out[0], out[1], out[2]

@@ -21,7 +21,7 @@ import torch
 from .. import trimask as tm
 from ..errors import GenomniError
 from ..footage import Footage, dilate
-from ..media import atomic_write_bytes, write_video
+from ..media import atomic_write_bytes, resize_video, write_video
 from ..training.model import CasperModel
 from ..training.sampling import sample_latents
 from .windows import blended_velocity, model_size, pad_frames, padded_length
@@ -90,11 +90,7 @@ def trimasks_for(masks: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def _resize(frames: np.ndarray, h: int, w: int, nearest: bool = False) -> np.ndarray:
-    if frames.shape[1:3] == (h, w):
-        return frames
-    shrink = frames.shape[1] > h
-    interp = cv2.INTER_NEAREST if nearest else (cv2.INTER_AREA if shrink else cv2.INTER_CUBIC)
-    return np.stack([cv2.resize(f, (w, h), interpolation=interp) for f in frames])
+    return resize_video(frames, (h, w), nearest, grow=cv2.INTER_CUBIC)  # back to the user's size: cubic
 
 
 class Remover:

@@ -300,8 +300,7 @@ class Trainer:
                 lat = sample_latents(self.model, cond, text, self.cfg.val_steps, seed=self.cfg.seed + k, transformer=net)
                 pred = to_uint8(self.model.decode_latents(lat)[0])
                 inp, tgt, tm = to_uint8(c["input"]), to_uint8(c["target"]), trimask_uint8(c["trimask"])
-                ceiling = to_uint8(self.model.decode_latents(self.model.encode_video(c["target"][None]))[0])
-                rows.append({**scores(pred, inp, tgt, tm), "psnr_vs_vae_target": psnr(pred, ceiling)})
+                rows.append({**scores(pred, inp, tgt, tm), "psnr_vs_vae_target": psnr(pred, self._vae_target(c))})
                 side_by_side(folder / f"{k:02d}-{c['key']}.mp4", inp, tm, pred, tgt, c["fps"])
         finally:
             if self.ema is not None:
@@ -310,13 +309,18 @@ class Trainer:
         return mean_scores(rows)
 
     @torch.no_grad()
+    def _vae_target(self, clip: dict[str, Any]) -> np.ndarray:
+        """The clip's target through the (frozen) VAE, computed once per clip and kept with it."""
+        if "vae_target" not in clip:
+            clip["vae_target"] = to_uint8(self.model.decode_latents(self.model.encode_video(clip["target"][None]))[0])
+        return clip["vae_target"]
+
+    @torch.no_grad()
     def baselines(self, clips: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
         """copy-input and cv2-inpaint scores, and the VAE ceiling: the target through encode+decode."""
         out = baseline_scores(clips)
-        rows = []
-        for c in clips:
-            rec = to_uint8(self.model.decode_latents(self.model.encode_video(c["target"][None]))[0])
-            rows.append(scores(rec, to_uint8(c["input"]), to_uint8(c["target"]), trimask_uint8(c["trimask"])))
+        rows = [scores(self._vae_target(c), to_uint8(c["input"]), to_uint8(c["target"]), trimask_uint8(c["trimask"]))
+                for c in clips]
         out["vae-ceiling"] = mean_scores(rows)
         return out
 
