@@ -14,7 +14,7 @@ import time
 import numpy as np
 import torch
 
-from genomni.eval.metrics import load_lpips, lpips_frames, psnr, ssim
+from genomni.metrics import load_lpips, lpips_frames, psnr, ssim
 
 
 def timed(fn, repeats: int = 3) -> float:

@@ -54,7 +54,7 @@ def main() -> None:
     args = ap.parse_args()
 
     from genomni.datasets.clips import ClipConfig
-    from genomni.training.presets import build_preset
+    from genomni.models.presets import build_preset
     from genomni.training.trainer import TrainConfig, train
     from genomni.training.vae_fit import fit_vae
 

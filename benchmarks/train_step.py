@@ -24,7 +24,7 @@ def measure(args: argparse.Namespace) -> dict:
     import torch
 
     from genomni.datasets.loader import make_loader
-    from genomni.training.presets import build_preset
+    from genomni.models.presets import build_preset
     from genomni.training.trainer import TrainConfig, Trainer
 
     with tempfile.TemporaryDirectory() as tmp:

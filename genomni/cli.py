@@ -373,12 +373,12 @@ def _quiet_hf() -> None:
 def train_init(
     out: Path = typer.Option(..., help="New Casper model dir (must not exist)."),
     base: Optional[Path] = typer.Option(None, help="A diffusers Wan2.1 text-to-video dir (transformer/, vae/, text_encoder/, tokenizer/, scheduler/)."),
-    preset: Optional[str] = typer.Option(None, help="Build a random model instead: tiny (tests, demo) or small (CPU experiments)."),
+    preset: Optional[str] = typer.Option(None, help="Build a random model instead: pixel (pixel-space, CPU-sized, 64 px), pixel-base (pixel-space, 128 px, for GPUs), tiny or small (Wan toys for tests)."),
     seed: int = typer.Option(0, help="Seed of the preset's random weights."),
 ) -> None:
     """Build a Casper model dir: widen a Wan2.1 base's input layer (zero-initialised) or make a tiny random one."""
-    from .training.model import init_from_base
-    from .training.presets import build_preset
+    from .models.casper import init_from_base
+    from .models.presets import build_preset
 
     if (base is None) == (preset is None):
         raise GenomniError("give exactly one of --base DIR or --preset NAME")

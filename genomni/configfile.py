@@ -31,13 +31,17 @@ def load_mapping(path: str | os.PathLike) -> dict[str, Any]:
     return {str(k).replace("-", "_"): v for k, v in data.items()}
 
 
-def build(cls: type[T], file: str | os.PathLike | None, overrides: dict[str, Any]) -> T:
-    """Make `cls` from defaults <- file values <- CLI overrides (None means 'not given')."""
+def build(cls: type[T], file: str | os.PathLike | None, overrides: dict[str, Any],
+          base: dict[str, Any] | None = None) -> T:
+    """Make `cls` from defaults <- `base` (e.g. a model's recorded recipe) <- file values <- CLI overrides
+    (None means 'not given')."""
     names = {f.name for f in dataclasses.fields(cls)}
-    values = load_mapping(file) if file else {}
-    unknown = sorted(set(values) - names)
+    file_values = load_mapping(file) if file else {}
+    unknown = sorted(set(file_values) - names)
     if unknown:
         raise GenomniError(f"config file {file}: unknown option(s) {', '.join(unknown)}")
+    values = {k: v for k, v in (base or {}).items() if k in names}
+    values.update(file_values)
     values.update({k: v for k, v in overrides.items() if v is not None})
     for f in dataclasses.fields(cls):
         if f.name in values and isinstance(values[f.name], list) and "tuple" in str(f.type):

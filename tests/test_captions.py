@@ -13,7 +13,7 @@ def tiny_blip2(tmp_path_factory):
     from transformers import (Blip2Config, Blip2ForConditionalGeneration, Blip2Processor, Blip2QFormerConfig,
                               Blip2VisionConfig, BlipImageProcessor, OPTConfig)
 
-    from genomni.training.presets import byte_tokenizer
+    from genomni.models.presets import byte_tokenizer
 
     torch.manual_seed(0)
     tok = byte_tokenizer(64)

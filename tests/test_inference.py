@@ -15,7 +15,7 @@ from genomni.layers import composite, write_rgba_folder
 from genomni.inference.remove import RemoveConfig, Remover, load_model, trimasks_for
 from genomni.inference.windows import blended_velocity, pad_frames, taper, window_starts
 from genomni.media import read_video, write_video
-from genomni.training.presets import build_preset
+from genomni.models.presets import build_preset
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ import torch.nn as nn
 from scipy.ndimage import gaussian_filter
 
 from genomni.errors import GenomniError
-from genomni.eval.metrics import AlexLPIPS, frame_metrics, load_lpips, psnr, ssim
+from genomni.metrics import AlexLPIPS, frame_metrics, load_lpips, psnr, ssim
 
 
 def test_psnr_matches_the_closed_form_for_known_noise():
@@ -90,7 +90,7 @@ def test_lpips_real_weights_load_offline_and_rank_distortions():
 
 
 def test_missing_lpips_weights_name_the_file(monkeypatch, tmp_path):
-    from genomni.eval import metrics
+    from genomni import metrics
 
     real = metrics._package_file
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))

@@ -6,8 +6,8 @@ from safetensors.torch import load_file
 
 from conftest import run_cli
 from genomni.errors import GenomniError
-from genomni.training.model import CasperModel, encode_trimask, init_from_base, widen_input
-from genomni.training.presets import build_preset
+from genomni.models.casper import CasperModel, encode_trimask, init_from_base, widen_input
+from genomni.models.presets import build_preset
 from genomni.training.trainer import TrainConfig, Trainer, flow_matching_loss, train
 
 

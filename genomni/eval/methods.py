@@ -15,33 +15,28 @@ import hashlib
 from pathlib import Path
 from typing import Any, Callable
 
-import cv2
 import numpy as np
 
 from ..errors import GenomniError
 from ..footage import dilate
 from ..generators.tripod import clean_plate
 from ..media import VIDEO_SUFFIXES, read_video
+from ..metrics import EFFECT_DILATE, inpaint_telea
 from .benchmarks import Scene
 
 BUILTIN = ("copy-input", "cv2-inpaint", "temporal-median")
 
 
-def _telea(frame: np.ndarray, hole: np.ndarray) -> np.ndarray:
-    return cv2.inpaint(np.ascontiguousarray(frame), hole.astype(np.uint8) * 255, 3, cv2.INPAINT_TELEA)
+def cv2_inpaint(scene: Scene) -> np.ndarray:
+    return inpaint_telea(scene.footage.video, dilate(scene.footage.masks.any(0), EFFECT_DILATE))
 
 
-def cv2_inpaint(scene: Scene, grow: int = 2) -> np.ndarray:
-    holes = dilate(scene.footage.masks.any(0), grow)
-    return np.stack([_telea(f, h) for f, h in zip(scene.footage.video, holes)])
-
-
-def temporal_median(scene: Scene, grow: int = 2) -> np.ndarray:
-    holes = dilate(scene.footage.masks.any(0), grow)
+def temporal_median(scene: Scene) -> np.ndarray:
+    holes = dilate(scene.footage.masks.any(0), EFFECT_DILATE)
     plate, never = clean_plate(scene.footage.video, holes)  # the tripod generator's clean plate
     out = np.where(holes[..., None], plate[None], scene.footage.video)
     if never.any():
-        out = np.stack([_telea(f, never & h) for f, h in zip(out, holes)])
+        out = inpaint_telea(out, never[None] & holes)
     return out
 
 
@@ -101,9 +96,9 @@ def resolve(spec: str) -> tuple[str, Callable[[Scene], np.ndarray], dict[str, An
     if spec == "copy-input":
         return spec, lambda s: s.footage.video, {}
     if spec == "cv2-inpaint":
-        return spec, cv2_inpaint, {"dilate": 2, "radius": 3}
+        return spec, cv2_inpaint, {"dilate": EFFECT_DILATE, "radius": 3}
     if spec == "temporal-median":
-        return spec, temporal_median, {"dilate": 2}
+        return spec, temporal_median, {"dilate": EFFECT_DILATE}
     kind, _, arg = spec.partition(":")
     if kind == "predictions" and arg:
         root = Path(arg)

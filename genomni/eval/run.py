@@ -27,7 +27,7 @@ from .. import __version__
 from ..errors import GenomniError
 from ..media import atomic_write_bytes
 from .benchmarks import Scene, Skipped, load_benchmark
-from .metrics import frame_metrics, load_lpips
+from ..metrics import frame_metrics, load_lpips
 from .methods import resolve
 
 PSNR_CAP = 100.0

@@ -22,8 +22,8 @@ from .. import trimask as tm
 from ..errors import GenomniError
 from ..footage import Footage, dilate
 from ..media import atomic_write_bytes, resize_video, write_video
-from ..training.model import CasperModel
-from ..training.sampling import sample_latents
+from ..models.casper import CasperModel
+from ..pipelines.casper import sample_latents
 from .windows import blended_velocity, model_size, pad_frames, padded_length
 
 FORMATS = ("mp4", "mkv", "png")
@@ -93,15 +93,24 @@ def _resize(frames: np.ndarray, h: int, w: int, nearest: bool = False) -> np.nda
     return resize_video(frames, (h, w), nearest, grow=cv2.INTER_CUBIC)  # back to the user's size: cubic
 
 
+def back_to_input_size(frames: np.ndarray, small: np.ndarray, video: np.ndarray) -> np.ndarray:
+    """The removal at the input's size: the model's change (output minus the resized input) is enlarged and
+    added to the full-size input, so pixels the model leaves alone keep the input's full detail."""
+    if frames.shape == video.shape:
+        return frames
+    change = _resize(frames.astype(np.float32) - small.astype(np.float32), *video.shape[1:3])
+    return np.clip(video.astype(np.float32) + change, 0, 255).round().astype(np.uint8)
+
+
 class Remover:
     """Runs Casper removals on one footage: shared encodings, one sampling per trimask."""
 
     def __init__(self, model: CasperModel, cfg: RemoveConfig):
         self.model, self.cfg = model, cfg.check()
         c, extra = model.config, model.config.extra
-        patch = model.transformer.config.patch_size[1]
-        self.multiple = c.spatial_scale * patch
-        trained = extra.get("train_clip") or [None, None, None]
+        self.multiple = model.size_multiple
+        recipe = extra.get("train_defaults", {})
+        trained = extra.get("train_clip") or [recipe.get("frames"), recipe.get("height"), recipe.get("width")]
         self.max_side = cfg.max_side or (max(trained[1], trained[2]) if trained[1] else None)
         self.window = cfg.window or trained[0]
         if self.window is not None and (self.window - 1) % c.frame_multiple:
@@ -134,9 +143,10 @@ class Remover:
         plan = self.plan(footage.shape)
         mh, mw = plan["size"]
         masks = dilate(footage.masks, cfg.dilate)
-        video, t = pad_frames(_resize(footage.video, mh, mw), model.config.frame_multiple)
+        small = _resize(footage.video, mh, mw)
+        video, t = pad_frames(small, model.config.frame_multiple)
         x = torch.from_numpy(video).permute(3, 0, 1, 2)[None].float().div(127.5).sub(1.0)
-        latent = model.encode_video(x.to(model.vae.device))
+        latent = model.encode_video(x)
         text = model.encode_text([cfg.prompt]).to(model.device)
         uncond = model.encode_text([""]).to(model.device) if cfg.guidance != 1.0 else None
         velocity = blended_velocity(lambda a, b, s, e: model.denoise(a, b, s, e), plan["latent_window"], plan["latent_stride"])
@@ -151,7 +161,7 @@ class Remover:
                                  on_step=(lambda i: progress.update(task, completed=i + 1)) if progress is not None else None)
             out = model.decode_latents(lat)[0]
             frames = ((out.float().clamp(-1, 1) + 1) * 127.5).round().byte().permute(1, 2, 3, 0).cpu().numpy()[:t]
-            yield name, _resize(frames, *footage.shape[1:])
+            yield name, back_to_input_size(frames, small, footage.video)
 
 
 def output_name(name: str, names: list[str], fmt: str) -> str:

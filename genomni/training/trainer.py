@@ -19,16 +19,17 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..configfile import build
+from ..configfile import build, load_mapping
 from ..errors import GenomniError
 from ..media import atomic_write_bytes
 from ..shards import iter_samples
 from ..datasets.clips import ClipConfig
 from ..datasets.index import open_index
 from ..datasets.loader import ClipDataset, fixed_clip, make_loader
-from .model import CasperModel, flow_shift
-from .sampling import sample_latents
-from .validate import baseline_scores, mean_scores, psnr, scores, side_by_side, to_uint8, trimask_uint8
+from ..models.casper import CASPER_FILE, CasperModel, flow_shift
+from ..pipelines.casper import sample_latents
+from ..metrics import psnr_uint8
+from .validate import baseline_scores, mean_scores, scores, side_by_side, to_uint8, trimask_uint8
 
 # Fields that may change between a checkpoint and its resumption (how long and how often, not what).
 RESUMABLE_CHANGES = {"steps", "max_minutes", "checkpoint_every", "keep_checkpoints", "validate_every", "log_every",
@@ -106,9 +107,21 @@ class TrainConfig:
         return {k: v for k, v in asdict(self).items() if k not in RESUMABLE_CHANGES}
 
 
+def model_train_defaults(model: str | None) -> dict[str, Any]:
+    """The training recipe a model dir records (casper.json extra.train_defaults; pixel presets have one)."""
+    path = Path(model or "") / CASPER_FILE
+    if not model or not path.is_file():
+        return {}
+    try:
+        return dict(json.loads(path.read_text()).get("extra", {}).get("train_defaults", {}))
+    except (json.JSONDecodeError, AttributeError, TypeError) as exc:
+        raise GenomniError(f"{path} is not a valid casper.json ({exc})") from exc
+
+
 def load_config(file: str | os.PathLike | None, overrides: dict[str, Any]) -> TrainConfig:
-    """TrainConfig from defaults <- YAML/JSON file <- CLI overrides, checked."""
-    cfg = build(TrainConfig, file, overrides)
+    """TrainConfig from defaults <- the model dir's recorded recipe <- YAML/JSON file <- CLI overrides, checked."""
+    model = overrides.get("model") or (load_mapping(file).get("model") if file else None)
+    cfg = build(TrainConfig, file, overrides, model_train_defaults(model))
     for name in ("data", "val"):
         value = getattr(cfg, name)
         if isinstance(value, str):
@@ -124,15 +137,12 @@ def sample_sigmas(n: int, mode: str, shift: float, gen: torch.Generator) -> torc
 
 def flow_matching_loss(model: CasperModel, transformer: Any, batch: dict[str, Any], text: torch.Tensor,
                        gen: torch.Generator, mode: str = "logit_normal") -> torch.Tensor:
-    """Wan's objective: x_s = (1-s) x0 + s eps, predict eps - x0, mean squared error."""
+    """Wan's objective: x_s = (1-s) x0 + s eps at a drawn noise level s; the backbone's loss (model.loss)."""
     x0 = model.encode_video(batch["target"])
     cond = model.condition(batch)
     eps = torch.randn(x0.shape, generator=gen).to(x0.device)
     sigma = sample_sigmas(x0.shape[0], mode, flow_shift(model.scheduler), gen).to(x0.device)
-    s = sigma.view(-1, 1, 1, 1, 1)
-    noisy = (1.0 - s) * x0 + s * eps
-    pred = model.denoise(noisy, cond, sigma, text, transformer)
-    return torch.nn.functional.mse_loss(pred, eps - x0)
+    return model.loss(x0, cond, eps, sigma, text, transformer)
 
 
 class TextCache:
@@ -300,7 +310,10 @@ class Trainer:
                 lat = sample_latents(self.model, cond, text, self.cfg.val_steps, seed=self.cfg.seed + k, transformer=net)
                 pred = to_uint8(self.model.decode_latents(lat)[0])
                 inp, tgt, tm = to_uint8(c["input"]), to_uint8(c["target"]), trimask_uint8(c["trimask"])
-                rows.append({**scores(pred, inp, tgt, tm), "psnr_vs_vae_target": psnr(pred, self._vae_target(c))})
+                row = scores(pred, inp, tgt, tm)
+                if self.model.vae is not None:
+                    row["psnr_vs_vae_target"] = psnr_uint8(pred, self._vae_target(c))
+                rows.append(row)
                 side_by_side(folder / f"{k:02d}-{c['key']}.mp4", inp, tm, pred, tgt, c["fps"])
         finally:
             if self.ema is not None:
@@ -317,8 +330,10 @@ class Trainer:
 
     @torch.no_grad()
     def baselines(self, clips: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
-        """copy-input and cv2-inpaint scores, and the VAE ceiling: the target through encode+decode."""
+        """copy-input and cv2-inpaint scores, and (latent backbones) the VAE ceiling: the target through encode+decode."""
         out = baseline_scores(clips)
+        if self.model.vae is None:
+            return out
         rows = [scores(self._vae_target(c), to_uint8(c["input"]), to_uint8(c["target"]), trimask_uint8(c["trimask"]))
                 for c in clips]
         out["vae-ceiling"] = mean_scores(rows)

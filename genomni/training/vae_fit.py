@@ -20,14 +20,15 @@ from ..datasets.clips import ClipConfig
 from ..datasets.index import ShardIndex
 from ..datasets.loader import ClipDataset, collate
 from ..errors import GenomniError
-from .model import CasperModel
-from .validate import psnr, to_uint8
+from ..models.casper import CasperModel
+from ..metrics import psnr_uint8
+from .validate import to_uint8
 
 
 def _recon_psnr(vae: Any, clips: torch.Tensor) -> float:
     with torch.no_grad():
         rec = vae.decode(vae.encode(clips).latent_dist.mode()).sample.clamp(-1, 1)
-    return float(np.mean([psnr(to_uint8(r), to_uint8(c)) for r, c in zip(rec, clips)]))
+    return float(np.mean([psnr_uint8(to_uint8(r), to_uint8(c)) for r, c in zip(rec, clips)]))
 
 
 def fit_vae(model_dir: str | os.PathLike, data: list[str], steps: int = 500, batch_size: int = 4, lr: float = 1e-3,
@@ -41,6 +42,8 @@ def fit_vae(model_dir: str | os.PathLike, data: list[str], steps: int = 500, bat
     from rich.progress import Progress
 
     model = CasperModel.from_pretrained(model_dir)
+    if model.vae is None:
+        raise GenomniError(f"{model_dir} is a {model.config.backbone} model: it has no VAE to fit")
     clip = (clip or ClipConfig()).check()
     model.check_clip(clip.frames, clip.height, clip.width)
     if steps < 1 or batch_size < 1:

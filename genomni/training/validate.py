@@ -6,41 +6,21 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 import torch
 
+from ..footage import dilate
 from ..media import write_video
+from ..metrics import EFFECT_DILATE, changed, inpaint_telea, psnr_uint8
 
-EFFECT_LEVELS = 6  # |target - input| above this (0..255) counts as an effect, as kubric QC does
-
-
-def psnr(pred: np.ndarray, target: np.ndarray, mask: np.ndarray | None = None) -> float:
-    """PSNR in dB on [0,1] values over all pixels, or over the pixels where `mask` (T,H,W) is true."""
-    err = (pred.astype(np.float64) - target.astype(np.float64)) / 255.0
-    sq = (err ** 2).mean(-1) if err.ndim == 4 else err ** 2
-    mse = float(sq[mask].mean()) if mask is not None else float(sq.mean())
-    if mask is not None and not mask.any():
-        return float("nan")
-    return float("inf") if mse == 0 else 10.0 * np.log10(1.0 / mse)
+def effect_region(inp: np.ndarray, target: np.ndarray, trimask: np.ndarray, grow: int = EFFECT_DILATE) -> np.ndarray:
+    """Pixels of removed objects (trimask 0) or changed by their removal, grown by `grow` px."""
+    return dilate((trimask == 0) | changed(inp, target), grow)
 
 
-def effect_region(inp: np.ndarray, target: np.ndarray, trimask: np.ndarray, dilate: int = 2) -> np.ndarray:
-    """Pixels of removed objects (trimask 0) or changed by their removal, dilated by `dilate` px."""
-    changed = np.abs(inp.astype(np.int16) - target.astype(np.int16)).max(-1) > EFFECT_LEVELS
-    region = (trimask == 0) | changed
-    kernel = np.ones((2 * dilate + 1, 2 * dilate + 1), np.uint8)
-    return np.stack([cv2.dilate(r.astype(np.uint8), kernel) > 0 for r in region])
-
-
-def inpaint_baseline(inp: np.ndarray, trimask: np.ndarray, dilate: int = 2, radius: int = 3) -> np.ndarray:
-    """OpenCV Telea inpainting of the (dilated) removed-object mask, frame by frame."""
-    kernel = np.ones((2 * dilate + 1, 2 * dilate + 1), np.uint8)
-    out = []
-    for frame, m in zip(inp, trimask):
-        hole = cv2.dilate((m == 0).astype(np.uint8) * 255, kernel)
-        out.append(cv2.inpaint(np.ascontiguousarray(frame), hole, radius, cv2.INPAINT_TELEA))
-    return np.stack(out)
+def inpaint_baseline(inp: np.ndarray, trimask: np.ndarray) -> np.ndarray:
+    """The cv2-inpaint baseline of eval on a training clip: Telea on the grown removed-object mask."""
+    return inpaint_telea(inp, dilate(trimask == 0, EFFECT_DILATE))
 
 
 def to_uint8(video: torch.Tensor) -> np.ndarray:
@@ -52,7 +32,7 @@ def to_uint8(video: torch.Tensor) -> np.ndarray:
 def scores(pred: np.ndarray, inp: np.ndarray, target: np.ndarray, trimask: np.ndarray) -> dict[str, float]:
     """Whole-frame and region PSNR of a prediction."""
     region = effect_region(inp, target, trimask)
-    return {"psnr": psnr(pred, target), "psnr_region": psnr(pred, target, region)}
+    return {"psnr": psnr_uint8(pred, target), "psnr_region": psnr_uint8(pred, target, region)}
 
 
 def baseline_scores(clips: list[dict[str, Any]]) -> dict[str, dict[str, float]]:

@@ -1,4 +1,6 @@
-"""Image metrics for the background benchmarks: PSNR and SSIM on [0,1], LPIPS (AlexNet, v0.1).
+"""Image metrics, one implementation for training validation, inference and eval: PSNR and SSIM on
+[0,1], LPIPS (AlexNet, v0.1), PSNR inside regions (object, effect, rest), the effect threshold and
+the OpenCV inpainting baseline.
 
 LPIPS is the network of `lpips.LPIPS(net="alex")` written out here, because every PyTorch LPIPS
 loads its backbone through torchvision, which neither imports beside the CPU torch build nor
@@ -17,12 +19,18 @@ import os
 import pickle
 from pathlib import Path
 
+import cv2
 import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ..errors import GenomniError
+from .errors import GenomniError
+from .footage import dilate
+
+EFFECT_LEVELS = 6  # |background - input| above this (0..255) counts as an effect (shadow, reflection)
+EFFECT_DILATE = 2  # px the object masks grow before the effect region starts
+REGIONS = ("object", "effect", "rest")
 
 TORCHVISION_ALEXNET = "alexnet-owt-7be5be79.pth"
 ALEX_CHANNELS = (64, 192, 384, 256, 256)
@@ -32,6 +40,43 @@ def psnr(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """Per-image PSNR in dB of (N,3,H,W) tensors in [0,1]; identical images give +inf."""
     mse = ((pred.double() - target.double()) ** 2).flatten(1).mean(1)
     return 10.0 * torch.log10(1.0 / mse)
+
+
+def psnr_uint8(pred: np.ndarray, target: np.ndarray, mask: np.ndarray | None = None) -> float:
+    """PSNR in dB on [0,1] values of uint8 videos (T,H,W,3), over all pixels or where `mask` (T,H,W) is
+    true (the pooled MSE of those pixels); nan for an empty mask, inf for identical pixels."""
+    if mask is not None and not mask.any():
+        return float("nan")
+    err = (pred.astype(np.float64) - target.astype(np.float64)) / 255.0
+    sq = (err ** 2).mean(-1) if err.ndim == 4 else err ** 2
+    mse = float(sq[mask].mean()) if mask is not None else float(sq.mean())
+    return float("inf") if mse == 0 else 10.0 * np.log10(1.0 / mse)
+
+
+def changed(inp: np.ndarray, background: np.ndarray, levels: int = EFFECT_LEVELS) -> np.ndarray:
+    """(T,H,W) pixels where any channel of the clean background differs from the input by more than `levels`."""
+    return np.abs(inp.astype(np.int16) - background.astype(np.int16)).max(-1) > levels
+
+
+def region_masks(inp: np.ndarray, background: np.ndarray, objects: np.ndarray) -> dict[str, np.ndarray]:
+    """The three scoring regions of a scene, (T,H,W) boolean each, disjoint and covering every pixel:
+    `object` = the removed objects' masks; `effect` = outside the objects grown by EFFECT_DILATE px,
+    where the true background differs from the input by more than EFFECT_LEVELS (shadows,
+    reflections); `rest` = everything else. A mask-inpainting method cannot touch `effect`."""
+    grown = dilate(objects, EFFECT_DILATE)
+    effect = ~grown & changed(inp, background)
+    return {"object": objects.copy(), "effect": effect, "rest": ~objects & ~effect}
+
+
+def region_psnr(pred: np.ndarray, background: np.ndarray, regions: dict[str, np.ndarray]) -> dict[str, float]:
+    """PSNR of the pooled MSE inside each region over the whole clip (nan where a region is empty)."""
+    return {name: psnr_uint8(pred, background, m) for name, m in regions.items()}
+
+
+def inpaint_telea(frames: np.ndarray, holes: np.ndarray, radius: int = 3) -> np.ndarray:
+    """OpenCV Telea inpainting of (T,H,W) boolean holes, frame by frame: the cv2-inpaint baseline."""
+    return np.stack([cv2.inpaint(np.ascontiguousarray(f), h.astype(np.uint8) * 255, radius, cv2.INPAINT_TELEA)
+                     for f, h in zip(frames, holes)])
 
 
 def _gaussian(size: int = 11, sigma: float = 1.5) -> torch.Tensor:

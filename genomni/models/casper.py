@@ -1,11 +1,20 @@
-"""The Casper model: a Wan2.1 video diffusion transformer whose input layer is widened for the
-latent of the input video and the trimask, plus its VAE, text encoder, tokenizer and scheduler.
+"""The Casper model: a video diffusion denoiser conditioned on [input video | trimask] + caption, its
+text encoder, tokenizer and scheduler, and (latent backbones) its VAE. Two backbones:
+
+- `wan`: a Wan2.1 transformer on VAE latents whose input layer is widened for the latent of the
+  input video and the trimask; it predicts the flow-matching velocity (noise - clean).
+- `pixel`: the paper's choice (Lumiere is pixel-space): a denoiser on pixels, no VAE. It predicts
+  the clean video as the input video plus a learned correction (the output layer starts at zero, so
+  an untrained model copies its input); its velocity is derived from that prediction. Most pixels
+  of a removal equal the input, so the network only learns what must change: the objects and their
+  shadows and reflections.
 
 Model directory (diffusers/transformers `save_pretrained` layout, nothing fetched from a hub):
 
     casper.json      genomni's record: backbone, channel split, mask encoding, base, version
-    transformer/     WanTransformer3DModel with in_channels = latent + latent + mask channels
-    vae/             AutoencoderKLWan
+    transformer/     the denoiser (wan: WanTransformer3DModel, in_channels = latent + latent + mask;
+                     pixel: the denoiser class named in its config, in_channels = 3 + 3 + 1)
+    vae/             AutoencoderKLWan (wan only)
     text_encoder/    UMT5EncoderModel (any transformers encoder with `last_hidden_state`)
     tokenizer/       the text encoder's tokenizer
     scheduler/       FlowMatchEulerDiscreteScheduler
@@ -36,7 +45,8 @@ from ..media import atomic_dir
 
 CASPER_FILE = "casper.json"
 WAN_VAE_CHUNK = 4  # AutoencoderKLWan.encode walks frames 1.. in chunks of 4 whatever its temporal scale
-PARTS = ("transformer", "vae", "text_encoder", "tokenizer", "scheduler")
+BACKBONES = ("wan", "pixel")
+MIN_SIGMA = 1e-3  # the pixel backbone divides by sigma to turn its clean-video prediction into a velocity
 
 
 @dataclass
@@ -59,8 +69,15 @@ class CasperConfig:
 
     @property
     def frame_multiple(self) -> int:
-        """Clips have frame_multiple*n+1 frames: Wan's VAE encodes the first frame, then chunks of 4."""
-        return math.lcm(WAN_VAE_CHUNK, self.temporal_scale)
+        """Clips have frame_multiple*n+1 frames: Wan's VAE encodes the first frame, then chunks of 4;
+        the pixel backbone takes any length."""
+        return 1 if self.backbone == "pixel" else math.lcm(WAN_VAE_CHUNK, self.temporal_scale)
+
+    @property
+    def parts(self) -> tuple[str, ...]:
+        """The sub-folders of a model dir of this backbone."""
+        vae = ("vae",) if self.backbone == "wan" else ()
+        return ("transformer", *vae, "text_encoder", "tokenizer", "scheduler")
 
 
 def vae_scales(vae: Any) -> tuple[int, int]:
@@ -144,23 +161,36 @@ def flow_shift(scheduler: Any) -> float:
     return float(cfg.get("flow_shift") or cfg.get("shift") or 1.0)
 
 
+def load_denoiser(path: Path, dtype: torch.dtype = torch.float32) -> Any:
+    """The diffusers model class named in the folder's config.json (WanTransformer3DModel, UNet3DConditionModel, ...)."""
+    import diffusers
+
+    name = _class_name(path)
+    cls = getattr(diffusers, name or "", None)
+    if cls is None:
+        raise GenomniError(f"{path}: unknown denoiser class {name!r}")
+    return cls.from_pretrained(path, torch_dtype=dtype)
+
+
 class CasperModel:
     """The parts of a Casper model and the operations training and inference share."""
 
-    def __init__(self, transformer: Any, vae: Any, text_encoder: Any, tokenizer: Any, scheduler: Any, config: CasperConfig):
+    def __init__(self, transformer: Any, vae: Any | None, text_encoder: Any, tokenizer: Any, scheduler: Any,
+                 config: CasperConfig):
         self.transformer, self.vae, self.text_encoder = transformer, vae, text_encoder
         self.tokenizer, self.scheduler, self.config = tokenizer, scheduler, config
-        self.vae.requires_grad_(False)
         self.text_encoder.requires_grad_(False)
-        z = self.vae.config.z_dim
-        self._lat_mean = torch.tensor(self.vae.config.latents_mean, dtype=torch.float32).view(1, z, 1, 1, 1)
-        self._lat_std = torch.tensor(self.vae.config.latents_std, dtype=torch.float32).view(1, z, 1, 1, 1)
+        if self.vae is not None:
+            self.vae.requires_grad_(False)
+            z = self.vae.config.z_dim
+            self._lat_mean = torch.tensor(self.vae.config.latents_mean, dtype=torch.float32).view(1, z, 1, 1, 1)
+            self._lat_std = torch.tensor(self.vae.config.latents_std, dtype=torch.float32).view(1, z, 1, 1, 1)
 
     # --- loading and saving -------------------------------------------------------------------
     @classmethod
     def from_pretrained(cls, path: str | os.PathLike, dtype: torch.dtype = torch.float32) -> "CasperModel":
         """Load a Casper model dir; a missing or foreign dir is a one-line error naming what to supply."""
-        from diffusers import AutoencoderKLWan, WanTransformer3DModel
+        from diffusers import AutoencoderKLWan
         from transformers import AutoTokenizer
 
         path = Path(path)
@@ -169,13 +199,13 @@ class CasperModel:
             raise GenomniError(f"{path} is not a Casper model dir (no {CASPER_FILE}); build one with "
                                f"`genomni train init --base WAN_DIR --out DIR` or `--preset tiny`")
         config = CasperConfig(**json.loads((path / CASPER_FILE).read_text()))
-        if config.backbone != "wan":
-            raise GenomniError(f"{path}: backbone {config.backbone!r} is not supported by this genomni (wan)")
-        for part in PARTS:
+        if config.backbone not in BACKBONES:
+            raise GenomniError(f"{path}: backbone {config.backbone!r} is not supported by this genomni ({', '.join(BACKBONES)})")
+        for part in config.parts:
             _check_dir(path / part, f"{path.name}/{part}:")
         try:
-            transformer = WanTransformer3DModel.from_pretrained(path / "transformer", torch_dtype=dtype)
-            vae = AutoencoderKLWan.from_pretrained(path / "vae", torch_dtype=torch.float32)
+            transformer = load_denoiser(path / "transformer", dtype)
+            vae = AutoencoderKLWan.from_pretrained(path / "vae", torch_dtype=torch.float32) if "vae" in config.parts else None
             text_encoder = load_text_encoder(path / "text_encoder", dtype)
             tokenizer = AutoTokenizer.from_pretrained(path / "tokenizer")
             scheduler = load_scheduler(path / "scheduler")
@@ -191,7 +221,8 @@ class CasperModel:
         path = Path(path)
         with atomic_dir(path) as tmp:
             (transformer or self.transformer).save_pretrained(tmp / "transformer")
-            self.vae.save_pretrained(tmp / "vae")
+            if self.vae is not None:
+                self.vae.save_pretrained(tmp / "vae")
             self.text_encoder.save_pretrained(tmp / "text_encoder")
             self.tokenizer.save_pretrained(tmp / "tokenizer")
             self.scheduler.save_pretrained(tmp / "scheduler")
@@ -200,7 +231,8 @@ class CasperModel:
 
     def to(self, device: torch.device | str) -> "CasperModel":
         for m in (self.transformer, self.vae, self.text_encoder):
-            m.to(device)
+            if m is not None:
+                m.to(device)
         return self
 
     @property
@@ -208,29 +240,50 @@ class CasperModel:
         return next(self.transformer.parameters()).device
 
     # --- encoders ------------------------------------------------------------------------------
+    @property
+    def size_multiple(self) -> int:
+        """Frame sides must be multiples of this: the VAE's scale times the patch size, or the U-Net's
+        total downsampling."""
+        cfg = self.transformer.config
+        if "patch_size" in cfg:
+            return self.config.spatial_scale * cfg.patch_size[1]
+        return self.config.spatial_scale * 2 ** (len(cfg.block_out_channels) - 1)
+
     def check_clip(self, frames: int, height: int, width: int) -> None:
         """Fail clearly on clip shapes the VAE and patchifier cannot take."""
-        c = self.config
-        side = c.spatial_scale * self.transformer.config.patch_size[1]
+        c, side = self.config, self.size_multiple
         if (frames - 1) % c.frame_multiple or height % side or width % side:
             raise GenomniError(f"clips of {frames} frames at {width}x{height} do not fit this model: frames must be "
                                f"{c.frame_multiple}n+1 and sides multiples of {side}")
 
+    @property
+    def codec_device(self) -> torch.device:
+        """Where videos are encoded: the VAE's device (it may stay on the CPU with --offload)."""
+        return self.vae.device if self.vae is not None else self.device
+
     @torch.no_grad()
     def encode_video(self, video: torch.Tensor) -> torch.Tensor:
-        """(B,3,T,H,W) in [-1,1] -> normalised latents (B,z,T',H/s,W/s) (the VAE mean, as Wan trains)."""
-        dev = self.vae.device
+        """(B,3,T,H,W) in [-1,1] -> normalised latents (B,z,T',H/s,W/s) (the VAE mean, as Wan trains);
+        the pixel backbone works on the pixels themselves."""
+        dev = self.codec_device
+        if self.vae is None:
+            return video.to(dev, torch.float32)
         z = self.vae.encode(video.to(dev, torch.float32)).latent_dist.mode()
         return (z - self._lat_mean.to(dev)) / self._lat_std.to(dev)
 
     @torch.no_grad()
     def decode_latents(self, latents: torch.Tensor) -> torch.Tensor:
-        """Normalised latents -> (B,3,T,H,W) in [-1,1]."""
-        dev = self.vae.device
+        """Normalised latents (or pixels) -> (B,3,T,H,W) in [-1,1]."""
+        dev = self.codec_device
+        if self.vae is None:
+            return latents.to(dev, torch.float32).clamp(-1, 1)
         z = latents.to(dev, torch.float32) * self._lat_std.to(dev) + self._lat_mean.to(dev)
         return self.vae.decode(z).sample.clamp(-1, 1)
 
     def encode_mask(self, trimask: torch.Tensor) -> torch.Tensor:
+        """Trimask {0, 0.5, 1} -> the denoiser's mask channels (pixel: one channel in {-1, 0, 1})."""
+        if self.vae is None:
+            return trimask * 2.0 - 1.0
         return encode_trimask(trimask, self.config.spatial_scale, self.config.temporal_scale)
 
     @torch.no_grad()
@@ -248,14 +301,33 @@ class CasperModel:
         mask = self.encode_mask(batch["trimask"].to(lat.device)).to(lat.dtype)
         return torch.cat([lat, mask], dim=1)
 
-    def denoise(self, noisy: torch.Tensor, cond: torch.Tensor, sigma: torch.Tensor, text: torch.Tensor,
+    def predict(self, noisy: torch.Tensor, cond: torch.Tensor, sigma: torch.Tensor, text: torch.Tensor,
                 transformer: Any | None = None) -> torch.Tensor:
-        """Predicted flow-matching velocity (noise - clean) at noise level sigma in [0,1]."""
+        """What the network is trained to output: the velocity (wan) or the clean video (pixel: the input
+        video in `cond` plus the network's correction)."""
         net = transformer or self.transformer
         dtype = next(net.parameters()).dtype
         x = torch.cat([noisy, cond], dim=1).to(dtype)
-        out = net(hidden_states=x, timestep=sigma * 1000.0, encoder_hidden_states=text.to(dtype), return_dict=False)[0]
-        return out.float()
+        out = net(x, sigma * 1000.0, text.to(dtype), return_dict=False)[0].float()
+        return out if self.vae is not None else cond[:, :self.config.latent_channels].float() + out
+
+    def denoise(self, noisy: torch.Tensor, cond: torch.Tensor, sigma: torch.Tensor, text: torch.Tensor,
+                transformer: Any | None = None) -> torch.Tensor:
+        """Predicted flow-matching velocity (noise - clean) at noise level sigma in [0,1]."""
+        pred = self.predict(noisy, cond, sigma, text, transformer)
+        if self.vae is not None:
+            return pred
+        s = sigma.float().clamp(min=MIN_SIGMA).view(-1, 1, 1, 1, 1)
+        return (noisy.float() - pred) / s  # x_s = (1-s) x0 + s eps  =>  eps - x0 = (x_s - x0) / s
+
+    def loss(self, x0: torch.Tensor, cond: torch.Tensor, eps: torch.Tensor, sigma: torch.Tensor, text: torch.Tensor,
+             transformer: Any | None = None) -> torch.Tensor:
+        """Flow-matching loss at noise level sigma: MSE on the velocity (wan, as Wan trains) or on the clean
+        video (pixel; the velocity loss would weight it by 1/sigma^2 and explode near sigma 0)."""
+        s = sigma.view(-1, 1, 1, 1, 1)
+        noisy = (1.0 - s) * x0 + s * eps
+        pred = self.predict(noisy, cond, sigma, text, transformer)
+        return F.mse_loss(pred, eps - x0 if self.vae is not None else x0)
 
 
 def base_config_check(base: Path) -> None:

@@ -10,7 +10,7 @@ from typing import Any, Callable
 
 import torch
 
-from .model import CasperModel
+from ..models.casper import CasperModel
 
 
 def fresh_scheduler(model: CasperModel) -> Any:

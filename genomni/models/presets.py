@@ -1,0 +1,129 @@
+"""Random Casper models built from the same diffusers/transformers classes as the real bases, for
+tests, the CPU demo and the CPU proof; they go through the same `save_pretrained` path.
+
+- `tiny`, `small`: Wan-backbone toys (a Wan transformer on the latents of a small Wan VAE that
+  `genomni train vae` must fit first).
+- `pixel`: the pixel-space backbone sized for a 2-core CPU at 64 px (see PIXEL_PRESETS).
+- `pixel-base`: the same architecture at 128 px with more channels, a configuration for GPUs.
+
+Each pixel preset records in casper.json the training recipe `genomni train run` uses by default.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ..errors import GenomniError
+from .casper import CasperConfig, CasperModel, vae_scales, widen_input
+
+# name -> transformer size (layers, heads, head dim, ffn dim); all share the small Wan VAE and UMT5.
+WAN_PRESETS = {"tiny": (2, 2, 12, 96), "small": (4, 4, 16, 256)}
+
+
+@dataclass(frozen=True)
+class PixelPreset:
+    """A pixel-space Casper: a diffusers UNet3DConditionModel on [noisy | input | trimask] pixels and the
+    training recipe recorded with it (TrainConfig fields)."""
+
+    channels: tuple[int, ...]
+    attention: tuple[bool, ...]  # per resolution level: cross/self-attention blocks (False: convolutions only)
+    train: dict[str, Any]
+
+
+PIXEL_PRESETS = {
+    "pixel": PixelPreset((32, 64, 96), (False, False, True), {
+        "frames": 9, "height": 64, "width": 64, "batch_size": 4, "lr": 1e-3, "warmup_steps": 50, "steps": 6000,
+        "timestep_sampling": "uniform", "lr_schedule": "cosine", "validate_every": 500, "checkpoint_every": 500,
+        "val_steps": 4}),
+    "pixel-base": PixelPreset((64, 128, 256, 256), (False, False, True, True), {
+        "frames": 17, "height": 128, "width": 128, "batch_size": 8, "lr": 3e-4, "warmup_steps": 500, "steps": 50000,
+        "timestep_sampling": "uniform", "lr_schedule": "cosine", "mixed_precision": "bf16", "validate_every": 2000,
+        "checkpoint_every": 2000, "val_steps": 4}),
+}
+PRESETS = (*WAN_PRESETS, *PIXEL_PRESETS)
+
+
+def byte_tokenizer(max_length: int) -> Any:
+    """A byte-level tokenizer that covers any caption with no trained vocabulary (nothing to download)."""
+    from tokenizers import Tokenizer, decoders, models
+    from tokenizers.pre_tokenizers import ByteLevel
+    from transformers import PreTrainedTokenizerFast
+
+    specials = ["<pad>", "</s>", "<unk>"]
+    vocab = {t: i for i, t in enumerate(specials + sorted(ByteLevel.alphabet()))}
+    tok = Tokenizer(models.BPE(vocab=vocab, merges=[], unk_token="<unk>"))
+    tok.pre_tokenizer = ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    return PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="<pad>", eos_token="</s>", unk_token="<unk>",
+                                   model_max_length=max_length)
+
+
+def small_text_encoder(tokenizer: Any) -> Any:
+    """A random 1-layer UMT5 encoder (width 32): frozen, it still gives every caption its own embedding."""
+    from transformers import UMT5Config, UMT5EncoderModel
+
+    return UMT5EncoderModel(UMT5Config(vocab_size=len(tokenizer), d_model=32, d_kv=8, d_ff=64, num_layers=1,
+                                       num_heads=4, relative_attention_num_buckets=8, pad_token_id=0,
+                                       eos_token_id=1, decoder_start_token_id=0))
+
+
+def pixel_preset(name: str, seed: int = 0) -> CasperModel:
+    """A random pixel-space Casper: U-Net on [noisy 3 | input 3 | trimask 1] channels, output zeroed so it
+    starts as copy-the-input; the small UMT5 encoder and byte tokenizer of the Wan presets."""
+    from diffusers import FlowMatchEulerDiscreteScheduler, UNet3DConditionModel
+
+    p = PIXEL_PRESETS[name]
+    torch.manual_seed(seed)
+    tokenizer = byte_tokenizer(32)
+    text_encoder = small_text_encoder(tokenizer)
+    down = tuple("CrossAttnDownBlock3D" if a else "DownBlock3D" for a in p.attention)
+    up = tuple("CrossAttnUpBlock3D" if a else "UpBlock3D" for a in reversed(p.attention))
+    unet = UNet3DConditionModel(in_channels=7, out_channels=3, down_block_types=down, up_block_types=up,
+                                block_out_channels=p.channels, layers_per_block=1, norm_num_groups=8,
+                                cross_attention_dim=text_encoder.config.d_model, attention_head_dim=16)
+    torch.nn.init.zeros_(unet.conv_out.weight)  # the correction starts at zero: an untrained model copies its input
+    torch.nn.init.zeros_(unet.conv_out.bias)
+    config = CasperConfig(backbone="pixel", latent_channels=3, mask_channels=1, spatial_scale=1, temporal_scale=1,
+                          max_text_tokens=32, base=f"preset:{name}", extra={"train_defaults": dict(p.train)})
+    return CasperModel(unet, None, text_encoder, tokenizer, FlowMatchEulerDiscreteScheduler(shift=1.0), config)
+
+
+def preset(name: str = "tiny", seed: int = 0) -> CasperModel:
+    """A random Casper for CPU work. Wan presets: Wan transformer (tiny: 2 layers of width 24, 31k parameters;
+    small: 4 of width 64, 0.3M), Wan VAE (4x space, 2x time, 8 latent channels, 0.16M), UMT5 encoder (1 layer).
+    Pixel presets: see `pixel_preset`."""
+    if name not in PRESETS:
+        raise GenomniError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
+    if name in PIXEL_PRESETS:
+        return pixel_preset(name, seed)
+    layers, heads, head_dim, ffn = WAN_PRESETS[name]
+    from diffusers import AutoencoderKLWan, FlowMatchEulerDiscreteScheduler, WanTransformer3DModel
+
+    torch.manual_seed(seed)
+    z = 8
+    vae = AutoencoderKLWan(base_dim=8, z_dim=z, dim_mult=[1, 2, 2], num_res_blocks=1, temperal_downsample=[False, True],
+                           latents_mean=[0.0] * z, latents_std=[1.0] * z)
+    tokenizer = byte_tokenizer(32)
+    text_encoder = small_text_encoder(tokenizer)
+    base = WanTransformer3DModel(patch_size=(1, 2, 2), num_attention_heads=heads, attention_head_dim=head_dim, in_channels=z,
+                                 out_channels=z, text_dim=32, freq_dim=32, ffn_dim=ffn, num_layers=layers, rope_max_seq_len=64)
+    spatial, temporal = vae_scales(vae)
+    config = CasperConfig(latent_channels=z, mask_channels=temporal * spatial * spatial, spatial_scale=spatial,
+                          temporal_scale=temporal, max_text_tokens=32, base=f"preset:{name}")
+    transformer = widen_input(base, z + config.mask_channels)
+    torch.nn.init.normal_(transformer.patch_embedding.weight, std=0.02)  # a random toy: no base to preserve
+    scheduler = FlowMatchEulerDiscreteScheduler(shift=1.0)
+    return CasperModel(transformer, vae, text_encoder, tokenizer, scheduler, config)
+
+
+def build_preset(name: str, out: str | os.PathLike, seed: int = 0) -> Path:
+    """Write preset `name` as a Casper model dir at `out` (refusing to overwrite)."""
+    out = Path(out)
+    if out.exists():
+        raise GenomniError(f"{out} already exists; choose a new --out (nothing was changed)")
+    return preset(name, seed).save_pretrained(out)
