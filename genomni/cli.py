@@ -496,7 +496,7 @@ PROGRESS_OPT = typer.Option(True, help="Show progress bars.")
 MASKS_DIR_OPT = typer.Option(None, help="A folder whose every mask video or subfolder is one object (e.g. from `genomni data export`).")
 INSTANCES_OPT = typer.Option(None, help="Instead of --mask: a folder of instance-id PNGs (DAVIS style), one object per id.")
 MODEL_OPT = typer.Option(..., "--model", help="Casper model dir (genomni train init / train run).")
-STEPS_OPT = typer.Option(30, help="Denoising steps.")
+STEPS_OPT = typer.Option(None, help="Denoising steps; default: the model's recorded inference steps (30 if none).")
 GUIDANCE_OPT = typer.Option(1.0, help="Classifier-free guidance scale (1 = off).")
 SEED_OPT = typer.Option(0, help="Noise seed.")
 PROMPT_OPT = typer.Option("", help="Caption of the result (what the clean video shows).")
@@ -519,7 +519,7 @@ def remove_cmd(
     video: Path = VIDEO_ARG, mask: Optional[list[Path]] = MASK_OPT, masks_dir: Optional[Path] = MASKS_DIR_OPT,
     instances: Optional[Path] = INSTANCES_OPT,
     model: Path = MODEL_OPT, out: Path = typer.Option(..., help="Output folder."),
-    steps: int = STEPS_OPT, guidance: float = GUIDANCE_OPT, seed: int = SEED_OPT, prompt: str = PROMPT_OPT,
+    steps: Optional[int] = STEPS_OPT, guidance: float = GUIDANCE_OPT, seed: int = SEED_OPT, prompt: str = PROMPT_OPT,
     window: Optional[int] = WINDOW_OPT, stride: Optional[int] = STRIDE_OPT, max_side: Optional[int] = MAX_SIDE_OPT,
     dilate: int = DILATE_OPT, device: str = DEVICE_OPT, dtype: str = DTYPE_OPT, offload: bool = OFFLOAD_OPT,
     format: str = typer.Option("mp4", help="Output videos: mp4 (H.264), mkv (lossless FFV1) or png (frame folders)."),
@@ -546,7 +546,7 @@ def decompose_cmd(
     video: Path = VIDEO_ARG, mask: Optional[list[Path]] = MASK_OPT, masks_dir: Optional[Path] = MASKS_DIR_OPT,
     instances: Optional[Path] = INSTANCES_OPT,
     model: Path = MODEL_OPT, out: Path = typer.Option(..., help="Output folder (see README for its layout)."),
-    steps: int = STEPS_OPT, guidance: float = GUIDANCE_OPT, seed: int = SEED_OPT, prompt: str = PROMPT_OPT,
+    steps: Optional[int] = STEPS_OPT, guidance: float = GUIDANCE_OPT, seed: int = SEED_OPT, prompt: str = PROMPT_OPT,
     window: Optional[int] = WINDOW_OPT, stride: Optional[int] = STRIDE_OPT, max_side: Optional[int] = MAX_SIDE_OPT,
     dilate: int = DILATE_OPT, device: str = DEVICE_OPT, dtype: str = DTYPE_OPT, offload: bool = OFFLOAD_OPT,
     coarse_side: int = typer.Option(128, help="Long side of the coarse omnimatte stage."),

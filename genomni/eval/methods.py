@@ -6,12 +6,14 @@
   object covers it; pixels never uncovered fall back to Telea.
 - `predictions:DIR`: outputs of any external tool: `DIR/<scene>/` holding one video file or frame
   folder (`background.*` preferred), matched by scene name and checked frame by frame.
-- `casper:MODEL_DIR`: genomni's removal (`genomni remove`) with default settings.
+- `casper:MODEL_DIR`: genomni's removal (`genomni remove`) with default settings;
+  `casper[steps=N]:MODEL_DIR` samples with N steps.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
 from typing import Any, Callable
 
@@ -70,10 +72,10 @@ def predictions(root: Path) -> Callable[[Scene], np.ndarray]:
     return run
 
 
-def casper(model_dir: str) -> Callable[[Scene], np.ndarray]:
+def casper(model_dir: str, steps: int | None = None) -> Callable[[Scene], np.ndarray]:
     from ..inference.remove import RemoveConfig, Remover, load_model
 
-    cfg = RemoveConfig()
+    cfg = RemoveConfig() if steps is None else RemoveConfig(steps=steps)
     remover = Remover(load_model(model_dir, cfg), cfg)
 
     def run(scene: Scene) -> np.ndarray:
@@ -105,6 +107,12 @@ def resolve(spec: str) -> tuple[str, Callable[[Scene], np.ndarray], dict[str, An
         if not root.is_dir():
             raise GenomniError(f"--method {spec}: {root} does not exist")
         return f"predictions:{root.name}", predictions(root), {"dir": str(root)}
-    if kind == "casper" and arg:
-        return f"casper:{Path(arg).name}", casper(arg), {"model": arg, "transformer_sha256": model_hash(arg)}
-    raise GenomniError(f"unknown --method {spec!r}; use {', '.join(BUILTIN)}, predictions:DIR or casper:MODEL_DIR")
+    steps = re.fullmatch(r"casper\[steps=(\d+)\]", kind)
+    if (kind == "casper" or steps) and arg:
+        n = int(steps.group(1)) if steps else None
+        if n is not None and n < 1:
+            raise GenomniError(f"--method {spec}: steps must be >= 1")
+        name = f"casper:{Path(arg).name}" + (f" ({n} steps)" if n else "")
+        return name, casper(arg, n), {"model": arg, "steps": n, "transformer_sha256": model_hash(arg)}
+    raise GenomniError(f"unknown --method {spec!r}; use {', '.join(BUILTIN)}, predictions:DIR, casper:MODEL_DIR or "
+                       f"casper[steps=N]:MODEL_DIR")

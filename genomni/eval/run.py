@@ -27,11 +27,16 @@ from .. import __version__
 from ..errors import GenomniError
 from ..media import atomic_write_bytes
 from .benchmarks import Scene, Skipped, load_benchmark
-from ..metrics import frame_metrics, load_lpips
+from ..metrics import EFFECT_DILATE, EFFECT_LEVELS, REGIONS, frame_metrics, load_lpips, region_masks, region_psnr
 from .methods import resolve
 
 PSNR_CAP = 100.0
 METRICS = ("psnr", "ssim", "lpips")
+REGION_COLUMNS = tuple(f"psnr_{r}" for r in REGIONS)
+REGION_PROTOCOL = (f"PSNR of the pooled MSE over each scene's clip in three disjoint regions: object = union of the "
+                   f"object masks; effect = outside the masks grown by {EFFECT_DILATE} px where the true background differs "
+                   f"from the input by more than {EFFECT_LEVELS} levels (0..255, any channel); rest = every other pixel. "
+                   f"Scenes without a region are left out of that region's mean.")
 # Published background PSNR (dB) / LPIPS: Generative Omnimatte (CVPR 2025) Table 1 and OmnimatteZero.
 PUBLISHED = {
     "Generative Omnimatte": {"movie": (32.69, 0.030), "kubric": (44.07, 0.010)},
@@ -70,6 +75,16 @@ def score_scene(pred: np.ndarray, scene: Scene, lpips_net: Any) -> dict[str, lis
     return {k: [float(x) for x in v] for k, v in m.items()}
 
 
+def score_regions(pred: np.ndarray, scene: Scene) -> dict[str, float | None]:
+    """PSNR of the pooled MSE over the whole clip in the object, effect and rest regions (metrics.region_masks),
+    capped like frame PSNR; None where the scene has no such pixels."""
+    regions = region_masks(scene.footage.video, scene.background, scene.footage.masks.any(0))
+    out: dict[str, float | None] = {}
+    for name, value in region_psnr(pred, scene.background, regions).items():
+        out[f"psnr_{name}"] = None if np.isnan(value) else float(min(value, PSNR_CAP))
+    return out
+
+
 def _strip(scene: Scene, pred: np.ndarray, t: int) -> np.ndarray:
     """input | prediction | ground truth of frame t."""
     return np.concatenate([scene.footage.video[t], pred[t], scene.background[t]], axis=1)
@@ -100,8 +115,8 @@ def evaluate(cfg: EvalConfig, progress: bool = True) -> dict[str, Any]:
                     cache = out / "cache" / _slug(mname) / _slug(bname) / f"{_slug(scene.name)}.json"
                     if isinstance(scene, Skipped):
                         rows.append({**row, "skipped": scene.reason})
-                    elif cache.is_file():
-                        rows.append({**row, **json.loads(cache.read_text())})
+                    elif cache.is_file() and "regions" in (cached := json.loads(cache.read_text())):
+                        rows.append({**row, **cached})
                     else:
                         try:
                             pred = fn(scene)
@@ -114,7 +129,8 @@ def evaluate(cfg: EvalConfig, progress: bool = True) -> dict[str, Any]:
                             t_bad = int(np.argmin(frames["psnr"]))
                             strip_path = out / "worst" / f"{_slug(mname)}-{_slug(bname)}-{_slug(scene.name)}-{t_bad:05d}.png"
                             _save_png(strip_path, _strip(scene, pred, t_bad))
-                            record = {"frames": frames, "worst_frame": t_bad, "worst_strip": str(strip_path.relative_to(out))}
+                            record = {"frames": frames, "regions": score_regions(pred, scene), "worst_frame": t_bad,
+                                      "worst_strip": str(strip_path.relative_to(out))}
                             atomic_write_bytes(cache, json.dumps(record).encode())
                             rows.append({**row, **record})
                     bar.advance(task)
@@ -130,12 +146,19 @@ def _save_png(path: Path, rgb: np.ndarray) -> None:
 
 
 def _means(rows: list[dict[str, Any]]) -> dict[str, float]:
+    """Benchmark means: of per-scene frame means (METRICS) and of per-scene region PSNRs over the scenes that
+    have that region (with how many did)."""
     scored = [r for r in rows if "frames" in r]
-    out = {}
+    out: dict[str, float] = {}
     for k in METRICS:
         per_scene = [np.mean(r["frames"][k]) for r in scored if k in r["frames"]]
         if per_scene:
             out[k] = float(np.mean(per_scene))
+    for k in REGION_COLUMNS:
+        per_scene = [r["regions"][k] for r in scored if r["regions"].get(k) is not None]
+        if per_scene:
+            out[k] = float(np.mean(per_scene))
+            out[f"{k}_scenes"] = len(per_scene)
     return out
 
 
@@ -147,16 +170,19 @@ def write_report(cfg: EvalConfig, rows: list[dict[str, Any]], methods: list, sec
     fw.writerow(["method", "benchmark", "scene", "frame", *METRICS])
     scene_lines = io.StringIO()
     sw = csv.writer(scene_lines)
-    sw.writerow(["method", "benchmark", "scene", "frames", *METRICS, "skipped"])
+    sw.writerow(["method", "benchmark", "scene", "frames", *METRICS, *REGION_COLUMNS, "skipped"])
     for r in rows:
         if "frames" in r:
             f = r["frames"]
             for t in range(len(f["psnr"])):
                 fw.writerow([r["method"], r["benchmark"], r["scene"], t, *[f"{f[k][t]:.6f}" if k in f else "" for k in METRICS]])
+            reg = r["regions"]
             sw.writerow([r["method"], r["benchmark"], r["scene"], len(f["psnr"]),
-                         *[f"{np.mean(f[k]):.6f}" if k in f else "" for k in METRICS], ""])
+                         *[f"{np.mean(f[k]):.6f}" if k in f else "" for k in METRICS],
+                         *["" if reg.get(k) is None else f"{reg[k]:.6f}" for k in REGION_COLUMNS], ""])
         else:
-            sw.writerow([r["method"], r["benchmark"], r["scene"], 0, "", "", "", r["skipped"]])
+            sw.writerow([r["method"], r["benchmark"], r["scene"], 0, *[""] * (len(METRICS) + len(REGION_COLUMNS)),
+                         r["skipped"]])
     atomic_write_bytes(out / "per_frame.csv", frame_lines.getvalue().encode())
     atomic_write_bytes(out / "per_scene.csv", scene_lines.getvalue().encode())
     summary: dict[str, dict[str, Any]] = {}
@@ -170,7 +196,8 @@ def write_report(cfg: EvalConfig, rows: list[dict[str, Any]], methods: list, sec
     results = {
         "genomni_version": __version__, "torch": torch.__version__, "python": platform.python_version(),
         "protocol": {"psnr_range": "[0,1]", "psnr_cap_db": PSNR_CAP, "ssim": "11x11 Gaussian, sigma 1.5, [0,1]",
-                     "lpips": "AlexNet v0.1, [-1,1]" if cfg.lpips else "off", "averaging": "frames -> scene -> benchmark"},
+                     "lpips": "AlexNet v0.1, [-1,1]" if cfg.lpips else "off", "averaging": "frames -> scene -> benchmark",
+                     "regions": REGION_PROTOCOL},
         "benchmarks": cfg.benchmarks, "methods": {m: prov for m, _, prov in methods}, "summary": summary,
         "skipped": [{k: r[k] for k in ("method", "benchmark", "scene", "skipped")} for r in rows if "skipped" in r],
         "seconds": seconds, **cfg.meta,
@@ -212,24 +239,29 @@ def markdown(results: dict[str, Any], rows: list[dict[str, Any]]) -> str:
     lines = ["# genomni eval report", "",
              f"Protocol: background vs ground truth, per frame, averaged per scene then per benchmark; PSNR on [0,1] "
              f"(capped at {PSNR_CAP:.0f} dB), SSIM, LPIPS {results['protocol']['lpips']}.", "",
-             "## Means", "", "| method | benchmark | scenes | skipped | PSNR (dB) | SSIM | LPIPS |", "|---|---|---|---|---|---|---|"]
+             f"Regions: {results['protocol']['regions']}", "",
+             "## Means", "", "| method | benchmark | scenes | skipped | PSNR (dB) | SSIM | LPIPS | PSNR object | PSNR effect "
+             "(scenes) | PSNR rest |", "|---|---|---|---|---|---|---|---|---|---|"]
     fmt = lambda v, p: "-" if v is None else f"{v:.{p}f}"  # noqa: E731
     for m, per in results["summary"].items():
         for b, s in per.items():
             lines.append(f"| {m} | {b} | {s['scenes']} | {s['skipped']} | {fmt(s.get('psnr'), 2)} | "
-                         f"{fmt(s.get('ssim'), 4)} | {fmt(s.get('lpips'), 4)} |")
+                         f"{fmt(s.get('ssim'), 4)} | {fmt(s.get('lpips'), 4)} | {fmt(s.get('psnr_object'), 2)} | "
+                         f"{fmt(s.get('psnr_effect'), 2)} ({s.get('psnr_effect_scenes', 0)}) | {fmt(s.get('psnr_rest'), 2)} |")
     lines += ["", "## Published (background PSNR / LPIPS on OmnimatteRF's Movie and Kubric scenes)", "",
               "| method | Movie PSNR | Movie LPIPS | Kubric PSNR | Kubric LPIPS |", "|---|---|---|---|---|"]
     for m, p in PUBLISHED.items():
         lines.append(f"| {m} | {p['movie'][0]:.2f} | {p['movie'][1]:.3f} | {p['kubric'][0]:.2f} | {p['kubric'][1]:.3f} |")
     lines += ["", "These are comparable with ours only on the same scenes, frames and resolution.", "",
-              "## Per scene", "", "| method | benchmark | scene | PSNR | SSIM | LPIPS | worst frame |", "|---|---|---|---|---|---|---|"]
+              "## Per scene", "", "| method | benchmark | scene | PSNR | SSIM | LPIPS | PSNR object | PSNR effect | PSNR rest "
+              "| worst frame |", "|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         if "frames" in r:
             f = r["frames"]
             lines.append(f"| {r['method']} | {r['benchmark']} | {r['scene']} | {np.mean(f['psnr']):.2f} | "
                          f"{np.mean(f['ssim']):.4f} | {fmt(np.mean(f['lpips']) if 'lpips' in f else None, 4)} | "
-                         f"[{r['worst_frame']}]({r['worst_strip']}) |")
+                         + " | ".join(fmt(r["regions"].get(k), 2) for k in REGION_COLUMNS)
+                         + f" | [{r['worst_frame']}]({r['worst_strip']}) |")
     skipped = [r for r in rows if "skipped" in r]
     lines += ["", "## Skipped scenes", ""]
     lines += [f"- {r['method']} / {r['benchmark']} / {r['skipped']}" for r in skipped] or ["None."]  # reasons start with the scene

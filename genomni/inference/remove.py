@@ -27,13 +27,14 @@ from ..pipelines.casper import sample_latents
 from .windows import blended_velocity, model_size, pad_frames, padded_length
 
 FORMATS = ("mp4", "mkv", "png")
+DEFAULT_STEPS = 30
 
 
 @dataclass
 class RemoveConfig:
     """Sampling and bookkeeping options of a removal run."""
 
-    steps: int = 30
+    steps: int | None = None  # None: the model's recorded inference_steps, else DEFAULT_STEPS
     guidance: float = 1.0
     seed: int = 0
     prompt: str = ""
@@ -47,7 +48,7 @@ class RemoveConfig:
     format: str = "mp4"
 
     def check(self) -> "RemoveConfig":
-        if self.steps < 1:
+        if self.steps is not None and self.steps < 1:
             raise GenomniError("--steps must be >= 1")
         if self.format not in FORMATS:
             raise GenomniError(f"--format must be one of {', '.join(FORMATS)}")
@@ -113,6 +114,7 @@ class Remover:
         trained = extra.get("train_clip") or [recipe.get("frames"), recipe.get("height"), recipe.get("width")]
         self.max_side = cfg.max_side or (max(trained[1], trained[2]) if trained[1] else None)
         self.window = cfg.window or trained[0]
+        self.steps = cfg.steps or extra.get("inference_steps") or DEFAULT_STEPS
         if self.window is not None and (self.window - 1) % c.frame_multiple:
             raise GenomniError(f"--window must be {c.frame_multiple}n+1 frames for this model, got {self.window}")
 
@@ -129,7 +131,7 @@ class Remover:
             lw = 1 + (self.window - 1) // c.temporal_scale
             stride = self.cfg.stride or max(c.frame_multiple, (self.window - 1) * 3 // 4)
             ls = max(1, min(lw, stride // c.temporal_scale))
-        return {"size": (mh, mw), "frames": t, "padded": padded, "latent_frames": latent_len,
+        return {"steps": self.steps, "size": (mh, mw), "frames": t, "padded": padded, "latent_frames": latent_len,
                 "latent_window": lw, "latent_stride": ls}
 
     def run(self, footage: Footage, outputs: list[str] | None = None, progress: Any = None) -> dict[str, np.ndarray]:
@@ -156,8 +158,8 @@ class Remover:
             tri_m, _ = pad_frames(_resize(tri, mh, mw, nearest=True), model.config.frame_multiple)
             mask = torch.from_numpy(tm.to_float(tri_m))[None, None]
             cond = torch.cat([latent, model.encode_mask(mask.to(latent.device)).to(latent.dtype)], 1).to(model.device)
-            task = progress.add_task(name, total=cfg.steps) if progress is not None else None
-            lat = sample_latents(model, cond, text, cfg.steps, cfg.seed, cfg.guidance, uncond, velocity=velocity,
+            task = progress.add_task(name, total=self.steps) if progress is not None else None
+            lat = sample_latents(model, cond, text, self.steps, cfg.seed, cfg.guidance, uncond, velocity=velocity,
                                  on_step=(lambda i: progress.update(task, completed=i + 1)) if progress is not None else None)
             out = model.decode_latents(lat)[0]
             frames = ((out.float().clamp(-1, 1) + 1) * 127.5).round().byte().permute(1, 2, 3, 0).cpu().numpy()[:t]

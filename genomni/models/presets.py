@@ -33,6 +33,7 @@ class PixelPreset:
     channels: tuple[int, ...]
     attention: tuple[bool, ...]  # per resolution level: cross/self-attention blocks (False: convolutions only)
     train: dict[str, Any]
+    inference_steps: int = 4
 
 
 PIXEL_PRESETS = {
@@ -89,7 +90,8 @@ def pixel_preset(name: str, seed: int = 0) -> CasperModel:
     torch.nn.init.zeros_(unet.conv_out.weight)  # the correction starts at zero: an untrained model copies its input
     torch.nn.init.zeros_(unet.conv_out.bias)
     config = CasperConfig(backbone="pixel", latent_channels=3, mask_channels=1, spatial_scale=1, temporal_scale=1,
-                          max_text_tokens=32, base=f"preset:{name}", extra={"train_defaults": dict(p.train)})
+                          max_text_tokens=32, base=f"preset:{name}", extra={"train_defaults": dict(p.train),
+                                                                     "inference_steps": p.inference_steps})
     return CasperModel(unet, None, text_encoder, tokenizer, FlowMatchEulerDiscreteScheduler(shift=1.0), config)
 
 

@@ -376,7 +376,9 @@ class Trainer:
         with Progress(*cols, disable=not (progress and accel.is_main_process)) as bar:
             task = bar.add_task("train", total=cfg.steps, completed=self.step, loss="-")
             for batch in loader:
-                gen = torch.Generator().manual_seed(int(np.random.SeedSequence([cfg.seed, micro, accel.process_index]).generate_state(1)[0]))
+                step_seeds = np.random.SeedSequence([cfg.seed, micro, accel.process_index]).generate_state(2)
+                gen = torch.Generator().manual_seed(int(step_seeds[0]))
+                torch.manual_seed(int(step_seeds[1]))  # dropout inside the denoiser draws from the global RNG
                 captions = [("" if torch.rand(1, generator=gen).item() < cfg.caption_dropout else c) for c in batch["caption"]]
                 batch = {k: (v.to(accel.device) if isinstance(v, torch.Tensor) else v) for k, v in batch.items()}
                 with accel.accumulate(self.transformer):

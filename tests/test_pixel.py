@@ -1,0 +1,106 @@
+"""The pixel-space Casper backbone: model dir round trip, copy-the-input start, training, resume, removal."""
+import json
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from conftest import run_cli
+from genomni.errors import GenomniError
+from genomni.models.casper import CasperModel
+from genomni.models.presets import PIXEL_PRESETS, build_preset
+from genomni.training.trainer import TrainConfig, load_config, train
+
+WEIGHTS = "transformer/diffusion_pytorch_model.safetensors"
+
+
+@pytest.fixture(scope="module")
+def pixel_dir(tmp_path_factory):
+    return build_preset("pixel", tmp_path_factory.mktemp("models") / "pixel")
+
+
+def _cfg(model, data, out, **kw):
+    base = dict(model=str(model), data=[str(data)], val=[str(data)], out=str(out), frames=5, height=32, width=32,
+                batch_size=1, steps=4, lr=1e-3, warmup_steps=0, checkpoint_every=2, validate_every=100, val_samples=1,
+                val_steps=2, log_every=1, workers=0, seed=3, timestep_sampling="uniform")
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+def test_pixel_model_dir_round_trip_and_copy_start(pixel_dir, tmp_path):
+    m = CasperModel.from_pretrained(pixel_dir)
+    record = json.loads((pixel_dir / "casper.json").read_text())
+    assert record["backbone"] == "pixel" and record["extra"]["train_defaults"] == PIXEL_PRESETS["pixel"].train
+    assert m.vae is None and not (pixel_dir / "vae").exists() and m.config.frame_multiple == 1
+    assert m.size_multiple == 4 and m.transformer.config.in_channels == 7
+    x = torch.rand(1, 3, 5, 32, 32) * 2 - 1
+    batch = {"input": x, "trimask": torch.full((1, 1, 5, 32, 32), 0.5)}
+    cond = m.condition(batch)
+    noisy, sigma, text = torch.randn(1, 3, 5, 32, 32), torch.tensor([0.4]), m.encode_text(["a red cube"])
+    # Untrained: the clean-video prediction is the input itself, and the velocity follows from it.
+    assert torch.equal(m.predict(noisy, cond, sigma, text), x)
+    assert torch.allclose(m.denoise(noisy, cond, sigma, text), (noisy - x) / 0.4, atol=1e-6)
+    torch.nn.init.normal_(m.transformer.conv_out.weight, std=0.1)
+    again = CasperModel.from_pretrained(m.save_pretrained(tmp_path / "copy"))
+    assert torch.equal(m.predict(noisy, cond, sigma, text), again.predict(noisy, cond, sigma, text))
+    assert not torch.equal(again.predict(noisy, cond, sigma, text), x)
+
+
+def test_pixel_training_changes_weights_and_resumes_bit_exactly(pixel_dir, kubric_dir, tmp_path):
+    train(_cfg(pixel_dir, kubric_dir, tmp_path / "a"), progress=False)
+    train(_cfg(pixel_dir, kubric_dir, tmp_path / "b", steps=2), progress=False)
+    summary = train(_cfg(pixel_dir, kubric_dir, tmp_path / "b", resume="latest"), progress=False)
+    assert summary["start_step"] == 2 and summary["step"] == 4
+    a, b, start = (load_file(p / WEIGHTS) for p in (tmp_path / "a/model", tmp_path / "b/model", pixel_dir))
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert not torch.equal(a["conv_out.weight"], start["conv_out.weight"])
+    log = [json.loads(line) for line in (tmp_path / "a/train_log.jsonl").read_text().splitlines()]
+    base = next(r for r in log if r.get("event") == "baselines")
+    assert "vae-ceiling/psnr" not in base and "copy-input/psnr_region" in base
+    val = [r for r in log if r.get("event") == "validation"][-1]
+    assert "val/psnr" in val and "val/psnr_vs_vae_target" not in val
+
+
+def test_train_run_takes_the_models_recorded_recipe(pixel_dir, tmp_path):
+    cfg = load_config(None, {"model": str(pixel_dir), "data": ["d"], "out": str(tmp_path / "o")})
+    recipe = PIXEL_PRESETS["pixel"].train
+    assert (cfg.frames, cfg.height, cfg.width, cfg.batch_size, cfg.lr) == (
+        recipe["frames"], recipe["height"], recipe["width"], recipe["batch_size"], recipe["lr"])
+    assert cfg.timestep_sampling == "uniform" and cfg.steps == recipe["steps"]
+    cfg = load_config(None, {"model": str(pixel_dir), "data": ["d"], "out": "o", "lr": 0.5, "frames": 7})
+    assert (cfg.lr, cfg.frames, cfg.height) == (0.5, 7, recipe["height"])  # the CLI still wins
+
+
+def test_untrained_pixel_removal_copies_the_input_at_its_size(pixel_dir, tmp_path):
+    from genomni.footage import Footage
+    from genomni.inference.remove import RemoveConfig, Remover
+
+    rng = np.random.default_rng(0)
+    video = rng.integers(0, 256, (6, 40, 72, 3), dtype=np.uint8)
+    masks = np.zeros((1, 6, 40, 72), bool)
+    masks[0, :, 10:20, 20:30] = True
+    footage = Footage(video=video, masks=masks, names=["ball"], fps=24.0)
+    remover = Remover(CasperModel.from_pretrained(pixel_dir), RemoveConfig())
+    plan = remover.plan(footage.shape)
+    assert plan["size"] == (36, 64) and plan["steps"] == 4 and plan["latent_window"] == 6  # 64 px long side, 4 | side
+    out = remover.run(footage, ["background"])["background"]
+    assert out.shape == video.shape
+    assert np.abs(out.astype(int) - video).max() <= 1  # the zero correction adds nothing; rounding only
+
+
+def test_pixel_preset_errors_are_one_line(pixel_dir, kubric_dir, tmp_path, capsys):
+    assert run_cli(["train", "init", "--preset", "pixels", "--out", str(tmp_path / "x")]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err == "error: unknown preset 'pixels'; choose one of tiny, small, pixel, pixel-base"
+    args = ["train", "run", "--model", str(pixel_dir), "--data", str(kubric_dir), "--out", str(tmp_path / "r"),
+            "--resolution", "30", "--frames", "5", "--workers", "0", "--no-progress"]
+    assert run_cli(args) == 1
+    assert "sides multiples of 4" in capsys.readouterr().err
+    args = [*args[:8], "--resolution", "32", "--frames", "9", "--workers", "0", "--no-progress"]
+    assert run_cli(args) == 1  # the tiny dataset has 5-frame clips
+    assert "fewer than the 9 frames a clip needs" in capsys.readouterr().err
+    assert run_cli(["train", "vae", "--model", str(pixel_dir), "--data", str(kubric_dir), "--no-progress"]) == 1
+    assert "pixel model: it has no VAE to fit" in capsys.readouterr().err
+    with pytest.raises(GenomniError, match="unknown preset"):
+        build_preset("huge", tmp_path / "h")
