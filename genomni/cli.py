@@ -444,6 +444,7 @@ def train_run(
     gradient_checkpointing: Optional[bool] = typer.Option(None, "--gradient-checkpointing/--no-gradient-checkpointing"),
     lora_rank: Optional[int] = typer.Option(None, help="Train LoRA adapters of this rank (0 = full fine-tuning). [default: 0]"),
     ema_decay: Optional[float] = typer.Option(None, help="EMA of the weights (0 = off), e.g. 0.999. [default: 0]"),
+    binary_mask: Optional[bool] = typer.Option(None, "--binary-mask/--no-binary-mask", help="Ablation: train with kept objects marked as background (a binary mask)."),
     checkpoint_every: Optional[int] = typer.Option(None, help="Checkpoint every N steps. [default: 250]"),
     validate_every: Optional[int] = typer.Option(None, help="Validate every N steps. [default: 250]"),
     val_samples: Optional[int] = typer.Option(None, help="Held-out clips per validation. [default: 4]"),
@@ -467,7 +468,7 @@ def train_run(
         "frames": frames, "height": height, "width": width, "stride": stride, "batch_size": batch_size,
         "grad_accum": grad_accum, "steps": steps, "lr": lr, "warmup_steps": warmup_steps,
         "mixed_precision": mixed_precision, "gradient_checkpointing": gradient_checkpointing, "lora_rank": lora_rank,
-        "ema_decay": ema_decay, "checkpoint_every": checkpoint_every, "validate_every": validate_every,
+        "ema_decay": ema_decay, "binary_mask": binary_mask, "checkpoint_every": checkpoint_every, "validate_every": validate_every,
         "val_samples": val_samples, "log_with": log_with, "workers": workers, "seed": seed,
         "max_minutes": max_minutes, "resume": resume,
     })

@@ -33,7 +33,7 @@ def test_pixel_model_dir_round_trip_and_copy_start(pixel_dir, tmp_path):
     record = json.loads((pixel_dir / "casper.json").read_text())
     assert record["backbone"] == "pixel" and record["extra"]["train_defaults"] == PIXEL_PRESETS["pixel"].train
     assert m.vae is None and not (pixel_dir / "vae").exists() and m.config.frame_multiple == 1
-    assert m.size_multiple == 4 and m.transformer.config.in_channels == 7
+    assert m.size_multiple == 8 and m.transformer.config.in_channels == 7
     x = torch.rand(1, 3, 5, 32, 32) * 2 - 1
     batch = {"input": x, "trimask": torch.full((1, 1, 5, 32, 32), 0.5)}
     cond = m.condition(batch)
@@ -41,7 +41,7 @@ def test_pixel_model_dir_round_trip_and_copy_start(pixel_dir, tmp_path):
     # Untrained: the clean-video prediction is the input itself, and the velocity follows from it.
     assert torch.equal(m.predict(noisy, cond, sigma, text), x)
     assert torch.allclose(m.denoise(noisy, cond, sigma, text), (noisy - x) / 0.4, atol=1e-6)
-    torch.nn.init.normal_(m.transformer.conv_out.weight, std=0.1)
+    torch.nn.init.normal_(m.transformer.proj_out.weight, std=0.1)
     again = CasperModel.from_pretrained(m.save_pretrained(tmp_path / "copy"))
     assert torch.equal(m.predict(noisy, cond, sigma, text), again.predict(noisy, cond, sigma, text))
     assert not torch.equal(again.predict(noisy, cond, sigma, text), x)
@@ -54,7 +54,7 @@ def test_pixel_training_changes_weights_and_resumes_bit_exactly(pixel_dir, kubri
     assert summary["start_step"] == 2 and summary["step"] == 4
     a, b, start = (load_file(p / WEIGHTS) for p in (tmp_path / "a/model", tmp_path / "b/model", pixel_dir))
     assert all(torch.equal(a[k], b[k]) for k in a)
-    assert not torch.equal(a["conv_out.weight"], start["conv_out.weight"])
+    assert not torch.equal(a["proj_out.weight"], start["proj_out.weight"])
     log = [json.loads(line) for line in (tmp_path / "a/train_log.jsonl").read_text().splitlines()]
     base = next(r for r in log if r.get("event") == "baselines")
     assert "vae-ceiling/psnr" not in base and "copy-input/psnr_region" in base
@@ -83,7 +83,7 @@ def test_untrained_pixel_removal_copies_the_input_at_its_size(pixel_dir, tmp_pat
     footage = Footage(video=video, masks=masks, names=["ball"], fps=24.0)
     remover = Remover(CasperModel.from_pretrained(pixel_dir), RemoveConfig())
     plan = remover.plan(footage.shape)
-    assert plan["size"] == (36, 64) and plan["steps"] == 4 and plan["latent_window"] == 6  # 64 px long side, 4 | side
+    assert plan["size"] == (32, 64) and plan["steps"] == 4 and plan["latent_window"] == 6  # 64 px long side, 8 | side
     out = remover.run(footage, ["background"])["background"]
     assert out.shape == video.shape
     assert np.abs(out.astype(int) - video).max() <= 1  # the zero correction adds nothing; rounding only
@@ -96,7 +96,7 @@ def test_pixel_preset_errors_are_one_line(pixel_dir, kubric_dir, tmp_path, capsy
     args = ["train", "run", "--model", str(pixel_dir), "--data", str(kubric_dir), "--out", str(tmp_path / "r"),
             "--resolution", "30", "--frames", "5", "--workers", "0", "--no-progress"]
     assert run_cli(args) == 1
-    assert "sides multiples of 4" in capsys.readouterr().err
+    assert "sides multiples of 8" in capsys.readouterr().err
     args = [*args[:8], "--resolution", "32", "--frames", "9", "--workers", "0", "--no-progress"]
     assert run_cli(args) == 1  # the tiny dataset has 5-frame clips
     assert "fewer than the 9 frames a clip needs" in capsys.readouterr().err

@@ -281,7 +281,10 @@ class CasperModel:
         return self.vae.decode(z).sample.clamp(-1, 1)
 
     def encode_mask(self, trimask: torch.Tensor) -> torch.Tensor:
-        """Trimask {0, 0.5, 1} -> the denoiser's mask channels (pixel: one channel in {-1, 0, 1})."""
+        """Trimask {0, 0.5, 1} -> the denoiser's mask channels (pixel: one channel in {-1, 0, 1}). A model
+        trained with `binary_mask` (the paper's ablation) sees kept objects as background (1 -> 0.5)."""
+        if self.config.extra.get("binary_mask"):
+            trimask = torch.where(trimask > 0.75, torch.full_like(trimask, 0.5), trimask)
         if self.vae is None:
             return trimask * 2.0 - 1.0
         return encode_trimask(trimask, self.config.spatial_scale, self.config.temporal_scale)

@@ -66,6 +66,7 @@ class TrainConfig:
     lora_alpha: float | None = None
     ema_decay: float = 0.0
     caption_dropout: float = 0.1
+    binary_mask: bool = False  # ablation: kept objects (255) shown as background (128), as a binary-mask model
     timestep_sampling: str = "logit_normal"
     checkpoint_every: int = 250
     keep_checkpoints: int = 3
@@ -201,6 +202,8 @@ class Trainer:
         set_seed(cfg.seed)
         self.model = CasperModel.from_pretrained(cfg.model)
         self.model.check_clip(cfg.frames, cfg.height, cfg.width)
+        if cfg.binary_mask:
+            self.model.config.extra["binary_mask"] = True  # recorded in the exported model: remove sees masks the same way
         self.model.to(self.accel.device)
         self.index = open_index(cfg.data, cfg.hf_data)
         self.dataset = ClipDataset(self.index, cfg.clip(), cfg.mix, cfg.seed)
