@@ -123,9 +123,18 @@ def collate(items: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
+def _single_threaded_worker(_: int) -> None:
+    """Loader workers decode and crop small clips: one thread each, so they do not crowd out the training step."""
+    import cv2
+
+    torch.set_num_threads(1)
+    cv2.setNumThreads(1)
+
+
 def make_loader(dataset: ClipDataset, batch_size: int, start: int = 0, stop: int | None = None, rank: int = 0,
                 world: int = 1, workers: int = 0) -> torch.utils.data.DataLoader:
     """A DataLoader over micro-batches start..stop of this process's share of the global batch."""
     return torch.utils.data.DataLoader(
         dataset, batch_sampler=StepBatches(batch_size, start, stop, rank, world), num_workers=workers,
-        collate_fn=collate, prefetch_factor=4 if workers else None, persistent_workers=False)
+        collate_fn=collate, prefetch_factor=4 if workers else None, persistent_workers=False,
+        worker_init_fn=_single_threaded_worker if workers else None)
