@@ -16,20 +16,20 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	touch $@
 
 demo: setup
-	$(BIN)/genomni generate kubric --out $(DEMO)/kubric --num-scenes 4 --frames 12 --resolution 96 --samples 16 --max-objects 3 --seed 0
-	$(BIN)/genomni generate kubric --out $(DEMO)/kubric-val --num-scenes 2 --frames 12 --resolution 96 --samples 16 --max-objects 3 --seed 100
+	$(BIN)/genomni generate kubric --out $(DEMO)/kubric --num-scenes 24 --frames 9 --resolution 64 --samples 16 --max-objects 3 --seed 0
+	$(BIN)/genomni generate kubric --out $(DEMO)/kubric-val --num-scenes 4 --frames 9 --resolution 64 --samples 16 --max-objects 3 --seed 100
 	$(BIN)/genomni data inspect $(DEMO)/kubric --preview $(DEMO)/preview.png --gif $(DEMO)/preview.gif
-	test -d $(DEMO)/casper-tiny || $(BIN)/genomni train init --preset tiny --out $(DEMO)/casper-tiny
-	grep -q vae_fit $(DEMO)/casper-tiny/casper.json || $(BIN)/genomni train vae --model $(DEMO)/casper-tiny --data $(DEMO)/kubric --val $(DEMO)/kubric-val --steps 60 --frames 5 --resolution 32
-	$(BIN)/genomni train run --model $(DEMO)/casper-tiny --data $(DEMO)/kubric --val $(DEMO)/kubric-val --out $(DEMO)/train --frames 9 --resolution 64 --steps 60 --validate-every 30 --checkpoint-every 30 --val-samples 2 --resume latest
+	test -d $(DEMO)/casper-pixel || $(BIN)/genomni train init --preset pixel --out $(DEMO)/casper-pixel
+	test -d $(DEMO)/train/model || $(BIN)/genomni train run --model $(DEMO)/casper-pixel --data $(DEMO)/kubric --val $(DEMO)/kubric-val --out $(DEMO)/train --steps 600 --warmup-steps 30 --max-minutes 5 --validate-every 300 --checkpoint-every 300 --val-samples 2 --resume latest
 	$(BIN)/genomni data export $(DEMO)/kubric-val --out $(DEMO)/footage --limit 1
 	d=$$(ls -d $(DEMO)/footage/*/ | head -n 1); \
-	$(BIN)/genomni decompose $$d/input.mkv --masks-dir $$d/masks --model $(DEMO)/train/model --out $(DEMO)/decomposed --steps 10 --resume && \
+	$(BIN)/genomni decompose $$d/input.mkv --masks-dir $$d/masks --model $(DEMO)/train/model --out $(DEMO)/decomposed --resume && \
 	$(BIN)/genomni edit $(DEMO)/decomposed --drop $$(ls $$d/masks | head -n 1) --out $(DEMO)/edited.mp4
 	$(BIN)/genomni data export $(DEMO)/kubric-val --out $(DEMO)/bench --benchmark
-	$(BIN)/genomni eval --benchmark demo=$(DEMO)/bench --method copy-input --method cv2-inpaint --method casper:$(DEMO)/train/model --out $(DEMO)/eval
+	$(BIN)/genomni eval --benchmark demo=$(DEMO)/bench --method copy-input --method cv2-inpaint --method temporal-median --method casper:$(DEMO)/train/model --out $(DEMO)/eval
 
 test: setup
+	$(BIN)/ruff check genomni tests benchmarks
 	$(BIN)/python -m pytest -q
 
 bench: setup

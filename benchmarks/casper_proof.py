@@ -59,7 +59,6 @@ def train_log(run: Path) -> dict:
 
 def kept_region_psnr(model_dir: Path, val: Path, steps: int) -> dict:
     """Mean PSNR inside the kept objects (trimask 255) of held-out solo samples, and on the whole frame."""
-    import torch
 
     from genomni.datasets.clips import ClipConfig
     from genomni.datasets.loader import fixed_clip

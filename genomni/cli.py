@@ -72,9 +72,9 @@ def generate_kubric(
     """Render Kubric-style scenes (pybullet physics, Blender Cycles) into Casper training shards."""
     from .configfile import build
     from .generators.kubric.config import KubricConfig
-    from .media import parse_resolution
     from .generators.kubric.generate import run_kubric
     from .generators.run import RunOptions, command_line
+    from .media import parse_resolution
 
     height = width = None
     if resolution is not None:

@@ -23,7 +23,8 @@ def load_mapping(path: str | os.PathLike) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text()) if path.suffix == ".json" else yaml.safe_load(path.read_text())
     except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        raise GenomniError(f"config file {path} is not valid {'JSON' if path.suffix == '.json' else 'YAML'}: {str(exc).splitlines()[0]}") from None
+        kind = "JSON" if path.suffix == ".json" else "YAML"
+        raise GenomniError(f"config file {path} is not valid {kind}: {str(exc).splitlines()[0]}") from None
     if data is None:
         return {}
     if not isinstance(data, dict):

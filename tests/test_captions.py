@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 import torch
-
 from conftest import run_cli
+
 from genomni.errors import GenomniError
 from genomni.generators.captions import Blip2Captioner, make_captioner
 
@@ -10,8 +10,15 @@ from genomni.generators.captions import Blip2Captioner, make_captioner
 @pytest.fixture(scope="module")
 def tiny_blip2(tmp_path_factory):
     """A tiny random BLIP-2 and processor, saved with save_pretrained (nothing downloaded)."""
-    from transformers import (Blip2Config, Blip2ForConditionalGeneration, Blip2Processor, Blip2QFormerConfig,
-                              Blip2VisionConfig, BlipImageProcessor, OPTConfig)
+    from transformers import (
+        Blip2Config,
+        Blip2ForConditionalGeneration,
+        Blip2Processor,
+        Blip2QFormerConfig,
+        Blip2VisionConfig,
+        BlipImageProcessor,
+        OPTConfig,
+    )
 
     from genomni.models.presets import byte_tokenizer
 

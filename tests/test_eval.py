@@ -3,8 +3,8 @@ import json
 
 import numpy as np
 import pytest
-
 from conftest import run_cli
+
 from genomni.errors import GenomniError
 from genomni.eval.benchmarks import Scene, Skipped, load_benchmark
 from genomni.eval.methods import temporal_median
@@ -74,7 +74,8 @@ def test_eval_cli_scores_methods_reports_skips_and_resumes(tmp_path, capsys):
     results = json.loads((out / "results.json").read_text())
     assert results["summary"]["copy-input"]["toy"]["scenes"] == 2 and results["summary"]["copy-input"]["toy"]["skipped"] == 1
     report = (out / "report.md").read_text()
-    assert "## Skipped scenes" in report and "- predictions:preds / toy / b: prediction background has 5 frames, the ground truth 6" in report
+    assert "## Skipped scenes" in report
+    assert "- predictions:preds / toy / b: prediction background has 5 frames, the ground truth 6" in report
     assert "| Generative Omnimatte | 32.69 | 0.030 | 44.07 | 0.010 |" in report
     assert (out / "scores.png").stat().st_size > 1000 and any((out / "worst").iterdir())
     cached = sorted(p.name for p in (out / "cache" / "copy-input" / "toy").iterdir())
@@ -85,3 +86,63 @@ def test_eval_cli_scores_methods_reports_skips_and_resumes(tmp_path, capsys):
     assert again == rows
     assert run_cli([*args[:-1], "--strict", "--no-progress"]) == 1
     assert "c: ground truth" in capsys.readouterr().err
+
+
+def _shadow_scene(root, t=5, h=32, w=48):
+    """A known background, a square object and its known shadow (a darker band to its right)."""
+    rng = np.random.default_rng(7)
+    bg = np.clip(rng.integers(60, 200, (1, h, w, 3)), 0, 255).astype(np.uint8).repeat(t, 0)
+    obj = np.zeros((t, h, w), bool)
+    obj[:, 10:18, 8:16] = True
+    shadow = np.zeros((t, h, w), bool)
+    shadow[:, 12:20, 22:40] = True  # well away from the object: outside its 2-px growth
+    video = bg.copy()
+    video[shadow] = (video[shadow] * 0.5).astype(np.uint8)
+    video[obj] = (250, 20, 20)
+    write_video(root / "s" / "input", video)
+    write_video(root / "s" / "masks" / "cube", obj.astype(np.uint8) * 255)
+    write_video(root / "s" / "background", bg)
+    return video, obj, shadow, bg
+
+
+def test_region_psnr_equals_an_independent_computation(tmp_path):
+    from genomni.eval.run import score_regions
+    from genomni.metrics import region_masks
+
+    video, obj, shadow, bg = _shadow_scene(tmp_path)
+    scene = load_benchmark(tmp_path)[0]
+    regions = region_masks(scene.footage.video, scene.background, scene.footage.masks.any(0))
+    # The effect region is exactly the shadow (it changes by more than 6 levels, outside the grown object).
+    assert np.array_equal(regions["effect"], shadow) and np.array_equal(regions["object"], obj)
+    assert np.array_equal(regions["rest"], ~obj & ~shadow)
+    # A prediction that inpaints the object perfectly but keeps the shadow, with noise of +-3 elsewhere.
+    pred = bg.copy()
+    pred[shadow] = video[shadow]
+    noise = np.random.default_rng(1).integers(-3, 4, bg.shape)
+    rest = ~obj & ~shadow
+    pred[rest] = np.clip(bg.astype(int) + noise, 0, 255)[rest]
+
+    def independent(mask):
+        d = (pred.astype(np.float64) - bg) / 255.0
+        return 10 * np.log10(1.0 / np.mean((d ** 2)[mask]))
+
+    got = score_regions(pred, scene)
+    assert got["psnr_object"] == 100.0  # identical: capped like frame PSNR
+    assert got["psnr_effect"] == pytest.approx(independent(shadow), abs=1e-9)
+    assert got["psnr_rest"] == pytest.approx(independent(rest), abs=1e-9)
+    assert got["psnr_effect"] < 20 < got["psnr_rest"]
+
+
+def test_eval_report_has_region_columns_and_only_effect_removal_wins_the_effect_region(tmp_path):
+    video, obj, shadow, bg = _shadow_scene(tmp_path / "bench")
+    out = tmp_path / "r"
+    assert run_cli(["eval", "--benchmark", f"toy={tmp_path / 'bench'}", "--method", "copy-input", "--method", "cv2-inpaint",
+                    "--out", str(out), "--no-lpips", "--no-progress"]) == 0
+    results = json.loads((out / "results.json").read_text())
+    copy, cv2 = results["summary"]["copy-input"]["toy"], results["summary"]["cv2-inpaint"]["toy"]
+    assert copy["psnr_effect"] == pytest.approx(cv2["psnr_effect"]) and copy["psnr_effect_scenes"] == 1
+    assert cv2["psnr_object"] > copy["psnr_object"]
+    assert "effect = outside the masks grown by 2 px" in results["protocol"]["regions"]
+    rows = list(csv.DictReader(open(out / "per_scene.csv")))
+    assert {"psnr_object", "psnr_effect", "psnr_rest"} <= set(rows[0])
+    assert "| PSNR object | PSNR effect (scenes) | PSNR rest |" in (out / "report.md").read_text()

@@ -4,16 +4,16 @@ import cv2
 import numpy as np
 import pytest
 import torch
+from conftest import run_cli
 from PIL import Image
 
-from conftest import run_cli
 from genomni.errors import GenomniError
 from genomni.footage import read_footage
 from genomni.inference.decompose import DECOMPOSITION
 from genomni.inference.omnimatte import OmnimatteConfig, optimize_layer, psnr01
-from genomni.layers import composite, write_rgba_folder
 from genomni.inference.remove import RemoveConfig, Remover, load_model, trimasks_for
 from genomni.inference.windows import blended_velocity, pad_frames, taper, window_starts
+from genomni.layers import composite, write_rgba_folder
 from genomni.media import read_video, write_video
 from genomni.models.presets import build_preset
 

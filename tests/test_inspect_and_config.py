@@ -2,9 +2,9 @@ import json
 
 import numpy as np
 import pytest
+from conftest import run_cli
 from PIL import Image
 
-from conftest import run_cli
 from genomni.configfile import build
 from genomni.datasets.inspect import summarize
 from genomni.errors import GenomniError

@@ -1,6 +1,6 @@
 import numpy as np
-
 from conftest import run_cli
+
 from genomni.shards import iter_samples
 
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import TINY, run_cli
+
 from genomni.errors import GenomniError
 from genomni.generators.kubric.blender import BlenderRenderer
 from genomni.generators.kubric.config import KubricConfig

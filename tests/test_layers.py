@@ -1,8 +1,8 @@
 import json
 
 import numpy as np
-
 from conftest import run_cli
+
 from genomni.layers import write_rgba_folder
 from genomni.media import write_video
 from genomni.shards import iter_samples

@@ -1,6 +1,6 @@
 import numpy as np
-
 from conftest import run_cli
+
 from genomni.media import write_video
 from genomni.shards import iter_samples, read_card
 

@@ -4,9 +4,9 @@ import json
 import numpy as np
 import pytest
 import torch
+from conftest import run_cli
 from safetensors.torch import load_file
 
-from conftest import run_cli
 from genomni.errors import GenomniError
 from genomni.models.casper import CasperModel
 from genomni.models.presets import PIXEL_PRESETS, build_preset

@@ -2,9 +2,9 @@ import json
 
 import pytest
 import torch
+from conftest import run_cli
 from safetensors.torch import load_file
 
-from conftest import run_cli
 from genomni.errors import GenomniError
 from genomni.models.casper import CasperModel, encode_trimask, init_from_base, widen_input
 from genomni.models.presets import build_preset

@@ -1,8 +1,8 @@
 import json
 
 import numpy as np
-
 from conftest import run_cli
+
 from genomni.generators.tripod import camera_shift
 from genomni.media import write_video
 from genomni.shards import iter_samples, read_card

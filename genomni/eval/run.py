@@ -26,8 +26,8 @@ import numpy as np
 from .. import __version__
 from ..errors import GenomniError
 from ..media import atomic_write_bytes
-from .benchmarks import Scene, Skipped, load_benchmark
 from ..metrics import EFFECT_DILATE, EFFECT_LEVELS, REGIONS, frame_metrics, load_lpips, region_masks, region_psnr
+from .benchmarks import Scene, Skipped, load_benchmark
 from .methods import resolve
 
 PSNR_CAP = 100.0

@@ -22,8 +22,8 @@ import numpy as np
 
 from ..errors import GenomniError
 from ..footage import Footage
-from ..media import atomic_write_bytes, read_video, write_video
 from ..layers import checkerboard, composite, read_rgba_folder, write_rgba_folder
+from ..media import atomic_write_bytes, read_video, write_video
 from .omnimatte import Layer, OmnimatteConfig, optimize_layer, psnr01
 from .remove import RemoveConfig, output_name, remove
 

@@ -14,8 +14,8 @@ import cv2
 import numpy as np
 
 from ..errors import GenomniError
-from ..media import read_video, write_video
 from ..layers import composite, read_rgba_folder
+from ..media import read_video, write_video
 from .decompose import DECOMPOSITION
 
 

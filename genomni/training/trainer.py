@@ -20,15 +20,15 @@ import numpy as np
 import torch
 
 from ..configfile import build, load_mapping
-from ..errors import GenomniError
-from ..media import atomic_write_bytes
-from ..shards import iter_samples
 from ..datasets.clips import ClipConfig
 from ..datasets.index import open_index
 from ..datasets.loader import ClipDataset, fixed_clip, make_loader
+from ..errors import GenomniError
+from ..media import atomic_write_bytes
+from ..metrics import psnr_uint8
 from ..models.casper import CASPER_FILE, CasperModel, flow_shift
 from ..pipelines.casper import sample_latents
-from ..metrics import psnr_uint8
+from ..shards import iter_samples
 from .validate import baseline_scores, mean_scores, scores, side_by_side, to_uint8, trimask_uint8
 
 # Fields that may change between a checkpoint and its resumption (how long and how often, not what).

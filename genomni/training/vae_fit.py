@@ -20,8 +20,8 @@ from ..datasets.clips import ClipConfig
 from ..datasets.index import ShardIndex
 from ..datasets.loader import ClipDataset, collate
 from ..errors import GenomniError
-from ..models.casper import CasperModel
 from ..metrics import psnr_uint8
+from ..models.casper import CasperModel
 from .validate import to_uint8
 
 

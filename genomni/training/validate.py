@@ -13,6 +13,7 @@ from ..footage import dilate
 from ..media import write_video
 from ..metrics import EFFECT_DILATE, changed, inpaint_telea, psnr_uint8
 
+
 def effect_region(inp: np.ndarray, target: np.ndarray, trimask: np.ndarray, grow: int = EFFECT_DILATE) -> np.ndarray:
     """Pixels of removed objects (trimask 0) or changed by their removal, grown by `grow` px."""
     return dilate((trimask == 0) | changed(inp, target), grow)

@@ -56,7 +56,8 @@ def require_bpy():
 def _oiio():
     """OpenImageIO as bundled inside bpy (reads the multi-layer EXR with the Object Index pass)."""
     bpy = require_bpy()
-    site = Path(bpy.utils.resource_path("LOCAL")) / "python" / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}" / "site-packages"
+    version = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    site = Path(bpy.utils.resource_path("LOCAL")) / "python" / "lib" / version / "site-packages"
     if str(site) not in sys.path:
         sys.path.append(str(site))
     return importlib.import_module("OpenImageIO")
