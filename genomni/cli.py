@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import logging
+import os
 import sys
+import traceback
 from pathlib import Path
 from typing import Optional
 
@@ -608,8 +611,13 @@ def edit_cmd(
 
 
 def main(argv: Optional[list[str]] = None) -> None:
-    """Entry point: library errors and usage errors become one line on stderr and a non-zero exit."""
+    """Entry point: library errors and usage errors become one line on stderr and a non-zero exit.
+    `genomni --debug ...` (or GENOMNI_DEBUG=1) also prints the traceback and logs what a run decided."""
     argv = sys.argv[1:] if argv is None else list(argv)
+    debug = os.environ.get("GENOMNI_DEBUG", "") not in ("", "0") or (bool(argv) and argv[0] == "--debug")
+    if argv and argv[0] == "--debug":
+        argv = argv[1:]
+    logging.basicConfig(level=logging.INFO if debug else logging.WARNING, format="%(name)s: %(message)s")
     _invocation[1:] = argv
     command = typer.main.get_command(app)
     err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -618,6 +626,8 @@ def main(argv: Optional[list[str]] = None) -> None:
         if isinstance(code, int) and code:  # typer.Exit(n) comes back as a return value here
             sys.exit(code)
     except GenomniError as exc:
+        if debug:
+            traceback.print_exc()
         err.print(f"error: {exc}", markup=False)
         sys.exit(1)
     except (typer.Abort, KeyboardInterrupt):

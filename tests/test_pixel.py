@@ -93,6 +93,9 @@ def test_pixel_preset_errors_are_one_line(pixel_dir, kubric_dir, tmp_path, capsy
     assert run_cli(["train", "init", "--preset", "pixels", "--out", str(tmp_path / "x")]) == 1
     err = capsys.readouterr().err.strip()
     assert err == "error: unknown preset 'pixels'; choose one of tiny, small, pixel, pixel-base"
+    assert run_cli(["--debug", "train", "init", "--preset", "pixels", "--out", str(tmp_path / "x")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("Traceback") and err.rstrip().endswith("choose one of tiny, small, pixel, pixel-base")
     args = ["train", "run", "--model", str(pixel_dir), "--data", str(kubric_dir), "--out", str(tmp_path / "r"),
             "--resolution", "30", "--frames", "5", "--workers", "0", "--no-progress"]
     assert run_cli(args) == 1

@@ -9,6 +9,7 @@ and clips longer than the model's window are denoised as blended overlapping win
 from __future__ import annotations
 
 import json
+import logging
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -26,6 +27,7 @@ from ..models.casper import CasperModel
 from ..pipelines.casper import sample_latents
 from .windows import blended_velocity, model_size, pad_frames, padded_length
 
+log = logging.getLogger(__name__)
 FORMATS = ("mp4", "mkv", "png")
 DEFAULT_STEPS = 30
 
@@ -189,6 +191,7 @@ def remove(footage: Footage, model_dir: str, out_dir: str | Path, cfg: RemoveCon
     written = []
     if todo:
         remover = Remover(model, cfg)
+        log.info("removal plan for %s: %s", out, remover.plan(footage.shape))
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                       disable=not show_progress) as bar:
             t1 = time.time()

@@ -9,6 +9,7 @@ uninterrupted run; checkpoints hold model, optimizer, LR schedule, EMA and the s
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import time
@@ -30,6 +31,8 @@ from ..models.casper import CASPER_FILE, CasperModel, flow_shift
 from ..pipelines.casper import sample_latents
 from ..shards import iter_samples
 from .validate import baseline_scores, mean_scores, scores, side_by_side, to_uint8, trimask_uint8
+
+log = logging.getLogger(__name__)
 
 # Fields that may change between a checkpoint and its resumption (how long and how often, not what).
 RESUMABLE_CHANGES = {"steps", "max_minutes", "checkpoint_every", "keep_checkpoints", "validate_every", "log_every",
@@ -122,7 +125,10 @@ def model_train_defaults(model: str | None) -> dict[str, Any]:
 def load_config(file: str | os.PathLike | None, overrides: dict[str, Any]) -> TrainConfig:
     """TrainConfig from defaults <- the model dir's recorded recipe <- YAML/JSON file <- CLI overrides, checked."""
     model = overrides.get("model") or (load_mapping(file).get("model") if file else None)
-    cfg = build(TrainConfig, file, overrides, model_train_defaults(model))
+    recipe = model_train_defaults(model)
+    if recipe:
+        log.info("training recipe recorded in %s: %s", model, recipe)
+    cfg = build(TrainConfig, file, overrides, recipe)
     for name in ("data", "val"):
         value = getattr(cfg, name)
         if isinstance(value, str):
