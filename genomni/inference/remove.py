@@ -159,7 +159,7 @@ class Remover:
                 continue
             tri_m, _ = pad_frames(_resize(tri, mh, mw, nearest=True), model.config.frame_multiple)
             mask = torch.from_numpy(tm.to_float(tri_m))[None, None]
-            cond = torch.cat([latent, model.encode_mask(mask.to(latent.device)).to(latent.dtype)], 1).to(model.device)
+            cond = model.conditioning(latent, mask, x).to(model.device)
             task = progress.add_task(name, total=self.steps) if progress is not None else None
             lat = sample_latents(model, cond, text, self.steps, cfg.seed, cfg.guidance, uncond, velocity=velocity,
                                  on_step=(lambda i: progress.update(task, completed=i + 1)) if progress is not None else None)

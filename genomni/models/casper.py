@@ -4,16 +4,17 @@ text encoder, tokenizer and scheduler, and (latent backbones) its VAE. Two backb
 - `wan`: a Wan2.1 transformer on VAE latents whose input layer is widened for the latent of the
   input video and the trimask; it predicts the flow-matching velocity (noise - clean).
 - `pixel`: the paper's choice (Lumiere is pixel-space): a denoiser on pixels, no VAE. It predicts
-  the clean video as the input video plus a learned correction (the output layer starts at zero, so
-  an untrained model copies its input); its velocity is derived from that prediction. Most pixels
-  of a removal equal the input, so the network only learns what must change: the objects and their
+  the clean video as the input video, with the removed objects' pixels pre-filled by classical
+  inpainting, plus a learned correction (the output layer starts at zero, so an untrained model is
+  the cv2-inpaint baseline); its velocity is derived from that prediction. Most pixels of a removal
+  equal the input, so the network only learns what must change: the objects' interiors and their
   shadows and reflections.
 
 Model directory (diffusers/transformers `save_pretrained` layout, nothing fetched from a hub):
 
     casper.json      genomni's record: backbone, channel split, mask encoding, base, version
     transformer/     the denoiser (wan: WanTransformer3DModel, in_channels = latent + latent + mask;
-                     pixel: the denoiser class named in its config, in_channels = 3 + 3 + 1)
+                     pixel: in_channels = 3 noisy + 3 input + 1 trimask (+ 3 pre-filled input))
     vae/             AutoencoderKLWan (wan only)
     text_encoder/    UMT5EncoderModel (any transformers encoder with `last_hidden_state`)
     tokenizer/       the text encoder's tokenizer
@@ -36,12 +37,15 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
 from .. import __version__
 from ..errors import GenomniError
+from ..footage import dilate
 from ..media import atomic_dir
+from ..metrics import EFFECT_DILATE, inpaint_telea
 
 CASPER_FILE = "casper.json"
 WAN_VAE_CHUNK = 4  # AutoencoderKLWan.encode walks frames 1.. in chunks of 4 whatever its temporal scale
@@ -55,6 +59,7 @@ class CasperConfig:
 
     backbone: str = "wan"
     latent_channels: int = 16
+    prefill: str = ""  # pixel backbone: "telea" = the correction is added to the input with removed pixels pre-filled
     mask_channels: int = 256
     spatial_scale: int = 8
     temporal_scale: int = 4
@@ -65,7 +70,7 @@ class CasperConfig:
 
     @property
     def in_channels(self) -> int:
-        return 2 * self.latent_channels + self.mask_channels
+        return 2 * self.latent_channels + self.mask_channels + (self.latent_channels if self.prefill else 0)
 
     @property
     def frame_multiple(self) -> int:
@@ -78,6 +83,16 @@ class CasperConfig:
         """The sub-folders of a model dir of this backbone."""
         vae = ("vae",) if self.backbone == "wan" else ()
         return ("transformer", *vae, "text_encoder", "tokenizer", "scheduler")
+
+
+def prefill_removed(video: torch.Tensor, trimask: torch.Tensor) -> torch.Tensor:
+    """(B,3,T,H,W) in [-1,1] with the removed pixels (trimask 0, grown by EFFECT_DILATE px) filled by OpenCV
+    Telea inpainting frame by frame: the cv2-inpaint baseline, which the pixel backbone corrects (a classical
+    fill is a cheap, sharp start inside the objects; the network learns what it misses, effects included)."""
+    frames = ((video.detach().float().cpu() + 1.0) * 127.5).round().clamp(0, 255).byte().permute(0, 2, 3, 4, 1).numpy()
+    holes = (trimask[:, 0] < 0.25).cpu().numpy()
+    filled = np.stack([inpaint_telea(f, dilate(h, EFFECT_DILATE)) for f, h in zip(frames, holes)])
+    return torch.from_numpy(filled).permute(0, 4, 1, 2, 3).float().div(127.5).sub(1.0)
 
 
 def vae_scales(vae: Any) -> tuple[int, int]:
@@ -299,10 +314,23 @@ class CasperModel:
         return hidden * mask[..., None].to(hidden.dtype)
 
     def condition(self, batch: dict[str, Any]) -> torch.Tensor:
-        """[input-video latent | trimask on the latent grid] for a batch with `input` and `trimask`."""
-        lat = self.encode_video(batch["input"])
-        mask = self.encode_mask(batch["trimask"].to(lat.device)).to(lat.dtype)
-        return torch.cat([lat, mask], dim=1)
+        """The denoiser's conditioning for a batch with `input` (pixels in [-1,1]) and `trimask`."""
+        return self.conditioning(self.encode_video(batch["input"]), batch["trimask"], batch["input"])
+
+    def conditioning(self, encoded: torch.Tensor, trimask: torch.Tensor, video: torch.Tensor) -> torch.Tensor:
+        """[encoded input video | trimask channels (| pre-filled input)]: `encoded` is `encode_video(video)`,
+        passed in so a video removed several times is encoded once."""
+        mask = self.encode_mask(trimask.to(encoded.device)).to(encoded.dtype)
+        parts = [encoded, mask]
+        if self.config.prefill:
+            parts.append(prefill_removed(video, trimask).to(encoded.device, encoded.dtype))
+        return torch.cat(parts, dim=1)
+
+    def _base(self, cond: torch.Tensor) -> torch.Tensor:
+        """What the pixel backbone's correction is added to: the pre-filled input, or the input itself."""
+        c = self.config.latent_channels
+        start = c + self.config.mask_channels if self.config.prefill else 0
+        return cond[:, start:start + c].float()
 
     def predict(self, noisy: torch.Tensor, cond: torch.Tensor, sigma: torch.Tensor, text: torch.Tensor,
                 transformer: Any | None = None) -> torch.Tensor:
@@ -312,7 +340,7 @@ class CasperModel:
         dtype = next(net.parameters()).dtype
         x = torch.cat([noisy, cond], dim=1).to(dtype)
         out = net(x, sigma * 1000.0, text.to(dtype), return_dict=False)[0].float()
-        return out if self.vae is not None else cond[:, :self.config.latent_channels].float() + out
+        return out if self.vae is not None else self._base(cond) + out
 
     def denoise(self, noisy: torch.Tensor, cond: torch.Tensor, sigma: torch.Tensor, text: torch.Tensor,
                 transformer: Any | None = None) -> torch.Tensor:

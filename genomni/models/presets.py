@@ -29,7 +29,7 @@ WAN_PRESETS = {"tiny": (2, 2, 12, 96), "small": (4, 4, 16, 256)}
 @dataclass(frozen=True)
 class PixelPreset:
     """A pixel-space Casper: a diffusers WanTransformer3DModel on space-time patches of [noisy | input |
-    trimask] pixels (no VAE), and the training recipe recorded with it (TrainConfig fields)."""
+    trimask | pre-filled input] pixels (no VAE), and the training recipe recorded with it (TrainConfig fields)."""
 
     patch: int  # spatial patch side in pixels (one frame per patch)
     layers: int
@@ -80,9 +80,9 @@ def small_text_encoder(tokenizer: Any) -> Any:
 
 
 def pixel_preset(name: str, seed: int = 0) -> CasperModel:
-    """A random pixel-space Casper: a Wan transformer on 1 x P x P patches of [noisy 3 | input 3 | trimask 1]
-    pixels, output projection zeroed so it starts as copy-the-input; the small UMT5 encoder and byte
-    tokenizer of the Wan presets."""
+    """A random pixel-space Casper: a Wan transformer on 1 x P x P patches of [noisy 3 | input 3 | trimask 1 |
+    pre-filled input 3] pixels, output projection zeroed so it starts as the cv2-inpaint baseline; the small
+    UMT5 encoder and byte tokenizer of the Wan presets."""
     from diffusers import FlowMatchEulerDiscreteScheduler, WanTransformer3DModel
 
     p = PIXEL_PRESETS[name]
@@ -90,11 +90,11 @@ def pixel_preset(name: str, seed: int = 0) -> CasperModel:
     tokenizer = byte_tokenizer(32)
     text_encoder = small_text_encoder(tokenizer)
     net = WanTransformer3DModel(patch_size=(1, p.patch, p.patch), num_attention_heads=p.heads, attention_head_dim=p.head_dim,
-                                in_channels=7, out_channels=3, text_dim=text_encoder.config.d_model, freq_dim=64,
+                                in_channels=10, out_channels=3, text_dim=text_encoder.config.d_model, freq_dim=64,
                                 ffn_dim=p.ffn, num_layers=p.layers, rope_max_seq_len=256)
     torch.nn.init.zeros_(net.proj_out.weight)  # the correction starts at zero: an untrained model copies its input
     torch.nn.init.zeros_(net.proj_out.bias)
-    config = CasperConfig(backbone="pixel", latent_channels=3, mask_channels=1, spatial_scale=1, temporal_scale=1,
+    config = CasperConfig(backbone="pixel", latent_channels=3, mask_channels=1, prefill="telea", spatial_scale=1, temporal_scale=1,
                           max_text_tokens=32, base=f"preset:{name}", extra={"train_defaults": dict(p.train),
                                                                      "inference_steps": p.inference_steps})
     return CasperModel(net, None, text_encoder, tokenizer, FlowMatchEulerDiscreteScheduler(shift=1.0), config)
