@@ -12,10 +12,11 @@ What it runs (each step is skipped when its output exists, so a killed run conti
    (no other options: the preset's recorded recipe);
 2. `genomni data export VAL --benchmark` and `genomni eval` with copy-input, cv2-inpaint, temporal-median
    and the model at 1, 4 and 20 sampling steps; `genomni remove` timed on one held-out clip;
-3. ablations, trained for the main run's number of steps, two at a time on one core each:
-   (a) `--binary-mask` (kept objects shown as background), scored by PSNR inside the *kept* objects of
-   the held-out multi-object solo samples; (b) objectpaste composites without shadows only (the same
-   kubric objects and backgrounds, no effects to learn), scored on the effect region by `genomni eval`.
+3. ablations, three runs of the same recipe shortened to `--ablation-steps` (default 1200), side by side
+   on one core each: the reference (trimask, kubric data); (a) `--binary-mask` (kept objects shown as
+   background), scored against the reference by PSNR inside the *kept* objects of the held-out
+   multi-object solo samples; (b) objectpaste composites without shadows (the same kubric objects and
+   backgrounds, no effects to learn), scored against the reference on the effect region by `genomni eval`.
 Prints Markdown tables and writes OUT/summary.json.
 """
 
@@ -101,6 +102,7 @@ def main() -> None:
     ap.add_argument("--out", default="bench_out/proof")
     ap.add_argument("--train-minutes", type=float, default=25.0)
     ap.add_argument("--no-ablations", action="store_true")
+    ap.add_argument("--ablation-steps", type=int, default=1200)
     args = ap.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -126,28 +128,30 @@ def main() -> None:
                "remove_wall_s": time.time() - t0}
 
     if not args.no_ablations:
-        steps = str(main_log["steps"])
+        steps = str(args.ablation_steps)
         paste = out / "paste-noshadow"
         if not paste.exists():
             genomni("generate", "objectpaste", "--objects", args.data, "--backgrounds", args.data, "--out", str(paste),
                     "--num-samples", "620", "--frames", "9", "--shadow-prob", "0", "--no-progress")
-        runs = {"binary": ("--data", args.data, "--binary-mask"), "no-effects": ("--data", str(paste))}
+        runs = {"trimask": ("--data", args.data), "binary": ("--data", args.data, "--binary-mask"),
+                "no-effects": ("--data", str(paste))}
         procs = []
         for name, extra in runs.items():
-            if not (out / f"run-{name}" / "model").exists():
-                procs.append(genomni("train", "run", "--model", str(init), *extra, "--out", str(out / f"run-{name}"),
+            if not (out / f"ablation-{name}" / "model").exists():
+                procs.append(genomni("train", "run", "--model", str(init), *extra, "--out", str(out / f"ablation-{name}"),
                                      "--steps", steps, "--resume", "latest", "--no-progress", threads=1, wait=False))
         if any(p.wait() != 0 for p in procs):
             sys.exit("an ablation run failed")
-        trimask = kept_region_psnr(run / "model", Path(args.val), 4)
-        binary = kept_region_psnr(out / "run-binary" / "model", Path(args.val), 4)
+        kept = {name: kept_region_psnr(out / f"ablation-{name}" / "model", Path(args.val), 4) for name in ("trimask", "binary")}
         if not (out / "eval-ablation" / "results.json").exists():
-            genomni("eval", "--benchmark", f"kubric64={bench}", "--method", f"casper[steps=4]:{out / 'run-no-effects' / 'model'}",
+            genomni("eval", "--benchmark", f"kubric64={bench}", "--method", f"casper[steps=4]:{out / 'ablation-trimask' / 'model'}",
+                    "--method", f"casper[steps=4]:{out / 'ablation-no-effects' / 'model'}",
                     "--out", str(out / "eval-ablation"), "--no-progress")
-        paste_eval = json.loads((out / "eval-ablation" / "results.json").read_text())["summary"]
-        summary["ablations"] = {"trimask_kept": trimask, "binary_kept": binary, "no_effects_eval": paste_eval,
-                                "binary_train": train_log(out / "run-binary"),
-                                "no_effects_train": train_log(out / "run-no-effects")}
+        ab_eval = json.loads((out / "eval-ablation" / "results.json").read_text())
+        summary["ablations"] = {"steps": args.ablation_steps, "kept": kept,
+                                "eval": {m: next(iter(v.values())) for m, v in ab_eval["summary"].items()},
+                                "models": {m: p.get("model") for m, p in ab_eval["methods"].items()},
+                                "train": {name: train_log(out / f"ablation-{name}") for name in runs}}
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     print_tables(summary)
 
@@ -164,15 +168,19 @@ def print_tables(summary: dict) -> None:
               f"{s['psnr_object']:.2f} | {s['psnr_effect']:.2f} ({s['psnr_effect_scenes']}) | {s['psnr_rest']:.2f} |")
     ab = summary.get("ablations")
     if ab:
-        print("\n| ablation (same steps) | PSNR in kept objects (solo samples) | PSNR whole frame (solo) | PSNR effect (remove-all) |")
-        print("|---|---|---|---|")
-        main_effect = next(iter(next(v for k, v in summary["eval"].items() if "steps=4" in k or "4 steps" in k).values()))
-        paste = next(iter(next(iter(ab["no_effects_eval"].values())).values()))
-        print(f"| trimask, kubric (main) | {ab['trimask_kept']['psnr_kept']:.2f} | {ab['trimask_kept']['psnr']:.2f} | "
-              f"{main_effect['psnr_effect']:.2f} |")
-        print(f"| binary mask, kubric | {ab['binary_kept']['psnr_kept']:.2f} | {ab['binary_kept']['psnr']:.2f} | - |")
-        print(f"| trimask, objectpaste without shadows | - | - | {paste['psnr_effect']:.2f} |")
-
+        by_model = {Path(ab["models"][m]).parent.name: e for m, e in ab["eval"].items()}
+        print(f"\nAblations, {ab['steps']} steps each (4 sampling steps):\n")
+        print("| run | training data | mask | PSNR in kept objects (solo samples) | PSNR whole frame (solo) "
+              "| PSNR effect (remove-all) | PSNR whole frame (remove-all) |")
+        print("|---|---|---|---|---|---|---|")
+        rows = [("ablation-trimask", "kubric", "trimask"), ("ablation-binary", "kubric", "binary"),
+                ("ablation-no-effects", "objectpaste, no shadows", "trimask")]
+        for run, data, mask in rows:
+            k = ab["kept"].get(run.split("-", 1)[1])
+            e = by_model.get(run)
+            kept = f"{k['psnr_kept']:.2f} | {k['psnr']:.2f}" if k else "- | -"
+            eff = f"{e['psnr_effect']:.2f} | {e['psnr']:.2f}" if e else "- | -"
+            print(f"| {run} | {data} | {mask} | {kept} | {eff} |")
 
 if __name__ == "__main__":
     main()
