@@ -29,6 +29,8 @@ _UMASK = os.umask(0)
 os.umask(_UMASK)
 
 
+DEFAULT_FPS = 24.0  # the frame rate assumed where a source has none (frame folders, old metadata)
+
 def _check_frames(frames: np.ndarray) -> bool:
     """Validate a (T,H,W,3) or (T,H,W) uint8 array; return True when single-channel."""
     if not isinstance(frames, np.ndarray) or frames.dtype != np.uint8:
@@ -146,7 +148,7 @@ def read_video(path: str | os.PathLike, gray: bool = False) -> tuple[np.ndarray,
     return frames, fps
 
 
-def write_video(path: str | os.PathLike, frames: np.ndarray, fps: float = 24.0, crf: int = 18) -> Path:
+def write_video(path: str | os.PathLike, frames: np.ndarray, fps: float = DEFAULT_FPS, crf: int = 18) -> Path:
     """Write frames atomically: `.mkv` lossless FFV1, `.mp4` H.264, no suffix = PNG frame folder."""
     path = Path(path)
     gray = _check_frames(frames)

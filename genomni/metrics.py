@@ -42,6 +42,12 @@ def psnr(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return 10.0 * torch.log10(1.0 / mse)
 
 
+def psnr01(a: np.ndarray, b: np.ndarray) -> float:
+    """PSNR in dB of arrays of the same shape holding [0,1] values (inf when identical)."""
+    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
+    return float("inf") if mse == 0 else 10.0 * np.log10(1.0 / mse)
+
+
 def psnr_uint8(pred: np.ndarray, target: np.ndarray, mask: np.ndarray | None = None) -> float:
     """PSNR in dB on [0,1] values of uint8 videos (T,H,W,3), over all pixels or where `mask` (T,H,W) is
     true (the pooled MSE of those pixels); nan for an empty mask, inf for identical pixels."""

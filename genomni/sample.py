@@ -21,7 +21,7 @@ import numpy as np
 
 from . import trimask as tm
 from .errors import GenomniError
-from .media import decode_video, encode_video
+from .media import DEFAULT_FPS, decode_video, encode_video
 
 KEY_RE = re.compile(r"^[A-Za-z0-9_-]+$")
 REQUIRED_MEMBERS = ("input", "target", "trimask", "caption.txt", "meta.json")
@@ -61,7 +61,7 @@ class Sample:
 
     @property
     def fps(self) -> float:
-        return float(self.meta.get("fps", 24.0))
+        return float(self.meta.get("fps", DEFAULT_FPS))
 
 
 def _is_video(arr: np.ndarray) -> bool:

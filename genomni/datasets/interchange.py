@@ -20,7 +20,7 @@ import numpy as np
 
 from .. import trimask as tm
 from ..errors import GenomniError
-from ..media import atomic_dir, read_video, write_video
+from ..media import DEFAULT_FPS, atomic_dir, read_video, write_video
 from ..sample import Sample
 from ..shards import iter_samples, shard_name, write_index, write_shard
 
@@ -76,7 +76,7 @@ def read_sample_folder(folder: Path, source: str) -> Sample:
             raw, _ = read_video(folder / "mask.mp4", gray=True)
             tri = tm.quantize(raw)  # lossy mp4: snap explicitly and count what changed
             snapped = int((tri != raw).sum())
-        meta = {"source": source, "format": "gen-omnimatte", "fps": fps or 24.0, "mask_pixels_snapped": snapped,
+        meta = {"source": source, "format": "gen-omnimatte", "fps": fps or DEFAULT_FPS, "mask_pixels_snapped": snapped,
                 "folder": folder.name}
         return Sample(key, inp, target, tri, caption, meta).validate()
     raise GenomniError(f"{folder}: neither a png sample (input/ target/ trimask/) nor a gen-omnimatte tuple (rgb_full.mp4 ...)")

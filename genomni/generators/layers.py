@@ -22,7 +22,7 @@ from .. import __version__
 from .. import trimask as tm
 from ..errors import GenomniError
 from ..layers import composite, read_rgba_folder
-from ..media import read_video
+from ..media import DEFAULT_FPS, read_video
 from ..sample import Sample
 from .run import RunOptions, RunSummary, SceneResult, run_generator, skipping_bad
 
@@ -79,7 +79,7 @@ def layers_job(cfg: LayersConfig, index: int) -> SceneResult:
             tri[objects[n]] = tm.REMOVE
         tag = "all" if len(drop) > 1 else f"l{order.index(drop[0]):02d}"  # names may hold any characters
         meta = {"source": SOURCE, "generator": f"genomni.layers {__version__}", "scene_index": index,
-                "decomposition": folder.name, "fps": float(info.get("fps", 24.0)), "layers": list(order),
+                "decomposition": folder.name, "fps": float(info.get("fps", DEFAULT_FPS)), "layers": list(order),
                 "dropped": drop, "kept": keep, "removed_ids": [order.index(n) + 1 for n in drop],
                 "kept_ids": [order.index(n) + 1 for n in keep],
                 "qc": {"effect_frac": float(((np.abs(inp.astype(int) - target).max(-1) > 6) & (tri == tm.BACKGROUND)).mean())}}

@@ -25,7 +25,7 @@ from .. import __version__
 from .. import trimask as tm
 from ..errors import GenomniError
 from ..footage import find_media, read_footage
-from ..media import read_video
+from ..media import DEFAULT_FPS, read_video
 from ..sample import Sample
 from ..shards import SHARD_RE, iter_samples
 from .run import RunOptions, RunSummary, SceneResult, run_generator
@@ -126,7 +126,7 @@ def load_backgrounds(paths: list[str]) -> list[Clip]:
             video = find_media(p, ("input", "background")) if p.is_dir() and (p / "masks").is_dir() else p
             frames, fps = read_video(video)
             cap = (p / "caption.txt").read_text().strip() if p.is_dir() and (p / "caption.txt").is_file() else ""
-            clips.append(Clip(frames, p.name, cap, fps or 24.0))
+            clips.append(Clip(frames, p.name, cap, fps or DEFAULT_FPS))
     if not clips:
         raise GenomniError(f"no background clips found in {', '.join(paths)}")
     return clips

@@ -28,7 +28,7 @@ from .. import __version__
 from .. import trimask as tm
 from ..errors import GenomniError
 from ..footage import dilate, find_media, read_footage
-from ..media import read_video
+from ..media import DEFAULT_FPS, read_video
 from ..sample import Sample
 from .captions import Blip2Captioner
 from .run import RunOptions, RunSummary, SceneResult, run_generator, skipping_bad
@@ -150,7 +150,7 @@ def tripod_job(cfg: TripodConfig, index: int) -> SceneResult:
         target = np.repeat(plate[None], n, axis=0)
         effect = (np.abs(inp.astype(np.int16) - target).max(-1) > 6) & (tri == tm.BACKGROUND)
         meta = {"source": SOURCE, "generator": f"genomni.tripod {__version__}", "footage": folder.name,
-                "scene_index": index, "clip_start": start, "fps": footage.fps or 24.0, "frames": n,
+                "scene_index": index, "clip_start": start, "fps": footage.fps or DEFAULT_FPS, "frames": n,
                 "object_names": footage.names, "removed_ids": list(range(1, len(footage.names) + 1)), "kept_ids": [],
                 "clean_plate": "clip" if cfg.clean else "temporal median",
                 "qc": {"camera_shift_px": stats["camera_shift_px"], "never_uncovered_frac": stats["never_uncovered_frac"],

@@ -23,8 +23,9 @@ import numpy as np
 from ..errors import GenomniError
 from ..footage import Footage
 from ..layers import checkerboard, composite, read_rgba_folder, write_rgba_folder
-from ..media import atomic_write_bytes, read_video, write_video
-from .omnimatte import Layer, OmnimatteConfig, optimize_layer, psnr01
+from ..media import DEFAULT_FPS, atomic_write_bytes, read_video, write_video
+from ..metrics import psnr01
+from .omnimatte import Layer, OmnimatteConfig, optimize_layer
 from .remove import RemoveConfig, output_name, remove
 
 DECOMPOSITION = "decomposition.json"
@@ -52,7 +53,7 @@ def decompose(footage: Footage, model_dir: str, out_dir: str | Path, rcfg: Remov
     if out.exists() and not resume and any(out.iterdir()):
         raise GenomniError(f"{out} is not empty; pass --resume to continue it or choose a new --out")
     out.mkdir(parents=True, exist_ok=True)
-    fps = footage.fps or 24.0
+    fps = footage.fps or DEFAULT_FPS
     t0 = time.time()
     rcfg.format = "png"  # omnimatte needs the removals exactly as sampled
     removal = remove(footage, model_dir, out / "removals", rcfg, resume=resume, show_progress=show_progress)

@@ -15,7 +15,7 @@ import numpy as np
 
 from ..errors import GenomniError
 from ..layers import composite, read_rgba_folder
-from ..media import read_video, write_video
+from ..media import DEFAULT_FPS, read_video, write_video
 from .decompose import DECOMPOSITION
 
 
@@ -94,4 +94,4 @@ def edit(folder: str | Path, out: str | Path, edits: Edits) -> Path:
             alpha, rgb = move(alpha.astype(np.float32), rgb.astype(np.float32), *edits.move[name])
         layers.append((alpha, rgb))
     frames = composite(bg, layers)
-    return write_video(out, frames, float(report.get("fps", 24.0)))
+    return write_video(out, frames, float(report.get("fps", DEFAULT_FPS)))

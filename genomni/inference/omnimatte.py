@@ -20,6 +20,7 @@ import torch
 import torch.nn.functional as F
 
 from ..errors import GenomniError
+from ..metrics import psnr01
 
 
 @dataclass
@@ -119,11 +120,6 @@ def _stage(net: torch.nn.Module, solo: torch.Tensor, bg: torch.Tensor, mask: tor
         if on_iter is not None:
             on_iter(start + it + 1)
     return fg_logit.detach(), losses
-
-
-def psnr01(a: np.ndarray, b: np.ndarray) -> float:
-    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
-    return float("inf") if mse == 0 else 10 * np.log10(1.0 / mse)
 
 
 def optimize_layer(solo: np.ndarray, background: np.ndarray, mask: np.ndarray, cfg: OmnimatteConfig | None = None,

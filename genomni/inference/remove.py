@@ -22,7 +22,7 @@ import torch
 from .. import trimask as tm
 from ..errors import GenomniError
 from ..footage import Footage, dilate
-from ..media import atomic_write_bytes, resize_video, write_video
+from ..media import DEFAULT_FPS, atomic_write_bytes, resize_video, write_video
 from ..models.casper import CasperModel
 from ..pipelines.casper import sample_latents
 from .windows import blended_velocity, model_size, pad_frames, padded_length
@@ -180,7 +180,7 @@ def remove(footage: Footage, model_dir: str, out_dir: str | Path, cfg: RemoveCon
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     out = Path(out_dir)
-    fps = footage.fps or 24.0
+    fps = footage.fps or DEFAULT_FPS
     names = ["background"] + [f"solo_{i}" for i in range(len(footage.names))]
     todo = [n for n in names if not (resume and (out / output_name(n, footage.names, cfg.format)).exists())]
     timings: dict[str, float] = {}
