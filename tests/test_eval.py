@@ -61,21 +61,21 @@ def test_eval_cli_scores_methods_reports_skips_and_resumes(tmp_path, capsys):
     write_video(preds / "b" / "background", bg[:5])  # wrong frame count for scene b
     out = tmp_path / "report"
     args = ["eval", "--benchmark", f"toy={bench}", "--method", "copy-input", "--method", "temporal-median",
-            "--method", f"predictions:{preds}", "--out", str(out), "--no-progress"]
+            "--method", f"preds=predictions:{preds}", "--out", str(out), "--no-progress"]
     assert run_cli(args) == 0
     rows = {(r["method"], r["scene"]): r for r in csv.DictReader(open(out / "per_scene.csv"))}
     err = (video.astype(np.float64) - bg) / 255.0
     expected = np.mean([10 * np.log10(1 / np.mean(e ** 2)) for e in err])  # per frame, then mean
     assert float(rows["copy-input", "a"]["psnr"]) == pytest.approx(expected, abs=1e-5)
     assert float(rows["temporal-median", "a"]["psnr"]) == 100.0 and float(rows["temporal-median", "a"]["lpips"]) == 0.0
-    assert float(rows["predictions:preds", "a"]["ssim"]) == pytest.approx(1.0)
-    assert rows["predictions:preds", "b"]["skipped"] == "b: prediction background has 5 frames, the ground truth 6"
+    assert float(rows["preds", "a"]["ssim"]) == pytest.approx(1.0)
+    assert rows["preds", "b"]["skipped"] == "b: prediction background has 5 frames, the ground truth 6"
     assert rows["copy-input", "c"]["skipped"].startswith("c: ground truth")
     results = json.loads((out / "results.json").read_text())
     assert results["summary"]["copy-input"]["toy"]["scenes"] == 2 and results["summary"]["copy-input"]["toy"]["skipped"] == 1
     report = (out / "report.md").read_text()
     assert "## Skipped scenes" in report
-    assert "- predictions:preds / toy / b: prediction background has 5 frames, the ground truth 6" in report
+    assert "- preds / toy / b: prediction background has 5 frames, the ground truth 6" in report
     assert "| Generative Omnimatte | 32.69 | 0.030 | 44.07 | 0.010 |" in report
     assert (out / "scores.png").stat().st_size > 1000 and any((out / "worst").iterdir())
     cached = sorted(p.name for p in (out / "cache" / "copy-input" / "toy").iterdir())
@@ -146,3 +146,27 @@ def test_eval_report_has_region_columns_and_only_effect_removal_wins_the_effect_
     rows = list(csv.DictReader(open(out / "per_scene.csv")))
     assert {"psnr_object", "psnr_effect", "psnr_rest"} <= set(rows[0])
     assert "| PSNR object | PSNR effect (scenes) | PSNR rest |" in (out / "report.md").read_text()
+
+
+def test_two_prediction_folders_with_the_same_name_stay_two_rows_and_caches(tmp_path, capsys):
+    video, mask, bg = _scene(tmp_path / "bench", "a")
+    for run, frames in (("runA", bg), ("runB", video)):
+        write_video(tmp_path / run / "out" / "a" / "background", frames)
+    out = tmp_path / "r"
+    args = ["eval", "--benchmark", f"toy={tmp_path / 'bench'}", "--method", f"predictions:{tmp_path / 'runA/out'}",
+            "--method", f"predictions:{tmp_path / 'runB/out'}", "--out", str(out), "--no-lpips", "--no-progress"]
+    assert run_cli(args) == 0
+    summary = json.loads((out / "results.json").read_text())["summary"]
+    a, b = summary[f"predictions:{(tmp_path / 'runA/out').resolve()}"], summary[f"predictions:{(tmp_path / 'runB/out').resolve()}"]
+    assert a["toy"]["psnr"] == 100.0 and b["toy"]["psnr"] < 40  # not merged, not read from each other's cache
+    # Same name given twice: refused before any work.
+    assert run_cli([*args[:3], "--method", f"x=predictions:{tmp_path / 'runA/out'}", "--method",
+                    f"x=predictions:{tmp_path / 'runB/out'}", "--out", str(tmp_path / "r2"), "--no-progress"]) == 1
+    assert "two --method values have the same name 'x'" in capsys.readouterr().err
+    # A cache made for another method under the same name is recomputed, never reused.
+    named = [*args[:3], "--method", f"m=predictions:{tmp_path / 'runA/out'}", "--out", str(tmp_path / "r3"), "--no-lpips",
+             "--no-progress"]
+    assert run_cli(named) == 0
+    named[4] = f"m=predictions:{tmp_path / 'runB/out'}"
+    assert run_cli(named) == 0
+    assert json.loads((tmp_path / "r3/results.json").read_text())["summary"]["m"]["toy"]["psnr"] < 40

@@ -94,7 +94,13 @@ def model_hash(model_dir: str) -> str:
 
 
 def resolve(spec: str) -> tuple[str, Callable[[Scene], np.ndarray], dict[str, Any]]:
-    """A method spec -> (name, function, provenance)."""
+    """A method spec -> (name, function, provenance). `NAME=SPEC` names the row; by default a folder
+    method is named by its full resolved path, so two folders with the same last component never share
+    a row or a cache."""
+    name, eq, rest = spec.partition("=")
+    if eq and name and not name.startswith(("predictions", "casper")):
+        _, fn, prov = resolve(rest)
+        return name, fn, prov
     if spec == "copy-input":
         return spec, lambda s: s.footage.video, {}
     if spec == "cv2-inpaint":
@@ -106,13 +112,14 @@ def resolve(spec: str) -> tuple[str, Callable[[Scene], np.ndarray], dict[str, An
         root = Path(arg)
         if not root.is_dir():
             raise GenomniError(f"--method {spec}: {root} does not exist")
-        return f"predictions:{root.name}", predictions(root), {"dir": str(root)}
+        return f"predictions:{root.resolve()}", predictions(root), {"dir": str(root.resolve())}
     steps = re.fullmatch(r"casper\[steps=(\d+)\]", kind)
     if (kind == "casper" or steps) and arg:
         n = int(steps.group(1)) if steps else None
         if n is not None and n < 1:
             raise GenomniError(f"--method {spec}: steps must be >= 1")
-        name = f"casper:{Path(arg).name}" + (f" ({n} steps)" if n else "")
-        return name, casper(arg, n), {"model": arg, "steps": n, "transformer_sha256": model_hash(arg)}
+        model = str(Path(arg).resolve())
+        name = f"casper:{model}" + (f" ({n} steps)" if n else "")
+        return name, casper(arg, n), {"model": model, "steps": n, "transformer_sha256": model_hash(arg)}
     raise GenomniError(f"unknown --method {spec!r}; use {', '.join(BUILTIN)}, predictions:DIR, casper:MODEL_DIR or "
                        f"casper[steps=N]:MODEL_DIR")

@@ -85,6 +85,18 @@ def score_regions(pred: np.ndarray, scene: Scene) -> dict[str, float | None]:
     return out
 
 
+def _cache_key(provenance: dict[str, Any], cfg: EvalConfig) -> dict[str, Any]:
+    """What a cached score depends on besides the scene: the method's identity (paths, weights hash, steps),
+    LPIPS on/off and its weights, the layout and the ground-truth folder name."""
+    return json.loads(json.dumps({"method": provenance, "lpips": cfg.lpips, "lpips_backbone": cfg.lpips_backbone,
+                                  "layout": cfg.layout, "gt_name": cfg.gt_name}, default=str))
+
+
+def _cache_matches(cached: dict[str, Any], provenance: dict[str, Any], cfg: EvalConfig) -> bool:
+    """A cache entry made for another method, model or protocol is recomputed, never reused."""
+    return cached.get("key") == _cache_key(provenance, cfg) and "regions" in cached
+
+
 def _strip(scene: Scene, pred: np.ndarray, t: int) -> np.ndarray:
     """input | prediction | ground truth of frame t."""
     return np.concatenate([scene.footage.video[t], pred[t], scene.background[t]], axis=1)
@@ -99,6 +111,10 @@ def evaluate(cfg: EvalConfig, progress: bool = True) -> dict[str, Any]:
     out = Path(cfg.out)
     lpips_net = load_lpips(cfg.lpips_backbone, cfg.device) if cfg.lpips else None
     methods = [resolve(m) for m in cfg.methods]
+    names = [m[0] for m in methods]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise GenomniError(f"two --method values have the same name {repeated[0]!r}; name them with NAME=SPEC")
     data = {name: load_benchmark(root, cfg.layout, cfg.gt_name, cfg.strict) for name, root in cfg.benchmarks.items()}
     (out / "cache").mkdir(parents=True, exist_ok=True)
     rows: list[dict[str, Any]] = []  # one per (method, benchmark, scene)
@@ -107,7 +123,7 @@ def evaluate(cfg: EvalConfig, progress: bool = True) -> dict[str, Any]:
     with Progress(TextColumn("eval {task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   disable=not progress) as bar:
         task = bar.add_task("", total=total)
-        for mname, fn, _ in methods:
+        for mname, fn, prov in methods:
             for bname, scenes in data.items():
                 for scene in scenes:
                     bar.update(task, description=f"{mname} {bname}/{scene.name}")
@@ -115,7 +131,7 @@ def evaluate(cfg: EvalConfig, progress: bool = True) -> dict[str, Any]:
                     cache = out / "cache" / _slug(mname) / _slug(bname) / f"{_slug(scene.name)}.json"
                     if isinstance(scene, Skipped):
                         rows.append({**row, "skipped": scene.reason})
-                    elif cache.is_file() and "regions" in (cached := json.loads(cache.read_text())):
+                    elif cache.is_file() and _cache_matches(cached := json.loads(cache.read_text()), prov, cfg):
                         rows.append({**row, **cached})
                     else:
                         try:
@@ -129,7 +145,8 @@ def evaluate(cfg: EvalConfig, progress: bool = True) -> dict[str, Any]:
                             t_bad = int(np.argmin(frames["psnr"]))
                             strip_path = out / "worst" / f"{_slug(mname)}-{_slug(bname)}-{_slug(scene.name)}-{t_bad:05d}.png"
                             _save_png(strip_path, _strip(scene, pred, t_bad))
-                            record = {"frames": frames, "regions": score_regions(pred, scene), "worst_frame": t_bad,
+                            record = {"key": _cache_key(prov, cfg), "frames": frames, "regions": score_regions(pred, scene),
+                                      "worst_frame": t_bad,
                                       "worst_strip": str(strip_path.relative_to(out))}
                             atomic_write_bytes(cache, json.dumps(record).encode())
                             rows.append({**row, **record})
