@@ -20,7 +20,7 @@ Model directory (diffusers/transformers `save_pretrained` layout, nothing fetche
     tokenizer/       the text encoder's tokenizer
     scheduler/       FlowMatchEulerDiscreteScheduler
 
-The denoiser sees [noisy latent | latent of the input video | trimask on the latent grid]. The new
+The Wan denoiser sees [noisy latent | latent of the input video | trimask on the latent grid]. The new
 input weights start at zero, so a freshly widened model computes exactly what its base computes.
 The trimask reaches the latent grid by pixel-unshuffle in space and stacking in time (as VACE
 does): each latent cell carries the raw {0, 0.5, 1} values of every pixel and frame it covers, so
