@@ -5,7 +5,7 @@ same step budget.
 
     genomni generate kubric --out bench_out/p64 --num-scenes 220 --resolution 64 --frames 9 --samples 16 --seed 0
     genomni generate kubric --out bench_out/p64-val --num-scenes 16 --resolution 64 --frames 9 --samples 16 --seed 1000
-    python benchmarks/casper_proof.py bench_out/p64 bench_out/p64-val --out bench_out/proof [--train-minutes 25]
+    python benchmarks/casper_proof.py bench_out/p64 bench_out/p64-val --out bench_out/proof [--train-minutes 29]
 
 What it runs (each step is skipped when its output exists, so a killed run continues):
 1. `genomni train init --preset pixel` and `genomni train run --model ... --data TRAIN --val VAL --max-minutes M`
@@ -100,7 +100,7 @@ def main() -> None:
     ap.add_argument("data")
     ap.add_argument("val")
     ap.add_argument("--out", default="bench_out/proof")
-    ap.add_argument("--train-minutes", type=float, default=25.0)
+    ap.add_argument("--train-minutes", type=float, default=29.0)
     ap.add_argument("--no-ablations", action="store_true")
     ap.add_argument("--ablation-steps", type=int, default=1200)
     args = ap.parse_args()

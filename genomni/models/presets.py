@@ -44,7 +44,7 @@ class PixelPreset:
 # and ~8x faster than a diffusers 2D U-Net of similar size run per frame (30x faster than UNet3DConditionModel).
 PIXEL_PRESETS = {
     "pixel": PixelPreset(8, 4, 4, 32, 256, {
-        "frames": 9, "height": 64, "width": 64, "batch_size": 4, "lr": 1e-3, "warmup_steps": 100, "steps": 4000,
+        "frames": 9, "height": 64, "width": 64, "batch_size": 4, "lr": 1e-3, "warmup_steps": 100, "steps": 5600,
         "timestep_sampling": "uniform", "lr_schedule": "cosine", "validate_every": 1000, "checkpoint_every": 500,
         "val_steps": 4}),
     "pixel-base": PixelPreset(8, 12, 8, 64, 2048, {
