@@ -75,7 +75,7 @@ def predictions(root: Path) -> Callable[[Scene], np.ndarray]:
 def casper(model_dir: str, steps: int | None = None) -> Callable[[Scene], np.ndarray]:
     from ..inference.remove import RemoveConfig, Remover, load_model
 
-    cfg = RemoveConfig() if steps is None else RemoveConfig(steps=steps)
+    cfg = RemoveConfig(steps=steps)  # None: the model's recorded inference steps
     remover = Remover(load_model(model_dir, cfg), cfg)
 
     def run(scene: Scene) -> np.ndarray:

@@ -40,8 +40,8 @@ class PixelPreset:
     inference_steps: int = 1  # measured best PSNR and LPIPS (benchmarks/casper_proof.py): the posterior mean
 
 
-# Measured on the 2-core CPU (benchmarks/pixel_arch.py): 8x8 patches train ~7x faster per step than 4x4 patches
-# and ~8x faster than a diffusers 2D U-Net of similar size run per frame (30x faster than UNet3DConditionModel).
+# Measured on the 2-core CPU (benchmarks/pixel_arch.py): 8x8 patches train 7x faster per step than 4x4 patches,
+# 14x faster than a diffusers 2D U-Net of similar size run per frame and 35x faster than UNet3DConditionModel.
 PIXEL_PRESETS = {
     "pixel": PixelPreset(8, 4, 4, 32, 256, {
         "frames": 9, "height": 64, "width": 64, "batch_size": 4, "lr": 1e-3, "warmup_steps": 100, "steps": 5600,
