@@ -64,21 +64,20 @@ def kept_region_psnr(model_dir: Path, val: Path, steps: int) -> dict:
     from genomni.datasets.clips import ClipConfig
     from genomni.datasets.loader import fixed_clip
     from genomni.metrics import psnr_uint8
-    from genomni.models.casper import CasperModel
-    from genomni.pipelines.casper import sample_latents
+    from genomni.pipelines.casper import CasperPipeline
     from genomni.shards import iter_samples
     from genomni.training.validate import to_uint8, trimask_uint8
 
-    model = CasperModel.from_pretrained(model_dir)
-    frames, h, w = model.config.extra["train_clip"]
+    pipe = CasperPipeline.from_pretrained(model_dir)
+    pipe.set_progress_bar_config(disable=True)
+    frames, h, w = pipe.model.config.extra["train_clip"]
     kept, whole = [], []
     for k, s in enumerate(iter_samples(str(val))):
         if not (s.trimask == 255).any():
             continue
         c = fixed_clip(s, ClipConfig(frames, h, w))
-        cond = model.condition({"input": c["input"][None], "trimask": c["trimask"][None]})
-        lat = sample_latents(model, cond, model.encode_text([c["caption"]]), steps, seed=k)
-        pred, tgt, tri = to_uint8(model.decode_latents(lat)[0]), to_uint8(c["target"]), trimask_uint8(c["trimask"])
+        out = pipe(c["input"][None], c["trimask"][None], c["caption"], num_inference_steps=steps, seed=k).frames
+        pred, tgt, tri = to_uint8(out[0]), to_uint8(c["target"]), trimask_uint8(c["trimask"])
         kept.append(psnr_uint8(pred, tgt, tri == 255))
         whole.append(psnr_uint8(pred, tgt))
     return {"samples": len(kept), "psnr_kept": float(np.mean(kept)), "psnr": float(np.mean(whole))}

@@ -11,7 +11,7 @@ from genomni.errors import GenomniError
 from genomni.footage import read_footage
 from genomni.inference.decompose import DECOMPOSITION
 from genomni.inference.omnimatte import OmnimatteConfig, optimize_layer, psnr01
-from genomni.inference.remove import RemoveConfig, Remover, load_model, trimasks_for
+from genomni.inference.remove import RemoveConfig, Remover, load_pipeline, trimasks_for
 from genomni.inference.windows import blended_velocity, pad_frames, taper, window_starts
 from genomni.layers import composite, write_rgba_folder
 from genomni.media import read_video, write_video
@@ -77,7 +77,7 @@ def test_padding_and_trimming_restore_length_and_size(tiny_model, tmp_path):
     assert pad_frames(frames[:9], 4)[0].shape[0] == 9
     video, masks = _footage_files(tmp_path, t=6)
     footage = read_footage(video, masks)
-    remover = Remover(load_model(str(tiny_model), RemoveConfig()), RemoveConfig(steps=2, max_side=32))
+    remover = Remover(load_pipeline(str(tiny_model), RemoveConfig()), RemoveConfig(steps=2, max_side=32))
     plan = remover.plan(footage.shape)
     assert plan["size"] == (24, 32) and plan["padded"] == 9 and plan["latent_frames"] == 5
     out = remover.run(footage)
@@ -88,7 +88,7 @@ def test_padding_and_trimming_restore_length_and_size(tiny_model, tmp_path):
 def test_one_big_window_equals_no_windows(tiny_model, tmp_path):
     video, masks = _footage_files(tmp_path, t=9)
     footage = read_footage(video, masks)
-    model = load_model(str(tiny_model), RemoveConfig())
+    model = load_pipeline(str(tiny_model), RemoveConfig())
     a = Remover(model, RemoveConfig(steps=2, max_side=32)).run(footage, ["background"])
     b = Remover(model, RemoveConfig(steps=2, max_side=32, window=9)).run(footage, ["background"])
     c = Remover(model, RemoveConfig(steps=2, max_side=32, window=5, stride=2)).run(footage, ["background"])

@@ -10,6 +10,7 @@ from safetensors.torch import load_file
 from genomni.errors import GenomniError
 from genomni.footage import dilate
 from genomni.models.casper import CasperModel
+from genomni.pipelines.casper import CasperPipeline
 from genomni.models.presets import PIXEL_PRESETS, build_preset
 from genomni.training.trainer import TrainConfig, load_config, train
 
@@ -93,7 +94,7 @@ def test_untrained_pixel_removal_is_the_inpainting_baseline_at_the_input_size(pi
     masks = np.zeros((1, 6, 40, 72), bool)
     masks[0, :, 10:20, 20:30] = True
     footage = Footage(video=video, masks=masks, names=["ball"], fps=24.0)
-    remover = Remover(CasperModel.from_pretrained(pixel_dir), RemoveConfig())
+    remover = Remover(CasperPipeline.from_pretrained(pixel_dir), RemoveConfig())
     plan = remover.plan(footage.shape)
     assert plan["size"] == (32, 64) and plan["steps"] == 1 and plan["latent_window"] == 6  # 64 px long side, 8 | side
     out = remover.run(footage, ["background"])["background"]

@@ -73,10 +73,10 @@ def predictions(root: Path) -> Callable[[Scene], np.ndarray]:
 
 
 def casper(model_dir: str, steps: int | None = None) -> Callable[[Scene], np.ndarray]:
-    from ..inference.remove import RemoveConfig, Remover, load_model
+    from ..inference.remove import RemoveConfig, Remover, load_pipeline
 
     cfg = RemoveConfig(steps=steps)  # None: the model's recorded inference steps
-    remover = Remover(load_model(model_dir, cfg), cfg)
+    remover = Remover(load_pipeline(model_dir, cfg), cfg)
 
     def run(scene: Scene) -> np.ndarray:
         return remover.run(scene.footage, ["background"])["background"]

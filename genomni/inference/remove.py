@@ -23,8 +23,7 @@ from .. import trimask as tm
 from ..errors import GenomniError
 from ..footage import Footage, dilate
 from ..media import DEFAULT_FPS, atomic_write_bytes, resize_video, write_video
-from ..models.casper import CasperModel
-from ..pipelines.casper import sample_latents
+from ..pipelines.casper import CasperPipeline
 from .windows import blended_velocity, model_size, pad_frames, padded_length
 
 log = logging.getLogger(__name__)
@@ -67,17 +66,21 @@ def pick_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def load_model(path: str, cfg: RemoveConfig) -> CasperModel:
-    """Load a Casper model for inference on the chosen device (VAE and text encoder stay on CPU with --offload)."""
+def load_pipeline(path: str, cfg: RemoveConfig) -> CasperPipeline:
+    """Load a Casper model for inference on the chosen device; with --offload, diffusers' model CPU offload
+    keeps each component on the CPU until it runs (large models on small GPUs)."""
     dtype = {"float32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[cfg.dtype]
-    model = CasperModel.from_pretrained(path, dtype=dtype)
     device = pick_device(cfg.device)
+    if cfg.offload and device.type == "cpu":
+        raise GenomniError("--offload moves model parts to a GPU only while they run; it needs --device cuda")
+    pipe = CasperPipeline.from_pretrained(path, torch_dtype=dtype)
+    pipe.set_progress_bar_config(disable=True)  # remove shows one rich bar per removal instead
     if cfg.offload:
-        model.transformer.to(device)
+        pipe.enable_model_cpu_offload(device=device)
     else:
-        model.to(device)
-    model.transformer.eval()
-    return model
+        pipe.to(device)
+    pipe.transformer.eval()
+    return pipe
 
 
 def trimasks_for(masks: np.ndarray) -> dict[str, np.ndarray]:
@@ -108,10 +111,10 @@ def back_to_input_size(frames: np.ndarray, small: np.ndarray, video: np.ndarray)
 class Remover:
     """Runs Casper removals on one footage: shared encodings, one sampling per trimask."""
 
-    def __init__(self, model: CasperModel, cfg: RemoveConfig):
-        self.model, self.cfg = model, cfg.check()
-        c, extra = model.config, model.config.extra
-        self.multiple = model.size_multiple
+    def __init__(self, pipe: CasperPipeline, cfg: RemoveConfig):
+        self.pipe, self.model, self.cfg = pipe, pipe.model, cfg.check()
+        c, extra = self.model.config, self.model.config.extra
+        self.multiple = self.model.size_multiple
         recipe = extra.get("train_defaults", {})
         trained = extra.get("train_clip") or [recipe.get("frames"), recipe.get("height"), recipe.get("width")]
         self.max_side = cfg.max_side or (max(trained[1], trained[2]) if trained[1] else None)
@@ -143,7 +146,7 @@ class Remover:
     @torch.no_grad()
     def removals(self, footage: Footage, outputs: list[str] | None = None, progress: Any = None) -> Iterator[tuple[str, np.ndarray]]:
         """Yield (name, video) one removal at a time; the input video is encoded once for all of them."""
-        model, cfg = self.model, self.cfg
+        model, cfg = self.pipe.model, self.cfg
         plan = self.plan(footage.shape)
         mh, mw = plan["size"]
         masks = dilate(footage.masks, cfg.dilate)
@@ -161,8 +164,14 @@ class Remover:
             mask = torch.from_numpy(tm.to_float(tri_m))[None, None]
             cond = model.conditioning(latent, mask, x).to(model.device)
             task = progress.add_task(name, total=self.steps) if progress is not None else None
-            lat = sample_latents(model, cond, text, self.steps, cfg.seed, cfg.guidance, uncond, velocity=velocity,
-                                 on_step=(lambda i: progress.update(task, completed=i + 1)) if progress is not None else None)
+
+            def on_step(pipe: CasperPipeline, i: int, t: torch.Tensor, tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+                if progress is not None:
+                    progress.update(task, completed=i + 1)
+                return tensors
+
+            lat = self.pipe.sample(cond, text, self.steps, cfg.seed, cfg.guidance, uncond, velocity=velocity,
+                                   callback_on_step_end=on_step)
             out = model.decode_latents(lat)[0]
             frames = ((out.float().clamp(-1, 1) + 1) * 127.5).round().byte().permute(1, 2, 3, 0).cpu().numpy()[:t]
             yield name, back_to_input_size(frames, small, footage.video)
@@ -185,12 +194,12 @@ def remove(footage: Footage, model_dir: str, out_dir: str | Path, cfg: RemoveCon
     todo = [n for n in names if not (resume and (out / output_name(n, footage.names, cfg.format)).exists())]
     timings: dict[str, float] = {}
     t0 = time.time()
-    model = load_model(model_dir, cfg) if todo else None
+    pipe = load_pipeline(model_dir, cfg) if todo else None
     timings["load_s"] = time.time() - t0
     out.mkdir(parents=True, exist_ok=True)
     written = []
     if todo:
-        remover = Remover(model, cfg)
+        remover = Remover(pipe, cfg)
         log.info("removal plan for %s: %s", out, remover.plan(footage.shape))
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                       disable=not show_progress) as bar:

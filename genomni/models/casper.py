@@ -194,6 +194,7 @@ class CasperModel:
                  config: CasperConfig):
         self.transformer, self.vae, self.text_encoder = transformer, vae, text_encoder
         self.tokenizer, self.scheduler, self.config = tokenizer, scheduler, config
+        self.execution_device: torch.device | None = None  # set by CasperPipeline (the GPU under CPU offload)
         self.text_encoder.requires_grad_(False)
         if self.vae is not None:
             self.vae.requires_grad_(False)
@@ -252,7 +253,8 @@ class CasperModel:
 
     @property
     def device(self) -> torch.device:
-        return next(self.transformer.parameters()).device
+        """Where the denoiser runs."""
+        return self.execution_device or next(self.transformer.parameters()).device
 
     # --- encoders ------------------------------------------------------------------------------
     @property
@@ -273,8 +275,8 @@ class CasperModel:
 
     @property
     def codec_device(self) -> torch.device:
-        """Where videos are encoded: the VAE's device (it may stay on the CPU with --offload)."""
-        return self.vae.device if self.vae is not None else self.device
+        """Where videos are encoded: the VAE's device (the pipeline's execution device under CPU offload)."""
+        return self.execution_device or (self.vae.device if self.vae is not None else self.device)
 
     @torch.no_grad()
     def encode_video(self, video: torch.Tensor) -> torch.Tensor:
@@ -284,7 +286,7 @@ class CasperModel:
         if self.vae is None:
             return video.to(dev, torch.float32)
         z = self.vae.encode(video.to(dev, torch.float32)).latent_dist.mode()
-        return (z - self._lat_mean.to(dev)) / self._lat_std.to(dev)
+        return (z - self._lat_mean.to(z.device)) / self._lat_std.to(z.device)
 
     @torch.no_grad()
     def decode_latents(self, latents: torch.Tensor) -> torch.Tensor:

@@ -28,7 +28,7 @@ from ..errors import GenomniError
 from ..media import atomic_write_bytes
 from ..metrics import psnr_uint8
 from ..models.casper import CASPER_FILE, CasperModel, flow_shift
-from ..pipelines.casper import sample_latents
+from ..pipelines.casper import CasperPipeline
 from ..shards import iter_samples
 from .validate import baseline_scores, mean_scores, scores, side_by_side, to_uint8, trimask_uint8
 
@@ -311,12 +311,15 @@ class Trainer:
             self.ema.copy_to(self._trainable())
         net.eval()
         rows, folder = [], self.out / "validation" / f"step-{self.step:08d}"
+        pipe = CasperPipeline.from_model(self.model)
+        pipe.set_progress_bar_config(disable=True)
         try:
             for k, c in enumerate(clips):
                 batch = {"input": c["input"][None], "trimask": c["trimask"][None]}
                 cond = self.model.condition(batch)
                 text = self.text([c["caption"]])
-                lat = sample_latents(self.model, cond, text, self.cfg.val_steps, seed=self.cfg.seed + k, transformer=net)
+                lat = pipe.sample(cond, text, self.cfg.val_steps, seed=self.cfg.seed + k,
+                                  velocity=lambda x, c, s, e: self.model.denoise(x, c, s, e, net))
                 pred = to_uint8(self.model.decode_latents(lat)[0])
                 inp, tgt, tm = to_uint8(c["input"]), to_uint8(c["target"]), trimask_uint8(c["trimask"])
                 row = scores(pred, inp, tgt, tm)
