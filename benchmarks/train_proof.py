@@ -76,7 +76,7 @@ def main() -> None:
     base = next(r for r in log if r.get("event") == "baselines")
     vals = [r for r in log if r.get("event") == "validation"]
     losses = {r["step"]: r["loss"] for r in log if "loss" in r}
-    print(f"{args.preset} preset, {summary['step']} steps in {summary['seconds'] / 60:.1f} min (batch {args.batch_size}, "
+    print(f"{args.preset} preset, {summary.step} steps in {summary.seconds / 60:.1f} min (batch {args.batch_size}, "
           f"9 frames, 64 px); VAE fitted {vae['steps']} steps: reconstruction {vae['psnr_before']:.1f} -> "
           f"{vae['psnr_after']:.1f} dB on held-out clips. Validation: 12 held-out scenes' samples, 20 Euler steps.\n")
     print("| method | step | train loss | PSNR whole frame (dB) | PSNR object+effect region (dB) | PSNR vs VAE(target) (dB) |")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import types
+import typing
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -32,19 +34,52 @@ def load_mapping(path: str | os.PathLike) -> dict[str, Any]:
     return {str(k).replace("-", "_"): v for k, v in data.items()}
 
 
+def _typed(cls: type, name: str, hint: Any, value: Any) -> Any:
+    """A file or option value as the field's type: lists become tuples for tuple fields, ints become floats;
+    anything else of the wrong type is a one-line error naming the option."""
+    base = hint
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        if value is None and type(None) in typing.get_args(hint):
+            return None
+        base = next((a for a in typing.get_args(hint) if a is not type(None)), hint)
+    origin = typing.get_origin(base) or base
+    if origin is tuple and isinstance(value, list):
+        value = tuple(value)
+    if origin is list and isinstance(value, (str, tuple)):
+        value = [value] if isinstance(value, str) else list(value)
+    if base is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if base is Path and isinstance(value, str):
+        value = Path(value)
+    expected = origin if isinstance(origin, type) else None
+    if expected is not None and not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+        raise GenomniError(f"option {name.replace('_', '-')}: expected {getattr(expected, '__name__', expected)}, "
+                           f"got {value!r}")
+    return value
+
+
+def merge(cls: type[T], *layers: dict[str, Any]) -> T:
+    """Make `cls` from its defaults overridden by each mapping in turn (keys that are not fields of `cls` are
+    ignored: one file may configure several classes); values are type-checked, required fields named."""
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    values: dict[str, Any] = {}
+    for layer in layers:
+        values.update({k: _typed(cls, k, hints[k], v) for k, v in layer.items() if k in fields})
+    missing = [("--" + (f.metadata.get("flag") or f.name).replace("_", "-")) for f in fields.values()
+               if f.name not in values and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
+    if missing:
+        raise GenomniError(f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} required")
+    return cls(**values)
+
+
 def build(cls: type[T], file: str | os.PathLike | None, overrides: dict[str, Any],
           base: dict[str, Any] | None = None) -> T:
-    """Make `cls` from defaults <- `base` (e.g. a model's recorded recipe) <- file values <- CLI overrides
-    (None means 'not given')."""
+    """Make `cls` from defaults <- `base` (e.g. a model's recorded recipe) <- file values <- overrides
+    (None means 'not given'); a file key that is no field of `cls` is an error."""
     names = {f.name for f in dataclasses.fields(cls)}
     file_values = load_mapping(file) if file else {}
     unknown = sorted(set(file_values) - names)
     if unknown:
         raise GenomniError(f"config file {file}: unknown option(s) {', '.join(unknown)}")
-    values = {k: v for k, v in (base or {}).items() if k in names}
-    values.update(file_values)
-    values.update({k: v for k, v in overrides.items() if v is not None})
-    for f in dataclasses.fields(cls):
-        if f.name in values and isinstance(values[f.name], list) and "tuple" in str(f.type):
-            values[f.name] = tuple(values[f.name])
-    return cls(**values)
+    return merge(cls, base or {}, file_values, {k: v for k, v in overrides.items() if v is not None})

@@ -20,6 +20,7 @@ import av
 import cv2
 import numpy as np
 
+from .constants import DEFAULT_FPS
 from .errors import GenomniError
 
 VIDEO_SUFFIXES = {".mp4", ".mkv", ".avi", ".mov", ".webm"}
@@ -29,7 +30,6 @@ _UMASK = os.umask(0)
 os.umask(_UMASK)
 
 
-DEFAULT_FPS = 24.0  # the frame rate assumed where a source has none (frame folders, old metadata)
 
 def _check_frames(frames: np.ndarray) -> bool:
     """Validate a (T,H,W,3) or (T,H,W) uint8 array; return True when single-channel."""

@@ -25,11 +25,10 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .constants import EFFECT_DILATE, EFFECT_LEVELS
 from .errors import GenomniError
 from .footage import dilate
 
-EFFECT_LEVELS = 6  # |background - input| above this (0..255) counts as an effect (shadow, reflection)
-EFFECT_DILATE = 2  # px the object masks grow before the effect region starts
 REGIONS = ("object", "effect", "rest")
 
 TORCHVISION_ALEXNET = "alexnet-owt-7be5be79.pth"

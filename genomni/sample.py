@@ -20,8 +20,9 @@ from typing import Any
 import numpy as np
 
 from . import trimask as tm
+from .constants import DEFAULT_FPS
 from .errors import GenomniError
-from .media import DEFAULT_FPS, decode_video, encode_video
+from .media import decode_video, encode_video
 
 KEY_RE = re.compile(r"^[A-Za-z0-9_-]+$")
 REQUIRED_MEMBERS = ("input", "target", "trimask", "caption.txt", "meta.json")

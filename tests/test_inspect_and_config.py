@@ -15,12 +15,12 @@ from genomni.shards import read_manifest
 def test_inspect_summary_matches_the_manifest(kubric_dir):
     records = read_manifest(kubric_dir)
     summary = summarize(kubric_dir)
-    assert summary["samples"] == len(records) and summary["shards"] == 2
-    assert summary["per_source"] == {"kubric": len(records)}
-    assert summary["resolutions"] == ["48x48"] and summary["frames"] == [5]
+    assert summary.samples == len(records) and summary.shards == 2
+    assert summary.per_source == {"kubric": len(records)}
+    assert summary.resolutions == ["48x48"] and summary.frames == [5]
     effect = [r["qc"]["effect_frac"] for r in records]
-    assert summary["qc"]["effect_frac"]["mean"] == pytest.approx(float(np.mean(effect)))
-    assert summary["qc"]["residual_object_pixels"]["max"] == 0
+    assert summary.qc["effect_frac"]["mean"] == pytest.approx(float(np.mean(effect)))
+    assert summary.qc["residual_object_pixels"]["max"] == 0
 
 
 def test_inspect_cli_writes_previews_and_json(kubric_dir, tmp_path, capsys):

@@ -10,9 +10,10 @@ from safetensors.torch import load_file
 from genomni.errors import GenomniError
 from genomni.footage import dilate
 from genomni.models.casper import CasperModel
-from genomni.pipelines.casper import CasperPipeline
 from genomni.models.presets import PIXEL_PRESETS, build_preset
-from genomni.training.trainer import TrainConfig, load_config, train
+from genomni.pipelines.casper import CasperPipeline
+from genomni.training.config import TrainConfig, load_config
+from genomni.training.trainer import train
 
 WEIGHTS = "transformer/diffusion_pytorch_model.safetensors"
 
@@ -64,7 +65,7 @@ def test_pixel_training_changes_weights_and_resumes_bit_exactly(pixel_dir, kubri
     train(_cfg(pixel_dir, kubric_dir, tmp_path / "a"), progress=False)
     train(_cfg(pixel_dir, kubric_dir, tmp_path / "b", steps=2), progress=False)
     summary = train(_cfg(pixel_dir, kubric_dir, tmp_path / "b", resume="latest"), progress=False)
-    assert summary["start_step"] == 2 and summary["step"] == 4
+    assert summary.start_step == 2 and summary.step == 4
     a, b, start = (load_file(p / WEIGHTS) for p in (tmp_path / "a/model", tmp_path / "b/model", pixel_dir))
     assert all(torch.equal(a[k], b[k]) for k in a)
     assert not torch.equal(a["proj_out.weight"], start["proj_out.weight"])

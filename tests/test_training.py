@@ -93,7 +93,7 @@ def test_resume_matches_an_uninterrupted_run(tiny_dir, kubric_dir, tmp_path):
     train(_cfg(tiny_dir, kubric_dir, tmp_path / "a", ema_decay=0.9), progress=False)
     train(_cfg(tiny_dir, kubric_dir, tmp_path / "b", ema_decay=0.9, steps=2), progress=False)
     summary = train(_cfg(tiny_dir, kubric_dir, tmp_path / "b", ema_decay=0.9, resume="latest"), progress=False)
-    assert summary["start_step"] == 2 and summary["step"] == 4
+    assert summary.start_step == 2 and summary.step == 4
     a = load_file(tmp_path / "a/model/transformer/diffusion_pytorch_model.safetensors")
     b = load_file(tmp_path / "b/model/transformer/diffusion_pytorch_model.safetensors")
     start = load_file(tiny_dir / "transformer/diffusion_pytorch_model.safetensors")
@@ -195,7 +195,7 @@ def test_training_reads_a_hugging_face_copy_of_the_shards(tiny_dir, kubric_dir, 
     load_hf(kubric_dir).save_to_disk(str(tmp_path / "hf"))
     summary = train(_cfg(tiny_dir, kubric_dir, tmp_path / "run", data=[str(tmp_path / "hf")], hf_data=True, val=[], steps=2),
                     progress=False)
-    assert summary["step"] == 2
+    assert summary.step == 2
     log = [json.loads(line) for line in (tmp_path / "run/train_log.jsonl").read_text().splitlines()]
     assert [r["step"] for r in log] == [1, 2] and all(r["loss"] > 0 for r in log)
 

@@ -24,8 +24,8 @@ class ClipConfig:
     reverse: float = 0.0  # probability of playing the clip backwards (off by default: physics runs one way)
     crop_min: float = 1.0  # smallest crop side as a fraction of the frame (1.0 = no random crop)
 
-    def check(self) -> "ClipConfig":
-        if self.frames < 1 or self.height < 8 or self.width < 8 or self.stride < 1:
+    def __post_init__(self) -> None:
+        if self.frames < 1 or self.height < 1 or self.width < 1 or self.stride < 1:
             raise GenomniError(f"clip frames/size/stride must be positive (got {self.frames} frames, "
                                f"{self.width}x{self.height}, stride {self.stride})")
         if not 0.0 < self.crop_min <= 1.0:
@@ -33,7 +33,6 @@ class ClipConfig:
         for name in ("hflip", "reverse"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise GenomniError(f"{name} must be a probability in [0, 1], got {getattr(self, name)}")
-        return self
 
     def span(self) -> int:
         """Source frames a clip covers."""

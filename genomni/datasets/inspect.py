@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,23 @@ from ..shards import iter_samples, read_card, read_manifest, shard_paths
 QC_FIELDS = ("effect_frac", "identical_frac", "drift_frac", "drift_max", "residual_object_pixels")
 
 
-def summarize(out_dir: str | os.PathLike) -> dict[str, Any]:
+@dataclass
+class DatasetSummary:
+    """What `genomni data inspect` reports about a shard directory."""
+
+    samples: int
+    shards: int
+    per_source: dict[str, int]
+    resolutions: list[str]
+    frames: list[int]
+    scenes: dict[str, Any]
+    dropped_scenes: list[dict[str, Any]]
+    complete: bool | None
+    command: str
+    qc: dict[str, dict[str, float]] = field(default_factory=dict)
+
+
+def summarize(out_dir: str | os.PathLike) -> DatasetSummary:
     """Totals, per-source counts and QC statistics from `dataset.json` and `manifest.jsonl`."""
     card = read_card(out_dir)
     records = read_manifest(out_dir)
@@ -32,18 +49,11 @@ def summarize(out_dir: str | os.PathLike) -> dict[str, Any]:
     sources: dict[str, int] = {}
     for r in records:
         sources[r["source"]] = sources.get(r["source"], 0) + 1
-    return {
-        "samples": len(records),
-        "shards": len(shard_paths(out_dir)),
-        "per_source": sources,
-        "resolutions": sorted({f"{r['width']}x{r['height']}" for r in records}),
-        "frames": sorted({r["frames"] for r in records}),
-        "scenes": card.get("scenes", {}),
-        "dropped_scenes": card.get("dropped_scenes", []),
-        "complete": card.get("complete"),
-        "command": card.get("command", ""),
-        "qc": qc,
-    }
+    return DatasetSummary(
+        samples=len(records), shards=len(shard_paths(out_dir)), per_source=sources,
+        resolutions=sorted({f"{r['width']}x{r['height']}" for r in records}), frames=sorted({r["frames"] for r in records}),
+        scenes=card.get("scenes", {}), dropped_scenes=card.get("dropped_scenes", []), complete=card.get("complete"),
+        command=card.get("command", ""), qc=qc)
 
 
 def _row(sample: Sample, t: int) -> np.ndarray:

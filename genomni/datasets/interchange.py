@@ -19,8 +19,9 @@ from pathlib import Path
 import numpy as np
 
 from .. import trimask as tm
+from ..constants import DEFAULT_FPS
 from ..errors import GenomniError
-from ..media import DEFAULT_FPS, atomic_dir, read_video, write_video
+from ..media import atomic_dir, read_video, write_video
 from ..sample import Sample
 from ..shards import iter_samples, shard_name, write_index, write_shard
 

@@ -58,7 +58,7 @@ class ClipDataset(torch.utils.data.Dataset):
     """Map-style dataset indexed by (micro-batch, slot): each item is a pure function of the seed and index."""
 
     def __init__(self, index: Any, cfg: ClipConfig, mix: str | dict[str, float] | None = None, seed: int = 0):
-        self.index, self.cfg, self.seed = index, cfg.check(), seed
+        self.index, self.cfg, self.seed = index, cfg, seed
         self.groups = index.by_source()
         self.weights = parse_mix(mix, self.groups)
         self.names = list(self.weights)

@@ -10,16 +10,25 @@ from __future__ import annotations
 import os
 import tarfile
 from collections import defaultdict
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from ..errors import GenomniError
 from ..sample import decode
 from ..shards import read_manifest, shard_paths
 
 
-def validate_dir(directory: str | os.PathLike) -> dict[str, Any]:
-    """{'samples', 'ok', 'bad': [{'key', 'shard', 'reason'}]} for every sample in the shards and manifest."""
+@dataclass
+class ValidationReport:
+    """Samples found, samples that pass, and each bad sample as {'key', 'shard', 'reason'}."""
+
+    samples: int
+    ok: int
+    bad: list[dict[str, str]] = field(default_factory=list)
+
+
+def validate_dir(directory: str | os.PathLike) -> ValidationReport:
+    """Check every sample in the shards and the manifest against the data contract."""
     directory = Path(directory)
     listed = {r["key"]: r for r in read_manifest(directory)}
     seen: set[str] = set()
@@ -60,4 +69,4 @@ def validate_dir(directory: str | os.PathLike) -> dict[str, Any]:
                 bad.append({"key": key, "shard": shard.name, "reason": str(exc)})
     for key in sorted(set(listed) - seen):
         bad.append({"key": key, "shard": listed[key].get("shard", "?"), "reason": "listed in manifest.jsonl but not in any shard"})
-    return {"samples": count, "ok": count - len({b["key"] for b in bad if b["key"] in seen}), "bad": bad}
+    return ValidationReport(count, count - len({b["key"] for b in bad if b["key"] in seen}), bad)

@@ -19,11 +19,12 @@ from typing import Any, Callable
 
 import numpy as np
 
+from ..constants import EFFECT_DILATE
 from ..errors import GenomniError
 from ..footage import dilate
 from ..generators.tripod import clean_plate
 from ..media import VIDEO_SUFFIXES, read_video
-from ..metrics import EFFECT_DILATE, inpaint_telea
+from ..metrics import inpaint_telea
 from .benchmarks import Scene
 
 BUILTIN = ("copy-input", "cv2-inpaint", "temporal-median")

@@ -24,13 +24,14 @@ from typing import Any
 import numpy as np
 
 from .. import __version__
+from ..constants import EFFECT_DILATE, EFFECT_LEVELS, PSNR_CAP
 from ..errors import GenomniError
 from ..media import atomic_write_bytes
-from ..metrics import EFFECT_DILATE, EFFECT_LEVELS, REGIONS, frame_metrics, load_lpips, region_masks, region_psnr
+from ..metrics import REGIONS, frame_metrics, load_lpips, region_masks, region_psnr
 from .benchmarks import Scene, Skipped, load_benchmark
+from .config import EvalConfig
 from .methods import resolve
 
-PSNR_CAP = 100.0
 METRICS = ("psnr", "ssim", "lpips")
 REGION_COLUMNS = tuple(f"psnr_{r}" for r in REGIONS)
 REGION_PROTOCOL = (f"PSNR of the pooled MSE over each scene's clip in three disjoint regions: object = union of the "
@@ -44,22 +45,6 @@ PUBLISHED = {
     "OmnimatteZero (LTX / Wan)": {"movie": (35.11, 0.014), "kubric": (45.55, 0.006)},
     "ProPainter": {"movie": (27.44, 0.114), "kubric": (34.67, 0.056)},
 }
-
-
-@dataclass
-class EvalConfig:
-    """Benchmarks (name -> root), methods, loader options and output."""
-
-    benchmarks: dict[str, str]
-    methods: list[str]
-    out: str
-    layout: str = "auto"
-    gt_name: str = "bg_gt"
-    strict: bool = False
-    lpips: bool = True
-    lpips_backbone: str | None = None
-    device: str = "cpu"
-    meta: dict[str, Any] = field(default_factory=dict)
 
 
 def _slug(name: str) -> str:
@@ -102,12 +87,20 @@ def _strip(scene: Scene, pred: np.ndarray, t: int) -> np.ndarray:
     return np.concatenate([scene.footage.video[t], pred[t], scene.background[t]], axis=1)
 
 
-def evaluate(cfg: EvalConfig, progress: bool = True) -> dict[str, Any]:
+@dataclass
+class EvalResult:
+    """What `evaluate` wrote: the report folder, per-method per-benchmark means (`summary[method][benchmark]`)
+    and the whole results.json document."""
+
+    out: Path
+    summary: dict[str, dict[str, dict[str, float]]]
+    results: dict[str, Any] = field(default_factory=dict)
+
+
+def evaluate(cfg: EvalConfig, progress: bool = True) -> EvalResult:
     """Run every method on every benchmark scene (cached per scene) and write the report files."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    if not cfg.methods:
-        raise GenomniError("give at least one --method")
     out = Path(cfg.out)
     lpips_net = load_lpips(cfg.lpips_backbone, cfg.device) if cfg.lpips else None
     methods = [resolve(m) for m in cfg.methods]
@@ -151,7 +144,8 @@ def evaluate(cfg: EvalConfig, progress: bool = True) -> dict[str, Any]:
                             atomic_write_bytes(cache, json.dumps(record).encode())
                             rows.append({**row, **record})
                     bar.advance(task)
-    return write_report(cfg, rows, methods, time.time() - t0)
+    results = write_report(cfg, rows, methods, time.time() - t0)
+    return EvalResult(out, results["summary"], results)
 
 
 def _save_png(path: Path, rgb: np.ndarray) -> None:

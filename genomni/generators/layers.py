@@ -12,7 +12,7 @@ without masks, an object is where its layer's alpha >= `object_alpha` (effects a
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from functools import partial
 from pathlib import Path
 
@@ -20,9 +20,11 @@ import numpy as np
 
 from .. import __version__
 from .. import trimask as tm
+from ..constants import DEFAULT_FPS, EFFECT_LEVELS
 from ..errors import GenomniError
 from ..layers import composite, read_rgba_folder
-from ..media import DEFAULT_FPS, read_video
+from ..media import read_video
+from ..options import option, require
 from ..sample import Sample
 from .run import RunOptions, RunSummary, SceneResult, run_generator, skipping_bad
 
@@ -33,17 +35,16 @@ SOURCE = "layers"
 class LayersConfig:
     """Decomposition folders and how to turn them into samples."""
 
-    inputs: list[str] = field(default_factory=list)
-    drop_all: bool = True  # also make the sample without every layer
-    object_alpha: float = 0.9
-    caption: str | None = None
+    inputs: list[str] = option([], "Decomposition folders: background/ + layers/<name>/ RGBA PNGs (+ masks/<name>/).", positional=True)
+    drop_all: bool = option(True, "Also make the sample with every layer dropped.")
+    object_alpha: float = option(0.9, "Without masks/: an object is where its layer's alpha is at least this.")
+    caption: str | None = option(None, "Caption for every sample (else each folder's caption.txt).")
 
-    def validate(self) -> "LayersConfig":
-        if not self.inputs:
-            raise GenomniError("give one or more decomposition folders (background/ + layers/<name>/)")
-        if not 0 < self.object_alpha <= 1:
-            raise GenomniError("--object-alpha must be in (0, 1]")
-        return self
+    def __post_init__(self) -> None:
+        require([
+            (bool(self.inputs), "give one or more decomposition folders (background/ + layers/<name>/)"),
+            (0 < self.object_alpha <= 1, "--object-alpha must be in (0, 1]"),
+        ])
 
 
 def layers_job(cfg: LayersConfig, index: int) -> SceneResult:
@@ -82,14 +83,13 @@ def layers_job(cfg: LayersConfig, index: int) -> SceneResult:
                 "decomposition": folder.name, "fps": float(info.get("fps", DEFAULT_FPS)), "layers": list(order),
                 "dropped": drop, "kept": keep, "removed_ids": [order.index(n) + 1 for n in drop],
                 "kept_ids": [order.index(n) + 1 for n in keep],
-                "qc": {"effect_frac": float(((np.abs(inp.astype(int) - target).max(-1) > 6) & (tri == tm.BACKGROUND)).mean())}}
+                "qc": {"effect_frac": float(((np.abs(inp.astype(int) - target).max(-1) > EFFECT_LEVELS) & (tri == tm.BACKGROUND)).mean())}}
         samples.append(Sample(f"layers-s{index:07d}-{tag}", inp, target, tri, caption, meta).validate())
     return SceneResult(index, samples)
 
 
 def run_layers(cfg: LayersConfig, opts: RunOptions, skip_bad: bool = False) -> RunSummary:
     """Generate layer-recombination samples into `opts.out_dir` (resumable); `skip_bad` drops bad folders."""
-    cfg.validate()
     job = partial(skipping_bad, partial(layers_job, cfg)) if skip_bad else partial(layers_job, cfg)
     return run_generator(SOURCE, {"config": asdict(cfg)}, len(cfg.inputs), job, opts,
                          {"source": SOURCE, "config": asdict(cfg)})

@@ -13,7 +13,7 @@ a shadow is a change the model must make). Area and motion filters are computed 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -23,9 +23,11 @@ import numpy as np
 
 from .. import __version__
 from .. import trimask as tm
+from ..constants import DEFAULT_FPS
 from ..errors import GenomniError
 from ..footage import find_media, read_footage
-from ..media import DEFAULT_FPS, read_video
+from ..media import read_video
+from ..options import option, require
 from ..sample import Sample
 from ..shards import SHARD_RE, iter_samples
 from .run import RunOptions, RunSummary, SceneResult, run_generator
@@ -37,35 +39,33 @@ SOURCE = "objectpaste"
 class PasteConfig:
     """Sources, ranges and filters of an objectpaste run; everything here defines the output."""
 
-    objects: list[str] = field(default_factory=list)
-    backgrounds: list[str] = field(default_factory=list)
-    num_samples: int = 16
-    seed: int = 0
-    frames: int = 0  # frames per sample (0 = as many as both clips allow)
-    scale: tuple[float, float] = (0.7, 1.3)
-    flip_prob: float = 0.5
-    min_area: float = 0.005  # mean mask area as a fraction of the frame
-    max_area: float = 0.4
-    min_motion: float = 0.0  # pixels the mask centroid travels over the clip
-    shadow_prob: float = 0.0
-    keep_prob: float = 0.0
-    max_attempts: int = 8
-    caption: str | None = None
+    objects: list[str] = option([], "Object sources: footage folders (input.* + masks/) or kubric shard dirs; repeatable.")
+    backgrounds: list[str] = option([], "Background clips: videos, frame folders, footage folders or shard dirs; repeatable.")
+    num_samples: int = option(16, "Samples to make (one object pasted each).")
+    seed: int = option(0, "Run seed: sample k is a pure function of (seed, k, config).")
+    frames: int = option(0, "Frames per sample (0 = as many as both clips allow).")
+    scale: tuple[float, ...] = option((0.7, 1.3), "MIN,MAX scale of the object relative to fitting its clip's frame into the background's.")
+    flip_prob: float = option(0.5, "Probability of a horizontal flip.")
+    min_area: float = option(0.005, "Drop draws whose mean mask area is below this fraction of the frame.")
+    max_area: float = option(0.4, "Drop draws whose mean mask area is above this fraction.")
+    min_motion: float = option(0.0, "Drop draws whose mask centroid travels fewer pixels.")
+    shadow_prob: float = option(0.0, "Probability of a synthetic cast shadow (input only).")
+    keep_prob: float = option(0.0, "Probability of marking the rest 255 (keep) instead of 128, for samples without a shadow.")
+    max_attempts: int = option(8, "Draws per sample before it is dropped.")
+    caption: str | None = option(None, "Caption for every sample (else the background's caption).")
 
-    def validate(self) -> "PasteConfig":
-        if not self.objects or not self.backgrounds:
-            raise GenomniError("give --objects and --backgrounds (footage folders, videos or shard dirs)")
-        if self.num_samples < 1 or self.frames < 0 or self.max_attempts < 1:
-            raise GenomniError("--num-samples and --max-attempts must be >= 1, --frames >= 0")
-        lo, hi = self.scale
-        if not 0 < lo <= hi:
-            raise GenomniError(f"--scale must be MIN,MAX with 0 < MIN <= MAX, got {lo},{hi}")
+    def __post_init__(self) -> None:
+        require([
+            (bool(self.objects) and bool(self.backgrounds),
+             "give --objects and --backgrounds (footage folders, videos or shard dirs)"),
+            (self.num_samples >= 1 and self.frames >= 0 and self.max_attempts >= 1,
+             "--num-samples and --max-attempts must be >= 1, --frames >= 0"),
+            (len(self.scale) == 2 and 0 < self.scale[0] <= self.scale[-1],
+             f"--scale must be MIN,MAX with 0 < MIN <= MAX, got {','.join(map(str, self.scale))}"),
+            (0 <= self.min_area <= self.max_area <= 1, "need 0 <= --min-area <= --max-area <= 1"),
+        ])
         for name in ("flip_prob", "shadow_prob", "keep_prob"):
-            if not 0 <= getattr(self, name) <= 1:
-                raise GenomniError(f"--{name.replace('_', '-')} must be in [0, 1]")
-        if not 0 <= self.min_area <= self.max_area <= 1:
-            raise GenomniError("need 0 <= --min-area <= --max-area <= 1")
-        return self
+            require([(0 <= getattr(self, name) <= 1, f"--{name.replace('_', '-')} must be in [0, 1]")])
 
 
 @dataclass
@@ -251,7 +251,6 @@ def paste_job(cfg: PasteConfig, index: int) -> SceneResult:
 
 def run_objectpaste(cfg: PasteConfig, opts: RunOptions) -> RunSummary:
     """Generate objectpaste samples into `opts.out_dir` (resumable; one sample per scene index)."""
-    cfg.validate()
     _sources(cfg)  # load (and validate) the sources once, before any worker starts
     config = json.loads(json.dumps(asdict(cfg)))  # tuples as lists, as the run's identity file stores them
     return run_generator(SOURCE, {"config": config}, cfg.num_samples, partial(paste_job, cfg), opts,

@@ -34,6 +34,7 @@ from rich.text import Text
 from .. import __version__
 from ..errors import GenomniError
 from ..media import atomic_write_bytes
+from ..options import check_choice, option, require
 from ..sample import Sample
 from ..shards import shard_name, write_index, write_shard
 
@@ -44,25 +45,24 @@ STATE = ".genomni"
 class RunOptions:
     """How to execute a run (none of this changes what the run produces)."""
 
-    out_dir: Path
-    workers: int = 1
-    num_shards: int = 1  # split the run over this many independent jobs (machines)
-    shard_index: int = 0  # which of those jobs this is
-    scenes_per_shard: int = 16
-    video_codec: str = "ffv1"
+    out_dir: Path = option(help="Output shard directory (created; an interrupted run resumes here).", flag="out")
+    workers: int = option(1, "Render processes (kubric: each takes ~300 MB).")
+    num_shards: int = option(1, "Split the run into this many independent jobs (e.g. machines).")
+    shard_index: int = option(0, "Which job this is: makes output shards j with j % num-shards == index.")
+    scenes_per_shard: int = option(16, "Scenes per output shard (fixes the shard layout of the run).")
+    video_codec: str = option("ffv1", "Input/target video codec: ffv1 (lossless) or h264 (lossy). Trimasks are always lossless.")
     command: str = ""
-    progress: bool = True
+    progress: bool = option(True, "Show a progress bar.")
 
-    def validate(self) -> "RunOptions":
-        if self.workers < 1:
-            raise GenomniError(f"--workers must be >= 1, got {self.workers}")
-        if self.num_shards < 1 or not 0 <= self.shard_index < self.num_shards:
-            raise GenomniError(f"need 0 <= --shard-index < --num-shards, got {self.shard_index} of {self.num_shards}")
-        if self.scenes_per_shard < 1:
-            raise GenomniError(f"--scenes-per-shard must be >= 1, got {self.scenes_per_shard}")
-        if self.video_codec not in ("ffv1", "h264"):
-            raise GenomniError(f"--video-codec must be ffv1 or h264, got {self.video_codec}")
-        return self
+    def __post_init__(self) -> None:
+        self.out_dir = Path(self.out_dir)
+        require([
+            (self.workers >= 1, f"--workers must be >= 1, got {self.workers}"),
+            (self.num_shards >= 1 and 0 <= self.shard_index < self.num_shards,
+             f"need 0 <= --shard-index < --num-shards, got {self.shard_index} of {self.num_shards}"),
+            (self.scenes_per_shard >= 1, f"--scenes-per-shard must be >= 1, got {self.scenes_per_shard}"),
+        ])
+        check_choice("--video-codec", self.video_codec, ("ffv1", "h264"))
 
 
 @dataclass
@@ -160,7 +160,6 @@ def run_generator(
 
     `job` must be picklable (a module-level function or partial) when `opts.workers > 1`.
     """
-    opts.validate()
     out = Path(opts.out_dir)
     state = out / STATE
     (state / "scenes").mkdir(parents=True, exist_ok=True)

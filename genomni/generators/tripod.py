@@ -16,7 +16,7 @@ Footage folders use the layout `genomni data export` writes: `input.*` (video or
 from __future__ import annotations
 
 import warnings
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -26,9 +26,11 @@ import numpy as np
 
 from .. import __version__
 from .. import trimask as tm
+from ..constants import DEFAULT_FPS, EFFECT_LEVELS
 from ..errors import GenomniError
 from ..footage import dilate, find_media, read_footage
-from ..media import DEFAULT_FPS, read_video
+from ..media import read_video
+from ..options import check_choice, option, require
 from ..sample import Sample
 from .captions import Blip2Captioner
 from .run import RunOptions, RunSummary, SceneResult, run_generator, skipping_bad
@@ -40,26 +42,25 @@ SOURCE = "tripod"
 class TripodConfig:
     """Inputs and rules of a tripod run; everything here defines the output."""
 
-    inputs: list[str] = field(default_factory=list)
-    frames: int = 0  # frames per sample (0 = the whole clip)
-    stride: int = 0  # frames between sample starts (0 = frames: no overlap)
-    dilate: int = 2
-    max_shift: float = 1.0
-    max_uncovered: float = 0.0
-    clean: str | None = None
-    caption: str | None = None
-    captioner_model: str | None = None  # a BLIP-2 dir: caption the clean plate instead of caption.txt
+    inputs: list[str] = option([], "Footage folders: input.* + masks/ (one entry per object) + caption.txt.", positional=True)
+    frames: int = option(0, "Frames per sample (0 = the whole clip).")
+    stride: int = option(0, "Frames between sample starts (0 = --frames, no overlap).")
+    dilate: int = option(2, "Grow object masks by this many pixels before building the plate and trimask.")
+    max_shift: float = option(1.0, "Drop clips whose camera moves more than this many pixels (phase correlation outside the object masks).")
+    max_uncovered: float = option(0.0, "Drop clips where more than this fraction of pixels is never uncovered.")
+    clean: str | None = option(None, "A separately shot clean clip of the same view (one footage folder only).")
+    caption: str | None = option(None, "Caption for every sample (else BLIP-2, else each folder's caption.txt).")
+    captioner: str = option("file", "file (--caption or caption.txt) or blip2 (captions the clean plate).")
+    captioner_model: str | None = option(None, "Local BLIP-2 dir (save_pretrained layout) for --captioner blip2.")
 
-    def validate(self) -> "TripodConfig":
-        if not self.inputs:
-            raise GenomniError("give one or more footage folders (input.* + masks/ + caption.txt)")
-        if self.frames < 0 or self.stride < 0 or self.dilate < 0:
-            raise GenomniError("--frames, --stride and --dilate must be >= 0")
-        if self.max_shift < 0 or not 0 <= self.max_uncovered <= 1:
-            raise GenomniError("--max-shift must be >= 0 and --max-uncovered in [0, 1]")
-        if self.clean and len(self.inputs) != 1:
-            raise GenomniError("--clean goes with exactly one footage folder")
-        return self
+    def __post_init__(self) -> None:
+        require([
+            (bool(self.inputs), "give one or more footage folders (input.* + masks/ + caption.txt)"),
+            (self.frames >= 0 and self.stride >= 0 and self.dilate >= 0, "--frames, --stride and --dilate must be >= 0"),
+            (self.max_shift >= 0 and 0 <= self.max_uncovered <= 1, "--max-shift must be >= 0 and --max-uncovered in [0, 1]"),
+            (not self.clean or len(self.inputs) == 1, "--clean goes with exactly one footage folder"),
+        ])
+        check_choice("--captioner", self.captioner, ("file", "blip2"))
 
 
 def camera_shift(video: np.ndarray, holes: np.ndarray | None = None) -> float:
@@ -95,8 +96,8 @@ def clean_plate(video: np.ndarray, holes: np.ndarray) -> tuple[np.ndarray, np.nd
 def _caption(folder: Path, cfg: TripodConfig, target: np.ndarray) -> str:
     if cfg.caption:
         return cfg.caption
-    if cfg.captioner_model:
-        return _captioner(cfg.captioner_model).caption(target, {})
+    if cfg.captioner == "blip2":
+        return _captioner(cfg.captioner_model or "").caption(target, {})
     f = folder / "caption.txt"
     if f.is_file() and f.read_text().strip():
         return f.read_text().strip()
@@ -148,7 +149,7 @@ def tripod_job(cfg: TripodConfig, index: int) -> SceneResult:
         inp = footage.video[start:start + n]
         tri = np.where(holes[start:start + n], tm.REMOVE, tm.BACKGROUND).astype(np.uint8)
         target = np.repeat(plate[None], n, axis=0)
-        effect = (np.abs(inp.astype(np.int16) - target).max(-1) > 6) & (tri == tm.BACKGROUND)
+        effect = (np.abs(inp.astype(np.int16) - target).max(-1) > EFFECT_LEVELS) & (tri == tm.BACKGROUND)
         meta = {"source": SOURCE, "generator": f"genomni.tripod {__version__}", "footage": folder.name,
                 "scene_index": index, "clip_start": start, "fps": footage.fps or DEFAULT_FPS, "frames": n,
                 "object_names": footage.names, "removed_ids": list(range(1, len(footage.names) + 1)), "kept_ids": [],
@@ -162,7 +163,8 @@ def tripod_job(cfg: TripodConfig, index: int) -> SceneResult:
 def run_tripod(cfg: TripodConfig, opts: RunOptions, skip_bad: bool = False) -> RunSummary:
     """Generate tripod samples from each footage folder into `opts.out_dir` (resumable); with `skip_bad`, a
     folder with bad input is dropped with its reason instead of stopping the run."""
-    cfg.validate()
+    if cfg.captioner == "blip2":
+        _captioner(cfg.captioner_model or "")  # a missing model dir fails here, before any work
     identity = {"config": asdict(cfg)}
     job = partial(skipping_bad, partial(tripod_job, cfg)) if skip_bad else partial(tripod_job, cfg)
     return run_generator(SOURCE, identity, len(cfg.inputs), job, opts,

@@ -12,23 +12,43 @@ Every file is written under a temporary name and renamed; `resume` keeps finishe
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ..constants import DEFAULT_FPS
 from ..errors import GenomniError
 from ..footage import Footage
 from ..layers import checkerboard, composite, read_rgba_folder, write_rgba_folder
-from ..media import DEFAULT_FPS, atomic_write_bytes, read_video, write_video
+from ..media import atomic_write_bytes, read_video, write_video
 from ..metrics import psnr01
 from .omnimatte import Layer, OmnimatteConfig, optimize_layer
 from .remove import RemoveConfig, output_name, remove
 
 DECOMPOSITION = "decomposition.json"
+
+
+@dataclass
+class Decomposition:
+    """What a decomposition wrote (decomposition.json): objects in layer order, video facts, the options of
+    both stages, per-layer figures, recomposition PSNR and timings."""
+
+    objects: list[str]
+    layer_order: list[str]
+    fps: float
+    frames: int
+    size: list[int]
+    model: str
+    remove: dict[str, Any]
+    omnimatte: dict[str, Any]
+    layers: dict[str, dict[str, Any]]
+    recomposition_psnr: float
+    timings: dict[str, float]
 
 
 def preview(layer: Layer) -> np.ndarray:
@@ -45,7 +65,7 @@ def _even(frames: np.ndarray) -> np.ndarray:
 
 
 def decompose(footage: Footage, model_dir: str, out_dir: str | Path, rcfg: RemoveConfig, ocfg: OmnimatteConfig,
-              resume: bool = False, show_progress: bool = True) -> dict[str, Any]:
+              resume: bool = False, show_progress: bool = True) -> "Decomposition":
     """Remove every object with Casper, then optimize one RGBA layer per object; returns the report."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -55,7 +75,7 @@ def decompose(footage: Footage, model_dir: str, out_dir: str | Path, rcfg: Remov
     out.mkdir(parents=True, exist_ok=True)
     fps = footage.fps or DEFAULT_FPS
     t0 = time.time()
-    rcfg.format = "png"  # omnimatte needs the removals exactly as sampled
+    rcfg = dataclasses.replace(rcfg, format="png")  # omnimatte needs the removals exactly as sampled
     removal = remove(footage, model_dir, out / "removals", rcfg, resume=resume, show_progress=show_progress)
     timings = {"remove_s": time.time() - t0}
     bg, _ = read_video(out / "removals" / output_name("background", footage.names, "png"))
@@ -87,13 +107,13 @@ def decompose(footage: Footage, model_dir: str, out_dir: str | Path, rcfg: Remov
     recomposed = composite(bg, [(lay.alpha, lay.rgb) for lay in layers])
     write_video(out / "previews" / "background.mp4", _even(bg), fps)
     write_video(out / "previews" / "recomposition.mp4", _even(recomposed), fps)
-    report = {
+    report = Decomposition(**{
         "objects": footage.names, "layer_order": footage.names, "fps": fps, "frames": int(footage.shape[0]),
         "size": [int(footage.shape[1]), int(footage.shape[2])], "model": str(model_dir),
-        "remove": {"config": asdict(rcfg), "plan": removal["plan"]}, "omnimatte": asdict(ocfg),
+        "remove": {"config": asdict(rcfg), "plan": removal.plan}, "omnimatte": asdict(ocfg),
         "layers": figures,
         "recomposition_psnr": psnr01(recomposed / 255.0, footage.video / 255.0),
         "timings": timings,
-    }
-    atomic_write_bytes(out / DECOMPOSITION, (json.dumps(report, indent=2, default=list) + "\n").encode())
+    })
+    atomic_write_bytes(out / DECOMPOSITION, (json.dumps(asdict(report), indent=2, default=list) + "\n").encode())
     return report

@@ -13,9 +13,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from ..constants import DEFAULT_FPS
 from ..errors import GenomniError
 from ..layers import composite, read_rgba_folder
-from ..media import DEFAULT_FPS, read_video, write_video
+from ..media import read_video, write_video
 from .decompose import DECOMPOSITION
 
 

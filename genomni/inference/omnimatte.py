@@ -21,31 +21,7 @@ import torch.nn.functional as F
 
 from ..errors import GenomniError
 from ..metrics import psnr01
-
-
-@dataclass
-class OmnimatteConfig:
-    """Iterations, loss weights and sizes of one layer's optimization."""
-
-    coarse_side: int = 128
-    coarse_iters: int = 100  # measured best on kubric with these weights (benchmarks/omnimatte.py)
-    fine_iters: int = 25
-    frames_per_iter: int = 4
-    lr: float = 5e-3
-    fg_lr: float = 2e-2
-    sparsity: float = 0.05
-    l0_k: float = 5.0
-    mask_weight: float = 2.0
-    mask_halflife: float = 100.0  # iterations for the mask weight to halve
-    channels: tuple[int, ...] = (8, 16, 32)
-    seed: int = 0
-
-    def check(self) -> "OmnimatteConfig":
-        if self.coarse_iters < 0 or self.fine_iters < 0 or self.coarse_iters + self.fine_iters == 0:
-            raise GenomniError("omnimatte needs at least one iteration")
-        if self.frames_per_iter < 1 or self.coarse_side < 16:
-            raise GenomniError("frames_per_iter must be >= 1 and coarse_side >= 16")
-        return self
+from .config import OmnimatteConfig
 
 
 @dataclass
@@ -125,7 +101,7 @@ def _stage(net: torch.nn.Module, solo: torch.Tensor, bg: torch.Tensor, mask: tor
 def optimize_layer(solo: np.ndarray, background: np.ndarray, mask: np.ndarray, cfg: OmnimatteConfig | None = None,
                    on_iter: Callable[[int], None] | None = None) -> Layer:
     """Optimize one RGBA layer from solo (T,H,W,3) uint8, background (same) and the object's mask (T,H,W) bool."""
-    cfg = (cfg or OmnimatteConfig()).check()
+    cfg = cfg or OmnimatteConfig()
     if solo.shape != background.shape or solo.shape[:3] != mask.shape:
         raise GenomniError(f"solo {solo.shape}, background {background.shape} and mask {mask.shape} do not match")
     torch.manual_seed(cfg.seed)

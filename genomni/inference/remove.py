@@ -20,42 +20,15 @@ import numpy as np
 import torch
 
 from .. import trimask as tm
+from ..constants import DEFAULT_FPS
 from ..errors import GenomniError
 from ..footage import Footage, dilate
-from ..media import DEFAULT_FPS, atomic_write_bytes, resize_video, write_video
+from ..media import atomic_write_bytes, resize_video, write_video
 from ..pipelines.casper import CasperPipeline
+from .config import DEFAULT_STEPS, RemoveConfig
 from .windows import blended_velocity, model_size, pad_frames, padded_length
 
 log = logging.getLogger(__name__)
-FORMATS = ("mp4", "mkv", "png")
-DEFAULT_STEPS = 30
-
-
-@dataclass
-class RemoveConfig:
-    """Sampling and bookkeeping options of a removal run."""
-
-    steps: int | None = None  # None: the model's recorded inference_steps, else DEFAULT_STEPS
-    guidance: float = 1.0
-    seed: int = 0
-    prompt: str = ""
-    max_side: int | None = None
-    window: int | None = None
-    stride: int | None = None
-    dilate: int = 0
-    device: str = "auto"
-    dtype: str = "float32"
-    offload: bool = False
-    format: str = "mp4"
-
-    def check(self) -> "RemoveConfig":
-        if self.steps is not None and self.steps < 1:
-            raise GenomniError("--steps must be >= 1")
-        if self.format not in FORMATS:
-            raise GenomniError(f"--format must be one of {', '.join(FORMATS)}")
-        if self.dtype not in ("float32", "bf16", "fp16"):
-            raise GenomniError("--dtype must be float32, bf16 or fp16")
-        return self
 
 
 def pick_device(name: str) -> torch.device:
@@ -112,7 +85,7 @@ class Remover:
     """Runs Casper removals on one footage: shared encodings, one sampling per trimask."""
 
     def __init__(self, pipe: CasperPipeline, cfg: RemoveConfig):
-        self.pipe, self.model, self.cfg = pipe, pipe.model, cfg.check()
+        self.pipe, self.model, self.cfg = pipe, pipe.model, cfg
         c, extra = self.model.config, self.model.config.extra
         self.multiple = self.model.size_multiple
         recipe = extra.get("train_defaults", {})
@@ -183,8 +156,23 @@ def output_name(name: str, names: list[str], fmt: str) -> str:
     return stem if fmt == "png" else f"{stem}.{fmt}"
 
 
+@dataclass
+class RemoveReport:
+    """What a removal run wrote (remove.json): output file per removal, objects, which were written now and
+    which kept from before (--resume), the options, the model, the working plan and timings."""
+
+    outputs: dict[str, str]
+    objects: list[str]
+    written: list[str]
+    skipped: list[str]
+    config: dict[str, Any]
+    model: str
+    plan: dict[str, Any]
+    timings: dict[str, float]
+
+
 def remove(footage: Footage, model_dir: str, out_dir: str | Path, cfg: RemoveConfig, resume: bool = False,
-           show_progress: bool = True) -> dict[str, Any]:
+           show_progress: bool = True) -> RemoveReport:
     """Write the background and solo videos of a footage into out_dir; `resume` skips finished ones."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -212,8 +200,7 @@ def remove(footage: Footage, model_dir: str, out_dir: str | Path, cfg: RemoveCon
         plan = remover.plan(footage.shape)
     else:
         plan = {}
-    report = {"outputs": {n: output_name(n, footage.names, cfg.format) for n in names}, "objects": footage.names,
-              "written": written, "skipped": [n for n in names if n not in todo], "config": asdict(cfg),
-              "model": str(model_dir), "plan": plan, "timings": timings}
-    atomic_write_bytes(out / "remove.json", (json.dumps(report, indent=2, default=list) + "\n").encode())
+    report = RemoveReport({n: output_name(n, footage.names, cfg.format) for n in names}, footage.names, written,
+                          [n for n in names if n not in todo], asdict(cfg), str(model_dir), plan, timings)
+    atomic_write_bytes(out / "remove.json", (json.dumps(asdict(report), indent=2, default=list) + "\n").encode())
     return report

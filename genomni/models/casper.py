@@ -42,12 +42,12 @@ import torch
 import torch.nn.functional as F
 
 from .. import __version__
+from ..constants import CASPER_FILE, EFFECT_DILATE
 from ..errors import GenomniError
 from ..footage import dilate
 from ..media import atomic_dir
-from ..metrics import EFFECT_DILATE, inpaint_telea
+from ..metrics import inpaint_telea
 
-CASPER_FILE = "casper.json"
 WAN_VAE_CHUNK = 4  # AutoencoderKLWan.encode walks frames 1.. in chunks of 4 whatever its temporal scale
 BACKBONES = ("wan", "pixel")
 MIN_SIGMA = 1e-3  # the pixel backbone divides by sigma to turn its clean-video prediction into a velocity

@@ -13,127 +13,25 @@ import logging
 import os
 import shutil
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from ..configfile import build, load_mapping
-from ..datasets.clips import ClipConfig
 from ..datasets.index import open_index
 from ..datasets.loader import ClipDataset, fixed_clip, make_loader
 from ..errors import GenomniError
 from ..media import atomic_write_bytes
 from ..metrics import psnr_uint8
-from ..models.casper import CASPER_FILE, CasperModel, flow_shift
+from ..models.casper import CasperModel, flow_shift
 from ..pipelines.casper import CasperPipeline
 from ..shards import iter_samples
+from .config import TrainConfig
 from .validate import baseline_scores, mean_scores, scores, side_by_side, to_uint8, trimask_uint8
 
 log = logging.getLogger(__name__)
-
-# Fields that may change between a checkpoint and its resumption (how long and how often, not what).
-RESUMABLE_CHANGES = {"steps", "max_minutes", "checkpoint_every", "keep_checkpoints", "validate_every", "log_every",
-                     "workers", "resume", "log_with", "val_samples", "val_steps"}
-
-
-@dataclass
-class TrainConfig:
-    """Everything that defines a training run; YAML/JSON files map onto it, CLI options override it."""
-
-    model: str = ""
-    data: list[str] = field(default_factory=list)
-    out: str = ""
-    val: list[str] = field(default_factory=list)
-    mix: str | None = None
-    hf_data: bool = False
-    frames: int = 9
-    height: int = 64
-    width: int = 64
-    stride: int = 1
-    hflip: float = 0.5
-    reverse: float = 0.0
-    crop_min: float = 1.0
-    batch_size: int = 2
-    grad_accum: int = 1
-    steps: int = 1000
-    lr: float = 1e-4
-    weight_decay: float = 0.0
-    warmup_steps: int = 50
-    lr_schedule: str = "constant_with_warmup"
-    mixed_precision: str = "no"
-    gradient_checkpointing: bool = False
-    lora_rank: int = 0
-    lora_alpha: float | None = None
-    ema_decay: float = 0.0
-    caption_dropout: float = 0.1
-    binary_mask: bool = False  # ablation: kept objects (255) shown as background (128), as a binary-mask model
-    timestep_sampling: str = "logit_normal"
-    checkpoint_every: int = 250
-    keep_checkpoints: int = 3
-    validate_every: int = 250
-    val_samples: int = 4
-    val_steps: int = 20
-    log_every: int = 10
-    log_with: str = "jsonl"
-    cache_text: bool = True
-    workers: int = 2
-    seed: int = 0
-    max_minutes: float | None = None
-    resume: str | None = None
-
-    def check(self) -> "TrainConfig":
-        if not self.model:
-            raise GenomniError("--model is required (a Casper model dir from `genomni train init`)")
-        if not self.data:
-            raise GenomniError("--data is required (one or more shard directories)")
-        if not self.out:
-            raise GenomniError("--out is required")
-        for name in ("batch_size", "grad_accum", "steps", "checkpoint_every", "validate_every", "log_every", "val_steps"):
-            if getattr(self, name) < 1:
-                raise GenomniError(f"--{name.replace('_', '-')} must be >= 1")
-        if self.mixed_precision not in ("no", "fp16", "bf16"):
-            raise GenomniError("--mixed-precision must be no, fp16 or bf16")
-        if self.timestep_sampling not in ("logit_normal", "uniform"):
-            raise GenomniError("--timestep-sampling must be logit_normal or uniform")
-        if self.log_with not in ("jsonl", "tensorboard"):
-            raise GenomniError("--log-with must be jsonl or tensorboard")
-        if self.resume not in (None, "latest") and not Path(self.resume).is_dir():
-            raise GenomniError(f"--resume must be 'latest' or a checkpoint dir; {self.resume} does not exist")
-        return self
-
-    def clip(self) -> ClipConfig:
-        return ClipConfig(self.frames, self.height, self.width, self.stride, self.hflip, self.reverse, self.crop_min).check()
-
-    def identity(self) -> dict[str, Any]:
-        return {k: v for k, v in asdict(self).items() if k not in RESUMABLE_CHANGES}
-
-
-def model_train_defaults(model: str | None) -> dict[str, Any]:
-    """The training recipe a model dir records (casper.json extra.train_defaults; pixel presets have one)."""
-    path = Path(model or "") / CASPER_FILE
-    if not model or not path.is_file():
-        return {}
-    try:
-        return dict(json.loads(path.read_text()).get("extra", {}).get("train_defaults", {}))
-    except (json.JSONDecodeError, AttributeError, TypeError) as exc:
-        raise GenomniError(f"{path} is not a valid casper.json ({exc})") from exc
-
-
-def load_config(file: str | os.PathLike | None, overrides: dict[str, Any]) -> TrainConfig:
-    """TrainConfig from defaults <- the model dir's recorded recipe <- YAML/JSON file <- CLI overrides, checked."""
-    model = overrides.get("model") or (load_mapping(file).get("model") if file else None)
-    recipe = model_train_defaults(model)
-    if recipe:
-        log.info("training recipe recorded in %s: %s", model, recipe)
-    cfg = build(TrainConfig, file, overrides, recipe)
-    for name in ("data", "val"):
-        value = getattr(cfg, name)
-        if isinstance(value, str):
-            setattr(cfg, name, [value])
-    return cfg.check()
 
 
 def sample_sigmas(n: int, mode: str, shift: float, gen: torch.Generator) -> torch.Tensor:
@@ -150,6 +48,20 @@ def flow_matching_loss(model: CasperModel, transformer: Any, batch: dict[str, An
     eps = torch.randn(x0.shape, generator=gen).to(x0.device)
     sigma = sample_sigmas(x0.shape[0], mode, flow_shift(model.scheduler), gen).to(x0.device)
     return model.loss(x0, cond, eps, sigma, text, transformer)
+
+
+@dataclass
+class TrainSummary:
+    """How a training run ended: steps (this process started at `start_step`), time, the exported model dir."""
+
+    start_step: int
+    step: int
+    seconds: float
+    model: str
+    trainable_params: int
+    main_process: bool = True
+    processes: int = 1
+    stopped: str | None = None  # why it stopped before --steps (--max-minutes)
 
 
 class TextCache:
@@ -198,7 +110,7 @@ class Trainer:
         from accelerate import Accelerator
         from accelerate.utils import ProjectConfiguration, set_seed
 
-        self.cfg = cfg.check()
+        self.cfg = cfg
         self.out = Path(cfg.out)
         # cpu=True on GPU-less machines: without it accelerate ignores torchrun's process group on CPU
         self.accel = Accelerator(cpu=not torch.cuda.is_available(), mixed_precision=cfg.mixed_precision,
@@ -359,7 +271,7 @@ class Trainer:
         self.accel.log({k: v for k, v in record.items() if isinstance(v, (int, float)) and k != "step"}, step=record["step"])
 
     # --- the loop -------------------------------------------------------------------------------
-    def run(self, progress: bool = True) -> dict[str, Any]:
+    def run(self, progress: bool = True) -> "TrainSummary":
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
         cfg, accel = self.cfg, self.accel
@@ -383,7 +295,7 @@ class Trainer:
         t_start, t_last, losses, deadline = time.time(), time.time(), [], None
         if cfg.max_minutes:
             deadline = t_start + 60.0 * cfg.max_minutes
-        summary: dict[str, Any] = {"start_step": self.step, "trainable_params": self.n_trainable}
+        start_step, stopped = self.step, None
         cols = (TextColumn("train"), BarColumn(), MofNCompleteColumn(), TextColumn("loss {task.fields[loss]}"), TimeRemainingColumn())
         with Progress(*cols, disable=not (progress and accel.is_main_process)) as bar:
             task = bar.add_task("train", total=cfg.steps, completed=self.step, loss="-")
@@ -421,15 +333,14 @@ class Trainer:
                 if val and accel.is_main_process and (self.step % cfg.validate_every == 0 or self.step == cfg.steps or out_of_time):
                     self.log({"step": self.step, "event": "validation", **{f"val/{k}": v for k, v in self.validate(val).items()}})
                 if out_of_time:
-                    summary["stopped"] = f"--max-minutes {cfg.max_minutes} reached"
+                    stopped = f"--max-minutes {cfg.max_minutes} reached"
                     break
         accel.wait_for_everyone()
         if accel.is_main_process:
             self.export(self.out / "model")
         accel.end_training()
-        summary.update(step=self.step, seconds=time.time() - t_start, model=str(self.out / "model"),
-                       main_process=accel.is_main_process, processes=accel.num_processes)
-        return summary
+        return TrainSummary(start_step, self.step, time.time() - t_start, str(self.out / "model"), self.n_trainable,
+                            accel.is_main_process, accel.num_processes, stopped)
 
     def export(self, path: Path) -> Path:
         """Write a Casper model dir with the trained weights (EMA weights when EMA is on; LoRA fused)."""
@@ -445,6 +356,6 @@ class Trainer:
                 self.ema.restore(self._trainable())
 
 
-def train(cfg: TrainConfig, progress: bool = True) -> dict[str, Any]:
+def train(cfg: TrainConfig, progress: bool = True) -> TrainSummary:
     """Run training for a config (the `genomni train` verb)."""
     return Trainer(cfg).run(progress)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import time
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,9 +32,21 @@ def _recon_psnr(vae: Any, clips: torch.Tensor) -> float:
     return float(np.mean([psnr_uint8(to_uint8(r), to_uint8(c)) for r, c in zip(rec, clips)]))
 
 
+@dataclass
+class VaeFit:
+    """A VAE fit: optimizer steps, wall seconds, held-out reconstruction PSNR before and after, what it saw."""
+
+    steps: int
+    seconds: float
+    psnr_before: float
+    psnr_after: float
+    clip: list[int]
+    data: list[str]
+
+
 def fit_vae(model_dir: str | os.PathLike, data: list[str], steps: int = 500, batch_size: int = 4, lr: float = 1e-3,
             clip: ClipConfig | None = None, val: list[str] | None = None, seed: int = 0, max_minutes: float | None = None,
-            kl_weight: float = 1e-6, progress: bool = True) -> dict[str, Any]:
+            kl_weight: float = 1e-6, progress: bool = True) -> "VaeFit":
     """Train the model dir's VAE on input and target clips, set its latent statistics, save in place.
 
     Reconstruction PSNR before and after is measured on 4 clips of `val` (or of `data` when no
@@ -44,7 +57,7 @@ def fit_vae(model_dir: str | os.PathLike, data: list[str], steps: int = 500, bat
     model = CasperModel.from_pretrained(model_dir)
     if model.vae is None:
         raise GenomniError(f"{model_dir} is a {model.config.backbone} model: it has no VAE to fit")
-    clip = (clip or ClipConfig()).check()
+    clip = clip or ClipConfig()
     model.check_clip(clip.frames, clip.height, clip.width)
     if steps < 1 or batch_size < 1:
         raise GenomniError("--steps and --batch-size must be >= 1")
@@ -79,8 +92,7 @@ def fit_vae(model_dir: str | os.PathLike, data: list[str], steps: int = 500, bat
     std = z.std(dim=(0, 2, 3, 4)).clamp_min(1e-3)
     vae.register_to_config(latents_mean=mean.tolist(), latents_std=std.tolist())
     after = _recon_psnr(vae, held_out)
-    result = {"steps": done, "seconds": time.time() - t0, "psnr_before": before, "psnr_after": after,
-              "clip": [clip.frames, clip.height, clip.width], "data": list(data)}
-    model.config.extra["vae_fit"] = result  # provenance in casper.json
+    result = VaeFit(done, time.time() - t0, before, after, [clip.frames, clip.height, clip.width], list(data))
+    model.config.extra["vae_fit"] = asdict(result)  # provenance in casper.json
     model.save_pretrained(Path(model_dir))
     return result

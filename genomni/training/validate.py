@@ -9,9 +9,10 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..constants import EFFECT_DILATE
 from ..footage import dilate
 from ..media import write_video
-from ..metrics import EFFECT_DILATE, changed, inpaint_telea, psnr_uint8
+from ..metrics import changed, inpaint_telea, psnr_uint8
 
 
 def effect_region(inp: np.ndarray, target: np.ndarray, trimask: np.ndarray, grow: int = EFFECT_DILATE) -> np.ndarray:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from ...errors import GenomniError
+from ...constants import EFFECT_LEVELS
+from ...options import check_choice, option, require, resolution_fields
 
 MOTIONS = ("drop", "throw", "static")
 OBJECT_SOURCES = ("primitives", "pybullet", "assets")
@@ -16,37 +17,39 @@ FLOORS = ("plain", "wood", "tiles", "concrete", "checker")
 class KubricConfig:
     """Everything that determines the content of a kubric run (sample k = f(seed, k, config))."""
 
-    num_scenes: int = 8
-    seed: int = 0
-    frames: int = 24
-    height: int = 128
+    num_scenes: int = option(8, "Scenes to make (each gives 1 + objects samples).")
+    seed: int = option(0, "Run seed: scene k is a pure function of (seed, k, config).")
+    frames: int = option(24, "Frames per clip.")
+    height: int = option(128, "N (square) or WIDTHxHEIGHT.", flag="resolution", parse=resolution_fields)
     width: int = 128
-    samples: int = 16  # Cycles samples per pixel
-    fps: float = 24.0
-    min_objects: int = 1
-    max_objects: int = 3
-    object_sources: tuple[str, ...] = ("primitives", "pybullet")
-    motions: tuple[str, ...] = MOTIONS
-    floors: tuple[str, ...] = FLOORS
-    assets_dir: str | None = None
-    hdri_dir: str | None = None
-    glossy_floor_prob: float = 0.3
-    walls_prob: float = 0.3
-    camera_motion_prob: float = 0.3
-    max_extra_lights: int = 0  # point lights beyond the sun; each adds ~0.1-0.5 s per frame on CPU
-    max_bounces: int = 4
-    denoise: bool = False
-    effect_crop: bool = True  # render target passes only inside the objects' effect boxes
-    min_object_pixels: int = 0  # 0 = automatic: max(4, 0.1% of the frame)
-    max_drift: float = 0.05  # max fraction of far-from-object pixels that may differ by > 2 levels
-    max_attempts: int = 4
-    effect_threshold: int = 6  # uint8 levels: a change larger than this outside objects is an effect
+    samples: int = option(16, "Cycles samples per pixel.")
+    fps: float = option(24.0, "Frames per second (physics sampling and video rate).")
+    min_objects: int = option(1, "Fewest objects per scene.")
+    max_objects: int = option(3, "Most objects per scene.")
+    object_sources: tuple[str, ...] = option(("primitives", "pybullet"), "Object sources, comma-separated: "
+                                             + ",".join(OBJECT_SOURCES) + ".", flag="objects")
+    motions: tuple[str, ...] = option(MOTIONS, "Object motions, comma-separated: " + ",".join(MOTIONS) + ".")
+    floors: tuple[str, ...] = option(FLOORS, "Floor materials, comma-separated: " + ",".join(FLOORS) + ".")
+    assets_dir: str | None = option(None, "Folder of your own OBJ/GLB meshes (adds source 'assets').")
+    hdri_dir: str | None = option(None, "Folder of .hdr/.exr environment maps (used for half the scenes).")
+    glossy_floor_prob: float = option(0.3, "Chance of a glossy or mirror-like floor.")
+    walls_prob: float = option(0.3, "Chance of walls behind the objects.")
+    camera_motion_prob: float = option(0.3, "Chance of a slowly orbiting camera.")
+    max_extra_lights: int = option(0, "Point lights besides the sun (each adds ~0.1-0.5 s per frame on CPU).")
+    max_bounces: int = option(4, "Cycles light bounces.")
+    denoise: bool = option(False, "OpenImageDenoise on every pass.")
+    effect_crop: bool = option(True, "Render target passes only inside the objects' effect boxes (see README).")
+    min_object_pixels: int = option(0, "Resample scenes where an object shows fewer pixels in some frame "
+                                    "(0 = max(4, 0.1% of the frame)).")
+    max_drift: float = option(0.05, "Resample scenes whose far-background pixels change more than this fraction.")
+    max_attempts: int = option(4, "Resampling attempts per scene before it is dropped.")
+    effect_threshold: int = EFFECT_LEVELS  # uint8 levels: a change larger than this outside objects is an effect
     asset_files: list[str] = field(default_factory=list)  # filled in from assets_dir, part of identity
     hdri_files: list[str] = field(default_factory=list)
 
-    def validate(self) -> "KubricConfig":
+    def __post_init__(self) -> None:
         """Reject impossible or conflicting settings with a one-line error."""
-        checks = [
+        require([
             (self.num_scenes >= 1, f"--num-scenes must be >= 1, got {self.num_scenes}"),
             (1 <= self.frames <= 10000, f"--frames must be in 1..10000, got {self.frames}"),
             (16 <= self.height <= 4096 and 16 <= self.width <= 4096,
@@ -55,31 +58,20 @@ class KubricConfig:
             (0 < self.fps <= 240, f"--fps must be in (0, 240], got {self.fps}"),
             (1 <= self.min_objects <= self.max_objects <= 20,
              f"need 1 <= --min-objects <= --max-objects <= 20, got {self.min_objects}..{self.max_objects}"),
-            (self.max_objects < 255, "at most 254 objects"),
             (len(self.object_sources) > 0, "--objects needs at least one source"),
             (len(self.motions) > 0, "--motions needs at least one motion"),
             (len(self.floors) > 0, "--floors needs at least one floor"),
             (0 <= self.max_drift <= 1, f"--max-drift must be a fraction in [0, 1], got {self.max_drift}"),
             (self.max_attempts >= 1, "--max-attempts must be >= 1"),
             (self.max_bounces >= 0, "--max-bounces must be >= 0"),
-        ]
-        for ok, msg in checks:
-            if not ok:
-                raise GenomniError(msg)
-        for name, values, allowed in (
-            ("--objects", self.object_sources, OBJECT_SOURCES),
-            ("--motions", self.motions, MOTIONS),
-            ("--floors", self.floors, FLOORS),
-        ):
-            unknown = [v for v in values if v not in allowed]
-            if unknown:
-                raise GenomniError(f"{name}: unknown value(s) {', '.join(unknown)}; choose from {', '.join(allowed)}")
-        if "assets" in self.object_sources and not self.assets_dir:
-            raise GenomniError("--objects includes 'assets' but no --assets-dir was given")
+        ])
+        check_choice("--objects", self.object_sources, OBJECT_SOURCES)
+        check_choice("--motions", self.motions, MOTIONS)
+        check_choice("--floors", self.floors, FLOORS)
+        require([("assets" not in self.object_sources or bool(self.assets_dir),
+                  "--objects includes 'assets' but no --assets-dir was given")])
         for p in (self.glossy_floor_prob, self.walls_prob, self.camera_motion_prob):
-            if not 0 <= p <= 1:
-                raise GenomniError(f"probabilities must be in [0, 1], got {p}")
-        return self
+            require([(0 <= p <= 1, f"probabilities must be in [0, 1], got {p}")])
 
     @property
     def object_pixel_floor(self) -> int:

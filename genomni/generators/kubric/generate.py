@@ -136,8 +136,6 @@ def run_kubric(cfg: KubricConfig, opts: RunOptions) -> RunSummary:
     cfg.hdri_files = user_files(cfg.hdri_dir, HDRI_SUFFIXES, "--hdri-dir")
     if cfg.assets_dir and "assets" not in cfg.object_sources:
         cfg.object_sources = (*cfg.object_sources, "assets")
-    cfg.validate()
-    opts.validate()
     bpy = require_bpy()
     identity = {"config": cfg.to_dict(), "blender_version": bpy.app.version_string}
     for key in ("assets_dir", "hdri_dir"):  # folders may move; their file lists are the identity

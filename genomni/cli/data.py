@@ -1,0 +1,126 @@
+"""`genomni data inspect|validate|import|export`."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.table import Table
+
+from ..errors import GenomniError
+from .app import console, data_app, invocation
+
+
+@data_app.command("inspect", epilog=(
+    "Examples:\n\n"
+    "  genomni data inspect data/kubric\n\n"
+    "  genomni data inspect data/kubric --preview preview.png --gif preview.gif --count 6\n\n"
+    "  genomni data inspect data/kubric --json > summary.json"
+))
+def data_inspect(
+    directory: Path = typer.Argument(..., help="A shard directory (with manifest.jsonl and dataset.json)."),
+    preview: Optional[Path] = typer.Option(None, help="Write a PNG: input | trimask | target, middle frame, one row per sample."),
+    gif: Optional[Path] = typer.Option(None, help="Write the same grid as an animated GIF."),
+    count: int = typer.Option(4, help="Samples in the preview."),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+) -> None:
+    """Totals, per-source counts and QC summaries of a shard directory, with optional previews."""
+    from ..datasets.inspect import previews, summarize
+
+    summary = summarize(directory)
+    if preview or gif:
+        previews(directory, preview, gif, count)
+    if as_json:
+        print(json.dumps(asdict(summary), indent=2))
+        return
+    console.print(f"[bold]{directory}[/bold]: {summary.samples} samples in {summary.shards} shards, "
+                  f"resolution {', '.join(summary.resolutions)}, frames {', '.join(map(str, summary.frames))}")
+    scenes = summary.scenes
+    if scenes:
+        console.print(f"scenes: {scenes.get('done')} of {scenes.get('requested')} done, {scenes.get('dropped')} dropped, "
+                      f"{scenes.get('resampled')} resampled by QC; complete: {summary.complete}")
+    table = Table("source", "samples")
+    for src, n in summary.per_source.items():
+        table.add_row(src, str(n))
+    console.print(table)
+    qc = Table("QC figure", "mean", "min", "max")
+    for name, st in summary.qc.items():
+        qc.add_row(name, f"{st['mean']:.4g}", f"{st['min']:.4g}", f"{st['max']:.4g}")
+    console.print(qc)
+    for d in summary.dropped_scenes:
+        console.print(f"dropped scene {d['index']}: {d['reason']}")
+    if preview:
+        console.print(f"preview: {preview}")
+    if gif:
+        console.print(f"gif: {gif}")
+
+
+@data_app.command("validate", epilog=(
+    "Examples:\n\n"
+    "  genomni data validate data/kubric\n\n"
+    "  genomni data validate data/paste --json > problems.json"
+))
+def data_validate(
+    directory: Path = typer.Argument(..., help="A shard directory."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Decode every sample and check the data contract; exit 1 when any sample is bad (each listed with its reason)."""
+    from ..datasets.validate import validate_dir
+
+    result = validate_dir(directory)
+    if as_json:
+        print(json.dumps(asdict(result), indent=2))
+    else:
+        for b in result.bad:
+            console.print(f"bad {b['key']} ({b['shard']}): {b['reason']}", markup=False)
+        console.print(f"{directory}: {result.ok} of {result.samples} samples pass")
+    if result.bad:
+        raise typer.Exit(1)
+
+
+@data_app.command("import", epilog=(
+    "Examples:\n\n"
+    "  genomni data import gen_omnimatte_train/ --out data/omnimatte --source omnimatte\n\n"
+    "  genomni data import exported_png/ --out data/again"
+))
+def data_import(
+    root: Path = typer.Argument(..., help="A folder of sample folders (gen-omnimatte tuples or png samples)."),
+    out: Path = typer.Option(..., help="New shard directory."),
+    source: str = typer.Option("omnimatte", help="meta.source of the imported samples (used by --mix)."),
+) -> None:
+    """Import gen-omnimatte training tuples (rgb_full/mask/rgb_removed.mp4) or png sample folders into shards."""
+    from ..datasets.interchange import import_samples
+
+    card = import_samples(root, out, source, command=" ".join(invocation))
+    console.print(f"{out}: {card['samples']} samples imported")
+
+
+@data_app.command("export", epilog=(
+    "Examples:\n\n"
+    "  genomni data export data/kubric-val --out footage/ --format footage --limit 4\n\n"
+    "  genomni data export data/kubric-val --out footage/ --key kubric-s0000003-all"
+))
+def data_export(
+    directory: Path = typer.Argument(..., help="A shard directory."),
+    out: Path = typer.Option(..., help="Output folder (one subfolder per sample)."),
+    format: str = typer.Option("footage", help="footage (input.mkv + masks/objectNN/ + target.mkv), "
+                               "gen-omnimatte (rgb_full/mask/rgb_removed.mp4) or png (lossless folders)."),
+    key: Optional[list[str]] = typer.Option(None, help="Sample key to export; repeatable (default: all)."),
+    limit: Optional[int] = typer.Option(None, help="Export at most this many samples."),
+    benchmark: bool = typer.Option(False, help="Only samples with every object removed (target = clean background): an eval benchmark."),
+) -> None:
+    """Export samples: footage folders for remove/decompose/eval, gen-omnimatte training tuples, or PNG folders."""
+    from ..datasets.export import export_footage
+
+    if format in ("gen-omnimatte", "png"):
+        from ..datasets.interchange import export_samples
+
+        written = export_samples(directory, out, format)
+    elif format == "footage":
+        written = export_footage(directory, out, list(key) if key else None, limit, benchmark)
+    else:
+        raise GenomniError(f"--format {format!r}: choose footage, gen-omnimatte or png")
+    console.print(f"{out}: {len(written)} footage folders")

@@ -1,0 +1,34 @@
+"""`genomni eval`."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from rich.table import Table
+
+from ..eval.config import EvalConfig
+from .app import app, console, invocation, quiet_hf
+from .options import config_options
+
+
+@app.command("eval", epilog=(
+    "Examples:\n\n"
+    "  genomni eval --benchmark kubric=bench/kubric --method copy-input --method cv2-inpaint --method temporal-median"
+    " --out reports/base\n\n"
+    "  genomni eval --benchmark movie=data/movie --benchmark kubric=data/kubric --layout omnimatte --gt-name bg_gt \\\n"
+    "      --method casper:runs/casper/model --method theirs=predictions:propainter_out/ --out reports/casper"
+))
+@config_options(EvalConfig)
+def eval_cmd(cfg: EvalConfig, progress: bool = True) -> None:
+    """Score methods' clean backgrounds on benchmarks: PSNR, SSIM, LPIPS; CSV, JSON, Markdown report, chart."""
+    from ..eval.run import evaluate
+
+    quiet_hf()
+    result = evaluate(dataclasses.replace(cfg, meta={"command": " ".join(invocation)}), progress)
+    table = Table("method", "benchmark", "scenes", "skipped", "PSNR", "SSIM", "LPIPS")
+    for m, per in result.summary.items():
+        for b, st in per.items():
+            table.add_row(m, b, str(st["scenes"]), str(st["skipped"]),
+                          *[f"{st[k]:.4g}" if k in st else "-" for k in ("psnr", "ssim", "lpips")])
+    console.print(table)
+    console.print(f"report: {result.out / 'report.md'}")

@@ -1,0 +1,103 @@
+"""`genomni remove|decompose|edit`: inference on a user's video."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from ..errors import GenomniError
+from ..inference.config import OmnimatteConfig, RemoveConfig
+from .app import PROGRESS, app, console, quiet_hf
+from .options import config_options
+
+VIDEO_ARG = typer.Argument(..., help="Input video (mp4/mkv/... or a folder of frames).")
+MASK_OPT = typer.Option(None, "--mask", help="One object's mask video or folder (nonzero = object); repeat per object.")
+MASKS_DIR_OPT = typer.Option(None, help="A folder whose every mask video or subfolder is one object (e.g. from `genomni data export`).")
+INSTANCES_OPT = typer.Option(None, help="Instead of --mask: a folder of instance-id PNGs (DAVIS style), one object per id.")
+MODEL_OPT = typer.Option(..., "--model", help="Casper model dir (genomni train init / train run).")
+RESUME_OPT = typer.Option(False, help="Keep finished outputs in --out and do only what is missing.")
+
+
+def _footage(video: Path, mask: Optional[list[Path]], masks_dir: Optional[Path], instances: Optional[Path]):
+    from ..footage import read_footage
+
+    return read_footage(video, [str(m) for m in mask] if mask else None, instances, masks_dir)
+
+
+@app.command("remove", epilog=(
+    "Examples:\n\n"
+    "  genomni remove clip.mp4 --mask dog_mask.mp4 --mask ball_masks/ --model runs/casper/model --out out/clip\n\n"
+    "  genomni remove frames/ --instances Annotations/seq/ --model models/casper --out out/seq --window 81 --steps 50"
+))
+@config_options(RemoveConfig)
+def remove_cmd(cfg: RemoveConfig, video: Path = VIDEO_ARG, mask: Optional[list[Path]] = MASK_OPT,
+               masks_dir: Optional[Path] = MASKS_DIR_OPT, instances: Optional[Path] = INSTANCES_OPT, model: Path = MODEL_OPT,
+               out: Path = typer.Option(..., help="Output folder."), resume: bool = RESUME_OPT, progress: bool = PROGRESS) -> None:
+    """Remove objects and their effects: writes background.* and one solo_<object>.* per object."""
+    from ..inference.remove import remove
+
+    footage = _footage(video, mask, masks_dir, instances)
+    quiet_hf()
+    report = remove(footage, str(model), out, cfg, resume=resume, show_progress=progress)
+    console.print(f"{out}: wrote {', '.join(report.written) or 'nothing new'}"
+                  + (f"; kept {', '.join(report.skipped)}" if report.skipped else ""))
+
+
+@app.command("decompose", epilog=(
+    "Examples:\n\n"
+    "  genomni decompose clip.mp4 --mask dog.mp4 --mask ball.mp4 --model runs/casper/model --out out/clip\n\n"
+    "  genomni decompose clip.mp4 --instances masks/ --model models/casper --out out/clip --coarse-iters 200 --resume"
+))
+@config_options(RemoveConfig, OmnimatteConfig, fixed={"format": "png"})
+def decompose_cmd(rcfg: RemoveConfig, ocfg: OmnimatteConfig, video: Path = VIDEO_ARG, mask: Optional[list[Path]] = MASK_OPT,
+                  masks_dir: Optional[Path] = MASKS_DIR_OPT, instances: Optional[Path] = INSTANCES_OPT, model: Path = MODEL_OPT,
+                  out: Path = typer.Option(..., help="Output folder (see README for its layout)."), resume: bool = RESUME_OPT,
+                  progress: bool = PROGRESS) -> None:
+    """Decompose a video into a clean background and one RGBA layer per object (object + its effects)."""
+    from ..inference.decompose import decompose
+
+    footage = _footage(video, mask, masks_dir, instances)
+    quiet_hf()
+    report = decompose(footage, str(model), out, rcfg, ocfg, resume=resume, show_progress=progress)
+    console.print(f"{out}: background + {len(report.objects)} layers; recomposition PSNR {report.recomposition_psnr:.2f} dB")
+
+
+def _named(values: Optional[list[str]], fields: int, what: str) -> dict[str, tuple[float, ...]]:
+    """Parse NAME:A[:B...] options into {name: floats}, with defaults for missing trailing fields."""
+    defaults = {"--retime": (0.0, 1.0), "--move": (0.0, 0.0, 1.0)}[what]
+    out = {}
+    for v in values or []:
+        name, *nums = v.split(":")
+        try:
+            vals = [float(x) for x in nums]
+        except ValueError:
+            raise GenomniError(f"{what} {v!r}: numbers expected after the layer name") from None
+        if not name or not 1 <= len(vals) <= fields:
+            raise GenomniError(f"{what} {v!r}: expected NAME:" + ":".join(["X"] * fields))
+        out[name] = tuple(vals) + defaults[len(vals):]
+    return out
+
+
+@app.command("edit", epilog=(
+    "Examples:\n\n"
+    "  genomni edit out/clip --drop ball --out edited.mp4\n\n"
+    "  genomni edit out/clip --background beach.jpg --retime dog:6 --move ball:20:-5:1.2 --out edited.mp4"
+))
+def edit_cmd(
+    folder: Path = typer.Argument(..., help="A `genomni decompose` output folder."),
+    out: Path = typer.Option(..., help="Output video (.mp4, .mkv, or a folder path for PNG frames)."),
+    drop: Optional[list[str]] = typer.Option(None, help="Layer to remove (with its effects); repeatable."),
+    background: Optional[str] = typer.Option(None, help="New background: an image or a video (looped)."),
+    retime_: Optional[list[str]] = typer.Option(None, "--retime", help="NAME:OFFSET[:SPEED]: frame t shows source frame OFFSET + t*SPEED."),
+    move_: Optional[list[str]] = typer.Option(None, "--move",
+                                              help="NAME:DX[:DY[:SCALE]]: shift in pixels, scale about the layer's centre."),
+) -> None:
+    """Edit a decomposed video: drop layers, replace the background, retime or move layers."""
+    from ..inference.edit import Edits, edit
+
+    edits = Edits(drop=list(drop or []), background=background, retime=_named(retime_, 2, "--retime"),
+                  move=_named(move_, 3, "--move"))
+    path = edit(folder, out, edits)
+    console.print(f"edited video: {path}")

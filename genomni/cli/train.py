@@ -1,0 +1,87 @@
+"""`genomni train init|vae|run`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from ..errors import GenomniError
+from ..training.config import TrainConfig, recipe_for
+from .app import PROGRESS, console, quiet_hf, train_app
+from .options import config_options
+
+
+@train_app.command("init", epilog=(
+    "Examples:\n\n"
+    "  genomni train init --preset pixel --out models/casper-pixel\n\n"
+    "  genomni train init --base models/Wan2.1-T2V-1.3B-Diffusers --out models/casper-1.3b"
+))
+def train_init(
+    out: Path = typer.Option(..., help="New Casper model dir (must not exist)."),
+    base: Optional[Path] = typer.Option(None, help="A diffusers Wan2.1 text-to-video dir (transformer/, vae/, text_encoder/, "
+                                        "tokenizer/, scheduler/)."),
+    preset: Optional[str] = typer.Option(None, help="Build a random model instead: pixel (pixel-space, CPU-sized, 64 px), "
+                                         "pixel-base (pixel-space, 128 px, for GPUs), tiny or small (Wan toys for tests)."),
+    seed: int = typer.Option(0, help="Seed of the preset's random weights."),
+) -> None:
+    """Build a Casper model dir: widen a Wan2.1 base's input layer (zero-initialised) or make a random one from a preset."""
+    from ..models.casper import init_from_base
+    from ..models.presets import build_preset
+
+    if (base is None) == (preset is None):
+        raise GenomniError("give exactly one of --base DIR or --preset NAME")
+    quiet_hf()
+    path = init_from_base(base, out) if base is not None else build_preset(preset, out, seed)
+    console.print(f"Casper model dir written: {path}")
+
+
+@train_app.command("vae", epilog=(
+    "Examples:\n\n"
+    "  genomni train vae --model models/casper-tiny --data data/k64 --val data/k64-val --steps 400"
+))
+def train_vae(
+    model: Path = typer.Option(..., help="Casper model dir whose VAE is fitted (rewritten in place, atomically)."),
+    data: list[Path] = typer.Option(..., help="Shard directory; repeatable."),
+    val: Optional[list[Path]] = typer.Option(None, help="Held-out shard directory for the reconstruction PSNR."),
+    steps: int = typer.Option(500, help="Optimizer steps."),
+    batch_size: int = typer.Option(4, help="Clips per step (each gives its input and target)."),
+    lr: float = typer.Option(1e-3, help="Learning rate."),
+    frames: int = typer.Option(9, help="Frames per clip."),
+    resolution: str = typer.Option("64", help="Clip size N or WIDTHxHEIGHT."),
+    max_minutes: Optional[float] = typer.Option(None, help="Stop early after this many minutes."),
+    seed: int = typer.Option(0, help="Seed of the clip draws."),
+    progress: bool = PROGRESS,
+) -> None:
+    """Fit the VAE of a model dir as a video autoencoder (for tiny presets; Wan's VAE comes pretrained)."""
+    from ..datasets.clips import ClipConfig
+    from ..media import parse_resolution
+    from ..training.vae_fit import fit_vae
+
+    h, w = parse_resolution(resolution)
+    quiet_hf()
+    r = fit_vae(model, [str(d) for d in data], steps, batch_size, lr, ClipConfig(frames, h, w), [str(v) for v in val or []],
+                seed, max_minutes, progress=progress)
+    console.print(f"VAE fitted for {r.steps} steps in {r.seconds:.0f} s: reconstruction PSNR "
+                  f"{r.psnr_before:.2f} -> {r.psnr_after:.2f} dB")
+
+
+@train_app.command("run", epilog=(
+    "Examples:\n\n"
+    "  genomni train run --model models/casper-pixel --data data/k64 --val data/k64-val --out runs/pixel\n\n"
+    "  genomni train run --config configs/wan1.3b_full.yaml --data data/kubric --data data/tripod --mix kubric=0.6,tripod=0.4\n\n"
+    "  genomni train run --config run.yaml --resume latest\n\n"
+    "  accelerate launch --config_file configs/accelerate/fsdp_8gpu.yaml -m genomni.cli train run --config configs/wan14b_lora.yaml"
+))
+@config_options(TrainConfig, base=recipe_for)
+def train_run(cfg: TrainConfig, progress: bool = PROGRESS) -> None:
+    """Train a Casper model on shards (flow matching, accelerate: one CPU to multi-node). Defaults under a model's
+    recorded recipe (casper.json extra.train_defaults), then --config, then these options."""
+    from ..training.trainer import train
+
+    quiet_hf()
+    summary = train(cfg, progress)
+    if summary.main_process:
+        console.print(f"trained to step {summary.step} in {summary.seconds:.0f} s on {summary.processes} "
+                      f"process(es); model: {summary.model}")

