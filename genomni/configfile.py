@@ -26,7 +26,7 @@ def load_mapping(path: str | os.PathLike) -> dict[str, Any]:
         data = json.loads(path.read_text()) if path.suffix == ".json" else yaml.safe_load(path.read_text())
     except (json.JSONDecodeError, yaml.YAMLError) as exc:
         kind = "JSON" if path.suffix == ".json" else "YAML"
-        raise GenomniError(f"config file {path} is not valid {kind}: {str(exc).splitlines()[0]}") from None
+        raise GenomniError(f"config file {path} is not valid {kind}: {str(exc).splitlines()[0]}") from exc
     if data is None:
         return {}
     if not isinstance(data, dict):

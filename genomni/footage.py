@@ -47,8 +47,8 @@ def _instance_maps(folder: Path) -> np.ndarray:
         try:
             img = Image.open(f)
             arr = np.asarray(img if img.mode in ("P", "L", "I;16", "I") else img.convert("L"))
-        except OSError:
-            raise GenomniError(f"{f}: unreadable image") from None
+        except OSError as exc:
+            raise GenomniError(f"{f}: unreadable image") from exc
         maps.append(arr.astype(np.int32))
     if len({m.shape for m in maps}) > 1:
         raise GenomniError(f"{folder}: frames have different sizes")

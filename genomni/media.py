@@ -106,7 +106,7 @@ def decode_video(data: bytes, source: str = "<bytes>") -> tuple[np.ndarray, floa
         with av.open(io.BytesIO(data)) as container:
             return _decode_container(container, source)
     except av.error.FFmpegError as exc:
-        raise GenomniError(f"{source}: cannot decode video ({exc})") from None
+        raise GenomniError(f"{source}: cannot decode video ({exc})") from exc
 
 
 def frame_files(folder: Path) -> list[Path]:
@@ -140,7 +140,7 @@ def read_video(path: str | os.PathLike, gray: bool = False) -> tuple[np.ndarray,
         with av.open(str(path)) as container:
             frames, fps = _decode_container(container, str(path))
     except av.error.FFmpegError as exc:
-        raise GenomniError(f"{path}: cannot decode video ({exc})") from None
+        raise GenomniError(f"{path}: cannot decode video ({exc})") from exc
     if gray and frames.ndim == 4:
         frames = np.stack([cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in frames])
     elif not gray and frames.ndim == 3:
@@ -219,6 +219,6 @@ def parse_resolution(text: str) -> tuple[int, int]:
             w, h = (int(v) for v in text.lower().split("x"))
         else:
             w = h = int(text)
-    except ValueError:
-        raise GenomniError(f"--resolution must be N or WIDTHxHEIGHT, got {text!r}") from None
+    except ValueError as exc:
+        raise GenomniError(f"--resolution must be N or WIDTHxHEIGHT, got {text!r}") from exc
     return h, w

@@ -204,7 +204,7 @@ def load_lpips(backbone: str | os.PathLike | None = None, device: str | torch.de
         state = _jax_alexnet(path) if path.suffix == ".ckpt" else torch.load(path, map_location="cpu", weights_only=True)
         net.load_backbone(state)
     except (KeyError, OSError, pickle.UnpicklingError, RuntimeError) as exc:
-        raise GenomniError(f"{path}: not AlexNet weights ({str(exc).splitlines()[0]})") from None
+        raise GenomniError(f"{path}: not AlexNet weights ({str(exc).splitlines()[0]})") from exc
     net.load_heads(torch.load(heads, map_location="cpu", weights_only=True))
     net.source = str(path)  # type: ignore[attr-defined]
     return net.to(device)

@@ -72,8 +72,8 @@ def _named(values: Optional[list[str]], fields: int, what: str) -> dict[str, tup
         name, *nums = v.split(":")
         try:
             vals = [float(x) for x in nums]
-        except ValueError:
-            raise GenomniError(f"{what} {v!r}: numbers expected after the layer name") from None
+        except ValueError as exc:
+            raise GenomniError(f"{what} {v!r}: numbers expected after the layer name") from exc
         if not name or not 1 <= len(vals) <= fields:
             raise GenomniError(f"{what} {v!r}: expected NAME:" + ":".join(["X"] * fields))
         out[name] = tuple(vals) + defaults[len(vals):]

@@ -84,9 +84,9 @@ def _convert(f: dataclasses.Field, hint: Any, value: Any) -> dict[str, Any]:
         parts = [v.strip() for v in value.split(",") if v.strip()]
         try:
             return {f.name: tuple(item(p) for p in parts)}
-        except ValueError:
+        except ValueError as exc:
             raise GenomniError(f"--{_flag(f).replace('_', '-')} {value!r}: expected comma-separated "
-                               f"{item.__name__} values") from None
+                               f"{item.__name__} values") from exc
     return {f.name: list(value) if isinstance(value, (list, tuple)) else value}
 
 

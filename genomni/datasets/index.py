@@ -65,7 +65,7 @@ class ShardIndex:
                             key, member = info.name.split(".", 1)
                             table[key][member] = (info.offset_data, info.size)
             except (OSError, tarfile.TarError) as exc:
-                raise GenomniError(f"{shard}: unreadable shard ({exc})") from None
+                raise GenomniError(f"{shard}: unreadable shard ({exc})") from exc
             self._offsets[shard] = dict(table)
         return self._offsets[shard]
 

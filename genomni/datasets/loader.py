@@ -30,8 +30,8 @@ def parse_mix(spec: str | dict[str, float] | None, sources: dict[str, list[int]]
             name, sep, value = part.partition("=")
             try:
                 weights[name.strip()] = float(value)
-            except ValueError:
-                raise GenomniError(f"--mix: {part.strip()!r} is not SOURCE=WEIGHT") from None
+            except ValueError as exc:
+                raise GenomniError(f"--mix: {part.strip()!r} is not SOURCE=WEIGHT") from exc
             if not sep:
                 raise GenomniError(f"--mix: {part.strip()!r} is not SOURCE=WEIGHT")
     else:

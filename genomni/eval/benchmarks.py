@@ -67,7 +67,7 @@ def load_scene(scene: Path, layout: str = "auto", gt_name: str = "bg_gt") -> Sce
         footage = read_footage(video, masks_dir=masks_dir)
         background, _ = read_video(gt)
     except GenomniError as exc:
-        raise GenomniError(f"{scene.name}: {exc}") from None
+        raise GenomniError(f"{scene.name}: {exc}") from exc
     if background.shape != footage.video.shape:
         raise GenomniError(f"{scene.name}: ground truth {gt.name} is {background.shape[0]} frames of "
                            f"{background.shape[2]}x{background.shape[1]}, the input {footage.video.shape[0]} of "

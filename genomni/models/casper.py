@@ -226,7 +226,7 @@ class CasperModel:
             tokenizer = AutoTokenizer.from_pretrained(path / "tokenizer")
             scheduler = load_scheduler(path / "scheduler")
         except (OSError, ValueError) as exc:
-            raise GenomniError(f"{path}: cannot load model parts ({str(exc).splitlines()[0]})") from None
+            raise GenomniError(f"{path}: cannot load model parts ({str(exc).splitlines()[0]})") from exc
         if transformer.config.in_channels != config.in_channels:
             raise GenomniError(f"{path}: transformer has {transformer.config.in_channels} input channels, "
                                f"casper.json expects {config.in_channels}")

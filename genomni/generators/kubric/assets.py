@@ -71,7 +71,7 @@ def user_files(folder: str | None, suffixes: tuple[str, ...], what: str) -> list
             with open(f, "rb") as fh:
                 head = fh.read(64)
         except OSError as exc:
-            raise GenomniError(f"{what} file {f} is unreadable: {exc.strerror}") from None
+            raise GenomniError(f"{what} file {f} is unreadable: {exc.strerror}") from exc
         if not head:
             raise GenomniError(f"{what} file {f} is empty")
     return [str(Path(f).relative_to(root)) for f in files]

@@ -46,11 +46,11 @@ def require_bpy():
         sys.path[:] = [p for p in sys.path if not (f"{os.sep}bpy{os.sep}" in p and f"{os.sep}scripts" in p)]
     try:
         return importlib.import_module("bpy")
-    except ImportError:
+    except ImportError as exc:
         raise GenomniError(
             "the kubric generator renders with Blender: install it with pip install 'genomni[render]' "
             "(bpy 4.5 for Python 3.11)"
-        ) from None
+        ) from exc
 
 
 def _oiio():
@@ -259,8 +259,8 @@ class BlenderRenderer:
             path = str(resolve(li.hdri, self.cfg.assets_dir, self.cfg.hdri_dir))
             try:
                 env.image = bpy.data.images.load(path, check_existing=True)
-            except RuntimeError:
-                raise GenomniError(f"HDRI file {path} could not be read by Blender") from None
+            except RuntimeError as exc:
+                raise GenomniError(f"HDRI file {path} could not be read by Blender") from exc
             mapping = nodes.new("ShaderNodeMapping")
             mapping.inputs["Rotation"].default_value = (0.0, 0.0, math.radians(li.hdri_rotation))
             coord = nodes.new("ShaderNodeTexCoord")
@@ -297,7 +297,7 @@ class BlenderRenderer:
                     else:
                         bpy.ops.import_scene.gltf(filepath=path)
             except RuntimeError as exc:
-                raise GenomniError(f"asset file {path} could not be imported: {str(exc).strip().splitlines()[-1]}") from None
+                raise GenomniError(f"asset file {path} could not be imported: {str(exc).strip().splitlines()[-1]}") from exc
         new = [o for o in bpy.data.objects if o not in before]
         meshes = [o for o in new if o.type == "MESH" and len(o.data.vertices)]
         for o in new:
