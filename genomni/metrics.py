@@ -28,6 +28,7 @@ import torch.nn.functional as F
 from .constants import EFFECT_DILATE, EFFECT_LEVELS
 from .errors import GenomniError
 from .footage import dilate
+from .tensors import from_uint8
 
 REGIONS = ("object", "effect", "rest")
 
@@ -218,8 +219,8 @@ def lpips_frames(net: AlexLPIPS, pred: np.ndarray, target: np.ndarray, chunk: in
     device = next(net.parameters()).device
     out = []
     for i in range(0, len(pred), chunk):
-        a = torch.from_numpy(pred[i:i + chunk]).permute(0, 3, 1, 2).float().div(127.5).sub(1).to(device)
-        b = torch.from_numpy(target[i:i + chunk]).permute(0, 3, 1, 2).float().div(127.5).sub(1).to(device)
+        a = from_uint8(pred[i:i + chunk]).transpose(0, 1).to(device)  # frames as a batch of images (N,3,H,W)
+        b = from_uint8(target[i:i + chunk]).transpose(0, 1).to(device)
         out.append(net(a, b).cpu())
     return torch.cat(out).numpy()
 

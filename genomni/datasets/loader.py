@@ -16,6 +16,7 @@ import torch
 
 from .. import trimask as tm
 from ..errors import GenomniError
+from ..tensors import from_uint8
 from .clips import Augment, ClipConfig, apply, draw
 
 
@@ -48,10 +49,7 @@ def parse_mix(spec: str | dict[str, float] | None, sources: dict[str, list[int]]
 
 def to_tensors(inp: np.ndarray, target: np.ndarray, trimask: np.ndarray) -> dict[str, torch.Tensor]:
     """uint8 clips -> float tensors: videos (3,F,H,W) in [-1,1], trimask (1,F,H,W) in {0, 0.5, 1}."""
-    def video(x: np.ndarray) -> torch.Tensor:
-        return torch.from_numpy(x).permute(3, 0, 1, 2).float().div(127.5).sub(1.0)
-
-    return {"input": video(inp), "target": video(target), "trimask": torch.from_numpy(tm.to_float(trimask))[None]}
+    return {"input": from_uint8(inp), "target": from_uint8(target), "trimask": torch.from_numpy(tm.to_float(trimask))[None]}
 
 
 class ClipDataset(torch.utils.data.Dataset):

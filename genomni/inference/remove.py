@@ -25,6 +25,7 @@ from ..errors import GenomniError
 from ..footage import Footage, dilate
 from ..media import atomic_write_bytes, resize_video, write_video
 from ..pipelines.casper import CasperPipeline
+from ..tensors import from_uint8, to_uint8
 from .config import DEFAULT_STEPS, RemoveConfig
 from .windows import blended_velocity, model_size, pad_frames, padded_length
 
@@ -125,7 +126,7 @@ class Remover:
         masks = dilate(footage.masks, cfg.dilate)
         small = _resize(footage.video, mh, mw)
         video, t = pad_frames(small, model.config.frame_multiple)
-        x = torch.from_numpy(video).permute(3, 0, 1, 2)[None].float().div(127.5).sub(1.0)
+        x = from_uint8(video)[None]
         latent = model.encode_video(x)
         text = model.encode_text([cfg.prompt]).to(model.device)
         uncond = model.encode_text([""]).to(model.device) if cfg.guidance != 1.0 else None
@@ -146,7 +147,7 @@ class Remover:
             lat = self.pipe.sample(cond, text, self.steps, cfg.seed, cfg.guidance, uncond, velocity=velocity,
                                    callback_on_step_end=on_step)
             out = model.decode_latents(lat)[0]
-            frames = ((out.float().clamp(-1, 1) + 1) * 127.5).round().byte().permute(1, 2, 3, 0).cpu().numpy()[:t]
+            frames = to_uint8(out)[:t]
             yield name, back_to_input_size(frames, small, footage.video)
 
 

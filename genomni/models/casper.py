@@ -47,6 +47,7 @@ from ..errors import GenomniError
 from ..footage import dilate
 from ..media import atomic_dir
 from ..metrics import inpaint_telea
+from ..tensors import from_uint8, to_uint8
 
 WAN_VAE_CHUNK = 4  # AutoencoderKLWan.encode walks frames 1.. in chunks of 4 whatever its temporal scale
 BACKBONES = ("wan", "pixel")
@@ -89,10 +90,10 @@ def prefill_removed(video: torch.Tensor, trimask: torch.Tensor) -> torch.Tensor:
     """(B,3,T,H,W) in [-1,1] with the removed pixels (trimask 0, grown by EFFECT_DILATE px) filled by OpenCV
     Telea inpainting frame by frame: the cv2-inpaint baseline, which the pixel backbone corrects (a classical
     fill is a cheap, sharp start inside the objects; the network learns what it misses, effects included)."""
-    frames = ((video.detach().float().cpu() + 1.0) * 127.5).round().clamp(0, 255).byte().permute(0, 2, 3, 4, 1).numpy()
+    frames = to_uint8(video)
     holes = (trimask[:, 0] < 0.25).cpu().numpy()
     filled = np.stack([inpaint_telea(f, dilate(h, EFFECT_DILATE)) for f, h in zip(frames, holes)])
-    return torch.from_numpy(filled).permute(0, 4, 1, 2, 3).float().div(127.5).sub(1.0)
+    return from_uint8(filled)
 
 
 def vae_scales(vae: Any) -> tuple[int, int]:

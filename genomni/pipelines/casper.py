@@ -20,6 +20,7 @@ from diffusers import DiffusionPipeline
 from diffusers.utils import BaseOutput
 
 from ..models.casper import CasperConfig, CasperModel
+from ..tensors import to_uint8
 
 Velocity = Callable[[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
 StepCallback = Callable[["CasperPipeline", int, torch.Tensor, dict[str, torch.Tensor]], dict[str, torch.Tensor]]
@@ -123,6 +124,6 @@ class CasperPipeline(DiffusionPipeline):
         else:
             frames = model.decode_latents(latents)
             if output_type == "np":
-                frames = ((frames.float() + 1) * 127.5).round().byte().permute(0, 2, 3, 4, 1).cpu().numpy()
+                frames = to_uint8(frames)
         self.maybe_free_model_hooks()
         return CasperPipelineOutput(frames=frames) if return_dict else (frames,)

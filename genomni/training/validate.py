@@ -13,6 +13,7 @@ from ..constants import EFFECT_DILATE
 from ..footage import dilate
 from ..media import write_video
 from ..metrics import changed, inpaint_telea, psnr_uint8
+from ..tensors import to_uint8  # noqa: F401  (re-exported for the trainer)
 
 
 def effect_region(inp: np.ndarray, target: np.ndarray, trimask: np.ndarray, grow: int = EFFECT_DILATE) -> np.ndarray:
@@ -23,12 +24,6 @@ def effect_region(inp: np.ndarray, target: np.ndarray, trimask: np.ndarray, grow
 def inpaint_baseline(inp: np.ndarray, trimask: np.ndarray) -> np.ndarray:
     """The cv2-inpaint baseline of eval on a training clip: Telea on the grown removed-object mask."""
     return inpaint_telea(inp, dilate(trimask == 0, EFFECT_DILATE))
-
-
-def to_uint8(video: torch.Tensor) -> np.ndarray:
-    """(3,T,H,W) in [-1,1] -> (T,H,W,3) uint8."""
-    x = ((video.float().clamp(-1, 1) + 1.0) * 127.5).round().byte()
-    return x.permute(1, 2, 3, 0).cpu().numpy()
 
 
 def scores(pred: np.ndarray, inp: np.ndarray, target: np.ndarray, trimask: np.ndarray) -> dict[str, float]:
