@@ -96,6 +96,8 @@ def _decode_container(container: av.container.InputContainer, source: str) -> tu
     frames = [f.to_ndarray(format=out_fmt) for f in container.decode(stream)]
     if not frames:
         raise GenomniError(f"{source}: video has no frames")
+    if len({f.shape for f in frames}) > 1:
+        raise GenomniError(f"{source}: frames of different sizes (damaged video)")
     fps = float(stream.average_rate) if stream.average_rate else None
     return np.stack(frames), fps
 
@@ -105,7 +107,7 @@ def decode_video(data: bytes, source: str = "<bytes>") -> tuple[np.ndarray, floa
     try:
         with av.open(io.BytesIO(data)) as container:
             return _decode_container(container, source)
-    except av.error.FFmpegError as exc:
+    except (av.error.FFmpegError, ValueError, OverflowError) as exc:  # damaged bytes surface as any of these
         raise GenomniError(f"{source}: cannot decode video ({exc})") from exc
 
 

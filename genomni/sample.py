@@ -101,6 +101,13 @@ def _text(value: Any) -> str:
     return value.decode("utf-8") if isinstance(value, (bytes, bytearray)) else str(value)
 
 
+def _caption(key: str, value: Any) -> str:
+    try:
+        return _text(value)
+    except UnicodeDecodeError as exc:
+        raise GenomniError(f"sample {key}: caption.txt is not UTF-8 text") from exc
+
+
 def decode(members: dict[str, Any]) -> Sample:
     """Decode WebDataset members (raw bytes, as `webdataset.WebDataset` yields them) into a Sample."""
     key = _text(members.get("__key__", "<unknown>"))
@@ -110,7 +117,13 @@ def decode(members: dict[str, Any]) -> Sample:
         raise GenomniError(f"sample {key}: missing members {', '.join(missing)}")
     videos = {stem: decode_video(data, f"{key}.{name}")[0] for stem, (name, data) in found.items()}
     meta = members["meta.json"]
-    meta = json.loads(_text(meta)) if not isinstance(meta, dict) else meta
+    if not isinstance(meta, dict):
+        try:
+            meta = json.loads(_text(meta))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise GenomniError(f"sample {key}: meta.json is not valid JSON ({exc})") from exc
+        if not isinstance(meta, dict):
+            raise GenomniError(f"sample {key}: meta.json is not a JSON object")
     extras: dict[str, np.ndarray] = {}
     for name, data in members.items():
         if name.startswith("__") or "." not in name:
@@ -121,13 +134,16 @@ def decode(members: dict[str, Any]) -> Sample:
         if ext in ("mkv", "mp4"):
             extras[stem] = decode_video(data, f"{key}.{name}")[0]
         elif ext == "npy":
-            extras[stem] = np.load(io.BytesIO(data), allow_pickle=False)
+            try:
+                extras[stem] = np.load(io.BytesIO(data), allow_pickle=False)
+            except (ValueError, OSError, EOFError) as exc:
+                raise GenomniError(f"sample {key}: {name} is not a readable .npy array ({exc})") from exc
     sample = Sample(
         key=key,
         input=videos["input"],
         target=videos["target"],
         trimask=videos["trimask"],
-        caption=_text(members["caption.txt"]),
+        caption=_caption(key, members["caption.txt"]),
         meta=meta,
         extras=extras,
     )

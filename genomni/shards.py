@@ -2,18 +2,23 @@
 
 A shard is `<prefix>-%06d.tar`, written under a temporary name and renamed once complete, with a
 fixed mtime/owner so identical samples give byte-identical tars. `manifest.jsonl` lists every sample
-(with its shard and QC figures) and `dataset.json` is the card (totals, per-source counts,
-resolution, frames, the command and versions). Both `webdataset.WebDataset` and Hugging Face
-`datasets.load_dataset("webdataset", ...)` read the shards (see `load_hf`).
+(with its shard, QC figures and the sha256 and size of each of its members) and `dataset.json` is the
+card (totals, per-source counts, resolution, frames, each shard file's sha256 and size, the command and
+versions). Both `webdataset.WebDataset` and Hugging Face `datasets.load_dataset("webdataset", ...)` read
+the shards (see `load_hf`); genomni's own readers check every member against the manifest, so a damaged
+shard is an error naming the shard, the sample and the member, never a silently dropped sample.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
+import tarfile
 from collections import Counter
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,8 +39,14 @@ def shard_name(prefix: str, index: int) -> str:
     return f"{prefix}-{index:06d}.tar"
 
 
-def manifest_record(sample: Sample, shard: str) -> dict[str, Any]:
-    """The manifest line for one sample: where it is and what it holds."""
+def digest(data: bytes) -> dict[str, Any]:
+    """What the manifest records of a member (and the card of a shard file): sha256 and size."""
+    return {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
+
+
+def manifest_record(sample: Sample, shard: str, members: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The manifest line for one sample: where it is, what it holds, and (given its encoded members) the
+    sha256 and size of every member."""
     t, h, w = sample.trimask.shape
     meta = sample.meta
     return {
@@ -50,6 +61,7 @@ def manifest_record(sample: Sample, shard: str) -> dict[str, Any]:
         "kept": meta.get("kept_ids", []),
         "caption": sample.caption,
         "qc": meta.get("qc", {}),
+        **({"members": {n: digest(b) for n, b in sorted(members.items()) if not n.startswith("__")}} if members else {}),
     }
 
 
@@ -63,8 +75,9 @@ def write_shard(path: str | os.PathLike, samples: Iterable[Sample], video_codec:
         with open(tmp, "wb") as fh:
             writer = wds.TarWriter(fh, encoder=False, mtime=0.0, user="genomni", group="genomni", mode=0o444)
             for sample in samples:
-                writer.write(encode(sample, video_codec))
-                records.append(manifest_record(sample, path.name))
+                members = encode(sample, video_codec)
+                writer.write(members)
+                records.append(manifest_record(sample, path.name, members))
             writer.close()
         os.replace(tmp, path)
     except BaseException:
@@ -86,17 +99,116 @@ def shard_paths(source: str | os.PathLike) -> list[Path]:
     return paths
 
 
-def _every_shard(urls: Iterable[Any]) -> Iterator[Any]:
-    """Each process reads every shard: iter_samples is a full read, not a training split (which is step-indexed)."""
-    yield from urls
+@dataclass
+class BadSample:
+    """A sample a reader could not use: its shard, key ('*' for the shard itself) and why."""
+
+    shard: str
+    key: str
+    reason: str
 
 
-def iter_samples(source: str | os.PathLike | list[Path]) -> Iterator[Sample]:
-    """Yield decoded Samples from shards with the `webdataset` library, in shard order."""
+def read_members(shard: str | os.PathLike) -> Iterator[tuple[str, dict[str, bytes]]]:
+    """(key, {member name: bytes}) for each sample of a shard, in tar order.
+
+    Hand-written over tarfile rather than webdataset's iterator: after a damaged header tarfile (and so
+    webdataset) stops as if the archive had ended, silently dropping the samples behind it; here any bytes
+    left after the last readable member must be the end-of-archive zeros, else it is an error.
+    """
+    shard = Path(shard)
+    try:
+        with tarfile.open(shard, "r:") as tar:
+            key, members = None, {}
+            for info in tar:
+                if not info.isfile():
+                    raise GenomniError(f"{shard}: damaged shard (a {info.type!r} entry {info.name!r})")
+                stem, dot, member = info.name.partition(".")
+                if not dot or not stem or not member:
+                    raise GenomniError(f"{shard}: damaged shard (member name {info.name!r} is not KEY.MEMBER)")
+                data = tar.extractfile(info).read()
+                if len(data) != info.size:
+                    raise GenomniError(f"{shard}: truncated in {info.name}")
+                if stem != key:
+                    if key is not None:
+                        yield key, members
+                    key, members = stem, {}
+                if member in members:
+                    raise GenomniError(f"{shard}: member {info.name} appears twice")
+                members[member] = data
+            end = tar.offset
+        if key is not None:
+            yield key, members
+    except (OSError, EOFError, tarfile.TarError, UnicodeDecodeError) as exc:
+        raise GenomniError(f"{shard}: damaged shard ({exc})") from exc
+    with open(shard, "rb") as fh:
+        fh.seek(end)
+        rest = fh.read()
+    if rest.strip(b"\0"):
+        raise GenomniError(f"{shard}: damaged shard ({len(rest)} bytes after byte {end} are not a readable member "
+                           f"or the end-of-archive marker)")
+
+
+def check_members(shard: str | os.PathLike, key: str, members: dict[str, bytes], record: dict[str, Any] | None) -> None:
+    """Compare a sample's members with its manifest record: the same member names, each with the recorded
+    sha256 and size (records from genomni < 0.3 carry no digests; only the names are compared then)."""
+    if record is None:
+        raise GenomniError(f"{shard}: sample {key} is not in manifest.jsonl")
+    expected = record.get("members")
+    if expected is None:
+        return
+    if sorted(members) != sorted(expected):
+        raise GenomniError(f"{shard}: sample {key} has members {', '.join(sorted(members))}, the manifest lists "
+                           f"{', '.join(sorted(expected))}")
+    for name, data in members.items():
+        if digest(data) != expected[name]:
+            raise GenomniError(f"{shard}: sample {key}: member {name} does not match its manifest checksum (damaged)")
+
+
+def manifest_by_shard(directory: Path) -> dict[str, dict[str, dict[str, Any]]] | None:
+    """{shard name: {key: record}} from the directory's manifest, or None where there is no manifest."""
+    if not (directory / MANIFEST).is_file():
+        return None
+    table: dict[str, dict[str, dict[str, Any]]] = {}
+    for r in read_manifest(directory):
+        table.setdefault(r["shard"], {})[r["key"]] = r
+    return table
+
+
+def iter_samples(source: str | os.PathLike | list[Path], skipped: list[BadSample] | None = None) -> Iterator[Sample]:
+    """Yield decoded, contract-checked Samples from shards in order, each member checked against the manifest
+    (when the directory has one). Damage is a GenomniError naming shard, sample and member; with a `skipped`
+    list, a bad sample (or the unreadable rest of a shard) is recorded there and skipped instead."""
     paths = source if isinstance(source, list) else shard_paths(source)
-    dataset = wds.WebDataset([str(p) for p in paths], shardshuffle=False, empty_check=False, nodesplitter=_every_shard)
-    for members in dataset:
-        yield decode(members)
+    manifests: dict[Path, Any] = {}
+    for path in paths:
+        if path.parent not in manifests:
+            manifests[path.parent] = manifest_by_shard(path.parent)
+        table = manifests[path.parent]
+        listed = table.get(path.name, {}) if table is not None else None
+        seen: set[str] = set()
+        try:
+            for key, members in read_members(path):
+                seen.add(key)
+                try:
+                    if listed is not None:
+                        check_members(path, key, members, listed.get(key))
+                    sample = decode({"__key__": key, **members})
+                except GenomniError as exc:
+                    if skipped is None:
+                        raise
+                    skipped.append(BadSample(path.name, key, str(exc)))
+                    continue
+                yield sample
+        except GenomniError as exc:
+            if skipped is None:
+                raise
+            skipped.append(BadSample(path.name, "*", str(exc)))
+        missing = sorted(set(listed or {}) - seen)
+        if missing:
+            message = f"{path}: sample(s) {', '.join(missing)} listed in manifest.jsonl are not in the shard"
+            if skipped is None:
+                raise GenomniError(message)
+            skipped.extend(BadSample(path.name, k, "listed in manifest.jsonl but not readable from the shard") for k in missing)
 
 
 def write_index(out_dir: str | os.PathLike, records: list[dict[str, Any]], card_extra: dict[str, Any]) -> dict[str, Any]:
@@ -112,24 +224,70 @@ def write_index(out_dir: str | os.PathLike, records: list[dict[str, Any]], card_
         "resolutions": sorted({f"{r['height']}x{r['width']}" for r in records}),
         "frames": sorted({r["frames"] for r in records}),
         "members": ["input", "target", "trimask.mkv", "caption.txt", "meta.json"],
+        "shard_files": {name: file_digest(out_dir / name) for name in sorted({r["shard"] for r in records})},
         **card_extra,
     }
     atomic_write_bytes(out_dir / CARD, (json.dumps(card, indent=2, sort_keys=True) + "\n").encode("utf-8"))
     return card
 
 
-def read_manifest(out_dir: str | os.PathLike) -> list[dict[str, Any]]:
+def file_digest(path: Path) -> dict[str, Any]:
+    """sha256 and size of a file, read in 1 MiB blocks."""
+    h, size = hashlib.sha256(), 0
+    with open(path, "rb") as fh:
+        while block := fh.read(1 << 20):
+            h.update(block)
+            size += len(block)
+    return {"sha256": h.hexdigest(), "size": size}
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise GenomniError(f"{path}: not UTF-8 text (damaged?)") from exc
+    except OSError as exc:
+        raise GenomniError(f"{path}: unreadable ({exc.strerror})") from exc
+
+
+def parse_manifest_line(path: Path, n: int, line: str) -> dict[str, Any]:
+    """One manifest line as a record; anything else is an error naming the file and line."""
+    try:
+        r = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise GenomniError(f"{path}:{n}: not a JSON line ({exc.msg})") from exc
+    if not isinstance(r, dict) or not all(isinstance(r.get(k), str) for k in ("key", "shard", "source")) \
+            or not all(isinstance(r.get(k), int) for k in ("frames", "height", "width")):
+        raise GenomniError(f"{path}:{n}: not a manifest record (needs key, shard, source, frames, height, width)")
+    return r
+
+
+def manifest_lines(out_dir: str | os.PathLike) -> list[tuple[int, str]]:
+    """(line number, text) of the non-empty lines of a directory's manifest."""
     path = Path(out_dir) / MANIFEST
     if not path.exists():
         raise GenomniError(f"{out_dir}: no {MANIFEST}; is this a genomni shard directory?")
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return [(n, line) for n, line in enumerate(_read_text(path).splitlines(), 1) if line.strip()]
+
+
+def read_manifest(out_dir: str | os.PathLike) -> list[dict[str, Any]]:
+    """Every manifest record; a line that is not one is an error naming the line."""
+    path = Path(out_dir) / MANIFEST
+    return [parse_manifest_line(path, n, line) for n, line in manifest_lines(out_dir)]
 
 
 def read_card(out_dir: str | os.PathLike) -> dict[str, Any]:
+    """The dataset card (`dataset.json`); a card that is not a JSON object is an error."""
     path = Path(out_dir) / CARD
     if not path.exists():
         raise GenomniError(f"{out_dir}: no {CARD}; is this a genomni shard directory?")
-    return json.loads(path.read_text())
+    try:
+        card = json.loads(_read_text(path))
+    except json.JSONDecodeError as exc:
+        raise GenomniError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from exc
+    if not isinstance(card, dict):
+        raise GenomniError(f"{path}: not a dataset card (a JSON object)")
+    return card
 
 
 def load_hf(source: str | os.PathLike, split: str = "train"):

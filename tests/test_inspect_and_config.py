@@ -55,7 +55,7 @@ def test_config_file_values_and_cli_overrides(tmp_path):
 def test_validate_passes_a_good_dataset_and_names_bad_samples(kubric_dir, tmp_path, capsys):
     import shutil
 
-    from genomni.shards import iter_samples, write_shard
+    from genomni.shards import iter_samples, write_index, write_shard
 
     assert run_cli(["data", "validate", str(kubric_dir)]) == 0
     assert f"{len(read_manifest(kubric_dir))} of {len(read_manifest(kubric_dir))} samples pass" in capsys.readouterr().out
@@ -65,8 +65,17 @@ def test_validate_passes_a_good_dataset_and_names_bad_samples(kubric_dir, tmp_pa
     first.caption = " "
     shard = sorted(bad.glob("kubric-*.tar"))[0]
     others = [s for s in iter_samples([shard]) if s.key != first.key]
-    write_shard(shard, [first, *others])
+    records = write_shard(shard, [first, *others])
+    # first as a buggy generator would write it: manifest and card agree with the bytes, the caption is empty
+    write_index(bad, records + [r for r in read_manifest(kubric_dir) if r["shard"] != shard.name], {})
     assert run_cli(["data", "validate", str(bad), "--json"]) == 1
     out = json.loads(capsys.readouterr().out)
     reasons = {b["key"]: b["reason"] for b in out["bad"]}
     assert reasons == {first.key: "empty caption"} and out["ok"] == out["samples"] - 1
+    # the same bytes behind the original manifest: the changed member is named, as is the changed shard file
+    shutil.copy(kubric_dir / "manifest.jsonl", bad / "manifest.jsonl")
+    shutil.copy(kubric_dir / "dataset.json", bad / "dataset.json")
+    assert run_cli(["data", "validate", str(bad), "--json"]) == 1
+    reasons = {b["key"]: b["reason"] for b in json.loads(capsys.readouterr().out)["bad"]}
+    assert reasons[first.key].endswith(f"sample {first.key}: member caption.txt does not match its manifest checksum (damaged)")
+    assert reasons["*"] == "shard file does not match its dataset.json checksum (damaged or changed)"

@@ -19,7 +19,7 @@ from typing import Any
 
 from ..errors import GenomniError
 from ..sample import Sample, decode
-from ..shards import read_manifest, shard_paths
+from ..shards import check_members, read_manifest, shard_paths
 
 
 @dataclass(frozen=True)
@@ -39,11 +39,13 @@ class ShardIndex:
         if not dirs:
             raise GenomniError("no training data given (pass one or more shard directories)")
         self.entries: list[Entry] = []
+        self._records: list[dict[str, Any]] = []
         for d in dirs:
             d = Path(d)
             shard_paths(d)  # a clear error for a missing or empty directory
             for r in read_manifest(d):
                 self.entries.append(Entry(str(d / r["shard"]), r["key"], r["source"], int(r["frames"])))
+                self._records.append(r)
         if not self.entries:
             raise GenomniError(f"{', '.join(map(str, dirs))}: the manifest lists no samples")
         self._offsets: dict[str, dict[str, dict[str, tuple[int, int]]]] = {}
@@ -64,7 +66,7 @@ class ShardIndex:
                         if info.isfile() and "." in info.name:
                             key, member = info.name.split(".", 1)
                             table[key][member] = (info.offset_data, info.size)
-            except (OSError, tarfile.TarError) as exc:
+            except (OSError, EOFError, tarfile.TarError, UnicodeDecodeError) as exc:
                 raise GenomniError(f"{shard}: unreadable shard ({exc})") from exc
             self._offsets[shard] = dict(table)
         return self._offsets[shard]
@@ -78,12 +80,16 @@ class ShardIndex:
         members = self._members(e.shard).get(e.key)
         if members is None:
             raise GenomniError(f"{e.shard}: sample {e.key} listed in the manifest is not in the shard")
-        raw: dict[str, Any] = {"__key__": e.key}
-        with open(e.shard, "rb") as fh:
-            for name, (offset, size) in members.items():
-                fh.seek(offset)
-                raw[name] = fh.read(size)
-        return decode(raw)
+        raw: dict[str, bytes] = {}
+        try:
+            with open(e.shard, "rb") as fh:
+                for name, (offset, size) in members.items():
+                    fh.seek(offset)
+                    raw[name] = fh.read(size)
+        except OSError as exc:
+            raise GenomniError(f"{e.shard}: unreadable shard ({exc.strerror})") from exc
+        check_members(e.shard, e.key, raw, self._records[i])
+        return decode({"__key__": e.key, **raw})
 
 
 class HFIndex:
