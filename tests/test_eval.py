@@ -65,7 +65,7 @@ def test_eval_cli_scores_methods_reports_skips_and_resumes(tmp_path, capsys):
     assert run_cli(args) == 0
     rows = {(r["method"], r["scene"]): r for r in csv.DictReader(open(out / "per_scene.csv"))}
     err = (video.astype(np.float64) - bg) / 255.0
-    expected = np.mean([10 * np.log10(1 / np.mean(e ** 2)) for e in err])  # per frame, then mean
+    expected = 10 * np.log10(1 / np.mean(err ** 2))  # the MSE pooled over the scene's frames
     assert float(rows["copy-input", "a"]["psnr"]) == pytest.approx(expected, abs=1e-5)
     assert float(rows["temporal-median", "a"]["psnr"]) == 100.0 and float(rows["temporal-median", "a"]["lpips"]) == 0.0
     assert float(rows["preds", "a"]["ssim"]) == pytest.approx(1.0)
@@ -86,6 +86,39 @@ def test_eval_cli_scores_methods_reports_skips_and_resumes(tmp_path, capsys):
     assert again == rows
     assert run_cli([*args[:-1], "--strict", "--no-progress"]) == 1
     assert "c: ground truth" in capsys.readouterr().err
+
+
+def test_an_identical_frame_does_not_pull_a_scene_psnr_up(tmp_path):
+    """Nine frames at 16.5 dB and one identical to the ground truth: the scene scores the pooled MSE
+    (about 16.96 dB), not the per-frame mean (24.85 dB with identical frames capped at 100)."""
+    from genomni.eval.run import scene_psnr
+
+    bench, preds = tmp_path / "bench", tmp_path / "preds"
+    rng = np.random.default_rng(3)
+    gt = rng.integers(40, 216, (10, 16, 16, 3), dtype=np.uint8)
+    mask = np.zeros((10, 16, 16), np.uint8)
+    mask[:, 4:8, 4:8] = 255
+    pred = gt.astype(np.float64)
+    sigma = 255.0 * 10 ** (-16.5 / 20)  # an error of this RMS gives 16.5 dB
+    signs = np.where(rng.random(gt.shape) < 0.5, -1.0, 1.0)
+    pred[1:] = gt[1:] + signs[1:] * sigma
+    pred = np.clip(pred, 0, 255).round().astype(np.uint8)
+    write_video(bench / "s" / "input", pred)
+    write_video(bench / "s" / "masks" / "m", mask)
+    write_video(bench / "s" / "background", gt)
+    write_video(preds / "s" / "background", pred)
+    assert run_cli(["eval", "--benchmark", f"toy={bench}", "--method", f"p=predictions:{preds}", "--out",
+                    str(tmp_path / "r"), "--no-lpips", "--no-progress"]) == 0
+    row = next(csv.DictReader(open(tmp_path / "r" / "per_scene.csv")))
+    err = (pred.astype(np.float64) - gt) / 255.0
+    pooled = 10 * np.log10(1 / np.mean(err ** 2))
+    frames = [10 * np.log10(1 / np.mean(e ** 2)) for e in err[1:]]
+    assert float(row["psnr"]) == pytest.approx(pooled, abs=1e-4) and abs(pooled - 16.96) < 0.3
+    assert np.mean(frames + [100.0]) > pooled + 7  # what the per-frame mean would have said
+    assert scene_psnr([100.0] * 4) == 100.0
+    results = json.loads((tmp_path / "r" / "results.json").read_text())
+    assert "pooled over all frames" in results["protocol"]["psnr_scene"]
+    assert "pooled over all frames" in (tmp_path / "r" / "report.md").read_text()
 
 
 def _shadow_scene(root, t=5, h=32, w=48):

@@ -119,3 +119,23 @@ def test_a_damaged_manifest_or_card_is_reported_not_a_crash(good, tmp_path, caps
     assert any(r.startswith(f"{d / 'dataset.json'}: not valid JSON") for _, r in reasons)
     assert run_cli(["data", "inspect", str(d)]) == 1
     assert capsys.readouterr().err.startswith(f"error: {d / 'dataset.json'}: not valid JSON")
+
+
+def test_export_stops_on_a_damaged_sample_or_skips_it_counted(good, tmp_path, capsys):
+    from conftest import run_cli
+
+    d = tmp_path / "d"
+    shutil.copytree(good, d)
+    shard = d / "fz-000000.tar"
+    regions = _regions(shard)
+    data = bytearray(shard.read_bytes())
+    lo, _ = regions["caption.txt"][1]  # the second sample's caption
+    data[lo] ^= 0x20
+    shard.write_bytes(bytes(data))
+    assert run_cli(["data", "export", str(d), "--out", str(tmp_path / "a")]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err == f"error: {shard}: sample fz-s001: member caption.txt does not match its manifest checksum (damaged)"
+    assert run_cli(["data", "export", str(d), "--out", str(tmp_path / "b"), "--skip-bad"]) == 0
+    out = capsys.readouterr().out
+    assert "skipped fz-s001 (fz-000000.tar)" in out and "1 footage folders, 1 damaged samples skipped" in out
+    assert sorted(p.name for p in (tmp_path / "b").iterdir()) == ["fz-s000"]

@@ -21,7 +21,7 @@ train_app = typer.Typer(no_args_is_help=True, help="Build Casper model dirs and 
 app.add_typer(generate_app, name="generate")
 app.add_typer(data_app, name="data")
 app.add_typer(train_app, name="train")
-console = Console()
+console = Console(soft_wrap=True)  # long paths stay on one line for scripts that read the output
 invocation: list[str] = ["genomni"]  # the command line being run, for dataset cards and reports
 
 

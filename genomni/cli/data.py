@@ -111,16 +111,20 @@ def data_export(
     key: Optional[list[str]] = typer.Option(None, help="Sample key to export; repeatable (default: all)."),
     limit: Optional[int] = typer.Option(None, help="Export at most this many samples."),
     benchmark: bool = typer.Option(False, help="Only samples with every object removed (target = clean background): an eval benchmark."),
+    skip_bad: bool = typer.Option(False, help="Skip damaged samples (each listed, and counted) instead of stopping."),
 ) -> None:
     """Export samples: footage folders for remove/decompose/eval, gen-omnimatte training tuples, or PNG folders."""
     from ..datasets.export import export_footage
 
+    skipped: list | None = [] if skip_bad else None
     if format in ("gen-omnimatte", "png"):
         from ..datasets.interchange import export_samples
 
-        written = export_samples(directory, out, format)
+        written = export_samples(directory, out, format, skipped)
     elif format == "footage":
-        written = export_footage(directory, out, list(key) if key else None, limit, benchmark)
+        written = export_footage(directory, out, list(key) if key else None, limit, benchmark, skipped)
     else:
         raise GenomniError(f"--format {format!r}: choose footage, gen-omnimatte or png")
-    console.print(f"{out}: {len(written)} footage folders")
+    for b in skipped or []:
+        console.print(f"skipped {b.key} ({b.shard}): {b.reason}", markup=False)
+    console.print(f"{out}: {len(written)} {format} folders" + (f", {len(skipped)} damaged samples skipped" if skip_bad else ""))

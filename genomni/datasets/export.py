@@ -17,18 +17,19 @@ import numpy as np
 
 from ..errors import GenomniError
 from ..media import atomic_dir, write_video
-from ..shards import iter_samples
+from ..shards import BadSample, iter_samples
 
 
 def export_footage(source: str | os.PathLike, out: str | os.PathLike, keys: list[str] | None = None,
-                   limit: int | None = None, benchmark: bool = False) -> list[Path]:
+                   limit: int | None = None, benchmark: bool = False, skipped: list[BadSample] | None = None) -> list[Path]:
     """Write footage folders for the chosen samples (all, or `keys`, at most `limit`; with `benchmark` only
-    those whose target is the clean background, written as `background.mkv`); returns the folders."""
+    those whose target is the clean background, written as `background.mkv`); returns the folders. With a
+    `skipped` list, damaged samples are recorded there and skipped instead of stopping the export."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     wanted = set(keys) if keys else None
     written: list[Path] = []
-    for s in iter_samples(source):
+    for s in iter_samples(source, skipped):
         if (wanted is not None and s.key not in wanted) or (benchmark and s.meta.get("kept_ids")):
             continue
         if limit is not None and len(written) >= limit:

@@ -23,18 +23,20 @@ from ..constants import DEFAULT_FPS
 from ..errors import GenomniError
 from ..media import atomic_dir, read_video, write_video
 from ..sample import Sample
-from ..shards import iter_samples, shard_name, write_index, write_shard
+from ..shards import BadSample, iter_samples, shard_name, write_index, write_shard
 
 FORMATS = ("gen-omnimatte", "png")
 
 
-def export_samples(source: str | os.PathLike, out: str | os.PathLike, fmt: str) -> list[Path]:
-    """Write every sample of a shard dir as a folder in `fmt`; returns the folders."""
+def export_samples(source: str | os.PathLike, out: str | os.PathLike, fmt: str,
+                   skipped: list[BadSample] | None = None) -> list[Path]:
+    """Write every sample of a shard dir as a folder in `fmt`; returns the folders. With a `skipped` list,
+    damaged samples are recorded there and skipped instead of stopping the export."""
     if fmt not in FORMATS:
         raise GenomniError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
     out = Path(out)
     written = []
-    for s in iter_samples(source):
+    for s in iter_samples(source, skipped):
         with atomic_dir(out / s.key) as tmp:
             if fmt == "png":
                 write_video(tmp / "input", s.input)

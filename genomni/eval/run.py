@@ -34,6 +34,20 @@ from .methods import resolve
 
 METRICS = ("psnr", "ssim", "lpips")
 REGION_COLUMNS = tuple(f"psnr_{r}" for r in REGIONS)
+PSNR_RULE = (f"a scene's PSNR is the PSNR of its MSE pooled over all frames (so a frame identical to the ground truth "
+             f"adds zero error instead of an infinite or capped PSNR); only a scene identical in every frame scores the "
+             f"cap, {PSNR_CAP:.0f} dB")
+
+
+def scene_psnr(frame_psnr: list[float]) -> float:
+    """PSNR of the MSE pooled over a scene's frames (all frames have the same size), from per-frame PSNRs."""
+    mse = float(np.mean(np.power(10.0, -np.asarray(frame_psnr, dtype=np.float64) / 10.0)))
+    return PSNR_CAP if mse <= 10.0 ** (-PSNR_CAP / 10.0) else float(-10.0 * np.log10(mse))
+
+
+def _scene_value(frames: dict[str, list[float]], k: str) -> float:
+    """A scene's value of metric k: pooled-MSE PSNR, or the frame mean of SSIM and LPIPS."""
+    return scene_psnr(frames[k]) if k == "psnr" else float(np.mean(frames[k]))
 REGION_PROTOCOL = (f"PSNR of the pooled MSE over each scene's clip in three disjoint regions: object = union of the "
                    f"object masks; effect = outside the masks grown by {EFFECT_DILATE} px where the true background differs "
                    f"from the input by more than {EFFECT_LEVELS} levels (0..255, any channel); rest = every other pixel. "
@@ -162,7 +176,7 @@ def _means(rows: list[dict[str, Any]]) -> dict[str, float]:
     scored = [r for r in rows if "frames" in r]
     out: dict[str, float] = {}
     for k in METRICS:
-        per_scene = [np.mean(r["frames"][k]) for r in scored if k in r["frames"]]
+        per_scene = [_scene_value(r["frames"], k) for r in scored if k in r["frames"]]
         if per_scene:
             out[k] = float(np.mean(per_scene))
     for k in REGION_COLUMNS:
@@ -189,7 +203,7 @@ def write_report(cfg: EvalConfig, rows: list[dict[str, Any]], methods: list, sec
                 fw.writerow([r["method"], r["benchmark"], r["scene"], t, *[f"{f[k][t]:.6f}" if k in f else "" for k in METRICS]])
             reg = r["regions"]
             sw.writerow([r["method"], r["benchmark"], r["scene"], len(f["psnr"]),
-                         *[f"{np.mean(f[k]):.6f}" if k in f else "" for k in METRICS],
+                         *[f"{_scene_value(f, k):.6f}" if k in f else "" for k in METRICS],
                          *["" if reg.get(k) is None else f"{reg[k]:.6f}" for k in REGION_COLUMNS], ""])
         else:
             sw.writerow([r["method"], r["benchmark"], r["scene"], 0, *[""] * (len(METRICS) + len(REGION_COLUMNS)),
@@ -206,7 +220,7 @@ def write_report(cfg: EvalConfig, rows: list[dict[str, Any]], methods: list, sec
 
     results = {
         "genomni_version": __version__, "torch": torch.__version__, "python": platform.python_version(),
-        "protocol": {"psnr_range": "[0,1]", "psnr_cap_db": PSNR_CAP, "ssim": "11x11 Gaussian, sigma 1.5, [0,1]",
+        "protocol": {"psnr_range": "[0,1]", "psnr_cap_db": PSNR_CAP, "psnr_scene": PSNR_RULE, "ssim": "11x11 Gaussian, sigma 1.5, [0,1]",
                      "lpips": "AlexNet v0.1, [-1,1]" if cfg.lpips else "off", "averaging": "frames -> scene -> benchmark",
                      "regions": REGION_PROTOCOL},
         "benchmarks": cfg.benchmarks, "methods": {m: prov for m, _, prov in methods}, "summary": summary,
@@ -248,8 +262,8 @@ def _bar_chart(path: Path, summary: dict[str, dict[str, Any]], benchmarks: list[
 def markdown(results: dict[str, Any], rows: list[dict[str, Any]]) -> str:
     """The report: means per method and benchmark, published numbers, per-scene table, skipped scenes."""
     lines = ["# genomni eval report", "",
-             f"Protocol: background vs ground truth, per frame, averaged per scene then per benchmark; PSNR on [0,1] "
-             f"(capped at {PSNR_CAP:.0f} dB), SSIM, LPIPS {results['protocol']['lpips']}.", "",
+             f"Protocol: background vs ground truth on [0,1]; {PSNR_RULE}; SSIM and LPIPS {results['protocol']['lpips']} "
+             f"averaged over a scene's frames; scenes averaged per benchmark.", "",
              f"Regions: {results['protocol']['regions']}", "",
              "## Means", "", "| method | benchmark | scenes | skipped | PSNR (dB) | SSIM | LPIPS | PSNR object | PSNR effect "
              "(scenes) | PSNR rest |", "|---|---|---|---|---|---|---|---|---|---|"]
@@ -269,7 +283,7 @@ def markdown(results: dict[str, Any], rows: list[dict[str, Any]]) -> str:
     for r in rows:
         if "frames" in r:
             f = r["frames"]
-            lines.append(f"| {r['method']} | {r['benchmark']} | {r['scene']} | {np.mean(f['psnr']):.2f} | "
+            lines.append(f"| {r['method']} | {r['benchmark']} | {r['scene']} | {scene_psnr(f['psnr']):.2f} | "
                          f"{np.mean(f['ssim']):.4f} | {fmt(np.mean(f['lpips']) if 'lpips' in f else None, 4)} | "
                          + " | ".join(fmt(r["regions"].get(k), 2) for k in REGION_COLUMNS)
                          + f" | [{r['worst_frame']}]({r['worst_strip']}) |")
