@@ -36,6 +36,26 @@ def resolution_fields(text: str) -> dict[str, Any]:
     return {"height": height, "width": width}
 
 
+def check_device(flag: str, value: str) -> None:
+    """auto, cpu, cuda or cuda:N (mps where torch has it); anything else is a one-line error."""
+    import re
+
+    if not re.fullmatch(r"auto|cpu|mps|cuda(:\d+)?", value):
+        raise GenomniError(f"{flag} must be auto, cpu or cuda[:N], got {value!r}")
+
+
+def check_output_dir(flag: str, path: Any) -> None:
+    """An output folder must be a folder (or not exist yet): a file there is a one-line error."""
+    from pathlib import Path
+
+    p = Path(path)
+    if p.exists() and not p.is_dir():
+        raise GenomniError(f"{flag} {p} is a file; give a folder (it is created if missing)")
+    parent = next((a for a in p.absolute().parents if a.exists()), None)
+    if parent is not None and not parent.is_dir():
+        raise GenomniError(f"{flag} {p}: {parent} is a file, not a folder")
+
+
 def require(checks: list[tuple[bool, str]]) -> None:
     """Raise the first failed check's message as a one-line error (configs call this in __post_init__)."""
     for ok, message in checks:

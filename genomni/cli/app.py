@@ -55,6 +55,12 @@ def main(argv: Optional[list[str]] = None) -> None:
             traceback.print_exc()
         err.print(f"error: {exc}", markup=False)
         sys.exit(1)
+    except OSError as exc:  # the file system refused (read-only, full, a file where a folder goes): say so in one line
+        if debug:
+            traceback.print_exc()
+        where = f"{exc.filename}: " if exc.filename else ""
+        err.print(f"error: {where}{exc.strerror or exc}", markup=False)
+        sys.exit(1)
     except (typer.Abort, KeyboardInterrupt):
         err.print("error: interrupted; run the same command again to resume", markup=False)
         sys.exit(130)

@@ -11,6 +11,7 @@ import typer
 from rich.table import Table
 
 from ..errors import GenomniError
+from ..options import check_output_dir
 from .app import console, data_app, invocation
 
 
@@ -94,6 +95,7 @@ def data_import(
     """Import gen-omnimatte training tuples (rgb_full/mask/rgb_removed.mp4) or png sample folders into shards."""
     from ..datasets.interchange import import_samples
 
+    check_output_dir("--out", out)
     card = import_samples(root, out, source, command=" ".join(invocation))
     console.print(f"{out}: {card['samples']} samples imported")
 
@@ -116,6 +118,7 @@ def data_export(
     """Export samples: footage folders for remove/decompose/eval, gen-omnimatte training tuples, or PNG folders."""
     from ..datasets.export import export_footage
 
+    check_output_dir("--out", out)
     skipped: list | None = [] if skip_bad else None
     if format in ("gen-omnimatte", "png"):
         from ..datasets.interchange import export_samples

@@ -9,6 +9,7 @@ import typer
 
 from ..errors import GenomniError
 from ..inference.config import OmnimatteConfig, RemoveConfig
+from ..options import check_output_dir
 from .app import PROGRESS, app, console, quiet_hf
 from .options import config_options
 
@@ -38,6 +39,7 @@ def remove_cmd(cfg: RemoveConfig, video: Path = VIDEO_ARG, mask: Optional[list[P
     """Remove objects and their effects: writes background.* and one solo_<object>.* per object."""
     from ..inference.remove import remove
 
+    check_output_dir("--out", out)
     footage = _footage(video, mask, masks_dir, instances)
     quiet_hf()
     report = remove(footage, str(model), out, cfg, resume=resume, show_progress=progress)
@@ -58,6 +60,7 @@ def decompose_cmd(rcfg: RemoveConfig, ocfg: OmnimatteConfig, video: Path = VIDEO
     """Decompose a video into a clean background and one RGBA layer per object (object + its effects)."""
     from ..inference.decompose import decompose
 
+    check_output_dir("--out", out)
     footage = _footage(video, mask, masks_dir, instances)
     quiet_hf()
     report = decompose(footage, str(model), out, rcfg, ocfg, resume=resume, show_progress=progress)

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import GenomniError
-from ..options import check_choice, option, require
+from ..options import check_choice, check_device, check_output_dir, option, require
 
 
 def _benchmarks(values: list[str]) -> dict[str, Any]:
@@ -40,3 +40,5 @@ class EvalConfig:
         require([(bool(self.benchmarks), "give at least one --benchmark NAME=DIR"),
                  (bool(self.methods), "give at least one --method")])
         check_choice("--layout", self.layout, ("auto", "genomni", "omnimatte"))
+        check_device("--device", self.device)
+        check_output_dir("--out", self.out)

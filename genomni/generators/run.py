@@ -34,7 +34,7 @@ from rich.text import Text
 from .. import __version__
 from ..errors import GenomniError
 from ..media import atomic_write_bytes
-from ..options import check_choice, option, require
+from ..options import check_choice, check_output_dir, option, require
 from ..sample import Sample
 from ..shards import shard_name, write_index, write_shard
 
@@ -56,6 +56,7 @@ class RunOptions:
 
     def __post_init__(self) -> None:
         self.out_dir = Path(self.out_dir)
+        check_output_dir("--out", self.out_dir)
         require([
             (self.workers >= 1, f"--workers must be >= 1, got {self.workers}"),
             (self.num_shards >= 1 and 0 <= self.shard_index < self.num_shards,

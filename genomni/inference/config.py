@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..options import check_choice, option, require
+from ..options import check_choice, check_device, option, require
 
 FORMATS = ("mp4", "mkv", "png")
 DEFAULT_STEPS = 30
@@ -36,8 +36,7 @@ class RemoveConfig:
                  (self.dilate >= 0, "--dilate must be >= 0")])
         check_choice("--format", self.format, FORMATS)
         check_choice("--dtype", self.dtype, ("float32", "bf16", "fp16"))
-        require([(self.device in ("auto", "cpu") or self.device.startswith("cuda") or self.device == "mps",
-                  f"--device must be auto, cpu or cuda[:N], got {self.device!r}")])
+        check_device("--device", self.device)
 
 
 @dataclass

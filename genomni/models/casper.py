@@ -86,6 +86,29 @@ class CasperConfig:
         return ("transformer", *vae, "text_encoder", "tokenizer", "scheduler")
 
 
+def read_casper_config(path: Path) -> CasperConfig:
+    """A model dir's casper.json; bad JSON, unknown keys or values of the wrong type are one-line errors."""
+    import dataclasses
+    import typing
+
+    try:
+        data = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise GenomniError(f"{path} is not valid JSON ({exc})") from exc
+    if not isinstance(data, dict):
+        raise GenomniError(f"{path} must hold a JSON object")
+    hints = typing.get_type_hints(CasperConfig)
+    names = {f.name for f in dataclasses.fields(CasperConfig)}
+    unknown = sorted(set(data) - names)
+    if unknown:
+        raise GenomniError(f"{path}: unknown field(s) {', '.join(unknown)} (written by a newer genomni?)")
+    for k, v in data.items():
+        want = typing.get_origin(hints[k]) or hints[k]
+        if not isinstance(v, want) or (want is int and isinstance(v, bool)):
+            raise GenomniError(f"{path}: {k} must be {getattr(want, '__name__', want)}, got {v!r}")
+    return CasperConfig(**data)
+
+
 def prefill_removed(video: torch.Tensor, trimask: torch.Tensor) -> torch.Tensor:
     """(B,3,T,H,W) in [-1,1] with the removed pixels (trimask 0, grown by EFFECT_DILATE px) filled by OpenCV
     Telea inpainting frame by frame: the cv2-inpaint baseline, which the pixel backbone corrects (a classical
@@ -215,7 +238,7 @@ class CasperModel:
         if not (path / CASPER_FILE).is_file():
             raise GenomniError(f"{path} is not a Casper model dir (no {CASPER_FILE}); build one with "
                                f"`genomni train init --base WAN_DIR --out DIR` or `--preset tiny`")
-        config = CasperConfig(**json.loads((path / CASPER_FILE).read_text()))
+        config = read_casper_config(path / CASPER_FILE)
         if config.backbone not in BACKBONES:
             raise GenomniError(f"{path}: backbone {config.backbone!r} is not supported by this genomni ({', '.join(BACKBONES)})")
         for part in config.parts:

@@ -13,7 +13,7 @@ from ..configfile import build, load_mapping
 from ..constants import CASPER_FILE
 from ..datasets.clips import ClipConfig
 from ..errors import GenomniError
-from ..options import check_choice, option, require, resolution_fields
+from ..options import check_choice, check_output_dir, option, require, resolution_fields
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +83,7 @@ class TrainConfig:
         for name in ("batch_size", "grad_accum", "steps", "checkpoint_every", "validate_every", "log_every", "val_steps"):
             require([(getattr(self, name) >= 1, f"--{name.replace('_', '-')} must be >= 1")])
         require([(self.lr > 0, f"--lr must be > 0, got {self.lr}"), (self.warmup_steps >= 0, "--warmup-steps must be >= 0")])
+        check_output_dir("--out", self.out)
         check_choice("--mixed-precision", self.mixed_precision, ("no", "fp16", "bf16"))
         check_choice("--timestep-sampling", self.timestep_sampling, ("logit_normal", "uniform"))
         check_choice("--log-with", self.log_with, ("jsonl", "tensorboard"))
