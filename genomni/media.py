@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -175,12 +176,19 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
     """A temporary folder beside `path` that replaces `path` only when the block finishes without error."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    stale_name = re.compile(rf"\.{re.escape(path.name)}\.([a-z0-9_]{{8}}|old)")  # mkdtemp's names, and the swap below
+    for stale in path.parent.iterdir():  # left by a kill -9 of an earlier writer
+        if stale.is_dir() and stale_name.fullmatch(stale.name):
+            shutil.rmtree(stale, ignore_errors=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
     try:
         yield tmp
-        if path.exists():
-            shutil.rmtree(path)
+        old = path.with_name(f".{path.name}.old") if path.exists() else None
+        if old is not None:
+            os.replace(path, old)  # two renames: `path` is missing only between them, never half-written
         os.replace(tmp, path)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -76,6 +76,36 @@ def test_pixel_training_changes_weights_and_resumes_bit_exactly(pixel_dir, kubri
     assert "val/psnr" in val and "val/psnr_vs_vae_target" not in val
 
 
+def _tree(root):
+    return {str(p.relative_to(root)): (p.stat().st_size, p.stat().st_mtime_ns) for p in sorted(root.rglob("*"))}
+
+
+def test_a_run_dir_is_never_overwritten_and_a_resumed_log_has_each_step_once(pixel_dir, kubric_dir, tmp_path, capsys):
+    run = tmp_path / "run"
+    train(_cfg(pixel_dir, kubric_dir, run, validate_every=2), progress=False)
+    before = _tree(run)
+    args = ["train", "run", "--model", str(pixel_dir), "--data", str(kubric_dir), "--out", str(run), "--steps", "4",
+            "--frames", "5", "--resolution", "32", "--no-progress"]
+    assert run_cli(args) == 1
+    assert capsys.readouterr().err.strip().splitlines()[-1] == (
+        f"error: {run} already holds a training run (train_config.json, train_log.jsonl, checkpoints, model); "
+        f"pass --resume latest to continue it or choose a new --out (nothing was changed)")
+    assert _tree(run) == before
+    # a kill after step 4's validation and log lines, before its checkpoint: resume from step 2 writes 3 and 4 again
+    import shutil
+
+    shutil.rmtree(run / "checkpoints" / "step-00000004")
+    (run / "checkpoints" / ".step-00000004.tmp").mkdir()  # the half-written checkpoint a kill leaves
+    with open(run / "train_log.jsonl", "a") as fh:
+        fh.write('{"step": 4, "loss": 0.')  # and a line cut short
+    train(_cfg(pixel_dir, kubric_dir, run, validate_every=2, resume="latest"), progress=False)
+    log = [json.loads(line) for line in (run / "train_log.jsonl").read_text().splitlines()]
+    keys = [(r["step"], r.get("event", "loss")) for r in log]
+    assert len(keys) == len(set(keys)) and ("validation" in {e for s, e in keys if s == 4})
+    assert [s for s, e in keys if e == "loss"] == [1, 2, 3, 4]
+    assert not (run / "checkpoints" / ".step-00000004.tmp").exists()
+
+
 def test_train_run_takes_the_models_recorded_recipe(pixel_dir, tmp_path):
     cfg = load_config(None, {"model": str(pixel_dir), "data": ["d"], "out": str(tmp_path / "o")})
     recipe = PIXEL_PRESETS["pixel"].train

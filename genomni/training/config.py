@@ -19,6 +19,10 @@ log = logging.getLogger(__name__)
 
 
 
+def _absolute(path: str) -> str:
+    return str(Path(path).absolute()) if path else path
+
+
 def _paths(value: str | list[str] | tuple[str, ...]) -> list[str]:
     """A list of directories (a config file may give one as a plain string)."""
     return [value] if isinstance(value, str) else [str(v) for v in value]
@@ -94,7 +98,12 @@ class TrainConfig:
         return ClipConfig(self.frames, self.height, self.width, self.stride, self.hflip, self.reverse, self.crop_min)
 
     def identity(self) -> dict[str, Any]:
-        return {k: v for k, v in asdict(self).items() if k not in RESUMABLE_CHANGES}
+        """What a checkpoint must share with the run resuming it; paths as absolute paths, so the same data
+        named from another folder is the same run."""
+        ident = {k: v for k, v in asdict(self).items() if k not in RESUMABLE_CHANGES}
+        ident.update(model=_absolute(self.model), out=_absolute(self.out), data=[_absolute(d) for d in self.data],
+                     val=[_absolute(v) for v in self.val])
+        return ident
 
 
 def model_train_defaults(model: str | None) -> dict[str, Any]:

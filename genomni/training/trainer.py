@@ -112,6 +112,10 @@ class Trainer:
 
         self.cfg = cfg
         self.out = Path(cfg.out)
+        held = [n for n in ("train_config.json", "train_log.jsonl", "checkpoints", "model") if (self.out / n).exists()]
+        if held and not cfg.resume:
+            raise GenomniError(f"{self.out} already holds a training run ({', '.join(held)}); pass --resume latest to continue "
+                               f"it or choose a new --out (nothing was changed)")
         # cpu=True on GPU-less machines: without it accelerate ignores torchrun's process group on CPU
         self.accel = Accelerator(cpu=not torch.cuda.is_available(), mixed_precision=cfg.mixed_precision,
                                  gradient_accumulation_steps=cfg.grad_accum,
@@ -263,6 +267,21 @@ class Trainer:
         out["vae-ceiling"] = mean_scores(rows)
         return out
 
+    def _trim_log(self) -> None:
+        """Keep only the log lines of the steps the restored checkpoint contains (a resumed run writes the lines
+        of the steps after it again; every line of a step is written before that step's checkpoint)."""
+        if not self.log_path.is_file():
+            return
+        kept = []
+        for line in self.log_path.read_text().splitlines():
+            try:
+                step = json.loads(line).get("step", 0)
+            except json.JSONDecodeError:
+                continue  # a line cut by a kill
+            if self.step > 0 and step <= self.step:
+                kept.append(line + "\n")
+        atomic_write_bytes(self.log_path, "".join(kept).encode())
+
     def log(self, record: dict[str, Any]) -> None:
         if not self.accel.is_main_process:
             return
@@ -278,6 +297,10 @@ class Trainer:
         self.out.mkdir(parents=True, exist_ok=True)
         if cfg.resume:
             self.resume(cfg.resume)
+        if accel.is_main_process:
+            self._trim_log()
+            for stale in (self.out / "checkpoints").glob(".step-*.tmp"):  # a kill during a checkpoint
+                shutil.rmtree(stale, ignore_errors=True)
         if accel.is_main_process:
             atomic_write_bytes(self.out / "train_config.json", (json.dumps(asdict(cfg), indent=2) + "\n").encode())
         if cfg.log_with == "tensorboard":
@@ -328,10 +351,11 @@ class Trainer:
                               "elapsed_s": now - t_start})
                     losses, t_last = [], now
                 out_of_time = deadline is not None and time.time() > deadline
-                if self.step % cfg.checkpoint_every == 0 or self.step == cfg.steps or out_of_time:
-                    self.save_checkpoint()
+                # validation before the checkpoint: a kill in between repeats both from the previous checkpoint
                 if val and accel.is_main_process and (self.step % cfg.validate_every == 0 or self.step == cfg.steps or out_of_time):
                     self.log({"step": self.step, "event": "validation", **{f"val/{k}": v for k, v in self.validate(val).items()}})
+                if self.step % cfg.checkpoint_every == 0 or self.step == cfg.steps or out_of_time:
+                    self.save_checkpoint()
                 if out_of_time:
                     stopped = f"--max-minutes {cfg.max_minutes} reached"
                     break
