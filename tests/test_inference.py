@@ -1,4 +1,5 @@
 import json
+import shutil
 
 import cv2
 import numpy as np
@@ -232,6 +233,47 @@ def test_remove_and_decompose_cli_end_to_end(tiny_model, tmp_path, capsys):
     capsys.readouterr()
     assert run_cli(["decompose", str(video), *args, "--out", str(out)]) == 1
     assert "is not empty; pass --resume" in capsys.readouterr().err
+
+
+def _tree(root):
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_resume_refuses_another_video_masks_model_or_options_and_a_resumed_decompose_matches(tiny_model, tmp_path, capsys):
+    video, masks = _footage_files(tmp_path, t=5)
+    args = ["--mask", str(masks[0]), "--mask", str(masks[1]), "--model", str(tiny_model), "--steps", "2",
+            "--max-side", "32", "--no-progress"]
+    r = tmp_path / "r"
+    assert run_cli(["remove", str(video), *args, "--out", str(r)]) == 0
+    before = _tree(r)
+    capsys.readouterr()
+    assert run_cli(["remove", str(video), *args, "--out", str(r)]) == 1
+    assert capsys.readouterr().err.strip() == (f"error: {r} already holds remove.json, background.mp4, solo_square.mp4; "
+                                               f"pass --resume to finish that run or choose a new --out (nothing was changed)")
+    other = read_video(masks[1], gray=True)[0].copy()
+    other[:, :3, :3] = 255
+    write_video(tmp_path / "disk2", other)
+    changed = [*args[:2], "--mask", str(tmp_path / "disk2"), *args[4:]]
+    for argv, what in ((changed, "masks"), ([*args, "--seed", "5"], "config")):
+        assert run_cli(["remove", str(video), *argv, "--out", str(r), "--resume"]) == 1
+        assert capsys.readouterr().err.strip() == (f"error: --resume: {r} holds a run with a different {what}; choose a new "
+                                                   f"--out (nothing was changed)")
+    assert _tree(r) == before
+    # decompose: kill after the first layer (no second layer, no report), then --resume: the same files and figures
+    full, cut = tmp_path / "full", tmp_path / "cut"
+    dec = [*args, "--coarse-iters", "3", "--fine-iters", "2"]
+    assert run_cli(["decompose", str(video), *dec, "--out", str(full)]) == 0
+    assert run_cli(["decompose", str(video), *dec, "--out", str(cut)]) == 0
+    for p in ("layers/disk", "layers/disk.json", "previews/disk.mp4", "previews/recomposition.mp4", DECOMPOSITION):
+        target = cut / p
+        shutil.rmtree(target) if target.is_dir() else target.unlink()
+    assert run_cli(["decompose", str(video), *dec, "--out", str(cut), "--resume"]) == 0
+    a, b = json.loads((full / DECOMPOSITION).read_text()), json.loads((cut / DECOMPOSITION).read_text())
+    assert a["layers"] == b["layers"] and a["recomposition_psnr"] == b["recomposition_psnr"] and a["layers"]["square"]
+    drop = ("decomposition.json", "removals/remove.json")
+    assert {k: v for k, v in _tree(full).items() if k not in drop} == {k: v for k, v in _tree(cut).items() if k not in drop}
+    assert run_cli(["decompose", str(video), *dec[:-1], "3", "--out", str(cut), "--resume"]) == 1
+    assert "layer square in" in capsys.readouterr().err
 
 
 def test_remove_with_a_non_casper_model_dir_fails_in_one_line(tmp_path, capsys):

@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 from pathlib import Path
 from typing import Any, Callable
@@ -25,6 +24,7 @@ from ..footage import dilate
 from ..generators.tripod import clean_plate
 from ..media import VIDEO_SUFFIXES, read_video
 from ..metrics import inpaint_telea
+from ..models.casper import weights_sha256
 from .benchmarks import Scene
 
 BUILTIN = ("copy-input", "cv2-inpaint", "temporal-median")
@@ -84,16 +84,6 @@ def casper(model_dir: str, steps: int | None = None) -> Callable[[Scene], np.nda
     return run
 
 
-def model_hash(model_dir: str) -> str:
-    """sha256 of the transformer weights, so a report names exactly which model it scored."""
-    h = hashlib.sha256()
-    for f in sorted((Path(model_dir) / "transformer").glob("*.safetensors")):
-        with open(f, "rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                h.update(block)
-    return h.hexdigest()[:16]
-
-
 def resolve(spec: str) -> tuple[str, Callable[[Scene], np.ndarray], dict[str, Any]]:
     """A method spec -> (name, function, provenance). `NAME=SPEC` names the row; by default a folder
     method is named by its full resolved path, so two folders with the same last component never share
@@ -121,6 +111,6 @@ def resolve(spec: str) -> tuple[str, Callable[[Scene], np.ndarray], dict[str, An
             raise GenomniError(f"--method {spec}: steps must be >= 1")
         model = str(Path(arg).resolve())
         name = f"casper:{model}" + (f" ({n} steps)" if n else "")
-        return name, casper(arg, n), {"model": model, "steps": n, "transformer_sha256": model_hash(arg)}
+        return name, casper(arg, n), {"model": model, "steps": n, "transformer_sha256": weights_sha256(arg)}
     raise GenomniError(f"unknown --method {spec!r}; use {', '.join(BUILTIN)}, predictions:DIR, casper:MODEL_DIR or "
                        f"casper[steps=N]:MODEL_DIR")

@@ -89,20 +89,28 @@ def decompose(footage: Footage, model_dir: str, out_dir: str | Path, rcfg: Remov
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   disable=not show_progress) as bar:
         for i, name in enumerate(footage.names):
-            folder = out / "layers" / name
+            folder, record = out / "layers" / name, out / "layers" / f"{name}.json"
             t1 = time.time()
-            if resume and folder.is_dir():
-                alpha, rgb = read_rgba_folder(folder)
-                layer = Layer(alpha, rgb, json.loads((out / DECOMPOSITION).read_text())["layers"][name]
-                              if (out / DECOMPOSITION).is_file() else {})
+            if resume and folder.is_dir() and record.is_file():
+                done = json.loads(record.read_text())
+                if done.get("omnimatte") != json.loads(json.dumps(asdict(ocfg))):  # as JSON stores it (tuples -> lists)
+                    raise GenomniError(f"--resume: layer {name} in {out} was optimized with other omnimatte options; choose "
+                                       f"a new --out (nothing was changed)")
+                stats = done["figures"]
             else:
                 solo, _ = read_video(out / "removals" / output_name(f"solo_{i}", footage.names, "png"))
                 task = bar.add_task(f"layer {name}", total=ocfg.coarse_iters + ocfg.fine_iters)
-                layer = optimize_layer(solo, bg, footage.masks[i], ocfg, lambda k: bar.update(task, completed=k))
-                write_rgba_folder(folder, layer.rgba8())
+                optimized = optimize_layer(solo, bg, footage.masks[i], ocfg, lambda k: bar.update(task, completed=k))
+                write_rgba_folder(folder, optimized.rgba8())
+                stats = {k: v for k, v in optimized.stats.items() if k != "config"}
+                atomic_write_bytes(record, (json.dumps({"figures": stats, "omnimatte": asdict(ocfg)}, indent=2, default=list)
+                                            + "\n").encode())
+            alpha, rgb = read_rgba_folder(folder)  # the layer as written: a resumed run composites the same values
+            layer = Layer(alpha, rgb, stats)
+            if not (out / "previews" / f"{name}.mp4").exists():
                 write_video(out / "previews" / f"{name}.mp4", _even(preview(layer)), fps)
             layers.append(layer)
-            figures[name] = {k: v for k, v in layer.stats.items() if k != "config"}
+            figures[name] = stats
             timings[f"layer_{name}_s"] = time.time() - t1
     recomposed = composite(bg, [(lay.alpha, lay.rgb) for lay in layers])
     write_video(out / "previews" / "background.mp4", _even(bg), fps)

@@ -8,6 +8,7 @@ and clips longer than the model's window are denoised as blended overlapping win
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import time
@@ -24,6 +25,7 @@ from ..constants import DEFAULT_FPS
 from ..errors import GenomniError
 from ..footage import Footage, dilate
 from ..media import atomic_write_bytes, resize_video, write_video
+from ..models.casper import weights_sha256
 from ..pipelines.casper import CasperPipeline
 from ..tensors import from_uint8, to_uint8
 from .config import DEFAULT_STEPS, RemoveConfig
@@ -170,6 +172,36 @@ class RemoveReport:
     model: str
     plan: dict[str, Any]
     timings: dict[str, float]
+    identity: dict[str, Any]
+    complete: bool = True
+
+
+def removal_identity(footage: Footage, model_dir: str, cfg: RemoveConfig) -> dict[str, Any]:
+    """What a removal's outputs depend on: the video and masks (content hashes), the model weights and the
+    sampling options. A resumed run must match it."""
+    video = hashlib.sha256(footage.video.tobytes() + str(footage.video.shape).encode()).hexdigest()[:16]
+    masks = hashlib.sha256(np.packbits(footage.masks).tobytes() + json.dumps(footage.names).encode()).hexdigest()[:16]
+    return {"video_sha256": video, "masks_sha256": masks, "model_sha256": weights_sha256(model_dir),
+            "config": {k: v for k, v in asdict(cfg).items() if k not in ("device", "offload")}}
+
+
+def guard_resume(out: Path, record: str, identity: dict[str, Any], resume: bool, outputs: list[str]) -> None:
+    """Refuse to touch a folder holding another run's outputs: without --resume any earlier output is refused;
+    with it, the recorded identity (video, masks, model, options) must equal this run's."""
+    found = [n for n in [record, *outputs] if (out / n).exists()]
+    if not found:
+        return
+    if not resume:
+        raise GenomniError(f"{out} already holds {', '.join(found[:3])}; pass --resume to finish that run or choose a "
+                           f"new --out (nothing was changed)")
+    try:
+        before = json.loads((out / record).read_text()).get("identity")
+    except (OSError, json.JSONDecodeError, AttributeError):
+        before = None
+    if before != identity:
+        what = [k.replace("_sha256", "") for k in identity if not before or before.get(k) != identity[k]]
+        raise GenomniError(f"--resume: {out} holds a run with a different {', '.join(what) or 'record'}; choose a new --out "
+                           f"(nothing was changed)")
 
 
 def remove(footage: Footage, model_dir: str, out_dir: str | Path, cfg: RemoveConfig, resume: bool = False,
@@ -180,12 +212,15 @@ def remove(footage: Footage, model_dir: str, out_dir: str | Path, cfg: RemoveCon
     out = Path(out_dir)
     fps = footage.fps or DEFAULT_FPS
     names = ["background"] + [f"solo_{i}" for i in range(len(footage.names))]
+    identity = removal_identity(footage, model_dir, cfg)
+    guard_resume(out, "remove.json", identity, resume, [output_name(n, footage.names, cfg.format) for n in names])
     todo = [n for n in names if not (resume and (out / output_name(n, footage.names, cfg.format)).exists())]
     timings: dict[str, float] = {}
     t0 = time.time()
     pipe = load_pipeline(model_dir, cfg) if todo else None
     timings["load_s"] = time.time() - t0
     out.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(out / "remove.json", (json.dumps({"identity": identity, "complete": False}, indent=2) + "\n").encode())
     written = []
     if todo:
         remover = Remover(pipe, cfg)
@@ -202,6 +237,6 @@ def remove(footage: Footage, model_dir: str, out_dir: str | Path, cfg: RemoveCon
     else:
         plan = {}
     report = RemoveReport({n: output_name(n, footage.names, cfg.format) for n in names}, footage.names, written,
-                          [n for n in names if n not in todo], asdict(cfg), str(model_dir), plan, timings)
+                          [n for n in names if n not in todo], asdict(cfg), str(model_dir), plan, timings, identity)
     atomic_write_bytes(out / "remove.json", (json.dumps(asdict(report), indent=2, default=list) + "\n").encode())
     return report

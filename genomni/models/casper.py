@@ -86,6 +86,18 @@ class CasperConfig:
         return ("transformer", *vae, "text_encoder", "tokenizer", "scheduler")
 
 
+def weights_sha256(model_dir: str | os.PathLike) -> str:
+    """sha256 (first 16 hex digits) of a model dir's transformer weights: names exactly which model ran."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for f in sorted((Path(model_dir) / "transformer").glob("*.safetensors")):
+        with open(f, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
+    return h.hexdigest()[:16]
+
+
 def read_casper_config(path: Path) -> CasperConfig:
     """A model dir's casper.json; bad JSON, unknown keys or values of the wrong type are one-line errors."""
     import dataclasses
