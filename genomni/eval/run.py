@@ -28,6 +28,7 @@ from ..constants import EFFECT_DILATE, EFFECT_LEVELS, PSNR_CAP
 from ..errors import GenomniError
 from ..media import atomic_write_bytes
 from ..metrics import REGIONS, frame_metrics, load_lpips, region_masks, region_psnr
+from ..outdir import locks
 from .benchmarks import Scene, Skipped, load_benchmark
 from .config import EvalConfig
 from .methods import resolve
@@ -111,6 +112,7 @@ class EvalResult:
     results: dict[str, Any] = field(default_factory=dict)
 
 
+@locks("cfg.out")
 def evaluate(cfg: EvalConfig, progress: bool = True) -> EvalResult:
     """Run every method on every benchmark scene (cached per scene) and write the report files."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn

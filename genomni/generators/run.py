@@ -35,6 +35,7 @@ from .. import __version__
 from ..errors import GenomniError
 from ..media import atomic_write_bytes
 from ..options import check_choice, check_output_dir, option, require
+from ..outdir import die_with_parent, locks
 from ..sample import Sample
 from ..shards import shard_name, write_index, write_shard
 
@@ -148,6 +149,7 @@ def _concat_tars(parts: list[Path], dest: Path) -> None:
         raise
 
 
+@locks("opts.out_dir")
 def run_generator(
     name: str,
     identity: dict[str, Any],
@@ -157,7 +159,8 @@ def run_generator(
     card_extra: dict[str, Any] | None = None,
     console: Console | None = None,
 ) -> RunSummary:
-    """Run `job(scene_index) -> SceneResult` over this partition's scenes and write shards.
+    """Run `job(scene_index) -> SceneResult` over this partition's scenes and write shards, holding the output
+    folder's lock (one writer per --out).
 
     `job` must be picklable (a module-level function or partial) when `opts.workers > 1`.
     """
@@ -218,7 +221,7 @@ def run_generator(
                 finish_ready_shards()
                 progress.advance(task)
         elif pending:
-            with ProcessPoolExecutor(max_workers=opts.workers, mp_context=get_context("spawn")) as pool:
+            with ProcessPoolExecutor(max_workers=opts.workers, mp_context=get_context("spawn"), initializer=die_with_parent) as pool:
                 try:
                     queue = iter(pending)
                     running = {pool.submit(job, s) for s in itertools.islice(queue, 2 * opts.workers)}

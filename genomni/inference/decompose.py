@@ -5,9 +5,12 @@
     OUT/layers/<name>/   RGBA PNG frames of each object's layer (object + its effects)
     OUT/masks/<name>/    the object masks used
     OUT/previews/        background.mp4, <name>.mp4 (layer over a checkerboard), recomposition.mp4
+    OUT/layer_figures/<name>.json  each layer's figures and omnimatte options (what --resume checks and reuses)
     OUT/decomposition.json  objects, layer order, settings, per-layer figures, recomposition PSNR
 
-Every file is written under a temporary name and renamed; `resume` keeps finished removals and layers.
+Every file is written under a temporary name and renamed; `resume` keeps finished removals and layers (after
+checking they were made from the same video, masks, model and options) and writes the same files and figures
+as an uninterrupted run.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from ..footage import Footage
 from ..layers import checkerboard, composite, read_rgba_folder, write_rgba_folder
 from ..media import atomic_write_bytes, read_video, write_video
 from ..metrics import psnr01
+from ..outdir import LOCK, locks
 from .omnimatte import Layer, OmnimatteConfig, optimize_layer
 from .remove import RemoveConfig, output_name, remove
 
@@ -64,13 +68,14 @@ def _even(frames: np.ndarray) -> np.ndarray:
     return np.pad(frames, ((0, 0), (0, h % 2), (0, w % 2), (0, 0)), mode="edge")
 
 
+@locks("out_dir")
 def decompose(footage: Footage, model_dir: str, out_dir: str | Path, rcfg: RemoveConfig, ocfg: OmnimatteConfig,
               resume: bool = False, show_progress: bool = True) -> "Decomposition":
     """Remove every object with Casper, then optimize one RGBA layer per object; returns the report."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     out = Path(out_dir)
-    if out.exists() and not resume and any(out.iterdir()):
+    if out.exists() and not resume and any(p.name != LOCK for p in out.iterdir()):
         raise GenomniError(f"{out} is not empty; pass --resume to continue it or choose a new --out")
     out.mkdir(parents=True, exist_ok=True)
     fps = footage.fps or DEFAULT_FPS
@@ -89,7 +94,7 @@ def decompose(footage: Footage, model_dir: str, out_dir: str | Path, rcfg: Remov
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   disable=not show_progress) as bar:
         for i, name in enumerate(footage.names):
-            folder, record = out / "layers" / name, out / "layers" / f"{name}.json"
+            folder, record = out / "layers" / name, out / "layer_figures" / f"{name}.json"
             t1 = time.time()
             if resume and folder.is_dir() and record.is_file():
                 done = json.loads(record.read_text())

@@ -26,6 +26,7 @@ from ..errors import GenomniError
 from ..footage import Footage, dilate
 from ..media import atomic_write_bytes, resize_video, write_video
 from ..models.casper import weights_sha256
+from ..outdir import locks
 from ..pipelines.casper import CasperPipeline
 from ..tensors import from_uint8, to_uint8
 from .config import DEFAULT_STEPS, RemoveConfig
@@ -204,6 +205,7 @@ def guard_resume(out: Path, record: str, identity: dict[str, Any], resume: bool,
                            f"(nothing was changed)")
 
 
+@locks("out_dir")
 def remove(footage: Footage, model_dir: str, out_dir: str | Path, cfg: RemoveConfig, resume: bool = False,
            show_progress: bool = True) -> RemoveReport:
     """Write the background and solo videos of a footage into out_dir; `resume` skips finished ones."""

@@ -26,6 +26,7 @@ from ..errors import GenomniError
 from ..media import atomic_write_bytes
 from ..metrics import psnr_uint8
 from ..models.casper import CasperModel, flow_shift
+from ..outdir import exclusive
 from ..pipelines.casper import CasperPipeline
 from ..shards import iter_samples
 from .config import TrainConfig
@@ -381,5 +382,8 @@ class Trainer:
 
 
 def train(cfg: TrainConfig, progress: bool = True) -> TrainSummary:
-    """Run training for a config (the `genomni train` verb)."""
-    return Trainer(cfg).run(progress)
+    """Run training for a config (the `genomni train` verb); the first process holds the run dir's lock."""
+    if int(os.environ.get("RANK", "0")) != 0:
+        return Trainer(cfg).run(progress)
+    with exclusive(cfg.out):
+        return Trainer(cfg).run(progress)

@@ -1,0 +1,81 @@
+"""One writer per output folder, and worker processes that never outlive their parent."""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import fcntl
+import functools
+import inspect
+import os
+import signal
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+from .errors import GenomniError
+
+LOCK = ".genomni.lock"
+T = TypeVar("T")
+
+
+@contextlib.contextmanager
+def exclusive(out: str | os.PathLike) -> Iterator[Path]:
+    """Hold an advisory lock on `out` for the duration: a second genomni process writing the same folder gets a
+    one-line refusal instead of racing the first (the kernel drops the lock when its holder dies, even by kill -9)."""
+    out = Path(out)
+    created = not out.exists()
+    out.mkdir(parents=True, exist_ok=True)
+    fh = open(out / LOCK, "a+")
+    try:
+        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        fh.seek(0)
+        holder = fh.read().strip() or "another process"
+        fh.close()
+        raise GenomniError(f"{out} is being written by {holder}; wait for it to finish or choose another --out") from None
+    try:
+        fh.seek(0)
+        fh.truncate()
+        fh.write(f"genomni pid {os.getpid()}")
+        fh.flush()
+        yield out
+    except BaseException:
+        if created and [p.name for p in out.iterdir()] == [LOCK]:  # a run that failed before writing leaves no folder
+            (out / LOCK).unlink()
+            out.rmdir()
+        raise
+    finally:
+        fh.close()
+
+
+def locks(where: str) -> Callable[[Callable[..., T]], Callable[..., T]]:
+    """Decorate a function that writes a folder: it runs holding `exclusive` on the folder named by its argument
+    `where` ("out_dir", or an attribute path such as "cfg.out")."""
+    name, *attrs = where.split(".")
+
+    def decorate(fn: Callable[..., T]) -> Callable[..., T]:
+        sig = inspect.signature(fn)
+
+        @functools.wraps(fn)
+        def locked(*args: Any, **kwargs: Any) -> T:
+            out = sig.bind(*args, **kwargs).arguments[name]
+            for a in attrs:
+                out = getattr(out, a)
+            with exclusive(out):
+                return fn(*args, **kwargs)
+
+        return locked
+
+    return decorate
+
+
+def die_with_parent() -> None:
+    """Process-pool initializer: on Linux, ask the kernel to kill this worker when its parent dies (a kill -9 of
+    the main process would otherwise leave render workers running for minutes)."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        if os.getppid() == 1:  # the parent died before the call
+            os._exit(1)
