@@ -8,6 +8,7 @@ import fcntl
 import functools
 import inspect
 import os
+import shutil
 import signal
 import sys
 from collections.abc import Callable, Iterator
@@ -16,7 +17,7 @@ from typing import Any, TypeVar
 
 from .errors import GenomniError
 
-LOCK = ".genomni.lock"
+LOCK = ".genomni"  # the folder genomni keeps its own state in (generators' resume state too); the lock file is inside
 T = TypeVar("T")
 
 
@@ -26,25 +27,19 @@ def exclusive(out: str | os.PathLike) -> Iterator[Path]:
     one-line refusal instead of racing the first (the kernel drops the lock when its holder dies, even by kill -9)."""
     out = Path(out)
     created = not out.exists()
-    out.mkdir(parents=True, exist_ok=True)
-    fh = open(out / LOCK, "a+")
+    (out / LOCK).mkdir(parents=True, exist_ok=True)
+    fh = open(out / LOCK / "lock", "a+")  # never written: opening it changes nothing on disk
     try:
         fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
-        fh.seek(0)
-        holder = fh.read().strip() or "another process"
         fh.close()
-        raise GenomniError(f"{out} is being written by {holder}; wait for it to finish or choose another --out") from None
+        raise GenomniError(f"{out} is being written by another genomni process; wait for it to finish or choose "
+                           f"another --out") from None
     try:
-        fh.seek(0)
-        fh.truncate()
-        fh.write(f"genomni pid {os.getpid()}")
-        fh.flush()
         yield out
     except BaseException:
-        if created and [p.name for p in out.iterdir()] == [LOCK]:  # a run that failed before writing leaves no folder
-            (out / LOCK).unlink()
-            out.rmdir()
+        if created and [p.name for p in out.iterdir()] == [LOCK] and [p.name for p in (out / LOCK).iterdir()] == ["lock"]:
+            shutil.rmtree(out)  # a run that failed before writing anything leaves no folder behind
         raise
     finally:
         fh.close()

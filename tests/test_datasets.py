@@ -127,6 +127,7 @@ def test_shard_missing_members_is_a_clear_error(tmp_path):
     shard = tmp_path / "bad-000000.tar"
     with wds.TarWriter(str(shard)) as w:
         w.write({"__key__": "x", "caption.txt": b"hi", "meta.json": b"{}"})
-    (tmp_path / "manifest.jsonl").write_text('{"key": "x", "shard": "bad-000000.tar", "source": "s", "frames": 9, "height": 8, "width": 8}\n')
+    record = '{"key": "x", "shard": "bad-000000.tar", "source": "s", "frames": 9, "height": 8, "width": 8}'
+    (tmp_path / "manifest.jsonl").write_text(record + "\n")
     with pytest.raises(GenomniError, match="sample x: missing members input, target, trimask"):
         ShardIndex([tmp_path]).read(0)
