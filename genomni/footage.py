@@ -1,7 +1,7 @@
 """Footage = a video plus one binary mask track per object, in the layouts people have:
 
 - a video (mp4/mkv/... or a frame folder) and one mask per object (a mask video or a folder of
-  mask images; nonzero = object);
+  mask images; a pixel is the object where its value is above 127 of 255, see `binarize_mask`);
 - one folder of instance-id maps (DAVIS / YouTube-VOS `Annotations/<seq>/*.png`, palette PNGs whose
   index is the object id; 0 = background), split into one track per id.
 
@@ -11,6 +11,7 @@ masks and masks that cover the same pixels as another object everywhere are refu
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,8 +20,11 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from .constants import MASK_THRESHOLD
 from .errors import GenomniError
 from .media import IMAGE_SUFFIXES, VIDEO_SUFFIXES, read_video
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -93,6 +97,18 @@ def mask_entries(folder: str | os.PathLike) -> list[Path]:
     return entries
 
 
+def binarize_mask(frames: np.ndarray, source: str) -> np.ndarray:
+    """Object mask frames (uint8) -> bool: above MASK_THRESHOLD (127) is the object. The one rule of every genomni
+    reader; a mask with many values between the extremes (lossy H.264 edges, soft mattes) gets a warning, since
+    the threshold then decides the object's border."""
+    between = (frames > 16) & (frames < 239)
+    share = float(between.sum()) / max(1, int((frames > 16).sum()))
+    if share > 0.05:
+        log.warning("%s: %.0f%% of the mask's nonzero pixels lie between 17 and 238 (a lossy or soft mask); "
+                    "pixels above %d count as the object", source, 100 * share, MASK_THRESHOLD)
+    return frames > MASK_THRESHOLD
+
+
 def read_footage(video: str | os.PathLike, masks: list[str | os.PathLike] | None = None,
                  instances: str | os.PathLike | None = None, masks_dir: str | os.PathLike | None = None) -> Footage:
     """Read a video with its object masks: mask tracks (`masks`, or every entry of `masks_dir`) or one
@@ -110,7 +126,7 @@ def read_footage(video: str | os.PathLike, masks: list[str | os.PathLike] | None
             mframes, mfps = read_video(m, gray=True)
             if fps and mfps and abs(fps - mfps) > 0.01:
                 raise GenomniError(f"{m}: {mfps:g} fps, the video {video} is {fps:g} fps")
-            track = mframes > 127
+            track = binarize_mask(mframes, str(m))
             if track.shape[1:] != frames.shape[1:3] or track.shape[0] != frames.shape[0]:
                 check_masks(track[None], [str(m)], frames.shape[:3])
             tracks.append(track)

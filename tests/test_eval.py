@@ -203,3 +203,36 @@ def test_two_prediction_folders_with_the_same_name_stay_two_rows_and_caches(tmp_
     named[4] = f"m=predictions:{tmp_path / 'runB/out'}"
     assert run_cli(named) == 0
     assert json.loads((tmp_path / "r3/results.json").read_text())["summary"]["m"]["toy"]["psnr"] < 40
+
+
+def test_eval_runs_without_the_training_extra_and_casper_says_what_to_install(tmp_path):
+    """An install with genomni[eval] only (no diffusers, transformers, accelerate, peft): baselines score,
+    a casper method is one line naming the extra."""
+    import subprocess
+    import sys
+    import textwrap
+
+    bench = tmp_path / "bench"
+    _scene(bench, "a")
+    script = tmp_path / "no_train_extra.py"
+    script.write_text(textwrap.dedent("""
+        import importlib.util, sys
+        BLOCKED = ("diffusers", "transformers", "accelerate", "peft")
+        class Block:
+            def find_spec(self, name, path=None, target=None):
+                if name.split(".")[0] in BLOCKED:
+                    raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        sys.meta_path.insert(0, Block())
+        find = importlib.util.find_spec
+        importlib.util.find_spec = lambda name, package=None: None if name.split(".")[0] in BLOCKED else find(name, package)
+        from genomni.cli import main
+        main(sys.argv[1:])
+    """))
+    base = [sys.executable, str(script), "eval", "--benchmark", f"toy={bench}", "--no-lpips", "--no-progress"]
+    ok = subprocess.run([*base, "--method", "copy-input", "--out", str(tmp_path / "r")], capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stderr
+    assert json.loads((tmp_path / "r" / "results.json").read_text())["summary"]["copy-input"]["toy"]["scenes"] == 1
+    bad = subprocess.run([*base, "--method", f"casper:{tmp_path}", "--out", str(tmp_path / "c")], capture_output=True, text=True)
+    assert bad.returncode == 1 and bad.stderr.strip() == (
+        f"error: --method casper:{tmp_path} runs a Casper model, which needs diffusers: "
+        f"pip install -c constraints.txt 'genomni[train]'")

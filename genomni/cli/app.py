@@ -26,11 +26,15 @@ invocation: list[str] = ["genomni"]  # the command line being run, for dataset c
 
 
 def quiet_hf() -> None:
-    """diffusers/transformers print their own bars and notes while loading and saving; ours is enough."""
-    from diffusers.utils import logging as diffusers_logging
-    from transformers.utils import logging as transformers_logging
+    """diffusers/transformers print their own bars and notes while loading and saving; ours is enough. Either
+    may be absent (`genomni[eval]` installs neither): then there is nothing to quiet."""
+    import importlib
+    import importlib.util
 
-    for lib in (diffusers_logging, transformers_logging):
+    for name in ("diffusers", "transformers"):
+        if importlib.util.find_spec(name) is None:
+            continue
+        lib = importlib.import_module(f"{name}.utils.logging")
         lib.set_verbosity_error()
         lib.disable_progress_bar()
 

@@ -14,7 +14,7 @@ from .app import PROGRESS, app, console, quiet_hf
 from .options import config_options
 
 VIDEO_ARG = typer.Argument(..., help="Input video (mp4/mkv/... or a folder of frames).")
-MASK_OPT = typer.Option(None, "--mask", help="One object's mask video or folder (nonzero = object); repeat per object.")
+MASK_OPT = typer.Option(None, "--mask", help="One object's mask video or folder (above 127 of 255 = object); repeat per object.")
 MASKS_DIR_OPT = typer.Option(None, help="A folder whose every mask video or subfolder is one object (e.g. from `genomni data export`).")
 INSTANCES_OPT = typer.Option(None, help="Instead of --mask: a folder of instance-id PNGs (DAVIS style), one object per id.")
 MODEL_OPT = typer.Option(..., "--model", help="Casper model dir (genomni train init / train run).")

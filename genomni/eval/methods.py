@@ -74,7 +74,12 @@ def predictions(root: Path) -> Callable[[Scene], np.ndarray]:
 
 
 def casper(model_dir: str, steps: int | None = None) -> Callable[[Scene], np.ndarray]:
-    from ..inference.remove import RemoveConfig, Remover, load_pipeline
+    """genomni's removal with a Casper model dir (needs the training extra: diffusers, transformers)."""
+    try:
+        from ..inference.remove import RemoveConfig, Remover, load_pipeline
+    except ModuleNotFoundError as exc:
+        raise GenomniError(f"--method casper:{model_dir} runs a Casper model, which needs {exc.name}: "
+                           f"pip install -c constraints.txt 'genomni[train]'") from exc
 
     cfg = RemoveConfig(steps=steps)  # None: the model's recorded inference steps
     remover = Remover(load_pipeline(model_dir, cfg), cfg)

@@ -22,6 +22,7 @@ from .. import __version__
 from .. import trimask as tm
 from ..constants import DEFAULT_FPS, EFFECT_LEVELS
 from ..errors import GenomniError
+from ..footage import binarize_mask
 from ..layers import composite, read_rgba_folder
 from ..media import read_video
 from ..options import option, require
@@ -61,7 +62,7 @@ def layers_job(cfg: LayersConfig, index: int) -> SceneResult:
             raise GenomniError(f"{folder}/layers/{name}: {alpha.shape} does not match the background {bg.shape[:3]}")
         if (folder / "masks" / name).exists():
             m, _ = read_video(folder / "masks" / name, gray=True)
-            objects[name] = m > 127
+            objects[name] = binarize_mask(m, str(folder / "masks" / name))
         else:
             objects[name] = alpha >= cfg.object_alpha
     caption = cfg.caption or ((folder / "caption.txt").read_text().strip() if (folder / "caption.txt").is_file() else "")
