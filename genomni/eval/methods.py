@@ -22,7 +22,7 @@ from ..constants import EFFECT_DILATE
 from ..errors import GenomniError
 from ..footage import dilate
 from ..generators.tripod import clean_plate
-from ..media import VIDEO_SUFFIXES, read_video
+from ..media import VIDEO_SUFFIXES, read_video, resize_video
 from ..metrics import inpaint_telea
 from ..models.casper import weights_sha256
 from .benchmarks import Scene
@@ -64,6 +64,8 @@ def predictions(root: Path) -> Callable[[Scene], np.ndarray]:
         path = _prediction_file(folder)
         frames, _ = read_video(path)
         t, h, w = scene.background.shape[:3]
+        if scene.original_size is not None and frames.shape[1:3] == scene.original_size:
+            frames = resize_video(frames, (h, w))  # scored at --resize, like the ground truth
         if frames.shape[0] != t:
             raise GenomniError(f"{scene.name}: prediction {path.name} has {frames.shape[0]} frames, the ground truth {t}")
         if frames.shape[1:3] != (h, w):

@@ -29,7 +29,7 @@ from ..errors import GenomniError
 from ..media import atomic_write_bytes
 from ..metrics import REGIONS, frame_metrics, load_lpips, region_masks, region_psnr
 from ..outdir import locks
-from .benchmarks import Scene, Skipped, load_benchmark
+from .benchmarks import Scene, Skipped, load_benchmark, scoring_size
 from .config import EvalConfig
 from .methods import resolve
 
@@ -38,6 +38,14 @@ REGION_COLUMNS = tuple(f"psnr_{r}" for r in REGIONS)
 PSNR_RULE = (f"a scene's PSNR is the PSNR of its MSE pooled over all frames (so a frame identical to the ground truth "
              f"adds zero error instead of an infinite or capped PSNR); only a scene identical in every frame scores the "
              f"cap, {PSNR_CAP:.0f} dB")
+
+
+def _resolution_rule(resize: str | None) -> str:
+    size = scoring_size(resize)
+    if size is None:
+        return "each scene's own size"
+    return (f"{size[1]}x{size[0]} (--resize {resize}): input and ground truth resized by area averaging, masks so a pixel "
+            f"is the object when any source pixel it covers is, before methods run")
 
 
 def scene_psnr(frame_psnr: list[float]) -> float:
@@ -89,7 +97,7 @@ def _cache_key(provenance: dict[str, Any], cfg: EvalConfig) -> dict[str, Any]:
     """What a cached score depends on besides the scene: the method's identity (paths, weights hash, steps),
     LPIPS on/off and its weights, the layout and the ground-truth folder name."""
     return json.loads(json.dumps({"method": provenance, "lpips": cfg.lpips, "lpips_backbone": cfg.lpips_backbone,
-                                  "layout": cfg.layout, "gt_name": cfg.gt_name}, default=str))
+                                  "layout": cfg.layout, "gt_name": cfg.gt_name, "resize": cfg.resize}, default=str))
 
 
 def _cache_matches(cached: dict[str, Any], provenance: dict[str, Any], cfg: EvalConfig) -> bool:
@@ -124,7 +132,8 @@ def evaluate(cfg: EvalConfig, progress: bool = True) -> EvalResult:
     repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated:
         raise GenomniError(f"two --method values have the same name {repeated[0]!r}; name them with NAME=SPEC")
-    data = {name: load_benchmark(root, cfg.layout, cfg.gt_name, cfg.strict) for name, root in cfg.benchmarks.items()}
+    size = scoring_size(cfg.resize)
+    data = {name: load_benchmark(root, cfg.layout, cfg.gt_name, cfg.strict, size) for name, root in cfg.benchmarks.items()}
     (out / "cache").mkdir(parents=True, exist_ok=True)
     rows: list[dict[str, Any]] = []  # one per (method, benchmark, scene)
     total = sum(len(v) for v in data.values()) * len(methods)
@@ -224,7 +233,8 @@ def write_report(cfg: EvalConfig, rows: list[dict[str, Any]], methods: list, sec
         "genomni_version": __version__, "torch": torch.__version__, "python": platform.python_version(),
         "protocol": {"psnr_range": "[0,1]", "psnr_cap_db": PSNR_CAP, "psnr_scene": PSNR_RULE, "ssim": "11x11 Gaussian, sigma 1.5, [0,1]",
                      "lpips": "AlexNet v0.1, [-1,1]" if cfg.lpips else "off", "averaging": "frames -> scene -> benchmark",
-                     "regions": REGION_PROTOCOL},
+                     "regions": REGION_PROTOCOL, "layout": cfg.layout, "gt_name": cfg.gt_name,
+                     "resolution": _resolution_rule(cfg.resize)},
         "benchmarks": cfg.benchmarks, "methods": {m: prov for m, _, prov in methods}, "summary": summary,
         "skipped": [{k: r[k] for k in ("method", "benchmark", "scene", "skipped")} for r in rows if "skipped" in r],
         "seconds": seconds, **cfg.meta,
@@ -265,7 +275,8 @@ def markdown(results: dict[str, Any], rows: list[dict[str, Any]]) -> str:
     """The report: means per method and benchmark, published numbers, per-scene table, skipped scenes."""
     lines = ["# genomni eval report", "",
              f"Protocol: background vs ground truth on [0,1]; {PSNR_RULE}; SSIM and LPIPS {results['protocol']['lpips']} "
-             f"averaged over a scene's frames; scenes averaged per benchmark.", "",
+             f"averaged over a scene's frames; scenes averaged per benchmark. Resolution: "
+             f"{results['protocol']['resolution']}.", "",
              f"Regions: {results['protocol']['regions']}", "",
              "## Means", "", "| method | benchmark | scenes | skipped | PSNR (dB) | SSIM | LPIPS | PSNR object | PSNR effect "
              "(scenes) | PSNR rest |", "|---|---|---|---|---|---|---|---|---|---|"]
