@@ -80,7 +80,7 @@ def test_padding_and_trimming_restore_length_and_size(tiny_model, tmp_path):
     footage = read_footage(video, masks)
     remover = Remover(load_pipeline(str(tiny_model), RemoveConfig()), RemoveConfig(steps=2, max_side=32))
     plan = remover.plan(footage.shape)
-    assert plan["size"] == (24, 32) and plan["padded"] == 9 and plan["latent_frames"] == 5
+    assert plan.size == (24, 32) and plan.padded == 9 and plan.latent_frames == 5
     out = remover.run(footage)
     assert set(out) == {"background", "solo_0", "solo_1"}
     assert all(v.shape == footage.video.shape and v.dtype == np.uint8 for v in out.values())

@@ -127,7 +127,7 @@ def test_untrained_pixel_removal_is_the_inpainting_baseline_at_the_input_size(pi
     footage = Footage(video=video, masks=masks, names=["ball"], fps=24.0)
     remover = Remover(CasperPipeline.from_pretrained(pixel_dir), RemoveConfig())
     plan = remover.plan(footage.shape)
-    assert plan["size"] == (32, 64) and plan["steps"] == 1 and plan["latent_window"] == 6  # 64 px long side, 8 | side
+    assert plan.size == (32, 64) and plan.steps == 1 and plan.latent_window == 6  # 64 px long side, 8 | side
     out = remover.run(footage, ["background"])["background"]
     assert out.shape == video.shape
     far = ~dilate(masks[0], 8)  # away from the object and its enlarged fill: the input's own pixels

@@ -85,6 +85,20 @@ def back_to_input_size(frames: np.ndarray, small: np.ndarray, video: np.ndarray)
     return np.clip(video.astype(np.float32) + change, 0, 255).round().astype(np.uint8)
 
 
+@dataclass
+class RemovalPlan:
+    """How a video is removed: sampling steps, working (height, width), its frames, padded frame count, and
+    the latent frames, window and stride of the temporal windows."""
+
+    steps: int
+    size: tuple[int, int]
+    frames: int
+    padded: int
+    latent_frames: int
+    latent_window: int
+    latent_stride: int
+
+
 class Remover:
     """Runs Casper removals on one footage: shared encodings, one sampling per trimask."""
 
@@ -100,7 +114,7 @@ class Remover:
         if self.window is not None and (self.window - 1) % c.frame_multiple:
             raise GenomniError(f"--window must be {c.frame_multiple}n+1 frames for this model, got {self.window}")
 
-    def plan(self, shape: tuple[int, int, int]) -> dict[str, Any]:
+    def plan(self, shape: tuple[int, int, int]) -> "RemovalPlan":
         """Working size, padded frame count and latent windows for a (T,H,W) video."""
         t, h, w = shape
         c = self.model.config
@@ -113,8 +127,7 @@ class Remover:
             lw = 1 + (self.window - 1) // c.temporal_scale
             stride = self.cfg.stride or max(c.frame_multiple, (self.window - 1) * 3 // 4)
             ls = max(1, min(lw, stride // c.temporal_scale))
-        return {"steps": self.steps, "size": (mh, mw), "frames": t, "padded": padded, "latent_frames": latent_len,
-                "latent_window": lw, "latent_stride": ls}
+        return RemovalPlan(self.steps, (mh, mw), t, padded, latent_len, lw, ls)
 
     def run(self, footage: Footage, outputs: list[str] | None = None, progress: Any = None) -> dict[str, np.ndarray]:
         """Removal videos (T,H,W,3) uint8 at the footage's size, keyed 'background' and 'solo_i'."""
@@ -125,7 +138,7 @@ class Remover:
         """Yield (name, video) one removal at a time; the input video is encoded once for all of them."""
         model, cfg = self.pipe.model, self.cfg
         plan = self.plan(footage.shape)
-        mh, mw = plan["size"]
+        mh, mw = plan.size
         masks = dilate(footage.masks, cfg.dilate)
         small = _resize(footage.video, mh, mw)
         video, t = pad_frames(small, model.config.frame_multiple)
@@ -133,7 +146,7 @@ class Remover:
         latent = model.encode_video(x)
         text = model.encode_text([cfg.prompt]).to(model.device)
         uncond = model.encode_text([""]).to(model.device) if cfg.guidance != 1.0 else None
-        velocity = blended_velocity(lambda a, b, s, e: model.denoise(a, b, s, e), plan["latent_window"], plan["latent_stride"])
+        velocity = blended_velocity(lambda a, b, s, e: model.denoise(a, b, s, e), plan.latent_window, plan.latent_stride)
         for name, tri in trimasks_for(masks).items():
             if outputs is not None and name not in outputs:
                 continue
@@ -235,7 +248,7 @@ def remove(footage: Footage, model_dir: str, out_dir: str | Path, cfg: RemoveCon
                 timings[f"{name}_s"] = time.time() - t1
                 written.append(name)
                 t1 = time.time()
-        plan = remover.plan(footage.shape)
+        plan = asdict(remover.plan(footage.shape))
     else:
         plan = {}
     report = RemoveReport({n: output_name(n, footage.names, cfg.format) for n in names}, footage.names, written,

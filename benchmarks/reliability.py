@@ -1,0 +1,254 @@
+"""Reliability figures a user can reproduce: kill -9 at many points and resume (outputs byte-identical to an
+uninterrupted run?), bad inputs (one line on stderr and a non-zero exit, never a traceback?), and corrupted
+shards (found by `data validate`, a clean error or an explicit skip in every reader?).
+
+    python benchmarks/reliability.py --out bench_out/reliability [--kills 6] [--corruptions 1000]
+
+Prints Markdown tables and writes OUT/summary.json. Uses the CLI exactly as a user would (subprocesses).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+GENOMNI = [sys.executable, "-m", "genomni.cli"]
+
+
+def run(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+    r = subprocess.run([*GENOMNI, *args], capture_output=True, text=True)
+    if check and r.returncode:
+        raise SystemExit(f"genomni {' '.join(args)} failed:\n{r.stderr}")
+    return r
+
+
+def digest(paths: list[Path]) -> str:
+    h = hashlib.sha256()
+    for p in sorted(paths):
+        h.update(p.name.encode())
+        h.update(p.read_bytes())
+    return h.hexdigest()
+
+
+def killed_then_resumed(args: list[str], out: Path, delay: float, resume: list[str]) -> None:
+    """Start a command, kill -9 it after `delay` seconds (if still running), then run it to the end with `resume`."""
+    p = subprocess.Popen([*GENOMNI, *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    time.sleep(delay)
+    if p.poll() is None:
+        os.killpg(p.pid, signal.SIGKILL)  # the whole group: render workers too
+    p.wait()
+    run(*args, *resume)
+
+
+def kill_points(out: Path, kills: int, rng: random.Random) -> list[dict]:
+    """Per stage: an uninterrupted reference, then `kills` runs killed at random times and resumed."""
+    rows = []
+    data = out / "data"
+    gen = ["generate", "kubric", "--num-scenes", "6", "--frames", "3", "--resolution", "32", "--samples", "4",
+           "--scenes-per-shard", "2", "--no-progress"]
+    t0 = time.time()
+    run(*gen, "--out", str(data))
+    gen_s = time.time() - t0
+    ref = digest([*data.glob("*.tar"), data / "manifest.jsonl"])
+    ok = 0
+    for k in range(kills):
+        d = out / f"gen-kill{k}"
+        shutil.rmtree(d, ignore_errors=True)
+        killed_then_resumed([*gen, "--out", str(d)], d, rng.uniform(0.5, gen_s), [])
+        ok += digest([*d.glob("*.tar"), d / "manifest.jsonl"]) == ref
+    rows.append({"stage": "generate kubric (shards + manifest)", "kills": kills, "identical": ok})
+
+    model = out / "pixel"
+    if not model.exists():
+        run("train", "init", "--preset", "pixel", "--out", str(model))
+    train = ["train", "run", "--model", str(model), "--data", str(data), "--steps", "12", "--checkpoint-every", "3",
+             "--warmup-steps", "0", "--frames", "3", "--resolution", "32", "--workers", "0", "--no-progress"]
+    shutil.rmtree(out / "train-ref", ignore_errors=True)
+    t0 = time.time()
+    run(*train, "--out", str(out / "train-ref"))
+    train_s = time.time() - t0
+    ref = digest(list((out / "train-ref" / "model" / "transformer").glob("*.safetensors")))
+    ok = 0
+    for k in range(kills):
+        d = out / f"train-kill{k}"
+        shutil.rmtree(d, ignore_errors=True)
+        killed_then_resumed([*train, "--out", str(d)], d, rng.uniform(2.0, train_s), ["--resume", "latest"])
+        ok += digest(list((d / "model" / "transformer").glob("*.safetensors"))) == ref
+    rows.append({"stage": "train run (exported weights)", "kills": kills, "identical": ok})
+
+    footage = out / "footage"
+    if not footage.exists():
+        run("data", "export", str(data), "--out", str(footage), "--limit", "1")
+    clip = next(p for p in footage.iterdir() if p.is_dir())
+    rm = ["remove", str(clip / "input.mkv"), "--masks-dir", str(clip / "masks"), "--model", str(out / "train-ref" / "model"),
+          "--format", "mkv", "--no-progress"]
+    shutil.rmtree(out / "remove-ref", ignore_errors=True)
+    t0 = time.time()
+    run(*rm, "--out", str(out / "remove-ref"))
+    rm_s = time.time() - t0
+    ref = digest(list((out / "remove-ref").glob("*.mkv")))
+    ok = 0
+    for k in range(kills):
+        d = out / f"remove-kill{k}"
+        shutil.rmtree(d, ignore_errors=True)
+        killed_then_resumed([*rm, "--out", str(d)], d, rng.uniform(0.5, rm_s), ["--resume"])
+        ok += digest(list(d.glob("*.mkv"))) == ref
+    rows.append({"stage": "remove (outputs)", "kills": kills, "identical": ok})
+    return rows
+
+
+def bad_inputs(out: Path) -> list[dict]:
+    """Bad command lines: each must end with exit code 1 or 2 and exactly one line on stderr starting 'error:'."""
+    data, model = out / "data", out / "train-ref" / "model"
+    clip = next(p for p in (out / "footage").iterdir() if p.is_dir())
+    b = out / "bad"
+    shutil.rmtree(b, ignore_errors=True)
+    b.mkdir()
+    (b / "afile").write_text("x")
+    (b / "bad.yaml").write_text("frames: many\n")
+    (b / "garbage.yaml").write_text("frames: [\n")
+    (b / "model").mkdir()
+    (b / "model" / "casper.json").write_text("{")
+    shutil.copytree(data, b / "garbage-manifest")
+    with open(b / "garbage-manifest" / "manifest.jsonl", "a") as fh:
+        fh.write("{not json\n")
+    shutil.copytree(data, b / "bad-card")
+    (b / "bad-card" / "dataset.json").write_text("[")
+    vid, masks = str(clip / "input.mkv"), str(clip / "masks")
+    cases = {
+        "--out is a file (generate)": ["generate", "kubric", "--out", str(b / "afile"), "--num-scenes", "1"],
+        "--out is a file (remove)": ["remove", vid, "--masks-dir", masks, "--model", str(model), "--out", str(b / "afile")],
+        "--out is a file (train)": ["train", "run", "--model", str(model), "--data", str(data), "--out", str(b / "afile")],
+        "--out is a file (eval)": ["eval", "--benchmark", f"x={out / 'footage'}", "--method", "copy-input", "--out", str(b / "afile")],
+        "config value of the wrong type": ["generate", "kubric", "--out", str(b / "o1"), "--config", str(b / "bad.yaml")],
+        "config file not YAML": ["generate", "kubric", "--out", str(b / "o2"), "--config", str(b / "garbage.yaml")],
+        "bad casper.json": ["remove", vid, "--masks-dir", masks, "--model", str(b / "model"), "--out", str(b / "o3")],
+        "not a model dir": ["remove", vid, "--masks-dir", masks, "--model", str(b), "--out", str(b / "o4")],
+        "garbage manifest line (inspect)": ["data", "inspect", str(b / "garbage-manifest")],
+        "garbage manifest line (train)": ["train", "run", "--model", str(model), "--data", str(b / "garbage-manifest"),
+                                          "--out", str(b / "o5"), "--steps", "1"],
+        "dataset.json not JSON": ["data", "inspect", str(b / "bad-card")],
+        "--device bogus (remove)": ["remove", vid, "--masks-dir", masks, "--model", str(model), "--out", str(b / "o6"),
+                                    "--device", "bogus"],
+        "--device bogus (eval)": ["eval", "--benchmark", f"x={out / 'footage'}", "--method", "copy-input", "--out",
+                                  str(b / "o7"), "--device", "bogus"],
+        "--lr -1": ["train", "run", "--model", str(model), "--data", str(data), "--out", str(b / "o8"), "--lr", "-1"],
+        "--steps 0": ["remove", vid, "--masks-dir", masks, "--model", str(model), "--out", str(b / "o9"), "--steps", "0"],
+        "--resolution 10x": ["generate", "kubric", "--out", str(b / "o10"), "--resolution", "10x"],
+        "unknown --objects": ["generate", "kubric", "--out", str(b / "o11"), "--objects", "teapots"],
+        "missing video": ["remove", str(b / "nope.mp4"), "--masks-dir", masks, "--model", str(model), "--out", str(b / "o12")],
+        "mask of another size": ["remove", vid, "--mask", str(clip / "input.mkv"), "--model", str(model), "--out", str(b / "o13")],
+        "unknown eval method": ["eval", "--benchmark", f"x={out / 'footage'}", "--method", "magic", "--out", str(b / "o14")],
+        "benchmark without NAME=": ["eval", "--benchmark", str(out / "footage"), "--method", "copy-input", "--out", str(b / "o15")],
+        "edit of a non-decomposition": ["edit", str(b), "--out", str(b / "e.mp4")],
+        "export --format bogus": ["data", "export", str(data), "--out", str(b / "o16"), "--format", "bogus"],
+        "train init unknown preset": ["train", "init", "--preset", "huge", "--out", str(b / "o17")],
+        "train run into a finished run": ["train", "run", "--model", str(model), "--data", str(data),
+                                          "--out", str(out / "train-ref"), "--steps", "12"],
+        "remove into a finished folder": ["remove", vid, "--masks-dir", masks, "--model", str(model), "--out",
+                                          str(out / "remove-ref"), "--format", "mkv"],
+    }
+    rows = []
+    for what, args in cases.items():
+        r = run(*args, check=False)
+        lines = [ln for ln in r.stderr.splitlines() if ln.strip() and not ln.startswith("pybullet build time")]
+        ok = r.returncode in (1, 2) and len(lines) == 1 and lines[0].startswith("error:")
+        rows.append({"input": what, "exit": r.returncode, "one_line": ok, "message": lines[-1] if lines else ""})
+    return rows
+
+
+def fuzz(out: Path, n: int, rng: random.Random) -> dict:
+    """Corrupt one shard `n` times (byte flips by member kind, header flips, truncations, appended garbage)."""
+    import tarfile
+
+    from genomni.datasets.index import ShardIndex
+    from genomni.datasets.validate import validate_dir
+    from genomni.errors import GenomniError
+    from genomni.shards import iter_samples
+
+    src = out / "data"
+    shard = sorted(src.glob("*.tar"))[0]
+    data = shard.read_bytes()
+    regions: dict[str, list[tuple[int, int]]] = {"header": []}
+    with tarfile.open(shard) as tar:
+        for info in tar:
+            regions["header"].append((info.offset, info.offset_data))
+            regions.setdefault(info.name.split(".", 1)[1], []).append((info.offset_data, info.offset_data + info.size))
+    originals = {s.key: s for s in iter_samples(src)}
+    work = out / "fuzz"
+    shutil.rmtree(work, ignore_errors=True)
+    shutil.copytree(src, work)
+    outcome = {"corruptions": n, "reported_valid": 0, "uncaught_exceptions": 0, "silent_drops": 0, "damaged_sample_returned": 0,
+               "kinds": {}}
+    for _ in range(n):
+        kind = rng.choice(["flip", "flip", "flip", "truncate", "append"])
+        buf = bytearray(data)
+        if kind == "flip":
+            where = rng.choice(sorted(regions))
+            lo, hi = rng.choice(regions[where])
+            buf[rng.randrange(lo, hi)] ^= rng.randrange(1, 256)
+            kind = f"flip {where}"
+        elif kind == "truncate":
+            buf = buf[:rng.randrange(0, len(buf))]
+        else:
+            buf += bytes(rng.randrange(1, 256) for _ in range(rng.randrange(1, 2000)))
+        outcome["kinds"][kind] = outcome["kinds"].get(kind, 0) + 1
+        (work / shard.name).write_bytes(bytes(buf))
+        try:
+            if not validate_dir(work).bad:
+                outcome["reported_valid"] += 1
+            for read in (lambda: list(iter_samples(work)), lambda: [ShardIndex([work]).read(i) for i in range(len(originals))]):
+                try:
+                    got = read()
+                except GenomniError:
+                    continue
+                if len(got) < len(originals):
+                    outcome["silent_drops"] += 1
+                for s in got:
+                    o = originals[s.key]
+                    if not (np.array_equal(s.input, o.input) and np.array_equal(s.target, o.target)
+                            and np.array_equal(s.trimask, o.trimask) and s.caption == o.caption and s.meta == o.meta):
+                        outcome["damaged_sample_returned"] += 1
+        except Exception:  # noqa: BLE001 - counting exactly what must never happen
+            outcome["uncaught_exceptions"] += 1
+    return outcome
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", type=Path, default=Path("bench_out/reliability"))
+    ap.add_argument("--kills", type=int, default=6)
+    ap.add_argument("--corruptions", type=int, default=1000)
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    rng = random.Random(args.seed)
+    kills = kill_points(args.out, args.kills, rng)
+    bad = bad_inputs(args.out)
+    fz = fuzz(args.out, args.corruptions, rng)
+    (args.out / "summary.json").write_text(json.dumps({"kills": kills, "bad_inputs": bad, "fuzz": fz}, indent=2) + "\n")
+    print("| stage | kill -9 points | resumed byte-identical |\n|---|---|---|")
+    for r in kills:
+        print(f"| {r['stage']} | {r['kills']} | {r['identical']} |")
+    print(f"\n{sum(r['one_line'] for r in bad)} of {len(bad)} bad inputs answered with one line and exit 1/2:\n")
+    print("| bad input | exit | one line | message |\n|---|---|---|---|")
+    for r in bad:
+        print(f"| {r['input']} | {r['exit']} | {'yes' if r['one_line'] else '**no**'} | {r['message'][:110]} |")
+    print(f"\nfuzz: {fz['corruptions']} corruptions ({', '.join(f'{k} {v}' for k, v in sorted(fz['kinds'].items()))}): "
+          f"reported valid {fz['reported_valid']}, uncaught exceptions {fz['uncaught_exceptions']}, silent drops "
+          f"{fz['silent_drops']}, damaged samples returned {fz['damaged_sample_returned']}")
+
+
+if __name__ == "__main__":
+    main()
