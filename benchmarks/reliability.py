@@ -125,6 +125,9 @@ def bad_inputs(out: Path) -> list[dict]:
         fh.write("{not json\n")
     shutil.copytree(data, b / "bad-card")
     (b / "bad-card" / "dataset.json").write_text("[")
+    from genomni.media import write_video
+
+    write_video(b / "small_mask", np.full((2, 16, 16), 255, np.uint8))
     vid, masks = str(clip / "input.mkv"), str(clip / "masks")
     cases = {
         "--out is a file (generate)": ["generate", "kubric", "--out", str(b / "afile"), "--num-scenes", "1"],
@@ -148,7 +151,7 @@ def bad_inputs(out: Path) -> list[dict]:
         "--resolution 10x": ["generate", "kubric", "--out", str(b / "o10"), "--resolution", "10x"],
         "unknown --objects": ["generate", "kubric", "--out", str(b / "o11"), "--objects", "teapots"],
         "missing video": ["remove", str(b / "nope.mp4"), "--masks-dir", masks, "--model", str(model), "--out", str(b / "o12")],
-        "mask of another size": ["remove", vid, "--mask", str(clip / "input.mkv"), "--model", str(model), "--out", str(b / "o13")],
+        "mask of another size": ["remove", vid, "--mask", str(b / "small_mask"), "--model", str(model), "--out", str(b / "o13")],
         "unknown eval method": ["eval", "--benchmark", f"x={out / 'footage'}", "--method", "magic", "--out", str(b / "o14")],
         "benchmark without NAME=": ["eval", "--benchmark", str(out / "footage"), "--method", "copy-input", "--out", str(b / "o15")],
         "edit of a non-decomposition": ["edit", str(b), "--out", str(b / "e.mp4")],

@@ -300,7 +300,12 @@ def load_hf(source: str | os.PathLike, split: str = "train"):
     import datasets
 
     paths = [str(p) for p in shard_paths(source)]
-    ds = datasets.load_dataset("webdataset", data_files={split: paths}, split=split)
+    try:
+        ds = datasets.load_dataset("webdataset", data_files={split: paths}, split=split)
+    except Exception as exc:  # datasets wraps a damaged tar in several exception types; one line names the folder
+        cause = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        raise GenomniError(f"{source}: Hugging Face datasets could not read the shards ({type(exc).__name__}: {cause}); "
+                           f"run `genomni data validate {source}`") from exc
     for column, feature in ds.features.items():
         if column.rsplit(".", 1)[-1] in VIDEO_MEMBER_EXTS:
             ds = ds.cast_column(column, datasets.Video(decode=False))

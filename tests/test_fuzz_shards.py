@@ -139,3 +139,15 @@ def test_export_stops_on_a_damaged_sample_or_skips_it_counted(good, tmp_path, ca
     out = capsys.readouterr().out
     assert "skipped fz-s001 (fz-000000.tar)" in out and "1 footage folders, 1 damaged samples skipped" in out
     assert sorted(p.name for p in (tmp_path / "b").iterdir()) == ["fz-s000"]
+
+
+def test_hugging_face_reading_of_a_damaged_shard_is_one_clear_error(good, tmp_path, monkeypatch):
+    from genomni.shards import load_hf
+
+    monkeypatch.setenv("HF_DATASETS_CACHE", str(tmp_path / "hf"))
+    d = tmp_path / "d"
+    shutil.copytree(good, d)
+    shard = d / "fz-000000.tar"
+    shard.write_bytes(shard.read_bytes()[:700])  # cut inside the first member
+    with pytest.raises(GenomniError, match=r"Hugging Face datasets could not read the shards .*run `genomni data validate"):
+        load_hf(d)
