@@ -1,3 +1,3 @@
 """genomni: Generative Omnimatte toolkit (data generation, Casper training, decomposition, eval)."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -150,7 +150,7 @@ def read_members(shard: str | os.PathLike) -> Iterator[tuple[str, dict[str, byte
 
 def check_members(shard: str | os.PathLike, key: str, members: dict[str, bytes], record: dict[str, Any] | None) -> None:
     """Compare a sample's members with its manifest record: the same member names, each with the recorded
-    sha256 and size (records from genomni < 0.3 carry no digests; only the names are compared then)."""
+    sha256 and size (records from genomni < 0.2 carry no digests; only the names are compared then)."""
     if record is None:
         raise GenomniError(f"{shard}: sample {key} is not in manifest.jsonl")
     expected = record.get("members")

@@ -74,3 +74,18 @@ def quantize(values: np.ndarray) -> np.ndarray:
     levels = np.array(VALUES, dtype=np.int16)
     idx = np.abs(v[..., None] - levels).argmin(-1)
     return levels.astype(np.uint8)[idx]
+
+
+def with_rims(trimask: np.ndarray, px: int = 1) -> np.ndarray:
+    """The trimask with each object grown by `px` pixels (a 3x3 square per pixel) into the background (128):
+    an instance map gives a pixel to an object only when the object covers most of it, so the antialiased
+    rim just outside is part object, and it changes when the object is removed. Removed objects grow first,
+    then kept ones into what is still background."""
+    import cv2
+
+    out = trimask.copy()
+    kernel = np.ones((2 * px + 1, 2 * px + 1), np.uint8)
+    for value in (REMOVE, KEEP):
+        grown = np.stack([cv2.dilate((f == value).astype(np.uint8), kernel) > 0 for f in trimask])
+        out[grown & (out == BACKGROUND)] = value
+    return out

@@ -11,7 +11,9 @@ import numpy as np
 import pytest
 from conftest import TINY, run_cli
 
+from genomni import trimask as tm
 from genomni.errors import GenomniError
+from genomni.footage import dilate
 from genomni.generators.kubric.blender import BlenderRenderer
 from genomni.generators.kubric.config import KubricConfig
 from genomni.generators.kubric.physics import simulate
@@ -109,8 +111,11 @@ def test_dataset_samples_follow_the_contract(kubric_dir):
             assert s.meta["qc"]["residual_object_pixels"] == 0
             removed, kept = s.meta["removed_ids"], s.meta["kept_ids"]
             assert sorted(removed + kept) == sorted(ids)
-            assert np.array_equal(s.trimask == 0, np.isin(inst, removed))
-            assert np.array_equal(s.trimask == 255, np.isin(inst, kept))
+            # each object's pixels and its 1-px antialiased rim (removed objects' rims first)
+            assert np.array_equal(s.trimask, tm.with_rims(tm.from_instances(inst, remove=removed, keep=kept)))
+            assert (s.trimask[np.isin(inst, removed)] == 0).all() and (s.trimask[np.isin(inst, kept)] == 255).all()
+            removed_rim = dilate(np.isin(inst, removed), 1) & (inst == 0)
+            assert (s.trimask[removed_rim] == 0).all()
             assert s.caption.endswith(".") and "floor" in s.caption
         remove_all = [s for s in group if s.meta["sample_kind"] == "all"]
         assert len(remove_all) == 1 and remove_all[0].caption.startswith("An empty scene")

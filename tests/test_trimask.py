@@ -33,3 +33,15 @@ def test_float_levels_and_explicit_quantize():
     assert tm.to_float(t).tolist() == [[[0.0, 0.5, 1.0]]]
     noisy = np.array([[[3, 60, 70, 125, 200, 191, 192]]], np.uint8)
     assert tm.quantize(noisy).tolist() == [[[0, 0, 128, 128, 255, 128, 255]]]
+
+
+def test_rims_join_their_object_removed_first_kept_into_what_is_left():
+    from genomni import trimask as tm
+
+    ids = np.zeros((1, 7, 9), np.uint8)
+    ids[0, 3, 2] = 1  # removed, a single pixel
+    ids[0, 3, 5:7] = 2  # kept, two pixels; its rim meets the removed rim at column 3..4
+    t = tm.with_rims(tm.from_instances(ids, remove=[1], keep=[2]))
+    assert (t[0, 2:5, 1:4] == 0).all()  # the removed pixel and its 3x3 rim
+    assert (t[0, 2:5, 4:8] == 255).all()  # the kept pixels and their rim, where it is still background
+    assert (t[0, 0] == 128).all() and (t[0, :, 0] == 128).all() and tm.validate(t) is not None

@@ -22,9 +22,10 @@ class Captioner(Protocol):
 FLOOR_WORDS = {"plain": "plain", "wood": "wooden", "tiles": "tiled", "concrete": "concrete", "checker": "checkered"}
 
 
-def _sun_phrase(elevation: float) -> str:
+def _sun_phrase(elevation: float, objects: bool) -> str:
+    """The light; shadows are named only where the target has objects to cast them."""
     if elevation < 25:
-        return "low sunlight casting long shadows"
+        return "low sunlight casting long shadows" if objects else "low sunlight"
     if elevation < 50:
         return "afternoon sunlight"
     return "bright overhead sunlight"
@@ -52,7 +53,7 @@ class TemplateCaptioner:
         surface = f"a {'glossy ' if floor['glossy'] else ''}{FLOOR_WORDS[floor['kind']]} floor"
         if scene["walls"]:
             surface += " beside a wall"
-        light = _sun_phrase(scene["light"]["sun_elevation"])
+        light = _sun_phrase(scene["light"]["sun_elevation"], bool(kept))
         if kept:
             things = ", ".join(_object_phrase(o) for o in kept)
             text = f"{things} on {surface} in {light}"

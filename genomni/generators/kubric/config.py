@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from ...constants import EFFECT_LEVELS
 from ...options import check_choice, option, require, resolution_fields
 
 MOTIONS = ("drop", "throw", "static")
@@ -43,7 +42,6 @@ class KubricConfig:
                                     "(0 = max(4, 0.1% of the frame)).")
     max_drift: float = option(0.05, "Resample scenes whose far-background pixels change more than this fraction.")
     max_attempts: int = option(4, "Resampling attempts per scene before it is dropped.")
-    effect_threshold: int = EFFECT_LEVELS  # uint8 levels: a change larger than this outside objects is an effect
     asset_files: list[str] = field(default_factory=list)  # filled in from assets_dir, part of identity
     hdri_files: list[str] = field(default_factory=list)
 

@@ -13,6 +13,8 @@ import time
 from functools import partial
 from typing import Any
 
+import numpy as np
+
 from ... import __version__
 from ... import trimask as tm
 from ...sample import Sample
@@ -21,6 +23,7 @@ from ..run import RunOptions, RunSummary, SceneResult, run_generator
 from .assets import HDRI_SUFFIXES, MESH_SUFFIXES, user_files
 from .blender import BlenderRenderer, Passes, require_bpy
 from .config import KubricConfig
+from .pairs import clean_target
 from .physics import simulate
 from .qc import sample_qc, visible_pixels
 from .scene import SceneSpec, sample_scene
@@ -59,19 +62,20 @@ def build_samples(cfg: KubricConfig, spec: SceneSpec, passes: Passes, blender_ve
             "kept_ids": kept,
             "scene": spec.to_dict(),
         }
-        qc = sample_qc(passes.full, target, passes.instances, target_inst, removed, cfg.effect_threshold)
+        clean, region = clean_target(passes.full, target, np.isin(passes.instances, removed))
+        qc = sample_qc(passes.full, target, clean, region, passes.instances, target_inst, removed)
         qc["visible_pixels"] = visible
         meta["qc"] = qc
         sample = Sample(
             key=f"{SOURCE}-s{spec.index:07d}-{tag}",
             input=passes.full,
-            target=target,
-            trimask=tm.from_instances(passes.instances, remove=removed, keep=kept),
+            target=clean,
+            trimask=tm.with_rims(tm.from_instances(passes.instances, remove=removed, keep=kept)),
             caption="",
             meta=meta,
             extras={"instances": passes.instances},
         )
-        sample.caption = captioner.caption(target, meta)
+        sample.caption = captioner.caption(clean, meta)
         samples.append(sample.validate())
     return samples
 
