@@ -15,7 +15,7 @@ from ..errors import GenomniError
 from ..sample import Sample
 from ..shards import iter_samples, read_card, read_manifest, shard_paths
 
-QC_FIELDS = ("effect_frac", "identical_frac", "drift_frac", "drift_max", "residual_object_pixels")
+QC_FIELDS = ("effect_frac", "changed_frac", "identical_frac", "drift_frac", "drift_max", "residual_object_pixels")
 
 
 @dataclass

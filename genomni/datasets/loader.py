@@ -135,4 +135,5 @@ def make_loader(dataset: ClipDataset, batch_size: int, start: int = 0, stop: int
     return torch.utils.data.DataLoader(
         dataset, batch_sampler=StepBatches(batch_size, start, stop, rank, world), num_workers=workers,
         collate_fn=collate, prefetch_factor=4 if workers else None, persistent_workers=False,
-        worker_init_fn=_single_threaded_worker if workers else None)
+        worker_init_fn=_single_threaded_worker if workers else None,
+        multiprocessing_context="spawn" if workers else None)  # a forked worker deadlocked on thread pools the parent had started

@@ -6,9 +6,10 @@
 - changed fraction: the share of non-object pixels the sample's target takes from the target render
   (the removed objects' surroundings and their effects); the input's pixels everywhere else;
 - identical fraction: pixels outside object masks that are bit-identical between input and target;
-- drift and noise: pixels outside the changed region where the *rendered* target differs from the input by
-  more than 2 (drift) or 6 (noise) levels, and the largest such difference: the render noise the pairing
-  removed; a large drift means the target render is not a clean edit of the input (the scene is resampled);
+- drift: pixels outside the changed region where the *rendered* target differs from the input by more than
+  EFFECT_LEVELS, and the largest such difference: render noise that the pairing replaced with the input's
+  pixels. A scene above --max-drift is so noisy that its changed region is noisy too, and is resampled
+  (denoised renders differ by broad 1-3 level blotches instead, which this does not count);
 - residual object pixels: pixels of removed objects still present in the target's instance map.
 """
 
@@ -20,8 +21,6 @@ import numpy as np
 
 from ...constants import EFFECT_LEVELS
 from .pairs import effect_region
-
-DRIFT_LEVELS = 2
 
 
 def visible_pixels(instances: np.ndarray, ids: list[int]) -> list[int]:
@@ -47,8 +46,7 @@ def sample_qc(inp: np.ndarray, rendered: np.ndarray, target: np.ndarray, region:
         "effect_frac": round(float(effect.sum()) / n_out, 6),
         "changed_frac": round(float((region & outside).sum()) / n_out, 6),
         "identical_frac": round(float(((diff == 0) & outside).sum()) / n_out, 6),
-        "drift_frac": round(float(((raw > DRIFT_LEVELS) & far).sum()) / n_far, 6),
+        "drift_frac": round(float(((raw > EFFECT_LEVELS) & far).sum()) / n_far, 6),
         "drift_max": int(raw[far].max()) if far.any() else 0,
-        "noise_frac": round(float(((raw > EFFECT_LEVELS) & far).sum()) / n_far, 6),
         "residual_object_pixels": residual,
     }
