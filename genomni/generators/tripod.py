@@ -1,13 +1,13 @@
 """`genomni generate tripod`: training samples from static-camera footage in which objects move.
 
-The camera must not move: the global shift between the first frame and every other frame is
-measured by phase correlation and a clip above `max_shift` pixels is dropped with the measured
-shift as its reason. The clean plate is each pixel's temporal median over the frames where no
-(dilated) object mask covers it, or a separately shot clean clip (`clean`). Pixels that no frame
-uncovers are counted; a clip with more than `max_uncovered` of them is dropped (the target would be
-invented there). Samples: input = footage windows, target = the clean plate, trimask 0 on the
-objects and 128 elsewhere, so the real shadows and reflections outside the masks are in the input
-and not in the target.
+The camera must not move: the background's motion (ECC between consecutive frames with the objects and
+their surroundings masked out, chained over the clip; see `camera_shift`) is measured, and a clip whose
+frame corners move more than `max_shift` pixels is dropped with the measured motion as its reason.
+The clean plate is each pixel's temporal median over the frames where no (dilated) object mask covers it,
+or a separately shot clean clip (`clean`). Pixels that no frame uncovers are counted; a clip with more
+than `max_uncovered` of them is dropped (the target would be invented there). Samples: input = footage
+windows, target = the clean plate, trimask 0 on the objects and 128 elsewhere, so the real shadows and
+reflections outside the masks are in the input and not in the target.
 
 Footage folders use the layout `genomni data export` writes: `input.*` (video or frame folder),
 `masks/` (one mask video or folder per object), and `caption.txt` (describing the clean scene).
@@ -46,7 +46,8 @@ class TripodConfig:
     frames: int = option(0, "Frames per sample (0 = the whole clip).")
     stride: int = option(0, "Frames between sample starts (0 = --frames, no overlap).")
     dilate: int = option(2, "Grow object masks by this many pixels before building the plate and trimask.")
-    max_shift: float = option(1.0, "Drop clips whose camera moves more than this many pixels (phase correlation outside the object masks).")
+    max_shift: float = option(1.0, "Drop clips whose camera moves more than this many pixels over the clip "
+                                   "(ECC on the background, objects and their surroundings masked out).")
     max_uncovered: float = option(0.0, "Drop clips where more than this fraction of pixels is never uncovered.")
     clean: str | None = option(None, "A separately shot clean clip of the same view (one footage folder only).")
     caption: str | None = option(None, "Caption for every sample (else BLIP-2, else each folder's caption.txt).")
@@ -63,23 +64,66 @@ class TripodConfig:
         check_choice("--captioner", self.captioner, ("file", "blip2"))
 
 
-def camera_shift(video: np.ndarray, holes: np.ndarray | None = None) -> float:
-    """Largest global translation (pixels) between frame 0 and any frame, by phase correlation.
+MOTION_SIDE = 256  # px: frames are measured at most this large (ECC cost grows with pixels; sub-pixel accuracy stays)
+EXCLUDE_FRAC = 0.05  # the objects' masks grow by this share of the frame's long side before measuring (their shadows)
 
-    Object areas (`holes`, of either frame) are set to one constant in both frames first, so moving
-    objects do not pull the estimate; what moves outside them (shadows) is small against the scene.
+
+def _frame_motion(a: np.ndarray, b: np.ndarray, mask: np.ndarray) -> np.ndarray | None:
+    """2x3 similarity warp taking frame `a`'s background to frame `b`'s: corners tracked by pyramidal Lucas-Kanade
+    and fitted with RANSAC (a moving shadow or reflection is an outlier, not the camera); ECC on the masked
+    background where too few corners are found (flat scenes). None when neither converges."""
+    a8, b8 = a.astype(np.uint8), b.astype(np.uint8)
+    points = cv2.goodFeaturesToTrack(a8, 400, 0.01, 4, mask=mask)
+    if points is not None and len(points) >= 12:
+        moved, ok, _ = cv2.calcOpticalFlowPyrLK(a8, b8, points, None, winSize=(15, 15))
+        ok = ok.ravel() == 1
+        if ok.sum() >= 12:
+            warp, inliers = cv2.estimateAffinePartial2D(points[ok], moved[ok], method=cv2.RANSAC, ransacReprojThreshold=0.5)
+            if warp is not None and inliers is not None and inliers.sum() >= 8:
+                return warp.astype(np.float64)
+    warp = np.eye(2, 3, dtype=np.float32)
+    try:
+        _, warp = cv2.findTransformECC(a, b, warp, cv2.MOTION_EUCLIDEAN,
+                                       (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 100, 1e-5), mask, 5)
+    except cv2.error:
+        return None
+    return warp.astype(np.float64)
+
+
+def camera_shift(video: np.ndarray, holes: np.ndarray | None = None) -> float:
+    """How far the camera moves over the clip, in pixels: the largest displacement of a frame corner under the
+    accumulated background motion from the first frame.
+
+    Motion between consecutive frames is estimated on the background only (`_frame_motion`: tracked corners
+    and a RANSAC similarity fit, ECC for flat scenes): the object masks (`holes`), grown by EXCLUDE_FRAC of
+    the frame so their shadows near them are out too, are left out (not filled with a constant, which pinned
+    the earlier phase-correlation estimate near zero). The frame-to-frame warps are chained, so a slow pan adds
+    up. A clip whose motion cannot be estimated returns infinity.
     """
-    gray = [cv2.cvtColor(f, cv2.COLOR_RGB2GRAY).astype(np.float32) for f in video]
-    fill = float(gray[0].mean())
-    window = cv2.createHanningWindow(gray[0].shape[::-1], cv2.CV_32F)
-    worst = 0.0
-    for k in range(1, len(gray)):
-        a, b = gray[0].copy(), gray[k].copy()
-        if holes is not None:
-            both = holes[0] | holes[k]
-            a[both] = b[both] = fill
-        (dx, dy), _ = cv2.phaseCorrelate(a, b, window)
-        worst = max(worst, float(np.hypot(dx, dy)))
+    t, h, w = video.shape[:3]
+    scale = min(1.0, MOTION_SIDE / max(h, w))
+    size = (max(8, round(w * scale)), max(8, round(h * scale)))
+    gray = [cv2.resize(cv2.cvtColor(f, cv2.COLOR_RGB2GRAY), size, interpolation=cv2.INTER_AREA).astype(np.float32)
+            for f in video]
+    grow = max(1, round(EXCLUDE_FRAC * max(size)))
+    if holes is not None:
+        small = np.stack([cv2.resize(m.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST) for m in holes]) > 0
+        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1))
+        excluded = np.stack([cv2.dilate(m.astype(np.uint8), kernel) > 0 for m in small])
+    else:
+        excluded = np.zeros((t, size[1], size[0]), bool)
+    corners = np.array([[0, 0, 1], [size[0] - 1, 0, 1], [0, size[1] - 1, 1], [size[0] - 1, size[1] - 1, 1]], np.float64).T
+    total, worst = np.eye(3), 0.0
+    for k in range(1, t):
+        mask = (~(excluded[k - 1] | excluded[k])).astype(np.uint8)
+        if mask.sum() < 0.1 * mask.size:
+            return float("inf")  # too little background to see the camera
+        warp = _frame_motion(gray[k - 1], gray[k], mask)
+        if warp is None:
+            return float("inf")
+        total = total @ np.vstack([warp, [0, 0, 1]])
+        moved = (total @ corners)[:2] - corners[:2]
+        worst = max(worst, float(np.hypot(*moved).max()) / scale)
     return worst
 
 

@@ -36,8 +36,9 @@ class KubricConfig:
     camera_motion_prob: float = option(0.3, "Chance of a slowly orbiting camera.")
     max_extra_lights: int = option(0, "Point lights besides the sun (each adds ~0.1-0.5 s per frame on CPU).")
     max_bounces: int = option(4, "Cycles light bounces.")
-    denoise: bool = option(False, "OpenImageDenoise (fast prefilter, balanced quality) on every pass: clean, realistic frames "
-                                 "for ~1.2x the render time; output then depends on the thread count (not byte-identical across --workers).")
+    denoise: bool = option(False, "OpenImageDenoise (fast prefilter, balanced quality) on every pass: clean, realistic "
+                                  "frames for ~1.2x the render time; output then depends on the thread count (not "
+                                  "byte-identical across --workers).")
     effect_crop: bool = option(True, "Render target passes only inside the objects' effect boxes (see README).")
     min_object_pixels: int = option(0, "Resample scenes where an object shows fewer pixels in some frame "
                                     "(0 = max(4, 0.1% of the frame)).")
