@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..constants import DEFAULT_STEPS
 from ..options import check_choice, check_device, option, require
 
 FORMATS = ("mp4", "mkv", "png")
-DEFAULT_STEPS = 30
 
 
 @dataclass

@@ -29,7 +29,7 @@ from ..models.casper import weights_sha256
 from ..outdir import locks
 from ..pipelines.casper import CasperPipeline
 from ..tensors import from_uint8, to_uint8
-from .config import DEFAULT_STEPS, RemoveConfig
+from .config import RemoveConfig
 from .windows import blended_velocity, model_size, pad_frames, padded_length
 
 log = logging.getLogger(__name__)
@@ -110,7 +110,7 @@ class Remover:
         trained = extra.get("train_clip") or [recipe.get("frames"), recipe.get("height"), recipe.get("width")]
         self.max_side = cfg.max_side or (max(trained[1], trained[2]) if trained[1] else None)
         self.window = cfg.window or trained[0]
-        self.steps = cfg.steps or extra.get("inference_steps") or DEFAULT_STEPS
+        self.steps = cfg.steps or self.model.inference_steps
         if self.window is not None and (self.window - 1) % c.frame_multiple:
             raise GenomniError(f"--window must be {c.frame_multiple}n+1 frames for this model, got {self.window}")
 

@@ -42,7 +42,7 @@ import torch
 import torch.nn.functional as F
 
 from .. import __version__
-from ..constants import CASPER_FILE, EFFECT_DILATE
+from ..constants import CASPER_FILE, DEFAULT_STEPS, EFFECT_DILATE
 from ..errors import GenomniError
 from ..footage import dilate
 from ..media import atomic_dir
@@ -286,6 +286,11 @@ class CasperModel:
             if m is not None:
                 m.to(device)
         return self
+
+    @property
+    def inference_steps(self) -> int:
+        """Sampling steps by default: what the model records (pixel presets: 1), else DEFAULT_STEPS."""
+        return int(self.config.extra.get("inference_steps") or DEFAULT_STEPS)
 
     @property
     def device(self) -> torch.device:

@@ -113,7 +113,7 @@ class CasperPipeline(DiffusionPipeline):
         model.check_clip(t, h, w)
         if output_type not in ("pt", "np", "latent"):
             raise ValueError(f"output_type must be pt, np or latent, got {output_type!r}")
-        steps = num_inference_steps or model.config.extra.get("inference_steps") or 30
+        steps = num_inference_steps or model.inference_steps
         prompts = [prompt] * b if isinstance(prompt, str) else list(prompt)
         text = model.encode_text(prompts)
         uncond = model.encode_text([negative_prompt] * b) if guidance_scale != 1.0 else None
