@@ -1,10 +1,10 @@
 """`genomni generate tripod`: training samples from static-camera footage in which objects move.
 
-The camera must not move: the background's motion (ECC between consecutive frames with the objects and
-their surroundings masked out, chained over the clip; see `camera_shift`) is measured, and a clip whose
-frame corners move more than `max_shift` pixels is dropped with the measured motion as its reason.
-The clean plate is each pixel's temporal median over the frames where no (dilated) object mask covers it,
-or a separately shot clean clip (`clean`). Pixels that no frame uncovers are counted; a clip with more
+The camera must not move: the background's motion (tracked corners and RANSAC, ECC for flat scenes,
+between consecutive frames with the objects and their surroundings masked out, chained over the clip; see
+`camera_shift`) is measured, and a clip whose frame corners move more than `max_shift` pixels is dropped
+with the measured motion as its reason. The clean plate is, per pixel, the median over the uncovered
+frames where the objects are farthest from it (see `clean_plate`), or a separately shot clean clip (`clean`). Pixels that no frame uncovers are counted; a clip with more
 than `max_uncovered` of them is dropped (the target would be invented there). Samples: input = footage
 windows, target = the clean plate, trimask 0 on the objects and 128 elsewhere, so the real shadows and
 reflections outside the masks are in the input and not in the target.
@@ -127,13 +127,44 @@ def camera_shift(video: np.ndarray, holes: np.ndarray | None = None) -> float:
     return worst
 
 
+PLATE_FAR_SHARE = 0.25  # a pixel's plate comes from this share of its uncovered frames, those where the objects are farthest
+
+
+def _far_median(video: np.ndarray, holes: np.ndarray, far: np.ndarray, usable: np.ndarray) -> np.ndarray:
+    """Per pixel: the median over its `usable` frames with the largest `far` (PLATE_FAR_SHARE of them, >= 1)."""
+    t = len(video)
+    score = np.where(usable, far, -np.inf)
+    keep = np.maximum(1, np.ceil(PLATE_FAR_SHARE * usable.sum(0))).astype(int)
+    order = np.argsort(-score, axis=0, kind="stable")  # farthest first, unusable frames last
+    rank = np.empty_like(order)
+    np.put_along_axis(rank, order, np.broadcast_to(np.arange(t)[:, None, None], order.shape).copy(), axis=0)
+    masked = np.where(((rank < keep[None]) & usable)[..., None], video.astype(np.float32), np.nan)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns: pixels with no usable frame
+        return np.nanmedian(masked, axis=0)
+
+
 def clean_plate(video: np.ndarray, holes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(plate (H,W,3) uint8, never-uncovered (H,W) bool): per-pixel median over uncovered frames."""
-    masked = np.where(holes[..., None], np.nan, video.astype(np.float32))
+    """(plate (H,W,3) uint8, never-uncovered (H,W) bool).
+
+    Each pixel's plate is the median over the frames where no (dilated) object covers it *and* the objects are
+    farthest from it (the PLATE_FAR_SHARE of those frames with the largest distance to any object pixel, at
+    least one): shadows and reflections lie near the object that casts them, so when a slow object's shadow
+    covers a pixel in most frames, the frames in which the object was far away still show the floor. A pixel
+    that a shadow covers in every uncovered frame keeps it (see the README).
+    """
+    t = len(video)
+    far = np.stack([cv2.distanceTransform((~h).astype(np.uint8), cv2.DIST_L2, 3) for h in holes]).astype(np.float32)
+    uncovered = ~holes
+    keep = np.maximum(1, np.ceil(PLATE_FAR_SHARE * uncovered.sum(0))).astype(int)  # frames used per pixel
+    order = np.argsort(-np.where(uncovered, far, -np.inf), axis=0, kind="stable")  # farthest first, covered last
+    rank = np.empty_like(order)
+    np.put_along_axis(rank, order, np.broadcast_to(np.arange(t)[:, None, None], order.shape).copy(), axis=0)
+    masked = np.where(((rank < keep[None]) & uncovered)[..., None], video.astype(np.float32), np.nan)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns are the never-uncovered pixels
         plate = np.nanmedian(masked, axis=0)
-    never = np.isnan(plate[..., 0])
+    never = ~uncovered.any(0)
     return np.nan_to_num(plate).round().astype(np.uint8), never
 
 
