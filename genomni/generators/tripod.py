@@ -4,7 +4,8 @@ The camera must not move: the background's motion (tracked corners and RANSAC, E
 between consecutive frames with the objects and their surroundings masked out, chained over the clip; see
 `camera_shift`) is measured, and a clip whose frame corners move more than `max_shift` pixels is dropped
 with the measured motion as its reason. The clean plate is, per pixel, the median over the uncovered
-frames where the objects are farthest from it (see `clean_plate`), or a separately shot clean clip (`clean`). Pixels that no frame uncovers are counted; a clip with more
+frames where the objects are farthest from it (see `clean_plate`), or a separately shot clean clip
+(`clean`). Pixels that no frame uncovers are counted; a clip with more
 than `max_uncovered` of them is dropped (the target would be invented there). Samples: input = footage
 windows, target = the clean plate, trimask 0 on the objects and 128 elsewhere, so the real shadows and
 reflections outside the masks are in the input and not in the target.
