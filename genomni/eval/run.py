@@ -260,7 +260,7 @@ def _bar_chart(path: Path, summary: dict[str, dict[str, Any]], benchmarks: list[
             vals = [summary[m][b].get(metric, np.nan) for m in names]
             ax.bar(np.arange(len(names)) + k * width, vals, width, label=b)
         ax.set_xticks(np.arange(len(names)) + width * (len(benchmarks) - 1) / 2)
-        ax.set_xticklabels(names, rotation=20, ha="right", fontsize=8)
+        ax.set_xticklabels([n if len(n) <= 28 else "..." + n[-25:] for n in names], rotation=20, ha="right", fontsize=8)
         ax.set_title(metric.upper() + (" (lower is better)" if metric == "lpips" else ""))
         ax.grid(axis="y", alpha=0.3)
     axes[0][0].legend(fontsize=8)
