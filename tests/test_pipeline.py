@@ -54,3 +54,20 @@ def test_pipeline_refuses_a_clip_the_model_cannot_take(model_dir):
     video, trimask = _clip(side=30)
     with pytest.raises(GenomniError, match="multiples of"):
         CasperPipeline.from_pretrained(model_dir)(video, trimask)
+
+
+def test_a_working_size_beyond_the_position_embedding_fails_before_any_work(tmp_path):
+    """The tiny preset's rotary embedding has 64 positions per axis: a removal plan past it is one line naming
+    the largest --max-side, not a diffusers traceback minutes into the run."""
+    from genomni.errors import GenomniError
+    from genomni.inference.config import RemoveConfig
+    from genomni.inference.remove import Remover
+
+    pipe = CasperPipeline.from_pretrained(build_preset("tiny", tmp_path / "m", seed=1))
+    side = pipe.model.size_multiple
+    limit = pipe.transformer.config.rope_max_seq_len
+    ok = Remover(pipe, RemoveConfig(max_side=limit * side)).plan((5, limit * side, limit * side))
+    assert ok.size == (limit * side, limit * side)
+    with pytest.raises(GenomniError, match=rf"exceed this model's position embedding \({limit} positions per axis\): "
+                                           rf"use at most {limit * side} px per side"):
+        Remover(pipe, RemoveConfig(max_side=(limit + 1) * side)).plan((5, (limit + 1) * side, (limit + 1) * side))

@@ -127,6 +127,7 @@ class Remover:
             lw = 1 + (self.window - 1) // c.temporal_scale
             stride = self.cfg.stride or max(c.frame_multiple, (self.window - 1) * 3 // 4)
             ls = max(1, min(lw, stride // c.temporal_scale))
+        self.model.check_clip(1 + (lw - 1) * c.temporal_scale, mh, mw)  # before any work: the window must fit the model
         return RemovalPlan(self.steps, (mh, mw), t, padded, latent_len, lw, ls)
 
     def run(self, footage: Footage, outputs: list[str] | None = None, progress: Any = None) -> dict[str, np.ndarray]:

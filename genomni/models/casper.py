@@ -308,11 +308,20 @@ class CasperModel:
         return self.config.spatial_scale * 2 ** (len(cfg.block_out_channels) - 1)
 
     def check_clip(self, frames: int, height: int, width: int) -> None:
-        """Fail clearly on clip shapes the VAE and patchifier cannot take."""
+        """Fail clearly, before any work, on clip shapes the VAE, the patchifier or the rotary position
+        embedding (a Wan transformer's `rope_max_seq_len` positions per axis) cannot take."""
         c, side = self.config, self.size_multiple
         if (frames - 1) % c.frame_multiple or height % side or width % side:
             raise GenomniError(f"clips of {frames} frames at {width}x{height} do not fit this model: frames must be "
                                f"{c.frame_multiple}n+1 and sides multiples of {side}")
+        limit = self.transformer.config.get("rope_max_seq_len")
+        if limit:
+            t_patch = self.transformer.config.patch_size[0]
+            latent_frames = (1 + (frames - 1) // c.temporal_scale) // t_patch
+            if max(height, width) // side > limit or latent_frames > limit:
+                raise GenomniError(f"clips of {frames} frames at {width}x{height} exceed this model's position embedding "
+                                   f"({limit} positions per axis): use at most {limit * side} px per side "
+                                   f"(--max-side) and {(limit * t_patch - 1) * c.temporal_scale + 1} frames per window (--window)")
 
     @property
     def codec_device(self) -> torch.device:
