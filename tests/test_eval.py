@@ -273,3 +273,13 @@ def test_omnimatterf_layout_and_scoring_at_a_stated_size(tmp_path):
     assert results["protocol"]["resolution"].startswith("24x16 (--resize 24x16)")
     assert run_cli(["eval", "--benchmark", f"movie={root}", "--resize", "big", "--method", "copy-input",
                     "--out", str(tmp_path / "x")]) == 1
+
+
+def test_a_benchmark_with_no_scorable_scene_still_gets_its_report(tmp_path, capsys):
+    (tmp_path / "bench" / "s1").mkdir(parents=True)
+    out = tmp_path / "r"
+    assert run_cli(["eval", "--benchmark", f"x={tmp_path / 'bench'}", "--method", "copy-input", "--out", str(out),
+                    "--no-lpips", "--no-progress"]) == 0
+    assert "- copy-input / x / s1: no input video (input.mkv, input.mp4 or input/)" in (out / "report.md").read_text()
+    assert json.loads((out / "results.json").read_text())["summary"]["copy-input"]["x"]["scenes"] == 0
+    assert not (out / "scores.png").exists() and "no scene could be scored" in capsys.readouterr().out

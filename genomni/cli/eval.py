@@ -31,4 +31,6 @@ def eval_cmd(cfg: EvalConfig, progress: bool = True) -> None:
             table.add_row(m, b, str(st["scenes"]), str(st["skipped"]),
                           *[f"{st[k]:.4g}" if k in st else "-" for k in ("psnr", "ssim", "lpips")])
     console.print(table)
+    if not any(st["scenes"] for per in result.summary.values() for st in per.values()):
+        console.print("no scene could be scored (each is listed with its reason in the report); no chart drawn")
     console.print(f"report: {result.out / 'report.md'}")

@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
 import platform
 import re
 import time
@@ -33,6 +34,7 @@ from .benchmarks import Scene, Skipped, load_benchmark, scoring_size
 from .config import EvalConfig
 from .methods import resolve
 
+log = logging.getLogger(__name__)
 METRICS = ("psnr", "ssim", "lpips")
 REGION_COLUMNS = tuple(f"psnr_{r}" for r in REGIONS)
 PSNR_RULE = (f"a scene's PSNR is the PSNR of its MSE pooled over all frames (so a frame identical to the ground truth "
@@ -240,8 +242,8 @@ def write_report(cfg: EvalConfig, rows: list[dict[str, Any]], methods: list, sec
         "seconds": seconds, **cfg.meta,
     }
     atomic_write_bytes(out / "results.json", (json.dumps(results, indent=2) + "\n").encode())
-    _bar_chart(out / "scores.png", summary, list(cfg.benchmarks))
     atomic_write_bytes(out / "report.md", markdown(results, rows).encode())
+    _bar_chart(out / "scores.png", summary, list(cfg.benchmarks))
     return results
 
 
@@ -252,6 +254,10 @@ def _bar_chart(path: Path, summary: dict[str, dict[str, Any]], benchmarks: list[
     import matplotlib.pyplot as plt
 
     metrics = [m for m in METRICS if any(m in summary[x][b] for x in summary for b in benchmarks)]
+    if not metrics:  # no scene could be scored: the report lists why; there is nothing to draw
+        log.warning("no scene was scored; %s not drawn (see report.md for the skipped scenes)", path.name)
+        path.unlink(missing_ok=True)
+        return
     fig, axes = plt.subplots(1, len(metrics), figsize=(4 * len(metrics), 3.2), dpi=100, squeeze=False)
     names = list(summary)
     width = 0.8 / max(1, len(benchmarks))
