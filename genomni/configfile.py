@@ -73,13 +73,18 @@ def merge(cls: type[T], *layers: dict[str, Any]) -> T:
     return cls(**values)
 
 
+def check_known(file: str | os.PathLike | None, values: dict[str, Any], *classes: type) -> None:
+    """A config file key that is no field of any of `classes` is a one-line error."""
+    names = {f.name for cls in classes for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - names)
+    if unknown:
+        raise GenomniError(f"config file {file}: unknown option(s) {', '.join(unknown)}")
+
+
 def build(cls: type[T], file: str | os.PathLike | None, overrides: dict[str, Any],
           base: dict[str, Any] | None = None) -> T:
     """Make `cls` from defaults <- `base` (e.g. a model's recorded recipe) <- file values <- overrides
     (None means 'not given'); a file key that is no field of `cls` is an error."""
-    names = {f.name for f in dataclasses.fields(cls)}
     file_values = load_mapping(file) if file else {}
-    unknown = sorted(set(file_values) - names)
-    if unknown:
-        raise GenomniError(f"config file {file}: unknown option(s) {', '.join(unknown)}")
+    check_known(file, file_values, cls)
     return merge(cls, base or {}, file_values, {k: v for k, v in overrides.items() if v is not None})

@@ -16,7 +16,7 @@ from typing import Any, Callable, Optional
 
 import typer
 
-from ..configfile import load_mapping, merge
+from ..configfile import check_known, load_mapping, merge
 from ..errors import GenomniError
 
 CONFIG = "config"
@@ -129,10 +129,7 @@ def config_options(*classes: type, exclude: tuple[str, ...] = (), fixed: dict[st
                 if flag != f.name and flag in file_values:
                     value = file_values.pop(flag)
                     file_values.update(_convert(f, hint, str(value) if f.metadata.get("parse") and not isinstance(value, list) else value))
-            names = {f.name for cls in classes for f in dataclasses.fields(cls)}
-            unknown = sorted(set(file_values) - names)
-            if unknown:
-                raise GenomniError(f"config file {file}: unknown option(s) {', '.join(unknown)}")
+            check_known(file, file_values, *classes)
             first = base({**file_values, **given}) if base is not None else {}
             configs = [merge(cls, first, file_values, given, fixed) for cls in classes]
             return fn(*configs, **kwargs)
