@@ -1,19 +1,22 @@
 """Footage = a video plus one binary mask track per object, in the layouts people have:
 
 - a video (mp4/mkv/... or a frame folder) and one mask per object (a mask video or a folder of
-  mask images; a pixel is the object where its value is above 127 of 255, see `binarize_mask`);
+  mask images; a pixel is the object where its value is above `--mask-threshold`, 127 of 255 by
+  default, see `binarize_mask`; palette PNGs: every nonzero index is the object);
 - one folder of instance-id maps (DAVIS / YouTube-VOS `Annotations/<seq>/*.png`, palette PNGs whose
   index is the object id; 0 = background), split into one track per id.
 
 Frame counts and sizes are validated against the video, naming the file that mismatches; empty
-masks and masks that cover the same pixels as another object everywhere are refused.
+masks, colour videos given as masks, and masks that cover the same pixels as another object everywhere
+are refused. Folders in the layouts people hold (gen-omnimatte sequence folders, genomni footage
+folders) are read by `genomni.footage_folders`.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
@@ -22,19 +25,37 @@ from PIL import Image
 
 from .constants import MASK_THRESHOLD
 from .errors import GenomniError
-from .media import IMAGE_SUFFIXES, VIDEO_SUFFIXES, read_video
+from .media import IMAGE_SUFFIXES, VIDEO_SUFFIXES, frame_files, read_video
+from .options import option, require
 
 log = logging.getLogger(__name__)
+
+COLOR_LEVELS = 24  # a pixel whose channels differ by more than this is coloured (H.264 chroma noise on grey stays below)
+COLOR_SHARE = 0.01  # a "mask" with more coloured pixels than this is a colour video, not a mask
+
+
+@dataclass(kw_only=True)
+class MaskOptions:
+    """The one binarization rule of object masks, shared by every command that reads them (configs inherit it)."""
+
+    mask_threshold: int = option(MASK_THRESHOLD, "A mask pixel (0-255) above this is the object. The midpoint puts the "
+                                 "border where a lossy (H.264) binary mask crosses half level; the public gen-omnimatte "
+                                 "code keeps >= 240 and dilates 11x11 instead.")
+
+    def __post_init__(self) -> None:
+        require([(0 <= self.mask_threshold <= 254, f"--mask-threshold must be in 0..254, got {self.mask_threshold}")])
 
 
 @dataclass
 class Footage:
-    """`video` (T,H,W,3) uint8, `masks` (N,T,H,W) bool, one name per object, fps (None for folders)."""
+    """`video` (T,H,W,3) uint8, `masks` (N,T,H,W) bool, one name per object, fps (None for folders), and the
+    caption of the clean video when the footage came with one (prompt.json, caption.txt)."""
 
     video: np.ndarray
     masks: np.ndarray
     names: list[str]
     fps: float | None
+    prompt: str | None = field(default=None, kw_only=True)
 
     @property
     def shape(self) -> tuple[int, int, int]:
@@ -86,53 +107,104 @@ def find_media(folder: Path, stems: tuple[str, ...]) -> Path | None:
     return None
 
 
-def mask_entries(folder: str | os.PathLike) -> list[Path]:
-    """The mask tracks in a folder: each video file or subfolder is one object, sorted by name."""
+def mask_entries(folder: str | os.PathLike) -> tuple[list[Path], list[str]]:
+    """The mask tracks in a folder (each video file or subfolder is one object, sorted by name), and the
+    entries skipped because they are neither (with the reason)."""
     folder = Path(folder)
     if not folder.is_dir():
         raise GenomniError(f"{folder}: no such masks folder")
-    entries = sorted(p for p in folder.iterdir() if p.is_dir() or p.suffix.lower() in VIDEO_SUFFIXES)
+    entries, skipped = [], []
+    for p in sorted(folder.iterdir()):
+        if p.name.startswith("."):
+            continue
+        if p.is_dir() or p.suffix.lower() in VIDEO_SUFFIXES:
+            entries.append(p)
+        else:
+            skipped.append(f"{p.name} (not a video or frame folder)")
     if not entries:
         raise GenomniError(f"{folder}: no mask videos or mask folders inside")
-    return entries
+    return entries, skipped
 
 
-def binarize_mask(frames: np.ndarray, source: str) -> np.ndarray:
-    """Object mask frames (uint8) -> bool: above MASK_THRESHOLD (127) is the object. The one rule of every genomni
-    reader; a mask with many values between the extremes (lossy H.264 edges, soft mattes) gets a warning, since
-    the threshold then decides the object's border."""
+def binarize_mask(frames: np.ndarray, source: str, threshold: int = MASK_THRESHOLD) -> np.ndarray:
+    """Object mask frames (uint8) -> bool: above `threshold` (127 by default) is the object. The one rule of every
+    genomni reader; a mask with many values between the extremes (lossy H.264 edges, soft mattes) gets a
+    warning, since the threshold then decides the object's border."""
     between = (frames > 16) & (frames < 239)
     share = float(between.sum()) / max(1, int((frames > 16).sum()))
     if share > 0.05:
         log.warning("%s: %.0f%% of the mask's nonzero pixels lie between 17 and 238 (a lossy or soft mask); "
-                    "pixels above %d count as the object", source, 100 * share, MASK_THRESHOLD)
-    return frames > MASK_THRESHOLD
+                    "pixels above %d count as the object", source, 100 * share, threshold)
+    return frames > threshold
+
+
+class NotAMask(GenomniError):
+    """A file or folder given as an object mask holds a colour video; `reason` is the message without the path."""
+
+    def __init__(self, path: Path, reason: str):
+        super().__init__(f"{path}: {reason}")
+        self.reason = reason
+
+
+def _palette_track(folder: Path) -> np.ndarray | None:
+    """A folder of palette PNGs as a mask: every nonzero index is the object (their colours would mislead)."""
+    files = frame_files(folder)
+    if not files or files[0].suffix.lower() != ".png" or Image.open(files[0]).mode != "P":
+        return None
+    return _instance_maps(folder) > 0
+
+
+def read_mask_track(path: str | os.PathLike, threshold: int = MASK_THRESHOLD) -> tuple[np.ndarray, float | None]:
+    """One object's mask track (a video or a frame folder) as (T,H,W) bool, and its fps. A colour video (more than
+    1% of pixels with channels COLOR_LEVELS apart) is refused: it is footage, not a mask."""
+    path = Path(path)
+    if path.is_dir() and (palette := _palette_track(path)) is not None:
+        return palette, None
+    frames, fps = read_video(path)
+    spread = frames.max(-1).astype(np.int16) - frames.min(-1)
+    colored = float((spread > COLOR_LEVELS).mean())
+    if colored > COLOR_SHARE:
+        raise NotAMask(path, f"a colour video, not an object mask ({100 * colored:.0f}% of its pixels are coloured)")
+    gray = np.stack([cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in frames])
+    return binarize_mask(gray, str(path), threshold), fps
 
 
 def read_footage(video: str | os.PathLike, masks: list[str | os.PathLike] | None = None,
-                 instances: str | os.PathLike | None = None, masks_dir: str | os.PathLike | None = None) -> Footage:
-    """Read a video with its object masks: mask tracks (`masks`, or every entry of `masks_dir`) or one
-    instance-id folder (`instances`)."""
+                 instances: str | os.PathLike | None = None, masks_dir: str | os.PathLike | None = None,
+                 threshold: int = MASK_THRESHOLD) -> Footage:
+    """Read a video with its object masks: mask tracks (`masks`, and the mask entries of `masks_dir`; its other
+    entries are skipped and named in a warning) or one instance-id folder (`instances`)."""
     frames, fps = read_video(video)
-    if masks_dir is not None:
-        masks = [*(masks or []), *mask_entries(masks_dir)]
-    if (masks is None) == (instances is None):
+    if (masks is None and masks_dir is None) == (instances is None):
         raise GenomniError("give object masks (--mask / --masks-dir) or an instance-id folder (--instances), not both")
-    if masks is not None:
-        if not masks:
-            raise GenomniError("no object masks given")
-        tracks = []
-        for m in masks:
-            mframes, mfps = read_video(m, gray=True)
+    if instances is None:
+        given = [(Path(m), True) for m in masks or []]
+        skipped: list[str] = []
+        if masks_dir is not None:
+            entries, skipped = mask_entries(masks_dir)
+            given += [(p, False) for p in entries]
+        tracks, paths = [], []
+        for m, explicit in given:
+            try:
+                track, mfps = read_mask_track(m, threshold)
+            except NotAMask as exc:
+                if explicit:
+                    raise
+                skipped.append(f"{m.name} ({exc.reason})")
+                continue
             if fps and mfps and abs(fps - mfps) > 0.01:
                 raise GenomniError(f"{m}: {mfps:g} fps, the video {video} is {fps:g} fps")
-            track = binarize_mask(mframes, str(m))
             if track.shape[1:] != frames.shape[1:3] or track.shape[0] != frames.shape[0]:
                 check_masks(track[None], [str(m)], frames.shape[:3])
             tracks.append(track)
-        names = [Path(m).stem if Path(m).is_file() else Path(m).name for m in masks]
+            paths.append(m)
+        if skipped:
+            log.warning("%s: skipped %s", masks_dir, "; ".join(sorted(skipped)))
+        if not tracks:
+            raise GenomniError(f"no object masks found{f' in {masks_dir}' if masks_dir is not None else ''}")
+        names = [m.stem if m.is_file() else m.name for m in paths]
         stack = np.stack(tracks)
-        check_masks(stack, [str(m) for m in masks], frames.shape[:3])
+        check_masks(stack, [str(m) for m in paths], frames.shape[:3])
     else:
         maps = _instance_maps(Path(instances))
         check_masks(maps[None] >= 0, [str(instances)], frames.shape[:3])

@@ -279,7 +279,9 @@ def test_a_benchmark_with_no_scorable_scene_still_gets_its_report(tmp_path, caps
     (tmp_path / "bench" / "s1").mkdir(parents=True)
     out = tmp_path / "r"
     assert run_cli(["eval", "--benchmark", f"x={tmp_path / 'bench'}", "--method", "copy-input", "--out", str(out),
-                    "--no-lpips", "--no-progress"]) == 0
+                    "--no-lpips", "--no-progress"]) == 1
     assert "- copy-input / x / s1: no input video (input.mkv, input.mp4 or input/)" in (out / "report.md").read_text()
     assert json.loads((out / "results.json").read_text())["summary"]["copy-input"]["x"]["scenes"] == 0
-    assert not (out / "scores.png").exists() and "no scene could be scored" in capsys.readouterr().out
+    err = capsys.readouterr().err
+    assert not (out / "scores.png").exists() and err.count("\n") == 1
+    assert err.startswith("error: no scene could be scored; ") and "report.md lists each with its reason" in err

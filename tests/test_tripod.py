@@ -75,11 +75,11 @@ def test_bad_folders_stop_the_run_or_are_skipped_with_their_reason(tmp_path, cap
     (tmp_path / "broken").mkdir()
     args = ["generate", "tripod", str(tmp_path / "good"), str(tmp_path / "broken"), "--no-progress"]
     assert run_cli([*args, "--out", str(tmp_path / "a")]) == 1
-    assert "broken: no input video" in capsys.readouterr().err
+    assert "broken: not a footage folder" in capsys.readouterr().err
     assert run_cli([*args, "--out", str(tmp_path / "b"), "--skip-bad"]) == 0
     card = read_card(tmp_path / "b")
     assert card["samples"] == 1 and card["dropped_scenes"][0]["reason"].startswith("bad input: ")
-    assert "broken: no input video" in card["dropped_scenes"][0]["reason"]
+    assert "broken: not a footage folder" in card["dropped_scenes"][0]["reason"]
 
 
 def _textured_clip(pan: float, shadow: bool, t: int = 12, h: int = 120, w: int = 160):

@@ -11,8 +11,10 @@ import typer
 from rich.table import Table
 
 from ..errors import GenomniError
+from ..footage import MaskOptions
 from ..options import check_output_dir
 from .app import console, data_app, invocation
+from .options import config_options
 
 
 @data_app.command("inspect", epilog=(
@@ -85,18 +87,34 @@ def data_validate(
 @data_app.command("import", epilog=(
     "Examples:\n\n"
     "  genomni data import gen_omnimatte_train/ --out data/omnimatte --source omnimatte\n\n"
+    "  genomni data import train-casper/omnimatte+tripod --captions train-casper/omnimatte+tripod.json --out data/ot\n\n"
+    "  genomni data import gen-omnimatte-public/examples --out footage/   (sequence folders: footage, no target)\n\n"
     "  genomni data import exported_png/ --out data/again"
 ))
+@config_options(MaskOptions, config_file=False)
 def data_import(
-    root: Path = typer.Argument(..., help="A folder of sample folders (gen-omnimatte tuples or png samples)."),
-    out: Path = typer.Option(..., help="New shard directory."),
+    masks: MaskOptions,
+    root: Path = typer.Argument(..., help="A folder of sample folders (or one folder): gen-omnimatte tuples (rgb_full.mp4 + "
+                                "mask.mp4 + rgb_removed.mp4), PNG tuples (input/ + bg/ or target/ + trimask/) or sequence "
+                                "folders (input_video.mp4 + mask_NN.mp4 + prompt.json, with bg/ for a target)."),
+    out: Path = typer.Option(..., help="New shard directory; for sequence folders without a clean background, a folder of "
+                             "footage folders."),
     source: str = typer.Option("omnimatte", help="meta.source of the imported samples (used by --mix)."),
+    captions: Optional[Path] = typer.Option(None, help="Captions JSON: the public [{path, short_prompt}] list or "
+                                            "{folder: caption}, for folders without caption.txt or prompt.json."),
 ) -> None:
-    """Import gen-omnimatte training tuples (rgb_full/mask/rgb_removed.mp4) or png sample folders into shards."""
-    from ..datasets.interchange import import_samples
+    """Import training samples into shards, or sequence folders without a target into footage folders."""
+    from ..datasets.interchange import import_footage, import_samples, load_captions, sample_folders, targetless
 
     check_output_dir("--out", out)
-    card = import_samples(root, out, source, command=" ".join(invocation))
+    folders = sample_folders(root)
+    if targetless(folders):
+        written = import_footage(folders, out, masks.mask_threshold)
+        console.print(f"{out}: {len(written)} footage folders (no clean background, so no samples); use them with "
+                      f"`genomni decompose` or `genomni generate tripod`")
+        return
+    card = import_samples(root, out, source, command=" ".join(invocation),
+                          captions=load_captions(captions) if captions else None, threshold=masks.mask_threshold)
     console.print(f"{out}: {card['samples']} samples imported")
 
 

@@ -6,6 +6,7 @@ import dataclasses
 
 from rich.table import Table
 
+from ..errors import GenomniError
 from ..eval.config import EvalConfig
 from .app import app, console, invocation, quiet_hf
 from .options import config_options
@@ -32,5 +33,5 @@ def eval_cmd(cfg: EvalConfig, progress: bool = True) -> None:
                           *[f"{st[k]:.4g}" if k in st else "-" for k in ("psnr", "ssim", "lpips")])
     console.print(table)
     if not any(st["scenes"] for per in result.summary.values() for st in per.values()):
-        console.print("no scene could be scored (each is listed with its reason in the report); no chart drawn")
+        raise GenomniError(f"no scene could be scored; {result.out / 'report.md'} lists each with its reason")
     console.print(f"report: {result.out / 'report.md'}")

@@ -13,23 +13,27 @@ from ..options import check_output_dir
 from .app import PROGRESS, app, console, quiet_hf
 from .options import config_options
 
-VIDEO_ARG = typer.Argument(..., help="Input video (mp4/mkv/... or a folder of frames).")
-MASK_OPT = typer.Option(None, "--mask", help="One object's mask video or folder (above 127 of 255 = object); repeat per object.")
-MASKS_DIR_OPT = typer.Option(None, help="A folder whose every mask video or subfolder is one object (e.g. from `genomni data export`).")
+VIDEO_ARG = typer.Argument(..., help="Input video (mp4/mkv/... or a folder of frames), or a footage folder with its own masks "
+                           "and prompt: input_video.mp4 + mask_NN.mp4 + prompt.json (gen-omnimatte) or input.* + masks/ "
+                           "+ caption.txt (genomni).")
+MASK_OPT = typer.Option(None, "--mask", help="One object's mask video or folder (see --mask-threshold); repeat per object.")
+MASKS_DIR_OPT = typer.Option(None, help="A folder whose mask videos and mask subfolders are one object each (colour videos "
+                             "and other files are skipped and named).")
 INSTANCES_OPT = typer.Option(None, help="Instead of --mask: a folder of instance-id PNGs (DAVIS style), one object per id.")
 MODEL_OPT = typer.Option(..., "--model", help="Casper model dir (genomni train init / train run).")
 RESUME_OPT = typer.Option(False, help="Keep finished outputs in --out and do only what is missing.")
 
 
-def _footage(video: Path, mask: Optional[list[Path]], masks_dir: Optional[Path], instances: Optional[Path]):
-    from ..footage import read_footage
+def _footage(video: Path, mask: Optional[list[Path]], masks_dir: Optional[Path], instances: Optional[Path], cfg: RemoveConfig):
+    from ..footage_folders import open_footage
 
-    return read_footage(video, [str(m) for m in mask] if mask else None, instances, masks_dir)
+    return open_footage(video, [str(m) for m in mask] if mask else None, masks_dir, instances, cfg.mask_threshold)
 
 
 @app.command("remove", epilog=(
     "Examples:\n\n"
     "  genomni remove clip.mp4 --mask dog_mask.mp4 --mask ball_masks/ --model runs/casper/model --out out/clip\n\n"
+    "  genomni remove examples/boys-beach --model runs/casper/model --out out/boys-beach\n\n"
     "  genomni remove frames/ --instances Annotations/seq/ --model models/casper --out out/seq --window 81 --steps 50"
 ))
 @config_options(RemoveConfig)
@@ -40,7 +44,7 @@ def remove_cmd(cfg: RemoveConfig, video: Path = VIDEO_ARG, mask: Optional[list[P
     from ..inference.remove import remove
 
     check_output_dir("--out", out)
-    footage = _footage(video, mask, masks_dir, instances)
+    footage = _footage(video, mask, masks_dir, instances, cfg)
     quiet_hf()
     report = remove(footage, str(model), out, cfg, resume=resume, show_progress=progress)
     console.print(f"{out}: wrote {', '.join(report.written) or 'nothing new'}"
@@ -50,6 +54,7 @@ def remove_cmd(cfg: RemoveConfig, video: Path = VIDEO_ARG, mask: Optional[list[P
 @app.command("decompose", epilog=(
     "Examples:\n\n"
     "  genomni decompose clip.mp4 --mask dog.mp4 --mask ball.mp4 --model runs/casper/model --out out/clip\n\n"
+    "  genomni decompose examples/davis_camel --model runs/casper/model --out out/camel --prompt 'a camel enclosure'\n\n"
     "  genomni decompose clip.mp4 --instances masks/ --model models/casper --out out/clip --coarse-iters 200 --resume"
 ))
 @config_options(RemoveConfig, OmnimatteConfig, fixed={"format": "png"})
@@ -61,7 +66,7 @@ def decompose_cmd(rcfg: RemoveConfig, ocfg: OmnimatteConfig, video: Path = VIDEO
     from ..inference.decompose import decompose
 
     check_output_dir("--out", out)
-    footage = _footage(video, mask, masks_dir, instances)
+    footage = _footage(video, mask, masks_dir, instances, rcfg)
     quiet_hf()
     report = decompose(footage, str(model), out, rcfg, ocfg, resume=resume, show_progress=progress)
     console.print(f"{out}: background + {len(report.objects)} layers; recomposition PSNR {report.recomposition_psnr:.2f} dB")

@@ -8,19 +8,31 @@ Formats (one folder per sample):
   goes into meta) and export writes the mask as a lossless FFV1 `.mkv` next to the mp4.
 - `png`: lossless `input/`, `target/`, `trimask/` PNG folders, `caption.txt` and `meta.json`
   (exact round trips).
+
+Import also reads the public reimplementation's other layouts:
+- its PNG training tuples (omnimatte+tripod data): `input/`, `bg/` (target), `trimask/` PNG folders in the
+  same trimask convention (its background value 127 is snapped to 128 and counted);
+- its inference sequence folders (`input_video.mp4`, `mask_NN.mp4`, `prompt.json`): with a clean
+  background (`bg/` or `bg.mp4`) each becomes a sample (every object removed: trimask 0 on the masks, 128
+  elsewhere); without one they have no target, so they become genomni footage folders for `decompose`
+  and `generate tripod` (`import_footage`).
+Captions come from `caption.txt`, `prompt.json` (`{"bg": ...}`) or a captions file (the public
+`<category>.json` list of `{"path", "short_prompt"}`, or a `{folder: caption}` mapping).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 import numpy as np
 
 from .. import trimask as tm
-from ..constants import DEFAULT_FPS
+from ..constants import DEFAULT_FPS, MASK_THRESHOLD
 from ..errors import GenomniError
+from ..footage_folders import SEQUENCE, FootageFolder, read_folder_footage, scan_folder
 from ..media import atomic_dir, read_video, write_video
 from ..sample import Sample
 from ..shards import BadSample, iter_samples, shard_name, write_index, write_shard
@@ -56,46 +68,161 @@ def export_samples(source: str | os.PathLike, out: str | os.PathLike, fmt: str,
     return written
 
 
-def read_sample_folder(folder: Path, source: str) -> Sample:
-    """One sample from a `png` or `gen-omnimatte` folder (detected by its files)."""
-    caption = (folder / "caption.txt").read_text().strip() if (folder / "caption.txt").is_file() else ""
-    if not caption:
-        raise GenomniError(f"{folder}: no caption.txt (every sample needs a caption of its target)")
+def load_captions(path: str | os.PathLike) -> dict[str, str]:
+    """A captions file: the public `[{"path": folder, "short_prompt": caption}, ...]` list or `{folder: caption}`."""
+    try:
+        data = json.loads(Path(path).read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise GenomniError(f"--captions {path}: not a readable JSON file ({exc})") from exc
+    if isinstance(data, dict) and all(isinstance(v, str) for v in data.values()):
+        return {str(k): v.strip() for k, v in data.items()}
+    if isinstance(data, list) and all(isinstance(d, dict) and "path" in d and "short_prompt" in d for d in data):
+        return {Path(str(d["path"])).name: str(d["short_prompt"]).strip().strip('"') for d in data}
+    raise GenomniError(f'--captions {path}: expected [{{"path": ..., "short_prompt": ...}}, ...] or {{"folder": "caption"}}')
+
+
+def _caption(folder: Path, captions: dict[str, str]) -> str:
+    """caption.txt, else prompt.json's "bg", else the captions file's entry for the folder."""
+    for text in ((folder / "caption.txt").read_text().strip() if (folder / "caption.txt").is_file() else "",
+                 _prompt_json(folder), captions.get(folder.name, "")):
+        if text:
+            return text
+    raise GenomniError(f"{folder}: no caption (caption.txt, prompt.json or an entry in --captions); every sample needs "
+                       f"a caption of its target")
+
+
+def _prompt_json(folder: Path) -> str:
+    f = folder / "prompt.json"
+    try:
+        data = json.loads(f.read_text()) if f.is_file() else {}
+    except json.JSONDecodeError as exc:
+        raise GenomniError(f"{f}: not valid JSON ({exc})") from exc
+    return str(data.get("bg", "")).strip() if isinstance(data, dict) else ""
+
+
+def _snapped(raw: np.ndarray) -> tuple[np.ndarray, int]:
+    tri = tm.quantize(raw)  # lossy or 127-valued masks: snap explicitly and count what changed
+    return tri, int((tri != raw).sum())
+
+
+def _sequence_sample(ff: FootageFolder, key: str, source: str, caption: str, threshold: int) -> Sample:
+    """A sequence folder with a clean background: every object removed."""
+    footage = read_folder_footage(ff, threshold)
+    assert ff.clean is not None
+    target, _ = read_video(ff.clean)
+    if target.shape != footage.video.shape:
+        raise GenomniError(f"{ff.clean}: {target.shape[0]} frames of {target.shape[2]}x{target.shape[1]}, the input has "
+                           f"{footage.video.shape[0]} of {footage.video.shape[2]}x{footage.video.shape[1]}")
+    tri = np.where(footage.masks.any(0), tm.REMOVE, tm.BACKGROUND).astype(np.uint8)
+    meta = {"source": source, "format": "gen-omnimatte sequence", "fps": footage.fps or DEFAULT_FPS, "folder": ff.folder.name,
+            "object_names": footage.names, "removed_ids": list(range(1, len(footage.names) + 1)), "kept_ids": [],
+            "mask_threshold": threshold}
+    return Sample(key, footage.video, target, tri, caption, meta).validate()
+
+
+def read_sample_folder(folder: Path, source: str, captions: dict[str, str] | None = None,
+                       threshold: int = MASK_THRESHOLD) -> Sample:
+    """One sample from a `png`, `gen-omnimatte` tuple, public PNG tuple (input/ bg/ trimask/) or sequence folder
+    with a clean background (detected by its files)."""
+    captions = captions or {}
     key = "".join(c if c.isalnum() or c in "-_" else "_" for c in folder.name)
+    ff = scan_folder(folder)
+    if ff is not None and ff.layout == SEQUENCE:
+        if ff.clean is None:
+            raise GenomniError(f"{folder}: a sequence folder without a clean background (bg/ or bg.mp4) has no target; "
+                               f"import it on its own to get a footage folder")
+        return _sequence_sample(ff, key, source, _caption(folder, captions), threshold)
     if (folder / "trimask").is_dir():
+        caption = _caption(folder, captions)
+        target_dir = folder / "target" if (folder / "target").is_dir() else folder / "bg"
+        if not target_dir.is_dir():
+            raise GenomniError(f"{folder}: trimask/ but no target/ (genomni png) or bg/ (gen-omnimatte png) folder")
         inp, fps = read_video(folder / "input")
-        target, _ = read_video(folder / "target")
-        tri, _ = read_video(folder / "trimask", gray=True)
-        meta = json.loads((folder / "meta.json").read_text()) if (folder / "meta.json").is_file() else {}
-        meta.setdefault("source", source)
-        return Sample(key, inp, target, tm.validate(tri, f"{folder}/trimask"), caption, meta).validate()
+        target, _ = read_video(target_dir)
+        raw, _ = read_video(folder / "trimask", gray=True)
+        if target_dir.name == "target":
+            meta = json.loads((folder / "meta.json").read_text()) if (folder / "meta.json").is_file() else {}
+            meta.setdefault("source", source)
+            return Sample(key, inp, target, tm.validate(raw, f"{folder}/trimask"), caption, meta).validate()
+        tri, snapped = _snapped(raw)
+        meta = {"source": source, "format": "gen-omnimatte png", "fps": DEFAULT_FPS, "mask_pixels_snapped": snapped,
+                "folder": folder.name}
+        return Sample(key, inp, target, tri, caption, meta).validate()
     if (folder / "rgb_full.mp4").is_file():
+        caption = _caption(folder, captions)
         inp, fps = read_video(folder / "rgb_full.mp4")
         target, _ = read_video(folder / "rgb_removed.mp4")
         if (folder / "mask.mkv").is_file():
             tri, _ = read_video(folder / "mask.mkv", gray=True)
             snapped = 0
         else:
-            raw, _ = read_video(folder / "mask.mp4", gray=True)
-            tri = tm.quantize(raw)  # lossy mp4: snap explicitly and count what changed
-            snapped = int((tri != raw).sum())
+            tri, snapped = _snapped(read_video(folder / "mask.mp4", gray=True)[0])
         meta = {"source": source, "format": "gen-omnimatte", "fps": fps or DEFAULT_FPS, "mask_pixels_snapped": snapped,
                 "folder": folder.name}
         return Sample(key, inp, target, tri, caption, meta).validate()
-    raise GenomniError(f"{folder}: neither a png sample (input/ target/ trimask/) nor a gen-omnimatte tuple (rgb_full.mp4 ...)")
+    raise GenomniError(f"{folder}: not a sample folder (input/ target|bg/ trimask/, rgb_full.mp4 + mask.mp4 + "
+                       f"rgb_removed.mp4, or input_video.mp4 + mask_NN.mp4 + bg/)")
 
 
-def import_samples(root: str | os.PathLike, out: str | os.PathLike, source: str = "omnimatte",
-                   samples_per_shard: int = 64, command: str = "") -> dict:
-    """Every sample folder under `root` into shards at `out` (atomic shards, manifest, card)."""
-    root, out = Path(root), Path(out)
+def sample_folders(root: str | os.PathLike) -> list[Path]:
+    """The folders to import: `root` itself when it is one footage folder, else its subfolders."""
+    root = Path(root)
+    if scan_folder(root) is not None:
+        return [root]
     folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")) if root.is_dir() else []
     if not folders:
         raise GenomniError(f"{root}: no sample folders inside")
+    return folders
+
+
+def targetless(folders: list[Path]) -> bool:
+    """True when the folders are sequence folders without a clean background (footage, not samples); a mix of
+    those and samples is refused."""
+    scanned = [scan_folder(f) for f in folders]
+    bare = [f for f, ff in zip(folders, scanned) if ff is not None and ff.layout == SEQUENCE and ff.clean is None]
+    if bare and len(bare) < len(folders):
+        raise GenomniError(f"{bare[0].parent}: mixes sequence folders without a clean background ({bare[0].name}, ...) with "
+                           f"samples; import them separately")
+    return bool(bare)
+
+
+def import_footage(folders: list[Path], out: str | os.PathLike, threshold: int = MASK_THRESHOLD) -> list[Path]:
+    """Sequence folders without a target -> genomni footage folders (`input.*` copied byte for byte, `masks/<name>/`
+    PNG masks binarized once by the mask rule, `caption.txt` from prompt.json), one per folder, each written
+    atomically; folders already at `out` are kept."""
+    out = Path(out)
+    written = []
+    for folder in folders:
+        ff = scan_folder(folder)
+        assert ff is not None
+        footage = read_folder_footage(ff, threshold)
+        dest = out / folder.name
+        if dest.exists():
+            written.append(dest)
+            continue
+        with atomic_dir(dest) as tmp:
+            if ff.video.is_file():
+                shutil.copyfile(ff.video, tmp / f"input{ff.video.suffix.lower()}")
+            else:
+                write_video(tmp / "input", footage.video)
+            for name, m in zip(footage.names, footage.masks):
+                write_video(tmp / "masks" / name, m.astype(np.uint8) * 255)
+            if footage.prompt:
+                (tmp / "caption.txt").write_text(footage.prompt + "\n")
+        written.append(dest)
+    return written
+
+
+def import_samples(root: str | os.PathLike, out: str | os.PathLike, source: str = "omnimatte",
+                   samples_per_shard: int = 64, command: str = "", captions: dict[str, str] | None = None,
+                   threshold: int = MASK_THRESHOLD) -> dict:
+    """Every sample folder under `root` into shards at `out` (atomic shards, manifest, card)."""
+    out = Path(out)
+    folders = sample_folders(root)
     if (out / "dataset.json").exists():
         raise GenomniError(f"{out} already holds a dataset; choose a new --out (nothing was changed)")
-    samples = [read_sample_folder(f, source) for f in folders]
     records = []
-    for j in range(0, len(samples), samples_per_shard):
-        records += write_shard(out / shard_name(source, j // samples_per_shard), samples[j:j + samples_per_shard])
+    for j in range(0, len(folders), samples_per_shard):  # one shard's samples in memory at a time
+        samples = [read_sample_folder(f, source, captions, threshold) for f in folders[j:j + samples_per_shard]]
+        records += write_shard(out / shard_name(source, j // samples_per_shard), samples)
     return write_index(out, records, {"source": source, "imported_from": str(root), "command": command, "complete": True})

@@ -3,7 +3,9 @@
 Layouts (one folder per scene under the benchmark root):
 - `genomni` (what `genomni data export --benchmark` writes, and the plain layout for your own
   scenes): `input.mkv|input.mp4|input/`, `masks/` with one mask video or folder per object, and
-  `background.mkv|background.mp4|background/` (or `target.*`) holding the clean background.
+  `background.mkv|background.mp4|background/` (or `target.*`) holding the clean background; or a
+  gen-omnimatte sequence folder (`input_video.mp4`, `mask_NN.mp4`, `prompt.json`) with its clean
+  background as `bg/` or `bg.mp4`.
 - `omnimatte`: the Omnimatte scene folders: `rgb/` frames, `mask/<id>/` frames per object, and the
   ground-truth background frames in `--gt-name` (default `bg_gt`).
 - `omnimatterf`: OmnimatteRF's released data layout: `rgb_1x/` frames, `masks/mask/<NN>/` frames per
@@ -26,8 +28,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ..constants import MASK_THRESHOLD
 from ..errors import GenomniError
 from ..footage import Footage, find_media, read_footage
+from ..footage_folders import SEQUENCE, read_folder_footage, scan_folder
 from ..media import read_video, resize_video
 
 LAYOUTS = ("auto", "genomni", "omnimatte", "omnimatterf")
@@ -79,14 +83,24 @@ def resized(scene: Scene, size: tuple[int, int]) -> Scene:
         return scene
     f = scene.footage
     masks = np.stack([resize_video(m.astype(np.uint8) * 255, (h, w)) > 0 for m in f.masks])
-    footage = Footage(resize_video(f.video, (h, w)), masks, f.names, f.fps)
+    footage = Footage(resize_video(f.video, (h, w)), masks, f.names, f.fps, prompt=f.prompt)
     return Scene(scene.name, footage, resize_video(scene.background, (h, w)), scene.background.shape[1:3])
 
 
-def load_scene(scene: Path, layout: str = "auto", gt_name: str = "bg_gt", size: tuple[int, int] | None = None) -> Scene:
+def load_scene(scene: Path, layout: str = "auto", gt_name: str = "bg_gt", size: tuple[int, int] | None = None,
+               threshold: int = MASK_THRESHOLD) -> Scene:
     """Read one scene folder (at the scoring `size` when given); raise a GenomniError naming the scene and file
     on any problem."""
     layout = _layout(scene) if layout == "auto" else layout
+    sequence = scan_folder(scene) if layout == "genomni" else None
+    if sequence is not None and sequence.layout == SEQUENCE:
+        if sequence.clean is None:
+            raise GenomniError(f"{scene.name}: no ground-truth background (bg/ or bg.mp4 beside input_video.mp4)")
+        try:
+            footage, background = read_folder_footage(sequence, threshold), read_video(sequence.clean)[0]
+        except GenomniError as exc:
+            raise GenomniError(f"{scene.name}: {exc}") from exc
+        return _scene(scene, footage, background, sequence.clean, size)
     if layout == "omnimatterf":
         video, masks_dir, gt = scene / "rgb_1x", scene / "masks" / "mask", find_media(scene, (gt_name,))
         if not video.is_dir():
@@ -105,10 +119,15 @@ def load_scene(scene: Path, layout: str = "auto", gt_name: str = "bg_gt", size: 
     if not masks_dir.is_dir():
         raise GenomniError(f"{scene.name}: no {masks_dir.relative_to(scene)}/ folder of object masks")
     try:
-        footage = read_footage(video, masks_dir=masks_dir)
+        footage = read_footage(video, masks_dir=masks_dir, threshold=threshold)
         background, _ = read_video(gt)
     except GenomniError as exc:
         raise GenomniError(f"{scene.name}: {exc}") from exc
+    return _scene(scene, footage, background, gt, size)
+
+
+def _scene(scene: Path, footage: Footage, background: np.ndarray, gt: Path, size: tuple[int, int] | None) -> Scene:
+    """The scene after checking the ground truth matches the input, at the scoring size when given."""
     if background.shape != footage.video.shape:
         raise GenomniError(f"{scene.name}: ground truth {gt.name} is {background.shape[0]} frames of "
                            f"{background.shape[2]}x{background.shape[1]}, the input {footage.video.shape[0]} of "
@@ -118,7 +137,8 @@ def load_scene(scene: Path, layout: str = "auto", gt_name: str = "bg_gt", size: 
 
 
 def load_benchmark(root: str | os.PathLike, layout: str = "auto", gt_name: str = "bg_gt",
-                   strict: bool = False, size: tuple[int, int] | None = None) -> list[Scene | Skipped]:
+                   strict: bool = False, size: tuple[int, int] | None = None,
+                   threshold: int = MASK_THRESHOLD) -> list[Scene | Skipped]:
     """Every scene folder under `root`, sorted; unreadable ones become Skipped (or raise with `strict`)."""
     if layout not in LAYOUTS:
         raise GenomniError(f"--layout must be one of {', '.join(LAYOUTS)}")
@@ -131,7 +151,7 @@ def load_benchmark(root: str | os.PathLike, layout: str = "auto", gt_name: str =
     scenes: list[Scene | Skipped] = []
     for folder in folders:
         try:
-            scenes.append(load_scene(folder, layout, gt_name, size))
+            scenes.append(load_scene(folder, layout, gt_name, size, threshold))
         except GenomniError as exc:
             if strict:
                 raise

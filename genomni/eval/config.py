@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import GenomniError
+from ..footage import MaskOptions
 from ..options import check_choice, check_device, check_output_dir, option, require
 
 
@@ -20,9 +21,9 @@ def _benchmarks(values: list[str]) -> dict[str, Any]:
     return {"benchmarks": benches}
 
 
-@dataclass
-class EvalConfig:
-    """Benchmarks (name -> root), methods, loader options and output."""
+@dataclass(kw_only=True)
+class EvalConfig(MaskOptions):
+    """Benchmarks (name -> root), methods, loader options (the mask rule included) and output."""
 
     benchmarks: dict[str, str] = option(help="NAME=DIR of scene folders; repeatable.", flag="benchmark", parse=_benchmarks)
     methods: list[str] = option(help="copy-input, cv2-inpaint, temporal-median, predictions:DIR, casper:MODEL_DIR, "
@@ -40,6 +41,7 @@ class EvalConfig:
     meta: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         require([(bool(self.benchmarks), "give at least one --benchmark NAME=DIR"),
                  (bool(self.methods), "give at least one --method")])
         check_choice("--layout", self.layout, ("auto", "genomni", "omnimatte", "omnimatterf"))

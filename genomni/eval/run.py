@@ -135,7 +135,8 @@ def evaluate(cfg: EvalConfig, progress: bool = True) -> EvalResult:
     if repeated:
         raise GenomniError(f"two --method values have the same name {repeated[0]!r}; name them with NAME=SPEC")
     size = scoring_size(cfg.resize)
-    data = {name: load_benchmark(root, cfg.layout, cfg.gt_name, cfg.strict, size) for name, root in cfg.benchmarks.items()}
+    data = {name: load_benchmark(root, cfg.layout, cfg.gt_name, cfg.strict, size, cfg.mask_threshold)
+            for name, root in cfg.benchmarks.items()}
     (out / "cache").mkdir(parents=True, exist_ok=True)
     rows: list[dict[str, Any]] = []  # one per (method, benchmark, scene)
     total = sum(len(v) for v in data.values()) * len(methods)

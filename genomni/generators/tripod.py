@@ -10,8 +10,9 @@ than `max_uncovered` of them is dropped (the target would be invented there). Sa
 windows, target = the clean plate, trimask 0 on the objects and 128 elsewhere, so the real shadows and
 reflections outside the masks are in the input and not in the target.
 
-Footage folders use the layout `genomni data export` writes: `input.*` (video or frame folder),
-`masks/` (one mask video or folder per object), and `caption.txt` (describing the clean scene).
+Footage folders: the layout `genomni data export` writes (`input.*` video or frame folder, `masks/` with one
+mask video or folder per object, `caption.txt` describing the clean scene) or a gen-omnimatte sequence folder
+(`input_video.mp4`, `mask_NN.mp4`, `prompt.json`); see `genomni.footage_folders`.
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ from .. import __version__
 from .. import trimask as tm
 from ..constants import DEFAULT_FPS, EFFECT_LEVELS
 from ..errors import GenomniError
-from ..footage import dilate, find_media, read_footage
+from ..footage import MaskOptions, dilate
+from ..footage_folders import read_folder_footage, scan_folder
 from ..media import read_video
 from ..options import check_choice, option, require
 from ..sample import Sample
@@ -39,11 +41,12 @@ from .run import RunOptions, RunSummary, SceneResult, run_generator, skipping_ba
 SOURCE = "tripod"
 
 
-@dataclass
-class TripodConfig:
+@dataclass(kw_only=True)
+class TripodConfig(MaskOptions):
     """Inputs and rules of a tripod run; everything here defines the output."""
 
-    inputs: list[str] = option([], "Footage folders: input.* + masks/ (one entry per object) + caption.txt.", positional=True)
+    inputs: list[str] = option([], "Footage folders: input.* + masks/ (one entry per object) + caption.txt, or "
+                                   "gen-omnimatte sequence folders (input_video.mp4 + mask_NN.mp4 + prompt.json).", positional=True)
     frames: int = option(0, "Frames per sample (0 = the whole clip).")
     stride: int = option(0, "Frames between sample starts (0 = --frames, no overlap).")
     dilate: int = option(2, "Grow object masks by this many pixels before building the plate and trimask.")
@@ -51,13 +54,15 @@ class TripodConfig:
                                    "(ECC on the background, objects and their surroundings masked out).")
     max_uncovered: float = option(0.0, "Drop clips where more than this fraction of pixels is never uncovered.")
     clean: str | None = option(None, "A separately shot clean clip of the same view (one footage folder only).")
-    caption: str | None = option(None, "Caption for every sample (else BLIP-2, else each folder's caption.txt).")
-    captioner: str = option("file", "file (--caption or caption.txt) or blip2 (captions the clean plate).")
+    caption: str | None = option(None, "Caption for every sample (else BLIP-2, else each folder's caption.txt or prompt.json).")
+    captioner: str = option("file", "file (--caption, caption.txt or prompt.json) or blip2 (captions the clean plate).")
     captioner_model: str | None = option(None, "Local BLIP-2 dir (save_pretrained layout) for --captioner blip2.")
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         require([
-            (bool(self.inputs), "give one or more footage folders (input.* + masks/ + caption.txt)"),
+            (bool(self.inputs), "give one or more footage folders (input.* + masks/ + caption.txt, or input_video.mp4 "
+                                "+ mask_NN.mp4 + prompt.json)"),
             (self.frames >= 0 and self.stride >= 0 and self.dilate >= 0, "--frames, --stride and --dilate must be >= 0"),
             (self.max_shift >= 0 and 0 <= self.max_uncovered <= 1, "--max-shift must be >= 0 and --max-uncovered in [0, 1]"),
             (not self.clean or len(self.inputs) == 1, "--clean goes with exactly one footage folder"),
@@ -169,15 +174,14 @@ def clean_plate(video: np.ndarray, holes: np.ndarray) -> tuple[np.ndarray, np.nd
     return np.nan_to_num(plate).round().astype(np.uint8), never
 
 
-def _caption(folder: Path, cfg: TripodConfig, target: np.ndarray) -> str:
+def _caption(folder: Path, cfg: TripodConfig, target: np.ndarray, own: str | None) -> str:
     if cfg.caption:
         return cfg.caption
     if cfg.captioner == "blip2":
         return _captioner(cfg.captioner_model or "").caption(target, {})
-    f = folder / "caption.txt"
-    if f.is_file() and f.read_text().strip():
-        return f.read_text().strip()
-    raise GenomniError(f"{folder}: no caption.txt, --caption or --captioner-model")
+    if own:
+        return own
+    raise GenomniError(f"{folder}: no caption.txt or prompt.json; give --caption or --captioner blip2")
 
 
 _CAPTIONERS: dict[str, Blip2Captioner] = {}
@@ -193,10 +197,10 @@ def _captioner(model_dir: str) -> Blip2Captioner:
 def tripod_job(cfg: TripodConfig, index: int) -> SceneResult:
     """Footage folder `index` -> samples, or a dropped result with the measured reason."""
     folder = Path(cfg.inputs[index])
-    video_path = find_media(folder, ("input",))
-    if video_path is None:
-        raise GenomniError(f"{folder}: no input video (input.mkv, input.mp4 or input/)")
-    footage = read_footage(video_path, masks_dir=folder / "masks")
+    found = scan_folder(folder)
+    if found is None:
+        raise GenomniError(f"{folder}: not a footage folder (input.* + masks/, or input_video.mp4 + mask_NN.mp4)")
+    footage = read_folder_footage(found, cfg.mask_threshold)
     holes = dilate(footage.masks.any(0), cfg.dilate)
     shift = camera_shift(footage.video, holes)
     stats: dict[str, Any] = {"camera_shift_px": round(shift, 3)}
@@ -219,7 +223,7 @@ def tripod_job(cfg: TripodConfig, index: int) -> SceneResult:
     if n > t:
         return SceneResult(index, [], 1, f"clip has {t} frames, --frames asks for {n}", stats)
     step = cfg.stride or n
-    caption = _caption(folder, cfg, np.repeat(plate[None], 3, axis=0))
+    caption = _caption(folder, cfg, np.repeat(plate[None], 3, axis=0), footage.prompt)
     samples = []
     for k, start in enumerate(range(0, t - n + 1, step)):
         inp = footage.video[start:start + n]

@@ -6,29 +6,33 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..constants import DEFAULT_STEPS
+from ..footage import MaskOptions
 from ..options import check_choice, check_device, option, require
 
 FORMATS = ("mp4", "mkv", "png")
 
 
-@dataclass
-class RemoveConfig:
-    """Sampling and bookkeeping options of a removal run."""
+@dataclass(kw_only=True)
+class RemoveConfig(MaskOptions):
+    """Sampling and bookkeeping options of a removal run (and the mask rule, `MaskOptions`)."""
 
     steps: int | None = option(None, "Denoising steps.", show_default=f"the model's recorded inference steps ({DEFAULT_STEPS} if none)")
     guidance: float = option(1.0, "Classifier-free guidance scale (1 = off).")
     seed: int = option(0, "Noise seed.")
-    prompt: str = option("", "Caption of the result (what the clean video shows).")
+    prompt: str | None = option(None, "Caption of the result (what the clean video shows).",
+                                show_default="the folder's prompt.json or caption.txt, else empty")
     max_side: int | None = option(None, "Working size: long side in pixels.", show_default="the model's training size")
     window: int | None = option(None, "Frames per temporal window.", show_default="the model's training clip length")
     stride: int | None = option(None, "Frames between window starts.", show_default="3/4 of the window")
-    dilate: int = option(0, "Grow object masks by this many pixels.")
+    dilate: int = option(0, "Grow object masks by this many pixels at the input's size (the public gen-omnimatte code "
+                            "grows them by 5, an 11x11 square, at its working size).")
     device: str = option("auto", "auto, cpu or cuda[:N].")
     dtype: str = option("float32", "float32, bf16 or fp16 for the transformer.")
     offload: bool = option(False, "Diffusers model CPU offload: each part on the GPU only while it runs (large models, small GPUs).")
     format: str = option("mp4", "Output videos: mp4 (H.264), mkv (lossless FFV1) or png (frame folders).")
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         require([(self.steps is None or self.steps >= 1, "--steps must be >= 1"),
                  (self.window is None or self.window >= 1, "--window must be >= 1"),
                  (self.stride is None or self.stride >= 1, "--stride must be >= 1"),

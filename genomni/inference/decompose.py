@@ -31,8 +31,8 @@ from ..layers import checkerboard, composite, read_rgba_folder, write_rgba_folde
 from ..media import atomic_write_bytes, read_video, write_video
 from ..metrics import psnr01
 from ..outdir import LOCK, locks
-from .omnimatte import Layer, OmnimatteConfig, optimize_layer
-from .remove import RemoveConfig, output_name, remove
+from .omnimatte import Layer, OmnimatteConfig, check_layer_memory, optimize_layer
+from .remove import RemoveConfig, output_name, prompt_for, remove
 
 DECOMPOSITION = "decomposition.json"
 
@@ -77,10 +77,12 @@ def decompose(footage: Footage, model_dir: str, out_dir: str | Path, rcfg: Remov
     out = Path(out_dir)
     if out.exists() and not resume and any(p.name != LOCK for p in out.iterdir()):
         raise GenomniError(f"{out} is not empty; pass --resume to continue it or choose a new --out")
+    check_layer_memory(*footage.shape)  # before the removals: they take minutes, the layers come after
     out.mkdir(parents=True, exist_ok=True)
     fps = footage.fps or DEFAULT_FPS
     t0 = time.time()
-    rcfg = dataclasses.replace(rcfg, format="png")  # omnimatte needs the removals exactly as sampled
+    # omnimatte needs the removals exactly as sampled; the prompt used is recorded, whoever gave it
+    rcfg = dataclasses.replace(rcfg, format="png", prompt=prompt_for(rcfg, footage))
     removal = remove(footage, model_dir, out / "removals", rcfg, resume=resume, show_progress=show_progress)
     timings = {"remove_s": time.time() - t0}
     bg, _ = read_video(out / "removals" / output_name("background", footage.names, "png"))

@@ -12,6 +12,7 @@ foreground takes the exact colour that reconstructs the solo frame wherever alph
 
 from __future__ import annotations
 
+import os
 from dataclasses import asdict, dataclass
 from typing import Any, Callable
 
@@ -132,3 +133,29 @@ def optimize_layer(solo: np.ndarray, background: np.ndarray, mask: np.ndarray, c
              "loss_first": (loss_c + loss_f)[0], "loss_last": (loss_c + loss_f)[-1], "coarse_size": list(small),
              "config": asdict(cfg)}
     return Layer(a_np, rgb, stats)
+
+
+# Peak memory of one layer = fixed + per frame-pixel (every full-size frame held as float tensors, the foreground's
+# Adam state) + per pixel of one frame (the U-Net's activations on frames_per_iter full-size frames). Measured by
+# benchmarks/omnimatte_memory.py (fit 249 MB + 87 B + 12,140 B at the default options), rounded up here.
+LAYER_BYTES_FIXED = 300e6
+LAYER_BYTES_PER_FRAME_PIXEL = 100.0
+LAYER_BYTES_PER_PIXEL = 13_000.0
+
+
+def layer_memory_bytes(frames: int, height: int, width: int) -> float:
+    """Estimated peak memory (bytes) of one layer optimization on a (frames, height, width) clip."""
+    return LAYER_BYTES_FIXED + LAYER_BYTES_PER_FRAME_PIXEL * frames * height * width + LAYER_BYTES_PER_PIXEL * height * width
+
+
+def machine_memory_bytes() -> int:
+    """This machine's physical memory."""
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+def check_layer_memory(frames: int, height: int, width: int) -> None:
+    """Refuse, before any work, a clip whose layer optimization would need more memory than the machine has."""
+    need, have = layer_memory_bytes(frames, height, width), machine_memory_bytes()
+    if need > have:
+        raise GenomniError(f"the layer optimization of {frames} frames at {width}x{height} needs about {need / 1e9:.1f} GB, "
+                           f"more than this machine's {have / 1e9:.1f} GB; downscale the video or split it into shorter clips")

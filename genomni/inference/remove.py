@@ -12,7 +12,7 @@ import hashlib
 import json
 import logging
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -99,6 +99,11 @@ class RemovalPlan:
     latent_stride: int
 
 
+def prompt_for(cfg: RemoveConfig, footage: Footage) -> str:
+    """The caption the model is given: --prompt, else the footage's own (prompt.json, caption.txt), else empty."""
+    return cfg.prompt if cfg.prompt is not None else (footage.prompt or "")
+
+
 class Remover:
     """Runs Casper removals on one footage: shared encodings, one sampling per trimask."""
 
@@ -145,7 +150,7 @@ class Remover:
         video, t = pad_frames(small, model.config.frame_multiple)
         x = from_uint8(video)[None]
         latent = model.encode_video(x)
-        text = model.encode_text([cfg.prompt]).to(model.device)
+        text = model.encode_text([prompt_for(cfg, footage)]).to(model.device)
         uncond = model.encode_text([""]).to(model.device) if cfg.guidance != 1.0 else None
         velocity = blended_velocity(lambda a, b, s, e: model.denoise(a, b, s, e), plan.latent_window, plan.latent_stride)
         for name, tri in trimasks_for(masks).items():
@@ -227,6 +232,9 @@ def remove(footage: Footage, model_dir: str, out_dir: str | Path, cfg: RemoveCon
 
     out = Path(out_dir)
     fps = footage.fps or DEFAULT_FPS
+    if cfg.prompt is None:  # recorded as the prompt used
+        cfg = replace(cfg, prompt=prompt_for(cfg, footage))
+        log.info("prompt: %r (%s)", cfg.prompt, "from the footage folder" if footage.prompt else "none given")
     names = ["background"] + [f"solo_{i}" for i in range(len(footage.names))]
     identity = removal_identity(footage, model_dir, cfg)
     guard_resume(out, "remove.json", identity, resume, [output_name(n, footage.names, cfg.format) for n in names])
@@ -235,12 +243,13 @@ def remove(footage: Footage, model_dir: str, out_dir: str | Path, cfg: RemoveCon
     t0 = time.time()
     pipe = load_pipeline(model_dir, cfg) if todo else None
     timings["load_s"] = time.time() - t0
+    remover = Remover(pipe, cfg) if pipe is not None else None
+    if remover is not None:  # every size and capacity limit is checked here, before anything is written
+        log.info("removal plan for %s: %s", out, remover.plan(footage.shape))
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(out / "remove.json", (json.dumps({"identity": identity, "complete": False}, indent=2) + "\n").encode())
     written = []
-    if todo:
-        remover = Remover(pipe, cfg)
-        log.info("removal plan for %s: %s", out, remover.plan(footage.shape))
+    if remover is not None:
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                       disable=not show_progress) as bar:
             t1 = time.time()

@@ -1,0 +1,119 @@
+"""Footage folders in the layouts people hold, read as they are:
+
+- **gen-omnimatte sequence folder** (the public reimplementation's examples): `input_video.mp4` (or an
+  `input_video/` frame folder), one `mask_NN.mp4` (or `mask_NN/`) per object, `prompt.json` holding
+  `{"bg": "<caption of the clean video>"}`, and optionally a clean background `bg/` or `bg.mp4`.
+- **genomni footage folder** (`genomni data export --format footage`): `input.*`, `masks/` with one mask
+  video or folder per object, `caption.txt`, and `background.*` when the target is the clean background.
+
+Nothing else in the folder is taken as a mask. `open_footage` turns a video path, a frame folder or such a
+folder (plus any masks given on the command line) into one `Footage`, its prompt included.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from .constants import MASK_THRESHOLD
+from .errors import GenomniError
+from .footage import Footage, find_media, read_footage
+from .media import VIDEO_SUFFIXES
+
+log = logging.getLogger(__name__)
+
+SEQUENCE = "gen-omnimatte"
+GENOMNI = "genomni"
+
+
+@dataclass
+class FootageFolder:
+    """What a footage folder holds: its layout, the input video, the object mask tracks (in object order), the
+    caption of the clean video (None when the folder has none) and where it came from, and the clean background
+    (None when absent)."""
+
+    folder: Path
+    layout: str
+    video: Path
+    masks: list[Path]
+    prompt: str | None
+    prompt_source: str | None
+    clean: Path | None
+
+
+def _mask_order(p: Path) -> tuple[int, str]:
+    """mask_2 before mask_10: by the number in the name, then by name."""
+    digits = re.findall(r"\d+", p.stem if p.is_file() else p.name)
+    return (int(digits[-1]) if digits else -1, p.name)
+
+
+def _sequence_prompt(folder: Path) -> str | None:
+    f = folder / "prompt.json"
+    if not f.is_file():
+        return None
+    try:
+        data = json.loads(f.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise GenomniError(f"{f}: not valid JSON ({exc})") from exc
+    if not isinstance(data, dict) or not isinstance(data.get("bg"), str):
+        raise GenomniError(f'{f}: expected {{"bg": "<caption of the clean video>"}}')
+    return data["bg"].strip()
+
+
+def scan_folder(folder: str | os.PathLike) -> FootageFolder | None:
+    """The footage folder at `folder`, or None when it is not one (e.g. a plain folder of frames)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return None
+    video = find_media(folder, ("input_video",))
+    if video is not None:
+        masks = sorted((p for p in folder.glob("mask_*") if p.is_dir() or p.suffix.lower() in VIDEO_SUFFIXES), key=_mask_order)
+        if not masks:
+            raise GenomniError(f"{folder}: a gen-omnimatte sequence folder without mask_NN.mp4 files (one per object)")
+        prompt = _sequence_prompt(folder)
+        return FootageFolder(folder, SEQUENCE, video, masks, prompt, "prompt.json" if prompt is not None else None,
+                             find_media(folder, ("bg", "background")))
+    video = find_media(folder, ("input",))
+    if video is not None and (folder / "masks").is_dir():
+        caption = folder / "caption.txt"
+        prompt = caption.read_text().strip() if caption.is_file() else None
+        return FootageFolder(folder, GENOMNI, video, [], prompt, "caption.txt" if prompt is not None else None,
+                             find_media(folder, ("background",)))
+    return None
+
+
+def read_folder_footage(ff: FootageFolder, threshold: int = MASK_THRESHOLD) -> Footage:
+    """The footage of a scanned folder, with its prompt."""
+    if ff.layout == SEQUENCE:
+        footage = read_footage(ff.video, [str(m) for m in ff.masks], threshold=threshold)
+    else:
+        footage = read_footage(ff.video, masks_dir=ff.folder / "masks", threshold=threshold)
+    footage.prompt = ff.prompt
+    return footage
+
+
+def open_footage(source: str | os.PathLike, masks: list[str | os.PathLike] | None = None,
+                 masks_dir: str | os.PathLike | None = None, instances: str | os.PathLike | None = None,
+                 threshold: int = MASK_THRESHOLD) -> Footage:
+    """A video path or frame folder with the masks given, or a footage folder: its own masks unless masks are
+    given (then the given ones replace them, said in the log), and its prompt."""
+    ff = scan_folder(source)
+    given = masks is not None or masks_dir is not None or instances is not None
+    if ff is None:
+        if not given:
+            raise GenomniError(f"{source}: give object masks (--mask, --masks-dir or --instances), or a folder with "
+                               f"input_video.mp4 + mask_NN.mp4 (gen-omnimatte) or input.* + masks/ (genomni)")
+        return read_footage(source, masks, instances, masks_dir, threshold)
+    if not given:
+        footage = read_folder_footage(ff, threshold)
+        log.info("%s: %s folder, %d object(s) (%s)%s", source, ff.layout, len(footage.names), ", ".join(footage.names),
+                 f", prompt from {ff.prompt_source}" if ff.prompt_source else ", no prompt file")
+        return footage
+    log.warning("%s: using the masks given on the command line instead of the folder's own", source)
+    footage = read_footage(ff.video, masks, instances, masks_dir, threshold)
+    footage.prompt = ff.prompt
+    return footage
