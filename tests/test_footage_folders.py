@@ -197,3 +197,14 @@ def test_decompose_refuses_a_clip_whose_layers_exceed_the_machine_before_any_wor
     assert err.count("\n") == 1 and "the layer optimization of 9 frames at 64x48 needs about 0.3 GB, more than this " \
         "machine's 0.2 GB" in err
     assert not (out / "removals").exists()
+
+
+def test_objectpaste_takes_objects_and_backgrounds_from_sequence_folders(tmp_path):
+    _sequence(tmp_path / "street")
+    _sequence(tmp_path / "plaza", clean=True)
+    out = tmp_path / "paste"
+    assert run_cli(["generate", "objectpaste", "--objects", str(tmp_path / "street"), "--backgrounds", str(tmp_path / "plaza"),
+                    "--num-samples", "3", "--min-area", "0", "--out", str(out), "--no-progress"]) == 0
+    samples = list(iter_samples(out))
+    assert samples and {s.meta["object"] for s in samples} <= {"street/mask_00", "street/mask_01"}
+    assert all(s.caption == PROMPT and s.meta["background"] == "plaza" for s in samples)

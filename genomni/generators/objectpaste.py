@@ -23,9 +23,10 @@ import numpy as np
 
 from .. import __version__
 from .. import trimask as tm
-from ..constants import DEFAULT_FPS
+from ..constants import DEFAULT_FPS, MASK_THRESHOLD
 from ..errors import GenomniError
-from ..footage import find_media, read_footage
+from ..footage import MaskOptions
+from ..footage_folders import read_folder_footage, scan_folder
 from ..media import read_video
 from ..options import option, require
 from ..sample import Sample
@@ -35,11 +36,12 @@ from .run import RunOptions, RunSummary, SceneResult, run_generator
 SOURCE = "objectpaste"
 
 
-@dataclass
-class PasteConfig:
-    """Sources, ranges and filters of an objectpaste run; everything here defines the output."""
+@dataclass(kw_only=True)
+class PasteConfig(MaskOptions):
+    """Sources, ranges and filters of an objectpaste run (the mask rule included); everything here defines the output."""
 
-    objects: list[str] = option([], "Object sources: footage folders (input.* + masks/) or kubric shard dirs; repeatable.")
+    objects: list[str] = option([], "Object sources: footage folders (input.* + masks/, or input_video.mp4 + mask_NN.mp4) "
+                                     "or kubric shard dirs; repeatable.")
     backgrounds: list[str] = option([], "Background clips: videos, frame folders, footage folders or shard dirs; repeatable.")
     num_samples: int = option(16, "Samples to make (one object pasted each).")
     seed: int = option(0, "Run seed: sample k is a pure function of (seed, k, config).")
@@ -55,6 +57,7 @@ class PasteConfig:
     caption: str | None = option(None, "Caption for every sample (else the background's caption).")
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         require([
             (bool(self.objects) and bool(self.backgrounds),
              "give --objects and --backgrounds (footage folders, videos or shard dirs)"),
@@ -92,8 +95,9 @@ def _is_shard_dir(path: Path) -> bool:
     return path.is_dir() and any(SHARD_RE.match(p.name) for p in path.iterdir())
 
 
-def load_tracks(paths: list[str]) -> list[Track]:
-    """Object tracks from footage folders (input.* + masks/) and shard dirs (objects of samples with `instances`)."""
+def load_tracks(paths: list[str], threshold: int = MASK_THRESHOLD) -> list[Track]:
+    """Object tracks from footage folders (genomni or gen-omnimatte sequence) and shard dirs (objects of samples with
+    `instances`)."""
     tracks: list[Track] = []
     for p in map(Path, paths):
         if _is_shard_dir(p):
@@ -105,10 +109,11 @@ def load_tracks(paths: list[str]) -> list[Track]:
                     if m.any():
                         tracks.append(Track(s.input, m, f"{p.name}/{s.key}/object{i:02d}"))
         else:
-            video = find_media(p, ("input",))
-            if video is None:
-                raise GenomniError(f"{p}: not a shard dir and no input video (input.mkv, input.mp4 or input/)")
-            f = read_footage(video, masks_dir=p / "masks")
+            found = scan_folder(p)
+            if found is None:
+                raise GenomniError(f"{p}: neither a shard dir nor a footage folder (input.* + masks/, or input_video.mp4 + "
+                                   f"mask_NN.mp4)")
+            f = read_folder_footage(found, threshold)
             for m, name in zip(f.masks, f.names):
                 tracks.append(Track(f.video, m, f"{p.name}/{name}"))
     if not tracks:
@@ -123,9 +128,9 @@ def load_backgrounds(paths: list[str]) -> list[Clip]:
         if _is_shard_dir(p):
             clips += [Clip(s.target, f"{p.name}/{s.key}", s.caption, s.fps) for s in iter_samples(p) if not s.meta.get("kept_ids")]
         else:
-            video = find_media(p, ("input", "background")) if p.is_dir() and (p / "masks").is_dir() else p
-            frames, fps = read_video(video)
-            cap = (p / "caption.txt").read_text().strip() if p.is_dir() and (p / "caption.txt").is_file() else ""
+            found = scan_folder(p)
+            frames, fps = read_video(found.video if found is not None else p)
+            cap = (found.prompt or "") if found is not None else ""
             clips.append(Clip(frames, p.name, cap, fps or DEFAULT_FPS))
     if not clips:
         raise GenomniError(f"no background clips found in {', '.join(paths)}")
@@ -136,10 +141,10 @@ _CACHE: dict[tuple, Any] = {}
 
 
 def _sources(cfg: PasteConfig) -> tuple[list[Track], list[Clip]]:
-    key = (tuple(cfg.objects), tuple(cfg.backgrounds))
+    key = (tuple(cfg.objects), tuple(cfg.backgrounds), cfg.mask_threshold)
     if key not in _CACHE:
         _CACHE.clear()
-        _CACHE[key] = (load_tracks(cfg.objects), load_backgrounds(cfg.backgrounds))
+        _CACHE[key] = (load_tracks(cfg.objects, cfg.mask_threshold), load_backgrounds(cfg.backgrounds))
     return _CACHE[key]
 
 
