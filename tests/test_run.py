@@ -47,7 +47,7 @@ def test_run_writes_shards_manifest_and_card(tmp_path):
     assert keys == [s.key for s in iter_samples(tmp_path / "a")]
     assert len(keys) == 1 + 2 + 1 + 2 + 0 + 2 + 1
     card = read_card(tmp_path / "a")
-    assert card["scenes"] == {"requested": 7, "done": 7, "dropped": 1, "resampled": 0}
+    assert card["scenes"] == {"requested": 7, "done": 7, "dropped": 1, "resampled": 0, "retried": 0}
     assert card["dropped_scenes"] == [{"index": 4, "reason": "QC: object out of view"}]
 
 

@@ -62,7 +62,7 @@ def generate_objectpaste(cfg: PasteConfig, opts: RunOptions) -> None:
     "  genomni generate layers out/clip1 out/clip2 --out data/layers\n\n"
     "  genomni generate layers omnimatte_runs/* --out data/layers --caption 'A street.' --no-drop-all"
 ))
-@config_options(LayersConfig, RunOptions, exclude=("workers", "num_shards", "shard_index", "scenes_per_shard"))
+@config_options(LayersConfig, RunOptions, exclude=("num_shards", "shard_index", "scenes_per_shard"))
 def generate_layers(cfg: LayersConfig, opts: RunOptions, skip_bad: bool = SKIP_BAD) -> None:
     """RGBA layer decompositions -> samples: all layers composited as input, one (or all) dropped for the target."""
     from ..generators.layers import run_layers
@@ -76,7 +76,7 @@ def generate_layers(cfg: LayersConfig, opts: RunOptions, skip_bad: bool = SKIP_B
     "  genomni generate tripod footage/cafe footage/pond --out data/tripod --frames 25 --stride 12\n\n"
     "  genomni generate tripod footage/pond --clean pond_empty.mp4 --out data/tripod-pond"
 ))
-@config_options(TripodConfig, RunOptions, exclude=("workers", "num_shards", "shard_index", "scenes_per_shard"))
+@config_options(TripodConfig, RunOptions, exclude=("num_shards", "shard_index", "scenes_per_shard"))
 def generate_tripod(cfg: TripodConfig, opts: RunOptions, skip_bad: bool = SKIP_BAD) -> None:
     """Static-camera footage with moving objects -> samples whose target is the clean plate (real shadows/reflections)."""
     from ..generators.tripod import run_tripod

@@ -10,20 +10,18 @@ Output directory layout:
 
 Scenes are committed one at a time (tar, then json), shards are assembled in scene order once all
 their scenes exist, so a killed run resumes with nothing lost or duplicated, and the output is the
-same whatever the number of workers or partitions.
+same whatever the executor (`executors`: local processes or Ray tasks), the number of workers or
+partitions.
 """
 
 from __future__ import annotations
 
-import itertools
 import json
 import os
 import shlex
 import tarfile
-from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
@@ -35,9 +33,10 @@ from .. import __version__
 from ..errors import GenomniError
 from ..media import atomic_write_bytes
 from ..options import check_choice, check_output_dir, option, require
-from ..outdir import die_with_parent, locks
+from ..outdir import locks
 from ..sample import Sample
 from ..shards import shard_name, write_index, write_shard
+from .executors import local_results, ray_results
 
 STATE = ".genomni"
 
@@ -47,7 +46,16 @@ class RunOptions:
     """How to execute a run (none of this changes what the run produces)."""
 
     out_dir: Path = option(help="Output shard directory (created; an interrupted run resumes here).", flag="out")
-    workers: int = option(1, "Render processes (kubric: each takes ~300 MB).")
+    workers: int = option(1, "Render processes (kubric: each takes ~300 MB); with --executor ray and no --ray-address, "
+                                "the CPUs of the local Ray.")
+    executor: str = option("local", "local (processes on this machine) or ray (Ray tasks; pip install 'genomni[ray]').")
+    ray_address: str | None = option(None, "Ray cluster to use with --executor ray (e.g. ray://head:10001 or auto).",
+                                     show_default="start a local Ray")
+    task_cpus: float = option(1.0, "CPUs per scene task with --executor ray.")
+    task_retries: int = option(3, "Retries of a scene whose Ray worker died, whose node was lost or that ran over --scene-timeout.")
+    scene_timeout: float = option(0.0, "With --executor ray: seconds after which a scene's task is cancelled and retried (0 = none).")
+    scenes_per_process: int = option(0, "Start a fresh worker process after this many scenes (bpy leaks memory across "
+                                        "scenes; 0 = never). Local pools and Ray workers.")
     num_shards: int = option(1, "Split the run into this many independent jobs (e.g. machines).")
     shard_index: int = option(0, "Which job this is: makes output shards j with j % num-shards == index.")
     scenes_per_shard: int = option(16, "Scenes per output shard (fixes the shard layout of the run).")
@@ -65,6 +73,13 @@ class RunOptions:
             (self.scenes_per_shard >= 1, f"--scenes-per-shard must be >= 1, got {self.scenes_per_shard}"),
         ])
         check_choice("--video-codec", self.video_codec, ("ffv1", "h264"))
+        check_choice("--executor", self.executor, ("local", "ray"))
+        require([
+            (self.task_cpus > 0 and self.task_retries >= 0 and self.scene_timeout >= 0 and self.scenes_per_process >= 0,
+             "--task-cpus must be > 0; --task-retries, --scene-timeout and --scenes-per-process >= 0"),
+            (self.executor == "ray" or (self.ray_address is None and self.scene_timeout == 0),
+             "--ray-address and --scene-timeout go with --executor ray"),
+        ])
 
 
 @dataclass
@@ -213,31 +228,23 @@ def run_generator(
     console = console or Console(stderr=True)
     columns = [TextColumn(f"[bold]{name}"), BarColumn(), MofNCompleteColumn(), _RateColumn(),
                TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn()]
+    retries: dict[int, int] = {}
     with Progress(*columns, console=console, disable=not opts.progress) as progress:
         task = progress.add_task(name, total=total, completed=total - len(pending))
-        if opts.workers == 1:
-            for s in pending:
-                commit_scene(job(s))
-                finish_ready_shards()
-                progress.advance(task)
-        elif pending:
-            with ProcessPoolExecutor(max_workers=opts.workers, mp_context=get_context("spawn"), initializer=die_with_parent) as pool:
-                try:
-                    queue = iter(pending)
-                    running = {pool.submit(job, s) for s in itertools.islice(queue, 2 * opts.workers)}
-                    while running:
-                        finished, running = wait(running, return_when=FIRST_COMPLETED)
-                        for fut in finished:
-                            commit_scene(fut.result())
-                            progress.advance(task)
-                            nxt = next(queue, None)
-                            if nxt is not None:
-                                running.add(pool.submit(job, nxt))
-                        finish_ready_shards()
-                except BaseException:
-                    pool.shutdown(wait=False, cancel_futures=True)
-                    raise
+        for result in _results(job, pending, opts, lambda s, reason: retries.__setitem__(s, retries.get(s, 0) + 1)):
+            result.stats["retries"] = retries.get(result.index, 0)
+            commit_scene(result)
+            finish_ready_shards()
+            progress.advance(task)
     return _finalize(out, name, n_shards, num_scenes, summary, {**(card_extra or {}), "command": opts.command})
+
+
+def _results(job: Callable[[int], Any], pending: list[int], opts: RunOptions,
+             on_retry: Callable[[int, str], None]) -> Iterator[SceneResult]:
+    if opts.executor == "ray":
+        return ray_results(job, pending, opts.ray_address, opts.workers, opts.task_cpus, opts.task_retries,
+                           opts.scene_timeout, opts.scenes_per_process, on_retry)
+    return local_results(job, pending, opts.workers, opts.scenes_per_process)
 
 
 def _finalize(out: Path, name: str, n_shards: int, num_scenes: int, summary: RunSummary,
@@ -258,7 +265,8 @@ def _finalize(out: Path, name: str, n_shards: int, num_scenes: int, summary: Run
         **card_extra,
         "generator": name,
         "scenes": {"requested": num_scenes, "done": len(scenes), "dropped": len(dropped),
-                   "resampled": sum(1 for s in scenes if s["attempts"] > 1 and not s["dropped"])},
+                   "resampled": sum(1 for s in scenes if s["attempts"] > 1 and not s["dropped"]),
+                   "retried": sum(1 for s in scenes if s["stats"].get("retries"))},
         "dropped_scenes": dropped,
         "complete": complete,
         "mean_seconds_per_scene": round(sum(seconds) / len(seconds), 3) if seconds else None,
