@@ -4,11 +4,12 @@ Every executor takes the same picklable `job(scene_index) -> SceneResult` and yi
 finish; the driver (`run.run_generator`) commits each one and assembles shards in scene order, so the
 output does not depend on the executor, the number of workers or the order scenes finish in.
 
-The Ray executor (`--executor ray`) schedules one task per scene with `--task-cpus` CPUs, keeps as many
-tasks in flight as the cluster has slots, restarts a worker process after `--scenes-per-process` scenes
-(bpy leaks memory across scenes), and retries a scene whose worker died, whose node was lost or which ran
-longer than `--scene-timeout` seconds, up to `--task-retries` times (counted in the scene's record). A
-scene that raises (bad input, a bug) is not retried: the error stops the run as it would locally.
+The Ray executor (`--executor ray`) schedules one task per scene with `--task-cpus` CPUs, keeps twice
+as many tasks in flight as the cluster has slots (so a slot never waits for the driver), restarts a
+worker process after `--scenes-per-process` scenes (bpy leaks memory across scenes), and retries a scene
+whose worker died, whose node was lost or which ran longer than `--scene-timeout` seconds, up to
+`--task-retries` times (counted in the scene's record). A scene that raises (bad input, a bug) is not
+retried: the error stops the run as it would locally.
 """
 
 from __future__ import annotations
@@ -80,21 +81,29 @@ def ray_results(job: Callable[[int], Any], pending: list[int], address: str | No
         remote = ray.remote(num_cpus=task_cpus, max_retries=0, max_calls=scenes_per_process or 0)(_run_scene)
         job_ref = ray.put(job)
         queue = iter(pending)
-        running: dict[Any, tuple[int, float]] = {}
+        running: dict[Any, int] = {}  # in submission order: Ray starts queued tasks roughly first in, first out
+        began: dict[Any, float] = {}  # when a task got a slot (the oldest `slots` in flight run), for --scene-timeout
         attempts: dict[int, int] = {}
 
         def submit(s: int) -> None:
-            running[remote.remote(job_ref, s)] = (s, time.monotonic())
+            running[remote.remote(job_ref, s)] = s
 
-        for s in itertools.islice(queue, slots):
+        def clock() -> None:
+            now = time.monotonic()
+            for ref in itertools.islice(running, slots):
+                began.setdefault(ref, now)
+
+        for s in itertools.islice(queue, 2 * slots):
             submit(s)
+        clock()
         lost = (ray.exceptions.WorkerCrashedError, ray.exceptions.NodeDiedError, ray.exceptions.ObjectLostError,
                 ray.exceptions.TaskCancelledError, ray.exceptions.LocalRayletDiedError)
         while running:
             ready, _ = ray.wait(list(running), num_returns=1, timeout=1.0 if timeout else None)
             retry: list[tuple[int, str]] = []
             for ref in ready:
-                s, _start = running.pop(ref)
+                s = running.pop(ref)
+                began.pop(ref, None)
                 try:
                     result = ray.get(ref)
                 except lost as exc:
@@ -108,11 +117,11 @@ def ray_results(job: Callable[[int], Any], pending: list[int], address: str | No
                     submit(nxt)
             if timeout:
                 now = time.monotonic()
-                for ref, (s, start) in list(running.items()):
+                for ref, start in list(began.items()):
                     if now - start > timeout:
                         ray.cancel(ref, force=True)
-                        running.pop(ref)
-                        retry.append((s, f"ran over --scene-timeout {timeout:g} s"))
+                        retry.append((running.pop(ref), f"ran over --scene-timeout {timeout:g} s"))
+                        began.pop(ref)
             for s, reason in retry:
                 attempts[s] = attempts.get(s, 0) + 1
                 if attempts[s] > retries:
@@ -121,6 +130,7 @@ def ray_results(job: Callable[[int], Any], pending: list[int], address: str | No
                 log.warning("scene %d: %s; retrying (%d of %d)", s, reason, attempts[s], retries)
                 on_retry(s, reason)
                 submit(s)
+            clock()
     finally:
         if started:
             ray.shutdown()

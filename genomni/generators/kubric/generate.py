@@ -144,7 +144,10 @@ def run_kubric(cfg: KubricConfig, opts: RunOptions) -> RunSummary:
     identity = {"config": cfg.to_dict(), "blender_version": bpy.app.version_string}
     for key in ("assets_dir", "hdri_dir"):  # folders may move; their file lists are the identity
         identity["config"].pop(key)
-    threads = max(1, (os.cpu_count() or 1) // opts.workers) if opts.workers > 1 else 0
+    if opts.executor == "ray":  # Cycles threads = the CPUs each task holds
+        threads = max(1, int(opts.task_cpus))
+    else:
+        threads = max(1, (os.cpu_count() or 1) // opts.workers) if opts.workers > 1 else 0
     job = partial(worker_generate, cfg, threads=threads)
     card = {"source": SOURCE, "config": cfg.to_dict(), "renderer": f"blender-cycles {bpy.app.version_string}"}
     return run_generator(SOURCE, identity, cfg.num_scenes, job, opts, card)
