@@ -50,7 +50,9 @@ def _typed(cls: type, name: str, hint: Any, value: Any) -> Any:
     if base is float and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
     if base is Path and isinstance(value, str):
-        value = Path(value)
+        from .storage import location
+
+        return location(value)  # a local Path, or a UPath for a URL (s3://, memory://)
     expected = origin if isinstance(origin, type) else None
     if expected is not None and not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
         raise GenomniError(f"option {name.replace('_', '-')}: expected {getattr(expected, '__name__', expected)}, "

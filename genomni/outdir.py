@@ -24,8 +24,12 @@ T = TypeVar("T")
 @contextlib.contextmanager
 def exclusive(out: str | os.PathLike) -> Iterator[Path]:
     """Hold an advisory lock on `out` for the duration: a second genomni process writing the same folder gets a
-    one-line refusal instead of racing the first (the kernel drops the lock when its holder dies, even by kill -9)."""
-    out = Path(out)
+    one-line refusal instead of racing the first (the kernel drops the lock when its holder dies, even by kill -9).
+    For a URL (object storage has no locks) the lock is held on the run's local staging folder."""
+    from .storage import is_remote, location, staging_dir
+
+    out = location(out)
+    out = staging_dir(out) if is_remote(out) else Path(out)
     created = not out.exists()
     (out / LOCK).mkdir(parents=True, exist_ok=True)
     fh = open(out / LOCK / "lock", "a+")  # never written: opening it changes nothing on disk

@@ -7,6 +7,7 @@ card (totals, per-source counts, resolution, frames, each shard file's sha256 an
 versions). Both `webdataset.WebDataset` and Hugging Face `datasets.load_dataset("webdataset", ...)` read
 the shards (see `load_hf`); genomni's own readers check every member against the manifest, so a damaged
 shard is an error naming the shard, the sample and the member, never a silently dropped sample.
+Every reader and `write_index` also take fsspec URLs (`s3://...`, `memory://...`; see `storage`).
 """
 
 from __future__ import annotations
@@ -26,8 +27,8 @@ import webdataset as wds
 
 from . import __version__
 from .errors import GenomniError
-from .media import atomic_write_bytes
 from .sample import Sample, decode, encode
+from .storage import location, write_bytes
 
 SHARD_RE = re.compile(r"^(?P<prefix>.+)-(?P<index>\d{6})\.tar$")
 MANIFEST = "manifest.jsonl"
@@ -87,8 +88,8 @@ def write_shard(path: str | os.PathLike, samples: Iterable[Sample], video_codec:
 
 
 def shard_paths(source: str | os.PathLike) -> list[Path]:
-    """Complete shard files in a directory (sorted), or the single shard file given."""
-    source = Path(source)
+    """Complete shard files in a directory or at a URL (sorted), or the single shard file given."""
+    source = location(source)
     if source.is_file():
         return [source]
     if not source.is_dir():
@@ -115,9 +116,18 @@ def read_members(shard: str | os.PathLike) -> Iterator[tuple[str, dict[str, byte
     webdataset) stops as if the archive had ended, silently dropping the samples behind it; here any bytes
     left after the last readable member must be the end-of-archive zeros, else it is an error.
     """
-    shard = Path(shard)
+    shard = location(shard)
     try:
-        with tarfile.open(shard, "r:") as tar:
+        fh = shard.open("rb")
+    except OSError as exc:
+        raise GenomniError(f"{shard}: unreadable ({exc})") from exc
+    with fh:
+        yield from _tar_members(shard, fh)
+
+
+def _tar_members(shard: Path, fh: Any) -> Iterator[tuple[str, dict[str, bytes]]]:
+    try:
+        with tarfile.open(fileobj=fh, mode="r:") as tar:
             key, members = None, {}
             for info in tar:
                 if not info.isfile():
@@ -140,9 +150,8 @@ def read_members(shard: str | os.PathLike) -> Iterator[tuple[str, dict[str, byte
             yield key, members
     except (OSError, EOFError, tarfile.TarError, UnicodeDecodeError) as exc:
         raise GenomniError(f"{shard}: damaged shard ({exc})") from exc
-    with open(shard, "rb") as fh:
-        fh.seek(end)
-        rest = fh.read()
+    fh.seek(end)
+    rest = fh.read()
     if rest.strip(b"\0"):
         raise GenomniError(f"{shard}: damaged shard ({len(rest)} bytes after byte {end} are not a readable member "
                            f"or the end-of-archive marker)")
@@ -212,10 +221,11 @@ def iter_samples(source: str | os.PathLike | list[Path], skipped: list[BadSample
 
 
 def write_index(out_dir: str | os.PathLike, records: list[dict[str, Any]], card_extra: dict[str, Any]) -> dict[str, Any]:
-    """Write `manifest.jsonl` and the `dataset.json` card atomically from manifest records."""
-    out_dir = Path(out_dir)
+    """Write `manifest.jsonl` and then the `dataset.json` card, each complete (renamed locally, one PUT at a URL),
+    from manifest records."""
+    out_dir = location(out_dir)
     lines = "".join(json.dumps(r, sort_keys=True) + "\n" for r in records)
-    atomic_write_bytes(out_dir / MANIFEST, lines.encode("utf-8"))
+    write_bytes(out_dir / MANIFEST, lines.encode("utf-8"))
     card = {
         "genomni_version": __version__,
         "samples": len(records),
@@ -227,14 +237,14 @@ def write_index(out_dir: str | os.PathLike, records: list[dict[str, Any]], card_
         "shard_files": {name: file_digest(out_dir / name) for name in sorted({r["shard"] for r in records})},
         **card_extra,
     }
-    atomic_write_bytes(out_dir / CARD, (json.dumps(card, indent=2, sort_keys=True) + "\n").encode("utf-8"))
+    write_bytes(out_dir / CARD, (json.dumps(card, indent=2, sort_keys=True) + "\n").encode("utf-8"))
     return card
 
 
 def file_digest(path: Path) -> dict[str, Any]:
     """sha256 and size of a file, read in 1 MiB blocks."""
     h, size = hashlib.sha256(), 0
-    with open(path, "rb") as fh:
+    with path.open("rb") as fh:
         while block := fh.read(1 << 20):
             h.update(block)
             size += len(block)
@@ -264,7 +274,7 @@ def parse_manifest_line(path: Path, n: int, line: str) -> dict[str, Any]:
 
 def manifest_lines(out_dir: str | os.PathLike) -> list[tuple[int, str]]:
     """(line number, text) of the non-empty lines of a directory's manifest."""
-    path = Path(out_dir) / MANIFEST
+    path = location(out_dir) / MANIFEST
     if not path.exists():
         raise GenomniError(f"{out_dir}: no {MANIFEST}; is this a genomni shard directory?")
     return [(n, line) for n, line in enumerate(_read_text(path).splitlines(), 1) if line.strip()]
@@ -272,13 +282,13 @@ def manifest_lines(out_dir: str | os.PathLike) -> list[tuple[int, str]]:
 
 def read_manifest(out_dir: str | os.PathLike) -> list[dict[str, Any]]:
     """Every manifest record; a line that is not one is an error naming the line."""
-    path = Path(out_dir) / MANIFEST
+    path = location(out_dir) / MANIFEST
     return [parse_manifest_line(path, n, line) for n, line in manifest_lines(out_dir)]
 
 
 def read_card(out_dir: str | os.PathLike) -> dict[str, Any]:
     """The dataset card (`dataset.json`); a card that is not a JSON object is an error."""
-    path = Path(out_dir) / CARD
+    path = location(out_dir) / CARD
     if not path.exists():
         raise GenomniError(f"{out_dir}: no {CARD}; is this a genomni shard directory?")
     try:

@@ -24,7 +24,7 @@ from .options import config_options
     "  genomni data inspect data/kubric --json > summary.json"
 ))
 def data_inspect(
-    directory: Path = typer.Argument(..., help="A shard directory (with manifest.jsonl and dataset.json)."),
+    directory: str = typer.Argument(..., help="A shard directory or URL (with manifest.jsonl and dataset.json)."),
     preview: Optional[Path] = typer.Option(None, help="Write a PNG: input | trimask | target, middle frame, one row per sample."),
     gif: Optional[Path] = typer.Option(None, help="Write the same grid as an animated GIF."),
     count: int = typer.Option(4, help="Samples in the preview."),
@@ -67,7 +67,7 @@ def data_inspect(
     "  genomni data validate data/paste --json > problems.json"
 ))
 def data_validate(
-    directory: Path = typer.Argument(..., help="A shard directory."),
+    directory: str = typer.Argument(..., help="A shard directory or URL (s3://, gs://, ...)."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Decode every sample and check the data contract; exit 1 when any sample is bad (each listed with its reason)."""
@@ -124,7 +124,7 @@ def data_import(
     "  genomni data export data/kubric-val --out footage/ --key kubric-s0000003-all"
 ))
 def data_export(
-    directory: Path = typer.Argument(..., help="A shard directory."),
+    directory: str = typer.Argument(..., help="A shard directory or URL (s3://, gs://, ...)."),
     out: Path = typer.Option(..., help="Output folder (one subfolder per sample)."),
     format: str = typer.Option("footage", help="footage (input.mkv + masks/objectNN/ + target.mkv), "
                                "gen-omnimatte (rgb_full/mask/rgb_removed.mp4) or png (lossless folders)."),

@@ -20,6 +20,7 @@ from typing import Any
 from ..errors import GenomniError
 from ..sample import Sample, decode
 from ..shards import check_members, read_manifest, shard_paths
+from ..storage import location
 
 
 @dataclass(frozen=True)
@@ -40,11 +41,14 @@ class ShardIndex:
             raise GenomniError("no training data given (pass one or more shard directories)")
         self.entries: list[Entry] = []
         self._records: list[dict[str, Any]] = []
+        self._paths: dict[str, Path] = {}
         for d in dirs:
-            d = Path(d)
+            d = location(d)
             shard_paths(d)  # a clear error for a missing or empty directory
             for r in read_manifest(d):
-                self.entries.append(Entry(str(d / r["shard"]), r["key"], r["source"], int(r["frames"])))
+                path = d / r["shard"]
+                self._paths[str(path)] = path
+                self.entries.append(Entry(str(path), r["key"], r["source"], int(r["frames"])))
                 self._records.append(r)
         if not self.entries:
             raise GenomniError(f"{', '.join(map(str, dirs))}: the manifest lists no samples")
@@ -61,7 +65,7 @@ class ShardIndex:
         if shard not in self._offsets:
             table: dict[str, dict[str, tuple[int, int]]] = defaultdict(dict)
             try:
-                with tarfile.open(shard, "r:") as tar:
+                with self._paths[shard].open("rb") as fh, tarfile.open(fileobj=fh, mode="r:") as tar:
                     for info in tar:
                         if info.isfile() and "." in info.name:
                             key, member = info.name.split(".", 1)
@@ -82,7 +86,7 @@ class ShardIndex:
             raise GenomniError(f"{e.shard}: sample {e.key} listed in the manifest is not in the shard")
         raw: dict[str, bytes] = {}
         try:
-            with open(e.shard, "rb") as fh:
+            with self._paths[e.shard].open("rb") as fh:
                 for name, (offset, size) in members.items():
                     fh.seek(offset)
                     raw[name] = fh.read(size)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from ..errors import GenomniError
 from ..sample import decode
@@ -26,6 +25,7 @@ from ..shards import (
     read_members,
     shard_paths,
 )
+from ..storage import location
 
 
 @dataclass
@@ -39,7 +39,7 @@ class ValidationReport:
 
 def validate_dir(directory: str | os.PathLike) -> ValidationReport:
     """Check every shard, sample and manifest line of a shard directory."""
-    directory = Path(directory)
+    directory = location(directory)
     bad: list[dict[str, str]] = []
 
     def problem(key: str, shard: str, reason: str) -> None:

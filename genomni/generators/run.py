@@ -1,6 +1,6 @@
 """Fan-out of a generator over scenes: workers, partitions, resume, QC accounting and shard writing.
 
-Output directory layout:
+Output directory layout (a local folder or an fsspec URL such as s3://bucket/ds; see `storage`):
   <prefix>-NNNNNN.tar      complete shards (scene s lives in shard s // scenes_per_shard)
   manifest.jsonl           every sample: key, shard, source, shape, ids, caption, QC
   dataset.json             the card: totals, per-source counts, resolution, command, config
@@ -11,7 +11,9 @@ Output directory layout:
 Scenes are committed one at a time (tar, then json), shards are assembled in scene order once all
 their scenes exist, so a killed run resumes with nothing lost or duplicated, and the output is the
 same whatever the executor (`executors`: local processes or Ray tasks), the number of workers or
-partitions.
+partitions. At a URL (no rename on object stores) each shard is uploaded under its final name once
+complete, then its record; the manifest and card come last; a resumed run lists what is there. The
+scenes waiting for their shard stay in a local staging folder (`storage.staging_dir`).
 """
 
 from __future__ import annotations
@@ -31,11 +33,11 @@ from rich.text import Text
 
 from .. import __version__
 from ..errors import GenomniError
-from ..media import atomic_write_bytes
 from ..options import check_choice, check_output_dir, option, require
 from ..outdir import locks
 from ..sample import Sample
 from ..shards import shard_name, write_index, write_shard
+from ..storage import is_remote, location, put_file, staging_dir, write_bytes
 from .executors import local_results, ray_results
 
 STATE = ".genomni"
@@ -45,7 +47,8 @@ STATE = ".genomni"
 class RunOptions:
     """How to execute a run (none of this changes what the run produces)."""
 
-    out_dir: Path = option(help="Output shard directory (created; an interrupted run resumes here).", flag="out")
+    out_dir: Path = option(help="Output shard directory or URL (s3://, gs://, memory://; created; an interrupted run resumes "
+                                "here).", flag="out")
     workers: int = option(1, "Render processes (kubric: each takes ~300 MB); with --executor ray and no --ray-address, "
                                 "the CPUs of the local Ray.")
     executor: str = option("local", "local (processes on this machine) or ray (Ray tasks; pip install 'genomni[ray]').")
@@ -64,8 +67,9 @@ class RunOptions:
     progress: bool = option(True, "Show a progress bar.")
 
     def __post_init__(self) -> None:
-        self.out_dir = Path(self.out_dir)
-        check_output_dir("--out", self.out_dir)
+        self.out_dir = location(self.out_dir)
+        if not is_remote(self.out_dir):
+            check_output_dir("--out", self.out_dir)
         require([
             (self.workers >= 1, f"--workers must be >= 1, got {self.workers}"),
             (self.num_shards >= 1 and 0 <= self.shard_index < self.num_shards,
@@ -113,7 +117,7 @@ def skipping_bad(job: Callable[[int], SceneResult], index: int) -> SceneResult:
 
 
 def _write_json(path: Path, obj: Any) -> None:
-    atomic_write_bytes(path, (json.dumps(obj, indent=1, sort_keys=True) + "\n").encode("utf-8"))
+    write_bytes(path, (json.dumps(obj, indent=1, sort_keys=True) + "\n").encode("utf-8"))
 
 
 def _check_identity(out_dir: Path, identity: dict[str, Any]) -> None:
@@ -128,7 +132,7 @@ def _check_identity(out_dir: Path, identity: dict[str, Any]) -> None:
                 "use another --out directory or the same options"
             )
         return
-    if any(p.suffix == ".tar" for p in out_dir.glob("*.tar")):
+    if out_dir.exists() and any(p.name.endswith(".tar") for p in out_dir.iterdir()):
         raise GenomniError(f"{out_dir} holds shards from something else; use an empty --out directory")
     _write_json(path, identity)
 
@@ -179,20 +183,23 @@ def run_generator(
 
     `job` must be picklable (a module-level function or partial) when `opts.workers > 1`.
     """
-    out = Path(opts.out_dir)
-    state = out / STATE
+    out = location(opts.out_dir)
+    work = staging_dir(out) if is_remote(out) else out  # where scenes wait for their shard (local disk)
+    state = work / STATE
     (state / "scenes").mkdir(parents=True, exist_ok=True)
     (state / "shards").mkdir(parents=True, exist_ok=True)
     identity = {**identity, "generator": name, "genomni_version": __version__,
                 "scenes_per_shard": opts.scenes_per_shard, "video_codec": opts.video_codec}
     _check_identity(out, identity)
-    for stale in list(out.glob(".*.tmp")) + list(state.rglob(".*.tmp")):
+    for stale in list(work.glob(".*.tmp")) + list(state.rglob(".*.tmp")):
         stale.unlink()
 
     per = opts.scenes_per_shard
     n_shards = (num_scenes + per - 1) // per
     mine = [j for j in range(n_shards) if j % opts.num_shards == opts.shard_index]
-    done_shards = {j for j in mine if (state / "shards" / f"{shard_name(name, j)}.json").exists()}
+    records_at = out / STATE / "shards"  # a shard's record is written after the shard: it marks the shard done
+    listed = {p.name for p in records_at.iterdir()} if records_at.exists() else set()
+    done_shards = {j for j in mine if f"{shard_name(name, j)}.json" in listed}
     scene_done = lambda s: (state / "scenes" / f"{s:07d}.json").exists()  # noqa: E731
     todo_shards = [j for j in mine if j not in done_shards]
     pending = [s for j in todo_shards for s in range(j * per, min(num_scenes, (j + 1) * per)) if not scene_done(s)]
@@ -214,10 +221,12 @@ def run_generator(
                 continue
             shard = shard_name(name, j)
             statuses = [json.loads((state / "scenes" / f"{s:07d}.json").read_text()) for s in scenes]
-            _concat_tars([state / "scenes" / f"{s:07d}.tar" for s in scenes], out / shard)
+            _concat_tars([state / "scenes" / f"{s:07d}.tar" for s in scenes], work / shard)
+            if work != out:
+                put_file(work / shard, out / shard)
             records = [{**r, "shard": shard} for st in statuses for r in st["records"]]
             scene_stats = [{k: st[k] for k in ("index", "attempts", "dropped", "stats")} for st in statuses]
-            _write_json(state / "shards" / f"{shard}.json", {"records": records, "scenes": scene_stats})
+            _write_json(records_at / f"{shard}.json", {"records": records, "scenes": scene_stats})
             for s in scenes:
                 (state / "scenes" / f"{s:07d}.tar").unlink(missing_ok=True)
                 (state / "scenes" / f"{s:07d}.json").unlink(missing_ok=True)

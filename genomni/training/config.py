@@ -37,7 +37,7 @@ class TrainConfig:
     """Everything that defines a training run; YAML/JSON files map onto it, CLI options override it."""
 
     model: str = option("", "Casper model dir to start from (genomni train init).")
-    data: list[str] = option([], "Shard directory; repeat for several.")
+    data: list[str] = option([], "Shard directory or URL (s3://, gs://, ...); repeat for several.")
     out: str = option("", "Run dir: checkpoints/, validation/, train_log.jsonl, model/.")
     val: list[str] = option([], "Held-out shard directory for validation; repeatable.")
     mix: str | None = option(None, "Per-source weights, e.g. kubric=0.48,tripod=0.25,omnimatte=0.25,objectpaste=0.02.")
