@@ -22,17 +22,18 @@ T = TypeVar("T")
 
 
 @contextlib.contextmanager
-def exclusive(out: str | os.PathLike) -> Iterator[Path]:
+def exclusive(out: str | os.PathLike, name: str = "lock") -> Iterator[Path]:
     """Hold an advisory lock on `out` for the duration: a second genomni process writing the same folder gets a
     one-line refusal instead of racing the first (the kernel drops the lock when its holder dies, even by kill -9).
-    For a URL (object storage has no locks) the lock is held on the run's local staging folder."""
+    For a URL (object storage has no locks) the lock is held on the run's local staging folder. Writers that may
+    share a folder (the partitions of one generator run) hold differently `name`d locks."""
     from .storage import is_remote, location, staging_dir
 
     out = location(out)
     out = staging_dir(out) if is_remote(out) else Path(out)
     created = not out.exists()
     (out / LOCK).mkdir(parents=True, exist_ok=True)
-    fh = open(out / LOCK / "lock", "a+")  # never written: opening it changes nothing on disk
+    fh = open(out / LOCK / name, "a+")  # never written: opening it changes nothing on disk
     try:
         fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -42,7 +43,7 @@ def exclusive(out: str | os.PathLike) -> Iterator[Path]:
     try:
         yield out
     except BaseException:
-        if created and [p.name for p in out.iterdir()] == [LOCK] and [p.name for p in (out / LOCK).iterdir()] == ["lock"]:
+        if created and [p.name for p in out.iterdir()] == [LOCK] and [p.name for p in (out / LOCK).iterdir()] == [name]:
             shutil.rmtree(out)  # a run that failed before writing anything leaves no folder behind
         raise
     finally:

@@ -86,3 +86,16 @@ def test_a_different_config_is_refused_and_nothing_changes(tmp_path):
     (tmp_path / "c" / "other-000000.tar").write_bytes(b"")
     with pytest.raises(GenomniError, match="holds shards from something else"):
         _run(tmp_path / "c")
+
+
+def test_partitions_running_at_once_into_one_folder_leave_the_full_dataset(tmp_path):
+    """The jobs of a batch array share --out: each holds its own partition's lock, and the last index writer
+    lists every shard."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    _run(tmp_path / "clean")
+    slow = partial(synthetic_job, log=str(tmp_path / "calls.txt"))
+    with ThreadPoolExecutor(3) as pool:
+        done = list(pool.map(lambda i: _run(tmp_path / "shared", slow, num_shards=3, shard_index=i), range(3)))
+    assert sum(d.shards_written for d in done) == 4
+    assert _files(tmp_path / "shared") == _files(tmp_path / "clean")

@@ -34,7 +34,7 @@ from rich.text import Text
 from .. import __version__
 from ..errors import GenomniError
 from ..options import check_choice, check_output_dir, option, require
-from ..outdir import locks
+from ..outdir import exclusive
 from ..sample import Sample
 from ..shards import shard_name, write_index, write_shard
 from ..storage import is_remote, location, put_file, staging_dir, write_bytes
@@ -168,7 +168,6 @@ def _concat_tars(parts: list[Path], dest: Path) -> None:
         raise
 
 
-@locks("opts.out_dir")
 def run_generator(
     name: str,
     identity: dict[str, Any],
@@ -183,6 +182,13 @@ def run_generator(
 
     `job` must be picklable (a module-level function or partial) when `opts.workers > 1`.
     """
+    lock = "lock" if opts.num_shards == 1 else f"lock-{opts.shard_index}-of-{opts.num_shards}"  # partitions share --out
+    with exclusive(opts.out_dir, lock):
+        return _run_locked(name, identity, num_scenes, job, opts, card_extra, console)
+
+
+def _run_locked(name: str, identity: dict[str, Any], num_scenes: int, job: Callable[[int], Any], opts: RunOptions,
+                card_extra: dict[str, Any] | None, console: Console | None) -> RunSummary:
     out = location(opts.out_dir)
     work = staging_dir(out) if is_remote(out) else out  # where scenes wait for their shard (local disk)
     state = work / STATE
@@ -191,12 +197,13 @@ def run_generator(
     identity = {**identity, "generator": name, "genomni_version": __version__,
                 "scenes_per_shard": opts.scenes_per_shard, "video_codec": opts.video_codec}
     _check_identity(out, identity)
-    for stale in list(work.glob(".*.tmp")) + list(state.rglob(".*.tmp")):
-        stale.unlink()
-
     per = opts.scenes_per_shard
     n_shards = (num_scenes + per - 1) // per
     mine = [j for j in range(n_shards) if j % opts.num_shards == opts.shard_index]
+    ours = {shard_name(name, j) for j in mine} | {f"{s:07d}." for j in mine for s in range(j * per, min(num_scenes, (j + 1) * per))}
+    for stale in list(work.glob(".*.tmp")) + list(state.rglob(".*.tmp")):  # a killed run's partial files (this partition's)
+        if any(tag in stale.name for tag in ours):
+            stale.unlink(missing_ok=True)
     records_at = out / STATE / "shards"  # a shard's record is written after the shard: it marks the shard done
     listed = {p.name for p in records_at.iterdir()} if records_at.exists() else set()
     done_shards = {j for j in mine if f"{shard_name(name, j)}.json" in listed}
@@ -258,7 +265,24 @@ def _results(job: Callable[[int], Any], pending: list[int], opts: RunOptions,
 
 def _finalize(out: Path, name: str, n_shards: int, num_scenes: int, summary: RunSummary,
               card_extra: dict[str, Any]) -> RunSummary:
-    """Rebuild manifest.jsonl and dataset.json from every finished shard (of any partition)."""
+    """Rebuild manifest.jsonl and dataset.json from every finished shard (of any partition). Partitions finishing
+    at the same time each rewrite the index; whoever writes it checks afterwards that no shard record appeared
+    meanwhile, else writes it again, so the last writer leaves every finished shard listed."""
+    while True:
+        before = _finished(out, name, n_shards)
+        _write_index(out, name, n_shards, num_scenes, summary, card_extra)
+        if _finished(out, name, n_shards) == before:
+            return summary
+
+
+def _finished(out: Path, name: str, n_shards: int) -> set[str]:
+    folder = out / STATE / "shards"
+    names = {p.name for p in folder.iterdir()} if folder.exists() else set()
+    return {f"{shard_name(name, j)}.json" for j in range(n_shards)} & names
+
+
+def _write_index(out: Path, name: str, n_shards: int, num_scenes: int, summary: RunSummary,
+                 card_extra: dict[str, Any]) -> None:
     state = out / STATE
     records, scenes = [], []
     for j in range(n_shards):
@@ -282,7 +306,6 @@ def _finalize(out: Path, name: str, n_shards: int, num_scenes: int, summary: Run
     })
     summary.scenes_done, summary.samples = len(scenes), len(records)
     summary.dropped, summary.complete, summary.card = dropped, complete, card
-    return summary
 
 
 def command_line(argv: list[str]) -> str:
