@@ -133,3 +133,24 @@ def test_without_ray_the_executor_says_what_to_install(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "ray", None)  # as if Ray were not installed
     with pytest.raises(GenomniError, match=r"--executor ray needs Ray: pip install 'genomni\[ray\]'"):
         _run(tmp_path / "x", executor="ray")
+
+
+def test_kubric_renders_on_ray_are_the_local_renders(kubric_dir, tmp_path):
+    """Blender in Ray workers (a fresh worker process for every scene) gives the local executor's shards."""
+    from conftest import TINY
+
+    out = tmp_path / "ray"
+    assert run_cli(["generate", "kubric", "--out", str(out), "--num-scenes", "3", *TINY, "--executor", "ray",
+                    "--workers", "2", "--scenes-per-process", "1"]) == 0
+    assert _data(out) == _data(kubric_dir) and len(_data(out)) == 3
+
+
+def test_tripod_on_ray_equals_local(tmp_path):
+    from test_tripod import _footage
+
+    _footage(tmp_path / "a")
+    _footage(tmp_path / "b")
+    args = ["generate", "tripod", str(tmp_path / "a"), str(tmp_path / "b"), "--no-progress"]
+    assert run_cli([*args, "--out", str(tmp_path / "local")]) == 0
+    assert run_cli([*args, "--out", str(tmp_path / "ray"), "--executor", "ray", "--workers", "2"]) == 0
+    assert _data(tmp_path / "ray") == _data(tmp_path / "local") and read_card(tmp_path / "ray")["samples"] == 2
