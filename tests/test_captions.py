@@ -106,3 +106,28 @@ def test_tripod_captions_the_clean_plate_with_blip2(tiny_blip2, tmp_path):
                     "--captioner-model", str(tiny_blip2), "--no-progress"]) == 0
     s = next(iter_samples(out))
     assert s.caption == Blip2Captioner(str(tiny_blip2)).caption(np.repeat(bg[None], 3, axis=0), {})
+
+
+def test_layers_and_objectpaste_caption_their_targets_with_blip2_in_one_batch(tiny_blip2, tmp_path):
+    """Each target gets the caption BLIP-2 gives it alone (the batch changes nothing), for every generator."""
+    from test_layers import _decomposition
+    from test_objectpaste import _background, _object_clip
+
+    from genomni.shards import iter_samples
+
+    cap = Blip2Captioner(str(tiny_blip2))
+    _decomposition(tmp_path / "dec")
+    (tmp_path / "dec" / "caption.txt").unlink()
+    out = tmp_path / "layers"
+    assert run_cli(["generate", "layers", str(tmp_path / "dec"), "--out", str(out), "--captioner", "blip2",
+                    "--captioner-model", str(tiny_blip2), "--no-progress"]) == 0
+    samples = list(iter_samples(out))
+    assert len(samples) == 3 and all(s.caption == cap.caption(s.target, {}) for s in samples)
+    assert cap.captions([s.target for s in samples]) == [s.caption for s in samples]
+    _object_clip(tmp_path / "obj")
+    _background(tmp_path / "bg.mkv")
+    out = tmp_path / "paste"
+    assert run_cli(["generate", "objectpaste", "--objects", str(tmp_path / "obj"), "--backgrounds", str(tmp_path / "bg.mkv"),
+                    "--num-samples", "2", "--min-area", "0", "--captioner", "blip2", "--captioner-model", str(tiny_blip2),
+                    "--out", str(out), "--no-progress"]) == 0
+    assert all(s.caption == cap.caption(s.target, {}) for s in iter_samples(out))

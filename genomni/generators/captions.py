@@ -6,9 +6,12 @@ Model captioners (BLIP-2) implement the same `Captioner` protocol.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
+
+from ..options import check_choice, option
 
 
 class Captioner(Protocol):
@@ -108,20 +111,27 @@ class Blip2Captioner:
         return [c.strip() for c in self._processor.batch_decode(out, skip_special_tokens=True)]
 
     def caption(self, target: np.ndarray, meta: dict[str, Any]) -> str:
+        return self.captions([target])[0]
+
+    def captions(self, targets: list[np.ndarray]) -> list[str]:
+        """One caption per target clip, every clip's first, middle and last frames in one batch."""
         from collections import Counter
 
         from ..errors import GenomniError
 
-        t = len(target)
-        picks = sorted({0, t // 2, t - 1})
-        caps = self.caption_frames([target[i] for i in picks])
-        counts = Counter(caps)
-        best = max(counts.values())
-        middle = caps[picks.index(t // 2)]
-        text = middle if counts[middle] == best else next(c for c in caps if counts[c] == best)
-        if not text:
-            raise GenomniError(f"BLIP-2 from {self.model_dir} returned an empty caption")
-        return text
+        picks = [sorted({0, len(t) // 2, len(t) - 1}) for t in targets]
+        flat = self.caption_frames([t[i] for t, ps in zip(targets, picks) for i in ps])
+        out, at = [], 0
+        for t, ps in zip(targets, picks):
+            caps, at = flat[at:at + len(ps)], at + len(ps)
+            counts = Counter(caps)
+            best = max(counts.values())
+            middle = caps[ps.index(len(t) // 2)]
+            text = middle if counts[middle] == best else next(c for c in caps if counts[c] == best)
+            if not text:
+                raise GenomniError(f"BLIP-2 from {self.model_dir} returned an empty caption")
+            out.append(text)
+        return out
 
 
 def make_captioner(name: str, model_dir: str | None = None) -> Captioner:
@@ -133,3 +143,43 @@ def make_captioner(name: str, model_dir: str | None = None) -> Captioner:
     from ..errors import GenomniError
 
     raise GenomniError(f"unknown captioner {name!r}; choose template or blip2")
+
+
+@dataclass(kw_only=True)
+class CaptionOptions:
+    """How a real-footage generator captions its targets (configs inherit these options)."""
+
+    caption: str | None = option(None, "Caption for every sample (else BLIP-2 with --captioner blip2, else the source's own "
+                                       "caption.txt or prompt.json).")
+    captioner: str = option("file", "file (--caption or the source's caption) or blip2 (captions each target clip).")
+    captioner_model: str | None = option(None, "Local BLIP-2 dir (save_pretrained layout) for --captioner blip2.")
+
+    def __post_init__(self) -> None:
+        check_choice("--captioner", self.captioner, ("file", "blip2"))
+
+    def check_captioner(self) -> None:
+        """Load the captioner model now, so a missing model dir fails before any work."""
+        if self.captioner == "blip2":
+            shared_blip2(self.captioner_model or "")
+
+    def captions(self, targets: list[np.ndarray], own: str | None, where: str) -> list[str]:
+        """One caption per target: --caption, else BLIP-2 (one batch), else the source's own caption."""
+        from ..errors import GenomniError
+
+        if self.caption:
+            return [self.caption] * len(targets)
+        if self.captioner == "blip2":
+            return shared_blip2(self.captioner_model or "").captions(targets)
+        if own:
+            return [own] * len(targets)
+        raise GenomniError(f"{where}: no caption (caption.txt or prompt.json); give --caption or --captioner blip2")
+
+
+_BLIP2: dict[str, Blip2Captioner] = {}
+
+
+def shared_blip2(model_dir: str) -> Blip2Captioner:
+    """One BLIP-2 per process, loaded on first use."""
+    if model_dir not in _BLIP2:
+        _BLIP2[model_dir] = Blip2Captioner(model_dir)
+    return _BLIP2[model_dir]

@@ -27,21 +27,22 @@ from ..layers import composite, read_rgba_folder
 from ..media import read_video
 from ..options import option, require
 from ..sample import Sample
+from .captions import CaptionOptions
 from .run import RunOptions, RunSummary, SceneResult, run_generator, skipping_bad
 
 SOURCE = "layers"
 
 
-@dataclass
-class LayersConfig:
-    """Decomposition folders and how to turn them into samples."""
+@dataclass(kw_only=True)
+class LayersConfig(CaptionOptions):
+    """Decomposition folders, how to turn them into samples, and how to caption the targets."""
 
     inputs: list[str] = option([], "Decomposition folders: background/ + layers/<name>/ RGBA PNGs (+ masks/<name>/).", positional=True)
     drop_all: bool = option(True, "Also make the sample with every layer dropped.")
     object_alpha: float = option(0.9, "Without masks/: an object is where its layer's alpha is at least this.")
-    caption: str | None = option(None, "Caption for every sample (else each folder's caption.txt).")
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         require([
             (bool(self.inputs), "give one or more decomposition folders (background/ + layers/<name>/)"),
             (0 < self.object_alpha <= 1, "--object-alpha must be in (0, 1]"),
@@ -65,15 +66,14 @@ def layers_job(cfg: LayersConfig, index: int) -> SceneResult:
             objects[name] = binarize_mask(m, str(folder / "masks" / name))
         else:
             objects[name] = alpha >= cfg.object_alpha
-    caption = cfg.caption or ((folder / "caption.txt").read_text().strip() if (folder / "caption.txt").is_file() else "")
-    if not caption:
-        raise GenomniError(f"{folder}: no caption.txt and no --caption")
+    own = (folder / "caption.txt").read_text().strip() if (folder / "caption.txt").is_file() else None
     inp = composite(bg, [layers[n] for n in order])
     drops = [[n] for n in order] + ([list(order)] if cfg.drop_all and len(order) > 1 else [])
+    targets = [composite(bg, [layers[n] for n in order if n not in drop]) for drop in drops]
+    captions = cfg.captions(targets, own, str(folder))  # BLIP-2: every target of the folder in one batch
     samples = []
-    for drop in drops:
+    for drop, target, caption in zip(drops, targets, captions):
         keep = [n for n in order if n not in drop]
-        target = composite(bg, [layers[n] for n in keep])
         tri = np.full(bg.shape[:3], tm.BACKGROUND, np.uint8)
         for n in keep:
             tri[objects[n]] = tm.KEEP
@@ -91,6 +91,7 @@ def layers_job(cfg: LayersConfig, index: int) -> SceneResult:
 
 def run_layers(cfg: LayersConfig, opts: RunOptions, skip_bad: bool = False) -> RunSummary:
     """Generate layer-recombination samples into `opts.out_dir` (resumable); `skip_bad` drops bad folders."""
+    cfg.check_captioner()
     job = partial(skipping_bad, partial(layers_job, cfg)) if skip_bad else partial(layers_job, cfg)
     return run_generator(SOURCE, {"config": asdict(cfg)}, len(cfg.inputs), job, opts,
                          {"source": SOURCE, "config": asdict(cfg)})

@@ -31,13 +31,14 @@ from ..media import read_video
 from ..options import option, require
 from ..sample import Sample
 from ..shards import SHARD_RE, iter_samples
+from .captions import CaptionOptions
 from .run import RunOptions, RunSummary, SceneResult, run_generator
 
 SOURCE = "objectpaste"
 
 
 @dataclass(kw_only=True)
-class PasteConfig(MaskOptions):
+class PasteConfig(MaskOptions, CaptionOptions):
     """Sources, ranges and filters of an objectpaste run (the mask rule included); everything here defines the output."""
 
     objects: list[str] = option([], "Object sources: footage folders (input.* + masks/, or input_video.mp4 + mask_NN.mp4) "
@@ -54,10 +55,10 @@ class PasteConfig(MaskOptions):
     shadow_prob: float = option(0.0, "Probability of a synthetic cast shadow (input only).")
     keep_prob: float = option(0.0, "Probability of marking the rest 255 (keep) instead of 128, for samples without a shadow.")
     max_attempts: int = option(8, "Draws per sample before it is dropped.")
-    caption: str | None = option(None, "Caption for every sample (else the background's caption).")
 
     def __post_init__(self) -> None:
-        super().__post_init__()
+        MaskOptions.__post_init__(self)
+        CaptionOptions.__post_init__(self)
         require([
             (bool(self.objects) and bool(self.backgrounds),
              "give --objects and --backgrounds (footage folders, videos or shard dirs)"),
@@ -247,9 +248,7 @@ def paste_job(cfg: PasteConfig, index: int) -> SceneResult:
                 "background_start": b0, "fps": clip.fps, "frames": n, "removed_ids": [1], "kept_ids": [],
                 "paste": params, "shadow": shadow_meta,
                 "qc": {"mask_area_frac": area, "mask_motion_px": motion}}
-        caption = cfg.caption or clip.caption
-        if not caption:
-            raise GenomniError(f"background {clip.name} has no caption; pass --caption or give it a caption.txt")
+        caption = cfg.captions([target], clip.caption, f"background {clip.name}")[0]
         return SceneResult(index, [Sample(f"paste-s{index:07d}", inp, target, tri, caption, meta).validate()], attempt + 1)
     return SceneResult(index, [], cfg.max_attempts, "; ".join(reasons))
 
@@ -257,6 +256,7 @@ def paste_job(cfg: PasteConfig, index: int) -> SceneResult:
 def run_objectpaste(cfg: PasteConfig, opts: RunOptions) -> RunSummary:
     """Generate objectpaste samples into `opts.out_dir` (resumable; one sample per scene index)."""
     _sources(cfg)  # load (and validate) the sources once, before any worker starts
+    cfg.check_captioner()
     config = json.loads(json.dumps(asdict(cfg)))  # tuples as lists, as the run's identity file stores them
     return run_generator(SOURCE, {"config": config}, cfg.num_samples, partial(paste_job, cfg), opts,
                          {"source": SOURCE, "config": config})

@@ -33,16 +33,16 @@ from ..errors import GenomniError
 from ..footage import MaskOptions, dilate
 from ..footage_folders import read_folder_footage, scan_folder
 from ..media import read_video
-from ..options import check_choice, option, require
+from ..options import option, require
 from ..sample import Sample
-from .captions import Blip2Captioner
+from .captions import CaptionOptions
 from .run import RunOptions, RunSummary, SceneResult, run_generator, skipping_bad
 
 SOURCE = "tripod"
 
 
 @dataclass(kw_only=True)
-class TripodConfig(MaskOptions):
+class TripodConfig(MaskOptions, CaptionOptions):
     """Inputs and rules of a tripod run; everything here defines the output."""
 
     inputs: list[str] = option([], "Footage folders: input.* + masks/ (one entry per object) + caption.txt, or "
@@ -54,12 +54,10 @@ class TripodConfig(MaskOptions):
                                    "(ECC on the background, objects and their surroundings masked out).")
     max_uncovered: float = option(0.0, "Drop clips where more than this fraction of pixels is never uncovered.")
     clean: str | None = option(None, "A separately shot clean clip of the same view (one footage folder only).")
-    caption: str | None = option(None, "Caption for every sample (else BLIP-2, else each folder's caption.txt or prompt.json).")
-    captioner: str = option("file", "file (--caption, caption.txt or prompt.json) or blip2 (captions the clean plate).")
-    captioner_model: str | None = option(None, "Local BLIP-2 dir (save_pretrained layout) for --captioner blip2.")
 
     def __post_init__(self) -> None:
-        super().__post_init__()
+        MaskOptions.__post_init__(self)
+        CaptionOptions.__post_init__(self)
         require([
             (bool(self.inputs), "give one or more footage folders (input.* + masks/ + caption.txt, or input_video.mp4 "
                                 "+ mask_NN.mp4 + prompt.json)"),
@@ -67,7 +65,6 @@ class TripodConfig(MaskOptions):
             (self.max_shift >= 0 and 0 <= self.max_uncovered <= 1, "--max-shift must be >= 0 and --max-uncovered in [0, 1]"),
             (not self.clean or len(self.inputs) == 1, "--clean goes with exactly one footage folder"),
         ])
-        check_choice("--captioner", self.captioner, ("file", "blip2"))
 
 
 MOTION_SIDE = 256  # px: frames are measured at most this large (ECC cost grows with pixels; sub-pixel accuracy stays)
@@ -174,26 +171,6 @@ def clean_plate(video: np.ndarray, holes: np.ndarray) -> tuple[np.ndarray, np.nd
     return np.nan_to_num(plate).round().astype(np.uint8), never
 
 
-def _caption(folder: Path, cfg: TripodConfig, target: np.ndarray, own: str | None) -> str:
-    if cfg.caption:
-        return cfg.caption
-    if cfg.captioner == "blip2":
-        return _captioner(cfg.captioner_model or "").caption(target, {})
-    if own:
-        return own
-    raise GenomniError(f"{folder}: no caption.txt or prompt.json; give --caption or --captioner blip2")
-
-
-_CAPTIONERS: dict[str, Blip2Captioner] = {}
-
-
-def _captioner(model_dir: str) -> Blip2Captioner:
-    """One BLIP-2 per process, loaded on first use."""
-    if model_dir not in _CAPTIONERS:
-        _CAPTIONERS[model_dir] = Blip2Captioner(model_dir)
-    return _CAPTIONERS[model_dir]
-
-
 def tripod_job(cfg: TripodConfig, index: int) -> SceneResult:
     """Footage folder `index` -> samples, or a dropped result with the measured reason."""
     folder = Path(cfg.inputs[index])
@@ -223,7 +200,7 @@ def tripod_job(cfg: TripodConfig, index: int) -> SceneResult:
     if n > t:
         return SceneResult(index, [], 1, f"clip has {t} frames, --frames asks for {n}", stats)
     step = cfg.stride or n
-    caption = _caption(folder, cfg, np.repeat(plate[None], 3, axis=0), footage.prompt)
+    caption = cfg.captions([np.repeat(plate[None], 3, axis=0)], footage.prompt, str(folder))[0]
     samples = []
     for k, start in enumerate(range(0, t - n + 1, step)):
         inp = footage.video[start:start + n]
@@ -243,8 +220,7 @@ def tripod_job(cfg: TripodConfig, index: int) -> SceneResult:
 def run_tripod(cfg: TripodConfig, opts: RunOptions, skip_bad: bool = False) -> RunSummary:
     """Generate tripod samples from each footage folder into `opts.out_dir` (resumable); with `skip_bad`, a
     folder with bad input is dropped with its reason instead of stopping the run."""
-    if cfg.captioner == "blip2":
-        _captioner(cfg.captioner_model or "")  # a missing model dir fails here, before any work
+    cfg.check_captioner()
     identity = {"config": asdict(cfg)}
     job = partial(skipping_bad, partial(tripod_job, cfg)) if skip_bad else partial(tripod_job, cfg)
     return run_generator(SOURCE, identity, len(cfg.inputs), job, opts,
