@@ -5,6 +5,9 @@
   `{"bg": "<caption of the clean video>"}`, and optionally a clean background `bg/` or `bg.mp4`.
 - **genomni footage folder** (`genomni data export --format footage`): `input.*`, `masks/` with one mask
   video or folder per object, `caption.txt`, and `background.*` when the target is the clean background.
+- **Kubric render folder** (what Kubric's `write_image_dict` writes): `rgba_00000.png ...` (or `rgb_*.png`)
+  and `segmentation_00000.png ...` (palette PNGs whose index is the instance, 0 = background), optionally
+  `metadata.json` (its `instances[i].asset_id` names object i+1). The alpha channel is dropped.
 
 Nothing else in the folder is taken as a mask. `open_footage` turns a video path, a frame folder or such a
 folder (plus any masks given on the command line) into one `Footage`, its prompt included.
@@ -19,15 +22,20 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
+import numpy as np
+from PIL import Image
+
 from .constants import MASK_THRESHOLD
 from .errors import GenomniError
-from .footage import Footage, find_media, read_footage
+from .footage import Footage, check_masks, find_media, read_footage
 from .media import VIDEO_SUFFIXES
 
 log = logging.getLogger(__name__)
 
 SEQUENCE = "gen-omnimatte"
 GENOMNI = "genomni"
+KUBRIC = "kubric"
 
 
 @dataclass
@@ -77,6 +85,8 @@ def scan_folder(folder: str | os.PathLike) -> FootageFolder | None:
         prompt = _sequence_prompt(folder)
         return FootageFolder(folder, SEQUENCE, video, masks, prompt, "prompt.json" if prompt is not None else None,
                              find_media(folder, ("bg", "background")))
+    if (folder / "segmentation_00000.png").is_file():
+        return FootageFolder(folder, KUBRIC, folder, [], None, None, None)
     video = find_media(folder, ("input",))
     if video is not None and (folder / "masks").is_dir():
         caption = folder / "caption.txt"
@@ -86,8 +96,53 @@ def scan_folder(folder: str | os.PathLike) -> FootageFolder | None:
     return None
 
 
+def _numbered(folder: Path, stem: str) -> list[Path]:
+    files = sorted(folder.glob(f"{stem}_*.png"), key=_mask_order)
+    return [f for f in files if re.fullmatch(rf"{stem}_\d+\.png", f.name)]
+
+
+def read_kubric_folder(folder: Path) -> Footage:
+    """A Kubric render folder: RGB(A) frames and one mask per instance id of the segmentation PNGs."""
+    frames_files = _numbered(folder, "rgba") or _numbered(folder, "rgb")
+    seg_files = _numbered(folder, "segmentation")
+    if not frames_files:
+        raise GenomniError(f"{folder}: segmentation_*.png but no rgba_*.png or rgb_*.png frames")
+    if len(frames_files) != len(seg_files):
+        raise GenomniError(f"{folder}: {len(frames_files)} frames but {len(seg_files)} segmentation_*.png")
+    frames = []
+    for f in frames_files:
+        img = cv2.imread(str(f), cv2.IMREAD_UNCHANGED)
+        if img is None:
+            raise GenomniError(f"{f}: unreadable image")
+        if img.dtype == np.uint16:
+            img = (img // 257).astype(np.uint8)
+        frames.append(cv2.cvtColor(img[..., :3], cv2.COLOR_BGR2RGB) if img.ndim == 3 else np.repeat(img[..., None], 3, -1))
+    try:
+        seg = np.stack([np.asarray(Image.open(f)).astype(np.int32) for f in seg_files])
+    except (OSError, ValueError) as exc:
+        raise GenomniError(f"{folder}: unreadable segmentation ({exc})") from exc
+    video = np.stack(frames)
+    if seg.shape != video.shape[:3]:
+        raise GenomniError(f"{folder}: segmentation is {seg.shape[2]}x{seg.shape[1]}, the frames {video.shape[2]}x{video.shape[1]}")
+    ids = [int(i) for i in np.unique(seg) if i != 0]
+    if not ids:
+        raise GenomniError(f"{folder}: the segmentation holds no object (only index 0)")
+    assets: list[str] = []
+    if (folder / "metadata.json").is_file():
+        try:
+            assets = [str(i.get("asset_id", "")) for i in json.loads((folder / "metadata.json").read_text()).get("instances", [])]
+        except (json.JSONDecodeError, AttributeError) as exc:
+            raise GenomniError(f"{folder}/metadata.json: not Kubric metadata ({exc})") from exc
+    names = [f"object{i:02d}" + (f"_{assets[i - 1]}" if i - 1 < len(assets) and assets[i - 1] else "") for i in ids]
+    masks = np.stack([seg == i for i in ids])
+    check_masks(masks, names, video.shape[:3])
+    return Footage(video, masks, names, None)
+
+
 def read_folder_footage(ff: FootageFolder, threshold: int = MASK_THRESHOLD) -> Footage:
     """The footage of a scanned folder, with its prompt."""
+    if ff.layout == KUBRIC:
+        return read_kubric_folder(ff.folder)
     if ff.layout == SEQUENCE:
         footage = read_footage(ff.video, [str(m) for m in ff.masks], threshold=threshold)
     else:
@@ -106,13 +161,16 @@ def open_footage(source: str | os.PathLike, masks: list[str | os.PathLike] | Non
     if ff is None:
         if not given:
             raise GenomniError(f"{source}: give object masks (--mask, --masks-dir or --instances), or a folder with "
-                               f"input_video.mp4 + mask_NN.mp4 (gen-omnimatte) or input.* + masks/ (genomni)")
+                               f"input_video.mp4 + mask_NN.mp4 (gen-omnimatte), input.* + masks/ (genomni) or "
+                               f"rgba_*.png + segmentation_*.png (Kubric)")
         return read_footage(source, masks, instances, masks_dir, threshold)
     if not given:
         footage = read_folder_footage(ff, threshold)
         log.info("%s: %s folder, %d object(s) (%s)%s", source, ff.layout, len(footage.names), ", ".join(footage.names),
                  f", prompt from {ff.prompt_source}" if ff.prompt_source else ", no prompt file")
         return footage
+    if ff.layout == KUBRIC:
+        raise GenomniError(f"{source}: a Kubric render folder carries its masks (segmentation_*.png); give no --mask")
     log.warning("%s: using the masks given on the command line instead of the folder's own", source)
     footage = read_footage(ff.video, masks, instances, masks_dir, threshold)
     footage.prompt = ff.prompt

@@ -208,3 +208,43 @@ def test_objectpaste_takes_objects_and_backgrounds_from_sequence_folders(tmp_pat
     samples = list(iter_samples(out))
     assert samples and {s.meta["object"] for s in samples} <= {"street/mask_00", "street/mask_01"}
     assert all(s.caption == PROMPT and s.meta["background"] == "plaza" for s in samples)
+
+
+def _kubric_render(folder, with_metadata: bool = True):
+    """A folder as Kubric's write_image_dict leaves it: rgba_NNNNN.png, palette segmentation_NNNNN.png, metadata."""
+    from PIL import Image
+
+    video, truth, _ = _truth()
+    folder.mkdir(parents=True)
+    for k, f in enumerate(video):
+        rgba = np.concatenate([f, np.full(f.shape[:2] + (1,), 255, np.uint8)], -1)
+        cv2.imwrite(str(folder / f"rgba_{k:05d}.png"), cv2.cvtColor(rgba, cv2.COLOR_RGBA2BGRA))
+        seg = np.zeros(f.shape[:2], np.uint8)
+        seg[truth[0, k]] = 1
+        seg[truth[1, k]] = 2
+        img = Image.fromarray(seg, mode="P")
+        img.putpalette([0, 0, 0, 255, 0, 0, 0, 255, 0] + [0] * (256 * 3 - 9))
+        img.save(folder / f"segmentation_{k:05d}.png")
+        np.zeros(1).tofile(folder / f"depth_{k:05d}.tiff")  # other passes beside them are ignored
+    if with_metadata:
+        (folder / "metadata.json").write_text(json.dumps({"instances": [{"asset_id": "cube"}, {"asset_id": "sphere"}]}))
+    return video, truth
+
+
+def test_kubric_render_folders_are_footage_for_decompose_tripod_and_import(tmp_path, capsys):
+    video, truth = _kubric_render(tmp_path / "renders" / "scene0")
+    footage = open_footage(tmp_path / "renders" / "scene0")
+    assert footage.names == ["object01_cube", "object02_sphere"] and footage.prompt is None
+    assert np.array_equal(footage.video, video) and np.array_equal(footage.masks, truth)
+    assert run_cli(["data", "import", str(tmp_path / "renders"), "--out", str(tmp_path / "footage")]) == 0
+    again = open_footage(tmp_path / "footage" / "scene0")
+    assert np.array_equal(again.video, video) and np.array_equal(again.masks, truth)
+    assert again.names == ["object01_cube", "object02_sphere"]
+    out = tmp_path / "tripod"
+    assert run_cli(["generate", "tripod", str(tmp_path / "renders" / "scene0"), "--caption", "A wall.", "--out", str(out),
+                    "--no-progress"]) == 0
+    (s,) = list(iter_samples(out))
+    assert np.array_equal(s.input, video)
+    capsys.readouterr()
+    assert run_cli(["remove", str(tmp_path / "renders" / "scene0"), "--mask", "x.mp4", "--model", "m", "--out", str(tmp_path / "o")]) == 1
+    assert "a Kubric render folder carries its masks" in capsys.readouterr().err

@@ -95,10 +95,11 @@ def data_validate(
 def data_import(
     masks: MaskOptions,
     root: Path = typer.Argument(..., help="A folder of sample folders (or one folder): gen-omnimatte tuples (rgb_full.mp4 + "
-                                "mask.mp4 + rgb_removed.mp4), PNG tuples (input/ + bg/ or target/ + trimask/) or sequence "
-                                "folders (input_video.mp4 + mask_NN.mp4 + prompt.json, with bg/ for a target)."),
-    out: Path = typer.Option(..., help="New shard directory; for sequence folders without a clean background, a folder of "
-                             "footage folders."),
+                                "mask.mp4 + rgb_removed.mp4), PNG tuples (input/ + bg/ or target/ + trimask/), sequence "
+                                "folders (input_video.mp4 + mask_NN.mp4 + prompt.json, with bg/ for a target) or Kubric "
+                                "render folders (rgba_*.png + segmentation_*.png)."),
+    out: Path = typer.Option(..., help="New shard directory; for sequence folders without a clean background and Kubric "
+                             "render folders, a folder of footage folders."),
     source: str = typer.Option("omnimatte", help="meta.source of the imported samples (used by --mix)."),
     captions: Optional[Path] = typer.Option(None, help="Captions JSON: the public [{path, short_prompt}] list or "
                                             "{folder: caption}, for folders without caption.txt or prompt.json."),

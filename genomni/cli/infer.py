@@ -14,8 +14,8 @@ from .app import PROGRESS, app, console, quiet_hf
 from .options import config_options
 
 VIDEO_ARG = typer.Argument(..., help="Input video (mp4/mkv/... or a folder of frames), or a footage folder with its own masks "
-                           "and prompt: input_video.mp4 + mask_NN.mp4 + prompt.json (gen-omnimatte) or input.* + masks/ "
-                           "+ caption.txt (genomni).")
+                           "and prompt: input_video.mp4 + mask_NN.mp4 + prompt.json (gen-omnimatte), input.* + masks/ "
+                           "+ caption.txt (genomni), or rgba_*.png + segmentation_*.png (Kubric).")
 MASK_OPT = typer.Option(None, "--mask", help="One object's mask video or folder (see --mask-threshold); repeat per object.")
 MASKS_DIR_OPT = typer.Option(None, help="A folder whose mask videos and mask subfolders are one object each (colour videos "
                              "and other files are skipped and named).")

@@ -15,7 +15,8 @@ Import also reads the public reimplementation's other layouts:
 - its inference sequence folders (`input_video.mp4`, `mask_NN.mp4`, `prompt.json`): with a clean
   background (`bg/` or `bg.mp4`) each becomes a sample (every object removed: trimask 0 on the masks, 128
   elsewhere); without one they have no target, so they become genomni footage folders for `decompose`
-  and `generate tripod` (`import_footage`).
+  and `generate tripod` (`import_footage`);
+- Kubric render folders (`rgba_*.png` + `segmentation_*.png`): footage folders too (one mask per instance).
 Captions come from `caption.txt`, `prompt.json` (`{"bg": ...}`) or a captions file (the public
 `<category>.json` list of `{"path", "short_prompt"}`, or a `{folder: caption}` mapping).
 """
@@ -32,7 +33,7 @@ import numpy as np
 from .. import trimask as tm
 from ..constants import DEFAULT_FPS, MASK_THRESHOLD
 from ..errors import GenomniError
-from ..footage_folders import SEQUENCE, FootageFolder, read_folder_footage, scan_folder
+from ..footage_folders import KUBRIC, SEQUENCE, FootageFolder, read_folder_footage, scan_folder
 from ..media import atomic_dir, read_video, write_video
 from ..sample import Sample
 from ..shards import BadSample, iter_samples, shard_name, write_index, write_shard
@@ -179,7 +180,7 @@ def targetless(folders: list[Path]) -> bool:
     """True when the folders are sequence folders without a clean background (footage, not samples); a mix of
     those and samples is refused."""
     scanned = [scan_folder(f) for f in folders]
-    bare = [f for f, ff in zip(folders, scanned) if ff is not None and ff.layout == SEQUENCE and ff.clean is None]
+    bare = [f for f, ff in zip(folders, scanned) if ff is not None and ff.clean is None and ff.layout in (SEQUENCE, KUBRIC)]
     if bare and len(bare) < len(folders):
         raise GenomniError(f"{bare[0].parent}: mixes sequence folders without a clean background ({bare[0].name}, ...) with "
                            f"samples; import them separately")
@@ -187,7 +188,7 @@ def targetless(folders: list[Path]) -> bool:
 
 
 def import_footage(folders: list[Path], out: str | os.PathLike, threshold: int = MASK_THRESHOLD) -> list[Path]:
-    """Sequence folders without a target -> genomni footage folders (`input.*` copied byte for byte, `masks/<name>/`
+    """Sequence and Kubric render folders (no target) -> genomni footage folders (`input.*` copied byte for byte, `masks/<name>/`
     PNG masks binarized once by the mask rule, `caption.txt` from prompt.json), one per folder, each written
     atomically; folders already at `out` are kept."""
     out = Path(out)
@@ -201,7 +202,7 @@ def import_footage(folders: list[Path], out: str | os.PathLike, threshold: int =
             written.append(dest)
             continue
         with atomic_dir(dest) as tmp:
-            if ff.video.is_file():
+            if ff.video.is_file():  # the video as it was, byte for byte
                 shutil.copyfile(ff.video, tmp / f"input{ff.video.suffix.lower()}")
             else:
                 write_video(tmp / "input", footage.video)

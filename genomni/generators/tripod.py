@@ -46,7 +46,8 @@ class TripodConfig(MaskOptions, CaptionOptions):
     """Inputs and rules of a tripod run; everything here defines the output."""
 
     inputs: list[str] = option([], "Footage folders: input.* + masks/ (one entry per object) + caption.txt, or "
-                                   "gen-omnimatte sequence folders (input_video.mp4 + mask_NN.mp4 + prompt.json).", positional=True)
+                                   "gen-omnimatte sequence folders (input_video.mp4 + mask_NN.mp4 + prompt.json) or Kubric render "
+                                   "folders (rgba_*.png + segmentation_*.png).", positional=True)
     frames: int = option(0, "Frames per sample (0 = the whole clip).")
     stride: int = option(0, "Frames between sample starts (0 = --frames, no overlap).")
     dilate: int = option(2, "Grow object masks by this many pixels before building the plate and trimask.")
