@@ -1,3 +1,4 @@
+import cv2
 import numpy as np
 from conftest import run_cli
 
@@ -26,12 +27,13 @@ def _background(path, t=6, h=48, w=64, seed=3):
 
 
 def test_pasted_pixels_trimask_and_target_are_exact(tmp_path):
+    """With a hard edge (no erosion, no feather) the paste copies the masked pixels exactly."""
     src, smask = _object_clip(tmp_path / "obj")
     bg = _background(tmp_path / "bg")
     out = tmp_path / "ds"
     args = ["generate", "objectpaste", "--objects", str(tmp_path / "obj"), "--backgrounds", str(tmp_path / "bg"),
             "--out", str(out), "--num-samples", "3", "--scale", "1,1", "--flip-prob", "0", "--frames", "4",
-            "--caption", "Noise.", "--no-progress"]
+            "--edge-erode", "0", "--edge-feather", "0", "--caption", "Noise.", "--no-progress"]
     assert run_cli(args) == 0
     samples = list(iter_samples(out))
     assert len(samples) == 3
@@ -58,7 +60,7 @@ def test_synthetic_shadow_is_in_the_input_only_and_keep_prob_marks_the_rest(tmp_
     _background(tmp_path / "bg")
     base = ["generate", "objectpaste", "--objects", str(tmp_path / "obj"), "--backgrounds", str(tmp_path / "bg"),
             "--num-samples", "2", "--scale", "1,1", "--keep-prob", "1", "--caption", "Noise.", "--no-progress"]
-    assert run_cli([*base, "--out", str(tmp_path / "shadow"), "--shadow-prob", "1"]) == 0
+    assert run_cli([*base, "--out", str(tmp_path / "shadow"), "--shadow-prob", "1", "--shadow-direction", "60"]) == 0
     for s in iter_samples(tmp_path / "shadow"):
         outside = s.trimask != 0
         darker = (s.input.astype(int) < s.target.astype(int)).all(-1) & outside
@@ -80,3 +82,87 @@ def test_kubric_shards_as_object_sources_and_mask_filters(kubric_dir, tmp_path):
                     "--caption", "Noise.", "--no-progress"]) == 0
     reason = read_card(tmp_path / "none")["dropped_scenes"][0]["reason"]
     assert "mask area" in reason and "outside [0.9, 1.0]" in reason
+
+
+def _antialiased_object(folder, t=4, h=48, w=64):
+    """A uniform red square with antialiased edges on a uniform green source background; mask = coverage > 0.5."""
+    red, green = np.array([230, 40, 40]), np.array([30, 200, 30])
+    video, masks = [], []
+    for k in range(t):
+        cover = np.zeros((h, w), np.float32)
+        cover[12:28, 8 + 2 * k:24 + 2 * k] = 1
+        cover = cv2.GaussianBlur(cover, (0, 0), 1.0)
+        video.append((cover[..., None] * red + (1 - cover[..., None]) * green).round().astype(np.uint8))
+        masks.append(((cover > 0.5) * 255).astype(np.uint8))
+    write_video(folder / "input", np.stack(video))
+    write_video(folder / "masks" / "square", np.stack(masks))
+    return red, green
+
+
+def _source_share(pixels, red, green, blue):
+    """Per pixel, the weight of the source background in a least-squares mixture of object, source bg and new bg."""
+    basis = np.stack([red, green, blue], 1).astype(float)  # 3x3: columns are the three colours
+    a = np.vstack([basis, np.ones((1, 3))])
+    b = np.hstack([pixels.astype(float), np.ones((len(pixels), 1))]).T
+    weights = np.linalg.lstsq(a, b, rcond=None)[0]
+    return weights[1]
+
+
+def test_soft_matte_edges_leave_no_source_background_rim(tmp_path):
+    red, green = _antialiased_object(tmp_path / "obj")
+    blue = np.array([60, 60, 160])
+    write_video(tmp_path / "bg", np.broadcast_to(blue.astype(np.uint8), (4, 48, 64, 3)).copy())
+    base = ["generate", "objectpaste", "--objects", str(tmp_path / "obj"), "--backgrounds", str(tmp_path / "bg"),
+            "--num-samples", "3", "--scale", "1,1", "--caption", "Blue.", "--no-progress"]
+    shares = {}
+    for name, extra in (("hard", ["--edge-erode", "0", "--edge-feather", "0"]), ("soft", [])):
+        assert run_cli([*base, *extra, "--out", str(tmp_path / name)]) == 0
+        rim = []
+        for s in iter_samples(tmp_path / name):
+            changed = s.trimask == 0
+            assert np.array_equal(s.input[~changed], s.target[~changed])  # nothing changes outside the trimask's 0
+            rim.append(_source_share(s.input[changed], red, green, blue) > 0.1)
+        shares[name] = float(np.concatenate(rim).mean())
+    assert shares["hard"] > 0.15 and shares["soft"] < 0.01, shares
+
+
+def test_grounded_shadows_start_at_the_base_lie_flat_and_share_a_direction_per_clip(tmp_path):
+    from genomni.generators.objectpaste import ground_effect, soft_alpha
+
+    mask = np.zeros((1, 64, 80), bool)
+    mask[0, 10:40, 30:42] = True  # an upright object 30 px tall standing on row 39
+    alpha = soft_alpha(mask, 1, 1.0)
+    for direction in (30, 90, 150, 200, 330):
+        opacity, colour, p = ground_effect(alpha, np.zeros((1, 64, 80, 3), np.uint8), "shadow", direction,
+                                           np.random.default_rng(direction))
+        ys, xs = np.nonzero(opacity[0] > 0.05)
+        assert colour is None and len(ys), direction
+        assert ys.min() >= 39 - 0.6 * 1.2 * 30 - 3 * p["blur"] and ys.max() <= 39 + 0.6 * 1.2 * 30 + 3 * p["blur"]
+        assert ys.max() - ys.min() < 30  # flat on the ground: never the object's full height
+        touching = (np.abs(ys - 39) <= 2) & (xs >= 29) & (xs <= 42)
+        assert touching.any() or ys.max() < 39, direction  # from the contact line (behind the object: hidden by it)
+    _object_clip(tmp_path / "obj")
+    _background(tmp_path / "bg1")
+    _background(tmp_path / "bg2", seed=5)
+    out = tmp_path / "ds"
+    assert run_cli(["generate", "objectpaste", "--objects", str(tmp_path / "obj"), "--backgrounds", str(tmp_path / "bg1"),
+                    "--backgrounds", str(tmp_path / "bg2"), "--num-samples", "8", "--shadow-prob", "1", "--caption", "N.",
+                    "--out", str(out), "--no-progress"]) == 0
+    by_clip: dict = {}
+    for s in iter_samples(out):
+        by_clip.setdefault(s.meta["background"], set()).add(s.meta["shadow"]["direction"])
+    assert len(by_clip) == 2 and all(len(d) == 1 for d in by_clip.values()) and len(set.union(*by_clip.values())) == 2
+
+
+def test_a_reflection_mirrors_the_object_below_its_contact_line(tmp_path):
+    from genomni.generators.objectpaste import ground_effect, soft_alpha
+
+    mask = np.zeros((1, 64, 80), bool)
+    mask[0, 10:30, 30:42] = True
+    pixels = np.zeros((1, 64, 80, 3), np.uint8)
+    pixels[0, 10:20] = (255, 0, 0)  # top half red
+    pixels[0, 20:30] = (0, 0, 255)  # bottom half blue
+    opacity, colour, p = ground_effect(soft_alpha(mask, 0, 0), pixels, "reflection", 0.0, np.random.default_rng(1))
+    assert p["kind"] == "reflection" and (opacity[0, :30, 30:42] == 0).all() and (opacity[0, :24] == 0).all()
+    assert (opacity[0, 31:49, 31:41] > 0.1).all()
+    assert (colour[0, 31:39, 31:41, 2] > 200).all() and (colour[0, 41:49, 31:41, 0] > 200).all()  # blue first, then red

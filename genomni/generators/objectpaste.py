@@ -3,11 +3,13 @@
 Sample k is a pure function of (seed, k, config): it picks an object track (a footage folder's mask
 and its pixels, or an object of a genomni shard's sample via its `instances` member) and a
 background clip, then a scale, a horizontal flip, a time offset and a shift that keeps the pasted
-object inside the frame in every frame. Input = the background with the object pasted (and, with
-`shadow_prob`, a synthetic cast shadow: the mask sheared, offset, blurred and darkened onto the
-background, in the input only); target = the untouched background clip; trimask 0 on the pasted
-object and 128 elsewhere (255 elsewhere with `keep_prob`, only for samples without a shadow, since
-a shadow is a change the model must make). Area and motion filters are computed on the masks.
+object inside the frame in every frame. Input = the background with the object composited through a
+soft matte (the mask eroded by `edge_erode` px and feathered by a Gaussian of `edge_feather` px, never
+reaching outside the mask, so the source clip's background at the object's rim is not carried along),
+and with `shadow_prob` a grounded cast shadow or with `reflection_prob` a reflection (input only; see
+`ground_effect`); target = the untouched background clip; trimask 0 where the paste changed a pixel
+and 128 elsewhere (255 elsewhere with `keep_prob`, only for samples without a shadow or reflection,
+since those are changes the model must make). Area and motion filters are computed on the masks.
 """
 
 from __future__ import annotations
@@ -52,7 +54,14 @@ class PasteConfig(MaskOptions, CaptionOptions):
     min_area: float = option(0.005, "Drop draws whose mean mask area is below this fraction of the frame.")
     max_area: float = option(0.4, "Drop draws whose mean mask area is above this fraction.")
     min_motion: float = option(0.0, "Drop draws whose mask centroid travels fewer pixels.")
-    shadow_prob: float = option(0.0, "Probability of a synthetic cast shadow (input only).")
+    shadow_prob: float = option(0.0, "Probability of a grounded cast shadow (input only).")
+    reflection_prob: float = option(0.0, "Probability of a reflection below the object's contact line instead "
+                                         "(water, glossy floors; input only).")
+    shadow_direction: float | None = option(None, "Direction shadows fall in the image, degrees (0 = right, 90 = down, "
+                                                  "toward the camera; 270 = up, away from it).",
+                                            show_default="drawn once per background clip")
+    edge_erode: int = option(1, "Erode the object's mask by this many pixels before feathering its edge.")
+    edge_feather: float = option(1.0, "Gaussian sigma (px) of the soft matte edge (0 = hard edge).")
     keep_prob: float = option(0.0, "Probability of marking the rest 255 (keep) instead of 128, for samples without a shadow.")
     max_attempts: int = option(8, "Draws per sample before it is dropped.")
 
@@ -67,8 +76,10 @@ class PasteConfig(MaskOptions, CaptionOptions):
             (len(self.scale) == 2 and 0 < self.scale[0] <= self.scale[-1],
              f"--scale must be MIN,MAX with 0 < MIN <= MAX, got {','.join(map(str, self.scale))}"),
             (0 <= self.min_area <= self.max_area <= 1, "need 0 <= --min-area <= --max-area <= 1"),
+            (self.edge_erode >= 0 and self.edge_feather >= 0, "--edge-erode and --edge-feather must be >= 0"),
+            (self.shadow_prob + self.reflection_prob <= 1, "--shadow-prob + --reflection-prob must be <= 1"),
         ])
-        for name in ("flip_prob", "shadow_prob", "keep_prob"):
+        for name in ("flip_prob", "shadow_prob", "reflection_prob", "keep_prob"):
             require([(0 <= getattr(self, name) <= 1, f"--{name.replace('_', '-')} must be in [0, 1]")])
 
 
@@ -130,8 +141,11 @@ def load_backgrounds(paths: list[str]) -> list[Clip]:
             clips += [Clip(s.target, f"{p.name}/{s.key}", s.caption, s.fps) for s in iter_samples(p) if not s.meta.get("kept_ids")]
         else:
             found = scan_folder(p)
-            frames, fps = read_video(found.video if found is not None else p)
-            cap = (found.prompt or "") if found is not None else ""
+            if found is not None:  # a footage folder: its input video and its own caption
+                f = read_folder_footage(found)
+                frames, fps, cap = f.video, f.fps, found.prompt or ""
+            else:
+                (frames, fps), cap = read_video(p), ""
             clips.append(Clip(frames, p.name, cap, fps or DEFAULT_FPS))
     if not clips:
         raise GenomniError(f"no background clips found in {', '.join(paths)}")
@@ -149,21 +163,77 @@ def _sources(cfg: PasteConfig) -> tuple[list[Track], list[Clip]]:
     return _CACHE[key]
 
 
-def cast_shadow(mask: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, dict[str, float]]:
-    """A soft shadow map in [0,1] per frame: the mask sheared, offset, blurred; and its parameters."""
-    h, w = mask.shape[1:]
-    shear = float(rng.uniform(-0.8, 0.8))
-    dx, dy = float(rng.uniform(-0.1, 0.1) * w), float(rng.uniform(0.02, 0.1) * h)
-    blur = int(rng.integers(1, 4)) * 2 + 1
-    strength = float(rng.uniform(0.3, 0.6))
+def soft_alpha(mask: np.ndarray, erode: int, feather: float) -> np.ndarray:
+    """(T,H,W) float alpha in [0,1]: the mask eroded by `erode` px and blurred by a Gaussian of `feather` px, then
+    cut to the mask (so nothing from outside it is pasted) and snapped to 1 where within 1/512 of it. A frame whose
+    object the erosion would remove keeps its plain mask, feathered."""
+    if feather <= 0 and erode == 0:
+        return mask.astype(np.float32)
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * erode + 1, 2 * erode + 1)) if erode else None
     out = []
-    for m in mask:
-        ys = np.nonzero(m.any(1))[0]
-        base = float(ys.max()) if len(ys) else h / 2  # shear about the object's lowest row (its ground contact)
-        a = np.float32([[1, shear, dx - shear * base], [0, 1, dy]])
-        sh = cv2.warpAffine(m.astype(np.float32), a, (w, h), flags=cv2.INTER_LINEAR)
-        out.append(cv2.GaussianBlur(sh, (blur, blur), 0))
-    return np.clip(np.stack(out), 0, 1) * strength, {"shear": shear, "dx": dx, "dy": dy, "blur": blur, "strength": strength}
+    for m in mask.astype(np.uint8):
+        core = cv2.erode(m, kernel) if kernel is not None else m
+        if not core.any():
+            core = m
+        a = cv2.GaussianBlur(core.astype(np.float32), (0, 0), feather) if feather > 0 else core.astype(np.float32)
+        a = np.where(a > 1 - 1 / 512, 1.0, a) * m
+        out.append(a)
+    return np.stack(out).astype(np.float32)
+
+
+def clip_light(cfg: PasteConfig, background: int) -> float:
+    """The direction (degrees, image coordinates) shadows fall in for one background clip: --shadow-direction, else
+    drawn once per clip from (seed, clip), so every sample on that clip agrees."""
+    if cfg.shadow_direction is not None:
+        return float(cfg.shadow_direction)
+    return float(np.random.default_rng([cfg.seed, 1_000_003, background]).uniform(0, 360))
+
+
+def _base_row(m: np.ndarray) -> int | None:
+    ys = np.nonzero(m.any(1))[0]
+    return int(ys.max()) if len(ys) else None
+
+
+def ground_effect(alpha: np.ndarray, pixels: np.ndarray, kind: str, direction: float, rng: np.random.Generator
+                  ) -> tuple[np.ndarray, np.ndarray | None, dict[str, Any]]:
+    """A shadow or reflection on the ground, per frame anchored at the object's contact line (its lowest row).
+
+    shadow: each object point at height h above the contact line lands h * length along `direction`, the image-y
+    part foreshortened (a ground plane seen at an angle), so the shadow starts at the base and lies flat: it is
+    never an upright copy of the object. reflection: the object mirrored below the contact line. Returns the
+    effect's opacity (T,H,W) (0 on the object), the colour it blends toward (None = black, a shadow) and its
+    parameters."""
+    t, h, w = alpha.shape
+    rad = np.deg2rad(direction)
+    if kind == "shadow":
+        params = {"kind": "shadow", "direction": direction, "length": float(rng.uniform(0.3, 1.2)),
+                  "foreshortening": float(rng.uniform(0.25, 0.6)), "blur": float(rng.uniform(0.5, 3.0)),
+                  "strength": float(rng.uniform(0.3, 0.7))}
+        dx = params["length"] * np.cos(rad)
+        dy = params["length"] * params["foreshortening"] * np.sin(rad)
+        floor = 0.2 * params["length"]  # a silhouette cast exactly sideways would be a line: the footprint has depth
+        dy = dy if abs(dy) >= floor else float(np.copysign(floor, dy or 1.0))
+    else:
+        params = {"kind": "reflection", "blur": float(rng.uniform(0.0, 1.5)), "strength": float(rng.uniform(0.2, 0.5))}
+    opacity, colour = [], np.zeros_like(pixels) if kind == "reflection" else None
+    for k in range(t):
+        yb = _base_row(alpha[k] > 0)
+        if yb is None:
+            opacity.append(np.zeros((h, w), np.float32))
+            continue
+        if kind == "shadow":  # (x, y) at height yb - y -> (x + dx (yb - y), yb + dy (yb - y))
+            a = np.float32([[1, -dx, dx * yb], [0, -dy, yb + dy * yb]])
+        else:
+            a = np.float32([[1, 0, 0], [0, -1, 2 * yb + 1]])
+        o = cv2.warpAffine(alpha[k], a, (w, h), flags=cv2.INTER_LINEAR)
+        if kind == "reflection":
+            colour[k] = cv2.warpAffine(pixels[k], a, (w, h), flags=cv2.INTER_LINEAR)
+        if params["blur"] > 0:
+            o = cv2.GaussianBlur(o, (0, 0), params["blur"])
+        o = np.clip(o, 0, 1) * params["strength"]
+        o[alpha[k] > 0] = 0
+        opacity.append(o)
+    return np.stack(opacity).astype(np.float32), colour, params
 
 
 def _place(track: Track, bg_shape: tuple[int, ...], n: int, rng: np.random.Generator, cfg: PasteConfig
@@ -230,23 +300,28 @@ def paste_job(cfg: PasteConfig, index: int) -> SceneResult:
         if motion < cfg.min_motion:
             reasons.append(f"attempt {attempt}: mask moves {motion:.1f} px < --min-motion {cfg.min_motion}")
             continue
-        inp = target.copy()
-        shadow_meta = None
-        if rng.random() < cfg.shadow_prob:
-            shade, shadow_meta = cast_shadow(mask, rng)
-            shade[mask] = 0
-            inp = (inp.astype(np.float32) * (1 - shade[..., None])).round().astype(np.uint8)
-            region = shade > 0.02
-            shadow_meta["region_frac"] = float(region.mean())
+        alpha = soft_alpha(mask, cfg.edge_erode, cfg.edge_feather)
+        inp = target.astype(np.float32)
+        effect_meta = None
+        draw = rng.random()
+        kind = "shadow" if draw < cfg.shadow_prob else "reflection" if draw < cfg.shadow_prob + cfg.reflection_prob else None
+        if kind is not None:
+            opacity, colour, effect_meta = ground_effect(alpha, pixels, kind, clip_light(cfg, bi), rng)
+            under = colour.astype(np.float32) if colour is not None else 0.0
+            inp = inp * (1 - opacity[..., None]) + under * opacity[..., None]
+            region = opacity > 0.02
+            effect_meta["region_frac"] = float(region.mean())
             ys, xs = np.nonzero(region.any(0))
-            shadow_meta["region_box"] = [int(ys.min()), int(ys.max()) + 1, int(xs.min()), int(xs.max()) + 1] if len(ys) else []
-        inp[mask] = pixels[mask]
-        rest = tm.KEEP if shadow_meta is None and rng.random() < cfg.keep_prob else tm.BACKGROUND
-        tri = np.where(mask, tm.REMOVE, rest).astype(np.uint8)
+            effect_meta["region_box"] = [int(ys.min()), int(ys.max()) + 1, int(xs.min()), int(xs.max()) + 1] if len(ys) else []
+        inp = inp * (1 - alpha[..., None]) + pixels.astype(np.float32) * alpha[..., None]
+        inp = np.clip(inp, 0, 255).round().astype(np.uint8)
+        changed = alpha > 0
+        rest = tm.KEEP if effect_meta is None and rng.random() < cfg.keep_prob else tm.BACKGROUND
+        tri = np.where(changed, tm.REMOVE, rest).astype(np.uint8)
         meta = {"source": SOURCE, "generator": f"genomni.objectpaste {__version__}", "scene_index": index,
                 "attempt": attempt, "seed": cfg.seed, "object": track.origin, "background": clip.name,
                 "background_start": b0, "fps": clip.fps, "frames": n, "removed_ids": [1], "kept_ids": [],
-                "paste": params, "shadow": shadow_meta,
+                "paste": {**params, "edge_erode": cfg.edge_erode, "edge_feather": cfg.edge_feather}, "shadow": effect_meta,
                 "qc": {"mask_area_frac": area, "mask_motion_px": motion}}
         caption = cfg.captions([target], clip.caption, f"background {clip.name}")[0]
         return SceneResult(index, [Sample(f"paste-s{index:07d}", inp, target, tri, caption, meta).validate()], attempt + 1)
