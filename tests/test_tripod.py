@@ -180,3 +180,44 @@ def test_never_uncovered_pixels_are_inpainted_not_black_and_sample_plates_follow
     assert (second.target[0][mark] == (20, 20, 200)).all()
     a, b = list(iter_samples(tmp_path / "clip_plate"))
     assert np.array_equal(a.target, b.target)
+
+
+def _zoom_clip(rate: float, t: int = 12, h: int = 120, w: int = 160):
+    """The textured background zoomed about its centre by `rate` per frame (a slow push-in), no objects."""
+    rng = np.random.default_rng(2)
+    big = cv2.GaussianBlur(rng.integers(0, 255, (h, w, 3)).astype(np.uint8), (0, 0), 1.5)
+    frames = [cv2.warpAffine(big, cv2.getRotationMatrix2D((w / 2, h / 2), 0, (1 + rate) ** k), (w, h),
+                             flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT) for k in range(t)]
+    return np.stack(frames)
+
+
+@pytest.mark.parametrize("pan", [0.5, 1.0, 3.0])
+def test_pans_of_half_a_pixel_per_frame_or_more_and_a_slow_zoom_are_refused(pan):
+    video, masks = _textured_clip(pan, shadow=True)
+    assert camera_shift(video, masks) > 1.0
+    zoom = _zoom_clip(0.002)  # 0.2% per frame: 2.2% over the clip, about 1.8 px at the corners
+    assert camera_shift(zoom) > 1.0 and camera_shift(_zoom_clip(0.0)) < 0.2
+
+
+def test_stabilize_aligns_a_panning_clip_to_its_first_frame_and_crops(tmp_path):
+    """A 1 px/frame pan with a moving object and shadow: dropped by default; with --stabilize, the samples are the
+    clip aligned to frame 0 and cropped to what every frame shows, and the plate is the true background there."""
+    video, masks = _textured_clip(1.0, shadow=True)
+    folder = tmp_path / "pan"
+    write_video(folder / "input.mkv", video)
+    write_video(folder / "masks" / "square", masks.astype(np.uint8) * 255)
+    (folder / "caption.txt").write_text("Noise.\n")
+    assert run_cli(["generate", "tripod", str(folder), "--out", str(tmp_path / "a"), "--no-progress"]) == 0
+    assert read_card(tmp_path / "a")["samples"] == 0
+    assert run_cli(["generate", "tripod", str(folder), "--stabilize", "--out", str(tmp_path / "b"), "--no-progress"]) == 0
+    (s,) = list(iter_samples(tmp_path / "b"))
+    info = s.meta["stabilized"]
+    y0, y1, x0, x1 = info["crop"]
+    assert info["camera_shift_px"] > 10 and info["residual_shift_px"] < 1.0
+    assert s.input.shape[1:3] == (y1 - y0, x1 - x0) and (x1 - x0) <= 160 - 11 and (x1 - x0) % 2 == 0
+    truth = video[0][y0:y1, x0:x1].astype(int)  # frame 0 is the reference: its background is the truth
+    clean = ~masks.any(0)[y0:y1, x0:x1]
+    sh = np.zeros(masks.shape[1:], bool)
+    sh[60:120] = True  # rows the moving shadow ever darkens
+    far = clean & ~sh[y0:y1, x0:x1]
+    assert np.abs(s.target[0].astype(int) - truth)[far].mean() < 3

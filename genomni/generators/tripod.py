@@ -32,7 +32,7 @@ from .. import __version__
 from .. import trimask as tm
 from ..constants import DEFAULT_FPS, EFFECT_LEVELS
 from ..errors import GenomniError
-from ..footage import MaskOptions, dilate
+from ..footage import Footage, MaskOptions, dilate
 from ..footage_folders import read_folder_footage, scan_folder
 from ..media import read_video
 from ..options import check_choice, option, require
@@ -56,6 +56,8 @@ class TripodConfig(MaskOptions, CaptionOptions):
     max_shift: float = option(1.0, "Drop clips whose camera moves more than this many pixels over the clip "
                                    "(ECC on the background, objects and their surroundings masked out).")
     max_uncovered: float = option(0.0, "Drop clips where more than this fraction of pixels is never uncovered.")
+    stabilize: bool = option(False, "Instead of dropping a clip whose camera moves, align its frames to the first and "
+                                    "crop to the area every frame covers (recorded in meta.stabilized).")
     clean: str | None = option(None, "A separately shot clean clip of the same view (one footage folder only).")
     plate: str = option("clip", "clip: one clean plate from the whole clip (the most frames to see past slow shadows); "
                                 "sample: each sample's plate from its own frames (scenes that change for good, e.g. a "
@@ -100,15 +102,15 @@ def _frame_motion(a: np.ndarray, b: np.ndarray, mask: np.ndarray) -> np.ndarray 
     return warp.astype(np.float64)
 
 
-def camera_shift(video: np.ndarray, holes: np.ndarray | None = None) -> float:
-    """How far the camera moves over the clip, in pixels: the largest displacement of a frame corner under the
-    accumulated background motion from the first frame.
+def camera_path(video: np.ndarray, holes: np.ndarray | None = None) -> list[np.ndarray] | None:
+    """The background's motion from the first frame to each frame, as 3x3 similarity matrices in full-size pixel
+    coordinates (frame 0 -> frame k), or None where it cannot be estimated (too little background, no fit).
 
     Motion between consecutive frames is estimated on the background only (`_frame_motion`: tracked corners
     and a RANSAC similarity fit, ECC for flat scenes): the object masks (`holes`), grown by EXCLUDE_FRAC of
     the frame so their shadows near them are out too, are left out (not filled with a constant, which pinned
     the earlier phase-correlation estimate near zero). The frame-to-frame warps are chained, so a slow pan adds
-    up. A clip whose motion cannot be estimated returns infinity.
+    up. Frames are measured at most MOTION_SIDE px large.
     """
     t, h, w = video.shape[:3]
     scale = min(1.0, MOTION_SIDE / max(h, w))
@@ -122,19 +124,56 @@ def camera_shift(video: np.ndarray, holes: np.ndarray | None = None) -> float:
         excluded = np.stack([cv2.dilate(m.astype(np.uint8), kernel) > 0 for m in small])
     else:
         excluded = np.zeros((t, size[1], size[0]), bool)
-    corners = np.array([[0, 0, 1], [size[0] - 1, 0, 1], [0, size[1] - 1, 1], [size[0] - 1, size[1] - 1, 1]], np.float64).T
-    total, worst = np.eye(3), 0.0
+    to_small = np.diag([scale, scale, 1.0])
+    total, path = np.eye(3), [np.eye(3)]
     for k in range(1, t):
         mask = (~(excluded[k - 1] | excluded[k])).astype(np.uint8)
         if mask.sum() < 0.1 * mask.size:
-            return float("inf")  # too little background to see the camera
+            return None  # too little background to see the camera
         warp = _frame_motion(gray[k - 1], gray[k], mask)
         if warp is None:
-            return float("inf")
-        total = total @ np.vstack([warp, [0, 0, 1]])
-        moved = (total @ corners)[:2] - corners[:2]
-        worst = max(worst, float(np.hypot(*moved).max()) / scale)
-    return worst
+            return None
+        total = np.vstack([warp, [0, 0, 1]]) @ total
+        path.append(np.linalg.inv(to_small) @ total @ to_small)
+    return path
+
+
+def path_shift(path: list[np.ndarray] | None, height: int, width: int) -> float:
+    """The largest displacement (px) of a frame corner along a camera path; infinity for an unknown path."""
+    if path is None:
+        return float("inf")
+    corners = np.array([[0, 0, 1], [width - 1, 0, 1], [0, height - 1, 1], [width - 1, height - 1, 1]], np.float64).T
+    return max(float(np.hypot(*((m @ corners)[:2] - corners[:2])).max()) for m in path)
+
+
+def camera_shift(video: np.ndarray, holes: np.ndarray | None = None) -> float:
+    """How far the camera moves over the clip, in pixels: the largest displacement of a frame corner under the
+    accumulated background motion from the first frame (`camera_path`); infinity when it cannot be measured."""
+    return path_shift(camera_path(video, holes), *video.shape[1:3])
+
+
+def stabilize(video: np.ndarray, masks: np.ndarray, path: list[np.ndarray]
+              ) -> tuple[np.ndarray, np.ndarray, list[int]] | None:
+    """Align every frame to the first along the camera `path` and crop to the box every aligned frame covers
+    (even sides): (video, masks (N,T,H,W), [y0, y1, x0, x1]), or None when that box is empty."""
+    t, h, w = video.shape[:3]
+    corners = np.array([[0, 0, 1], [w - 1, 0, 1], [0, h - 1, 1], [w - 1, h - 1, 1]], np.float64).T
+    x0, y0, x1, y1 = 0.0, 0.0, float(w - 1), float(h - 1)
+    back = [np.linalg.inv(m) for m in path]  # frame k -> frame 0
+    for m in back:
+        c = (m @ corners)[:2]
+        x0, x1 = max(x0, c[0, 0], c[0, 2]), min(x1, c[0, 1], c[0, 3])
+        y0, y1 = max(y0, c[1, 0], c[1, 1]), min(y1, c[1, 2], c[1, 3])
+    box = [int(np.ceil(y0)), int(np.floor(y1)) + 1, int(np.ceil(x0)), int(np.floor(x1)) + 1]
+    box[1] -= (box[1] - box[0]) % 2
+    box[3] -= (box[3] - box[2]) % 2
+    if box[1] - box[0] < 16 or box[3] - box[2] < 16:
+        return None
+    frames = np.stack([cv2.warpAffine(f, m[:2], (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+                       for f, m in zip(video, back)])
+    aligned = np.stack([np.stack([cv2.warpAffine(mk.astype(np.uint8), m[:2], (w, h), flags=cv2.INTER_NEAREST) > 0
+                                  for mk, m in zip(track, back)]) for track in masks])
+    return frames[:, box[0]:box[1], box[2]:box[3]], aligned[:, :, box[0]:box[1], box[2]:box[3]], box
 
 
 PLATE_FAR_SHARE = 0.25  # the first estimate of a pixel's plate uses this share of its uncovered frames, the farthest
@@ -214,10 +253,24 @@ def tripod_job(cfg: TripodConfig, index: int) -> SceneResult:
         raise GenomniError(f"{folder}: not a footage folder (input.* + masks/, or input_video.mp4 + mask_NN.mp4)")
     footage = read_folder_footage(found, cfg.mask_threshold)
     holes = dilate(footage.masks.any(0), cfg.dilate)
-    shift = camera_shift(footage.video, holes)
+    path = camera_path(footage.video, holes)
+    shift = path_shift(path, *footage.video.shape[1:3])
     stats: dict[str, Any] = {"camera_shift_px": round(shift, 3)}
+    stabilized = None
+    if shift > cfg.max_shift and cfg.stabilize and path is not None and not cfg.clean:
+        aligned = stabilize(footage.video, footage.masks, path)
+        if aligned is not None:
+            video, masks, box = aligned
+            residual = camera_shift(video, dilate(masks.any(0), cfg.dilate))
+            stabilized = {"camera_shift_px": round(shift, 3), "residual_shift_px": round(residual, 3), "crop": box,
+                          "motion": "similarity (translation, rotation, scale), chained frame to frame"}
+            footage = Footage(video, masks, footage.names, footage.fps, prompt=footage.prompt)
+            holes, shift = dilate(masks.any(0), cfg.dilate), residual
+            stats["stabilized"] = stabilized
     if shift > cfg.max_shift:
-        return SceneResult(index, [], 1, f"camera moves: {shift:.2f} px > --max-shift {cfg.max_shift}", stats)
+        what = "after stabilizing" if stabilized else ""
+        return SceneResult(index, [], 1, f"camera moves{' ' + what if what else ''}: {shift:.2f} px > --max-shift "
+                                         f"{cfg.max_shift}", stats)
     if cfg.clean:
         clean, _ = read_video(cfg.clean)
         if clean.shape[1:] != footage.video.shape[1:]:
@@ -256,6 +309,7 @@ def tripod_job(cfg: TripodConfig, index: int) -> SceneResult:
                 "scene_index": index, "clip_start": start, "fps": footage.fps or DEFAULT_FPS, "frames": n,
                 "object_names": footage.names, "removed_ids": list(range(1, len(footage.names) + 1)), "kept_ids": [],
                 "clean_plate": "clip" if cfg.clean else f"{cfg.plate} plate (effects left out)",
+                "stabilized": stabilized,
                 "qc": {"camera_shift_px": stats["camera_shift_px"], "never_uncovered_frac": stats["never_uncovered_frac"],
                        "effect_frac": float(effect.mean()), "plate_fallback_frac": fallback[k]}}
         samples.append(Sample(f"tripod-s{index:07d}-c{k:03d}", inp, target, tri, caption, meta).validate())
