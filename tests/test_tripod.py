@@ -221,3 +221,23 @@ def test_stabilize_aligns_a_panning_clip_to_its_first_frame_and_crops(tmp_path):
     sh[60:120] = True  # rows the moving shadow ever darkens
     far = clean & ~sh[y0:y1, x0:x1]
     assert np.abs(s.target[0].astype(int) - truth)[far].mean() < 3
+
+
+def test_camera_motion_augmentation_moves_input_target_and_trimask_together(tmp_path):
+    from genomni.generators.tripod import apply_camera, camera_move
+
+    _footage(tmp_path / "clip", t=8)
+    base = ["generate", "tripod", str(tmp_path / "clip"), "--no-progress"]
+    assert run_cli([*base, "--out", str(tmp_path / "still")]) == 0
+    assert run_cli([*base, "--camera-motion-prob", "1", "--seed", "4", "--out", str(tmp_path / "moving")]) == 0
+    (still,) = list(iter_samples(tmp_path / "still"))
+    (moving,) = list(iter_samples(tmp_path / "moving"))
+    move = moving.meta["camera_move"]
+    assert still.meta["camera_move"] is None and move["start"] != move["end"]
+    assert np.array_equal(moving.input, apply_camera(move, still.input))
+    assert np.array_equal(moving.target, apply_camera(move, still.target))
+    assert np.array_equal(moving.trimask, apply_camera(move, still.trimask, nearest=True))
+    assert set(np.unique(moving.trimask)) <= {0, 128}
+    assert not np.array_equal(moving.target[0], moving.target[-1])  # the camera moves: the plate does too
+    again = camera_move(np.random.default_rng(0), 8, 64, 80)
+    assert again == camera_move(np.random.default_rng(0), 8, 64, 80) and 0.6 <= again["end"][0] <= 0.95

@@ -56,6 +56,9 @@ class TripodConfig(MaskOptions, CaptionOptions):
     max_shift: float = option(1.0, "Drop clips whose camera moves more than this many pixels over the clip "
                                    "(ECC on the background, objects and their surroundings masked out).")
     max_uncovered: float = option(0.0, "Drop clips where more than this fraction of pixels is never uncovered.")
+    camera_motion_prob: float = option(0.0, "Probability that a sample gets a synthetic moving camera: a smooth pan and "
+                                            "zoom of a crop, the same for input, target and trimask.")
+    seed: int = option(0, "Seed of the camera-motion draws (sample k of clip i is a pure function of seed, i, k).")
     stabilize: bool = option(False, "Instead of dropping a clip whose camera moves, align its frames to the first and "
                                     "crop to the area every frame covers (recorded in meta.stabilized).")
     clean: str | None = option(None, "A separately shot clean clip of the same view (one footage folder only).")
@@ -71,6 +74,7 @@ class TripodConfig(MaskOptions, CaptionOptions):
                                 "+ mask_NN.mp4 + prompt.json)"),
             (self.frames >= 0 and self.stride >= 0 and self.dilate >= 0, "--frames, --stride and --dilate must be >= 0"),
             (self.max_shift >= 0 and 0 <= self.max_uncovered <= 1, "--max-shift must be >= 0 and --max-uncovered in [0, 1]"),
+            (0 <= self.camera_motion_prob <= 1, "--camera-motion-prob must be in [0, 1]"),
             (not self.clean or len(self.inputs) == 1, "--clean goes with exactly one footage folder"),
         ])
         check_choice("--plate", self.plate, ("clip", "sample"))
@@ -245,6 +249,35 @@ def clean_plate(video: np.ndarray, holes: np.ndarray) -> tuple[np.ndarray, np.nd
     return plate8, never
 
 
+def camera_move(rng: np.random.Generator, frames: int, height: int, width: int) -> dict[str, Any]:
+    """A smooth synthetic camera for one sample: a crop of 70-90% of the frame whose centre pans and whose size
+    zooms (up to 15% either way) from its start to its end along an ease-in-out curve."""
+    def box() -> list[float]:
+        size = float(rng.uniform(0.7, 0.9))
+        return [size, float(rng.uniform(size / 2, 1 - size / 2)), float(rng.uniform(size / 2, 1 - size / 2))]
+
+    start = box()
+    end = [min(0.95, max(0.6, start[0] * float(rng.uniform(0.85, 1.15))))]
+    end += [float(np.clip(start[1] + rng.uniform(-0.1, 0.1), end[0] / 2, 1 - end[0] / 2)),
+            float(np.clip(start[2] + rng.uniform(-0.1, 0.1), end[0] / 2, 1 - end[0] / 2))]
+    return {"start": start, "end": end, "frames": frames, "size": [height, width]}
+
+
+def apply_camera(move: dict[str, Any], video: np.ndarray, nearest: bool = False) -> np.ndarray:
+    """Render a (T,H,W[,3]) clip through `camera_move`'s crops (size, centre y, centre x as fractions of the frame),
+    resampled back to the full frame: linear for pictures, nearest for trimasks (values stay exact)."""
+    t, h, w = video.shape[:3]
+    out = []
+    for k in range(t):
+        a = 0.5 - 0.5 * np.cos(np.pi * k / max(1, t - 1))  # ease in and out
+        size, cy, cx = [s0 + a * (s1 - s0) for s0, s1 in zip(move["start"], move["end"])]
+        scale = 1 / size
+        m = np.float32([[scale, 0, w / 2 - scale * cx * w], [0, scale, h / 2 - scale * cy * h]])
+        out.append(cv2.warpAffine(video[k], m, (w, h), flags=cv2.INTER_NEAREST if nearest else cv2.INTER_LINEAR,
+                                  borderMode=cv2.BORDER_REPLICATE))
+    return np.stack(out)
+
+
 def tripod_job(cfg: TripodConfig, index: int) -> SceneResult:
     """Footage folder `index` -> samples, or a dropped result with the measured reason."""
     folder = Path(cfg.inputs[index])
@@ -304,12 +337,16 @@ def tripod_job(cfg: TripodConfig, index: int) -> SceneResult:
         inp = footage.video[start:start + n]
         tri = np.where(holes[start:start + n], tm.REMOVE, tm.BACKGROUND).astype(np.uint8)
         target = np.repeat(p[None], n, axis=0)
+        rng = np.random.default_rng([cfg.seed, index, k])
+        move = camera_move(rng, n, *inp.shape[1:3]) if rng.random() < cfg.camera_motion_prob else None
+        if move is not None:  # the same synthetic camera for all three
+            inp, target, tri = apply_camera(move, inp), apply_camera(move, target), apply_camera(move, tri, nearest=True)
         effect = (np.abs(inp.astype(np.int16) - target).max(-1) > EFFECT_LEVELS) & (tri == tm.BACKGROUND)
         meta = {"source": SOURCE, "generator": f"genomni.tripod {__version__}", "footage": folder.name,
                 "scene_index": index, "clip_start": start, "fps": footage.fps or DEFAULT_FPS, "frames": n,
                 "object_names": footage.names, "removed_ids": list(range(1, len(footage.names) + 1)), "kept_ids": [],
                 "clean_plate": "clip" if cfg.clean else f"{cfg.plate} plate (effects left out)",
-                "stabilized": stabilized,
+                "stabilized": stabilized, "camera_move": move,
                 "qc": {"camera_shift_px": stats["camera_shift_px"], "never_uncovered_frac": stats["never_uncovered_frac"],
                        "effect_frac": float(effect.mean()), "plate_fallback_frac": fallback[k]}}
         samples.append(Sample(f"tripod-s{index:07d}-c{k:03d}", inp, target, tri, caption, meta).validate())
