@@ -34,6 +34,7 @@ from genomni.generators.objectpaste import PasteConfig, run_objectpaste, soft_al
 from genomni.generators.run import RunOptions
 from genomni.generators.tripod import TripodConfig, clean_plate, run_tripod
 from genomni.media import write_video
+from genomni.metrics import psnr01
 from genomni.shards import iter_samples
 
 
@@ -66,7 +67,8 @@ def _plain_median(video: np.ndarray, holes: np.ndarray) -> tuple[np.ndarray, np.
 
 
 def effect_retention(root: Path) -> list[str]:
-    totals = {name: [0, 0, 0, []] for name in ("plain temporal median", "genomni plate")}
+    totals = {name: [0, 0, 0, [], []] for name in ("plain temporal median", "genomni plate")}
+    copy_psnr: list[float] = []
     scenes = 0
     for s in iter_samples(root):
         if s.meta.get("kept_ids") or s.meta["scene"]["camera"]["azimuth_sweep"]:
@@ -77,6 +79,7 @@ def effect_retention(root: Path) -> list[str]:
         dif = _smooth_diff(s.input, s.target)
         effect = (dif > 6) & ~holes
         seen = effect & ((dif <= 3) & ~holes).any(0)[None]
+        copy_psnr.append(psnr01(s.input[~holes] / 255, s.target[~holes] / 255))
         for name, fn in (("plain temporal median", _plain_median), ("genomni plate", clean_plate)):
             plate, never = fn(s.input, holes)
             off = _smooth_diff(np.broadcast_to(plate, s.target.shape), s.target) > 6
@@ -85,12 +88,17 @@ def effect_retention(root: Path) -> list[str]:
             t[1] += (seen & off).sum()
             t[2] += effect.sum()
             t[3].append(off[~effect & ~holes & ~never[None]].mean())
+            t[4].append(psnr01(np.broadcast_to(plate, s.target.shape)[~holes] / 255, s.target[~holes] / 255))
     lines = [f"\nTripod plate on {scenes} static-camera kubric scenes ({root}):\n",
              "| plate | effect pixels seen clean once: kept in the plate | effect pixels never seen clean | "
-             "plate off by > 6 elsewhere |", "|---|---|---|---|"]
-    for name, (seen_n, kept, eff, rest) in totals.items():
+             "plate off by > 6 elsewhere | PSNR outside the masks (scenes better / worse than copy-input) |",
+             "|---|---|---|---|---|"]
+    for name, (seen_n, kept, eff, rest, psnr) in totals.items():
+        better = sum(a > b + 0.01 for a, b in zip(psnr, copy_psnr))
+        worse = sum(a < b - 0.01 for a, b in zip(psnr, copy_psnr))
         lines.append(f"| {name} | {100 * kept / max(1, seen_n):.1f}% of {seen_n} | {100 * (eff - seen_n) / max(1, eff):.0f}% of "
-                     f"{eff} | {100 * np.mean(rest):.2f}% |")
+                     f"{eff} | {100 * np.mean(rest):.2f}% | {np.mean(psnr):.2f} dB ({better} / {worse}) |")
+    lines.append(f"| copy-input (the target is the input) | - | - | - | {np.mean(copy_psnr):.2f} dB |")
     return lines
 
 
