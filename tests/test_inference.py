@@ -309,3 +309,18 @@ def test_mask_videos_at_another_frame_rate_are_refused(tmp_path):
     write_video(tmp_path / "m.mp4", np.full((4, 36, 44, 3), 255, np.uint8), fps=25.0)
     with pytest.raises(GenomniError, match="m.mp4: 25 fps, the video .*clip.mp4 is 12 fps"):
         read_footage(video, [tmp_path / "m.mp4"])
+
+
+def test_one_object_needs_one_removal_run_its_solo_video_is_the_input(tiny_model, tmp_path, monkeypatch):
+    from genomni.pipelines.casper import CasperPipeline
+
+    video, masks = _footage_files(tmp_path, t=5)
+    calls = []
+    original = CasperPipeline.sample
+    monkeypatch.setattr(CasperPipeline, "sample", lambda self, *a, **k: calls.append(1) or original(self, *a, **k))
+    out = tmp_path / "r"
+    assert run_cli(["remove", str(video), "--mask", str(masks[0]), "--model", str(tiny_model), "--steps", "1",
+                    "--max-side", "32", "--format", "png", "--no-progress", "--out", str(out)]) == 0
+    assert len(calls) == 1
+    solo, _ = read_video(out / "solo_square")
+    assert np.array_equal(solo, read_video(video)[0])

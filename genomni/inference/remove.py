@@ -2,7 +2,7 @@
 
 For N objects it runs N+1 times: once with every object removed (the clean background) and once
 per object with only that object kept (its "solo" video, which still holds its shadows and
-reflections). Videos are resized to the model's grid and back, padded to 4n+1 frames and trimmed,
+reflections); with one object its solo video is the input itself, so one run suffices. Videos are resized to the model's grid and back, padded to 4n+1 frames and trimmed,
 and clips longer than the model's window are denoised as blended overlapping windows.
 """
 
@@ -155,6 +155,9 @@ class Remover:
         velocity = blended_velocity(lambda a, b, s, e: model.denoise(a, b, s, e), plan.latent_window, plan.latent_stride)
         for name, tri in trimasks_for(masks).items():
             if outputs is not None and name not in outputs:
+                continue
+            if name == "solo_0" and len(masks) == 1:  # nothing else to remove: the solo video is the input
+                yield name, footage.video
                 continue
             tri_m, _ = pad_frames(_resize(tri, mh, mw, nearest=True), model.config.frame_multiple)
             mask = torch.from_numpy(tm.to_float(tri_m))[None, None]
