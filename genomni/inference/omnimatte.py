@@ -72,12 +72,14 @@ def _alpha(net: torch.nn.Module, solo: torch.Tensor, bg: torch.Tensor) -> torch.
     return torch.sigmoid(logit)
 
 
-def _stage(net: torch.nn.Module, solo: torch.Tensor, bg: torch.Tensor, mask: torch.Tensor, fg_init: torch.Tensor,
-           iters: int, start: int, cfg: OmnimatteConfig, gen: torch.Generator,
+def _stage(net: torch.nn.Module, net_opt: torch.optim.Optimizer, solo: torch.Tensor, bg: torch.Tensor, mask: torch.Tensor,
+           fg_init: torch.Tensor, iters: int, start: int, cfg: OmnimatteConfig, gen: torch.Generator,
            on_iter: Callable[[int], None] | None) -> tuple[torch.Tensor, list[float]]:
-    """Optimize net and a foreground at one resolution; returns the foreground logits and the losses."""
+    """Optimize net and a foreground at one resolution; returns the foreground logits and the losses. The network's
+    optimizer (and its moment estimates) carries over between stages; the per-pixel foreground is new at each
+    resolution, so it gets its own."""
     fg_logit = torch.logit(fg_init.clamp(1e-3, 1 - 1e-3)).clone().requires_grad_(True)
-    opt = torch.optim.Adam([{"params": net.parameters(), "lr": cfg.lr}, {"params": [fg_logit], "lr": cfg.fg_lr}])
+    fg_opt = torch.optim.Adam([fg_logit], lr=cfg.fg_lr)
     losses = []
     t = solo.shape[0]
     for it in range(iters):
@@ -90,9 +92,11 @@ def _stage(net: torch.nn.Module, solo: torch.Tensor, bg: torch.Tensor, mask: tor
         w_mask = cfg.mask_weight * 0.5 ** ((start + it) / cfg.mask_halflife)
         on_object = ((a - 1).abs() * m).sum() / m.sum().clamp_min(1)
         loss = recon + cfg.sparsity * sparse + w_mask * on_object
-        opt.zero_grad()
+        net_opt.zero_grad()
+        fg_opt.zero_grad()
         loss.backward()
-        opt.step()
+        net_opt.step()
+        fg_opt.step()
         losses.append(float(loss.detach()))
         if on_iter is not None:
             on_iter(start + it + 1)
@@ -112,10 +116,11 @@ def optimize_layer(solo: np.ndarray, background: np.ndarray, mask: np.ndarray, c
     scale = min(1.0, cfg.coarse_side / max(h, w))
     small = (max(8, round(h * scale)), max(8, round(w * scale)))
     net = alpha_net(cfg.channels)
-    fg_c, loss_c = _stage(net, _resize(s_full, small), _resize(b_full, small), (_resize(m_full, small) > 0.5).float(),
+    net_opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
+    fg_c, loss_c = _stage(net, net_opt, _resize(s_full, small), _resize(b_full, small), (_resize(m_full, small) > 0.5).float(),
                           _resize(s_full, small), cfg.coarse_iters, 0, cfg, gen, on_iter)
     fg_init = _resize(torch.sigmoid(fg_c), (h, w), "bilinear") if cfg.coarse_iters else s_full
-    fg_f, loss_f = _stage(net, s_full, b_full, m_full, fg_init, cfg.fine_iters, cfg.coarse_iters, cfg, gen, on_iter)
+    fg_f, loss_f = _stage(net, net_opt, s_full, b_full, m_full, fg_init, cfg.fine_iters, cfg.coarse_iters, cfg, gen, on_iter)
     with torch.no_grad():
         alpha = torch.cat([_alpha(net, s_full[i:i + 8], b_full[i:i + 8]) for i in range(0, s_full.shape[0], 8)])
         fg = torch.sigmoid(fg_f)

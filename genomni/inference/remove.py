@@ -2,8 +2,9 @@
 
 For N objects it runs N+1 times: once with every object removed (the clean background) and once
 per object with only that object kept (its "solo" video, which still holds its shadows and
-reflections); with one object its solo video is the input itself, so one run suffices. Videos are resized to the model's grid and back, padded to 4n+1 frames and trimmed,
-and clips longer than the model's window are denoised as blended overlapping windows.
+reflections); with one object its solo video is the input itself, so one run suffices. Videos are
+resized to the model's grid and back, padded to 4n+1 frames and trimmed, and clips longer than the
+model's window are denoised as blended overlapping windows.
 """
 
 from __future__ import annotations
