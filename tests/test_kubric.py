@@ -251,3 +251,18 @@ def test_hdri_world_lights_the_scene(tmp_path):
     lit = renderer.render_full(spec, simulate(spec, renderer.build(spec))).full
     r, b = lit[..., 0].astype(int), lit[..., 2].astype(int)
     assert (r - b).mean() > (plain[..., 0].astype(int) - plain[..., 2].astype(int)).mean() + 10  # it turned orange
+
+
+def test_still_clips_are_found_from_the_poses_before_rendering(controlled):
+    """Two resting cubes and a static camera: nothing moves (0 px), so the scene would be a still and is resampled;
+    the same scene with one cube sliding 1 m moves it by many pixels. A run that can only make stills is refused."""
+    import dataclasses
+
+    spec, poses, _, renderer = controlled
+    assert renderer.motion_px(spec, poses) < 0.05
+    slid = poses.copy()
+    slid[-1, 0, 0] += 1.0
+    assert renderer.motion_px(spec, slid) > 5
+    with pytest.raises(GenomniError, match="nothing ever moves"):
+        KubricConfig(motions=("static",), camera_motion_prob=0.0)
+    assert dataclasses.replace(KubricConfig(), motions=("static",), camera_motion_prob=0.0, min_motion=0).min_motion == 0

@@ -394,6 +394,31 @@ class BlenderRenderer:
                     return False
         return True
 
+    def motion_px(self, spec: SceneSpec, poses: np.ndarray) -> float:
+        """The farthest any object's bounding-box corner moves in the image from the first frame, in pixels (an
+        object turning in place moves its corners too); checked on the simulated poses, before rendering."""
+        from bpy_extras.object_utils import world_to_camera_view
+        from mathutils import Quaternion, Vector
+
+        scene = self.bpy.context.scene
+        first: dict[int, np.ndarray] = {}
+        worst = 0.0
+        for t in range(spec.frames):
+            self._place(spec, poses, t)
+            self.bpy.context.view_layer.update()
+            for i in range(len(spec.objects)):
+                lo, hi = self.local_bounds[i]
+                x, y, z, w = poses[t, i, 3:]
+                rot = np.array(Quaternion((w, x, y, z)).to_matrix())
+                corners = np.array([[a, b, c] for a in (lo[0], hi[0]) for b in (lo[1], hi[1]) for c in (lo[2], hi[2])])
+                world = corners @ rot.T + poses[t, i, :3]
+                px = np.array([[p.x * spec.width, p.y * spec.height]
+                               for p in (world_to_camera_view(scene, self.camera, Vector(c)) for c in world)])
+                if i not in first:
+                    first[i] = px
+                worst = max(worst, float(np.hypot(*(px - first[i]).T).max()))
+        return worst
+
     def effect_box(self, spec: SceneSpec, poses: np.ndarray, i: int, t: int) -> tuple[int, int, int, int] | None:
         """Pixel box (row0, row1, col0, col1) that holds object i and every effect it can have at frame t.
 

@@ -42,6 +42,8 @@ class KubricConfig:
     effect_crop: bool = option(True, "Render target passes only inside the objects' effect boxes (see README).")
     min_object_pixels: int = option(0, "Resample scenes where an object shows fewer pixels in some frame "
                                     "(0 = max(4, 0.1% of the frame)).")
+    min_motion: float = option(1.0, "With a static camera, resample scenes in which no object moves more than this many "
+                                    "pixels (a still clip; checked on the simulated poses before rendering).")
     max_drift: float = option(0.05, "Resample scenes where more than this fraction of the pixels outside the changed region "
                               "differ by more than 6 levels in the target render (render noise).")
     max_attempts: int = option(4, "Resampling attempts per scene before it is dropped.")
@@ -61,6 +63,10 @@ class KubricConfig:
              f"need 1 <= --min-objects <= --max-objects <= 20, got {self.min_objects}..{self.max_objects}"),
             (len(self.object_sources) > 0, "--objects needs at least one source"),
             (len(self.motions) > 0, "--motions needs at least one motion"),
+            (self.min_motion >= 0, "--min-motion must be >= 0"),
+            (set(self.motions) != {"static"} or self.camera_motion_prob > 0 or self.min_motion == 0,
+             "with --motions static and no camera motion nothing ever moves; add a motion, --camera-motion-prob, "
+             "or --min-motion 0 for still clips"),
             (len(self.floors) > 0, "--floors needs at least one floor"),
             (0 <= self.max_drift <= 1, f"--max-drift must be a fraction in [0, 1], got {self.max_drift}"),
             (self.max_attempts >= 1, "--max-attempts must be >= 1"),

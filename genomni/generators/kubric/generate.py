@@ -93,6 +93,11 @@ def generate_scene(cfg: KubricConfig, index: int, renderer: BlenderRenderer,
         if not renderer.in_view(spec, poses):
             reasons.append(f"attempt {attempt}: an object leaves the view")
             continue
+        if not spec.camera.moving and cfg.min_motion > 0:
+            moved = renderer.motion_px(spec, poses)
+            if moved < cfg.min_motion:  # a still clip (10% of scenes before this check): nothing to learn about time
+                reasons.append(f"attempt {attempt}: nothing moves ({moved:.2f} px < --min-motion {cfg.min_motion})")
+                continue
         passes = renderer.render_full(spec, poses)
         visible = visible_pixels(passes.instances, [o.id for o in spec.objects])
         if min(visible) >= cfg.object_pixel_floor:  # check before paying for the target passes
