@@ -32,9 +32,11 @@ def location(loc: str | os.PathLike) -> Path:
     except ImportError as exc:
         raise GenomniError(f"{text}: URLs need universal-pathlib (pip install universal-pathlib)") from exc
     try:
-        return UPath(text)
+        path = UPath(text)
+        path.fs  # noqa: B018  (the filesystem is made lazily; a missing backend should fail here, in one line)
     except (ValueError, ImportError) as exc:
         raise GenomniError(f"{text}: no filesystem for this URL ({exc}); install its fsspec backend (s3fs, gcsfs, ...)") from exc
+    return path
 
 
 def is_remote(path: Path) -> bool:
