@@ -129,6 +129,10 @@ def bad_inputs(out: Path) -> list[dict]:
 
     write_video(b / "small_mask", np.full((2, 16, 16), 255, np.uint8))
     vid, masks = str(clip / "input.mkv"), str(clip / "masks")
+    (b / "seq").mkdir()
+    shutil.copy(vid, b / "seq" / "input_video.mkv")
+    shutil.copytree(next(Path(masks).iterdir()), b / "seq" / "mask_00")
+    (b / "seq" / "prompt.json").write_text("{not json")
     cases = {
         "--out is a file (generate)": ["generate", "kubric", "--out", str(b / "afile"), "--num-scenes", "1"],
         "--out is a file (remove)": ["remove", vid, "--masks-dir", masks, "--model", str(model), "--out", str(b / "afile")],
@@ -161,6 +165,13 @@ def bad_inputs(out: Path) -> list[dict]:
                                           "--out", str(out / "train-ref"), "--steps", "12"],
         "remove into a finished folder": ["remove", vid, "--masks-dir", masks, "--model", str(model), "--out",
                                           str(out / "remove-ref"), "--format", "mkv"],
+        "a colour video given as a mask": ["remove", vid, "--mask", vid, "--model", str(model), "--out", str(b / "o18")],
+        "sequence folder with a broken prompt.json": ["decompose", str(b / "seq"), "--model", str(model), "--out", str(b / "o19")],
+        "--mask-threshold 300": ["remove", vid, "--masks-dir", masks, "--model", str(model), "--out", str(b / "o20"),
+                                 "--mask-threshold", "300"],
+        "URL without its fsspec backend": ["data", "validate", "s3://bucket/none"],
+        "--executor bogus": ["generate", "kubric", "--out", str(b / "o21"), "--executor", "bogus"],
+        "--scene-timeout without Ray": ["generate", "kubric", "--out", str(b / "o22"), "--scene-timeout", "5"],
     }
     rows = []
     for what, args in cases.items():

@@ -43,8 +43,8 @@ def train_init(
 ))
 def train_vae(
     model: Path = typer.Option(..., help="Casper model dir whose VAE is fitted (rewritten in place, atomically)."),
-    data: list[Path] = typer.Option(..., help="Shard directory; repeatable."),
-    val: Optional[list[Path]] = typer.Option(None, help="Held-out shard directory for the reconstruction PSNR."),
+    data: list[str] = typer.Option(..., help="Shard directory or URL; repeatable."),
+    val: Optional[list[str]] = typer.Option(None, help="Held-out shard directory or URL for the reconstruction PSNR."),
     steps: int = typer.Option(500, help="Optimizer steps."),
     batch_size: int = typer.Option(4, help="Clips per step (each gives its input and target)."),
     lr: float = typer.Option(1e-3, help="Learning rate."),
