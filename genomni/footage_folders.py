@@ -59,7 +59,8 @@ def _mask_order(p: Path) -> tuple[int, str]:
     return (int(digits[-1]) if digits else -1, p.name)
 
 
-def _sequence_prompt(folder: Path) -> str | None:
+def read_prompt_json(folder: Path) -> str | None:
+    """The caption in a folder's prompt.json (`{"bg": ...}`), None without one; a malformed file is an error."""
     f = folder / "prompt.json"
     if not f.is_file():
         return None
@@ -82,7 +83,7 @@ def scan_folder(folder: str | os.PathLike) -> FootageFolder | None:
         masks = sorted((p for p in folder.glob("mask_*") if p.is_dir() or p.suffix.lower() in VIDEO_SUFFIXES), key=_mask_order)
         if not masks:
             raise GenomniError(f"{folder}: a gen-omnimatte sequence folder without mask_NN.mp4 files (one per object)")
-        prompt = _sequence_prompt(folder)
+        prompt = read_prompt_json(folder)
         return FootageFolder(folder, SEQUENCE, video, masks, prompt, "prompt.json" if prompt is not None else None,
                              find_media(folder, ("bg", "background")))
     if (folder / "segmentation_00000.png").is_file():

@@ -33,7 +33,7 @@ import numpy as np
 from .. import trimask as tm
 from ..constants import DEFAULT_FPS, MASK_THRESHOLD
 from ..errors import GenomniError
-from ..footage_folders import KUBRIC, SEQUENCE, FootageFolder, read_folder_footage, scan_folder
+from ..footage_folders import KUBRIC, SEQUENCE, FootageFolder, read_folder_footage, read_prompt_json, scan_folder
 from ..media import atomic_dir, read_video, write_video
 from ..sample import Sample
 from ..shards import BadSample, iter_samples, shard_name, write_index, write_shard
@@ -85,20 +85,11 @@ def load_captions(path: str | os.PathLike) -> dict[str, str]:
 def _caption(folder: Path, captions: dict[str, str]) -> str:
     """caption.txt, else prompt.json's "bg", else the captions file's entry for the folder."""
     for text in ((folder / "caption.txt").read_text().strip() if (folder / "caption.txt").is_file() else "",
-                 _prompt_json(folder), captions.get(folder.name, "")):
+                 read_prompt_json(folder) or "", captions.get(folder.name, "")):
         if text:
             return text
     raise GenomniError(f"{folder}: no caption (caption.txt, prompt.json or an entry in --captions); every sample needs "
                        f"a caption of its target")
-
-
-def _prompt_json(folder: Path) -> str:
-    f = folder / "prompt.json"
-    try:
-        data = json.loads(f.read_text()) if f.is_file() else {}
-    except json.JSONDecodeError as exc:
-        raise GenomniError(f"{f}: not valid JSON ({exc})") from exc
-    return str(data.get("bg", "")).strip() if isinstance(data, dict) else ""
 
 
 def _snapped(raw: np.ndarray) -> tuple[np.ndarray, int]:
