@@ -241,3 +241,24 @@ def test_camera_motion_augmentation_moves_input_target_and_trimask_together(tmp_
     assert not np.array_equal(moving.target[0], moving.target[-1])  # the camera moves: the plate does too
     again = camera_move(np.random.default_rng(0), 8, 64, 80)
     assert again == camera_move(np.random.default_rng(0), 8, 64, 80) and 0.6 <= again["end"][0] <= 0.95
+
+
+def test_a_background_without_texture_is_not_measured_as_a_camera_move(tmp_path):
+    """A smooth wall (mean gradient 0.4 levels/px) gives trackers nothing: the clip is dropped as unmeasurable,
+    not with an invented 8 px pan."""
+    rng = np.random.default_rng(1)
+    wall = cv2.GaussianBlur(rng.integers(90, 160, (48, 64, 3)).astype(np.uint8), (0, 0), 3)
+    video, masks = [], []
+    for k in range(8):
+        f, m = wall.copy(), np.zeros((48, 64), bool)
+        m[6:14, 4 + 3 * k:12 + 3 * k] = True
+        f[m] = (240, 240, 40)
+        video.append(f)
+        masks.append(m)
+    assert camera_shift(np.stack(video), np.stack(masks)) == float("inf")
+    folder = tmp_path / "flat"
+    write_video(folder / "input.mkv", np.stack(video))
+    write_video(folder / "masks" / "o", np.stack(masks).astype(np.uint8) * 255)
+    (folder / "caption.txt").write_text("A wall.\n")
+    assert run_cli(["generate", "tripod", str(folder), "--out", str(tmp_path / "o"), "--no-progress"]) == 0
+    assert read_card(tmp_path / "o")["dropped_scenes"][0]["reason"].startswith("camera motion cannot be measured")

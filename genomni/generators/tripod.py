@@ -82,6 +82,7 @@ class TripodConfig(MaskOptions, CaptionOptions):
 
 MOTION_SIDE = 256  # px: frames are measured at most this large (ECC cost grows with pixels; sub-pixel accuracy stays)
 EXCLUDE_FRAC = 0.05  # the objects' masks grow by this share of the frame's long side before measuring (their shadows)
+FLAT_GRADIENT = 0.75  # levels/px: a background flatter than this on average shows no camera motion (tracking gives noise)
 
 
 def _frame_motion(a: np.ndarray, b: np.ndarray, mask: np.ndarray) -> np.ndarray | None:
@@ -114,7 +115,8 @@ def camera_path(video: np.ndarray, holes: np.ndarray | None = None) -> list[np.n
     and a RANSAC similarity fit, ECC for flat scenes): the object masks (`holes`), grown by EXCLUDE_FRAC of
     the frame so their shadows near them are out too, are left out (not filled with a constant, which pinned
     the earlier phase-correlation estimate near zero). The frame-to-frame warps are chained, so a slow pan adds
-    up. Frames are measured at most MOTION_SIDE px large.
+    up. Frames are measured at most MOTION_SIDE px large. A background without texture (mean gradient under
+    FLAT_GRADIENT levels per pixel) shows no camera motion: None.
     """
     t, h, w = video.shape[:3]
     scale = min(1.0, MOTION_SIDE / max(h, w))
@@ -134,6 +136,10 @@ def camera_path(video: np.ndarray, holes: np.ndarray | None = None) -> list[np.n
         mask = (~(excluded[k - 1] | excluded[k])).astype(np.uint8)
         if mask.sum() < 0.1 * mask.size:
             return None  # too little background to see the camera
+        gx = cv2.Sobel(gray[k - 1], cv2.CV_32F, 1, 0, ksize=3) / 8
+        gy = cv2.Sobel(gray[k - 1], cv2.CV_32F, 0, 1, ksize=3) / 8
+        if float(np.hypot(gx, gy)[mask > 0].mean()) < FLAT_GRADIENT:
+            return None  # a flat background: corners and ECC would lock onto noise
         warp = _frame_motion(gray[k - 1], gray[k], mask)
         if warp is None:
             return None
@@ -300,6 +306,9 @@ def tripod_job(cfg: TripodConfig, index: int) -> SceneResult:
             footage = Footage(video, masks, footage.names, footage.fps, prompt=footage.prompt)
             holes, shift = dilate(masks.any(0), cfg.dilate), residual
             stats["stabilized"] = stabilized
+    if path is None:
+        return SceneResult(index, [], 1, "camera motion cannot be measured (too little background, or a background "
+                                         "without texture)", stats)
     if shift > cfg.max_shift:
         what = "after stabilizing" if stabilized else ""
         return SceneResult(index, [], 1, f"camera moves{' ' + what if what else ''}: {shift:.2f} px > --max-shift "
