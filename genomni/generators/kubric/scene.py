@@ -138,6 +138,7 @@ def _sample_objects(cfg: KubricConfig, rng: np.random.Generator) -> list[ObjectS
         for _ in range(100):  # rejection sampling for non-overlapping starts
             xy = rng.uniform(-SCENE_RADIUS, SCENE_RADIUS, size=2)
             z = {"static": radius, "drop": rng.uniform(1.2, 2.5), "throw": rng.uniform(0.6, 1.4)}[motion]
+            z = max(z, radius + 0.05)  # a thrown object never starts inside the floor
             pos = np.array([xy[0], xy[1], z])
             if all(np.linalg.norm(pos - p) > radius + r for p, r in placed):
                 break
