@@ -226,6 +226,7 @@ def test_remove_and_decompose_cli_end_to_end(tiny_model, tmp_path, capsys):
     assert run_cli(["decompose", str(video), *args, "--out", str(out), "--coarse-iters", "3", "--fine-iters", "2"]) == 0
     rep = json.loads((out / DECOMPOSITION).read_text())
     assert rep["objects"] == ["square", "disk"] and rep["recomposition_psnr"] > 10
+    assert rep["layer_fit_psnr"] == min(f["recon_psnr_before_transfer"] for f in rep["layers"].values())
     assert sorted(p.name for p in (out / "layers").iterdir()) == ["disk", "square"]
     rgba = cv2.imread(str(out / "layers/square/00000.png"), cv2.IMREAD_UNCHANGED)
     assert rgba.shape == (36, 44, 4)

@@ -6,7 +6,8 @@
     OUT/masks/<name>/    the object masks used
     OUT/previews/        background.mp4, <name>.mp4 (layer over a checkerboard), recomposition.mp4
     OUT/layer_figures/<name>.json  each layer's figures and omnimatte options (what --resume checks and reuses)
-    OUT/decomposition.json  objects, layer order, settings, per-layer figures, recomposition PSNR
+    OUT/decomposition.json  objects, layer order, settings, per-layer figures, layer fit before detail transfer,
+                            recomposition PSNR
 
 Every file is written under a temporary name and renamed; `resume` keeps finished removals and layers (after
 checking they were made from the same video, masks, model and options) and writes the same files and figures
@@ -40,7 +41,10 @@ DECOMPOSITION = "decomposition.json"
 @dataclass
 class Decomposition:
     """What a decomposition wrote (decomposition.json): objects in layer order, video facts, the options of
-    both stages, per-layer figures, recomposition PSNR and timings."""
+    both stages, per-layer figures, the layer fit (the worst layer's reconstruction PSNR of its solo video *before*
+    detail transfer: what the optimization reached; after the transfer every layer reconstructs its solo video by
+    construction), the recomposition PSNR (all layers over the background against the input: a consistency check)
+    and timings."""
 
     objects: list[str]
     layer_order: list[str]
@@ -51,6 +55,7 @@ class Decomposition:
     remove: dict[str, Any]
     omnimatte: dict[str, Any]
     layers: dict[str, dict[str, Any]]
+    layer_fit_psnr: float
     recomposition_psnr: float
     timings: dict[str, float]
 
@@ -127,6 +132,7 @@ def decompose(footage: Footage, model_dir: str, out_dir: str | Path, rcfg: Remov
         "size": [int(footage.shape[1]), int(footage.shape[2])], "model": str(model_dir),
         "remove": {"config": asdict(rcfg), "plan": removal.plan}, "omnimatte": asdict(ocfg),
         "layers": figures,
+        "layer_fit_psnr": min(float(f["recon_psnr_before_transfer"]) for f in figures.values()),
         "recomposition_psnr": psnr01(recomposed / 255.0, footage.video / 255.0),
         "timings": timings,
     })
