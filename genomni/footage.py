@@ -62,9 +62,11 @@ class Footage:
         return self.video.shape[:3]
 
 
-def _instance_maps(folder: Path) -> np.ndarray:
-    """Palette PNG folders keep the palette index (the instance id); other images are read as gray."""
-    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+def instance_maps(folder: Path, files: list[Path] | None = None) -> np.ndarray:
+    """Instance-id maps (T,H,W) int32 from a folder's images (or the given `files` of it): palette PNGs keep the
+    palette index (the instance id); other images are read as gray."""
+    if files is None:
+        files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
     if not files:
         raise GenomniError(f"{folder}: no PNG/JPG frames in folder")
     maps = []
@@ -151,7 +153,7 @@ def _palette_track(folder: Path) -> np.ndarray | None:
     files = frame_files(folder)
     if not files or files[0].suffix.lower() != ".png" or Image.open(files[0]).mode != "P":
         return None
-    return _instance_maps(folder) > 0
+    return instance_maps(folder) > 0
 
 
 def read_mask_track(path: str | os.PathLike, threshold: int = MASK_THRESHOLD) -> tuple[np.ndarray, float | None]:
@@ -206,7 +208,7 @@ def read_footage(video: str | os.PathLike, masks: list[str | os.PathLike] | None
         stack = np.stack(tracks)
         check_masks(stack, [str(m) for m in paths], frames.shape[:3])
     else:
-        maps = _instance_maps(Path(instances))
+        maps = instance_maps(Path(instances))
         check_masks(maps[None] >= 0, [str(instances)], frames.shape[:3])
         ids = [int(i) for i in np.unique(maps) if i != 0 and i != 255]  # 255 = DAVIS "void" border
         if not ids:

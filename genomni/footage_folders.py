@@ -24,11 +24,10 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from PIL import Image
 
 from .constants import MASK_THRESHOLD
 from .errors import GenomniError
-from .footage import Footage, check_masks, find_media, read_footage
+from .footage import Footage, check_masks, find_media, instance_maps, read_footage
 from .media import VIDEO_SUFFIXES
 
 log = logging.getLogger(__name__)
@@ -118,10 +117,7 @@ def read_kubric_folder(folder: Path) -> Footage:
         if img.dtype == np.uint16:
             img = (img // 257).astype(np.uint8)
         frames.append(cv2.cvtColor(img[..., :3], cv2.COLOR_BGR2RGB) if img.ndim == 3 else np.repeat(img[..., None], 3, -1))
-    try:
-        seg = np.stack([np.asarray(Image.open(f)).astype(np.int32) for f in seg_files])
-    except (OSError, ValueError) as exc:
-        raise GenomniError(f"{folder}: unreadable segmentation ({exc})") from exc
+    seg = instance_maps(folder, seg_files)
     video = np.stack(frames)
     if seg.shape != video.shape[:3]:
         raise GenomniError(f"{folder}: segmentation is {seg.shape[2]}x{seg.shape[1]}, the frames {video.shape[2]}x{video.shape[1]}")

@@ -340,7 +340,9 @@ def tripod_job(cfg: TripodConfig, index: int) -> SceneResult:
         else:
             plates.append(plate)
             fallback.append(0.0)
-    captions = cfg.captions([np.repeat(p[None], 3, axis=0) for p in plates], footage.prompt, str(folder))
+    distinct = plates if cfg.plate == "sample" else plates[:1]  # a clip plate is captioned once, not once per sample
+    captions = cfg.captions([np.repeat(p[None], 3, axis=0) for p in distinct], footage.prompt, str(folder))
+    captions = captions if len(captions) == len(plates) else captions * len(plates)
     samples = []
     for k, (start, p, caption) in enumerate(zip(starts, plates, captions)):
         inp = footage.video[start:start + n]
