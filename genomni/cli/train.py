@@ -16,24 +16,53 @@ from .options import config_options
 @train_app.command("init", epilog=(
     "Examples:\n\n"
     "  genomni train init --preset pixel --out models/casper-pixel\n\n"
-    "  genomni train init --base models/Wan2.1-T2V-1.3B-Diffusers --out models/casper-1.3b"
+    "  genomni train init --base models/Wan2.1-T2V-1.3B-Diffusers --out models/casper-1.3b\n\n"
+    "  genomni train init --base models/Wan2.1-Fun-1.3B-InP --out models/casper-fun-1.3b\n\n"
+    "  genomni train init --base models/Wan2.1-VACE-1.3B-diffusers --out models/casper-vace-1.3b"
 ))
 def train_init(
     out: Path = typer.Option(..., help="New Casper model dir (must not exist)."),
-    base: Optional[Path] = typer.Option(None, help="A diffusers Wan2.1 text-to-video dir (transformer/, vae/, text_encoder/, "
-                                        "tokenizer/, scheduler/)."),
+    base: Optional[Path] = typer.Option(None, help="A Wan2.1 base: a diffusers dir (T2V: input widened; I2V, Fun-InP or "
+                                        "VACE: used as is) or a VideoX-Fun Wan2.1-Fun-InP folder as downloaded (converted)."),
     preset: Optional[str] = typer.Option(None, help="Build a random model instead: pixel (pixel-space, CPU-sized, 64 px), "
                                          "pixel-base (pixel-space, 128 px, for GPUs), tiny or small (Wan toys for tests)."),
     seed: int = typer.Option(0, help="Seed of the preset's random weights."),
 ) -> None:
-    """Build a Casper model dir: widen a Wan2.1 base's input layer (zero-initialised) or make a random one from a preset."""
-    from ..models.casper import init_from_base
+    """Build a Casper model dir from a Wan2.1 base (text-to-video, inpainting or VACE) or a random preset."""
+    from ..models.bases import init_from_base
     from ..models.presets import build_preset
 
     if (base is None) == (preset is None):
         raise GenomniError("give exactly one of --base DIR or --preset NAME")
     quiet_hf()
     path = init_from_base(base, out) if base is not None else build_preset(preset, out, seed)
+    console.print(f"Casper model dir written: {path}")
+
+
+@train_app.command("import", epilog=(
+    "Examples:\n\n"
+    "  genomni train import --from gen-omnimatte --base models/Wan2.1-Fun-1.3B-InP "
+    "--transformer casper_wan1.3b.safetensors --out models/casper-released-1.3b\n\n"
+    "  genomni train import --from gen-omnimatte --base models/Wan2.1-Fun-14B-InP --lora casper_wan14b_lora.safetensors "
+    "--out models/casper-released-14b"
+))
+def train_import(
+    out: Path = typer.Option(..., help="New Casper model dir (must not exist)."),
+    base: Path = typer.Option(..., help="The VideoX-Fun Wan2.1-Fun-InP folder the checkpoint was trained from, as downloaded."),
+    source: str = typer.Option("gen-omnimatte", "--from", help="Whose checkpoint: gen-omnimatte (the public reimplementation's "
+                               "released Casper models)."),
+    transformer: Optional[Path] = typer.Option(None, help="The released full fine-tune of the DiT (.safetensors or .pth)."),
+    lora: Optional[Path] = typer.Option(None, help="The released LoRA (VideoX-Fun format), merged into the base's DiT."),
+    lora_weight: float = typer.Option(1.0, help="Multiplier of the LoRA (the public inference uses 1.0)."),
+) -> None:
+    """Turn a released Casper checkpoint into a genomni model dir that remove, decompose and eval run, with the released
+    models' inference settings (81-frame windows, stride 16, 480x832, 50 steps) recorded in it."""
+    from ..models.bases import import_gen_omnimatte
+
+    if source != "gen-omnimatte":
+        raise GenomniError(f"--from {source}: only gen-omnimatte checkpoints can be imported")
+    quiet_hf()
+    path = import_gen_omnimatte(base, out, transformer, lora, lora_weight)
     console.print(f"Casper model dir written: {path}")
 
 

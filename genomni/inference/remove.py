@@ -131,7 +131,7 @@ class Remover:
             lw, ls = latent_len, latent_len
         else:
             lw = 1 + (self.window - 1) // c.temporal_scale
-            stride = self.cfg.stride or max(c.frame_multiple, (self.window - 1) * 3 // 4)
+            stride = self.cfg.stride or self.model.config.extra.get("inference_stride") or max(c.frame_multiple, (self.window - 1) * 3 // 4)
             ls = max(1, min(lw, stride // c.temporal_scale))
         self.model.check_clip(1 + (lw - 1) * c.temporal_scale, mh, mw)  # before any work: the window must fit the model
         return RemovalPlan(self.steps, (mh, mw), t, padded, latent_len, lw, ls)
@@ -153,7 +153,9 @@ class Remover:
         latent = model.encode_video(x)
         text = model.encode_text([prompt_for(cfg, footage)]).to(model.device)
         uncond = model.encode_text([""]).to(model.device) if cfg.guidance != 1.0 else None
-        velocity = blended_velocity(lambda a, b, s, e: model.denoise(a, b, s, e), plan.latent_window, plan.latent_stride)
+        image = model.encode_image(x)  # the first frame's CLIP tokens, shared by every window (as the public code does)
+        velocity = blended_velocity(lambda a, b, s, e: model.denoise(a, b, s, e, image=image), plan.latent_window,
+                                    plan.latent_stride)
         for name, tri in trimasks_for(masks).items():
             if outputs is not None and name not in outputs:
                 continue

@@ -51,6 +51,13 @@ from ..tensors import from_uint8, to_uint8
 
 WAN_VAE_CHUNK = 4  # AutoencoderKLWan.encode walks frames 1.. in chunks of 4 whatever its temporal scale
 BACKBONES = ("wan", "pixel")
+# How the input video and trimask reach the denoiser (README "Mask conventions"):
+#   genomni  [noisy | input latent | trimask pixel-unshuffled onto the latent grid (temporal*spatial^2 channels)]
+#   fun-inp  VideoX-Fun InP / Wan I2V: [noisy | 4-channel "known" mask (1 - public mask) | input latent], plus the
+#            CLIP tokens of the first input frame when the transformer has an image branch
+#   vace     Wan-VACE: the noisy latent alone, and a control context [inactive latent | reactive latent | mask 8x8-unshuffled]
+LAYOUTS = ("genomni", "fun-inp", "vace")
+PUBLIC_BACKGROUND = 127.0 / 255.0  # gen-omnimatte's trimask value for "may change" (remove 1, keep 0)
 MIN_SIGMA = 1e-3  # the pixel backbone divides by sigma to turn its clean-video prediction into a velocity
 
 
@@ -65,12 +72,15 @@ class CasperConfig:
     spatial_scale: int = 8
     temporal_scale: int = 4
     max_text_tokens: int = 226
+    layout: str = "genomni"
+    image_encoder: bool = False  # fun-inp: a CLIP image encoder (image_encoder/) reads the first input frame
     base: str = ""
     genomni_version: str = __version__
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def in_channels(self) -> int:
+        """The denoiser's input channels (vace: its control context's)."""
         return 2 * self.latent_channels + self.mask_channels + (self.latent_channels if self.prefill else 0)
 
     @property
@@ -83,7 +93,8 @@ class CasperConfig:
     def parts(self) -> tuple[str, ...]:
         """The sub-folders of a model dir of this backbone."""
         vae = ("vae",) if self.backbone == "wan" else ()
-        return ("transformer", *vae, "text_encoder", "tokenizer", "scheduler")
+        image = ("image_encoder",) if self.image_encoder else ()
+        return ("transformer", *vae, *image, "text_encoder", "tokenizer", "scheduler")
 
 
 def weights_sha256(model_dir: str | os.PathLike) -> str:
@@ -153,6 +164,38 @@ def encode_trimask(mask: torch.Tensor, spatial: int, temporal: int) -> torch.Ten
     return m.reshape(b, tl, temporal * spatial * spatial, h // spatial, w // spatial).permute(0, 2, 1, 3, 4)
 
 
+def encode_known_mask(mask: torch.Tensor, spatial: int, temporal: int) -> torch.Tensor:
+    """(B,1,T,H,W) trimask in {0,0.5,1} -> the VideoX-Fun InP mask latent (B, temporal, 1+(T-1)/temporal, H/s, W/s).
+
+    The public Casper feeds its mask m (remove 1, may-change 127/255, keep 0) as 1 - m, so a genomni trimask maps
+    value for value (0.5 -> 128/255); each latent frame stacks its `temporal` frames as channels (the first frame
+    repeated) and space is resized trilinearly to the latent grid, as VideoX-Fun's `resize_mask` does.
+    """
+    b, _, t, h, w = mask.shape
+    if (t - 1) % temporal or h % spatial or w % spatial:
+        raise GenomniError(f"trimask of {t} frames at {h}x{w} does not fit the VAE grid "
+                           f"(frames must be {temporal}n+1, sides multiples of {spatial})")
+    m = torch.where((mask > 0.25) & (mask < 0.75), torch.full_like(mask, 1.0 - PUBLIC_BACKGROUND), mask)
+    m = torch.cat([m[:, :, :1].expand(-1, -1, temporal - 1, -1, -1), m], dim=2)
+    tl = m.shape[2] // temporal
+    m = m.reshape(b, tl, temporal, h, w).transpose(1, 2)  # (B, temporal, tl, H, W)
+    return F.interpolate(m, size=(tl, h // spatial, w // spatial), mode="trilinear", align_corners=False)
+
+
+def encode_vace_mask(mask: torch.Tensor, spatial: int, temporal: int) -> torch.Tensor:
+    """(B,1,T,H,W) trimask -> Wan-VACE's mask context (B, spatial^2, (T+temporal-1)//temporal, H/s, W/s).
+
+    VACE's mask is 1 where it generates and 0 where it keeps: remove -> 1, keep -> 0, and may-change -> 0.5, a value
+    the base never saw that fine-tuning gives its meaning. Each latent cell carries its s x s pixels as channels
+    and time is resampled nearest-exact to the latent frames, as diffusers' WanVACEPipeline prepares masks.
+    """
+    b, _, t, h, w = mask.shape
+    m = (1.0 - mask)[:, 0].reshape(b * t, 1, h, w)
+    m = F.pixel_unshuffle(m, spatial).reshape(b, t, spatial * spatial, h // spatial, w // spatial).transpose(1, 2)
+    tl = (t + temporal - 1) // temporal
+    return F.interpolate(m, size=(tl, h // spatial, w // spatial), mode="nearest-exact")
+
+
 def widen_input(transformer: Any, extra: int) -> Any:
     """A copy of a Wan transformer with `extra` zero-initialised input channels appended."""
     from diffusers import WanTransformer3DModel
@@ -195,6 +238,14 @@ def load_text_encoder(path: Path, dtype: torch.dtype = torch.float32) -> Any:
     return cls.from_pretrained(path, torch_dtype=dtype)
 
 
+def load_image_encoder(path: Path, dtype: torch.dtype = torch.float32) -> Any:
+    """The CLIP vision tower of an image-conditioned base (transformers CLIPVisionModel, or the vision part of a
+    CLIPVisionModelWithProjection as diffusers' Wan I2V dirs hold it)."""
+    from transformers import CLIPVisionModel
+
+    return CLIPVisionModel.from_pretrained(path, torch_dtype=dtype)
+
+
 def load_scheduler(path: Path) -> Any:
     """The flow-matching scheduler named in scheduler_config.json (Wan ships UniPC with flow sigmas)."""
     import diffusers
@@ -227,8 +278,11 @@ class CasperModel:
     """The parts of a Casper model and the operations training and inference share."""
 
     def __init__(self, transformer: Any, vae: Any | None, text_encoder: Any, tokenizer: Any, scheduler: Any,
-                 config: CasperConfig):
+                 config: CasperConfig, image_encoder: Any | None = None):
         self.transformer, self.vae, self.text_encoder = transformer, vae, text_encoder
+        self.image_encoder = image_encoder
+        if image_encoder is not None:
+            image_encoder.requires_grad_(False)
         self.tokenizer, self.scheduler, self.config = tokenizer, scheduler, config
         self.execution_device: torch.device | None = None  # set by CasperPipeline (the GPU under CPU offload)
         self.text_encoder.requires_grad_(False)
@@ -258,15 +312,19 @@ class CasperModel:
         try:
             transformer = load_denoiser(path / "transformer", dtype)
             vae = AutoencoderKLWan.from_pretrained(path / "vae", torch_dtype=torch.float32) if "vae" in config.parts else None
+            image_encoder = load_image_encoder(path / "image_encoder", dtype) if config.image_encoder else None
             text_encoder = load_text_encoder(path / "text_encoder", dtype)
             tokenizer = AutoTokenizer.from_pretrained(path / "tokenizer")
             scheduler = load_scheduler(path / "scheduler")
         except (OSError, ValueError) as exc:
             raise GenomniError(f"{path}: cannot load model parts ({str(exc).splitlines()[0]})") from exc
-        if transformer.config.in_channels != config.in_channels:
-            raise GenomniError(f"{path}: transformer has {transformer.config.in_channels} input channels, "
+        if config.layout not in LAYOUTS:
+            raise GenomniError(f"{path}: layout {config.layout!r} is not supported by this genomni ({', '.join(LAYOUTS)})")
+        key = "vace_in_channels" if config.layout == "vace" else "in_channels"
+        if transformer.config.get(key) != config.in_channels:
+            raise GenomniError(f"{path}: transformer has {transformer.config.get(key)} {key.replace('_', ' ')}, "
                                f"casper.json expects {config.in_channels}")
-        return cls(transformer, vae, text_encoder, tokenizer, scheduler, config)
+        return cls(transformer, vae, text_encoder, tokenizer, scheduler, config, image_encoder)
 
     def save_pretrained(self, path: str | os.PathLike, transformer: Any | None = None) -> Path:
         """Write the model dir atomically (temporary folder, then rename); `transformer` overrides the weights saved."""
@@ -275,6 +333,8 @@ class CasperModel:
             (transformer or self.transformer).save_pretrained(tmp / "transformer")
             if self.vae is not None:
                 self.vae.save_pretrained(tmp / "vae")
+            if self.image_encoder is not None:
+                self.image_encoder.save_pretrained(tmp / "image_encoder")
             self.text_encoder.save_pretrained(tmp / "text_encoder")
             self.tokenizer.save_pretrained(tmp / "tokenizer")
             self.scheduler.save_pretrained(tmp / "scheduler")
@@ -282,7 +342,7 @@ class CasperModel:
         return path
 
     def to(self, device: torch.device | str) -> "CasperModel":
-        for m in (self.transformer, self.vae, self.text_encoder):
+        for m in (self.transformer, self.vae, self.text_encoder, self.image_encoder):
             if m is not None:
                 m.to(device)
         return self
@@ -354,7 +414,26 @@ class CasperModel:
             trimask = torch.where(trimask > 0.75, torch.full_like(trimask, 0.5), trimask)
         if self.vae is None:
             return trimask * 2.0 - 1.0
-        return encode_trimask(trimask, self.config.spatial_scale, self.config.temporal_scale)
+        c = self.config
+        encode = {"genomni": encode_trimask, "fun-inp": encode_known_mask, "vace": encode_vace_mask}[c.layout]
+        return encode(trimask, c.spatial_scale, c.temporal_scale)
+
+    @torch.no_grad()
+    def encode_image(self, video: torch.Tensor) -> torch.Tensor | None:
+        """The CLIP tokens of a clip's first frame (B, 257, 1280 for Wan's ViT-H) for transformers with an image
+        branch (fun-inp), else None: resized to the encoder's square input (bicubic) and normalised as CLIP expects,
+        read after the second-to-last block as Wan does."""
+        if self.image_encoder is None:
+            return None
+        from .wan_original import CLIP_MEAN, CLIP_STD
+
+        enc = self.image_encoder
+        frame = video[:, :, 0].to(self.codec_device, torch.float32)
+        size = enc.config.image_size
+        img = F.interpolate(frame, size=(size, size), mode="bicubic", align_corners=False) * 0.5 + 0.5
+        img = (img - torch.tensor(CLIP_MEAN, device=img.device).view(1, 3, 1, 1)) / torch.tensor(CLIP_STD, device=img.device).view(1, 3, 1, 1)
+        out = enc(pixel_values=img.to(next(enc.parameters()).dtype), output_hidden_states=True)
+        return out.hidden_states[-2].to(self.device)
 
     @torch.no_grad()
     def encode_text(self, captions: list[str]) -> torch.Tensor:
@@ -373,6 +452,13 @@ class CasperModel:
         """[encoded input video | trimask channels (| pre-filled input)]: `encoded` is `encode_video(video)`,
         passed in so a video removed several times is encoded once."""
         mask = self.encode_mask(trimask.to(encoded.device)).to(encoded.dtype)
+        if self.config.layout == "fun-inp":
+            return torch.cat([mask, encoded], dim=1)
+        if self.config.layout == "vace":
+            removed = (trimask < 0.25).to(video.device, video.dtype)  # VACE's reactive region: the pixels it regenerates
+            inactive = self.encode_video(video * (1.0 - removed))
+            reactive = self.encode_video(video * removed)
+            return torch.cat([inactive, reactive, mask.to(inactive.device)], dim=1)
         parts = [encoded, mask]
         if self.config.prefill:
             parts.append(prefill_removed(video, trimask).to(encoded.device, encoded.dtype))
@@ -385,79 +471,34 @@ class CasperModel:
         return cond[:, start:start + c].float()
 
     def predict(self, noisy: torch.Tensor, cond: torch.Tensor, sigma: torch.Tensor, text: torch.Tensor,
-                transformer: Any | None = None) -> torch.Tensor:
+                transformer: Any | None = None, image: torch.Tensor | None = None) -> torch.Tensor:
         """What the network is trained to output: the velocity (wan) or the clean video (pixel: the input
-        video in `cond` plus the network's correction)."""
+        video in `cond` plus the network's correction). `image`: `encode_image`'s tokens, for image branches."""
         net = transformer or self.transformer
         dtype = next(net.parameters()).dtype
-        x = torch.cat([noisy, cond], dim=1).to(dtype)
-        out = net(x, sigma * 1000.0, text.to(dtype), return_dict=False)[0].float()
+        kwargs: dict[str, Any] = {} if image is None else {"encoder_hidden_states_image": image.to(dtype)}
+        if self.config.layout == "vace":
+            kwargs["control_hidden_states"] = cond.to(dtype)
+            x = noisy.to(dtype)
+        else:
+            x = torch.cat([noisy, cond], dim=1).to(dtype)
+        out = net(x, sigma * 1000.0, text.to(dtype), return_dict=False, **kwargs)[0].float()
         return out if self.vae is not None else self._base(cond) + out
 
     def denoise(self, noisy: torch.Tensor, cond: torch.Tensor, sigma: torch.Tensor, text: torch.Tensor,
-                transformer: Any | None = None) -> torch.Tensor:
+                transformer: Any | None = None, image: torch.Tensor | None = None) -> torch.Tensor:
         """Predicted flow-matching velocity (noise - clean) at noise level sigma in [0,1]."""
-        pred = self.predict(noisy, cond, sigma, text, transformer)
+        pred = self.predict(noisy, cond, sigma, text, transformer, image)
         if self.vae is not None:
             return pred
         s = sigma.float().clamp(min=MIN_SIGMA).view(-1, 1, 1, 1, 1)
         return (noisy.float() - pred) / s  # x_s = (1-s) x0 + s eps  =>  eps - x0 = (x_s - x0) / s
 
     def loss(self, x0: torch.Tensor, cond: torch.Tensor, eps: torch.Tensor, sigma: torch.Tensor, text: torch.Tensor,
-             transformer: Any | None = None) -> torch.Tensor:
+             transformer: Any | None = None, image: torch.Tensor | None = None) -> torch.Tensor:
         """Flow-matching loss at noise level sigma: MSE on the velocity (wan, as Wan trains) or on the clean
         video (pixel; the velocity loss would weight it by 1/sigma^2 and explode near sigma 0)."""
         s = sigma.view(-1, 1, 1, 1, 1)
         noisy = (1.0 - s) * x0 + s * eps
-        pred = self.predict(noisy, cond, sigma, text, transformer)
+        pred = self.predict(noisy, cond, sigma, text, transformer, image)
         return F.mse_loss(pred, eps - x0 if self.vae is not None else x0)
-
-
-def base_config_check(base: Path) -> None:
-    """Refuse a base dir that is not a diffusers Wan2.1 text-to-video layout, naming what is wrong."""
-    _check_dir(base, "base model dir")
-    expected = {"transformer": "WanTransformer3DModel", "vae": "AutoencoderKLWan"}
-    for part, cls_name in expected.items():
-        _check_dir(base / part, f"{base.name}/{part}: base folder")
-        found = _class_name(base / part)
-        if found != cls_name:
-            raise GenomniError(f"{base}/{part} holds {found or 'no diffusers config'}, not {cls_name}; "
-                               f"supply a Wan2.1 diffusers dir (e.g. Wan2.1-T2V-1.3B-Diffusers)")
-    for part in ("text_encoder", "tokenizer", "scheduler"):
-        _check_dir(base / part, f"{base.name}/{part}: base folder")
-
-
-def _link_or_copy(src: Path, dst: Path) -> None:
-    def link(s: str, d: str) -> None:
-        try:
-            os.link(s, d)  # multi-GB text encoders: share the file when on the same filesystem
-        except OSError:
-            shutil.copy2(s, d)
-
-    shutil.copytree(src, dst, copy_function=link)
-
-
-def init_from_base(base: str | os.PathLike, out: str | os.PathLike, dtype: torch.dtype = torch.float32) -> Path:
-    """Build a Casper model dir from a diffusers Wan2.1 base dir: widen its transformer, keep the rest."""
-    from diffusers import AutoencoderKLWan, WanTransformer3DModel
-
-    base, out = Path(base), Path(out)
-    base_config_check(base)
-    if out.exists():
-        raise GenomniError(f"{out} already exists; choose a new --out (nothing was changed)")
-    transformer = WanTransformer3DModel.from_pretrained(base / "transformer", torch_dtype=dtype)
-    vae = AutoencoderKLWan.from_pretrained(base / "vae")
-    spatial, temporal = vae_scales(vae)
-    lat = transformer.config.in_channels
-    if lat != vae.config.z_dim:
-        raise GenomniError(f"{base}/transformer takes {lat} input channels but the VAE makes {vae.config.z_dim}; "
-                           f"use a text-to-video base (image-to-video bases already widen their input)")
-    config = CasperConfig(latent_channels=lat, mask_channels=temporal * spatial * spatial,
-                          spatial_scale=spatial, temporal_scale=temporal, base=str(base))
-    wide = widen_input(transformer, lat + config.mask_channels)
-    with atomic_dir(out) as tmp:
-        wide.save_pretrained(tmp / "transformer")
-        for part in ("vae", "text_encoder", "tokenizer", "scheduler"):
-            _link_or_copy(base / part, tmp / part)
-        (tmp / CASPER_FILE).write_text(json.dumps(asdict(config), indent=2, sort_keys=True) + "\n")
-    return out

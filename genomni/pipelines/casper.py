@@ -37,22 +37,24 @@ class CasperPipelineOutput(BaseOutput):
 class CasperPipeline(DiffusionPipeline):
     """Casper object-and-effect removal for one clip: [input video | trimask] + caption -> the clean video."""
 
-    model_cpu_offload_seq = "text_encoder->transformer->vae"
-    _optional_components = ["vae"]
+    model_cpu_offload_seq = "text_encoder->image_encoder->transformer->vae"
+    _optional_components = ["vae", "image_encoder"]
     _callback_tensor_inputs = ["latents"]
 
     def __init__(self, transformer: Any, text_encoder: Any, tokenizer: Any, scheduler: Any, vae: Any = None,
-                 casper_config: CasperConfig | None = None):
+                 casper_config: CasperConfig | None = None, image_encoder: Any = None):
         super().__init__()
         self.register_modules(transformer=transformer, vae=vae, text_encoder=text_encoder, tokenizer=tokenizer,
-                              scheduler=scheduler)
-        self.casper = CasperModel(transformer, vae, text_encoder, tokenizer, scheduler, casper_config or CasperConfig())
+                              scheduler=scheduler, image_encoder=image_encoder)
+        self.casper = CasperModel(transformer, vae, text_encoder, tokenizer, scheduler, casper_config or CasperConfig(),
+                                  image_encoder)
 
     # --- loading and saving: the Casper model dir (casper.json + diffusers/transformers sub-folders) --------
     @classmethod
     def from_model(cls, model: CasperModel) -> "CasperPipeline":
         """A pipeline over an already loaded model's components (shared, not copied)."""
-        pipe = cls(model.transformer, model.text_encoder, model.tokenizer, model.scheduler, model.vae, model.config)
+        pipe = cls(model.transformer, model.text_encoder, model.tokenizer, model.scheduler, model.vae, model.config,
+                   model.image_encoder)
         pipe.casper = model
         return pipe
 
@@ -75,12 +77,13 @@ class CasperPipeline(DiffusionPipeline):
     @torch.no_grad()
     def sample(self, cond: torch.Tensor, text: torch.Tensor, steps: int, seed: int, guidance: float = 1.0,
                uncond_text: torch.Tensor | None = None, velocity: Velocity | None = None,
-               callback_on_step_end: StepCallback | None = None) -> torch.Tensor:
+               callback_on_step_end: StepCallback | None = None, image: torch.Tensor | None = None) -> torch.Tensor:
         """Denoise from seeded noise with a fresh copy of the model's scheduler; classifier-free guidance when
-        guidance != 1. `cond` is `model.condition(batch)`; `velocity(latents, cond, sigma, text)` replaces the
-        single denoiser call (inference passes one that blends overlapping windows)."""
+        guidance != 1. `cond` is `model.condition(batch)`, `image` its `model.encode_image(video)`;
+        `velocity(latents, cond, sigma, text)` replaces the single denoiser call (inference passes one that blends
+        overlapping windows, with the image tokens bound)."""
         model = self.model
-        velocity = velocity or model.denoise
+        velocity = velocity or (lambda x, c, s, e: model.denoise(x, c, s, e, image=image))
         b, _, t, h, w = cond.shape
         gen = torch.Generator(device="cpu").manual_seed(seed)
         latents = torch.randn((b, model.config.latent_channels, t, h, w), generator=gen).to(cond.device)
@@ -118,7 +121,8 @@ class CasperPipeline(DiffusionPipeline):
         text = model.encode_text(prompts)
         uncond = model.encode_text([negative_prompt] * b) if guidance_scale != 1.0 else None
         cond = model.condition({"input": video, "trimask": trimask}).to(model.device)
-        latents = self.sample(cond, text, steps, seed, guidance_scale, uncond, callback_on_step_end=callback_on_step_end)
+        latents = self.sample(cond, text, steps, seed, guidance_scale, uncond, callback_on_step_end=callback_on_step_end,
+                              image=model.encode_image(video))
         if output_type == "latent":
             frames: Any = latents
         else:

@@ -43,12 +43,13 @@ def sample_sigmas(n: int, mode: str, shift: float, gen: torch.Generator) -> torc
 
 def flow_matching_loss(model: CasperModel, transformer: Any, batch: dict[str, Any], text: torch.Tensor,
                        gen: torch.Generator, mode: str = "logit_normal") -> torch.Tensor:
-    """Wan's objective: x_s = (1-s) x0 + s eps at a drawn noise level s; the backbone's loss (model.loss)."""
+    """Wan's objective: x_s = (1-s) x0 + s eps at a drawn noise level s; the backbone's loss (model.loss). Image
+    branches see the first *input* frame, as at inference (the public training script shows them the target's)."""
     x0 = model.encode_video(batch["target"])
     cond = model.condition(batch)
     eps = torch.randn(x0.shape, generator=gen).to(x0.device)
     sigma = sample_sigmas(x0.shape[0], mode, flow_shift(model.scheduler), gen).to(x0.device)
-    return model.loss(x0, cond, eps, sigma, text, transformer)
+    return model.loss(x0, cond, eps, sigma, text, transformer, model.encode_image(batch["input"]))
 
 
 @dataclass
@@ -233,10 +234,10 @@ class Trainer:
         try:
             for k, c in enumerate(clips):
                 batch = {"input": c["input"][None], "trimask": c["trimask"][None]}
-                cond = self.model.condition(batch)
+                cond, image = self.model.condition(batch), self.model.encode_image(batch["input"])
                 text = self.text([c["caption"]])
                 lat = pipe.sample(cond, text, self.cfg.val_steps, seed=self.cfg.seed + k,
-                                  velocity=lambda x, c, s, e: self.model.denoise(x, c, s, e, net))
+                                  velocity=lambda x, c, s, e: self.model.denoise(x, c, s, e, net, image))
                 pred = to_uint8(self.model.decode_latents(lat)[0])
                 inp, tgt, tm = to_uint8(c["input"]), to_uint8(c["target"]), trimask_uint8(c["trimask"])
                 row = scores(pred, inp, tgt, tm)

@@ -1,0 +1,193 @@
+"""Casper model dirs from real bases (`genomni train init --base DIR`) and from the released gen-omnimatte Casper
+checkpoints (`genomni train import --from gen-omnimatte`). The base's layout is read from its files:
+
+- diffusers Wan2.1 text-to-video (transformer input = VAE latent): the input layer is widened with zero weights
+  for the input latent and the trimask (layout `genomni`);
+- diffusers Wan2.1 image-to-video or Fun-InP (input = 2 latents + 4 mask channels, `image_encoder/`): used as is
+  (layout `fun-inp`), its "known" mask carrying the trimask;
+- diffusers Wan2.1-VACE (`WanVACETransformer3DModel`): used as is (layout `vace`), the trimask in its control path;
+- a VideoX-Fun Wan2.1-Fun-InP folder as downloaded (`config.json`, `diffusion_pytorch_model*.safetensors`,
+  `Wan2.1_VAE.pth`, `models_t5_*.pth`, `google/umt5-xxl/`, `models_clip_*.pth`): converted part by part
+  (`wan_original`) into layout `fun-inp`, the layout the public Casper was fine-tuned in.
+
+Nothing is downloaded; a missing or foreign file is one line naming what to supply.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ..constants import CASPER_FILE
+from ..errors import GenomniError
+from ..media import atomic_dir
+from .casper import CasperConfig, CasperModel, _check_dir, _class_name, vae_scales, widen_input
+
+log = logging.getLogger(__name__)
+
+# The released Casper models' inference settings (gen-omnimatte-public README and config/default_*.py).
+GEN_OMNIMATTE_WAN = {"inference_steps": 50, "train_clip": [81, 480, 832], "inference_stride": 16}
+VIDEOX_FUN_SHIFT = 5.0  # VideoX-Fun's wan_civitai.yaml scheduler shift, used by the public Casper training and inference
+
+
+@dataclass
+class BaseLayout:
+    """What a base dir holds: `kind` (wan-t2v, wan-inp, wan-vace, videox-wan) and the files it is read from."""
+
+    kind: str
+    files: dict[str, Path] = field(default_factory=dict)
+
+
+def _one(folder: Path, pattern: str, what: str) -> Path:
+    found = sorted(folder.glob(pattern))
+    if not found:
+        raise GenomniError(f"{folder} has no {pattern} ({what}); supply the Wan2.1-Fun folder as downloaded")
+    return found[0]
+
+
+def detect_base(base: Path) -> BaseLayout:
+    """Which supported base layout a dir is, or a one-line error naming what is wrong."""
+    _check_dir(base, "base model dir")
+    root_cfg = base / "config.json"
+    if root_cfg.is_file() and "num_heads" in json.loads(root_cfg.read_text()):
+        files = {"vae": _one(base, "*VAE*.pth", "the Wan VAE"), "text_encoder": _one(base, "models_t5_*.pth", "the umT5 encoder"),
+                 "tokenizer": base / "google" / "umt5-xxl"}
+        _check_dir(files["tokenizer"], f"{base.name}/google/umt5-xxl: tokenizer folder")
+        clip = sorted(base.glob("models_clip_*.pth"))
+        if clip:
+            files["image_encoder"] = clip[0]
+        return BaseLayout("videox-wan", files)
+    if (base / "transformer").is_dir():
+        name = _class_name(base / "transformer")
+        if name and name.startswith("CogVideoX"):
+            raise GenomniError(f"{base}/transformer holds {name}: CogVideoX(-Fun) bases are not supported by this genomni yet; "
+                               f"use a Wan2.1 base (T2V, I2V, Fun-InP or VACE)")
+        kinds = {"WanTransformer3DModel": "wan", "WanVACETransformer3DModel": "wan-vace"}
+        if name not in kinds:
+            raise GenomniError(f"{base}/transformer holds {name or 'no diffusers config'}, not WanTransformer3DModel or "
+                               f"WanVACETransformer3DModel; supply a Wan2.1 diffusers dir (e.g. Wan2.1-T2V-1.3B-Diffusers)")
+        for part in ("vae", "text_encoder", "tokenizer", "scheduler"):
+            _check_dir(base / part, f"{base.name}/{part}: base folder")
+        if _class_name(base / "vae") != "AutoencoderKLWan":
+            raise GenomniError(f"{base}/vae holds {_class_name(base / 'vae') or 'no diffusers config'}, not AutoencoderKLWan")
+        return BaseLayout(kinds[name], {})
+    raise GenomniError(f"{base} is neither a diffusers Wan2.1 dir (transformer/, vae/, ...) nor a VideoX-Fun Wan2.1-Fun "
+                       f"folder (config.json, diffusion_pytorch_model.safetensors, Wan2.1_VAE.pth, ...)")
+
+
+def _link_or_copy(src: Path, dst: Path) -> None:
+    def link(s: str, d: str) -> None:
+        try:
+            os.link(s, d)  # multi-GB text encoders: share the file when on the same filesystem
+        except OSError:
+            shutil.copy2(s, d)
+
+    shutil.copytree(src, dst, copy_function=link)
+
+
+def _diffusers_base(base: Path, kind: str, out: Path, dtype: torch.dtype) -> Path:
+    """A Casper dir from a diffusers Wan dir: T2V widened, I2V/Fun-InP and VACE kept as they are."""
+    from diffusers import AutoencoderKLWan, WanTransformer3DModel, WanVACETransformer3DModel
+
+    cls = WanVACETransformer3DModel if kind == "wan-vace" else WanTransformer3DModel
+    transformer = cls.from_pretrained(base / "transformer", torch_dtype=dtype)
+    vae = AutoencoderKLWan.from_pretrained(base / "vae")
+    spatial, temporal = vae_scales(vae)
+    z, inc = vae.config.z_dim, transformer.config.in_channels
+    image = transformer.config.get("image_dim") is not None
+    if kind == "wan-vace":
+        config = CasperConfig(latent_channels=z, mask_channels=spatial * spatial, spatial_scale=spatial,
+                              temporal_scale=temporal, max_text_tokens=512, layout="vace", base=str(base))
+        if transformer.config.vace_in_channels != config.in_channels:
+            raise GenomniError(f"{base}/transformer: VACE context of {transformer.config.vace_in_channels} channels, "
+                               f"expected {config.in_channels} (2 latents + {spatial}x{spatial} mask)")
+    elif inc == 2 * z + temporal:
+        config = CasperConfig(latent_channels=z, mask_channels=temporal, spatial_scale=spatial, temporal_scale=temporal,
+                              max_text_tokens=512, layout="fun-inp", image_encoder=image, base=str(base))
+        if image:
+            _check_dir(base / "image_encoder", f"{base.name}/image_encoder: the transformer has an image branch; folder")
+    elif inc == z:
+        config = CasperConfig(latent_channels=z, mask_channels=temporal * spatial * spatial, spatial_scale=spatial,
+                              temporal_scale=temporal, base=str(base))
+        transformer = widen_input(transformer, z + config.mask_channels)
+    else:
+        raise GenomniError(f"{base}/transformer takes {inc} input channels; expected {z} (text-to-video) or "
+                           f"{2 * z + temporal} (image-to-video / Fun-InP) for a VAE of {z} latent channels")
+    with atomic_dir(out) as tmp:
+        transformer.save_pretrained(tmp / "transformer")
+        for part in config.parts[1:]:
+            _link_or_copy(base / part, tmp / part)
+        (tmp / CASPER_FILE).write_text(json.dumps(asdict(config), indent=2, sort_keys=True) + "\n")
+    log.info("Casper dir %s from %s (%s layout)", out, base, config.layout)
+    return out
+
+
+def _videox_base(base: Path, files: dict[str, Path], out: Path, casper: Path | None, lora: Path | None,
+                 lora_weight: float, extra: dict[str, Any]) -> Path:
+    """Convert a VideoX-Fun Wan2.1-Fun folder (with a Casper fine-tune or LoRA applied) into a Casper dir."""
+    from diffusers import FlowMatchEulerDiscreteScheduler
+    from transformers import AutoTokenizer
+
+    from .wan_original import load_clip_vision, load_dit, load_t5, load_vae
+
+    transformer = load_dit(base, casper, lora, lora_weight)
+    vae = load_vae(files["vae"])
+    spatial, temporal = vae_scales(vae)
+    z, inc = vae.config.z_dim, transformer.config.in_channels
+    if inc != 2 * z + temporal:
+        raise GenomniError(f"{base}: the DiT takes {inc} input channels, not {2 * z + temporal}; supply an InP model "
+                           f"(Wan2.1-Fun-1.3B-InP or Wan2.1-Fun-14B-InP), the base the public Casper was trained from")
+    image = transformer.config.image_dim is not None
+    if image and "image_encoder" not in files:
+        raise GenomniError(f"{base}: the DiT has an image branch but no models_clip_*.pth is beside it; supply it")
+    config = CasperConfig(latent_channels=z, mask_channels=temporal, spatial_scale=spatial, temporal_scale=temporal,
+                          max_text_tokens=512, layout="fun-inp", image_encoder=image, base=str(base), extra=extra)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(files["tokenizer"])
+    except (OSError, ValueError) as exc:
+        raise GenomniError(f"{files['tokenizer']}: cannot load the tokenizer ({str(exc).splitlines()[0]})") from exc
+    model = CasperModel(transformer, vae, load_t5(files["text_encoder"]), tokenizer,
+                        FlowMatchEulerDiscreteScheduler(num_train_timesteps=1000, shift=VIDEOX_FUN_SHIFT), config,
+                        load_clip_vision(files["image_encoder"]) if image else None)
+    model.save_pretrained(out)
+    log.info("Casper dir %s from the VideoX-Fun folder %s", out, base)
+    return out
+
+
+def init_from_base(base: str | os.PathLike, out: str | os.PathLike, dtype: torch.dtype = torch.float32) -> Path:
+    """Build a Casper model dir from a base dir of any supported layout (see the module docstring)."""
+    base, out = Path(base), Path(out)
+    layout = detect_base(base)
+    if out.exists():
+        raise GenomniError(f"{out} already exists; choose a new --out (nothing was changed)")
+    if layout.kind == "videox-wan":
+        return _videox_base(base, layout.files, out, None, None, 1.0, {})
+    return _diffusers_base(base, layout.kind, out, dtype)
+
+
+def import_gen_omnimatte(base: str | os.PathLike, out: str | os.PathLike, transformer: str | os.PathLike | None = None,
+                         lora: str | os.PathLike | None = None, lora_weight: float = 1.0) -> Path:
+    """A Casper dir from a released gen-omnimatte Casper checkpoint: its full fine-tune (`transformer`, a
+    .safetensors of the DiT in the original naming) or LoRA (`lora`, VideoX-Fun format) on the VideoX-Fun
+    Wan2.1-Fun-InP base it was trained from, recording the released models' inference settings."""
+    base, out = Path(base), Path(out)
+    if transformer is None and lora is None:
+        raise GenomniError("give --transformer CASPER.safetensors (Wan2.1-Fun-1.3B Casper) or --lora CASPER_LORA.safetensors (14B)")
+    layout = detect_base(base)
+    if layout.kind != "videox-wan":
+        raise GenomniError(f"{base}: the released Casper checkpoints apply to the VideoX-Fun Wan2.1-Fun-InP folder they were "
+                           f"trained from (Wan2.1-Fun-1.3B-InP or -14B-InP as downloaded), not a diffusers dir")
+    if out.exists():
+        raise GenomniError(f"{out} already exists; choose a new --out (nothing was changed)")
+    extra = {**GEN_OMNIMATTE_WAN, "source": "gen-omnimatte",
+             "casper_weights": str(transformer or ""), "lora": str(lora or ""), "lora_weight": lora_weight}
+    return _videox_base(base, layout.files, out, Path(transformer) if transformer else None,
+                        Path(lora) if lora else None, lora_weight, extra)
+
