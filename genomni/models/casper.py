@@ -32,7 +32,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -431,7 +430,8 @@ class CasperModel:
         frame = video[:, :, 0].to(self.codec_device, torch.float32)
         size = enc.config.image_size
         img = F.interpolate(frame, size=(size, size), mode="bicubic", align_corners=False) * 0.5 + 0.5
-        img = (img - torch.tensor(CLIP_MEAN, device=img.device).view(1, 3, 1, 1)) / torch.tensor(CLIP_STD, device=img.device).view(1, 3, 1, 1)
+        mean, std = (torch.tensor(v, device=img.device).view(1, 3, 1, 1) for v in (CLIP_MEAN, CLIP_STD))
+        img = (img - mean) / std
         out = enc(pixel_values=img.to(next(enc.parameters()).dtype), output_hidden_states=True)
         return out.hidden_states[-2].to(self.device)
 

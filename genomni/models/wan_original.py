@@ -217,7 +217,9 @@ def _blocks(state: dict[str, torch.Tensor], prefix: str) -> dict[int, dict[str, 
 
 
 def _kind(parts: dict[str, torch.Tensor]) -> str:
-    return "res" if "residual.0.gamma" in parts else "resample" if "resample.1.weight" in parts else "attn" if "to_qkv.weight" in parts else "?"
+    if "residual.0.gamma" in parts:
+        return "res"
+    return "resample" if "resample.1.weight" in parts else "attn" if "to_qkv.weight" in parts else "?"
 
 
 def vae_config(state: dict[str, torch.Tensor]) -> dict[str, Any]:
@@ -348,7 +350,9 @@ def load_clip_vision(path: Path) -> Any:
     config = CLIPVisionConfig(hidden_size=dim, intermediate_size=ffn, num_hidden_layers=layers,
                               num_attention_heads=CLIP_VISION_HEADS, image_size=int(round((positions - 1) ** 0.5)) * psize,
                               patch_size=psize, hidden_act="gelu", layer_norm_eps=1e-5)
-    p = "vision_model."
+    model = CLIPVisionModel(config)
+    own = model.state_dict()
+    p = "vision_model." if any(k.startswith("vision_model.") for k in own) else ""  # transformers 5 drops the prefix
     out: dict[str, torch.Tensor] = {
         p + "embeddings.patch_embedding.weight": patch,
         p + "embeddings.class_embedding": state["cls_embedding"].reshape(dim),
@@ -370,7 +374,5 @@ def load_clip_vision(path: Path) -> Any:
                 out[k] = v
         elif k not in ("patch_embedding.weight", "cls_embedding", "pos_embedding", "head"):
             out[k] = v
-    model = CLIPVisionModel(config)
-    own = model.state_dict()
     out.update({k: own[k] for k in own if k.endswith("position_ids")})  # a buffer, not a weight
     return _fill(model, out, f"{path} (CLIP image encoder)").float()
