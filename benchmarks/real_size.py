@@ -4,7 +4,8 @@ two small clip sizes; then, from the measured bytes per token and the parameter 
 GPUs at the released models' resolutions, and the accelerate/DeepSpeed settings to use.
 
 Each measurement runs in its own subprocess so its peak RSS is its own. Measured: weights + gradients +
-activations of one forward/backward (peak RSS minus the interpreter's baseline). Counted, not measured: AdamW
+activations of one forward/backward (peak RSS during the step, reset after the model is built, minus the
+interpreter's baseline). Counted, not measured: AdamW
 state (bf16 training with fp32 master weights and moments: 12 bytes per trained parameter), because allocating
 it for 1.3B-5B parameters on a CPU measures nothing but malloc.
 
@@ -16,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import time
@@ -45,8 +45,17 @@ LORA_TARGETS = {"WanTransformer3DModel": ["to_q", "to_k", "to_v", "to_out.0", "f
                 "CogVideoXTransformer3DModel": ["to_q", "to_k", "to_v", "to_out.0"]}
 
 
-def rss_gb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / GB
+def _status_gb(field: str) -> float:
+    for line in open("/proc/self/status"):
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) * 1024 / GB
+    raise RuntimeError(f"no {field} in /proc/self/status")
+
+
+def reset_peak() -> None:
+    """Linux: writing 5 to clear_refs resets the peak RSS (VmHWM), so building the model does not count."""
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
 
 
 def latent_shape(frames: int, height: int, width: int) -> tuple[int, int, int]:
@@ -66,12 +75,13 @@ def measure(arch: str, mode: str, frames: int, side: int, rank: int) -> dict:
     import torch
 
     torch.manual_seed(0)
-    base = rss_gb()
+    base = _status_gb("VmRSS")
     spec = ARCHS[arch]
     cls = getattr(diffusers, spec["cls"])
     t0 = time.perf_counter()
-    with torch.device("cpu"):
-        model = cls.from_config(spec["config"]).to(torch.bfloat16)
+    torch.set_default_dtype(torch.bfloat16)  # built in bf16 directly: an fp32 build would set the peak
+    model = cls.from_config(spec["config"])
+    torch.set_default_dtype(torch.float32)
     build_s = time.perf_counter() - t0
     params = sum(p.numel() for p in model.parameters())
     model.enable_gradient_checkpointing()
@@ -85,6 +95,7 @@ def measure(arch: str, mode: str, frames: int, side: int, rank: int) -> dict:
     t, h, w = latent_shape(frames, side, side)
     text = torch.randn(1, *spec["text"], dtype=torch.bfloat16)
     step = torch.tensor([500.0])
+    reset_peak()
     t1 = time.perf_counter()
     if spec["cls"] == "WanTransformer3DModel":
         x = torch.randn(1, spec["in"], t, h, w, dtype=torch.bfloat16)
@@ -102,7 +113,7 @@ def measure(arch: str, mode: str, frames: int, side: int, rank: int) -> dict:
     loss.backward()
     step_s = time.perf_counter() - t1
     return {"arch": arch, "mode": mode, "frames": frames, "side": side, "tokens": tokens(arch, frames, side, side),
-            "params": params, "trained": trained, "build_s": build_s, "step_s": step_s, "peak_gb": rss_gb() - base}
+            "params": params, "trained": trained, "build_s": build_s, "step_s": step_s, "peak_gb": _status_gb("VmHWM") - base}
 
 
 def run_one(arch: str, mode: str, frames: int, side: int, rank: int) -> dict:

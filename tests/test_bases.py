@@ -18,13 +18,13 @@ from genomni.errors import GenomniError
 from genomni.inference.config import RemoveConfig
 from genomni.inference.remove import Remover
 from genomni.models.bases import import_gen_omnimatte
-from genomni.models.casper import PUBLIC_BACKGROUND, CasperModel, encode_known_mask, encode_vace_mask
+from genomni.models.casper import PUBLIC_BACKGROUND, CasperModel, encode_cog_mask, encode_known_mask, encode_vace_mask
 from genomni.models.wan_original import dit_key, vae_config, vae_state
 from genomni.pipelines.casper import CasperPipeline
 
 sys.path.insert(0, str(Path(__file__).parent))
 from conftest import run_cli  # noqa: E402
-from original_layouts import open_clip_vit, wan_vae, write_fun_inp_folder  # noqa: E402
+from original_layouts import open_clip_vit, wan_vae, write_cogvideox_fun_dir, write_fun_inp_folder  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -104,6 +104,10 @@ def test_mask_conventions_map_the_three_states_exactly():
     assert torch.allclose(known[0, 0, 1, 1, 0], torch.tensor(128 / 255))
     assert torch.allclose(known[0, :, 1, 0, 0], torch.zeros(4))  # a latent cell of removed pixels
     assert torch.allclose(known[0, :, 1, 1, 1], torch.ones(4))  # of kept pixels
+    cog = encode_cog_mask(tri, 8, 4)  # CogVideoX-Fun: one channel, frame 0 alone, frames 1-4 onto latent frame 1
+    assert cog.shape == (1, 1, 2, 2, 2)
+    assert torch.allclose(cog[0, 0, :, 0, 1], torch.tensor([128 / 255] * 2)) and cog[0, 0, 0, 0, 0] == 0.0
+    assert cog[0, 0, 0, 1, 1] == 1.0 and cog[0, 0, 1, 1, 1] == 1.0
     vace = encode_vace_mask(tri, 8, 4)
     assert vace.shape == (1, 64, 2, 2, 2)
     assert set(vace.unique().tolist()) == {0.0, 0.5, 1.0}
@@ -221,5 +225,41 @@ def test_vace_base_trains_and_removes(tmp_path):
         from genomni.models.bases import init_from_base
 
         init_from_base(base, tmp_path / "m")
-    with pytest.raises(GenomniError, match="not a diffusers dir"):
+    with pytest.raises(GenomniError, match="apply to the base they were trained from"):
         import_gen_omnimatte(base, tmp_path / "y", transformer=tmp_path / "none.safetensors")
+
+
+def test_cogvideox_fun_base_trains_removes_and_imports(tmp_path, capsys):
+    """A CogVideoX-Fun-V1.5-InP dir: v-prediction backbone, 1-channel mask (scaled like a latent), odd latent frame counts
+    padded for its 2-frame patches; the released CogVideoX Casper imports with its 85-frame, 384x672 settings."""
+    from genomni.training.trainer import flow_matching_loss
+
+    base = write_cogvideox_fun_dir(tmp_path / "CogVideoX-Fun-tiny-InP")
+    assert run_cli(["train", "init", "--base", str(base), "--out", str(tmp_path / "m")]) == 0
+    m = CasperModel.from_pretrained(tmp_path / "m")
+    assert (m.config.backbone, m.config.layout, m.config.in_channels, m.config.frame_multiple) == ("cogvideox", "cog-inp", 33, 4)
+    video = torch.rand(1, 3, 9, 64, 64) * 2 - 1
+    tri = torch.full((1, 1, 9, 64, 64), 0.5)
+    tri[..., 16:48, 16:48] = 0
+    cond = m.condition({"input": video, "trimask": tri})
+    assert cond.shape == (1, 17, 3, 8, 8)
+    assert torch.allclose(cond[:, :1], 0.7 * encode_cog_mask(tri, 8, 4))  # the mask channel, scaled by the VAE's factor
+    frames = CasperPipeline.from_model(m)(video, tri, "a room", num_inference_steps=2, output_type="np").frames
+    assert frames.shape == (1, 9, 64, 64, 3)
+    loss = flow_matching_loss(m, m.transformer, {"input": video, "target": video, "trimask": tri}, m.encode_text(["x"]),
+                              torch.Generator().manual_seed(0), "uniform")
+    loss.backward()
+    assert m.transformer.patch_embed.proj.weight.grad.abs().sum() > 0
+
+    tuned = {k: v + 0.25 for k, v in load_file(base / "transformer/diffusion_pytorch_model.safetensors").items()}
+    save_file(tuned, tmp_path / "casper-cog.safetensors")
+    out = tmp_path / "released"
+    assert run_cli(["train", "import", "--base", str(base), "--transformer", str(tmp_path / "casper-cog.safetensors"),
+                    "--out", str(out)]) == 0
+    r = CasperModel.from_pretrained(out)
+    assert all(torch.equal(r.transformer.state_dict()[k], v) for k, v in tuned.items())
+    assert (r.config.extra["train_clip"], r.config.extra["inference_stride"]) == ([85, 384, 672], 16)
+    capsys.readouterr()
+    assert run_cli(["train", "import", "--base", str(base), "--lora", str(tmp_path / "casper-cog.safetensors"),
+                    "--out", str(tmp_path / "x")]) == 1
+    assert "full fine-tune: give --transformer" in capsys.readouterr().err

@@ -6,6 +6,8 @@ checkpoints (`genomni train import --from gen-omnimatte`). The base's layout is 
 - diffusers Wan2.1 image-to-video or Fun-InP (input = 2 latents + 4 mask channels, `image_encoder/`): used as is
   (layout `fun-inp`), its "known" mask carrying the trimask;
 - diffusers Wan2.1-VACE (`WanVACETransformer3DModel`): used as is (layout `vace`), the trimask in its control path;
+- a CogVideoX-Fun-V1.5-InP dir (diffusers layout, input = 2 latents + 1 mask channel): used as is (layout
+  `cog-inp`, the CogVideoX backbone: v-prediction with its DDIM scheduler);
 - a VideoX-Fun Wan2.1-Fun-InP folder as downloaded (`config.json`, `diffusion_pytorch_model*.safetensors`,
   `Wan2.1_VAE.pth`, `models_t5_*.pth`, `google/umt5-xxl/`, `models_clip_*.pth`): converted part by part
   (`wan_original`) into layout `fun-inp`, the layout the public Casper was fine-tuned in.
@@ -34,12 +36,14 @@ log = logging.getLogger(__name__)
 
 # The released Casper models' inference settings (gen-omnimatte-public README and config/default_*.py).
 GEN_OMNIMATTE_WAN = {"inference_steps": 50, "train_clip": [81, 480, 832], "inference_stride": 16}
+GEN_OMNIMATTE_COG = {"inference_steps": 50, "train_clip": [85, 384, 672], "inference_stride": 16}
+COG_REFERENCE_NOISE = 0.0563  # VideoX-Fun's noise_aug_strength: noise added to the reference video before encoding
 VIDEOX_FUN_SHIFT = 5.0  # VideoX-Fun's wan_civitai.yaml scheduler shift, used by the public Casper training and inference
 
 
 @dataclass
 class BaseLayout:
-    """What a base dir holds: `kind` (wan-t2v, wan-inp, wan-vace, videox-wan) and the files it is read from."""
+    """What a base dir holds: `kind` (wan, wan-vace, cogvideox, videox-wan) and the files it is read from."""
 
     kind: str
     files: dict[str, Path] = field(default_factory=dict)
@@ -66,17 +70,16 @@ def detect_base(base: Path) -> BaseLayout:
         return BaseLayout("videox-wan", files)
     if (base / "transformer").is_dir():
         name = _class_name(base / "transformer")
-        if name and name.startswith("CogVideoX"):
-            raise GenomniError(f"{base}/transformer holds {name}: CogVideoX(-Fun) bases are not supported by this genomni yet; "
-                               f"use a Wan2.1 base (T2V, I2V, Fun-InP or VACE)")
-        kinds = {"WanTransformer3DModel": "wan", "WanVACETransformer3DModel": "wan-vace"}
+        kinds = {"WanTransformer3DModel": "wan", "WanVACETransformer3DModel": "wan-vace", "CogVideoXTransformer3DModel": "cogvideox"}
         if name not in kinds:
-            raise GenomniError(f"{base}/transformer holds {name or 'no diffusers config'}, not WanTransformer3DModel or "
-                               f"WanVACETransformer3DModel; supply a Wan2.1 diffusers dir (e.g. Wan2.1-T2V-1.3B-Diffusers)")
+            raise GenomniError(f"{base}/transformer holds {name or 'no diffusers config'}, not WanTransformer3DModel, "
+                               f"WanVACETransformer3DModel or CogVideoXTransformer3DModel; supply a Wan2.1 diffusers dir "
+                               f"(e.g. Wan2.1-T2V-1.3B-Diffusers) or CogVideoX-Fun-V1.5-5b-InP")
         for part in ("vae", "text_encoder", "tokenizer", "scheduler"):
             _check_dir(base / part, f"{base.name}/{part}: base folder")
-        if _class_name(base / "vae") != "AutoencoderKLWan":
-            raise GenomniError(f"{base}/vae holds {_class_name(base / 'vae') or 'no diffusers config'}, not AutoencoderKLWan")
+        vae = "AutoencoderKLCogVideoX" if kinds[name] == "cogvideox" else "AutoencoderKLWan"
+        if _class_name(base / "vae") != vae:
+            raise GenomniError(f"{base}/vae holds {_class_name(base / 'vae') or 'no diffusers config'}, not {vae}")
         return BaseLayout(kinds[name], {})
     raise GenomniError(f"{base} is neither a diffusers Wan2.1 dir (transformer/, vae/, ...) nor a VideoX-Fun Wan2.1-Fun "
                        f"folder (config.json, diffusion_pytorch_model.safetensors, Wan2.1_VAE.pth, ...)")
@@ -129,6 +132,38 @@ def _diffusers_base(base: Path, kind: str, out: Path, dtype: torch.dtype) -> Pat
     return out
 
 
+def _cogvideox_base(base: Path, out: Path, dtype: torch.dtype, casper: Path | None, extra: dict[str, Any]) -> Path:
+    """A Casper dir from a CogVideoX-Fun-V1.5-InP dir (diffusers layout), optionally with the released Casper weights."""
+    from diffusers import AutoencoderKLCogVideoX, CogVideoXTransformer3DModel
+
+    transformer = CogVideoXTransformer3DModel.from_pretrained(base / "transformer", torch_dtype=dtype)
+    vae = AutoencoderKLCogVideoX.from_pretrained(base / "vae")
+    spatial, temporal = vae_scales(vae)
+    z, inc = vae.config.latent_channels, transformer.config.in_channels
+    if inc != 2 * z + 1:
+        raise GenomniError(f"{base}/transformer takes {inc} input channels, not {2 * z + 1}: supply an InP model "
+                           f"(CogVideoX-Fun-V1.5-5b-InP), the base the public Casper was trained from")
+    if casper is not None:
+        from .wan_original import read_weights
+
+        tuned, own = read_weights(casper), transformer.state_dict()
+        bad = sorted(set(tuned) - set(own)) or [k for k in tuned if tuned[k].shape != own[k].shape]
+        if bad:
+            raise GenomniError(f"{casper}: {bad[0]} does not match {base}/transformer ({len(bad)} tensor(s)); "
+                               f"is this the Casper checkpoint for this base?")
+        transformer.load_state_dict(tuned, strict=False)
+    config = CasperConfig(backbone="cogvideox", latent_channels=z, mask_channels=1, spatial_scale=spatial,
+                          temporal_scale=temporal, max_text_tokens=int(transformer.config.max_text_seq_length),
+                          layout="cog-inp", base=str(base), extra={"reference_noise": COG_REFERENCE_NOISE, **extra})
+    with atomic_dir(out) as tmp:
+        transformer.save_pretrained(tmp / "transformer")
+        for part in config.parts[1:]:
+            _link_or_copy(base / part, tmp / part)
+        (tmp / CASPER_FILE).write_text(json.dumps(asdict(config), indent=2, sort_keys=True) + "\n")
+    log.info("Casper dir %s from %s (CogVideoX-Fun InP)", out, base)
+    return out
+
+
 def _videox_base(base: Path, files: dict[str, Path], out: Path, casper: Path | None, lora: Path | None,
                  lora_weight: float, extra: dict[str, Any]) -> Path:
     """Convert a VideoX-Fun Wan2.1-Fun folder (with a Casper fine-tune or LoRA applied) into a Casper dir."""
@@ -169,25 +204,34 @@ def init_from_base(base: str | os.PathLike, out: str | os.PathLike, dtype: torch
         raise GenomniError(f"{out} already exists; choose a new --out (nothing was changed)")
     if layout.kind == "videox-wan":
         return _videox_base(base, layout.files, out, None, None, 1.0, {})
+    if layout.kind == "cogvideox":
+        return _cogvideox_base(base, out, dtype, None, {})
     return _diffusers_base(base, layout.kind, out, dtype)
 
 
 def import_gen_omnimatte(base: str | os.PathLike, out: str | os.PathLike, transformer: str | os.PathLike | None = None,
                          lora: str | os.PathLike | None = None, lora_weight: float = 1.0) -> Path:
-    """A Casper dir from a released gen-omnimatte Casper checkpoint: its full fine-tune (`transformer`, a
-    .safetensors of the DiT in the original naming) or LoRA (`lora`, VideoX-Fun format) on the VideoX-Fun
-    Wan2.1-Fun-InP base it was trained from, recording the released models' inference settings."""
+    """A Casper dir from a released gen-omnimatte Casper checkpoint on the base it was trained from, recording the
+    released models' inference settings: the CogVideoX-Fun-V1.5-5b-InP full fine-tune (`transformer`, diffusers
+    key names), the Wan2.1-Fun-1.3B-InP full fine-tune (`transformer`, the original DiT naming) or the
+    Wan2.1-Fun-14B-InP LoRA (`lora`, VideoX-Fun format) on the VideoX-Fun folder as downloaded."""
     base, out = Path(base), Path(out)
     if transformer is None and lora is None:
-        raise GenomniError("give --transformer CASPER.safetensors (Wan2.1-Fun-1.3B Casper) or --lora CASPER_LORA.safetensors (14B)")
+        raise GenomniError("give --transformer CASPER.safetensors (CogVideoX-5B or Wan2.1-1.3B Casper) or "
+                           "--lora CASPER_LORA.safetensors (Wan2.1-14B Casper)")
     layout = detect_base(base)
-    if layout.kind != "videox-wan":
-        raise GenomniError(f"{base}: the released Casper checkpoints apply to the VideoX-Fun Wan2.1-Fun-InP folder they were "
-                           f"trained from (Wan2.1-Fun-1.3B-InP or -14B-InP as downloaded), not a diffusers dir")
+    if layout.kind not in ("videox-wan", "cogvideox"):
+        raise GenomniError(f"{base}: the released Casper checkpoints apply to the base they were trained from "
+                           f"(CogVideoX-Fun-V1.5-5b-InP, or the Wan2.1-Fun-1.3B/14B-InP folder as downloaded)")
     if out.exists():
         raise GenomniError(f"{out} already exists; choose a new --out (nothing was changed)")
-    extra = {**GEN_OMNIMATTE_WAN, "source": "gen-omnimatte",
-             "casper_weights": str(transformer or ""), "lora": str(lora or ""), "lora_weight": lora_weight}
+    source = {"source": "gen-omnimatte", "casper_weights": str(transformer or ""), "lora": str(lora or ""),
+              "lora_weight": lora_weight}
+    if layout.kind == "cogvideox":
+        if lora is not None:
+            raise GenomniError("the released CogVideoX Casper is a full fine-tune: give --transformer, not --lora")
+        return _cogvideox_base(base, out, torch.float32, Path(transformer), {**GEN_OMNIMATTE_COG, **source})
+    extra = {**GEN_OMNIMATTE_WAN, **source}
     return _videox_base(base, layout.files, out, Path(transformer) if transformer else None,
                         Path(lora) if lora else None, lora_weight, extra)
 

@@ -49,13 +49,14 @@ from ..metrics import inpaint_telea
 from ..tensors import from_uint8, to_uint8
 
 WAN_VAE_CHUNK = 4  # AutoencoderKLWan.encode walks frames 1.. in chunks of 4 whatever its temporal scale
-BACKBONES = ("wan", "pixel")
+BACKBONES = ("wan", "pixel", "cogvideox")
 # How the input video and trimask reach the denoiser (README "Mask conventions"):
 #   genomni  [noisy | input latent | trimask pixel-unshuffled onto the latent grid (temporal*spatial^2 channels)]
 #   fun-inp  VideoX-Fun InP / Wan I2V: [noisy | 4-channel "known" mask (1 - public mask) | input latent], plus the
 #            CLIP tokens of the first input frame when the transformer has an image branch
 #   vace     Wan-VACE: the noisy latent alone, and a control context [inactive latent | reactive latent | mask 8x8-unshuffled]
-LAYOUTS = ("genomni", "fun-inp", "vace")
+#   cog-inp  CogVideoX-Fun InP: [noisy | 1-channel "known" mask resized to the latent grid | input latent] (v-prediction)
+LAYOUTS = ("genomni", "fun-inp", "vace", "cog-inp")
 PUBLIC_BACKGROUND = 127.0 / 255.0  # gen-omnimatte's trimask value for "may change" (remove 1, keep 0)
 MIN_SIGMA = 1e-3  # the pixel backbone divides by sigma to turn its clean-video prediction into a velocity
 
@@ -86,12 +87,14 @@ class CasperConfig:
     def frame_multiple(self) -> int:
         """Clips have frame_multiple*n+1 frames: Wan's VAE encodes the first frame, then chunks of 4;
         the pixel backbone takes any length."""
+        if self.backbone == "cogvideox":
+            return self.temporal_scale  # its causal VAE: 1 + 4n frames (odd latent counts are padded for 2-frame patches)
         return 1 if self.backbone == "pixel" else math.lcm(WAN_VAE_CHUNK, self.temporal_scale)
 
     @property
     def parts(self) -> tuple[str, ...]:
         """The sub-folders of a model dir of this backbone."""
-        vae = ("vae",) if self.backbone == "wan" else ()
+        vae = ("vae",) if self.backbone != "pixel" else ()
         image = ("image_encoder",) if self.image_encoder else ()
         return ("transformer", *vae, *image, "text_encoder", "tokenizer", "scheduler")
 
@@ -142,8 +145,10 @@ def prefill_removed(video: torch.Tensor, trimask: torch.Tensor) -> torch.Tensor:
 
 
 def vae_scales(vae: Any) -> tuple[int, int]:
-    """(spatial, temporal) compression of an AutoencoderKLWan, from its architecture."""
+    """(spatial, temporal) compression of an AutoencoderKLWan or AutoencoderKLCogVideoX, from its architecture."""
     c = vae.config
+    if "temporal_compression_ratio" in c:
+        return 2 ** (len(c.block_out_channels) - 1), int(c.temporal_compression_ratio)
     return 2 ** (len(c.dim_mult) - 1), 2 ** sum(bool(x) for x in c.temperal_downsample)
 
 
@@ -179,6 +184,44 @@ def encode_known_mask(mask: torch.Tensor, spatial: int, temporal: int) -> torch.
     tl = m.shape[2] // temporal
     m = m.reshape(b, tl, temporal, h, w).transpose(1, 2)  # (B, temporal, tl, H, W)
     return F.interpolate(m, size=(tl, h // spatial, w // spatial), mode="trilinear", align_corners=False)
+
+
+def encode_cog_mask(mask: torch.Tensor, spatial: int, temporal: int) -> torch.Tensor:
+    """(B,1,T,H,W) trimask -> CogVideoX-Fun's 1-channel mask latent (B, 1, 1+(T-1)/temporal, H/s, W/s) (unscaled).
+
+    As VideoX-Fun's `resize_mask`: 1 - the public mask (remove 0, may-change 128/255, keep 1), the first frame
+    resized on its own and the other frames resized trilinearly onto the remaining latent frames.
+    """
+    b, _, t, h, w = mask.shape
+    if (t - 1) % temporal or h % spatial or w % spatial:
+        raise GenomniError(f"trimask of {t} frames at {h}x{w} does not fit the VAE grid "
+                           f"(frames must be {temporal}n+1, sides multiples of {spatial})")
+    m = torch.where((mask > 0.25) & (mask < 0.75), torch.full_like(mask, 1.0 - PUBLIC_BACKGROUND), mask)
+    size = (h // spatial, w // spatial)
+    first = F.interpolate(m[:, :, :1], size=(1, *size), mode="trilinear", align_corners=False)
+    if t == 1:
+        return first
+    rest = F.interpolate(m[:, :, 1:], size=((t - 1) // temporal, *size), mode="trilinear", align_corners=False)
+    return torch.cat([first, rest], dim=2)
+
+
+def cogvideox_rope(transformer: Any, frames: int, height: int, width: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """CogVideoX's 3D rotary embedding for a latent grid (frames, height, width), as its pipelines build it
+    (1.5 with 2-frame patches: the "slice" grid over the model's sample size)."""
+    from diffusers.models.embeddings import get_3d_rotary_pos_embed
+    from diffusers.pipelines.cogvideo.pipeline_cogvideox import get_resize_crop_region_for_grid
+
+    c = transformer.config
+    p, pt = c.patch_size, c.patch_size_t
+    gh, gw = height // p, width // p
+    bh, bw = c.sample_height // p, c.sample_width // p
+    if pt is None:
+        crops = get_resize_crop_region_for_grid((gh, gw), bw, bh)
+        cos, sin = get_3d_rotary_pos_embed(c.attention_head_dim, crops, (gh, gw), temporal_size=frames)
+    else:
+        cos, sin = get_3d_rotary_pos_embed(c.attention_head_dim, None, (gh, gw), temporal_size=(frames + pt - 1) // pt,
+                                           grid_type="slice", max_size=(bh, bw))
+    return cos.to(device), sin.to(device)
 
 
 def encode_vace_mask(mask: torch.Tensor, spatial: int, temporal: int) -> torch.Tensor:
@@ -263,7 +306,7 @@ def flow_shift(scheduler: Any) -> float:
 
 
 def load_denoiser(path: Path, dtype: torch.dtype = torch.float32) -> Any:
-    """The diffusers model class named in the folder's config.json (WanTransformer3DModel, UNet3DConditionModel, ...)."""
+    """The diffusers model class named in the folder's config.json (WanTransformer3DModel, AutoencoderKLWan, ...)."""
     import diffusers
 
     name = _class_name(path)
@@ -287,15 +330,19 @@ class CasperModel:
         self.text_encoder.requires_grad_(False)
         if self.vae is not None:
             self.vae.requires_grad_(False)
-            z = self.vae.config.z_dim
-            self._lat_mean = torch.tensor(self.vae.config.latents_mean, dtype=torch.float32).view(1, z, 1, 1, 1)
-            self._lat_std = torch.tensor(self.vae.config.latents_std, dtype=torch.float32).view(1, z, 1, 1, 1)
+            vc = self.vae.config
+            if vc.get("latents_mean") is not None and "z_dim" in vc:  # Wan: per-channel statistics
+                z = vc.z_dim
+                self._lat_mean = torch.tensor(vc.latents_mean, dtype=torch.float32).view(1, z, 1, 1, 1)
+                self._lat_std = torch.tensor(vc.latents_std, dtype=torch.float32).view(1, z, 1, 1, 1)
+            else:  # CogVideoX: one scaling factor
+                self._lat_mean = torch.zeros(1, 1, 1, 1, 1)
+                self._lat_std = torch.full((1, 1, 1, 1, 1), 1.0 / vc.scaling_factor)
 
     # --- loading and saving -------------------------------------------------------------------
     @classmethod
     def from_pretrained(cls, path: str | os.PathLike, dtype: torch.dtype = torch.float32) -> "CasperModel":
         """Load a Casper model dir; a missing or foreign dir is a one-line error naming what to supply."""
-        from diffusers import AutoencoderKLWan
         from transformers import AutoTokenizer
 
         path = Path(path)
@@ -310,7 +357,7 @@ class CasperModel:
             _check_dir(path / part, f"{path.name}/{part}:")
         try:
             transformer = load_denoiser(path / "transformer", dtype)
-            vae = AutoencoderKLWan.from_pretrained(path / "vae", torch_dtype=torch.float32) if "vae" in config.parts else None
+            vae = load_denoiser(path / "vae") if "vae" in config.parts else None
             image_encoder = load_image_encoder(path / "image_encoder", dtype) if config.image_encoder else None
             text_encoder = load_text_encoder(path / "text_encoder", dtype)
             tokenizer = AutoTokenizer.from_pretrained(path / "tokenizer")
@@ -363,7 +410,8 @@ class CasperModel:
         total downsampling."""
         cfg = self.transformer.config
         if "patch_size" in cfg:
-            return self.config.spatial_scale * cfg.patch_size[1]
+            p = cfg.patch_size
+            return self.config.spatial_scale * (p if isinstance(p, int) else p[1])
         return self.config.spatial_scale * 2 ** (len(cfg.block_out_channels) - 1)
 
     def check_clip(self, frames: int, height: int, width: int) -> None:
@@ -373,6 +421,12 @@ class CasperModel:
         if (frames - 1) % c.frame_multiple or height % side or width % side:
             raise GenomniError(f"clips of {frames} frames at {width}x{height} do not fit this model: frames must be "
                                f"{c.frame_multiple}n+1 and sides multiples of {side}")
+        tc = self.transformer.config
+        if self.config.backbone == "cogvideox" and tc.get("patch_size_t"):
+            hmax, wmax = tc.sample_height * c.spatial_scale, tc.sample_width * c.spatial_scale
+            if height > hmax or width > wmax:
+                raise GenomniError(f"clips at {width}x{height} exceed this CogVideoX model's position grid ({wmax}x{hmax} px): "
+                                   f"use a smaller --max-side")
         limit = self.transformer.config.get("rope_max_seq_len")
         if limit:
             t_patch = self.transformer.config.patch_size[0]
@@ -414,8 +468,10 @@ class CasperModel:
         if self.vae is None:
             return trimask * 2.0 - 1.0
         c = self.config
-        encode = {"genomni": encode_trimask, "fun-inp": encode_known_mask, "vace": encode_vace_mask}[c.layout]
-        return encode(trimask, c.spatial_scale, c.temporal_scale)
+        encode = {"genomni": encode_trimask, "fun-inp": encode_known_mask, "vace": encode_vace_mask,
+                  "cog-inp": encode_cog_mask}[c.layout]
+        out = encode(trimask, c.spatial_scale, c.temporal_scale)
+        return out * self.vae.config.scaling_factor if c.layout == "cog-inp" else out
 
     @torch.no_grad()
     def encode_image(self, video: torch.Tensor) -> torch.Tensor | None:
@@ -441,6 +497,8 @@ class CasperModel:
         tok = self.tokenizer(captions, padding="max_length", max_length=self.config.max_text_tokens,
                              truncation=True, return_tensors="pt")
         ids, mask = tok.input_ids.to(self.device), tok.attention_mask.to(self.device)
+        if self.config.backbone == "cogvideox":  # CogVideoX encodes the padded sequence whole, as it was trained
+            return self.text_encoder(input_ids=ids).last_hidden_state
         hidden = self.text_encoder(input_ids=ids, attention_mask=mask).last_hidden_state
         return hidden * mask[..., None].to(hidden.dtype)
 
@@ -453,6 +511,13 @@ class CasperModel:
         passed in so a video removed several times is encoded once."""
         mask = self.encode_mask(trimask.to(encoded.device)).to(encoded.dtype)
         if self.config.layout == "fun-inp":
+            return torch.cat([mask, encoded], dim=1)
+        if self.config.layout == "cog-inp":
+            ratio = float(self.config.extra.get("reference_noise", 0.0))
+            if ratio:  # CogVideoX-Fun saw its reference video with this much noise added (fixed seed: deterministic)
+                gen = torch.Generator().manual_seed(0)
+                noise = torch.randn(video.shape, generator=gen).to(video.device, video.dtype) * ratio
+                encoded = self.encode_video(video + torch.where(video == -1, torch.zeros_like(noise), noise))
             return torch.cat([mask, encoded], dim=1)
         if self.config.layout == "vace":
             removed = (trimask < 0.25).to(video.device, video.dtype)  # VACE's reactive region: the pixels it regenerates
@@ -477,6 +542,8 @@ class CasperModel:
         net = transformer or self.transformer
         dtype = next(net.parameters()).dtype
         kwargs: dict[str, Any] = {} if image is None else {"encoder_hidden_states_image": image.to(dtype)}
+        if self.config.backbone == "cogvideox":
+            return self._predict_cogvideox(net, torch.cat([noisy, cond], dim=1).to(dtype), sigma * 1000.0, text.to(dtype))
         if self.config.layout == "vace":
             kwargs["control_hidden_states"] = cond.to(dtype)
             x = noisy.to(dtype)
@@ -485,9 +552,22 @@ class CasperModel:
         out = net(x, sigma * 1000.0, text.to(dtype), return_dict=False, **kwargs)[0].float()
         return out if self.vae is not None else self._base(cond) + out
 
+    def _predict_cogvideox(self, net: Any, x: torch.Tensor, timestep: torch.Tensor, text: torch.Tensor) -> torch.Tensor:
+        """CogVideoX takes (B,T,C,H,W) and a rotary embedding of the grid; an odd latent frame count is padded with
+        its last frame for 2-frame patches and cropped again."""
+        t = x.shape[2]
+        pt = net.config.patch_size_t or 1
+        if t % pt:
+            x = torch.cat([x, x[:, :, -1:].expand(-1, -1, pt - t % pt, -1, -1)], dim=2)
+        rope = cogvideox_rope(net, x.shape[2], x.shape[3], x.shape[4], x.device)
+        out = net(hidden_states=x.permute(0, 2, 1, 3, 4), encoder_hidden_states=text, timestep=timestep,
+                  image_rotary_emb=rope, return_dict=False)[0]
+        return out.permute(0, 2, 1, 3, 4)[:, :, :t].float()
+
     def denoise(self, noisy: torch.Tensor, cond: torch.Tensor, sigma: torch.Tensor, text: torch.Tensor,
                 transformer: Any | None = None, image: torch.Tensor | None = None) -> torch.Tensor:
-        """Predicted flow-matching velocity (noise - clean) at noise level sigma in [0,1]."""
+        """What the scheduler steps with at noise level sigma in [0,1]: the flow-matching velocity (noise - clean), or
+        for CogVideoX the v-prediction at timestep 1000*sigma (its DDIM scheduler takes it as it is)."""
         pred = self.predict(noisy, cond, sigma, text, transformer, image)
         if self.vae is not None:
             return pred
@@ -498,6 +578,12 @@ class CasperModel:
              transformer: Any | None = None, image: torch.Tensor | None = None) -> torch.Tensor:
         """Flow-matching loss at noise level sigma: MSE on the velocity (wan, as Wan trains) or on the clean
         video (pixel; the velocity loss would weight it by 1/sigma^2 and explode near sigma 0)."""
+        if self.config.backbone == "cogvideox":  # DDPM v-prediction, as CogVideoX trains
+            t = (sigma * (self.scheduler.config.num_train_timesteps - 1)).round().long().cpu()
+            noisy = self.scheduler.add_noise(x0, eps, t.to(x0.device))
+            target = self.scheduler.get_velocity(x0, eps, t.to(x0.device))
+            pred = self.predict(noisy, cond, t.to(x0.device).float() / 1000.0, text, transformer, image)
+            return F.mse_loss(pred, target)
         s = sigma.view(-1, 1, 1, 1, 1)
         noisy = (1.0 - s) * x0 + s * eps
         pred = self.predict(noisy, cond, sigma, text, transformer, image)
