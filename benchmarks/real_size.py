@@ -20,6 +20,7 @@ import json
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 GB = 1024**3
 # The published transformer configs (diffusers layout) with Casper's input channels.
@@ -124,10 +125,10 @@ def run_one(arch: str, mode: str, frames: int, side: int, rank: int) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def plan(arch: str, mode: str, params: float, trained: float, per_token: float, fixed: float) -> dict:
-    """GB per GPU at the released clip: bf16 weights (2 B/param), bf16 grads of what trains (2 B), AdamW fp32
-    master+moments (12 B) unsharded or sharded over 8 GPUs (ZeRO-2), activations with checkpointing."""
-    n = tokens(arch, *RELEASED[arch])
+def plan(arch: str, clip: tuple[int, int, int], params: float, trained: float, per_token: float, fixed: float) -> dict:
+    """GB per GPU for a clip: bf16 weights (2 B/param), bf16 grads of what trains (2 B), AdamW fp32 master+moments
+    (12 B), unsharded, sharded over 8 GPUs (ZeRO-2: grads and optimizer; ZeRO-3: weights too), activations."""
+    n = tokens(arch, *clip)
     act = per_token * n / GB
     weights = 2 * params / GB
     grads, optim = 2 * trained / GB, 12 * trained / GB
@@ -141,20 +142,25 @@ def main() -> None:
     ap.add_argument("--frames", type=int, default=9)
     ap.add_argument("--sides", default="128,256", help="two clip sides (pixels) to fit bytes per token")
     ap.add_argument("--rank", type=int, default=64)
+    ap.add_argument("--measurements", help="re-print the tables from the JSON lines of an earlier run instead of measuring")
     ap.add_argument("--one", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.one:
         print(json.dumps(measure(*json.loads(args.one))))
         return
     sides = [int(s) for s in args.sides.split(",")]
+    old = [json.loads(line) for line in open(args.measurements) if line.startswith("{")] if args.measurements else []
     rows = []
     for arch in args.archs.split(","):
         modes = ["lora"] if arch == "cogvideox5b" else ["full", "lora"]  # 5B full: 22 GB of weights+grads alone
         for mode in modes:
-            ms = [run_one(arch, mode, args.frames, s, args.rank) for s in sides]
-            for m in ms:
-                print(json.dumps(m), flush=True)
-            if any("error" in m for m in ms):
+            if old:
+                ms = [m for m in old if m["arch"] == arch and m["mode"] == mode]
+            else:
+                ms = [run_one(arch, mode, args.frames, s, args.rank) for s in sides]
+                for m in ms:
+                    print(json.dumps(m), flush=True)
+            if len(ms) != 2 or any("error" in m for m in ms):
                 continue
             a, b = ms
             per_token = max(0.0, (b["peak_gb"] - a["peak_gb"]) * GB / (b["tokens"] - a["tokens"]))
@@ -166,28 +172,48 @@ def main() -> None:
         for m in (a, b):
             print(f"| {arch} | {mode} | {m['params'] / 1e9:.2f}B | {m['trained'] / 1e6:.1f}M | {m['frames']}x{m['side']} | "
                   f"{m['tokens']} | {m['step_s']:.1f} | {m['peak_gb']:.2f} |")
-    print("\nPlan at the released clips (GB per GPU; bf16 weights, AdamW with fp32 master and moments, checkpointing):")
-    print("| arch | mode | clip | tokens | activations | 1 GPU | ZeRO-2 x8 | ZeRO-3 x8 | fits 24 / 48 / 80 GB (best of the three) |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print_plan(rows, args.rank)
+
+
+def configs_to_plan() -> list[tuple[str, str, str, tuple[int, int, int]]]:
+    """(config file, arch, mode, clip) for every training config in configs/."""
+    import yaml
+
+    out = []
+    for f in sorted((Path(__file__).parent.parent / "configs").glob("*.yaml")):
+        c = yaml.safe_load(f.read_text())
+        arch = next((a for a in ("cogvideox5b", "wan14b") if f.name.startswith(a)), "wan1.3b")
+        out.append((f.name, arch, "lora" if c.get("lora_rank") else "full", (c["frames"], c["height"], c["width"])))
+    return out
+
+
+def print_plan(rows: list, rank: int) -> None:
+    """GB per GPU for each config in configs/ and at the released clips, from the measured bytes per token."""
     measured = {(r[0], r[1]): r for r in rows}
-    for (arch, mode), (_, _, a, _, per_token, fixed) in measured.items():
-        p = plan(arch, mode, a["params"], a["trained"], per_token, fixed)
+    per_arch: dict[str, tuple[float, float]] = {}
+    for (arch, _), (_, _, _, _, per_token, fixed) in measured.items():
+        per_arch.setdefault(arch, (per_token, fixed))  # activations do not depend on what trains
+    if "wan1.3b" in per_arch:  # 14B: the 1.3B bytes per token scaled by width x depth
+        spec = ARCHS["wan14b"]
+        pt, fx = per_arch["wan1.3b"]
+        per_arch["wan14b"] = (pt * spec["dim"] * spec["layers"] / (1536 * 30), fx)
+    params = {"wan1.3b": 1.42e9, "wan14b": ARCHS["wan14b"]["params"], "cogvideox5b": 5.57e9}
+    lora = {"wan1.3b": 87.5e6, "wan14b": 2 * rank * 2 * 5120 * 6 * 40, "cogvideox5b": 66.1e6}
+    print("\nMemory plan (GB per GPU; bf16 weights, AdamW with fp32 master and moments, gradient checkpointing;")
+    print("activations from this CPU's bytes per token, an upper bound for flash attention on a GPU):")
+    print("| config / clip | arch | mode | frames x H x W | tokens | activations | 1 GPU | ZeRO-2 x8 | ZeRO-3 x8 | fits 24 / 48 / 80 GB |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    cases = [(name, arch, mode, clip) for name, arch, mode, clip in configs_to_plan()]
+    cases += [("released", arch, mode, RELEASED[arch]) for arch in ("wan1.3b", "cogvideox5b", "wan14b") for mode in ("full", "lora")]
+    for name, arch, mode, clip in cases:
+        if arch not in per_arch:
+            continue
+        per_token, fixed = per_arch[arch]
+        p = plan(arch, clip, params[arch], params[arch] if mode == "full" else lora[arch], per_token, fixed)
         best = min(p["single_gpu"], p["zero2_8gpu"], p["zero3_8gpu"])
         fits = " / ".join("yes" if best < cap * 0.92 else "no" for cap in (24, 48, 80))
-        f, h, w = RELEASED[arch]
-        print(f"| {arch} | {mode} | {f}x{h}x{w} | {p['tokens']} | {p['activations']:.1f} | {p['single_gpu']:.1f} | "
-              f"{p['zero2_8gpu']:.1f} | {p['zero3_8gpu']:.1f} | {fits} |")
-    if ("wan1.3b", "full") in measured:  # 14B by scaling the 1.3B per-token activations with width x depth
-        _, _, a, _, per_token, fixed = measured[("wan1.3b", "full")]
-        spec = ARCHS["wan14b"]
-        scale = spec["dim"] * spec["layers"] / (1536 * 30)
-        for mode, trained in (("full", spec["params"]), ("lora", 2 * args.rank * 2 * spec["dim"] * 6 * spec["layers"])):
-            p = plan("wan14b", mode, spec["params"], trained, per_token * scale, fixed)
-            best = min(p["single_gpu"], p["zero2_8gpu"], p["zero3_8gpu"])
-            fits = " / ".join("yes" if best < cap * 0.92 else "no" for cap in (24, 48, 80))
-            print(f"| wan14b (scaled) | {mode} | 81x480x832 | {p['tokens']} | {p['activations']:.1f} | {p['single_gpu']:.1f} | "
-                  f"{p['zero2_8gpu']:.1f} | {p['zero3_8gpu']:.1f} | {fits} |")
-
+        print(f"| {name} | {arch} | {mode} | {clip[0]}x{clip[1]}x{clip[2]} | {p['tokens']} | {p['activations']:.1f} | "
+              f"{p['single_gpu']:.1f} | {p['zero2_8gpu']:.1f} | {p['zero3_8gpu']:.1f} | {fits} |")
 
 if __name__ == "__main__":
     main()

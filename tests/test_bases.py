@@ -259,7 +259,21 @@ def test_cogvideox_fun_base_trains_removes_and_imports(tmp_path, capsys):
     r = CasperModel.from_pretrained(out)
     assert all(torch.equal(r.transformer.state_dict()[k], v) for k, v in tuned.items())
     assert (r.config.extra["train_clip"], r.config.extra["inference_stride"]) == ([85, 384, 672], 16)
+    assert type(r.scheduler).__name__ == "DDIMScheduler" and r.scheduler.config.prediction_type == "v_prediction"
     capsys.readouterr()
     assert run_cli(["train", "import", "--base", str(base), "--lora", str(tmp_path / "casper-cog.safetensors"),
                     "--out", str(tmp_path / "x")]) == 1
     assert "full fine-tune: give --transformer" in capsys.readouterr().err
+
+
+def test_every_gpu_config_loads_as_a_train_config():
+    """The configs in configs/ are valid TrainConfig files (a typo'd key or a wrong type fails here, not on a GPU)."""
+    from genomni.configfile import build
+    from genomni.training.config import TrainConfig
+
+    root = Path(__file__).parent.parent / "configs"
+    loaded = {f.name: build(TrainConfig, f, {}) for f in sorted(root.glob("*.yaml"))}
+    assert {"wan1.3b_fun_inp_full.yaml", "cogvideox5b_fun_inp_full.yaml"} <= set(loaded)
+    cog = loaded["cogvideox5b_fun_inp_full.yaml"]
+    assert (cog.frames, cog.height, cog.width) == (85, 384, 672) and (1 + (cog.frames - 1) // 4) % 2 == 0
+    assert all((c.frames - 1) % 4 == 0 and c.height % 16 == 0 and c.width % 16 == 0 for c in loaded.values())

@@ -158,7 +158,12 @@ def _cogvideox_base(base: Path, out: Path, dtype: torch.dtype, casper: Path | No
     with atomic_dir(out) as tmp:
         transformer.save_pretrained(tmp / "transformer")
         for part in config.parts[1:]:
-            _link_or_copy(base / part, tmp / part)
+            if part == "scheduler" and casper is not None:  # the public Casper samples with diffusers' DDIMScheduler
+                from diffusers import DDIMScheduler  # ("DDIM_Origin") built from the base's scheduler config
+
+                DDIMScheduler.from_pretrained(base / "scheduler").save_pretrained(tmp / "scheduler")
+            else:
+                _link_or_copy(base / part, tmp / part)
         (tmp / CASPER_FILE).write_text(json.dumps(asdict(config), indent=2, sort_keys=True) + "\n")
     log.info("Casper dir %s from %s (CogVideoX-Fun InP)", out, base)
     return out
