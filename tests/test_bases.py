@@ -116,7 +116,8 @@ def test_mask_conventions_map_the_three_states_exactly():
     assert vace[0, 0, 0, 0, 0] == 0.0 and vace[0, 0, 1, 0, 0] == 0.0 and vace[0, 1, 1, 0, 0] == 1.0
 
 
-def test_removal_through_a_converted_fun_inp_model(fun_model, tmp_path):
+def remove_cli(model: Path, tmp_path: Path) -> Path:
+    """`genomni remove` on a 9-frame 48x64 clip with one object, 2 sampling steps, PNG output."""
     from genomni.media import write_video
 
     video = np.random.default_rng(0).integers(0, 255, (9, 48, 64, 3), np.uint8)
@@ -125,9 +126,14 @@ def test_removal_through_a_converted_fun_inp_model(fun_model, tmp_path):
     write_video(tmp_path / "in.mkv", video, 8)
     write_video(tmp_path / "m", mask, 8)
     out = tmp_path / "out"
-    args = ["remove", str(tmp_path / "in.mkv"), "--mask", str(tmp_path / "m"), "--model", str(fun_model), "--out", str(out),
+    args = ["remove", str(tmp_path / "in.mkv"), "--mask", str(tmp_path / "m"), "--model", str(model), "--out", str(out),
             "--steps", "2", "--format", "png", "--no-progress"]
     assert run_cli(args) == 0
+    return out
+
+
+def test_removal_through_a_converted_fun_inp_model(fun_model, tmp_path):
+    out = remove_cli(fun_model, tmp_path)
     frames = sorted((out / "background").glob("*.png"))
     assert len(frames) == 9
     report = json.loads((out / "remove.json").read_text())
@@ -148,6 +154,8 @@ def test_import_released_full_finetune_and_lora(fun_dir, tmp_path, capsys):
     remover = Remover(CasperPipeline.from_model(m), RemoveConfig())
     plan = remover.plan((200, 1080, 1920))
     assert (remover.window, remover.steps, plan.size, plan.latent_window, plan.latent_stride) == (81, 50, (464, 832), 21, 4)
+    report = json.loads((remove_cli(out, tmp_path) / "remove.json").read_text())
+    assert report["written"] == ["background", "solo_0"] and report["plan"]["size"] == [48, 64]
 
     g = torch.Generator().manual_seed(0)
     up, down = torch.randn(32, 4, generator=g), torch.randn(4, 32, generator=g)
@@ -260,6 +268,8 @@ def test_cogvideox_fun_base_trains_removes_and_imports(tmp_path, capsys):
     assert all(torch.equal(r.transformer.state_dict()[k], v) for k, v in tuned.items())
     assert (r.config.extra["train_clip"], r.config.extra["inference_stride"]) == ([85, 384, 672], 16)
     assert type(r.scheduler).__name__ == "DDIMScheduler" and r.scheduler.config.prediction_type == "v_prediction"
+    report = json.loads((remove_cli(out, tmp_path) / "remove.json").read_text())
+    assert report["written"] == ["background", "solo_0"] and len(list((tmp_path / "out/background").glob("*.png"))) == 9
     capsys.readouterr()
     assert run_cli(["train", "import", "--base", str(base), "--lora", str(tmp_path / "casper-cog.safetensors"),
                     "--out", str(tmp_path / "x")]) == 1

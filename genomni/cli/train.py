@@ -22,13 +22,14 @@ from .options import config_options
 ))
 def train_init(
     out: Path = typer.Option(..., help="New Casper model dir (must not exist)."),
-    base: Optional[Path] = typer.Option(None, help="A Wan2.1 base: a diffusers dir (T2V: input widened; I2V, Fun-InP or "
-                                        "VACE: used as is) or a VideoX-Fun Wan2.1-Fun-InP folder as downloaded (converted)."),
+    base: Optional[Path] = typer.Option(None, help="A base: a diffusers Wan2.1 dir (T2V: input widened; I2V, Fun-InP or "
+                                        "VACE: used as is), CogVideoX-Fun-V1.5-InP, or a VideoX-Fun Wan2.1-Fun-InP folder "
+                                        "as downloaded (converted)."),
     preset: Optional[str] = typer.Option(None, help="Build a random model instead: pixel (pixel-space, CPU-sized, 64 px), "
                                          "pixel-base (pixel-space, 128 px, for GPUs), tiny or small (Wan toys for tests)."),
     seed: int = typer.Option(0, help="Seed of the preset's random weights."),
 ) -> None:
-    """Build a Casper model dir from a Wan2.1 base (text-to-video, inpainting or VACE) or a random preset."""
+    """Build a Casper model dir from a base (Wan2.1 text-to-video, Wan/CogVideoX inpainting, Wan-VACE) or a random preset."""
     from ..models.bases import init_from_base
     from ..models.presets import build_preset
 
@@ -41,6 +42,8 @@ def train_init(
 
 @train_app.command("import", epilog=(
     "Examples:\n\n"
+    "  genomni train import --from gen-omnimatte --base models/CogVideoX-Fun-V1.5-5b-InP "
+    "--transformer casper_cogvideox.safetensors --out models/casper-released-cog\n\n"
     "  genomni train import --from gen-omnimatte --base models/Wan2.1-Fun-1.3B-InP "
     "--transformer casper_wan1.3b.safetensors --out models/casper-released-1.3b\n\n"
     "  genomni train import --from gen-omnimatte --base models/Wan2.1-Fun-14B-InP --lora casper_wan14b_lora.safetensors "
@@ -48,7 +51,8 @@ def train_init(
 ))
 def train_import(
     out: Path = typer.Option(..., help="New Casper model dir (must not exist)."),
-    base: Path = typer.Option(..., help="The VideoX-Fun Wan2.1-Fun-InP folder the checkpoint was trained from, as downloaded."),
+    base: Path = typer.Option(..., help="The base the checkpoint was trained from, as downloaded: CogVideoX-Fun-V1.5-5b-InP, "
+                              "Wan2.1-Fun-1.3B-InP or Wan2.1-Fun-14B-InP."),
     source: str = typer.Option("gen-omnimatte", "--from", help="Whose checkpoint: gen-omnimatte (the public reimplementation's "
                                "released Casper models)."),
     transformer: Optional[Path] = typer.Option(None, help="The released full fine-tune of the DiT (.safetensors or .pth)."),
@@ -56,7 +60,7 @@ def train_import(
     lora_weight: float = typer.Option(1.0, help="Multiplier of the LoRA (the public inference uses 1.0)."),
 ) -> None:
     """Turn a released Casper checkpoint into a genomni model dir that remove, decompose and eval run, with the released
-    models' inference settings (81-frame windows, stride 16, 480x832, 50 steps) recorded in it."""
+    models' inference settings (85/81-frame windows, stride 16, 384x672/480x832, 50 steps) recorded in it."""
     from ..models.bases import import_gen_omnimatte
 
     if source != "gen-omnimatte":
