@@ -29,8 +29,7 @@ def read_rgba_folder(path: Path) -> tuple[np.ndarray, np.ndarray]:
         if img is None or img.ndim != 3 or img.shape[2] != 4:
             raise GenomniError(f"{f}: not an RGBA PNG")
         frames.append(cv2.cvtColor(img, cv2.COLOR_BGRA2RGBA))
-    rgba = np.stack(frames).astype(np.float64) / 255.0
-    return rgba[..., 3], rgba[..., :3]
+    return from_rgba8(np.stack(frames))
 
 
 def composite(background: np.ndarray, layers: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
@@ -47,3 +46,36 @@ def checkerboard(h: int, w: int, cell: int = 8) -> np.ndarray:
     yy, xx = np.mgrid[:h, :w]
     light = ((yy // cell + xx // cell) % 2 == 0)
     return np.where(light[..., None], 204, 153).astype(np.uint8).repeat(3, -1)
+
+
+def truth_layer(solo: np.ndarray, background: np.ndarray, obj: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The omnimatte layer of one object from renders with and without it: (alpha (T,H,W), rgb (T,H,W,3)) floats.
+
+    Light transport written down: the render with only this object, S, is the render without it, B, with the
+    object and everything it does to the scene (shadow, reflection, bounce light) composited over it,
+    S = (1 - a) B + a C. On the object (its instance pixels) a = 1 and C = S. Elsewhere the layer is the least
+    opaque one that explains the change: per channel, darkening B to S needs a >= (B - S) / B over black and
+    brightening needs a >= (S - B) / (1 - B) over white, so a is the largest of these over the channels and C =
+    (S - (1 - a) B) / a lies in [0, 1]: a shadow is black at the opacity it darkens by, a reflection a colour.
+    The layer reproduces S exactly wherever S and B differ (and is empty where they agree).
+    """
+    s, b = solo.astype(np.float64) / 255.0, background.astype(np.float64) / 255.0
+    eps = 1.0 / 512
+    dark = (b - s) / np.maximum(b, eps)
+    bright = (s - b) / np.maximum(1.0 - b, eps)
+    alpha = np.clip(np.maximum(dark, bright).max(-1), 0.0, 1.0)
+    alpha[obj] = 1.0
+    a = alpha[..., None]
+    rgb = np.where(a > 0, (s - (1.0 - a) * b) / np.maximum(a, 1e-12), 0.0).clip(0.0, 1.0)
+    return alpha.astype(np.float32), rgb.astype(np.float32)
+
+
+def to_rgba8(alpha: np.ndarray, rgb: np.ndarray) -> np.ndarray:
+    """(alpha (T,H,W), rgb (T,H,W,3)) floats in [0,1] -> (T,H,W,4) uint8 with straight alpha."""
+    return np.concatenate([np.round(rgb * 255), np.round(alpha[..., None] * 255)], -1).clip(0, 255).astype(np.uint8)
+
+
+def from_rgba8(rgba: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(T,H,W,4) uint8 -> (alpha (T,H,W), rgb (T,H,W,3)) floats in [0,1]."""
+    f = rgba.astype(np.float64) / 255.0
+    return f[..., 3], f[..., :3]

@@ -17,14 +17,32 @@ from .options import config_options
     "  genomni eval --benchmark kubric=bench/kubric --method copy-input --method cv2-inpaint --method temporal-median"
     " --out reports/base\n\n"
     "  genomni eval --benchmark movie=data/movie --benchmark kubric=data/kubric --layout omnimatte --gt-name bg_gt \\\n"
-    "      --method casper:runs/casper/model --method theirs=predictions:propainter_out/ --out reports/casper"
+    "      --method casper:runs/casper/model --method theirs=predictions:propainter_out/ --out reports/casper\n\n"
+    "  genomni eval --benchmark kubric=bench/kubric-layers --layers ours=out/decomposed --out reports/layers"
 ))
 @config_options(EvalConfig)
 def eval_cmd(cfg: EvalConfig, progress: bool = True) -> None:
-    """Score methods' clean backgrounds on benchmarks: PSNR, SSIM, LPIPS; CSV, JSON, Markdown report, chart."""
+    """Score methods' clean backgrounds on benchmarks (PSNR, SSIM, LPIPS; CSV, JSON, Markdown report, chart) and
+    decompositions' layers against true layers (--layers: alpha MAE/IoU, re-composite PSNR; layers.json, layers.md)."""
+    from pathlib import Path
+
+    from ..eval.layers import evaluate_layers
     from ..eval.run import evaluate
 
     quiet_hf()
+    if cfg.layers:
+        summary = evaluate_layers(cfg.benchmarks, cfg.layers, Path(cfg.out))
+        table = Table("method", "benchmark", "scenes", "layers", "alpha IoU", "MAE object", "MAE effect", "re-composite PSNR")
+        for m, per in summary.items():
+            for b, st in per.items():
+                table.add_row(m, b, str(st["scenes"]), str(st["layers"]), f"{st['alpha_iou']:.3f}",
+                              f"{st['alpha_mae_object']:.3f}", f"{st['alpha_mae_effect']:.3f}", f"{st['recomposite_psnr']:.2f}")
+        console.print(table)
+        if not any(st["scenes"] for per in summary.values() for st in per.values()):
+            raise GenomniError(f"no scene with true layers could be scored; {Path(cfg.out) / 'layers.md'} lists each with its reason")
+        console.print(f"layer report: {Path(cfg.out) / 'layers.md'}")
+        if not cfg.methods:
+            return
     result = evaluate(dataclasses.replace(cfg, meta={"command": " ".join(invocation)}), progress)
     table = Table("method", "benchmark", "scenes", "skipped", "PSNR", "SSIM", "LPIPS")
     for m, per in result.summary.items():

@@ -3,6 +3,8 @@
     OUT/<key>/input.mkv            the input video (FFV1, lossless)
     OUT/<key>/masks/objectNN/      one PNG mask folder per object (from the `instances` extra)
     OUT/<key>/target.mkv           the ground-truth target (for scoring)
+    OUT/<key>/layers/objectNN/     each object's true omnimatte layer, RGBA PNGs (samples with a `layers` extra:
+                                   `generate kubric --layers`), for `genomni eval --layers`
     OUT/<key>/caption.txt
 
 Only samples with an `instances` extra (e.g. kubric) can be exported: the masks come from it.
@@ -16,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import GenomniError
+from ..layers import write_rgba_folder
 from ..media import atomic_dir, write_video
 from ..shards import BadSample, iter_samples
 
@@ -44,6 +47,9 @@ def export_footage(source: str | os.PathLike, out: str | os.PathLike, keys: list
                 m = s.extras["instances"] == i
                 if m.any():
                     write_video(tmp / "masks" / f"object{i:02d}", (m * 255).astype(np.uint8))
+            if "layers" in s.extras:
+                for i, rgba in zip(s.meta["layer_ids"], s.extras["layers"]):
+                    write_rgba_folder(tmp / "layers" / f"object{int(i):02d}", rgba)
             (tmp / "caption.txt").write_text(s.caption + "\n")
         written.append(out / s.key)
     if wanted is not None and len(written) < len(wanted) and limit is None:

@@ -10,24 +10,30 @@ from ..footage import MaskOptions
 from ..options import check_choice, check_device, check_output_dir, option, require
 
 
-def _benchmarks(values: list[str]) -> dict[str, Any]:
-    """--benchmark NAME=DIR options -> {"benchmarks": {name: dir}}."""
-    benches = {}
-    for b in values:
-        name, sep, root = b.partition("=")
-        if not sep or not name or not root:
-            raise GenomniError(f"--benchmark {b!r}: expected NAME=DIR")
-        benches[name] = root
-    return {"benchmarks": benches}
+def _named_dirs(flag: str, field_name: str):
+    """--FLAG NAME=DIR options -> {field_name: {name: dir}}."""
+    def parse(values: list[str]) -> dict[str, Any]:
+        out = {}
+        for b in values:
+            name, sep, root = b.partition("=")
+            if not sep or not name or not root:
+                raise GenomniError(f"--{flag} {b!r}: expected NAME=DIR")
+            out[name] = root
+        return {field_name: out}
+    return parse
 
 
 @dataclass(kw_only=True)
 class EvalConfig(MaskOptions):
     """Benchmarks (name -> root), methods, loader options (the mask rule included) and output."""
 
-    benchmarks: dict[str, str] = option(help="NAME=DIR of scene folders; repeatable.", flag="benchmark", parse=_benchmarks)
-    methods: list[str] = option(help="copy-input, cv2-inpaint, temporal-median, predictions:DIR, casper:MODEL_DIR, "
+    benchmarks: dict[str, str] = option(help="NAME=DIR of scene folders; repeatable.", flag="benchmark",
+                                        parse=_named_dirs("benchmark", "benchmarks"))
+    methods: list[str] = option([], "copy-input, cv2-inpaint, temporal-median, predictions:DIR, casper:MODEL_DIR, "
                                 "casper[steps=N]:MODEL_DIR, each optionally NAME=...; repeatable.", flag="method")
+    layers: dict[str, str] = option({}, "NAME=DIR of decomposition folders (one per scene, `genomni decompose`) to score "
+                                    "against the scenes' true layers (layers/<object>/); repeatable.", flag="layers",
+                                    parse=_named_dirs("layers", "layers"))
     out: str = option(help="Report folder (resumes from its cache/).")
     layout: str = option("auto", "Scene layout: auto, genomni, omnimatte or omnimatterf (rgb_1x/, masks/mask/NN/).")
     gt_name: str = option("bg_gt", "Ground-truth background folder name in the omnimatte layout.")
@@ -43,7 +49,7 @@ class EvalConfig(MaskOptions):
     def __post_init__(self) -> None:
         super().__post_init__()
         require([(bool(self.benchmarks), "give at least one --benchmark NAME=DIR"),
-                 (bool(self.methods), "give at least one --method")])
+                 (bool(self.methods or self.layers), "give at least one --method or --layers NAME=DIR")])
         check_choice("--layout", self.layout, ("auto", "genomni", "omnimatte", "omnimatterf"))
         if self.resize is not None:
             from .benchmarks import scoring_size

@@ -13,6 +13,7 @@ import time
 from functools import partial
 from typing import Any
 
+import cv2
 import numpy as np
 
 from ... import __version__
@@ -39,8 +40,9 @@ def build_samples(cfg: KubricConfig, spec: SceneSpec, passes: Passes, blender_ve
     plans = [("all", [], ids, passes.background, passes.background_instances)]
     for k, oid in enumerate(ids):
         plans.append((f"obj{oid}", [oid], [i for i in ids if i != oid], passes.solos[k], passes.solo_instances[k]))
+    cleaned = [clean_target(passes.full, p[3], np.isin(passes.instances, p[2])) for p in plans]
     samples = []
-    for tag, kept, removed, target, target_inst in plans:
+    for (tag, kept, removed, target, target_inst), (clean, region) in zip(plans, cleaned):
         meta: dict[str, Any] = {
             "source": SOURCE,
             "generator": "genomni.generators.kubric",
@@ -62,7 +64,6 @@ def build_samples(cfg: KubricConfig, spec: SceneSpec, passes: Passes, blender_ve
             "kept_ids": kept,
             "scene": spec.to_dict(),
         }
-        clean, region = clean_target(passes.full, target, np.isin(passes.instances, removed))
         qc = sample_qc(passes.full, target, clean, region, passes.instances, target_inst, removed)
         qc["visible_pixels"] = visible
         meta["qc"] = qc
@@ -75,9 +76,49 @@ def build_samples(cfg: KubricConfig, spec: SceneSpec, passes: Passes, blender_ve
             meta=meta,
             extras={"instances": passes.instances},
         )
+        if cfg.layers and not kept:
+            add_truth_layers(sample, ids, [c for c, _ in cleaned[1:]])
         sample.caption = captioner.caption(clean, meta)
         samples.append(sample.validate())
     return samples
+
+
+def add_truth_layers(sample: Sample, ids: list[int], solos: list[np.ndarray]) -> None:
+    """Attach each object's true layer (`layers.truth_layer` of its solo target over the background target) to the
+    remove-all sample as the `layers` extra (N,T,H,W,4 uint8, in `meta.layer_ids` order).
+
+    The two targets are separate renders, so inside the changed region they also differ by path-tracing noise;
+    a layer keeps only the object (with its antialiased rim) and its coherent effect (`pairs.effect_region`,
+    grown 1 px for soft edges), so its alpha is the shadow or reflection, not noise. Where it is non-zero the
+    layer reproduces the solo target exactly (within 8-bit rounding); how well all layers recompose the input
+    is `meta.qc.layers_recomposition_psnr` (render noise inside the changed region, and objects that shadow or
+    reflect in each other, make the difference)."""
+    from ...layers import composite, from_rgba8
+    from ...metrics import psnr_uint8
+
+    rgba = truth_layers(sample.target, solos, sample.extras["instances"], ids)
+    sample.extras["layers"] = rgba
+    sample.meta["layer_ids"] = ids
+    sample.meta["qc"]["layers_recomposition_psnr"] = round(float(psnr_uint8(composite(sample.target, [from_rgba8(x) for x in rgba]),
+                                                                             sample.input)), 3)
+
+
+def truth_layers(background: np.ndarray, solos: list[np.ndarray], instances: np.ndarray, ids: list[int]) -> np.ndarray:
+    """(N,T,H,W,4) uint8: each object's true layer from its solo target over the background target, kept to the
+    object (with its rim) and its coherent effect (see `add_truth_layers`)."""
+    from ...layers import to_rgba8, truth_layer
+    from .pairs import RIM_PX, _disk, effect_region
+
+    layers = []
+    for oid, solo in zip(ids, solos):
+        obj = instances == oid
+        rim = np.stack([cv2.dilate(m.astype(np.uint8), _disk(RIM_PX)) > 0 for m in obj])
+        support = rim | effect_region(background, solo, rim)
+        support = np.stack([cv2.dilate(m.astype(np.uint8), _disk(1)) > 0 for m in support])
+        alpha, rgb = truth_layer(solo, background, obj)
+        alpha[~support] = 0.0
+        layers.append(to_rgba8(alpha, rgb))
+    return np.stack(layers)
 
 
 def generate_scene(cfg: KubricConfig, index: int, renderer: BlenderRenderer,

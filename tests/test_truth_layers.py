@@ -1,0 +1,121 @@
+"""Ground-truth omnimatte layers: derived from constructed scenes whose layers are known, stored by
+`generate kubric --layers`, exported by `data export --benchmark`, scored by `genomni eval --layers`."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+from conftest import run_cli
+
+from genomni.eval.layers import other_background, score_layer
+from genomni.layers import composite, from_rgba8, read_rgba_folder, to_rgba8, truth_layer, write_rgba_folder
+from genomni.shards import iter_samples
+
+
+def _scene():
+    """A textured background, a disk object, a grey shadow (black at 40%) and a red reflection."""
+    rng = np.random.default_rng(0)
+    t, h, w = 3, 40, 48
+    bg = rng.integers(60, 200, (t, h, w, 3)).astype(np.uint8)
+    yy, xx = np.mgrid[:h, :w]
+    obj = np.broadcast_to(((yy - 12) ** 2 + (xx - 14) ** 2) < 36, (t, h, w)).copy()
+    shadow = np.broadcast_to((((yy - 22) / 4.0) ** 2 + ((xx - 20) / 9.0) ** 2) < 1, (t, h, w)) & ~obj
+    refl = np.broadcast_to((yy > 32) & (xx > 34), (t, h, w))
+    alpha = np.where(obj, 1.0, np.where(shadow, 0.4, np.where(refl, 0.3, 0.0)))
+    color = np.zeros((t, h, w, 3))
+    color[obj] = (0.1, 0.8, 0.3)
+    color[refl] = (1.0, 0.2, 0.2)
+    solo = composite(bg, [(alpha, color)])
+    return bg, solo, obj, shadow, refl, alpha
+
+
+def test_truth_layer_recovers_a_known_shadow_and_recomposes_exactly():
+    bg, solo, obj, shadow, refl, alpha = _scene()
+    a, rgb = truth_layer(solo, bg, obj)
+    assert (a[obj] == 1).all()
+    assert np.abs(a[shadow] - 0.4).max() < 0.02 and rgb[shadow].max() < 0.05  # black at the opacity it darkens by
+    assert np.abs(a[refl] - 0.3).max() < 0.02  # its red channel is saturated, so the least opaque layer is the true one
+    assert (a[~(obj | shadow | refl)] == 0).all()
+    assert np.abs(composite(bg, [from_rgba8(to_rgba8(a, rgb))]).astype(int) - solo.astype(int)).max() <= 1
+
+
+def test_layer_scores_equal_an_independent_computation():
+    bg, solo, obj, shadow, refl, alpha = _scene()
+    truth = truth_layer(solo, bg, obj)
+    perfect = score_layer(truth, truth, obj, bg)
+    assert (perfect.alpha_iou, perfect.alpha_mae_object, perfect.alpha_mae_effect) == (1.0, 0.0, 0.0)
+    assert perfect.recomposite_psnr == float("inf")
+    half = (truth[0] * 0.5, truth[1])
+    s = score_layer(half, truth, obj, bg)
+    import cv2
+
+    region = np.stack([cv2.dilate(m.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))) > 0 for m in obj])
+    effect = (truth[0] > 0.1) & ~region
+    assert s.alpha_mae_effect == pytest.approx(float(np.abs(truth[0] * 0.5 - truth[0])[effect].mean()))
+    assert s.alpha_mae_object == pytest.approx(float(np.abs(truth[0] * 0.5 - truth[0])[region].mean()))
+    on_pred, on_true = truth[0] * 0.5 > 0.1, truth[0] > 0.1
+    assert s.alpha_iou == pytest.approx((on_pred & on_true).sum() / (on_pred | on_true).sum())
+    other = other_background(bg)
+    mse = ((composite(other, [half]).astype(float) - composite(other, [truth]).astype(float)) / 255) ** 2
+    assert s.recomposite_psnr == pytest.approx(10 * np.log10(1 / mse.mean()))
+
+
+@pytest.fixture(scope="module")
+def layered(tmp_path_factory):
+    out = tmp_path_factory.mktemp("layers") / "ds"
+    assert run_cli(["generate", "kubric", "--out", str(out), "--num-scenes", "2", "--frames", "5", "--resolution", "48",
+                    "--samples", "8", "--min-objects", "1", "--max-objects", "1", "--seed", "4", "--layers",
+                    "--no-progress"]) == 0
+    return out
+
+
+def test_kubric_true_layers_recompose_the_input(layered, tmp_path):
+    for s in iter_samples(layered):
+        if s.meta["kept_ids"]:
+            assert "layers" not in s.extras
+            continue
+        rgba = s.extras["layers"]
+        assert rgba.shape == (1, 5, 48, 48, 4) and s.meta["layer_ids"] == s.meta["object_ids"]
+        a = rgba[0, ..., 3]
+        obj = s.extras["instances"] == s.meta["layer_ids"][0]
+        assert (a[obj] == 255).all()
+        rec = composite(s.target, [from_rgba8(rgba[0])])
+        support = a > 0
+        assert np.abs(rec.astype(int) - s.input.astype(int)).max(-1)[support].max() <= 1  # exact where the layer is
+        assert s.meta["qc"]["layers_recomposition_psnr"] > 40
+    bench = tmp_path / "bench"
+    assert run_cli(["data", "export", str(layered), "--out", str(bench), "--benchmark"]) == 0
+    scene = next(bench.iterdir())
+    truth_a, truth_rgb = read_rgba_folder(scene / "layers" / "object01")
+    # a "decomposition" that is the truth, and one whose alpha is halved
+    for name, scale in (("exact", 1.0), ("half", 0.5)):
+        for sc in bench.iterdir():
+            d = tmp_path / name / sc.name
+            a, rgb = read_rgba_folder(sc / "layers" / "object01")
+            write_rgba_folder(d / "layers" / "object01", to_rgba8(a * scale, rgb))
+            (d / "decomposition.json").write_text(json.dumps({"layers": {"object01": {"recon_psnr_before_transfer": 40.0}}}))
+    args = ["eval", "--benchmark", f"k={bench}", "--layers", f"exact={tmp_path / 'exact'}", "--layers",
+            f"half={tmp_path / 'half'}", "--out", str(tmp_path / "rep")]
+    assert run_cli(args) == 0
+    report = json.loads((tmp_path / "rep" / "layers.json").read_text())
+    exact, half = report["summary"]["exact"]["k"], report["summary"]["half"]["k"]
+    assert exact["scenes"] == 2 and exact["alpha_iou"] == 1.0 and exact["alpha_mae_object"] == 0.0
+    assert exact["recomposite_psnr"] == float("inf")
+    import cv2
+
+    expected = []
+    for sc in sorted(bench.iterdir()):
+        a, _ = read_rgba_folder(sc / "layers" / "object01")
+        obj = np.stack([cv2.imread(str(f), cv2.IMREAD_GRAYSCALE) > 127 for f in sorted((sc / "masks/object01").iterdir())])
+        region = np.stack([cv2.dilate(m.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))) > 0
+                           for m in obj])
+        expected.append(float((0.5 * a)[region].mean()))  # |a/2 - a| over the object region
+    assert half["alpha_mae_object"] == pytest.approx(np.mean(expected), abs=1 / 255) and half["alpha_iou"] < 1.0
+    assert exact["fit_psnr_before_transfer"] == 40.0
+    shutil.rmtree(tmp_path / "half" / scene.name / "layers")
+    assert run_cli(args) == 0  # one scene left for "half": the other is reported skipped with its reason
+    report = json.loads((tmp_path / "rep" / "layers.json").read_text())
+    assert report["summary"]["half"]["k"]["scenes"] == 1 and "no layer object01" in report["skipped"][0]["reason"]
