@@ -325,3 +325,24 @@ def test_one_object_needs_one_removal_run_its_solo_video_is_the_input(tiny_model
     assert len(calls) == 1
     solo, _ = read_video(out / "solo_square")
     assert np.array_equal(solo, read_video(video)[0])
+
+
+def test_detail_transfer_takes_the_objects_pixels_from_the_input():
+    """On the object (and nowhere another object is in front) the layer's colour is the input's exact pixels; in its
+    shadow it keeps the colour that reconstructs the solo video; alpha is untouched."""
+    from genomni.inference.omnimatte import Layer, transfer_from_input
+
+    rng = np.random.default_rng(0)
+    video = rng.integers(0, 255, (2, 16, 16, 3)).astype(np.uint8)
+    mask = np.zeros((2, 16, 16), bool)
+    mask[:, 4:10, 4:10] = True
+    others = np.zeros_like(mask)
+    others[:, 8:12, 8:12] = True  # another object in front of the corner
+    alpha = np.where(mask, 1.0, 0.0).astype(np.float32)
+    alpha[:, 12:14, 4:10] = 0.4  # a shadow
+    rgb = rng.random((2, 16, 16, 3)).astype(np.float32)
+    out = transfer_from_input(Layer(alpha, rgb, {}), video, mask, others)
+    own = mask & ~others
+    assert np.array_equal(out.rgb[own], video[own].astype(np.float32) / 255)
+    assert np.array_equal(out.rgb[~own], rgb[~own]) and np.array_equal(out.alpha, alpha)
+    assert out.stats["input_transfer_frac"] == pytest.approx(own.mean())

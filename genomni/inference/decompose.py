@@ -32,7 +32,7 @@ from ..layers import checkerboard, composite, read_rgba_folder, write_rgba_folde
 from ..media import atomic_write_bytes, read_video, write_video
 from ..metrics import psnr01
 from ..outdir import LOCK, locks
-from .omnimatte import Layer, OmnimatteConfig, check_layer_memory, optimize_layer
+from .omnimatte import Layer, OmnimatteConfig, check_layer_memory, optimize_layer, transfer_from_input
 from .remove import RemoveConfig, output_name, prompt_for, remove
 
 DECOMPOSITION = "decomposition.json"
@@ -113,6 +113,8 @@ def decompose(footage: Footage, model_dir: str, out_dir: str | Path, rcfg: Remov
                 solo, _ = read_video(out / "removals" / output_name(f"solo_{i}", footage.names, "png"))
                 task = bar.add_task(f"layer {name}", total=ocfg.coarse_iters + ocfg.fine_iters)
                 optimized = optimize_layer(solo, bg, footage.masks[i], ocfg, lambda k: bar.update(task, completed=k))
+                others = np.delete(footage.masks, i, axis=0).any(0) if len(footage.masks) > 1 else np.zeros_like(footage.masks[i])
+                optimized = transfer_from_input(optimized, footage.video, footage.masks[i], others)
                 write_rgba_folder(folder, optimized.rgba8())
                 stats = {k: v for k, v in optimized.stats.items() if k != "config"}
                 atomic_write_bytes(record, (json.dumps({"figures": stats, "omnimatte": asdict(ocfg)}, indent=2, default=list)

@@ -140,6 +140,20 @@ def optimize_layer(solo: np.ndarray, background: np.ndarray, mask: np.ndarray, c
     return Layer(a_np, rgb, stats)
 
 
+OPAQUE = 0.98  # alpha above which a layer pixel is the object itself (the public code's transmission threshold)
+
+
+def transfer_from_input(layer: Layer, video: np.ndarray, mask: np.ndarray, others: np.ndarray) -> Layer:
+    """The layer's colour taken from the input video's own pixels where the layer is the object (its mask, or alpha >
+    OPAQUE) and no other object is in front of it (`others`: the other objects' masks), as the public
+    reimplementation transfers detail: there the input shows exactly this object, without the artefacts of the
+    removal model's decoded solo video. Elsewhere (shadows, reflections) the colour stays the one that reconstructs
+    the solo video. Alpha is unchanged."""
+    own = (mask | (layer.alpha > OPAQUE)) & ~others
+    rgb = np.where(own[..., None], video.astype(np.float32) / 255.0, layer.rgb).astype(np.float32)
+    return Layer(layer.alpha, rgb, {**layer.stats, "input_transfer_frac": float(own.mean())})
+
+
 # Peak memory of one layer = fixed + per frame-pixel (every full-size frame held as float tensors, the foreground's
 # Adam state) + per pixel of one frame (the U-Net's activations on frames_per_iter full-size frames). Measured by
 # benchmarks/omnimatte_memory.py (fit 249 MB + 87 B + 12,140 B at the default options), rounded up here.
