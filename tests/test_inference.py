@@ -346,3 +346,35 @@ def test_detail_transfer_takes_the_objects_pixels_from_the_input():
     assert np.array_equal(out.rgb[own], video[own].astype(np.float32) / 255)
     assert np.array_equal(out.rgb[~own], rgb[~own]) and np.array_equal(out.alpha, alpha)
     assert out.stats["input_transfer_frac"] == pytest.approx(own.mean())
+
+
+def test_decompose_optimizes_layers_in_parallel_processes(tiny_model, tmp_path, monkeypatch):
+    """With two worker processes the layers are the ones a sequential run makes (same seeds, same options; a
+    different torch thread count may move a value by a rounding step)."""
+    from genomni.inference import decompose as dec_mod
+
+    video, masks = _footage_files(tmp_path, t=5)
+    args = ["decompose", str(video), "--mask", str(masks[0]), "--mask", str(masks[1]), "--model", str(tiny_model),
+            "--steps", "2", "--max-side", "32", "--no-progress", "--coarse-iters", "3", "--fine-iters", "2"]
+    assert run_cli([*args, "--out", str(tmp_path / "seq")]) == 0
+    monkeypatch.setattr(dec_mod, "layer_workers", lambda *a: 2)
+    assert run_cli([*args, "--out", str(tmp_path / "par")]) == 0
+    for name in ("square", "disk"):
+        a = np.stack([cv2.imread(str(f), cv2.IMREAD_UNCHANGED) for f in sorted((tmp_path / "seq/layers" / name).iterdir())])
+        b = np.stack([cv2.imread(str(f), cv2.IMREAD_UNCHANGED) for f in sorted((tmp_path / "par/layers" / name).iterdir())])
+        assert np.abs(a.astype(int) - b.astype(int)).max() <= 1
+    assert dec_mod.layer_workers(3, 85, 384, 640) >= 1
+
+
+def test_layer_workers_follow_cores_and_memory(monkeypatch):
+    from genomni.inference import decompose as dec_mod
+
+    monkeypatch.setattr(dec_mod.os, "cpu_count", lambda: 16)
+    monkeypatch.setattr(dec_mod, "machine_memory_bytes", lambda: 64e9)
+    assert dec_mod.layer_workers(3, 10, 64, 64) == 3  # small layers: one process per layer
+    assert dec_mod.layer_workers(12, 10, 64, 64) == 8  # one per two cores
+    monkeypatch.setattr(dec_mod, "machine_memory_bytes", lambda: 32e9)
+    per_layer = dec_mod.layer_memory_bytes(85, 384, 640)  # 5.6 GB
+    assert dec_mod.layer_workers(12, 85, 384, 640) == int(0.8 * 32e9 // per_layer) == 4  # what memory holds
+    monkeypatch.setattr(dec_mod.os, "cpu_count", lambda: 2)
+    assert dec_mod.layer_workers(3, 10, 64, 64) == 1

@@ -57,6 +57,7 @@ class OmnimatteConfig:
     l0_k: float = 5.0
     mask_weight: float = 2.0
     mask_halflife: float = 100.0  # iterations for the mask weight to halve
+    mask_floor: int = -1  # alpha >= the object mask eroded by this many px (-1: no floor)
     channels: tuple[int, ...] = (8, 16, 32)
     seed: int = 0
 

@@ -18,10 +18,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
+import os
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 
@@ -32,8 +34,18 @@ from ..layers import checkerboard, composite, read_rgba_folder, write_rgba_folde
 from ..media import atomic_write_bytes, read_video, write_video
 from ..metrics import psnr01
 from ..outdir import LOCK, locks
-from .omnimatte import Layer, OmnimatteConfig, check_layer_memory, optimize_layer, transfer_from_input
+from .omnimatte import (
+    Layer,
+    OmnimatteConfig,
+    check_layer_memory,
+    layer_memory_bytes,
+    machine_memory_bytes,
+    optimize_layer,
+    transfer_from_input,
+)
 from .remove import RemoveConfig, output_name, prompt_for, remove
+
+log = logging.getLogger(__name__)
 
 DECOMPOSITION = "decomposition.json"
 
@@ -73,6 +85,51 @@ def _even(frames: np.ndarray) -> np.ndarray:
     return np.pad(frames, ((0, 0), (0, h % 2), (0, w % 2), (0, 0)), mode="edge")
 
 
+def layer_workers(layers: int, frames: int, height: int, width: int) -> int:
+    """Processes for the layer optimizations: one per two cores (a layer's U-Net keeps two threads busy), no more
+    than the layers, and no more than 80% of the machine's memory holds (`layer_memory_bytes` each)."""
+    by_memory = int(0.8 * machine_memory_bytes() // layer_memory_bytes(frames, height, width))
+    return max(1, min(layers, (os.cpu_count() or 1) // 2, by_memory))
+
+
+def _optimize_job(solo: np.ndarray, bg: np.ndarray, mask: np.ndarray, ocfg: OmnimatteConfig, threads: int) -> tuple[Layer, float]:
+    """One layer in a worker process (its own torch thread count)."""
+    import torch
+
+    torch.set_num_threads(threads)
+    t0 = time.time()
+    return optimize_layer(solo, bg, mask, ocfg), time.time() - t0
+
+
+def optimize_layers(footage: Footage, todo: list[int], out: Path, bg: np.ndarray, ocfg: OmnimatteConfig, workers: int,
+                    bar: Any) -> Iterator[tuple[int, Layer, float]]:
+    """Optimize the layers of objects `todo` (their solo videos under out/removals): one after another with a
+    per-iteration progress bar, or in `workers` spawned processes (each with cores/workers threads), yielding
+    (object index, layer, seconds) as each finishes. Each layer is seeded by its options alone, so the result does
+    not depend on the order."""
+    def solo_of(i: int) -> np.ndarray:
+        return read_video(out / "removals" / output_name(f"solo_{i}", footage.names, "png"))[0]
+
+    if workers <= 1 or len(todo) <= 1:
+        for i in todo:
+            task = bar.add_task(f"layer {footage.names[i]}", total=ocfg.coarse_iters + ocfg.fine_iters)
+            t0 = time.time()
+            layer = optimize_layer(solo_of(i), bg, footage.masks[i], ocfg, lambda k, task=task: bar.update(task, completed=k))
+            yield i, layer, time.time() - t0
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    threads = max(1, (os.cpu_count() or 1) // workers)
+    task = bar.add_task(f"layers ({workers} processes)", total=len(todo))
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = {pool.submit(_optimize_job, solo_of(i), bg, footage.masks[i], ocfg, threads): i for i in todo}
+        for fut in as_completed(futures):
+            layer, seconds = fut.result()
+            bar.advance(task)
+            yield futures[fut], layer, seconds
+
+
 @locks("out_dir")
 def decompose(footage: Footage, model_dir: str, out_dir: str | Path, rcfg: RemoveConfig, ocfg: OmnimatteConfig,
               resume: bool = False, show_progress: bool = True) -> "Decomposition":
@@ -98,34 +155,37 @@ def decompose(footage: Footage, model_dir: str, out_dir: str | Path, rcfg: Remov
             write_video(out / "masks" / name, mask.astype(np.uint8) * 255)
     (out / "layers").mkdir(exist_ok=True)
     layers, figures = [], {}
+    todo = []
+    for i, name in enumerate(footage.names):
+        record = out / "layer_figures" / f"{name}.json"
+        if resume and (out / "layers" / name).is_dir() and record.is_file():
+            if json.loads(record.read_text()).get("omnimatte") != json.loads(json.dumps(asdict(ocfg))):  # as JSON stores it
+                raise GenomniError(f"--resume: layer {name} in {out} was optimized with other omnimatte options; choose "
+                                   f"a new --out (nothing was changed)")
+        else:
+            todo.append(i)
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   disable=not show_progress) as bar:
+        workers = layer_workers(len(todo), *footage.shape)
+        log.info("omnimatte: %d layer(s) to optimize in %d process(es)", len(todo), workers)
+        for i, optimized, seconds in optimize_layers(footage, todo, out, bg, ocfg, workers, bar):
+            name = footage.names[i]
+            others = np.delete(footage.masks, i, axis=0).any(0) if len(footage.masks) > 1 else np.zeros_like(footage.masks[i])
+            optimized = transfer_from_input(optimized, footage.video, footage.masks[i], others)
+            write_rgba_folder(out / "layers" / name, optimized.rgba8())
+            stats = {k: v for k, v in optimized.stats.items() if k != "config"}
+            atomic_write_bytes(out / "layer_figures" / f"{name}.json",
+                               (json.dumps({"figures": stats, "omnimatte": asdict(ocfg)}, indent=2, default=list) + "\n").encode())
+            timings[f"layer_{name}_s"] = seconds
         for i, name in enumerate(footage.names):
             folder, record = out / "layers" / name, out / "layer_figures" / f"{name}.json"
-            t1 = time.time()
-            if resume and folder.is_dir() and record.is_file():
-                done = json.loads(record.read_text())
-                if done.get("omnimatte") != json.loads(json.dumps(asdict(ocfg))):  # as JSON stores it (tuples -> lists)
-                    raise GenomniError(f"--resume: layer {name} in {out} was optimized with other omnimatte options; choose "
-                                       f"a new --out (nothing was changed)")
-                stats = done["figures"]
-            else:
-                solo, _ = read_video(out / "removals" / output_name(f"solo_{i}", footage.names, "png"))
-                task = bar.add_task(f"layer {name}", total=ocfg.coarse_iters + ocfg.fine_iters)
-                optimized = optimize_layer(solo, bg, footage.masks[i], ocfg, lambda k: bar.update(task, completed=k))
-                others = np.delete(footage.masks, i, axis=0).any(0) if len(footage.masks) > 1 else np.zeros_like(footage.masks[i])
-                optimized = transfer_from_input(optimized, footage.video, footage.masks[i], others)
-                write_rgba_folder(folder, optimized.rgba8())
-                stats = {k: v for k, v in optimized.stats.items() if k != "config"}
-                atomic_write_bytes(record, (json.dumps({"figures": stats, "omnimatte": asdict(ocfg)}, indent=2, default=list)
-                                            + "\n").encode())
+            stats = json.loads(record.read_text())["figures"]
             alpha, rgb = read_rgba_folder(folder)  # the layer as written: a resumed run composites the same values
             layer = Layer(alpha, rgb, stats)
             if not (out / "previews" / f"{name}.mp4").exists():
                 write_video(out / "previews" / f"{name}.mp4", _even(preview(layer)), fps)
             layers.append(layer)
             figures[name] = stats
-            timings[f"layer_{name}_s"] = time.time() - t1
     recomposed = composite(bg, [(lay.alpha, lay.rgb) for lay in layers])
     write_video(out / "previews" / "background.mp4", _even(bg), fps)
     write_video(out / "previews" / "recomposition.mp4", _even(recomposed), fps)

@@ -72,6 +72,14 @@ def _alpha(net: torch.nn.Module, solo: torch.Tensor, bg: torch.Tensor) -> torch.
     return torch.sigmoid(logit)
 
 
+def _floor(alpha: torch.Tensor, mask: torch.Tensor, erode: int) -> torch.Tensor:
+    """Alpha at least 1 on the object mask eroded by `erode` px (the object is opaque); erode < 0: unchanged."""
+    if erode < 0:
+        return alpha
+    inner = -F.max_pool2d(-mask, 2 * erode + 1, stride=1, padding=erode) if erode else mask
+    return torch.maximum(alpha, inner)
+
+
 def _stage(net: torch.nn.Module, net_opt: torch.optim.Optimizer, solo: torch.Tensor, bg: torch.Tensor, mask: torch.Tensor,
            fg_init: torch.Tensor, iters: int, start: int, cfg: OmnimatteConfig, gen: torch.Generator,
            on_iter: Callable[[int], None] | None) -> tuple[torch.Tensor, list[float]]:
@@ -85,7 +93,7 @@ def _stage(net: torch.nn.Module, net_opt: torch.optim.Optimizer, solo: torch.Ten
     for it in range(iters):
         idx = torch.randperm(t, generator=gen)[:cfg.frames_per_iter]
         s, b, m = solo[idx], bg[idx], mask[idx]
-        a = _alpha(net, s, b)
+        a = _floor(_alpha(net, s, b), m, cfg.mask_floor)
         fg = torch.sigmoid(fg_logit[idx])
         recon = (s - (a * fg + (1 - a) * b)).abs().mean()
         sparse = (2 * torch.sigmoid(cfg.l0_k * a) - 1).mean() + a.mean()
@@ -122,7 +130,8 @@ def optimize_layer(solo: np.ndarray, background: np.ndarray, mask: np.ndarray, c
     fg_init = _resize(torch.sigmoid(fg_c), (h, w), "bilinear") if cfg.coarse_iters else s_full
     fg_f, loss_f = _stage(net, net_opt, s_full, b_full, m_full, fg_init, cfg.fine_iters, cfg.coarse_iters, cfg, gen, on_iter)
     with torch.no_grad():
-        alpha = torch.cat([_alpha(net, s_full[i:i + 8], b_full[i:i + 8]) for i in range(0, s_full.shape[0], 8)])
+        alpha = torch.cat([_floor(_alpha(net, s_full[i:i + 8], b_full[i:i + 8]), m_full[i:i + 8], cfg.mask_floor)
+                           for i in range(0, s_full.shape[0], 8)])
         fg = torch.sigmoid(fg_f)
         raw = alpha * fg + (1 - alpha) * b_full
         # Detail transfer: where alpha > 0 the foreground takes the colour that reconstructs the solo exactly.
