@@ -14,7 +14,7 @@ from genomni.inference.decompose import DECOMPOSITION
 from genomni.inference.omnimatte import OmnimatteConfig, optimize_layer, psnr01
 from genomni.inference.remove import RemoveConfig, Remover, load_pipeline, trimasks_for
 from genomni.inference.windows import blended_velocity, pad_frames, taper, window_starts
-from genomni.layers import composite, write_rgba_folder
+from genomni.layers import composite, read_rgba_folder, write_rgba_folder
 from genomni.media import read_video, write_video
 from genomni.models.presets import build_preset
 
@@ -159,14 +159,17 @@ def _synthetic_layer(t=6, h=64, w=64, seed=0):
 
 
 def test_omnimatte_recovers_the_object_and_its_shadow():
+    """At the default settings: alpha IoU > 0.85 against the true layer and the shadow's true opacity within 0.05
+    (it was 0.32 off before the layer took the least opaque alpha: the alpha/colour ambiguity)."""
     solo, bg, mask, alpha = _synthetic_layer()
-    layer = optimize_layer(solo, bg, mask, OmnimatteConfig(coarse_iters=220, fine_iters=30, channels=(8, 16, 32)))
+    layer = optimize_layer(solo, bg, mask, OmnimatteConfig())
     truth, found = alpha > 0.1, layer.alpha > 0.1
     iou = (truth & found).sum() / (truth | found).sum()
-    assert iou > 0.8
+    assert iou > 0.85
     shadow_only = (alpha > 0.3) & ~mask
-    assert layer.alpha[shadow_only].mean() > 0.5  # the layer took the shadow, not just the object
-    assert layer.alpha[alpha < 0.01].mean() < 0.05
+    assert abs(layer.alpha[shadow_only].mean() - alpha[shadow_only].mean()) < 0.05
+    assert np.abs(layer.alpha[shadow_only] - alpha[shadow_only]).mean() < 0.05
+    assert (layer.alpha[mask] == 1).all() and layer.alpha[alpha < 0.01].mean() < 0.02
     assert psnr01(composite(bg, [(layer.alpha, layer.rgb)]) / 255.0, solo / 255.0) > 35
 
 
@@ -349,8 +352,9 @@ def test_detail_transfer_takes_the_objects_pixels_from_the_input():
 
 
 def test_decompose_optimizes_layers_in_parallel_processes(tiny_model, tmp_path, monkeypatch):
-    """With two worker processes the layers are the ones a sequential run makes (same seeds, same options; a
-    different torch thread count may move a value by a rounding step)."""
+    """With two worker processes the layers are the ones a sequential run makes (same seeds, same options), up to
+    what another torch thread count changes: float rounding, which can tip a faint pixel across the layer
+    threshold; composited over the background, the layers agree within 2 levels."""
     from genomni.inference import decompose as dec_mod
 
     video, masks = _footage_files(tmp_path, t=5)
@@ -359,10 +363,12 @@ def test_decompose_optimizes_layers_in_parallel_processes(tiny_model, tmp_path, 
     assert run_cli([*args, "--out", str(tmp_path / "seq")]) == 0
     monkeypatch.setattr(dec_mod, "layer_workers", lambda *a: 2)
     assert run_cli([*args, "--out", str(tmp_path / "par")]) == 0
+    bg = read_video(tmp_path / "seq/background")[0]
     for name in ("square", "disk"):
-        a = np.stack([cv2.imread(str(f), cv2.IMREAD_UNCHANGED) for f in sorted((tmp_path / "seq/layers" / name).iterdir())])
-        b = np.stack([cv2.imread(str(f), cv2.IMREAD_UNCHANGED) for f in sorted((tmp_path / "par/layers" / name).iterdir())])
-        assert np.abs(a.astype(int) - b.astype(int)).max() <= 1
+        a, b = (read_rgba_folder(tmp_path / run / "layers" / name) for run in ("seq", "par"))
+        assert (np.abs(a[0] - b[0]) > 1.5 / 255).mean() < 0.01  # alpha: the same but for rare threshold pixels
+        diff = composite(bg, [a]).astype(int) - composite(bg, [b]).astype(int)
+        assert np.abs(diff).max() <= 2
     assert dec_mod.layer_workers(3, 85, 384, 640) >= 1
 
 

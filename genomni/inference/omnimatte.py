@@ -3,11 +3,13 @@ and its effects (shadows, reflections).
 
 For each object, an alpha U-Net (diffusers `UNet2DModel`, fed the solo frame and the error map
 |solo - background|) and a per-pixel foreground RGB are optimized so that
-`alpha * fg + (1 - alpha) * background` reconstructs the solo video. Alpha sparsity (an L0
-approximation plus L1) keeps alpha at zero where the solo and background agree; mask supervision
-pins alpha to 1 on the object and decays over iterations, so alpha can grow from the object into
-its effects. Coarse (long side `coarse_side`) then full resolution, then detail transfer: the
-foreground takes the exact colour that reconstructs the solo frame wherever alpha is non-zero.
+`alpha * fg + (1 - alpha) * background` reconstructs the solo video. The object is opaque on its
+mask (alpha >= mask); alpha sparsity (an L0 approximation plus L1) keeps alpha at zero where the solo
+and background agree, so the network grows the layer from the object into its effects only where the
+reconstruction needs them. Coarse (long side `coarse_side`) then full resolution. The network's alpha
+says *where* the layer is (above `layer_on`); there its opacity is the least one that explains the solo
+(`least_opaque`, the definition the ground-truth layers use). Then detail transfer: the foreground takes
+the exact colour that reconstructs the solo frame wherever alpha is non-zero.
 """
 
 from __future__ import annotations
@@ -72,12 +74,16 @@ def _alpha(net: torch.nn.Module, solo: torch.Tensor, bg: torch.Tensor) -> torch.
     return torch.sigmoid(logit)
 
 
-def _floor(alpha: torch.Tensor, mask: torch.Tensor, erode: int) -> torch.Tensor:
-    """Alpha at least 1 on the object mask eroded by `erode` px (the object is opaque); erode < 0: unchanged."""
-    if erode < 0:
-        return alpha
-    inner = -F.max_pool2d(-mask, 2 * erode + 1, stride=1, padding=erode) if erode else mask
-    return torch.maximum(alpha, inner)
+def least_opaque(alpha: torch.Tensor, solo: torch.Tensor, bg: torch.Tensor, obj: torch.Tensor, on: float) -> torch.Tensor:
+    """Inside the layer (alpha > `on`) and off the object, the least opaque alpha that explains the solo over the
+    background (`layers.truth_layer`'s rule: darkening over black, brightening over white); elsewhere 0 or 1.
+
+    Any alpha above that minimum also reconstructs the solo, with a paler colour; sparsity only pushes towards it,
+    so the network decides *where* the layer is and the minimum decides *how opaque* (measured: shadow opacity
+    0.72 against a true 0.50 without this, 0.505 with it)."""
+    eps = 1.0 / 512
+    need = torch.maximum((bg - solo) / bg.clamp_min(eps), (solo - bg) / (1 - bg).clamp_min(eps)).amax(1, keepdim=True).clamp(0, 1)
+    return torch.where(obj > 0.5, torch.ones_like(alpha), torch.where(alpha > on, need, torch.zeros_like(alpha)))
 
 
 def _stage(net: torch.nn.Module, net_opt: torch.optim.Optimizer, solo: torch.Tensor, bg: torch.Tensor, mask: torch.Tensor,
@@ -93,13 +99,11 @@ def _stage(net: torch.nn.Module, net_opt: torch.optim.Optimizer, solo: torch.Ten
     for it in range(iters):
         idx = torch.randperm(t, generator=gen)[:cfg.frames_per_iter]
         s, b, m = solo[idx], bg[idx], mask[idx]
-        a = _floor(_alpha(net, s, b), m, cfg.mask_floor)
+        a = torch.maximum(_alpha(net, s, b), m)  # the object is opaque on its mask
         fg = torch.sigmoid(fg_logit[idx])
         recon = (s - (a * fg + (1 - a) * b)).abs().mean()
         sparse = (2 * torch.sigmoid(cfg.l0_k * a) - 1).mean() + a.mean()
-        w_mask = cfg.mask_weight * 0.5 ** ((start + it) / cfg.mask_halflife)
-        on_object = ((a - 1).abs() * m).sum() / m.sum().clamp_min(1)
-        loss = recon + cfg.sparsity * sparse + w_mask * on_object
+        loss = recon + cfg.sparsity * sparse
         net_opt.zero_grad()
         fg_opt.zero_grad()
         loss.backward()
@@ -130,10 +134,11 @@ def optimize_layer(solo: np.ndarray, background: np.ndarray, mask: np.ndarray, c
     fg_init = _resize(torch.sigmoid(fg_c), (h, w), "bilinear") if cfg.coarse_iters else s_full
     fg_f, loss_f = _stage(net, net_opt, s_full, b_full, m_full, fg_init, cfg.fine_iters, cfg.coarse_iters, cfg, gen, on_iter)
     with torch.no_grad():
-        alpha = torch.cat([_floor(_alpha(net, s_full[i:i + 8], b_full[i:i + 8]), m_full[i:i + 8], cfg.mask_floor)
+        alpha = torch.cat([torch.maximum(_alpha(net, s_full[i:i + 8], b_full[i:i + 8]), m_full[i:i + 8])
                            for i in range(0, s_full.shape[0], 8)])
         fg = torch.sigmoid(fg_f)
-        raw = alpha * fg + (1 - alpha) * b_full
+        raw = alpha * fg + (1 - alpha) * b_full  # what the optimization itself reached
+        alpha = least_opaque(alpha, s_full, b_full, m_full, cfg.layer_on)
         # Detail transfer: where alpha > 0 the foreground takes the colour that reconstructs the solo exactly.
         exact = ((s_full - (1 - alpha) * b_full) / alpha.clamp_min(1e-3)).clamp(0, 1)
         fg = torch.where(alpha > 1e-3, exact, fg)
