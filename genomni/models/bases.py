@@ -95,6 +95,21 @@ def _link_or_copy(src: Path, dst: Path) -> None:
     shutil.copytree(src, dst, copy_function=link)
 
 
+def _write_model_dir(out: Path, base: Path, transformer: Any, config: CasperConfig, scheduler: Any = None) -> Path:
+    """The model dir, atomically: the new transformer, the base's other parts linked (or copied; `scheduler`
+    replaces the base's), casper.json."""
+    with atomic_dir(out) as tmp:
+        transformer.save_pretrained(tmp / "transformer")
+        for part in config.parts[1:]:
+            if part == "scheduler" and scheduler is not None:
+                scheduler.save_pretrained(tmp / part)
+            else:
+                _link_or_copy(base / part, tmp / part)
+        (tmp / CASPER_FILE).write_text(json.dumps(asdict(config), indent=2, sort_keys=True) + "\n")
+    log.info("Casper dir %s from %s (%s layout)", out, base, config.layout)
+    return out
+
+
 def _diffusers_base(base: Path, kind: str, out: Path, dtype: torch.dtype) -> Path:
     """A Casper dir from a diffusers Wan dir: T2V widened, I2V/Fun-InP and VACE kept as they are."""
     from diffusers import AutoencoderKLWan, WanTransformer3DModel, WanVACETransformer3DModel
@@ -123,13 +138,7 @@ def _diffusers_base(base: Path, kind: str, out: Path, dtype: torch.dtype) -> Pat
     else:
         raise GenomniError(f"{base}/transformer takes {inc} input channels; expected {z} (text-to-video) or "
                            f"{2 * z + temporal} (image-to-video / Fun-InP) for a VAE of {z} latent channels")
-    with atomic_dir(out) as tmp:
-        transformer.save_pretrained(tmp / "transformer")
-        for part in config.parts[1:]:
-            _link_or_copy(base / part, tmp / part)
-        (tmp / CASPER_FILE).write_text(json.dumps(asdict(config), indent=2, sort_keys=True) + "\n")
-    log.info("Casper dir %s from %s (%s layout)", out, base, config.layout)
-    return out
+    return _write_model_dir(out, base, transformer, config)
 
 
 def _cogvideox_base(base: Path, out: Path, dtype: torch.dtype, casper: Path | None, extra: dict[str, Any]) -> Path:
@@ -155,18 +164,12 @@ def _cogvideox_base(base: Path, out: Path, dtype: torch.dtype, casper: Path | No
     config = CasperConfig(backbone="cogvideox", latent_channels=z, mask_channels=1, spatial_scale=spatial,
                           temporal_scale=temporal, max_text_tokens=int(transformer.config.max_text_seq_length),
                           layout="cog-inp", base=str(base), extra={"reference_noise": COG_REFERENCE_NOISE, **extra})
-    with atomic_dir(out) as tmp:
-        transformer.save_pretrained(tmp / "transformer")
-        for part in config.parts[1:]:
-            if part == "scheduler" and casper is not None:  # the public Casper samples with diffusers' DDIMScheduler
-                from diffusers import DDIMScheduler  # ("DDIM_Origin") built from the base's scheduler config
+    scheduler = None
+    if casper is not None:  # the public Casper samples with diffusers' DDIMScheduler ("DDIM_Origin") from this config
+        from diffusers import DDIMScheduler
 
-                DDIMScheduler.from_pretrained(base / "scheduler").save_pretrained(tmp / "scheduler")
-            else:
-                _link_or_copy(base / part, tmp / part)
-        (tmp / CASPER_FILE).write_text(json.dumps(asdict(config), indent=2, sort_keys=True) + "\n")
-    log.info("Casper dir %s from %s (CogVideoX-Fun InP)", out, base)
-    return out
+        scheduler = DDIMScheduler.from_pretrained(base / "scheduler")
+    return _write_model_dir(out, base, transformer, config, scheduler)
 
 
 def _videox_base(base: Path, files: dict[str, Path], out: Path, casper: Path | None, lora: Path | None,

@@ -152,15 +152,24 @@ def vae_scales(vae: Any) -> tuple[int, int]:
     return 2 ** (len(c.dim_mult) - 1), 2 ** sum(bool(x) for x in c.temperal_downsample)
 
 
+def _check_grid(t: int, h: int, w: int, spatial: int, temporal: int) -> None:
+    if (t - 1) % temporal or h % spatial or w % spatial:
+        raise GenomniError(f"trimask of {t} frames at {h}x{w} does not fit the VAE grid "
+                           f"(frames must be {temporal}n+1, sides multiples of {spatial})")
+
+
+def _known(mask: torch.Tensor) -> torch.Tensor:
+    """A trimask as the public Casper's InP models read it, 1 - m: remove 0, may-change 128/255, keep 1."""
+    return torch.where((mask > 0.25) & (mask < 0.75), torch.full_like(mask, 1.0 - PUBLIC_BACKGROUND), mask)
+
+
 def encode_trimask(mask: torch.Tensor, spatial: int, temporal: int) -> torch.Tensor:
     """(B,1,T,H,W) trimask in {0,0.5,1} -> (B, temporal*spatial^2, 1+(T-1)/temporal, H/s, W/s).
 
     The first frame has a latent frame of its own (causal VAE), so it is repeated `temporal` times.
     """
     b, _, t, h, w = mask.shape
-    if (t - 1) % temporal or h % spatial or w % spatial:
-        raise GenomniError(f"trimask of {t} frames at {h}x{w} does not fit the VAE grid "
-                           f"(frames must be {temporal}n+1, sides multiples of {spatial})")
+    _check_grid(t, h, w, spatial, temporal)
     m = torch.cat([mask[:, :, :1].expand(-1, -1, temporal - 1, -1, -1), mask], dim=2)  # (B,1,T+temporal-1,H,W)
     tl = m.shape[2] // temporal
     m = m.reshape(b, tl, temporal, h, w).reshape(b * tl, temporal, h, w)
@@ -176,10 +185,8 @@ def encode_known_mask(mask: torch.Tensor, spatial: int, temporal: int) -> torch.
     repeated) and space is resized trilinearly to the latent grid, as VideoX-Fun's `resize_mask` does.
     """
     b, _, t, h, w = mask.shape
-    if (t - 1) % temporal or h % spatial or w % spatial:
-        raise GenomniError(f"trimask of {t} frames at {h}x{w} does not fit the VAE grid "
-                           f"(frames must be {temporal}n+1, sides multiples of {spatial})")
-    m = torch.where((mask > 0.25) & (mask < 0.75), torch.full_like(mask, 1.0 - PUBLIC_BACKGROUND), mask)
+    _check_grid(t, h, w, spatial, temporal)
+    m = _known(mask)
     m = torch.cat([m[:, :, :1].expand(-1, -1, temporal - 1, -1, -1), m], dim=2)
     tl = m.shape[2] // temporal
     m = m.reshape(b, tl, temporal, h, w).transpose(1, 2)  # (B, temporal, tl, H, W)
@@ -193,10 +200,8 @@ def encode_cog_mask(mask: torch.Tensor, spatial: int, temporal: int) -> torch.Te
     resized on its own and the other frames resized trilinearly onto the remaining latent frames.
     """
     b, _, t, h, w = mask.shape
-    if (t - 1) % temporal or h % spatial or w % spatial:
-        raise GenomniError(f"trimask of {t} frames at {h}x{w} does not fit the VAE grid "
-                           f"(frames must be {temporal}n+1, sides multiples of {spatial})")
-    m = torch.where((mask > 0.25) & (mask < 0.75), torch.full_like(mask, 1.0 - PUBLIC_BACKGROUND), mask)
+    _check_grid(t, h, w, spatial, temporal)
+    m = _known(mask)
     size = (h // spatial, w // spatial)
     first = F.interpolate(m[:, :, :1], size=(1, *size), mode="trilinear", align_corners=False)
     if t == 1:
@@ -305,7 +310,7 @@ def flow_shift(scheduler: Any) -> float:
     return float(cfg.get("flow_shift") or cfg.get("shift") or 1.0)
 
 
-def load_denoiser(path: Path, dtype: torch.dtype = torch.float32) -> Any:
+def load_diffusers_model(path: Path, dtype: torch.dtype = torch.float32) -> Any:
     """The diffusers model class named in the folder's config.json (WanTransformer3DModel, AutoencoderKLWan, ...)."""
     import diffusers
 
@@ -356,8 +361,8 @@ class CasperModel:
         for part in config.parts:
             _check_dir(path / part, f"{path.name}/{part}:")
         try:
-            transformer = load_denoiser(path / "transformer", dtype)
-            vae = load_denoiser(path / "vae") if "vae" in config.parts else None
+            transformer = load_diffusers_model(path / "transformer", dtype)
+            vae = load_diffusers_model(path / "vae") if "vae" in config.parts else None
             image_encoder = load_image_encoder(path / "image_encoder", dtype) if config.image_encoder else None
             text_encoder = load_text_encoder(path / "text_encoder", dtype)
             tokenizer = AutoTokenizer.from_pretrained(path / "tokenizer")
