@@ -226,3 +226,8 @@ def dilate(masks: np.ndarray, pixels: int) -> np.ndarray:
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * pixels + 1, 2 * pixels + 1))
     flat = masks.reshape(-1, *masks.shape[-2:]).astype(np.uint8)
     return np.stack([cv2.dilate(m, kernel) > 0 for m in flat]).reshape(masks.shape)
+
+
+def other_objects(masks: np.ndarray, i: int) -> np.ndarray:
+    """(T,H,W) bool: every object's mask but object i's (all false for one object)."""
+    return np.delete(masks, i, axis=0).any(0) if len(masks) > 1 else np.zeros_like(masks[i])

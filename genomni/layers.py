@@ -48,6 +48,15 @@ def checkerboard(h: int, w: int, cell: int = 8) -> np.ndarray:
     return np.where(light[..., None], 204, 153).astype(np.uint8).repeat(3, -1)
 
 
+def least_alpha(solo: np.ndarray, background: np.ndarray) -> np.ndarray:
+    """(...,3) floats in [0,1] -> (...): the least alpha that explains `solo` as a layer over `background` (per
+    channel, darkening needs (B - S) / B over black and brightening (S - B) / (1 - B) over white; the largest)."""
+    eps = 1.0 / 512
+    dark = (background - solo) / np.maximum(background, eps)
+    bright = (solo - background) / np.maximum(1.0 - background, eps)
+    return np.clip(np.maximum(dark, bright).max(-1), 0.0, 1.0)
+
+
 def truth_layer(solo: np.ndarray, background: np.ndarray, obj: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The omnimatte layer of one object from renders with and without it: (alpha (T,H,W), rgb (T,H,W,3)) floats.
 
@@ -60,10 +69,7 @@ def truth_layer(solo: np.ndarray, background: np.ndarray, obj: np.ndarray) -> tu
     The layer reproduces S exactly wherever S and B differ (and is empty where they agree).
     """
     s, b = solo.astype(np.float64) / 255.0, background.astype(np.float64) / 255.0
-    eps = 1.0 / 512
-    dark = (b - s) / np.maximum(b, eps)
-    bright = (s - b) / np.maximum(1.0 - b, eps)
-    alpha = np.clip(np.maximum(dark, bright).max(-1), 0.0, 1.0)
+    alpha = least_alpha(s, b)
     alpha[obj] = 1.0
     a = alpha[..., None]
     rgb = np.where(a > 0, (s - (1.0 - a) * b) / np.maximum(a, 1e-12), 0.0).clip(0.0, 1.0)

@@ -29,7 +29,7 @@ import numpy as np
 
 from ..constants import DEFAULT_FPS
 from ..errors import GenomniError
-from ..footage import Footage
+from ..footage import Footage, other_objects
 from ..layers import checkerboard, composite, read_rgba_folder, write_rgba_folder
 from ..media import atomic_write_bytes, read_video, write_video
 from ..metrics import psnr01
@@ -170,8 +170,7 @@ def decompose(footage: Footage, model_dir: str, out_dir: str | Path, rcfg: Remov
         log.info("omnimatte: %d layer(s) to optimize in %d process(es)", len(todo), workers)
         for i, optimized, seconds in optimize_layers(footage, todo, out, bg, ocfg, workers, bar):
             name = footage.names[i]
-            others = np.delete(footage.masks, i, axis=0).any(0) if len(footage.masks) > 1 else np.zeros_like(footage.masks[i])
-            optimized = transfer_from_input(optimized, footage.video, footage.masks[i], others)
+            optimized = transfer_from_input(optimized, footage.video, footage.masks[i], other_objects(footage.masks, i))
             write_rgba_folder(out / "layers" / name, optimized.rgba8())
             stats = {k: v for k, v in optimized.stats.items() if k != "config"}
             atomic_write_bytes(out / "layer_figures" / f"{name}.json",

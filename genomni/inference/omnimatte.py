@@ -23,6 +23,7 @@ import torch
 import torch.nn.functional as F
 
 from ..errors import GenomniError
+from ..layers import least_alpha
 from ..metrics import psnr01
 from .config import OmnimatteConfig
 
@@ -62,17 +63,17 @@ def _resize(x: torch.Tensor, size: tuple[int, int], mode: str = "area") -> torch
 
 
 def _need(solo: torch.Tensor, bg: torch.Tensor) -> torch.Tensor:
-    """(T,1,H,W): the least alpha that explains the solo over the background at each pixel (darkening over black,
-    brightening over white; `layers.truth_layer`'s rule)."""
-    eps = 1.0 / 512
-    return torch.maximum((bg - solo) / bg.clamp_min(eps), (solo - bg) / (1 - bg).clamp_min(eps)).amax(1, keepdim=True).clamp(0, 1)
+    """(T,1,H,W): the least alpha that explains the solo over the background at each pixel (`layers.least_alpha`,
+    the rule the ground-truth layers use); computed once per resolution, the frames being fixed."""
+    need = least_alpha(solo.permute(0, 2, 3, 1).numpy(), bg.permute(0, 2, 3, 1).numpy())
+    return torch.from_numpy(np.ascontiguousarray(need))[:, None]
 
 
-def _alpha(net: torch.nn.Module, solo: torch.Tensor, bg: torch.Tensor) -> torch.Tensor:
+def _alpha(net: torch.nn.Module, solo: torch.Tensor, need: torch.Tensor) -> torch.Tensor:
     """Alpha in [0,1] from the net fed [solo | the least alpha explaining it] (a faint shadow on a dark floor is a
     small difference but a clear need; measured on held-out scenes: alpha IoU 0.809 -> 0.879, effect MAE 0.056 ->
     0.033 against |solo - background|), padding the frame to the U-Net's multiple and cropping back."""
-    x = torch.cat([solo, _need(solo, bg)], 1) * 2 - 1
+    x = torch.cat([solo, need], 1) * 2 - 1
     h, w = x.shape[-2:]
     m = 2 ** (len(net.config.block_out_channels) - 1)
     ph, pw = (-h) % m, (-w) % m
@@ -82,14 +83,14 @@ def _alpha(net: torch.nn.Module, solo: torch.Tensor, bg: torch.Tensor) -> torch.
     return torch.sigmoid(logit)
 
 
-def least_opaque(alpha: torch.Tensor, solo: torch.Tensor, bg: torch.Tensor, obj: torch.Tensor, on: float) -> torch.Tensor:
+def least_opaque(alpha: torch.Tensor, need: torch.Tensor, obj: torch.Tensor, on: float) -> torch.Tensor:
     """Inside the layer (alpha > `on`) and off the object, the least opaque alpha that explains the solo over the
     background (`layers.truth_layer`'s rule: darkening over black, brightening over white); elsewhere 0 or 1.
 
     Any alpha above that minimum also reconstructs the solo, with a paler colour; sparsity only pushes towards it,
     so the network decides *where* the layer is and the minimum decides *how opaque* (measured: shadow opacity
     0.72 against a true 0.50 without this, 0.505 with it)."""
-    return torch.where(obj > 0.5, torch.ones_like(alpha), torch.where(alpha > on, _need(solo, bg), torch.zeros_like(alpha)))
+    return torch.where(obj > 0.5, torch.ones_like(alpha), torch.where(alpha > on, need, torch.zeros_like(alpha)))
 
 
 def _stage(net: torch.nn.Module, net_opt: torch.optim.Optimizer, solo: torch.Tensor, bg: torch.Tensor, mask: torch.Tensor,
@@ -102,10 +103,11 @@ def _stage(net: torch.nn.Module, net_opt: torch.optim.Optimizer, solo: torch.Ten
     fg_opt = torch.optim.Adam([fg_logit], lr=cfg.fg_lr)
     losses = []
     t = solo.shape[0]
+    need = _need(solo, bg) if iters else None
     for it in range(iters):
         idx = torch.randperm(t, generator=gen)[:cfg.frames_per_iter]
         s, b, m = solo[idx], bg[idx], mask[idx]
-        a = torch.maximum(_alpha(net, s, b), m)  # the object is opaque on its mask
+        a = torch.maximum(_alpha(net, s, need[idx]), m)  # the object is opaque on its mask
         fg = torch.sigmoid(fg_logit[idx])
         recon = (s - (a * fg + (1 - a) * b)).abs().mean()
         sparse = (2 * torch.sigmoid(cfg.l0_k * a) - 1).mean() + a.mean()
@@ -140,11 +142,12 @@ def optimize_layer(solo: np.ndarray, background: np.ndarray, mask: np.ndarray, c
     fg_init = _resize(torch.sigmoid(fg_c), (h, w), "bilinear") if cfg.coarse_iters else s_full
     fg_f, loss_f = _stage(net, net_opt, s_full, b_full, m_full, fg_init, cfg.fine_iters, cfg.coarse_iters, cfg, gen, on_iter)
     with torch.no_grad():
-        alpha = torch.cat([torch.maximum(_alpha(net, s_full[i:i + 8], b_full[i:i + 8]), m_full[i:i + 8])
+        need = _need(s_full, b_full)
+        alpha = torch.cat([torch.maximum(_alpha(net, s_full[i:i + 8], need[i:i + 8]), m_full[i:i + 8])
                            for i in range(0, s_full.shape[0], 8)])
         fg = torch.sigmoid(fg_f)
         raw = alpha * fg + (1 - alpha) * b_full  # what the optimization itself reached
-        alpha = least_opaque(alpha, s_full, b_full, m_full, cfg.layer_on)
+        alpha = least_opaque(alpha, need, m_full, cfg.layer_on)
         # Detail transfer: where alpha > 0 the foreground takes the colour that reconstructs the solo exactly.
         exact = ((s_full - (1 - alpha) * b_full) / alpha.clamp_min(1e-3)).clamp(0, 1)
         fg = torch.where(alpha > 1e-3, exact, fg)

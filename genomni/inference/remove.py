@@ -24,7 +24,7 @@ import torch
 from .. import trimask as tm
 from ..constants import DEFAULT_FPS
 from ..errors import GenomniError
-from ..footage import Footage, dilate
+from ..footage import Footage, dilate, other_objects
 from ..media import atomic_write_bytes, resize_video, write_video
 from ..models.casper import weights_sha256
 from ..outdir import locks
@@ -65,7 +65,7 @@ def trimasks_for(masks: np.ndarray) -> dict[str, np.ndarray]:
     """'background': every object removed; 'solo_i': object i kept, the others removed; rest 128."""
     out = {"background": np.where(masks.any(0), tm.REMOVE, tm.BACKGROUND).astype(np.uint8)}
     for i in range(len(masks)):
-        others = np.delete(masks, i, axis=0).any(0) if len(masks) > 1 else np.zeros_like(masks[0])
+        others = other_objects(masks, i)
         t = np.full(masks.shape[1:], tm.BACKGROUND, np.uint8)
         t[others] = tm.REMOVE
         t[masks[i]] = tm.KEEP
