@@ -60,10 +60,10 @@ def test_passes_remove_objects_and_their_shadows(controlled):
     assert p.full.shape == (3, 64, 64, 3) and p.instances.shape == (3, 64, 64)
     assert set(np.unique(p.instances)) == {0, 1, 2}
     assert not p.background_instances.any()  # no object pixel survives in the background
-    assert set(np.unique(p.solo_instances[0])) == {0, 1} and set(np.unique(p.solo_instances[1])) == {0, 2}
-    assert p.rendered_frames["background"] == 1 and p.rendered_frames["solo"] == 2  # static: one frame each
+    assert set(np.unique(p.targets["obj1"][1])) == {0, 1} and set(np.unique(p.targets["obj2"][1])) == {0, 2}
+    assert p.rendered_frames["background"] == 1 and p.rendered_frames["kept"] == 2  # static: one frame each
     for k, oid in enumerate((1, 2)):
-        solo, bg = p.solos[k].astype(int), p.background.astype(int)
+        solo, bg = p.targets[f"obj{oid}"][0].astype(int), p.background.astype(int)
         outside = p.instances != oid
         darker = (bg - solo).mean(-1)  # the object's shadow darkens the floor in its solo pass
         shadow = (darker > 20) & outside
@@ -86,7 +86,7 @@ def test_effect_box_covers_object_and_shadow(controlled):
     renderer._place(spec, poses, 0)
     for i in range(2):
         r0, r1, c0, c1 = renderer.effect_box(spec, poses, i, 0)
-        changed = np.abs(p.solos[i][0].astype(int) - p.background[0].astype(int)).max(-1) > 6
+        changed = np.abs(p.targets[f"obj{i + 1}"][0][0].astype(int) - p.background[0].astype(int)).max(-1) > 6
         rows, cols = np.nonzero(changed)
         assert rows.min() >= r0 and rows.max() < r1 and cols.min() >= c0 and cols.max() < c1
 
@@ -226,7 +226,7 @@ def test_orbiting_camera_background_has_no_objects_and_matches_full_far_away():
     assert not p.background_instances.any()
     for t in range(4):
         renderer._place(spec, poses, t)
-        r0, r1, c0, c1 = renderer._union_box(spec, poses, t)
+        r0, r1, c0, c1 = renderer._union_box(spec, poses, {0, 1}, t)
         assert (p.instances[t] > 0).sum() == (p.instances[t, r0:r1, c0:c1] > 0).sum()
         outside = np.ones((64, 64), bool)
         outside[r0:r1, c0:c1] = False

@@ -34,14 +34,52 @@ def _sun_phrase(elevation: float, objects: bool) -> str:
     return "bright overhead sunlight"
 
 
+NAME_WORDS = {"uv sphere": "sphere", "ico sphere": "sphere", "soccerball": "soccer ball", "jenga": "wooden block"}
+PATTERN_WORDS = {"checker": "checkered", "stripes": "striped", "spots": "spotted", "mottled": "mottled"}
+# The environment maps shipped with bpy, as a caption names their setting.
+HDRI_WORDS = {"city": "in a city", "courtyard": "in a courtyard", "forest": "in a garden", "interior": "indoors",
+              "night": "at night", "studio": "in a studio", "sunrise": "at sunrise", "sunset": "at sunset"}
+
+
 def _object_phrase(obj: dict[str, Any]) -> str:
     finish = {"matte": "", "glossy": "shiny ", "metallic": "metallic "}[obj["finish"]]
     name = obj["asset"]["name"].replace("_", " ")
-    if name.startswith("shape"):
-        name = "object"
-    elif name == "uv sphere" or name == "ico sphere":
-        name = "sphere"
-    return f"a {finish}{obj['color_name']} {name}"
+    name = "object" if name.startswith("shape") else NAME_WORDS.get(name, name)
+    pattern = obj.get("pattern", "plain")
+    if pattern == "image":  # its own texture: the colour sampled for it is not what it shows
+        words = f"{finish}{name}"
+    elif pattern in PATTERN_WORDS:
+        words = f"{finish}{obj['color_name']} and {obj['color2_name']} {PATTERN_WORDS[pattern]} {name}"
+    else:
+        words = f"{finish}{obj['color_name']} {name}"
+    return ("an " if words[0] in "aeiou" else "a ") + words
+
+
+NUMBER_WORDS = ("", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve")
+
+
+def _counted(phrases: list[str]) -> str:
+    """'a red cube, a red cube, a duck' -> 'two red cubes, a duck' (first-seen order)."""
+    counts: dict[str, int] = {}
+    for p in phrases:
+        counts[p] = counts.get(p, 0) + 1
+    out = []
+    for p, n in counts.items():
+        if n == 1:
+            out.append(p)
+            continue
+        words = p.split(" ", 1)[1]  # drop the article
+        plural = words + ("es" if words.endswith(("s", "x", "ch", "sh")) else "s")
+        out.append(f"{NUMBER_WORDS[n] if n < len(NUMBER_WORDS) else n} {plural}")
+    return ", ".join(out)
+
+
+def _setting_phrase(light: dict[str, Any]) -> str:
+    """Where the environment map puts the scene (bundled maps by name), or nothing for the sky and unknown maps."""
+    if light.get("world") != "hdri":
+        return ""
+    stem = light.get("hdri", "").rpartition(":")[2].rsplit("/", 1)[-1].rsplit(".", 1)[0]
+    return HDRI_WORDS.get(stem, "") if light["hdri"].startswith("bpy:") else ""
 
 
 class TemplateCaptioner:
@@ -51,17 +89,19 @@ class TemplateCaptioner:
 
     def caption(self, target: np.ndarray, meta: dict[str, Any]) -> str:
         scene = meta["scene"]
-        kept = [o for o in scene["objects"] if o["id"] in meta.get("kept_ids", [])]
+        kept = [o for o in scene["objects"] if o["id"] in meta.get("kept_ids", []) or o.get("role") == "scenery"]
         floor = scene["floor"]
         surface = f"a {'glossy ' if floor['glossy'] else ''}{FLOOR_WORDS[floor['kind']]} floor"
         if scene["walls"]:
             surface += " beside a wall"
         light = _sun_phrase(scene["light"]["sun_elevation"], bool(kept))
+        setting = _setting_phrase(scene["light"])
+        where = f" {setting}," if setting else ""
         if kept:
-            things = ", ".join(_object_phrase(o) for o in kept)
-            text = f"{things} on {surface} in {light}"
+            things = _counted([_object_phrase(o) for o in kept])
+            text = f"{things} on {surface}{where} in {light}"
         else:
-            text = f"an empty scene of {surface} in {light}"
+            text = f"an empty scene of {surface}{where} in {light}"
         if scene["camera"]["azimuth_sweep"]:
             text += ", the camera slowly orbiting"
         return text[0].upper() + text[1:] + "."

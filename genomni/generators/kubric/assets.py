@@ -13,7 +13,8 @@ from ...errors import GenomniError
 
 PRIMITIVES = ("cube", "uv_sphere", "ico_sphere", "cylinder", "cone", "torus", "monkey")
 # Named pybullet_data meshes that are closed objects (plane/terrain/cloth and hull soups are left out).
-PYBULLET_NAMED = ("duck.obj", "bunny.obj", "soccerball.obj", "sphere_smooth.obj", "objects/mug.obj")
+PYBULLET_NAMED = ("duck.obj", "bunny.obj", "soccerball.obj", "sphere_smooth.obj", "objects/mug.obj", "domino/domino.obj",
+                  "jenga/jenga.obj", "torus/torus_textured.obj", "tray/tray_textured.obj", "table/table.obj")
 MESH_SUFFIXES = (".obj", ".glb", ".gltf")
 HDRI_SUFFIXES = (".hdr", ".exr")
 
@@ -25,12 +26,18 @@ class AssetRef:
     kind: str  # "primitive" | "file"
     name: str  # primitive name or a short display name
     ref: str = ""  # portable file reference, resolved with `resolve`; kept in metadata
+    textured: bool = False  # the file brings its own image texture (an OBJ whose .mtl has map_Kd, or a glTF)
 
 
 def resolve(ref: str, assets_dir: str | None = None, hdri_dir: str | None = None) -> Path:
-    """Absolute path of a portable reference (`pybullet:REL`, `assets:REL`, `hdri:REL`)."""
+    """Absolute path of a portable reference (`pybullet:REL`, `assets:REL`, `hdri:REL`, `bpy:NAME` for the HDRIs
+    shipped with bpy)."""
+    from .hdri import bundled_dir
+
     root_name, _, rel = ref.partition(":")
-    roots = {"pybullet": str(pybullet_data_dir()), "assets": assets_dir, "hdri": hdri_dir}
+    bundled = bundled_dir() if root_name == "bpy" else None
+    roots = {"pybullet": str(pybullet_data_dir()), "assets": assets_dir, "hdri": hdri_dir,
+             "bpy": str(bundled) if bundled else None}
     root = roots.get(root_name)
     if not root or not rel:
         raise GenomniError(f"cannot resolve asset reference {ref!r} (is --assets-dir/--hdri-dir set?)")
@@ -46,7 +53,8 @@ def pybullet_data_dir() -> Path:
 def pybullet_meshes() -> list[AssetRef]:
     """The named meshes plus the 1000 procedurally made `random_urdfs` shapes of pybullet_data."""
     root = pybullet_data_dir()
-    refs = [AssetRef("file", Path(n).stem, f"pybullet:{n}") for n in PYBULLET_NAMED if (root / n).exists()]
+    refs = [AssetRef("file", Path(n).stem.split("_")[0], f"pybullet:{n}", has_texture(root / n))
+            for n in PYBULLET_NAMED if (root / n).exists()]
     rand = root / "random_urdfs"
     if rand.is_dir():
         for d in sorted(rand.iterdir()):
@@ -77,7 +85,27 @@ def user_files(folder: str | None, suffixes: tuple[str, ...], what: str) -> list
     return [str(Path(f).relative_to(root)) for f in files]
 
 
-def catalog(sources: tuple[str, ...], asset_files: list[str]) -> dict[str, list[AssetRef]]:
+def has_texture(path: Path) -> bool:
+    """Whether a mesh file brings an image texture: a glTF/GLB, or an OBJ whose .mtl names an existing map_Kd image."""
+    if path.suffix.lower() in (".glb", ".gltf"):
+        return True
+    try:
+        lines = path.read_text(errors="replace").splitlines()
+    except OSError:
+        return False
+    for lib in (ln.split(None, 1)[1].strip() for ln in lines if ln.startswith("mtllib ") and len(ln.split()) > 1):
+        try:
+            mtl = (path.parent / lib).read_text(errors="replace").splitlines()
+        except OSError:
+            continue
+        for ln in mtl:
+            parts = ln.strip().split(None, 1)
+            if len(parts) == 2 and parts[0] == "map_Kd" and (path.parent / parts[1].strip()).is_file():
+                return True
+    return False
+
+
+def catalog(sources: tuple[str, ...], asset_files: list[str], assets_dir: str | None = None) -> dict[str, list[AssetRef]]:
     """Assets per source, for the sources asked for."""
     out: dict[str, list[AssetRef]] = {}
     if "primitives" in sources:
@@ -85,5 +113,6 @@ def catalog(sources: tuple[str, ...], asset_files: list[str]) -> dict[str, list[
     if "pybullet" in sources:
         out["pybullet"] = pybullet_meshes()
     if "assets" in sources:
-        out["assets"] = [AssetRef("file", Path(f).stem, f"assets:{f}") for f in asset_files]
+        out["assets"] = [AssetRef("file", Path(f).stem, f"assets:{f}", has_texture(Path(assets_dir) / f) if assets_dir else False)
+                         for f in asset_files]
     return {k: v for k, v in out.items() if v}

@@ -25,6 +25,7 @@ from .assets import resolve
 from .config import KubricConfig
 from .scene import ObjectSpec, SceneSpec
 
+FLOOR_SIZE = 2000.0  # m: its edge lies within 0.3 degrees of the horizon from every camera the sampler places
 RAY_FLAGS = ("visible_camera", "visible_diffuse", "visible_glossy", "visible_transmission",
              "visible_volume_scatter", "visible_shadow")
 PRIMITIVE_OPS = {
@@ -91,18 +92,34 @@ class quiet_stdout:
         return False
 
 
+@dataclass(frozen=True)
+class TargetPlan:
+    """One target pass: the scene with only the `kept` objects (ids) visible, plus the scenery (objects that are
+    part of the background: pushed things, a cushion); `resimulated` targets use poses simulated without the
+    removed objects (their effect includes motion, so the kept things move differently)."""
+
+    tag: str
+    kept: tuple[int, ...] = ()
+    resimulated: bool = False
+
+
 @dataclass
 class Passes:
     """Rendered passes of one scene, as 8-bit sRGB videos and instance-id maps."""
 
     full: np.ndarray  # (T,H,W,3)
-    instances: np.ndarray  # (T,H,W) object id per pixel, 0 = none
-    background: np.ndarray | None = None  # (T,H,W,3)
-    background_instances: np.ndarray | None = None  # (T,H,W)
-    solos: list[np.ndarray] = field(default_factory=list)  # per object (T,H,W,3)
-    solo_instances: list[np.ndarray] = field(default_factory=list)  # per object (T,H,W)
+    instances: np.ndarray  # (T,H,W) object id per pixel, 0 = none (scenery is 0 too)
+    targets: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)  # tag -> (rgb, instance ids)
     rendered_frames: dict[str, int] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def background(self) -> np.ndarray:
+        return self.targets["all"][0]
+
+    @property
+    def background_instances(self) -> np.ndarray:
+        return self.targets["all"][1]
 
 
 class BlenderRenderer:
@@ -141,6 +158,8 @@ class BlenderRenderer:
             self.objects.append(obj)
             self.local_bounds.append((verts.min(0), verts.max(0)))
             vertices.append(verts)
+        self.local_vertices = vertices
+        self.scenery = {i for i, o in enumerate(spec.objects) if o.role == "scenery"}
         return vertices
 
     def _setup_render(self, scene, spec: SceneSpec) -> None:
@@ -185,7 +204,7 @@ class BlenderRenderer:
     def _floor(self, spec: SceneSpec) -> None:
         bpy = self.bpy
         f = spec.floor
-        bpy.ops.mesh.primitive_plane_add(size=40.0)
+        bpy.ops.mesh.primitive_plane_add(size=FLOOR_SIZE)
         floor = bpy.context.object
         floor.name = "floor"
         mat, bsdf = self._material("floor", f.colors[0], f.roughness, f.metallic)
@@ -258,7 +277,7 @@ class BlenderRenderer:
         nodes, links = world.node_tree.nodes, world.node_tree.links
         background = nodes["Background"]
         background.inputs["Strength"].default_value = li.world_strength
-        if li.world == "hdri":
+        if li.world == "hdri":  # camera rays see the map as it is (the backdrop), lighting rays see it clamped
             env = nodes.new("ShaderNodeTexEnvironment")
             path = str(resolve(li.hdri, self.cfg.assets_dir, self.cfg.hdri_dir))
             try:
@@ -270,7 +289,23 @@ class BlenderRenderer:
             coord = nodes.new("ShaderNodeTexCoord")
             links.new(coord.outputs["Generated"], mapping.inputs["Vector"])
             links.new(mapping.outputs["Vector"], env.inputs["Vector"])
-            links.new(env.outputs["Color"], background.inputs["Color"])
+            lighting = env.outputs["Color"]
+            if li.hdri_clamp > 0:
+                clamp = nodes.new("ShaderNodeVectorMath")
+                clamp.operation = "MINIMUM"
+                clamp.inputs[1].default_value = (li.hdri_clamp,) * 3
+                links.new(env.outputs["Color"], clamp.inputs[0])
+                lighting = clamp.outputs["Vector"]
+            links.new(lighting, background.inputs["Color"])
+            backdrop = nodes.new("ShaderNodeBackground")
+            backdrop.inputs["Strength"].default_value = li.world_strength
+            links.new(env.outputs["Color"], backdrop.inputs["Color"])
+            path_kind = nodes.new("ShaderNodeLightPath")
+            mix = nodes.new("ShaderNodeMixShader")
+            links.new(path_kind.outputs["Is Camera Ray"], mix.inputs["Fac"])
+            links.new(background.outputs["Background"], mix.inputs[1])
+            links.new(backdrop.outputs["Background"], mix.inputs[2])
+            links.new(mix.outputs["Shader"], nodes["World Output"].inputs["Surface"])
         else:
             sky = nodes.new("ShaderNodeTexSky")
             sky.sky_type = "NISHITA"
@@ -319,6 +354,35 @@ class BlenderRenderer:
                 bpy.ops.object.join()
         return meshes[0]
 
+    def _pattern(self, mat, bsdf, spec: ObjectSpec) -> None:
+        """Two-colour procedural texture in the object's own coordinates (it moves with the object):
+        checker, stripes (wave bands), spots (Voronoi cells) or mottled (noise); `pattern_scale` repeats per size."""
+        nodes, links = mat.node_tree.nodes, mat.node_tree.links
+        coord = nodes.new("ShaderNodeTexCoord")
+        lin = [(*[srgb_to_linear(c) for c in col], 1.0) for col in (spec.color, spec.color2)]
+        scale = spec.pattern_scale / spec.size
+        if spec.pattern == "checker":
+            tex = nodes.new("ShaderNodeTexChecker")
+            tex.inputs["Color1"].default_value, tex.inputs["Color2"].default_value = lin
+            tex.inputs["Scale"].default_value = scale
+            links.new(coord.outputs["Object"], tex.inputs["Vector"])
+            links.new(tex.outputs["Color"], bsdf.inputs["Base Color"])
+            return
+        kind, cut = {"stripes": ("ShaderNodeTexWave", 0.5), "spots": ("ShaderNodeTexVoronoi", 0.35),
+                     "mottled": ("ShaderNodeTexNoise", None)}[spec.pattern]
+        tex = nodes.new(kind)
+        tex.inputs["Scale"].default_value = scale
+        links.new(coord.outputs["Object"], tex.inputs["Vector"])
+        ramp = nodes.new("ShaderNodeValToRGB")
+        elements = ramp.color_ramp.elements
+        if cut is not None:  # hard-edged bands or spots
+            ramp.color_ramp.interpolation = "CONSTANT"
+            elements[1].position = cut
+        first, second = (lin[1], lin[0]) if spec.pattern == "spots" else (lin[0], lin[1])
+        elements[0].color, elements[1].color = first, second
+        links.new(tex.outputs["Distance" if spec.pattern == "spots" else "Fac"], ramp.inputs["Fac"])
+        links.new(ramp.outputs["Color"], bsdf.inputs["Base Color"])
+
     def _object(self, spec: ObjectSpec):
         from mathutils import Matrix, Vector
 
@@ -338,10 +402,21 @@ class BlenderRenderer:
         mesh.transform(Matrix.Scale(scale, 4) @ Matrix.Translation(-Vector(centre)))
         smooth = spec.asset["name"] != "cube"
         mesh.polygons.foreach_set("use_smooth", [smooth] * len(mesh.polygons))
-        mesh.materials.clear()
         metallic = 1.0 if spec.finish == "metallic" else 0.0
-        mesh.materials.append(self._material(f"mat{spec.id}", spec.color, spec.roughness, metallic)[0])
-        obj.pass_index = spec.id
+        own = [m for m in mesh.materials if m is not None and m.use_nodes] if spec.pattern == "image" else []
+        if own:  # the file's own textured materials, with the sampled finish
+            for mat in own:
+                for node in mat.node_tree.nodes:
+                    if node.type == "BSDF_PRINCIPLED":
+                        node.inputs["Roughness"].default_value = spec.roughness
+                        node.inputs["Metallic"].default_value = metallic
+        else:
+            mesh.materials.clear()
+            mat, bsdf = self._material(f"mat{spec.id}", spec.color, spec.roughness, metallic)
+            if spec.pattern not in ("plain", "image"):
+                self._pattern(mat, bsdf, spec)
+            mesh.materials.append(mat)
+        obj.pass_index = spec.id if spec.role == "object" else 0  # scenery is background in the instance map
         obj.rotation_mode = "QUATERNION"
         return obj, (co - centre) * scale
 
@@ -360,9 +435,10 @@ class BlenderRenderer:
         self.camera.rotation_quaternion = (Vector(spec.camera.target) - pos).to_track_quat("-Z", "Y")
 
     def _show(self, visible: set[int]) -> None:
+        """Make the objects at these indices (and all scenery) visible to every ray type, the others to none."""
         for i, obj in enumerate(self.objects):
             for flag in RAY_FLAGS:
-                setattr(obj, flag, i in visible)
+                setattr(obj, flag, i in visible or i in self.scenery)
 
     def _render(self, path: str) -> tuple[np.ndarray, np.ndarray]:
         bpy = self.bpy
@@ -394,29 +470,77 @@ class BlenderRenderer:
                     return False
         return True
 
-    def motion_px(self, spec: SceneSpec, poses: np.ndarray) -> float:
-        """The farthest any object's bounding-box corner moves in the image from the first frame, in pixels (an
-        object turning in place moves its corners too); checked on the simulated poses, before rendering."""
-        from bpy_extras.object_utils import world_to_camera_view
-        from mathutils import Quaternion, Vector
+    def _project(self, spec: SceneSpec, points: np.ndarray) -> np.ndarray:
+        """(N, 3) world points -> (N, 3) pixel column, pixel row (from the top) and depth in front of the camera, for
+        the camera as `_place` left it (Blender's own projection matrix, so sensor fit and aspect match the render)."""
+        depsgraph = self.bpy.context.evaluated_depsgraph_get()
+        proj = np.array(self.camera.calc_matrix_camera(depsgraph, x=spec.width, y=spec.height))
+        view = np.array(self.camera.matrix_world.inverted())
+        cam = np.c_[points, np.ones(len(points))] @ view.T
+        clip = cam @ proj.T
+        w = np.where(np.abs(clip[:, 3]) < 1e-9, 1e-9, clip[:, 3])
+        col = (clip[:, 0] / w + 1) / 2 * spec.width
+        row = (1 - clip[:, 1] / w) / 2 * spec.height
+        return np.c_[col, row, -cam[:, 2]]
 
-        scene = self.bpy.context.scene
-        first: dict[int, np.ndarray] = {}
-        worst = 0.0
+    def visible_estimate(self, spec: SceneSpec, poses: np.ndarray) -> list[int]:
+        """Each object's fewest visible pixels over the clip, estimated from the poses before anything is rendered:
+        the convex hull of its projected mesh, minus the hulls of objects nearer the camera (painter's order).
+
+        Hulls cover holes and concavities, so an object seen through another's hole counts as hidden and a mug counts
+        its opening; scenes this estimate rejects are not rendered, the rendered count still decides the rest."""
+        import cv2
+        from mathutils import Quaternion
+
+        fewest = [spec.height * spec.width] * len(self.objects)
         for t in range(spec.frames):
             self._place(spec, poses, t)
             self.bpy.context.view_layer.update()
-            for i in range(len(spec.objects)):
-                lo, hi = self.local_bounds[i]
+            hulls = []
+            for i, verts in enumerate(self.local_vertices):
                 x, y, z, w = poses[t, i, 3:]
                 rot = np.array(Quaternion((w, x, y, z)).to_matrix())
-                corners = np.array([[a, b, c] for a in (lo[0], hi[0]) for b in (lo[1], hi[1]) for c in (lo[2], hi[2])])
-                world = corners @ rot.T + poses[t, i, :3]
-                px = np.array([[p.x * spec.width, p.y * spec.height]
-                               for p in (world_to_camera_view(scene, self.camera, Vector(c)) for c in world)])
-                if i not in first:
-                    first[i] = px
-                worst = max(worst, float(np.hypot(*(px - first[i]).T).max()))
+                px = self._project(spec, verts @ rot.T + poses[t, i, :3])
+                if (px[:, 2] <= 0).any():
+                    hulls.append((float("inf"), None))
+                    continue
+                hull = cv2.convexHull(np.round(px[:, :2] * 4).astype(np.int32))  # 2 bits of sub-pixel precision
+                hulls.append((float(np.linalg.norm(np.asarray(self.camera.location) - poses[t, i, :3])), hull))
+            covered = np.zeros((spec.height, spec.width), bool)
+            for i in sorted(range(len(hulls)), key=lambda k: hulls[k][0]):
+                mask = np.zeros((spec.height, spec.width), np.uint8)
+                if hulls[i][1] is not None:
+                    cv2.fillConvexPoly(mask, hulls[i][1], 1, lineType=cv2.LINE_8, shift=2)
+                own = mask.astype(bool)
+                fewest[i] = min(fewest[i], int((own & ~covered).sum()))
+                covered |= own
+        return fewest
+
+    def _corners_px(self, spec: SceneSpec, poses: np.ndarray, i: int, t: int) -> np.ndarray:
+        """(8, 2) pixel positions of object i's bounding-box corners at frame t (after `_place(spec, poses, t)`)."""
+        from mathutils import Quaternion
+
+        lo, hi = self.local_bounds[i]
+        x, y, z, w = poses[t, i, 3:]
+        rot = np.array(Quaternion((w, x, y, z)).to_matrix())
+        corners = np.array([[a, b, c] for a in (lo[0], hi[0]) for b in (lo[1], hi[1]) for c in (lo[2], hi[2])])
+        return self._project(spec, corners @ rot.T + poses[t, i, :3])[:, :2]
+
+    def motion_px(self, spec: SceneSpec, poses: np.ndarray, against: np.ndarray | None = None) -> float:
+        """The farthest any object's bounding-box corner moves in the image from the first frame, in pixels (an
+        object turning in place moves its corners too); with `against` (poses simulated without the removed
+        objects), the farthest a scenery object's corner lies from where it is in `against` at the same frame.
+        Checked on the simulated poses, before rendering."""
+        worst = 0.0
+        first: dict[int, np.ndarray] = {}
+        others = sorted(self.scenery) if against is not None else range(len(spec.objects))
+        for t in range(spec.frames):
+            self._place(spec, poses, t)
+            self.bpy.context.view_layer.update()
+            for i in others:
+                px = self._corners_px(spec, poses, i, t)
+                ref = self._corners_px(spec, against, i, t) if against is not None else first.setdefault(i, px)
+                worst = max(worst, float(np.hypot(*(px - ref).T).max()))
         return worst
 
     def effect_box(self, spec: SceneSpec, poses: np.ndarray, i: int, t: int) -> tuple[int, int, int, int] | None:
@@ -476,26 +600,15 @@ class BlenderRenderer:
         finally:
             render.use_border = False
 
-    def _union_box(self, spec: SceneSpec, poses: np.ndarray, t: int) -> tuple[int, int, int, int] | None:
-        """The box holding every object's effect box at frame t (None = whole frame)."""
-        boxes = [self.effect_box(spec, poses, i, t) for i in range(len(self.objects))]
-        if any(b is None for b in boxes):
-            return None
-        boxes = [b for b in boxes if b[1] > b[0] and b[3] > b[2]]
-        if not boxes:
-            return (0, 0, 0, 0)
-        r0, r1 = min(b[0] for b in boxes), max(b[1] for b in boxes)
-        c0, c1 = min(b[2] for b in boxes), max(b[3] for b in boxes)
-        return None if (r1 - r0) * (c1 - c0) > 0.7 * spec.width * spec.height else (r0, r1, c0, c1)
-
     def _render_pass(self, spec: SceneSpec, poses: np.ndarray, tmp: str, tag: str, once: bool = False,
-                     base: np.ndarray | None = None, box_of=None):
+                     base: np.ndarray | None = None, box_of=None, base_idx: np.ndarray | None = None):
         """Render a pass frame by frame (one frame if `once`); where `box_of(t)` gives a box, render
-        only the box and take `base` outside it. Returns rgb, instance ids, frames, pixels rendered."""
+        only the box and take `base` (and `base_idx`, else no object) outside it. Returns rgb, instance ids,
+        frames, pixels rendered."""
         frames = 1 if once else spec.frames
         shape = (frames, spec.height, spec.width)
         rgb = np.zeros((*shape, 3), np.uint8) if base is None else base[:frames].copy()
-        idx = np.zeros(shape, np.uint8)
+        idx = np.zeros(shape, np.uint8) if base_idx is None else base_idx[:frames].copy()
         pixels = 0
         for t in range(frames):
             self._place(spec, poses, t)
@@ -514,6 +627,43 @@ class BlenderRenderer:
             rgb, idx = np.repeat(rgb, spec.frames, axis=0), np.repeat(idx, spec.frames, axis=0)
         return rgb, idx, frames, pixels
 
+    def _kept_base(self, spec: SceneSpec, poses: np.ndarray, passes: Passes, kept: set[int]):
+        """(rgb, ids, box_of) for the target keeping the objects at indices `kept`, from passes already rendered.
+
+        Each object changes pixels only inside its effect box, so the target is the full pass outside the removed
+        objects' boxes, the background outside the kept objects' boxes, and needs rendering only where boxes of
+        both overlap: `box_of(t)` is the box around those overlaps."""
+        rgb, idx = passes.background.copy(), np.zeros_like(passes.instances)
+        kept_ids = [spec.objects[i].id for i in kept]
+        boxes_at: list[tuple[int, int, int, int] | None] = []
+        for t in range(spec.frames):
+            self._place(spec, poses, t)
+            boxes = [self.effect_box(spec, poses, i, t) for i in range(len(self.objects)) if i not in self.scenery]
+            if any(b is None for b in boxes):
+                boxes_at.append(None)  # a box as big as the frame: render all of it
+                continue
+            keep_area, drop_area = (np.zeros((spec.height, spec.width), bool) for _ in range(2))
+            for i, (r0, r1, c0, c1) in enumerate(boxes):
+                (keep_area if i in kept else drop_area)[r0:r1, c0:c1] = True
+            only_kept = keep_area & ~drop_area
+            rgb[t][only_kept] = passes.full[t][only_kept]
+            idx[t][only_kept] = np.where(np.isin(passes.instances[t], kept_ids), passes.instances[t], 0)[only_kept]
+            rows, cols = np.nonzero(keep_area & drop_area)
+            boxes_at.append((rows.min(), rows.max() + 1, cols.min(), cols.max() + 1) if len(rows) else (0, 0, 0, 0))
+        return rgb, idx, boxes_at.__getitem__
+
+    def _union_box(self, spec: SceneSpec, poses: np.ndarray, indices: set[int], t: int):
+        """The box around the effect boxes of the objects at `indices` at frame t (None = whole frame)."""
+        boxes = [self.effect_box(spec, poses, i, t) for i in sorted(indices)]
+        if any(b is None for b in boxes):
+            return None
+        boxes = [b for b in boxes if b[1] > b[0] and b[3] > b[2]]
+        if not boxes:
+            return (0, 0, 0, 0)
+        r0, r1 = min(b[0] for b in boxes), max(b[1] for b in boxes)
+        c0, c1 = min(b[2] for b in boxes), max(b[3] for b in boxes)
+        return None if (r1 - r0) * (c1 - c0) > 0.7 * spec.width * spec.height else (r0, r1, c0, c1)
+
     def render_full(self, spec: SceneSpec, poses: np.ndarray) -> Passes:
         """Render the full pass (all objects) and its instance ids; targets come from `render_targets`."""
         t0 = time.perf_counter()
@@ -525,47 +675,60 @@ class BlenderRenderer:
             shutil.rmtree(tmp, ignore_errors=True)
         return Passes(full, inst, rendered_frames={"full": frames}, seconds={"full": time.perf_counter() - t0})
 
-    def render_targets(self, spec: SceneSpec, poses: np.ndarray, passes: Passes) -> Passes:
-        """Add the background and per-object solo passes to a full pass.
+    def render_targets(self, spec: SceneSpec, poses: np.ndarray, passes: Passes, plans: list[TargetPlan],
+                       resimulated: np.ndarray | None = None) -> Passes:
+        """Add a target pass per plan to a full pass (the plan tagged "all", keeping no object, first).
 
-        With a static camera the background is one frame, and a resting object's solo pass too.
-        With `effect_crop`, a moving camera's background is rendered only inside the union of the
-        objects' effect boxes (the full pass elsewhere) and solo passes only inside their object's
-        box (the background elsewhere): outside the boxes only bounce-light noise differs.
-        """
-        n = len(self.objects)
+        With a static camera the background is one frame, and so is a target whose kept objects all rest.
+        With `effect_crop`, a moving camera's background is rendered only inside the union of the objects'
+        effect boxes (the full pass elsewhere), and a target keeping some objects only where kept and removed
+        objects' boxes overlap (`_kept_base`). Outside the boxes only bounce-light noise differs
+        (`benchmarks/generate_kubric.py` measures it against uncropped renders). A resimulated plan is rendered
+        whole with the `resimulated` poses."""
         crop = self.effect_crop
         static_cam = not spec.camera.moving
+        index_of = {o.id: i for i, o in enumerate(spec.objects)}
         counts, seconds = passes.rendered_frames, passes.seconds
         tmp = tempfile.mkdtemp(prefix="genomni-render-")
         try:
-            t0 = time.perf_counter()
-            self._show(set())
-            union = (lambda t: self._union_box(spec, poses, t)) if crop and not static_cam else None
-            passes.background, passes.background_instances, counts["background"], counts["background_pixels"] = (
-                self._render_pass(spec, poses, tmp, "bg", once=static_cam, base=passes.full, box_of=union))
-            seconds["background"] = time.perf_counter() - t0
-            t0 = time.perf_counter()
-            counts["solo"], counts["solo_pixels"] = 0, 0
-            for i in range(n):
-                if n == 1:  # the only object's solo pass is the full pass (same visibility, same seed)
-                    passes.solos.append(passes.full.copy())
-                    passes.solo_instances.append(passes.instances.copy())
-                    continue
-                resting = bool(np.abs(poses[:, i] - poses[0, i]).max() < 1e-6)
-                self._show({i})
-                box = (lambda t, i=i: self.effect_box(spec, poses, i, t)) if crop else None
-                rgb, idx, frames, pixels = self._render_pass(spec, poses, tmp, f"solo{i}", once=static_cam and resting,
-                                                             base=passes.background, box_of=box)
-                passes.solos.append(rgb)
-                passes.solo_instances.append(idx)
-                counts["solo"] += frames
-                counts["solo_pixels"] += pixels
-            seconds["solo"] = time.perf_counter() - t0
+            for plan in plans:
+                t0 = time.perf_counter()
+                kept = {index_of[k] for k in plan.kept}
+                objects = [i for i in range(len(self.objects)) if i not in self.scenery]
+                self._show(kept)
+                if plan.resimulated:
+                    out = self._render_pass(spec, resimulated, tmp, plan.tag)
+                elif len(kept) == len(objects):
+                    out = passes.full.copy(), passes.instances.copy(), 0, 0  # same visibility, same seed: the full pass
+                elif not kept:
+                    union = (lambda t: self._union_box(spec, poses, set(objects), t)) if crop and not static_cam else None
+                    out = self._render_pass(spec, poses, tmp, plan.tag, once=static_cam, base=passes.full, box_of=union)
+                else:
+                    once = static_cam and all(np.abs(poses[:, i] - poses[0, i]).max() < 1e-6 for i in kept)
+                    base, base_idx, box = passes.background, None, None
+                    if crop and once:  # one frame: render the kept objects' whole boxes
+                        box = lambda t, kept=kept: self._union_box(spec, poses, kept, t)  # noqa: E731
+                    elif crop:
+                        base, base_idx, box = self._kept_base(spec, poses, passes, kept)
+                    out = self._render_pass(spec, poses, tmp, plan.tag, once=once, base=base, box_of=box,
+                                            base_idx=base_idx)
+                passes.targets[plan.tag] = out[0], out[1]
+                kind = "background" if not plan.kept else "kept"
+                counts[kind] = counts.get(kind, 0) + out[2]
+                counts[f"{kind}_pixels"] = counts.get(f"{kind}_pixels", 0) + out[3]
+                seconds[kind] = seconds.get(kind, 0.0) + time.perf_counter() - t0
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
         return passes
 
-    def render(self, spec: SceneSpec, poses: np.ndarray) -> Passes:
-        """Render full, background and one solo pass per object (the scene must be built)."""
-        return self.render_targets(spec, poses, self.render_full(spec, poses))
+    def render(self, spec: SceneSpec, poses: np.ndarray, plans: list[TargetPlan] | None = None,
+               resimulated: np.ndarray | None = None) -> Passes:
+        """Render the full pass and the target passes (default: the background and one per object keeping only it)."""
+        plans = plans or standard_plans(spec)
+        return self.render_targets(spec, poses, self.render_full(spec, poses), plans, resimulated)
+
+
+def standard_plans(spec: SceneSpec) -> list[TargetPlan]:
+    """Remove all objects, and for each object keep only it."""
+    ids = [o.id for o in spec.objects if o.role == "object"]
+    return [TargetPlan("all")] + [TargetPlan(f"obj{i}", (i,)) for i in ids]

@@ -5,11 +5,37 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from ...errors import GenomniError
 from ...options import check_choice, option, require, resolution_fields
 
 MOTIONS = ("drop", "throw", "static")
+SCENARIOS = ("standard", "similar", "push")
 OBJECT_SOURCES = ("primitives", "pybullet", "assets")
 FLOORS = ("plain", "wood", "tiles", "concrete", "checker")
+
+
+def scenario_fields(text: str) -> dict[str, Any]:
+    """`--scenario standard=0.6,similar=0.2,push=0.2` (or plain names, weight 1) -> the names and their weights."""
+    names, weights = [], []
+    for part in (p.strip() for p in str(text).split(",") if p.strip()):
+        name, _, weight = part.partition("=")
+        try:
+            w = float(weight) if weight else 1.0
+        except ValueError:
+            raise GenomniError(f"--scenario takes NAME[=WEIGHT],...; {part!r} has no number after '='") from None
+        names.append(name.strip())
+        weights.append(w)
+    return {"scenarios": tuple(names), "scenario_weights": tuple(weights)}
+
+
+def area_fields(text: str) -> dict[str, Any]:
+    """`--object-area MIN,MAX` -> the two area fields (fractions of the frame)."""
+    parts = str(text).split(",")
+    try:
+        lo, hi = (float(p) for p in parts)
+    except ValueError:
+        raise GenomniError(f"--object-area takes MIN,MAX fractions of the frame, e.g. 0.01,0.15; got {text!r}") from None
+    return {"min_object_area": lo, "max_object_area": hi}
 
 
 @dataclass
@@ -27,10 +53,22 @@ class KubricConfig:
     max_objects: int = option(3, "Most objects per scene.")
     object_sources: tuple[str, ...] = option(("primitives", "pybullet"), "Object sources, comma-separated: "
                                              + ",".join(OBJECT_SOURCES) + ".", flag="objects")
+    min_object_area: float = option(0.01, "On-screen area of each object as a fraction of the frame, MIN,MAX: log-uniform "
+                                    "between them (the size in metres follows from its distance to the camera).",
+                                    flag="object_area", parse=area_fields, show_default="0.01,0.15")
+    max_object_area: float = 0.15
+    scenarios: tuple[str, ...] = option(
+        ("standard",), "Scene families mixed by weight, NAME[=WEIGHT],...: standard (1-3 objects, each removed alone "
+        "and all together), similar (5-12 copies of one object, some removed, the rest kept), push (an object "
+        "knocks resting things over; the target is the scene simulated without it). Recorded as meta.scene.scenario.",
+        flag="scenario", parse=scenario_fields, show_default="standard")
+    scenario_weights: tuple[float, ...] = (1.0,)
     motions: tuple[str, ...] = option(MOTIONS, "Object motions, comma-separated: " + ",".join(MOTIONS) + ".")
     floors: tuple[str, ...] = option(FLOORS, "Floor materials, comma-separated: " + ",".join(FLOORS) + ".")
     assets_dir: str | None = option(None, "Folder of your own OBJ/GLB meshes (adds source 'assets').")
-    hdri_dir: str | None = option(None, "Folder of .hdr/.exr environment maps (used for half the scenes).")
+    hdri_dir: str | None = option(None, "Folder of your own .hdr/.exr environment maps (added to the bundled ones).")
+    bundled_hdris: bool = option(True, "Use the eight CC0 Poly Haven HDRIs shipped inside the bpy wheel.")
+    hdri_prob: float = option(1.0, "Chance that an HDRI lights the scene and forms its backdrop (else Cycles' sky).")
     glossy_floor_prob: float = option(0.3, "Chance of a glossy or mirror-like floor.")
     walls_prob: float = option(0.3, "Chance of walls behind the objects.")
     camera_motion_prob: float = option(0.3, "Chance of a slowly orbiting camera.")
@@ -50,7 +88,7 @@ class KubricConfig:
                           "reflections; genomni.layers.truth_layer) with the remove-all sample, for `eval --layers`.")
     max_attempts: int = option(4, "Resampling attempts per scene before it is dropped.")
     asset_files: list[str] = field(default_factory=list)  # filled in from assets_dir, part of identity
-    hdri_files: list[str] = field(default_factory=list)
+    hdri_files: list[str] = field(default_factory=list)  # portable refs (bpy:NAME, hdri:REL), part of identity
 
     def __post_init__(self) -> None:
         """Reject impossible or conflicting settings with a one-line error."""
@@ -65,6 +103,8 @@ class KubricConfig:
              f"need 1 <= --min-objects <= --max-objects <= 20, got {self.min_objects}..{self.max_objects}"),
             (len(self.object_sources) > 0, "--objects needs at least one source"),
             (len(self.motions) > 0, "--motions needs at least one motion"),
+            (0 < self.min_object_area <= self.max_object_area <= 0.5,
+             f"--object-area must be 0 < MIN <= MAX <= 0.5, got {self.min_object_area},{self.max_object_area}"),
             (self.min_motion >= 0, "--min-motion must be >= 0"),
             (set(self.motions) != {"static"} or self.camera_motion_prob > 0 or self.min_motion == 0,
              "with --motions static and no camera motion nothing ever moves; add a motion, --camera-motion-prob, "
@@ -76,10 +116,14 @@ class KubricConfig:
         ])
         check_choice("--objects", self.object_sources, OBJECT_SOURCES)
         check_choice("--motions", self.motions, MOTIONS)
+        check_choice("--scenario", self.scenarios, SCENARIOS)
+        require([(len(self.scenarios) == len(self.scenario_weights) and len(self.scenarios) > 0
+                  and all(w >= 0 for w in self.scenario_weights) and sum(self.scenario_weights) > 0,
+                  "--scenario needs at least one scenario with a positive weight and no negative weights")])
         check_choice("--floors", self.floors, FLOORS)
         require([("assets" not in self.object_sources or bool(self.assets_dir),
                   "--objects includes 'assets' but no --assets-dir was given")])
-        for p in (self.glossy_floor_prob, self.walls_prob, self.camera_motion_prob):
+        for p in (self.glossy_floor_prob, self.walls_prob, self.camera_motion_prob, self.hdri_prob):
             require([(0 <= p <= 1, f"probabilities must be in [0, 1], got {p}")])
 
     @property
@@ -89,4 +133,5 @@ class KubricConfig:
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["object_sources"], d["motions"], d["floors"] = list(self.object_sources), list(self.motions), list(self.floors)
+        d["scenarios"], d["scenario_weights"] = list(self.scenarios), list(self.scenario_weights)
         return d

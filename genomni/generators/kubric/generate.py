@@ -1,8 +1,10 @@
 """One kubric scene -> Samples: sample a spec, simulate, render passes, build samples, apply QC.
 
-Per scene: one "remove all" sample (target = background; trimask: objects 0, rest 128) and one per
-object i (target = solo_i; trimask: object i 255, other objects 0, rest 128). Input is always the
-full render. A scene that fails QC is resampled (attempt + 1) up to `max_attempts` times, so scene k
+Per scene, one sample per target pass (`scene_plans`): standard scenes give a "remove all" sample
+(target = background; trimask: objects 0, rest 128) and one per object i (target = solo_i; trimask:
+object i 255, other objects 0, rest 128); similar-object scenes give remove-all, remove-one and
+remove-some samples; push scenes a remove-the-pusher sample whose target is simulated without it.
+Input is always the full render. A scene that fails QC is resampled (attempt + 1) up to `max_attempts` times, so scene k
 stays a pure function of (seed, k, config).
 """
 
@@ -18,12 +20,14 @@ import numpy as np
 
 from ... import __version__
 from ... import trimask as tm
+from ...options import require
 from ...sample import Sample
 from ..captions import Captioner, TemplateCaptioner
 from ..run import RunOptions, RunSummary, SceneResult, run_generator
 from .assets import HDRI_SUFFIXES, MESH_SUFFIXES, user_files
-from .blender import BlenderRenderer, Passes, require_bpy
+from .blender import BlenderRenderer, Passes, TargetPlan, require_bpy, standard_plans
 from .config import KubricConfig
+from .hdri import bundled_hdris
 from .pairs import clean_target
 from .physics import simulate
 from .qc import sample_qc, visible_pixels
@@ -32,17 +36,31 @@ from .scene import SceneSpec, sample_scene
 SOURCE = "kubric"
 
 
-def build_samples(cfg: KubricConfig, spec: SceneSpec, passes: Passes, blender_version: str,
+def scene_plans(spec: SceneSpec) -> list[TargetPlan]:
+    """The target passes a scene's samples need: standard scenes remove all objects and keep each alone; similar
+    scenes also remove one instance and a subset (`spec.removals`); push scenes remove the pusher, with the
+    scenery simulated without it."""
+    ids = [o.id for o in spec.objects if o.role == "object"]
+    if spec.scenario == "push":
+        return [TargetPlan("all", (), resimulated=True)]
+    if spec.scenario == "similar":
+        names = ("one", "some")
+        return [TargetPlan("all")] + [TargetPlan(n, tuple(i for i in ids if i not in r)) for n, r in zip(names, spec.removals)]
+    return standard_plans(spec)
+
+
+def build_samples(cfg: KubricConfig, spec: SceneSpec, passes: Passes, plans: list[TargetPlan], blender_version: str,
                   captioner: Captioner) -> list[Sample]:
-    """Assemble the remove-all sample and one solo sample per object from rendered passes."""
-    ids = [o.id for o in spec.objects]
+    """One sample per target pass: input the full render, target the pass (cleaned: `pairs.clean_target`), trimask
+    removed objects 0, kept objects 255, the rest (scenery included) 128."""
+    ids = [o.id for o in spec.objects if o.role == "object"]
     visible = visible_pixels(passes.instances, ids)
-    plans = [("all", [], ids, passes.background, passes.background_instances)]
-    for k, oid in enumerate(ids):
-        plans.append((f"obj{oid}", [oid], [i for i in ids if i != oid], passes.solos[k], passes.solo_instances[k]))
-    cleaned = [clean_target(passes.full, p[3], np.isin(passes.instances, p[2])) for p in plans]
     samples = []
-    for (tag, kept, removed, target, target_inst), (clean, region) in zip(plans, cleaned):
+    for plan in plans:
+        kept = list(plan.kept)
+        removed = [i for i in ids if i not in kept]
+        target, target_inst = passes.targets[plan.tag]
+        clean, region = clean_target(passes.full, target, np.isin(passes.instances, removed))
         meta: dict[str, Any] = {
             "source": SOURCE,
             "generator": "genomni.generators.kubric",
@@ -52,7 +70,8 @@ def build_samples(cfg: KubricConfig, spec: SceneSpec, passes: Passes, blender_ve
             "run_seed": cfg.seed,
             "scene_index": spec.index,
             "scene_attempt": spec.attempt,
-            "sample_kind": "all" if not kept else "solo",
+            "scenario": spec.scenario,
+            "sample_kind": "all" if not kept else ("solo" if len(kept) == 1 and spec.scenario == "standard" else "some"),
             "fps": spec.fps,
             "frames": spec.frames,
             "height": spec.height,
@@ -68,7 +87,7 @@ def build_samples(cfg: KubricConfig, spec: SceneSpec, passes: Passes, blender_ve
         qc["visible_pixels"] = visible
         meta["qc"] = qc
         sample = Sample(
-            key=f"{SOURCE}-s{spec.index:07d}-{tag}",
+            key=f"{SOURCE}-s{spec.index:07d}-{plan.tag}",
             input=passes.full,
             target=clean,
             trimask=tm.with_rims(tm.from_instances(passes.instances, remove=removed, keep=kept)),
@@ -76,10 +95,13 @@ def build_samples(cfg: KubricConfig, spec: SceneSpec, passes: Passes, blender_ve
             meta=meta,
             extras={"instances": passes.instances},
         )
-        if cfg.layers and not kept:
-            add_truth_layers(sample, ids, [c for c, _ in cleaned[1:]])
-        sample.caption = captioner.caption(clean, meta)
-        samples.append(sample.validate())
+        samples.append(sample)
+    if cfg.layers and spec.scenario == "standard":
+        solos = [s.target for s in samples if s.meta["sample_kind"] == "solo"]
+        add_truth_layers(samples[0], ids, solos)
+    for sample in samples:
+        sample.caption = captioner.caption(sample.target, sample.meta)
+        sample.validate()
     return samples
 
 
@@ -121,6 +143,27 @@ def truth_layers(background: np.ndarray, solos: list[np.ndarray], instances: np.
     return np.stack(layers)
 
 
+def _precheck(cfg: KubricConfig, spec: SceneSpec, renderer: BlenderRenderer, poses: np.ndarray,
+              resimulated: np.ndarray | None) -> str | None:
+    """Why a scene fails QC that the simulated poses already decide (nothing rendered yet), or None."""
+    if not renderer.in_view(spec, poses):
+        return "an object leaves the view"
+    if not spec.camera.moving and cfg.min_motion > 0:
+        moved = renderer.motion_px(spec, poses)
+        if moved < cfg.min_motion:  # a still clip (10% of scenes before this check): nothing to learn about time
+            return f"nothing moves ({moved:.2f} px < --min-motion {cfg.min_motion})"
+    if resimulated is not None:
+        pushed = renderer.motion_px(spec, poses, against=resimulated)
+        if pushed < max(cfg.min_motion, 2.0):
+            return f"the removed object changes how nothing else moves ({pushed:.2f} px)"
+    seen = renderer.visible_estimate(spec, poses)
+    objects = [k for k, o in enumerate(spec.objects) if o.role == "object"]
+    fewest = min(seen[k] for k in objects)
+    if fewest < cfg.object_pixel_floor:
+        return f"an object would show about {fewest} pixels (< {cfg.object_pixel_floor}; from the poses)"
+    return None
+
+
 def generate_scene(cfg: KubricConfig, index: int, renderer: BlenderRenderer,
                    captioner: Captioner | None = None) -> SceneResult:
     """Render scene `index` of the run, resampling on QC failure; see the module docstring."""
@@ -130,19 +173,19 @@ def generate_scene(cfg: KubricConfig, index: int, renderer: BlenderRenderer,
     start = time.perf_counter()
     for attempt in range(cfg.max_attempts):
         spec = sample_scene(cfg, index, attempt)
-        poses = simulate(spec, renderer.build(spec))
-        if not renderer.in_view(spec, poses):
-            reasons.append(f"attempt {attempt}: an object leaves the view")
+        vertices = renderer.build(spec)
+        poses = simulate(spec, vertices)
+        plans = scene_plans(spec)
+        removed = frozenset(o.id for o in spec.objects if o.role == "object")
+        resimulated = simulate(spec, vertices, without=removed) if any(p.resimulated for p in plans) else None
+        why = _precheck(cfg, spec, renderer, poses, resimulated)
+        if why is not None:
+            reasons.append(f"attempt {attempt}: {why}")
             continue
-        if not spec.camera.moving and cfg.min_motion > 0:
-            moved = renderer.motion_px(spec, poses)
-            if moved < cfg.min_motion:  # a still clip (10% of scenes before this check): nothing to learn about time
-                reasons.append(f"attempt {attempt}: nothing moves ({moved:.2f} px < --min-motion {cfg.min_motion})")
-                continue
         passes = renderer.render_full(spec, poses)
-        visible = visible_pixels(passes.instances, [o.id for o in spec.objects])
+        visible = visible_pixels(passes.instances, [o.id for o in spec.objects if o.role == "object"])
         if min(visible) >= cfg.object_pixel_floor:  # check before paying for the target passes
-            passes = renderer.render_targets(spec, poses, passes)
+            passes = renderer.render_targets(spec, poses, passes, plans, resimulated)
         for k, v in passes.rendered_frames.items():
             stats["rendered_frames"][k] = stats["rendered_frames"].get(k, 0) + v
         for k, v in passes.seconds.items():
@@ -150,7 +193,7 @@ def generate_scene(cfg: KubricConfig, index: int, renderer: BlenderRenderer,
         if min(visible) < cfg.object_pixel_floor:
             reasons.append(f"attempt {attempt}: an object shows only {min(visible)} pixels (< {cfg.object_pixel_floor})")
             continue
-        samples = build_samples(cfg, spec, passes, renderer.version, captioner)
+        samples = build_samples(cfg, spec, passes, plans, renderer.version, captioner)
         worst = max(s.meta["qc"]["drift_frac"] for s in samples)
         residual = sum(s.meta["qc"]["residual_object_pixels"] for s in samples)
         if worst > cfg.max_drift:
@@ -183,10 +226,13 @@ def worker_generate(cfg: KubricConfig, index: int, threads: int) -> SceneResult:
 def run_kubric(cfg: KubricConfig, opts: RunOptions) -> RunSummary:
     """Generate a kubric dataset into `opts.out_dir` (resumable; see `generators.run`)."""
     cfg.asset_files = user_files(cfg.assets_dir, MESH_SUFFIXES, "--assets-dir")
-    cfg.hdri_files = user_files(cfg.hdri_dir, HDRI_SUFFIXES, "--hdri-dir")
+    user_hdris = ["hdri:" + f for f in user_files(cfg.hdri_dir, HDRI_SUFFIXES, "--hdri-dir")]
     if cfg.assets_dir and "assets" not in cfg.object_sources:
         cfg.object_sources = (*cfg.object_sources, "assets")
     bpy = require_bpy()
+    cfg.hdri_files = (bundled_hdris() if cfg.bundled_hdris else []) + user_hdris
+    require([(bool(cfg.hdri_files) or cfg.hdri_prob == 0,
+              "no HDRI to light the scenes with: give --hdri-dir, keep --bundled-hdris, or set --hdri-prob 0")])
     identity = {"config": cfg.to_dict(), "blender_version": bpy.app.version_string}
     for key in ("assets_dir", "hdri_dir"):  # folders may move; their file lists are the identity
         identity["config"].pop(key)

@@ -16,10 +16,12 @@ from .scene import SceneSpec
 SIM_HZ = 240
 
 
-def simulate(spec: SceneSpec, vertices: list[np.ndarray]) -> np.ndarray:
+def simulate(spec: SceneSpec, vertices: list[np.ndarray], without: frozenset[int] = frozenset()) -> np.ndarray:
     """Return poses (frames, objects, 7): position xyz then quaternion xyzw, one row per frame.
 
-    `vertices[i]` is object i's mesh in its local frame (centred, scaled to its spec size).
+    `vertices[i]` is object i's mesh in its local frame (centred, scaled to its spec size). Objects whose ids are
+    in `without` are left out of the simulation (the world as it would be without them; their rows keep their
+    start pose): the target of a scene where removing an object changes how the others move.
     """
     client = pb.connect(pb.DIRECT)
     try:
@@ -35,13 +37,17 @@ def simulate(spec: SceneSpec, vertices: list[np.ndarray]) -> np.ndarray:
                                baseOrientation=pb.getQuaternionFromEuler([0, 0, yaw]), physicsClientId=client)
         bodies = []
         for obj, verts in zip(spec.objects, vertices):
+            if obj.id in without:
+                bodies.append(None)
+                continue
             shape = pb.createCollisionShape(pb.GEOM_MESH, vertices=np.asarray(verts, dtype=float).tolist(),
                                             physicsClientId=client)
             pos = list(obj.position)
-            if obj.motion == "static":  # rest the lowest vertex on the floor
+            if obj.motion in ("static", "rest"):  # rest the lowest vertex on the floor
                 rot = np.array(pb.getMatrixFromQuaternion(obj.orientation)).reshape(3, 3)
                 pos[2] = float(-(np.asarray(verts) @ rot.T)[:, 2].min()) + 1e-3
-            mass = 0.0 if obj.motion == "static" else 1.0  # static objects stay put, others bounce off them
+            # static objects stay put and others bounce off them; resting ones (scenery) can be knocked over
+            mass = {"static": 0.0, "rest": 0.3}.get(obj.motion, 1.0)
             body = pb.createMultiBody(mass, shape, basePosition=pos, baseOrientation=obj.orientation,
                                       physicsClientId=client)
             pb.changeDynamics(body, -1, lateralFriction=obj.friction, restitution=obj.restitution,
@@ -50,11 +56,15 @@ def simulate(spec: SceneSpec, vertices: list[np.ndarray]) -> np.ndarray:
             bodies.append(body)
         steps = max(1, round(SIM_HZ / spec.fps))
         poses = np.zeros((spec.frames, len(bodies), 7), dtype=np.float64)
+        for i, obj in enumerate(spec.objects):
+            poses[:, i, :3], poses[:, i, 3:] = obj.position, obj.orientation
         for t in range(spec.frames):
             if t:
                 for _ in range(steps):
                     pb.stepSimulation(physicsClientId=client)
             for i, body in enumerate(bodies):
+                if body is None:
+                    continue
                 p, q = pb.getBasePositionAndOrientation(body, physicsClientId=client)
                 poses[t, i, :3], poses[t, i, 3:] = p, q
         return poses

@@ -42,6 +42,12 @@ class ObjectSpec:
     angular_velocity: tuple[float, float, float]
     friction: float
     restitution: float
+    pattern: str = "plain"  # plain | checker | stripes | spots | mottled (procedural, two colours) | image (its own texture)
+    color2_name: str = ""
+    color2: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    pattern_scale: float = 1.0  # pattern repeats per object size
+    area: float = 0.0  # the on-screen area (fraction of the frame) its size was chosen for
+    role: str = "object"  # object (in the instance map, removable) | scenery (background things it may push)
 
 
 @dataclass
@@ -64,6 +70,8 @@ class LightSpec:
     world_strength: float
     hdri: str = ""
     hdri_rotation: float = 0.0
+    hdri_clamp: float = 0.0  # lighting rays see the map clamped at this radiance (0 = unclamped); see hdri.py
+    sun_from_hdri: bool = False  # the sun lamp stands where the map's own sun is
     extra_lights: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -104,6 +112,8 @@ class SceneSpec:
     walls: list[dict[str, Any]]
     light: LightSpec
     camera: CameraSpec
+    scenario: str = "standard"
+    removals: list[list[int]] = field(default_factory=list)  # similar: the ids removed by each extra sample
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -123,49 +133,175 @@ def _jitter(rgb: tuple[float, float, float], rng: np.random.Generator, amount: f
     return tuple(float(np.clip(c + rng.uniform(-amount, amount), 0.0, 1.0)) for c in rgb)
 
 
-def _sample_objects(cfg: KubricConfig, rng: np.random.Generator) -> list[ObjectSpec]:
-    assets = catalog(cfg.object_sources, cfg.asset_files)
+PATTERNS = ("checker", "stripes", "spots", "mottled")
+SHAPE_FACTOR = 0.6  # projected area / (projected longest side)^2 of a typical object (sphere 0.79, thin blob 0.3)
+
+
+def object_size_for_area(area: float, distance: float, focal_length: float) -> float:
+    """The longest side (m) that makes an object at `distance` cover `area` of a square frame on a 36 mm sensor."""
+    return math.sqrt(area / SHAPE_FACTOR) * distance * 36.0 / focal_length
+
+
+def _pick_asset(assets: dict[str, list[AssetRef]], rng: np.random.Generator) -> tuple[str, AssetRef]:
+    """A source, then an asset; within pybullet_data the named meshes come up as often as the 1000 random shapes."""
     sources = sorted(assets)
-    n = int(rng.integers(cfg.min_objects, cfg.max_objects + 1))
-    objects: list[ObjectSpec] = []
-    placed: list[tuple[np.ndarray, float]] = []
-    for i in range(n):
-        src = sources[int(rng.integers(len(sources)))]
-        ref: AssetRef = assets[src][int(rng.integers(len(assets[src])))]
-        size = float(rng.uniform(0.7, 1.5))
-        motion = cfg.motions[int(rng.integers(len(cfg.motions)))]
-        radius = size * 0.75
-        for _ in range(100):  # rejection sampling for non-overlapping starts
-            xy = rng.uniform(-SCENE_RADIUS, SCENE_RADIUS, size=2)
-            z = {"static": radius, "drop": rng.uniform(1.2, 2.5), "throw": rng.uniform(0.6, 1.4)}[motion]
-            z = max(z, radius + 0.05)  # a thrown object never starts inside the floor
-            pos = np.array([xy[0], xy[1], z])
-            if all(np.linalg.norm(pos - p) > radius + r for p, r in placed):
+    src = sources[int(rng.integers(len(sources)))]
+    pool = assets[src]
+    if src == "pybullet":
+        named = [a for a in pool if not a.name.startswith("shape")]
+        shapes = [a for a in pool if a.name.startswith("shape")]
+        pool = named if named and (not shapes or rng.random() < 0.5) else shapes
+    return src, pool[int(rng.integers(len(pool)))]
+
+
+def _sample_pattern(ref: AssetRef, rng: np.random.Generator) -> tuple[str, str, float]:
+    """(pattern, second colour name, scale): a file's own texture for 80% of textured files; otherwise a two-colour
+    procedural pattern for 70% of objects, plain for the rest."""
+    if ref.textured and rng.random() < 0.8:
+        return "image", "", 1.0
+    if rng.random() < 0.3:
+        return "plain", "", 1.0
+    pattern = PATTERNS[int(rng.integers(len(PATTERNS)))]
+    return pattern, list(COLORS)[int(rng.integers(len(COLORS)))], float(rng.uniform(2.0, 6.0))
+
+
+def _log_uniform(rng: np.random.Generator, lo: float, hi: float) -> float:
+    return float(math.exp(rng.uniform(math.log(lo), math.log(hi))))
+
+
+@dataclass
+class _Look:
+    """What an object looks like; instances of the similar-objects scenario share one."""
+
+    src: str
+    ref: AssetRef
+    color_name: str
+    finish: str
+    roughness: float
+    pattern: str
+    color2_name: str
+    pattern_scale: float
+
+
+def _sample_look(assets: dict[str, list[AssetRef]], rng: np.random.Generator) -> _Look:
+    src, ref = _pick_asset(assets, rng)
+    name = list(COLORS)[int(rng.integers(len(COLORS)))]
+    finish = FINISHES[int(rng.integers(len(FINISHES)))]
+    rough = {"matte": rng.uniform(0.5, 1.0), "glossy": rng.uniform(0.05, 0.3), "metallic": rng.uniform(0.1, 0.45)}[finish]
+    pattern, name2, scale = _sample_pattern(ref, rng)
+    return _Look(src, ref, name, finish, float(rough), pattern, name2, scale)
+
+
+class _Placer:
+    """Non-overlapping starts (rejection sampling on the floor plane) for objects of a given on-screen area."""
+
+    def __init__(self, camera: CameraSpec, centre: tuple[float, float] = (0.0, 0.0), radius: float = SCENE_RADIUS):
+        self.camera, self.centre, self.radius = camera, np.asarray(centre), radius
+        self.cam = np.array(camera.position(0.0))
+        self.placed: list[tuple[np.ndarray, float]] = []
+
+    def place(self, rng: np.random.Generator, area: float, motion: str) -> tuple[np.ndarray, float]:
+        for _ in range(100):
+            xy = self.centre + rng.uniform(-self.radius, self.radius, size=2)
+            size = object_size_for_area(area, float(np.linalg.norm(self.cam - np.array([*xy, 0.5]))),
+                                        self.camera.focal_length)
+            radius = size * 0.75
+            z = {"static": radius, "rest": radius, "drop": rng.uniform(1.2, 2.5), "throw": rng.uniform(0.6, 1.4)}[motion]
+            pos = np.array([xy[0], xy[1], max(z, radius + 0.05)])  # a thrown object never starts inside the floor
+            if all(np.linalg.norm(pos[:2] - p[:2]) > radius + r for p, r in self.placed):
                 break
-        placed.append((pos, radius))
-        if motion == "static":
-            orient = _yaw_quat(float(rng.uniform(0, 2 * math.pi)))
-            lin, ang = (0.0, 0.0, 0.0), (0.0, 0.0, 0.0)
-        elif motion == "drop":
-            orient = _random_quat(rng)
-            lin, ang = (0.0, 0.0, 0.0), tuple(float(v) for v in rng.normal(0, 1.0, 3))
-        else:
-            orient = _random_quat(rng)
-            to_centre = -pos[:2] / (np.linalg.norm(pos[:2]) + 1e-6)
-            speed = rng.uniform(1.0, 2.5)
-            lin = (float(to_centre[0] * speed), float(to_centre[1] * speed), float(rng.uniform(0.5, 2.0)))
-            ang = tuple(float(v) for v in rng.normal(0, 3.0, 3))
-        name = list(COLORS)[int(rng.integers(len(COLORS)))]
-        finish = FINISHES[int(rng.integers(len(FINISHES)))]
-        rough = {"matte": rng.uniform(0.5, 1.0), "glossy": rng.uniform(0.05, 0.3), "metallic": rng.uniform(0.1, 0.45)}[finish]
-        objects.append(ObjectSpec(
-            id=i + 1, asset={"kind": ref.kind, "name": ref.name, "ref": ref.ref, "source": src},
-            size=size, color_name=name, color=_jitter(COLORS[name], rng), finish=finish, roughness=float(rough),
-            motion=motion, position=tuple(float(v) for v in pos), orientation=orient,
-            linear_velocity=lin, angular_velocity=ang,
-            friction=float(rng.uniform(0.3, 0.9)), restitution=float(rng.uniform(0.05, 0.5)),
-        ))
+        self.placed.append((pos, radius))
+        return pos, size
+
+
+def _make_object(oid: int, look: _Look, rng: np.random.Generator, pos: np.ndarray, size: float, area: float,
+                 motion: str, role: str = "object", toward: np.ndarray | None = None,
+                 speed: tuple[float, float] = (1.0, 2.5)) -> ObjectSpec:
+    """An object spec at `pos` with the motion's start orientation and velocities (a throw aims at `toward`)."""
+    if motion in ("static", "rest"):
+        orient = _yaw_quat(float(rng.uniform(0, 2 * math.pi)))
+        lin, ang = (0.0, 0.0, 0.0), (0.0, 0.0, 0.0)
+    elif motion == "drop":
+        orient = _random_quat(rng)
+        lin, ang = (0.0, 0.0, 0.0), tuple(float(v) for v in rng.normal(0, 1.0, 3))
+    else:
+        orient = _random_quat(rng)
+        aim = (np.zeros(2) if toward is None else toward[:2]) - pos[:2]
+        aim = aim / (np.linalg.norm(aim) + 1e-6)
+        v = rng.uniform(*speed)
+        lin = (float(aim[0] * v), float(aim[1] * v), float(rng.uniform(0.5, 2.0)))
+        ang = tuple(float(v) for v in rng.normal(0, 3.0, 3))
+    return ObjectSpec(
+        id=oid, asset={"kind": look.ref.kind, "name": look.ref.name, "ref": look.ref.ref, "source": look.src},
+        size=float(size), color_name=look.color_name, color=_jitter(COLORS[look.color_name], rng), finish=look.finish,
+        roughness=look.roughness, motion=motion, position=tuple(float(v) for v in pos), orientation=orient,
+        linear_velocity=lin, angular_velocity=ang,
+        friction=float(rng.uniform(0.3, 0.9)), restitution=float(rng.uniform(0.05, 0.5)),
+        pattern=look.pattern, color2_name=look.color2_name,
+        color2=_jitter(COLORS[look.color2_name], rng) if look.color2_name else (0.0, 0.0, 0.0),
+        pattern_scale=look.pattern_scale, area=area, role=role,
+    )
+
+
+def _sample_objects(cfg: KubricConfig, rng: np.random.Generator, camera: CameraSpec) -> list[ObjectSpec]:
+    """Standard scenes: --min-objects..--max-objects objects whose on-screen area is log-uniform in --object-area
+    (the size follows from each object's distance to the camera), placed without overlapping, each with its own
+    look and motion."""
+    assets = catalog(cfg.object_sources, cfg.asset_files, cfg.assets_dir)
+    placer = _Placer(camera)
+    objects = []
+    for i in range(int(rng.integers(cfg.min_objects, cfg.max_objects + 1))):
+        look = _sample_look(assets, rng)
+        area = _log_uniform(rng, cfg.min_object_area, cfg.max_object_area)
+        motion = cfg.motions[int(rng.integers(len(cfg.motions)))]
+        pos, size = placer.place(rng, area, motion)
+        objects.append(_make_object(i + 1, look, rng, pos, size, area, motion))
     return objects
+
+
+def _sample_similar(cfg: KubricConfig, rng: np.random.Generator, camera: CameraSpec) -> tuple[list[ObjectSpec], list[list[int]]]:
+    """Similar objects (the paper's 'many similar objects' failure case): 5-12 instances of one mesh and material,
+    each covering a share of the frame small enough for all to fit, dropped or resting; one extra sample removes one
+    instance, another a random subset of 2 to half of them, the rest kept."""
+    assets = catalog(cfg.object_sources, cfg.asset_files, cfg.assets_dir)
+    n = int(rng.integers(5, 13))
+    look = _sample_look(assets, rng)
+    hi = max(cfg.min_object_area, min(cfg.max_object_area, 0.25 / n))
+    area = _log_uniform(rng, cfg.min_object_area * 0.5, hi) if hi > cfg.min_object_area * 0.5 else hi
+    placer = _Placer(camera)
+    motions = [m for m in cfg.motions if m != "throw"] or ["drop"]  # a crowd of throws scatters out of view
+    objects = []
+    for i in range(n):
+        motion = motions[int(rng.integers(len(motions)))]
+        pos, size = placer.place(rng, area, motion)
+        objects.append(_make_object(i + 1, look, rng, pos, size, area, motion))
+    ids = [o.id for o in objects]
+    one = [int(rng.choice(ids))]
+    some = sorted(int(i) for i in rng.choice(ids, size=int(rng.integers(2, n // 2 + 1)), replace=False))
+    return objects, [one, some]
+
+
+def _sample_push(cfg: KubricConfig, rng: np.random.Generator, camera: CameraSpec) -> list[ObjectSpec]:
+    """Pushes: 3-8 small things resting together (scenery: part of the background, trimask 128) and one object
+    thrown or rolled into them from 1.5-2.5 m away, so that knocking them over is its effect."""
+    assets = catalog(cfg.object_sources, cfg.asset_files, cfg.assets_dir)
+    centre = rng.uniform(-0.8, 0.8, size=2)
+    look = _sample_look(assets, rng)
+    area = _log_uniform(rng, max(cfg.min_object_area, 0.02), max(cfg.max_object_area, 0.02))
+    angle = rng.uniform(0, 2 * math.pi)
+    start = np.array([*(centre + rng.uniform(1.5, 2.5) * np.array([math.cos(angle), math.sin(angle)])), 0.0])
+    size = object_size_for_area(area, float(np.linalg.norm(np.array(camera.position(0.0)) - start)), camera.focal_length)
+    start[2] = max(size * 0.75 + 0.05, rng.uniform(0.3, 0.8))
+    pusher = _make_object(1, look, rng, start, size, area, "throw", toward=np.array([*centre, 0.0]), speed=(3.0, 5.0))
+    placer = _Placer(camera, centre=tuple(centre), radius=0.6)
+    placer.placed.append((start, size * 0.75))
+    scenery_look = _sample_look(assets, rng)
+    scenery = []
+    for i in range(int(rng.integers(3, 9))):
+        small = _log_uniform(rng, 0.003, 0.015)
+        pos, s = placer.place(rng, small, "rest")
+        scenery.append(_make_object(i + 2, scenery_look, rng, pos, s, small, "rest", role="scenery"))
+    return [pusher, *scenery]
 
 
 FLOOR_PALETTES = {
@@ -194,20 +330,38 @@ def _sample_floor(cfg: KubricConfig, rng: np.random.Generator) -> FloorSpec:
     )
 
 
+SUN_ELEVATION = (12.0, 70.0)  # degrees: a lower sun throws shadows to the horizon, a higher one hides them
+
+
 def _sample_light(cfg: KubricConfig, rng: np.random.Generator) -> LightSpec:
-    use_hdri = bool(cfg.hdri_files) and bool(rng.random() < 0.5)
+    """One sun lamp, and an HDRI world (the map clamped for lighting rays, its sun replaced by the lamp: see
+    `hdri.py`) with probability --hdri-prob, else Cycles' Nishita sky; draws in a fixed order."""
+    use_hdri = bool(cfg.hdri_files) and bool(rng.random() < cfg.hdri_prob)
     extra = []
     for _ in range(int(rng.integers(0, cfg.max_extra_lights + 1))):
         ang = rng.uniform(0, 2 * math.pi)
         r = rng.uniform(2.0, 4.0)
         extra.append({"position": (float(r * math.cos(ang)), float(r * math.sin(ang)), float(rng.uniform(2.5, 4.5))),
                       "power": float(rng.uniform(150, 500)), "radius": float(rng.uniform(0.05, 0.3))})
+    elevation, azimuth = float(rng.uniform(*SUN_ELEVATION)), float(rng.uniform(0, 360))
+    sun_angle, sun_strength = float(rng.uniform(0.5, 5.0)), float(rng.uniform(1.5, 3.0))
+    ambient = float(rng.uniform(0.1, 0.3))  # the sky's strength, or the clamped map's mean radiance
+    hdri = cfg.hdri_files[int(rng.integers(len(cfg.hdri_files)))] if cfg.hdri_files else ""
+    rotation = float(rng.uniform(0, 360))
+    if not use_hdri:
+        return LightSpec(sun_elevation=elevation, sun_azimuth=azimuth, sun_angle=sun_angle, sun_strength=sun_strength,
+                         world="sky", world_strength=ambient, hdri_rotation=rotation, extra_lights=extra)
+    from .assets import resolve
+    from .hdri import hdri_stats, sun_lamp_for
+
+    stats = hdri_stats(str(resolve(hdri, cfg.assets_dir, cfg.hdri_dir)))
+    lamp = sun_lamp_for(stats, rotation, SUN_ELEVATION)
+    if lamp is not None:
+        elevation, azimuth = lamp
     return LightSpec(
-        sun_elevation=float(rng.uniform(12, 70)), sun_azimuth=float(rng.uniform(0, 360)),
-        sun_angle=float(rng.uniform(0.5, 5.0)), sun_strength=float(rng.uniform(1.5, 3.0)),
-        world="hdri" if use_hdri else "sky", world_strength=float(rng.uniform(0.1, 0.3)),
-        hdri="hdri:" + cfg.hdri_files[int(rng.integers(len(cfg.hdri_files)))] if use_hdri else "",
-        hdri_rotation=float(rng.uniform(0, 360)), extra_lights=extra,
+        sun_elevation=elevation, sun_azimuth=azimuth, sun_angle=sun_angle, sun_strength=sun_strength,
+        world="hdri", world_strength=ambient / stats.mean, hdri=hdri, hdri_rotation=rotation,
+        hdri_clamp=stats.clamp, sun_from_hdri=lamp is not None, extra_lights=extra,
     )
 
 
@@ -238,12 +392,20 @@ def _sample_walls(cfg: KubricConfig, rng: np.random.Generator, camera: CameraSpe
 def sample_scene(cfg: KubricConfig, index: int, attempt: int = 0) -> SceneSpec:
     """Sample scene `index` of a run; `attempt` > 0 resamples a scene that failed QC."""
     rng = np.random.default_rng([cfg.seed, index, attempt])
-    objects = _sample_objects(cfg, rng)
+    camera = _sample_camera(cfg, rng)
+    scenario = cfg.scenarios[int(rng.choice(len(cfg.scenarios), p=np.asarray(cfg.scenario_weights) / sum(cfg.scenario_weights)))]
+    removals: list[list[int]] = []
+    if scenario == "similar":
+        objects, removals = _sample_similar(cfg, rng, camera)
+    elif scenario == "push":
+        objects = _sample_push(cfg, rng, camera)
+    else:
+        objects = _sample_objects(cfg, rng, camera)
     floor = _sample_floor(cfg, rng)
     light = _sample_light(cfg, rng)
-    camera = _sample_camera(cfg, rng)
     walls = _sample_walls(cfg, rng, camera)
     return SceneSpec(
         run_seed=cfg.seed, index=index, attempt=attempt, frames=cfg.frames, fps=cfg.fps,
         height=cfg.height, width=cfg.width, objects=objects, floor=floor, walls=walls, light=light, camera=camera,
+        scenario=scenario, removals=removals,
     )

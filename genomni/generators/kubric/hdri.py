@@ -1,0 +1,113 @@
+"""Environment maps (HDRIs): the ones Blender ships, where each map's sun is, and how to clamp it.
+
+An HDRI with a sun in it lights a scene with that sun *and* with the sun lamp the generator adds, so
+shadows come in pairs, and its tiny, very bright sun disc is sampled poorly (fireflies). So rays that
+*light* the scene see the map clamped at `HdriStats.clamp` (a few times its mean: the sky and its
+broad bright areas stay, the sun disc goes), camera rays see it unclamped (the backdrop), and the sun
+lamp is placed where the map's sun is (when that sun is high enough to throw a usable shadow) or, for a
+sunless or low-sun map, where the scene's sampling puts it: one sun's shadows in every scene.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from ...errors import GenomniError
+
+CLAMP_TIMES_MEAN = 4.0  # lighting rays see the map clamped at this many times its (clamped) mean luminance
+
+
+@dataclass(frozen=True)
+class HdriStats:
+    """What the sampler needs to know about one environment map (directions in Blender's world frame at rotation 0)."""
+
+    sun_elevation: float  # degrees above the horizon of the map's brightest direction
+    sun_azimuth: float  # degrees, counter-clockwise from +x
+    sun_share: float  # share of the map's power (solid-angle weighted luminance) above `clamp`
+    clamp: float  # linear radiance lighting rays see the map clamped at
+    mean: float  # mean luminance of the clamped map over the sphere
+
+
+def bundled_hdris() -> list[str]:
+    """Portable references (`bpy:NAME.exr`) of the CC0 Poly Haven maps shipped inside the bpy wheel."""
+    root = bundled_dir()
+    return [f"bpy:{p.name}" for p in sorted(root.glob("*.exr"))] if root is not None else []
+
+
+def bundled_dir() -> Path | None:
+    """Blender's `datafiles/studiolights/world` folder, or None when bpy is not installed."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("bpy")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    for base in spec.submodule_search_locations:
+        hits = sorted(Path(base).glob("*/datafiles/studiolights/world"))
+        if hits:
+            return hits[0]
+    return None
+
+
+def read_map(path: Path) -> np.ndarray:
+    """(H, W, 3) float32 linear radiance of an equirectangular .exr/.hdr map, read with bpy's OpenImageIO."""
+    from .blender import _oiio
+
+    oiio = _oiio()
+    inp = oiio.ImageInput.open(str(path))
+    if inp is None:
+        raise GenomniError(f"HDRI file {path} could not be read: {oiio.geterror().strip() or 'not an image'}")
+    pixels = np.asarray(inp.read_image("float"), dtype=np.float32)
+    inp.close()
+    if pixels.ndim != 3 or pixels.shape[2] < 3 or pixels.shape[1] < 2 * pixels.shape[0] - 2:
+        raise GenomniError(f"HDRI file {path} is not an equirectangular RGB map (2:1), got shape {pixels.shape}")
+    return pixels[..., :3]
+
+
+def direction_of(row: float, col: float, height: int, width: int) -> tuple[float, float]:
+    """(elevation, azimuth) in degrees of the pixel centre (row, col) of an equirectangular map as Blender's
+    environment texture maps it: the top row looks up, column u looks along azimuth 180 - 360 u degrees."""
+    elevation = 90.0 - 180.0 * (row + 0.5) / height
+    azimuth = (180.0 - 360.0 * (col + 0.5) / width) % 360.0
+    return elevation, azimuth
+
+
+@lru_cache(maxsize=64)
+def hdri_stats(path: str) -> HdriStats:
+    """Sun direction, clamp and mean of one map (cached per file; a pure function of its pixels)."""
+    rgb = read_map(Path(path))
+    if not np.isfinite(rgb).all():
+        raise GenomniError(f"HDRI file {path} holds non-finite radiance")
+    rgb = np.maximum(rgb, 0.0)  # lossy (DWA) compression leaves small negative values; Cycles adds no light there
+    h, w = rgb.shape[:2]
+    lum = rgb @ np.array([0.2126, 0.7152, 0.0722], np.float32)
+    weight = np.cos(np.radians(90.0 - 180.0 * (np.arange(h) + 0.5) / h))[:, None]  # solid angle per pixel
+    total = float((lum * weight).sum())
+    if total <= 0:
+        raise GenomniError(f"HDRI file {path} is black")
+    clamp = CLAMP_TIMES_MEAN * total / float(weight.sum() * w)
+    for _ in range(20):  # the clamp is a fixed point: CLAMP_TIMES_MEAN times the mean of the clamped map
+        mean = float((np.minimum(lum, clamp) * weight).sum() / (weight.sum() * w))
+        clamp = CLAMP_TIMES_MEAN * mean
+    sun = np.unravel_index(int(np.argmax(lum * (weight > 0))), lum.shape)
+    elevation, azimuth = direction_of(sun[0], sun[1], h, w)
+    above = float((np.maximum(lum - clamp, 0) * weight).sum()) / total
+    return HdriStats(sun_elevation=round(elevation, 3), sun_azimuth=round(azimuth, 3), sun_share=round(above, 4),
+                     clamp=float(clamp), mean=float(mean))
+
+
+def world_azimuth(map_azimuth: float, rotation: float) -> float:
+    """Azimuth in the scene of a map direction when the map is turned by `rotation` degrees about z."""
+    return (map_azimuth - rotation) % 360.0  # the Mapping node turns the lookup direction by +rotation
+
+
+def sun_lamp_for(stats: HdriStats, rotation: float, elevation_range: tuple[float, float]) -> tuple[float, float] | None:
+    """(elevation, azimuth) for the sun lamp when the map's own sun is in `elevation_range` and carries a real share
+    of its light; None when the lamp should take a sampled direction (the clamp removes the map's sun either way)."""
+    lo, hi = elevation_range
+    if stats.sun_share < 0.02 or not lo <= stats.sun_elevation <= hi:
+        return None
+    return stats.sun_elevation, world_azimuth(stats.sun_azimuth, rotation)
