@@ -6,14 +6,13 @@ import math
 import cv2
 import numpy as np
 import pytest
-from mathutils import Vector
 
 from genomni.generators.captions import TemplateCaptioner
 from genomni.generators.kubric.assets import resolve
 from genomni.generators.kubric.blender import BlenderRenderer, TargetPlan
 from genomni.generators.kubric.config import KubricConfig
 from genomni.generators.kubric.generate import generate_scene
-from genomni.generators.kubric.hdri import bundled_hdris, hdri_stats, world_azimuth
+from genomni.generators.kubric.hdri import bundled_hdris, hdri_stats, rotation_for, world_azimuth
 from genomni.generators.kubric.physics import simulate
 from genomni.generators.kubric.scene import sample_scene
 
@@ -32,11 +31,11 @@ def test_bundled_hdris_light_every_default_scene_and_their_sun_is_where_the_lamp
     lights = [sample_scene(cfg, k).light for k in range(24)]
     assert all(li.world == "hdri" and li.hdri_clamp > 0 for li in lights)
     assert len({li.hdri for li in lights}) >= 5  # the maps vary
-    for li in lights:  # the lamp stands at the map's own sun when that sun is 12-70 degrees up
+    for li in lights:  # the map's sun lies at the lamp's azimuth; the lamp takes its elevation when 12-70 degrees up
         stats = hdri_stats(str(resolve(li.hdri)))
+        assert world_azimuth(stats.sun_azimuth, li.hdri_rotation) == pytest.approx(li.sun_azimuth % 360, abs=1e-6)
         if li.sun_from_hdri:
             assert li.sun_elevation == stats.sun_elevation
-            assert li.sun_azimuth == pytest.approx(world_azimuth(stats.sun_azimuth, li.hdri_rotation))
         else:
             assert not 12 <= stats.sun_elevation <= 70 or stats.sun_share < 0.02
     assert any(li.sun_from_hdri for li in lights) and not all(li.sun_from_hdri for li in lights)
@@ -54,6 +53,8 @@ def test_the_lamp_direction_looks_at_the_maps_sun_in_the_render(tmp_path):
     spec.light.hdri_clamp, spec.light.world_strength, spec.light.sun_strength = stats.clamp, 0.2 / stats.clamp, 0.0
     poses = simulate(spec, renderer.build(spec))
     renderer._place(spec, poses, 0)
+    from mathutils import Vector  # importable once bpy is
+
     el, az = math.radians(stats.sun_elevation), math.radians(world_azimuth(stats.sun_azimuth, 77.0))
     cam = renderer.camera
     cam.location = (0.0, 0.0, 50.0)  # above the floor, looking up at the sky
@@ -65,32 +66,36 @@ def test_the_lamp_direction_looks_at_the_maps_sun_in_the_render(tmp_path):
 
 
 def test_a_clamped_map_throws_no_second_sun_shadow():
-    """With the lamp off, the city map's own sun (48 degrees up, 31% of its power) throws a hard shadow when the
-    map lights the scene unclamped, and none when it is clamped as the generator does: only the lamp's shadow stays."""
+    """The city map's sun (48 degrees up, 31% of its power), turned 90 degrees away from the lamp, throws a hard
+    shadow of its own unclamped (lamp off); clamped and turned as the generator turns it (its sun at the lamp's
+    azimuth), the map alone darkens nothing beyond a soft contact halo: the lamp's is the scene's only shadow."""
     cfg = _cfg(samples=16, frames=1)
     renderer = BlenderRenderer(cfg)
     spec = sample_scene(cfg, 1)
     spec.objects, spec.walls = spec.objects[:1], []
     obj = spec.objects[0]
-    obj.motion, obj.position, obj.size = "static", (0.0, 0.0, 0.5), 1.5
+    obj.motion, obj.position, obj.size = "static", (0.0, 0.0, 0.5), 2.5
     obj.linear_velocity = obj.angular_velocity = (0.0, 0.0, 0.0)
     spec.floor.kind, spec.floor.glossy, spec.floor.metallic, spec.floor.roughness = "plain", False, 0.0, 0.8
-    spec.camera.azimuth_sweep, spec.camera.elevation = 0.0, 60.0
     stats = hdri_stats(str(resolve("bpy:city.exr")))
-    spec.light.world, spec.light.hdri, spec.light.sun_strength = "hdri", "bpy:city.exr", 0.0
-    spec.light.world_strength = 0.2 / stats.mean
+    li = spec.light
+    li.world, li.hdri, li.sun_azimuth, li.sun_elevation = "hdri", "bpy:city.exr", 0.0, stats.sun_elevation
+    # the turned map's sun throws its shadow toward 270 degrees: the camera at 315 sees it beside the object
+    spec.camera.azimuth_sweep, spec.camera.elevation, spec.camera.distance, spec.camera.azimuth = 0.0, 55.0, 6.0, 315.0
 
-    def darkest_shadow(clamp: float) -> float:
-        spec.light.hdri_clamp = clamp
+    def far_shadow(clamp: float, rotation: float) -> int:
+        """Pixels more than 6 px from the object that the map alone (lamp off) darkens by more than 10 levels."""
+        li.hdri_clamp, li.hdri_rotation, li.sun_strength, li.world_strength = clamp, rotation, 0.0, 0.2 / stats.mean
         poses = simulate(spec, renderer.build(spec))
         full = renderer.render_full(spec, poses)
         bg = renderer.render_targets(spec, poses, full, [TargetPlan("all")])
-        away = ~cv2.dilate((full.instances[0] > 0).astype(np.uint8), np.ones((9, 9), np.uint8)).astype(bool)
-        darker = cv2.GaussianBlur((bg.background[0].astype(np.float32) - full.full[0]).mean(-1), (0, 0), 1.5)
-        return float(darker[away].max())
+        darker = cv2.GaussianBlur((bg.background[0].astype(np.float32) - full.full[0]).mean(-1), (0, 0), 1.0)
+        near = cv2.dilate((full.instances[0] > 0).astype(np.uint8), np.ones((13, 13), np.uint8)) > 0
+        return int(((darker > 10) & ~near).sum())
 
-    assert darkest_shadow(0.0) > 25  # the map's sun: a hard shadow away from the object
-    assert darkest_shadow(stats.clamp) < 8  # clamped: at most a faint contact darkening
+    unclamped = far_shadow(0.0, rotation_for(stats, 90.0))  # its sun 90 degrees from the lamp: a second shadow
+    clamped = far_shadow(stats.clamp, rotation_for(stats, 0.0))  # as generated
+    assert unclamped > 60 and clamped <= unclamped / 10
 
 
 def test_object_sizes_follow_the_documented_area_range():
@@ -121,9 +126,11 @@ def test_similar_objects_scene_removes_some_copies_and_keeps_the_rest_unchanged(
         removed, kept = s.meta["removed_ids"], s.meta["kept_ids"]
         assert len(removed) == 1 if tag == "one" else 2 <= len(removed) <= len(objects) // 2
         assert (s.trimask[np.isin(inst, removed)] == 0).all() and (s.trimask[np.isin(inst, kept)] == 255).all()
-        near_removed = np.stack([cv2.dilate(m.astype(np.uint8), np.ones((9, 9), np.uint8)) > 0 for m in np.isin(inst, removed)])
-        kept_px = np.isin(inst, kept) & ~near_removed
-        assert np.array_equal(s.target[kept_px], s.input[kept_px])  # kept copies are the input's own pixels
+        # kept copies stay: the input's own pixels, or changed a little where a removed neighbour shadowed or was
+        # reflected in them; a copy that vanished would change by far more than 40 levels
+        diff = np.abs(s.target.astype(int) - s.input.astype(int)).max(-1)
+        assert all((diff[inst == k] > 40).mean() < 0.05 for k in kept if (inst == k).any())
+        assert (diff[np.isin(inst, kept)] == 0).mean() > 0.6
         assert s.meta["qc"]["residual_object_pixels"] == 0 and s.meta["scenario"] == "similar"
 
 

@@ -5,7 +5,8 @@ shadows come in pairs, and its tiny, very bright sun disc is sampled poorly (fir
 *light* the scene see the map clamped at `HdriStats.clamp` (a few times its mean: the sky and its
 broad bright areas stay, the sun disc goes), camera rays see it unclamped (the backdrop), and the sun
 lamp is placed where the map's sun is (when that sun is high enough to throw a usable shadow) or, for a
-sunless or low-sun map, where the scene's sampling puts it: one sun's shadows in every scene.
+sunless or low-sun map, at a sampled elevation; the map is turned so that its sun lies at the lamp's
+azimuth, so the soft light the clamp leaves around it falls the same way: one sun's shadows in every scene.
 """
 
 from __future__ import annotations
@@ -104,10 +105,16 @@ def world_azimuth(map_azimuth: float, rotation: float) -> float:
     return (map_azimuth - rotation) % 360.0  # the Mapping node turns the lookup direction by +rotation
 
 
-def sun_lamp_for(stats: HdriStats, rotation: float, elevation_range: tuple[float, float]) -> tuple[float, float] | None:
-    """(elevation, azimuth) for the sun lamp when the map's own sun is in `elevation_range` and carries a real share
-    of its light; None when the lamp should take a sampled direction (the clamp removes the map's sun either way)."""
+def sun_elevation_for(stats: HdriStats, elevation_range: tuple[float, float]) -> float | None:
+    """The lamp's elevation when the map's own sun is in `elevation_range` and carries a real share of its light;
+    None when the lamp should take a sampled elevation (the clamp removes the map's sun either way)."""
     lo, hi = elevation_range
     if stats.sun_share < 0.02 or not lo <= stats.sun_elevation <= hi:
         return None
-    return stats.sun_elevation, world_azimuth(stats.sun_azimuth, rotation)
+    return stats.sun_elevation
+
+
+def rotation_for(stats: HdriStats, lamp_azimuth: float) -> float:
+    """The map rotation that puts its sun at the lamp's azimuth, so what directional light the clamped map keeps
+    (the bright sky around its sun) falls the same way as the lamp's shadows, never a second way."""
+    return (stats.sun_azimuth - lamp_azimuth) % 360.0

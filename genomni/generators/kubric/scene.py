@@ -283,17 +283,24 @@ def _sample_similar(cfg: KubricConfig, rng: np.random.Generator, camera: CameraS
 
 def _sample_push(cfg: KubricConfig, rng: np.random.Generator, camera: CameraSpec) -> list[ObjectSpec]:
     """Pushes: 3-8 small things resting together (scenery: part of the background, trimask 128) and one object
-    thrown or rolled into them from 1.5-2.5 m away, so that knocking them over is its effect."""
+    sliding into them at 2-3.5 m/s, started so that it reaches them within the first 15-45% of the clip; knocking
+    them over is its effect."""
     assets = catalog(cfg.object_sources, cfg.asset_files, cfg.assets_dir)
     centre = rng.uniform(-0.8, 0.8, size=2)
     look = _sample_look(assets, rng)
     area = _log_uniform(rng, max(cfg.min_object_area, 0.02), max(cfg.max_object_area, 0.02))
     angle = rng.uniform(0, 2 * math.pi)
-    start = np.array([*(centre + rng.uniform(1.5, 2.5) * np.array([math.cos(angle), math.sin(angle)])), 0.0])
+    speed = float(rng.uniform(2.0, 3.5))
+    reach = speed * rng.uniform(0.15, 0.45) * cfg.frames / cfg.fps  # metres covered before it reaches them
+    start = np.array([*centre, 0.0])
     size = object_size_for_area(area, float(np.linalg.norm(np.array(camera.position(0.0)) - start)), camera.focal_length)
-    start[2] = max(size * 0.75 + 0.05, rng.uniform(0.3, 0.8))
-    pusher = _make_object(1, look, rng, start, size, area, "throw", toward=np.array([*centre, 0.0]), speed=(3.0, 5.0))
-    placer = _Placer(camera, centre=tuple(centre), radius=0.6)
+    distance = float(np.clip(reach + 0.75 * size + 0.4, 0.6 + 0.75 * size, 2.5 + 0.75 * size))
+    start[:2] = centre + distance * np.array([math.cos(angle), math.sin(angle)])
+    start[2] = 0.75 * size + 0.02
+    pusher = _make_object(1, look, rng, start, size, area, "throw", toward=np.array([*centre, 0.0]), speed=(speed, speed))
+    pusher.linear_velocity = (*pusher.linear_velocity[:2], 0.0)  # it slides or rolls along the floor
+    pusher.angular_velocity = (0.0, 0.0, 0.0)
+    placer = _Placer(camera, centre=tuple(centre), radius=0.5)
     placer.placed.append((start, size * 0.75))
     scenery_look = _sample_look(assets, rng)
     scenery = []
@@ -334,8 +341,9 @@ SUN_ELEVATION = (12.0, 70.0)  # degrees: a lower sun throws shadows to the horiz
 
 
 def _sample_light(cfg: KubricConfig, rng: np.random.Generator) -> LightSpec:
-    """One sun lamp, and an HDRI world (the map clamped for lighting rays, its sun replaced by the lamp: see
-    `hdri.py`) with probability --hdri-prob, else Cycles' Nishita sky; draws in a fixed order."""
+    """One sun lamp, and an HDRI world (the map clamped for lighting rays, turned so its sun lies at the lamp's
+    azimuth, the lamp at the map sun's elevation when that is 12-70 degrees: see `hdri.py`) with probability
+    --hdri-prob, else Cycles' Nishita sky; draws in a fixed order."""
     use_hdri = bool(cfg.hdri_files) and bool(rng.random() < cfg.hdri_prob)
     extra = []
     for _ in range(int(rng.integers(0, cfg.max_extra_lights + 1))):
@@ -347,21 +355,19 @@ def _sample_light(cfg: KubricConfig, rng: np.random.Generator) -> LightSpec:
     sun_angle, sun_strength = float(rng.uniform(0.5, 5.0)), float(rng.uniform(1.5, 3.0))
     ambient = float(rng.uniform(0.1, 0.3))  # the sky's strength, or the clamped map's mean radiance
     hdri = cfg.hdri_files[int(rng.integers(len(cfg.hdri_files)))] if cfg.hdri_files else ""
-    rotation = float(rng.uniform(0, 360))
     if not use_hdri:
         return LightSpec(sun_elevation=elevation, sun_azimuth=azimuth, sun_angle=sun_angle, sun_strength=sun_strength,
-                         world="sky", world_strength=ambient, hdri_rotation=rotation, extra_lights=extra)
+                         world="sky", world_strength=ambient, extra_lights=extra)
     from .assets import resolve
-    from .hdri import hdri_stats, sun_lamp_for
+    from .hdri import hdri_stats, rotation_for, sun_elevation_for
 
     stats = hdri_stats(str(resolve(hdri, cfg.assets_dir, cfg.hdri_dir)))
-    lamp = sun_lamp_for(stats, rotation, SUN_ELEVATION)
-    if lamp is not None:
-        elevation, azimuth = lamp
+    from_map = sun_elevation_for(stats, SUN_ELEVATION)
     return LightSpec(
-        sun_elevation=elevation, sun_azimuth=azimuth, sun_angle=sun_angle, sun_strength=sun_strength,
-        world="hdri", world_strength=ambient / stats.mean, hdri=hdri, hdri_rotation=rotation,
-        hdri_clamp=stats.clamp, sun_from_hdri=lamp is not None, extra_lights=extra,
+        sun_elevation=elevation if from_map is None else from_map, sun_azimuth=azimuth, sun_angle=sun_angle,
+        sun_strength=sun_strength, world="hdri", world_strength=ambient / stats.mean, hdri=hdri,
+        hdri_rotation=rotation_for(stats, azimuth), hdri_clamp=stats.clamp, sun_from_hdri=from_map is not None,
+        extra_lights=extra,
     )
 
 
