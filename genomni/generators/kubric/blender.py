@@ -456,18 +456,17 @@ class BlenderRenderer:
         return linear_to_srgb8(rgb), np.rint(index).astype(np.uint8)
 
     def in_view(self, spec: SceneSpec, poses: np.ndarray, margin: float = 0.02) -> bool:
-        """Whether every object's centre projects inside the frame in every frame (checked before rendering)."""
-        from bpy_extras.object_utils import world_to_camera_view
-        from mathutils import Vector
-
-        scene = self.bpy.context.scene
+        """Whether every object's centre (scenery need not stay) projects inside the frame in every frame (checked
+        before rendering)."""
         for t in range(spec.frames):
             self._place(spec, poses, t)
             self.bpy.context.view_layer.update()
-            for pose in poses[t]:
-                p = world_to_camera_view(scene, self.camera, Vector(pose[:3]))
-                if not (margin < p.x < 1 - margin and margin < p.y < 1 - margin and p.z > 0):
-                    return False
+            objects = [i for i in range(len(spec.objects)) if i not in self.scenery]
+            px = self._project(spec, poses[t, objects, :3])
+            inside = ((px[:, 0] > margin * spec.width) & (px[:, 0] < (1 - margin) * spec.width)
+                      & (px[:, 1] > margin * spec.height) & (px[:, 1] < (1 - margin) * spec.height) & (px[:, 2] > 0))
+            if not inside.all():
+                return False
         return True
 
     def _project(self, spec: SceneSpec, points: np.ndarray) -> np.ndarray:

@@ -134,6 +134,8 @@ def _jitter(rgb: tuple[float, float, float], rng: np.random.Generator, amount: f
 
 
 PATTERNS = ("checker", "stripes", "spots", "mottled")
+# Things that stand still on a flat base when left at rest (a sphere or a random blob would roll off by itself).
+STANDING = ("cube", "cylinder", "cone", "domino", "jenga", "mug", "tray")
 SHAPE_FACTOR = 0.6  # projected area / (projected longest side)^2 of a typical object (sphere 0.79, thin blob 0.3)
 
 
@@ -300,12 +302,15 @@ def _sample_push(cfg: KubricConfig, rng: np.random.Generator, camera: CameraSpec
     pusher = _make_object(1, look, rng, start, size, area, "throw", toward=np.array([*centre, 0.0]), speed=(speed, speed))
     pusher.linear_velocity = (*pusher.linear_velocity[:2], 0.0)  # it slides or rolls along the floor
     pusher.angular_velocity = (0.0, 0.0, 0.0)
-    placer = _Placer(camera, centre=tuple(centre), radius=0.5)
+    n = int(rng.integers(3, 9))
+    small = _log_uniform(rng, 0.003, 0.015)
+    typical = object_size_for_area(small, float(np.linalg.norm(np.array(camera.position(0.0)) - start)), camera.focal_length)
+    placer = _Placer(camera, centre=tuple(centre), radius=0.3 + 0.6 * math.sqrt(n) * typical)  # room for all to stand apart
     placer.placed.append((start, size * 0.75))
-    scenery_look = _sample_look(assets, rng)
+    standing = {src: [a for a in pool if a.name in STANDING] for src, pool in assets.items()}
+    scenery_look = _sample_look({src: pool for src, pool in standing.items() if pool} or assets, rng)
     scenery = []
-    for i in range(int(rng.integers(3, 9))):
-        small = _log_uniform(rng, 0.003, 0.015)
+    for i in range(n):
         pos, s = placer.place(rng, small, "rest")
         scenery.append(_make_object(i + 2, scenery_look, rng, pos, s, small, "rest", role="scenery"))
     return [pusher, *scenery]
