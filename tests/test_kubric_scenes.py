@@ -11,8 +11,8 @@ from genomni.generators.captions import TemplateCaptioner
 from genomni.generators.kubric.assets import resolve
 from genomni.generators.kubric.blender import BlenderRenderer, TargetPlan
 from genomni.generators.kubric.config import KubricConfig
-from genomni.generators.kubric.generate import generate_scene
-from genomni.generators.kubric.hdri import bundled_hdris, hdri_stats, rotation_for, world_azimuth
+from genomni.generators.kubric.generate import generate_scene, resolve_files
+from genomni.generators.kubric.hdri import hdri_stats, rotation_for, world_azimuth
 from genomni.generators.kubric.physics import simulate
 from genomni.generators.kubric.scene import sample_scene
 
@@ -21,7 +21,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 def _cfg(**kw) -> KubricConfig:
     cfg = KubricConfig(**{"frames": 3, "height": 48, "width": 48, "samples": 8, **kw})
-    cfg.hdri_files = bundled_hdris()  # what run_kubric fills in
+    resolve_files(cfg)  # as run_kubric does: the bundled HDRIs
     return cfg
 
 
@@ -178,3 +178,24 @@ def test_pairs_are_noise_free_against_a_many_sample_reference():
         far_diffs.append(np.abs(s.target.astype(int) - s.input.astype(int)).max(-1)[~near])
     far = np.concatenate(far_diffs)
     assert (far > 6).mean() < 0.0005 and far.max() <= 16
+
+
+def test_deform_scene_dents_the_sheet_and_its_target_is_the_sheet_left_alone():
+    from genomni.generators.kubric.physics import simulate_motion
+
+    cfg = _cfg(scenarios=("deform",), scenario_weights=(1.0,), frames=16, height=64, width=64)
+    renderer = BlenderRenderer(cfg)
+    spec = sample_scene(cfg, 0)
+    sheet = [o for o in spec.objects if o.role == "scenery"]
+    assert len(sheet) == 1 and sheet[0].asset["kind"] == "cloth"
+    vertices = renderer.build(spec)
+    dropped = simulate_motion(spec, vertices)
+    alone = simulate_motion(spec, vertices, without=frozenset(o.id for o in spec.objects if o.role == "object"))
+    assert np.abs(alone.cloth - alone.cloth[0]).max() < 0.01  # settled: the sheet alone stays within 1 cm
+    assert (alone.cloth[0][:, 2] < sheet[0].position[2]).any()  # it sags under its own weight
+    assert (dropped.cloth[:, :, 2] - alone.cloth[:, :, 2]).min() < -0.05  # the objects dent it by more than 5 cm
+    result = generate_scene(cfg, 0, renderer, TemplateCaptioner())
+    assert len(result.samples) == 1, result.dropped
+    s = result.samples[0]
+    assert s.meta["scenario"] == "deform" and set(np.unique(s.trimask)) <= {0, 128}
+    assert s.meta["qc"]["effect_pixels"] > 0  # the dent and shadows change the sheet outside the objects

@@ -23,6 +23,7 @@ import numpy as np
 from ...errors import GenomniError
 from .assets import resolve
 from .config import KubricConfig
+from .physics import Motion
 from .scene import ObjectSpec, SceneSpec
 
 FLOOR_SIZE = 2000.0  # m: its edge lies within 0.3 degrees of the horizon from every camera the sampler places
@@ -160,6 +161,7 @@ class BlenderRenderer:
             vertices.append(verts)
         self.local_vertices = vertices
         self.scenery = {i for i, o in enumerate(spec.objects) if o.role == "scenery"}
+        self.specs = list(spec.objects)
         return vertices
 
     def _setup_render(self, scene, spec: SceneSpec) -> None:
@@ -383,9 +385,39 @@ class BlenderRenderer:
         links.new(tex.outputs["Distance" if spec.pattern == "spots" else "Fac"], ramp.inputs["Fac"])
         links.new(ramp.outputs["Color"], bsdf.inputs["Base Color"])
 
+    def _cloth(self, spec: ObjectSpec):
+        """The deformation scenario's sheet: `physics.cloth_grid` at its place (vertices in world coordinates, moved
+        frame by frame to the simulated ones), with its pattern; background in the instance map."""
+        from .physics import cloth_grid
+
+        verts, faces = cloth_grid(spec.size)
+        verts = verts + np.asarray(spec.position)
+        mesh = self.bpy.data.meshes.new(f"cloth{spec.id}")
+        mesh.from_pydata(verts.tolist(), [], faces.tolist())
+        mesh.polygons.foreach_set("use_smooth", [True] * len(mesh.polygons))
+        obj = self.bpy.data.objects.new(f"object{spec.id}", mesh)
+        self.bpy.context.scene.collection.objects.link(obj)
+        mat, bsdf = self._material(f"mat{spec.id}", spec.color, spec.roughness, 0.0)
+        if spec.pattern not in ("plain", "image"):
+            self._pattern(mat, bsdf, spec)
+        mesh.materials.append(mat)
+        obj.pass_index = 0
+        obj.rotation_mode = "QUATERNION"
+        return obj, verts
+
+    def _deform(self, cloth: np.ndarray | None, t: int) -> None:
+        """Move the cloth's vertices to frame t of its simulated track."""
+        if cloth is None:
+            return
+        obj = next(o for o, s in zip(self.objects, self.specs) if s.asset["kind"] == "cloth")
+        obj.data.vertices.foreach_set("co", cloth[t].astype(np.float32).ravel())
+        obj.data.update()
+
     def _object(self, spec: ObjectSpec):
         from mathutils import Matrix, Vector
 
+        if spec.asset["kind"] == "cloth":
+            return self._cloth(spec)
         obj = self._import_mesh(spec)
         obj.name = f"object{spec.id}"
         mesh = obj.data
@@ -422,12 +454,16 @@ class BlenderRenderer:
 
     # ---- rendering ------------------------------------------------------------------------
     def _place(self, spec: SceneSpec, poses: np.ndarray, t: int) -> None:
-        from mathutils import Vector
-
+        """Objects at their poses and the camera where it is at frame t."""
         for obj, pose in zip(self.objects, poses[t]):
             obj.location = pose[:3]
             x, y, z, w = pose[3:]
             obj.rotation_quaternion = (w, x, y, z)
+        self._aim_camera(spec, t)
+
+    def _aim_camera(self, spec: SceneSpec, t: int) -> None:
+        from mathutils import Vector
+
         frac = t / max(1, spec.frames - 1)
         pos = Vector(spec.camera.position(frac))
         self.camera.location = pos
@@ -497,6 +533,9 @@ class BlenderRenderer:
             self.bpy.context.view_layer.update()
             hulls = []
             for i, verts in enumerate(self.local_vertices):
+                if self.specs[i].asset["kind"] == "cloth":  # a sheet under the objects: not an occluder here
+                    hulls.append((float("inf"), None))
+                    continue
                 x, y, z, w = poses[t, i, 3:]
                 rot = np.array(Quaternion((w, x, y, z)).to_matrix())
                 px = self._project(spec, verts @ rot.T + poses[t, i, :3])
@@ -540,6 +579,17 @@ class BlenderRenderer:
                 px = self._corners_px(spec, poses, i, t)
                 ref = self._corners_px(spec, against, i, t) if against is not None else first.setdefault(i, px)
                 worst = max(worst, float(np.hypot(*(px - ref).T).max()))
+        return worst
+
+    def cloth_px(self, spec: SceneSpec, cloth: np.ndarray, against: np.ndarray) -> float:
+        """The farthest a cloth vertex lies in the image from where it is in `against` (the cloth simulated without
+        the removed objects) at the same frame, in pixels."""
+        worst = 0.0
+        for t in range(spec.frames):
+            self._aim_camera(spec, t)
+            self.bpy.context.view_layer.update()
+            a, b = self._project(spec, cloth[t])[:, :2], self._project(spec, against[t])[:, :2]
+            worst = max(worst, float(np.hypot(*(a - b).T).max()))
         return worst
 
     def effect_box(self, spec: SceneSpec, poses: np.ndarray, i: int, t: int) -> tuple[int, int, int, int] | None:
@@ -600,7 +650,8 @@ class BlenderRenderer:
             render.use_border = False
 
     def _render_pass(self, spec: SceneSpec, poses: np.ndarray, tmp: str, tag: str, once: bool = False,
-                     base: np.ndarray | None = None, box_of=None, base_idx: np.ndarray | None = None):
+                     base: np.ndarray | None = None, box_of=None, base_idx: np.ndarray | None = None,
+                     cloth: np.ndarray | None = None):
         """Render a pass frame by frame (one frame if `once`); where `box_of(t)` gives a box, render
         only the box and take `base` (and `base_idx`, else no object) outside it. Returns rgb, instance ids,
         frames, pixels rendered."""
@@ -611,6 +662,7 @@ class BlenderRenderer:
         pixels = 0
         for t in range(frames):
             self._place(spec, poses, t)
+            self._deform(cloth, t)
             path = os.path.join(tmp, f"{tag}_{t:05d}.exr")
             box = box_of(t) if box_of is not None else None
             if box is None:
@@ -663,19 +715,20 @@ class BlenderRenderer:
         c0, c1 = min(b[2] for b in boxes), max(b[3] for b in boxes)
         return None if (r1 - r0) * (c1 - c0) > 0.7 * spec.width * spec.height else (r0, r1, c0, c1)
 
-    def render_full(self, spec: SceneSpec, poses: np.ndarray) -> Passes:
-        """Render the full pass (all objects) and its instance ids; targets come from `render_targets`."""
+    def render_full(self, spec: SceneSpec, poses: np.ndarray, cloth: np.ndarray | None = None) -> Passes:
+        """Render the full pass (all objects; a cloth as simulated) and its instance ids; targets come from
+        `render_targets`."""
         t0 = time.perf_counter()
         tmp = tempfile.mkdtemp(prefix="genomni-render-")
         try:
             self._show(set(range(len(self.objects))))
-            full, inst, frames, _ = self._render_pass(spec, poses, tmp, "full")
+            full, inst, frames, _ = self._render_pass(spec, poses, tmp, "full", cloth=cloth)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
         return Passes(full, inst, rendered_frames={"full": frames}, seconds={"full": time.perf_counter() - t0})
 
     def render_targets(self, spec: SceneSpec, poses: np.ndarray, passes: Passes, plans: list[TargetPlan],
-                       resimulated: np.ndarray | None = None) -> Passes:
+                       resimulated: Motion | None = None) -> Passes:
         """Add a target pass per plan to a full pass (the plan tagged "all", keeping no object, first).
 
         With a static camera the background is one frame, and so is a target whose kept objects all rest.
@@ -696,7 +749,7 @@ class BlenderRenderer:
                 objects = [i for i in range(len(self.objects)) if i not in self.scenery]
                 self._show(kept)
                 if plan.resimulated:
-                    out = self._render_pass(spec, resimulated, tmp, plan.tag)
+                    out = self._render_pass(spec, resimulated.poses, tmp, plan.tag, cloth=resimulated.cloth)
                 elif len(kept) == len(objects):
                     out = passes.full.copy(), passes.instances.copy(), 0, 0  # same visibility, same seed: the full pass
                 elif not kept:
@@ -721,10 +774,10 @@ class BlenderRenderer:
         return passes
 
     def render(self, spec: SceneSpec, poses: np.ndarray, plans: list[TargetPlan] | None = None,
-               resimulated: np.ndarray | None = None) -> Passes:
+               resimulated: Motion | None = None, cloth: np.ndarray | None = None) -> Passes:
         """Render the full pass and the target passes (default: the background and one per object keeping only it)."""
         plans = plans or standard_plans(spec)
-        return self.render_targets(spec, poses, self.render_full(spec, poses), plans, resimulated)
+        return self.render_targets(spec, poses, self.render_full(spec, poses, cloth), plans, resimulated)
 
 
 def standard_plans(spec: SceneSpec) -> list[TargetPlan]:

@@ -9,7 +9,7 @@ from ...errors import GenomniError
 from ...options import check_choice, option, require, resolution_fields
 
 MOTIONS = ("drop", "throw", "static")
-SCENARIOS = ("standard", "similar", "push")
+SCENARIOS = ("standard", "similar", "push", "deform")
 OBJECT_SOURCES = ("primitives", "pybullet", "assets")
 FLOORS = ("plain", "wood", "tiles", "concrete", "checker")
 
@@ -60,7 +60,8 @@ class KubricConfig:
     scenarios: tuple[str, ...] = option(
         ("standard",), "Scene families mixed by weight, NAME[=WEIGHT],...: standard (1-3 objects, each removed alone "
         "and all together), similar (5-12 copies of one object, some removed, the rest kept), push (an object "
-        "knocks resting things over; the target is the scene simulated without it). Recorded as meta.scene.scenario.",
+        "knocks resting things over; the target is the scene simulated without it), deform (objects dropped on a sheet "
+        "held at its rim; the target is the sheet simulated without them). Recorded as meta.scene.scenario.",
         flag="scenario", parse=scenario_fields, show_default="standard")
     scenario_weights: tuple[float, ...] = (1.0,)
     motions: tuple[str, ...] = option(MOTIONS, "Object motions, comma-separated: " + ",".join(MOTIONS) + ".")

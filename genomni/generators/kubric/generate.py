@@ -3,7 +3,8 @@
 Per scene, one sample per target pass (`scene_plans`): standard scenes give a "remove all" sample
 (target = background; trimask: objects 0, rest 128) and one per object i (target = solo_i; trimask:
 object i 255, other objects 0, rest 128); similar-object scenes give remove-all, remove-one and
-remove-some samples; push scenes a remove-the-pusher sample whose target is simulated without it.
+remove-some samples; push and deform scenes a remove-the-objects sample whose target is the scenery
+(knocked-over things, a sheet the objects fell on) simulated without them.
 Input is always the full render. A scene that fails QC is resampled (attempt + 1) up to `max_attempts` times, so scene k
 stays a pure function of (seed, k, config).
 """
@@ -29,7 +30,7 @@ from .blender import BlenderRenderer, Passes, TargetPlan, require_bpy, standard_
 from .config import KubricConfig
 from .hdri import bundled_hdris
 from .pairs import clean_target
-from .physics import simulate
+from .physics import Motion, simulate_motion
 from .qc import sample_qc, visible_pixels
 from .scene import SceneSpec, sample_scene
 
@@ -38,10 +39,10 @@ SOURCE = "kubric"
 
 def scene_plans(spec: SceneSpec) -> list[TargetPlan]:
     """The target passes a scene's samples need: standard scenes remove all objects and keep each alone; similar
-    scenes also remove one instance and a subset (`spec.removals`); push scenes remove the pusher, with the
-    scenery simulated without it."""
+    scenes also remove one instance and a subset (`spec.removals`); push and deform scenes remove the objects,
+    with the scenery (pushed things, the sheet) simulated without them."""
     ids = [o.id for o in spec.objects if o.role == "object"]
-    if spec.scenario == "push":
+    if spec.scenario in ("push", "deform"):
         return [TargetPlan("all", (), resimulated=True)]
     if spec.scenario == "similar":
         names = ("one", "some")
@@ -143,9 +144,10 @@ def truth_layers(background: np.ndarray, solos: list[np.ndarray], instances: np.
     return np.stack(layers)
 
 
-def _precheck(cfg: KubricConfig, spec: SceneSpec, renderer: BlenderRenderer, poses: np.ndarray,
-              resimulated: np.ndarray | None) -> str | None:
+def _precheck(cfg: KubricConfig, spec: SceneSpec, renderer: BlenderRenderer, motion: Motion,
+              resimulated: Motion | None) -> str | None:
     """Why a scene fails QC that the simulated poses already decide (nothing rendered yet), or None."""
+    poses = motion.poses
     if not renderer.in_view(spec, poses):
         return "an object leaves the view"
     if not spec.camera.moving and cfg.min_motion > 0:
@@ -153,7 +155,9 @@ def _precheck(cfg: KubricConfig, spec: SceneSpec, renderer: BlenderRenderer, pos
         if moved < cfg.min_motion:  # a still clip (10% of scenes before this check): nothing to learn about time
             return f"nothing moves ({moved:.2f} px < --min-motion {cfg.min_motion})"
     if resimulated is not None:
-        pushed = renderer.motion_px(spec, poses, against=resimulated)
+        pushed = renderer.motion_px(spec, poses, against=resimulated.poses)
+        if motion.cloth is not None:
+            pushed = max(pushed, renderer.cloth_px(spec, motion.cloth, resimulated.cloth))
         if pushed < max(cfg.min_motion, 2.0):
             return f"the removed object changes how nothing else moves ({pushed:.2f} px)"
     seen = renderer.visible_estimate(spec, poses)
@@ -174,15 +178,16 @@ def generate_scene(cfg: KubricConfig, index: int, renderer: BlenderRenderer,
     for attempt in range(cfg.max_attempts):
         spec = sample_scene(cfg, index, attempt)
         vertices = renderer.build(spec)
-        poses = simulate(spec, vertices)
+        motion = simulate_motion(spec, vertices)
+        poses = motion.poses
         plans = scene_plans(spec)
         removed = frozenset(o.id for o in spec.objects if o.role == "object")
-        resimulated = simulate(spec, vertices, without=removed) if any(p.resimulated for p in plans) else None
-        why = _precheck(cfg, spec, renderer, poses, resimulated)
+        resimulated = simulate_motion(spec, vertices, without=removed) if any(p.resimulated for p in plans) else None
+        why = _precheck(cfg, spec, renderer, motion, resimulated)
         if why is not None:
             reasons.append(f"attempt {attempt}: {why}")
             continue
-        passes = renderer.render_full(spec, poses)
+        passes = renderer.render_full(spec, poses, motion.cloth)
         visible = visible_pixels(passes.instances, [o.id for o in spec.objects if o.role == "object"])
         if min(visible) >= cfg.object_pixel_floor:  # check before paying for the target passes
             passes = renderer.render_targets(spec, poses, passes, plans, resimulated)
@@ -223,8 +228,9 @@ def worker_generate(cfg: KubricConfig, index: int, threads: int) -> SceneResult:
 
 
 
-def run_kubric(cfg: KubricConfig, opts: RunOptions) -> RunSummary:
-    """Generate a kubric dataset into `opts.out_dir` (resumable; see `generators.run`)."""
+def resolve_files(cfg: KubricConfig):
+    """Fill in the config's file lists (user meshes, bundled and user HDRIs as portable refs: part of the run's
+    identity) and return bpy; one-line errors for missing or unreadable folders and for HDRI lighting without maps."""
     cfg.asset_files = user_files(cfg.assets_dir, MESH_SUFFIXES, "--assets-dir")
     user_hdris = ["hdri:" + f for f in user_files(cfg.hdri_dir, HDRI_SUFFIXES, "--hdri-dir")]
     if cfg.assets_dir and "assets" not in cfg.object_sources:
@@ -233,6 +239,12 @@ def run_kubric(cfg: KubricConfig, opts: RunOptions) -> RunSummary:
     cfg.hdri_files = (bundled_hdris() if cfg.bundled_hdris else []) + user_hdris
     require([(bool(cfg.hdri_files) or cfg.hdri_prob == 0,
               "no HDRI to light the scenes with: give --hdri-dir, keep --bundled-hdris, or set --hdri-prob 0")])
+    return bpy
+
+
+def run_kubric(cfg: KubricConfig, opts: RunOptions) -> RunSummary:
+    """Generate a kubric dataset into `opts.out_dir` (resumable; see `generators.run`)."""
+    bpy = resolve_files(cfg)
     identity = {"config": cfg.to_dict(), "blender_version": bpy.app.version_string}
     for key in ("assets_dir", "hdri_dir"):  # folders may move; their file lists are the identity
         identity["config"].pop(key)

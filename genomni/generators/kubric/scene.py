@@ -48,6 +48,7 @@ class ObjectSpec:
     pattern_scale: float = 1.0  # pattern repeats per object size
     area: float = 0.0  # the on-screen area (fraction of the frame) its size was chosen for
     role: str = "object"  # object (in the instance map, removable) | scenery (background things it may push)
+    mass: float = 1.0  # kg, for objects that move (static ones do not)
 
 
 @dataclass
@@ -164,7 +165,13 @@ def _sample_pattern(ref: AssetRef, rng: np.random.Generator) -> tuple[str, str, 
     if rng.random() < 0.3:
         return "plain", "", 1.0
     pattern = PATTERNS[int(rng.integers(len(PATTERNS)))]
-    return pattern, list(COLORS)[int(rng.integers(len(COLORS)))], float(rng.uniform(2.0, 6.0))
+    return pattern, "", float(rng.uniform(2.0, 6.0))  # the second colour is drawn with the first (`_second_color`)
+
+
+def _second_color(first: str, rng: np.random.Generator) -> str:
+    """A second pattern colour other than the first."""
+    others = [c for c in COLORS if c != first]
+    return others[int(rng.integers(len(others)))]
 
 
 def _log_uniform(rng: np.random.Generator, lo: float, hi: float) -> float:
@@ -190,7 +197,8 @@ def _sample_look(assets: dict[str, list[AssetRef]], rng: np.random.Generator) ->
     name = list(COLORS)[int(rng.integers(len(COLORS)))]
     finish = FINISHES[int(rng.integers(len(FINISHES)))]
     rough = {"matte": rng.uniform(0.5, 1.0), "glossy": rng.uniform(0.05, 0.3), "metallic": rng.uniform(0.1, 0.45)}[finish]
-    pattern, name2, scale = _sample_pattern(ref, rng)
+    pattern, _, scale = _sample_pattern(ref, rng)
+    name2 = _second_color(name, rng) if pattern in PATTERNS else ""
     return _Look(src, ref, name, finish, float(rough), pattern, name2, scale)
 
 
@@ -316,6 +324,32 @@ def _sample_push(cfg: KubricConfig, rng: np.random.Generator, camera: CameraSpec
     return [pusher, *scenery]
 
 
+def _sample_deform(cfg: KubricConfig, rng: np.random.Generator, camera: CameraSpec) -> list[ObjectSpec]:
+    """Deformation (the paper's 'physical deformation' failure case): a patterned sheet held at its rim 0.5-0.8 m
+    above the floor (a trampoline; scenery, trimask 128) and 1-2 objects dropped onto it; the dent and the sheet's
+    swing are their effect, the target the sheet simulated without them (`physics.py`)."""
+    assets = catalog(cfg.object_sources, cfg.asset_files, cfg.assets_dir)
+    centre = rng.uniform(-0.5, 0.5, size=2)
+    side = float(rng.uniform(1.8, 2.6))
+    height = float(rng.uniform(0.5, 0.8))
+    cam = np.array(camera.position(0.0))
+    objects = []
+    for i in range(int(rng.integers(1, min(2, cfg.max_objects) + 1))):
+        look = _sample_look(assets, rng)
+        area = _log_uniform(rng, cfg.min_object_area, cfg.max_object_area)
+        xy = centre + rng.uniform(-0.25 * side, 0.25 * side, size=2)
+        pos = np.array([xy[0], xy[1], height + rng.uniform(0.8, 1.6) + 0.6 * i])
+        size = min(object_size_for_area(area, float(np.linalg.norm(cam - pos)), camera.focal_length), 0.35 * side)
+        objects.append(_make_object(i + 1, look, rng, pos, size, area, "drop"))
+        objects[-1].mass = float(rng.uniform(2.0, 4.0))  # heavy enough to dent the sheet visibly
+    first = list(COLORS)[int(rng.integers(len(COLORS)))]
+    sheet = _Look("cloth", AssetRef("cloth", "trampoline"), first, "matte", float(rng.uniform(0.6, 0.9)),
+                  PATTERNS[int(rng.integers(len(PATTERNS)))], _second_color(first, rng), float(rng.uniform(4.0, 8.0)))
+    cloth = _make_object(len(objects) + 1, sheet, rng, np.array([*centre, height]), side, 0.0, "rest", role="scenery")
+    cloth.orientation = (0.0, 0.0, 0.0, 1.0)
+    return [*objects, cloth]
+
+
 FLOOR_PALETTES = {
     "wood": [((0.45, 0.28, 0.14), (0.25, 0.14, 0.06)), ((0.65, 0.47, 0.30), (0.40, 0.26, 0.14))],
     "tiles": [((0.85, 0.85, 0.82), (0.30, 0.30, 0.30)), ((0.70, 0.35, 0.25), (0.85, 0.80, 0.70))],
@@ -410,6 +444,8 @@ def sample_scene(cfg: KubricConfig, index: int, attempt: int = 0) -> SceneSpec:
         objects, removals = _sample_similar(cfg, rng, camera)
     elif scenario == "push":
         objects = _sample_push(cfg, rng, camera)
+    elif scenario == "deform":
+        objects = _sample_deform(cfg, rng, camera)
     else:
         objects = _sample_objects(cfg, rng, camera)
     floor = _sample_floor(cfg, rng)
