@@ -4,7 +4,7 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-TINY = ["--frames", "5", "--resolution", "48", "--samples", "4", "--max-objects", "2", "--seed", "3",
+TINY = ["--frames", "5", "--resolution", "48", "--samples", "4", "--min-objects", "2", "--max-objects", "2", "--seed", "3",
         "--scenes-per-shard", "2", "--no-progress"]
 
 

@@ -700,7 +700,8 @@ class BlenderRenderer:
             rgb[t][only_kept] = passes.full[t][only_kept]
             idx[t][only_kept] = np.where(np.isin(passes.instances[t], kept_ids), passes.instances[t], 0)[only_kept]
             rows, cols = np.nonzero(keep_area & drop_area)
-            boxes_at.append((rows.min(), rows.max() + 1, cols.min(), cols.max() + 1) if len(rows) else (0, 0, 0, 0))
+            boxes_at.append((int(rows.min()), int(rows.max()) + 1, int(cols.min()), int(cols.max()) + 1) if len(rows)
+                            else (0, 0, 0, 0))
         return rgb, idx, boxes_at.__getitem__
 
     def _union_box(self, spec: SceneSpec, poses: np.ndarray, indices: set[int], t: int):

@@ -157,15 +157,14 @@ def _pick_asset(assets: dict[str, list[AssetRef]], rng: np.random.Generator) -> 
     return src, pool[int(rng.integers(len(pool)))]
 
 
-def _sample_pattern(ref: AssetRef, rng: np.random.Generator) -> tuple[str, str, float]:
-    """(pattern, second colour name, scale): a file's own texture for 80% of textured files; otherwise a two-colour
-    procedural pattern for 70% of objects, plain for the rest."""
+def _sample_pattern(ref: AssetRef, rng: np.random.Generator) -> tuple[str, float]:
+    """(pattern, scale): a file's own texture for 80% of textured files; otherwise a two-colour procedural pattern
+    for 70% of objects (its second colour: `_second_color`), plain for the rest."""
     if ref.textured and rng.random() < 0.8:
-        return "image", "", 1.0
+        return "image", 1.0
     if rng.random() < 0.3:
-        return "plain", "", 1.0
-    pattern = PATTERNS[int(rng.integers(len(PATTERNS)))]
-    return pattern, "", float(rng.uniform(2.0, 6.0))  # the second colour is drawn with the first (`_second_color`)
+        return "plain", 1.0
+    return PATTERNS[int(rng.integers(len(PATTERNS)))], float(rng.uniform(2.0, 6.0))
 
 
 def _second_color(first: str, rng: np.random.Generator) -> str:
@@ -197,7 +196,7 @@ def _sample_look(assets: dict[str, list[AssetRef]], rng: np.random.Generator) ->
     name = list(COLORS)[int(rng.integers(len(COLORS)))]
     finish = FINISHES[int(rng.integers(len(FINISHES)))]
     rough = {"matte": rng.uniform(0.5, 1.0), "glossy": rng.uniform(0.05, 0.3), "metallic": rng.uniform(0.1, 0.45)}[finish]
-    pattern, _, scale = _sample_pattern(ref, rng)
+    pattern, scale = _sample_pattern(ref, rng)
     name2 = _second_color(name, rng) if pattern in PATTERNS else ""
     return _Look(src, ref, name, finish, float(rough), pattern, name2, scale)
 
