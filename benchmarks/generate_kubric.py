@@ -80,7 +80,7 @@ def scenarios(args) -> list[str]:
              "resamples after rendering | dropped scenes |",
              "|---|---|---|---|---|---|"]
     areas: list[float] = []
-    for name in ("standard", "similar", "push"):
+    for name in ("standard", "similar", "push", "deform"):
         cfg = KubricConfig(frames=args.frames, height=args.resolution, width=args.resolution, samples=args.samples,
                            max_objects=args.objects, seed=args.seed + 1, scenarios=(name,), scenario_weights=(1.0,))
         resolve_files(cfg)

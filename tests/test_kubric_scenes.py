@@ -199,3 +199,19 @@ def test_deform_scene_dents_the_sheet_and_its_target_is_the_sheet_left_alone():
     s = result.samples[0]
     assert s.meta["scenario"] == "deform" and set(np.unique(s.trimask)) <= {0, 128}
     assert s.meta["qc"]["effect_pixels"] > 0  # the dent and shadows change the sheet outside the objects
+
+
+@pytest.mark.parametrize("hdri", ["bpy:night.exr", "bpy:interior.exr", "bpy:forest.exr", "hdri:mine.exr", ""])
+def test_captions_state_no_shadow_without_objects_and_no_sun_where_there_is_none(hdri):
+    captioner = TemplateCaptioner()
+    for elevation in (15.0, 40.0, 65.0):
+        light = {"sun_elevation": elevation, "world": "hdri" if hdri else "sky", "hdri": hdri}
+        scene = {"objects": [{"id": 1, "finish": "glossy", "asset": {"name": "jenga"}, "color_name": "red",
+                              "color2_name": "white", "pattern": "stripes"}],
+                 "floor": {"glossy": False, "kind": "tiles"}, "walls": [], "light": light, "camera": {"azimuth_sweep": 0}}
+        empty = captioner.caption(None, {"kept_ids": [], "scene": scene})
+        kept = captioner.caption(None, {"kept_ids": [1], "scene": scene})
+        assert "shadow" not in empty and empty.startswith("An empty scene of a tiled floor")
+        assert kept.startswith("A shiny red and white striped wooden block on a tiled floor")
+        if hdri in ("bpy:night.exr", "bpy:interior.exr"):
+            assert "sunlight" not in empty + kept and ("at night" in kept or "indoors" in kept)

@@ -25,8 +25,12 @@ class Captioner(Protocol):
 FLOOR_WORDS = {"plain": "plain", "wood": "wooden", "tiles": "tiled", "concrete": "concrete", "checker": "checkered"}
 
 
-def _sun_phrase(elevation: float, objects: bool) -> str:
-    """The light; shadows are named only where the target has objects to cast them."""
+def _sun_phrase(elevation: float, objects: bool, sunlit: bool = True) -> str:
+    """The light; shadows are named only where the target has objects to cast them. Where the setting has no sun
+    (night, indoors, a studio) the lamp is named as a light, not as sunlight."""
+    if not sunlit:
+        kind = "a low light" if elevation < 25 else "a light from above"
+        return f"{kind} casting long shadows" if objects and elevation < 25 else kind
     if elevation < 25:
         return "low sunlight casting long shadows" if objects else "low sunlight"
     if elevation < 50:
@@ -39,6 +43,7 @@ PATTERN_WORDS = {"checker": "checkered", "stripes": "striped", "spots": "spotted
 # The environment maps shipped with bpy, as a caption names their setting.
 HDRI_WORDS = {"city": "in a city", "courtyard": "in a courtyard", "forest": "in a garden", "interior": "indoors",
               "night": "at night", "studio": "in a studio", "sunrise": "at sunrise", "sunset": "at sunset"}
+SUNLESS = ("indoors", "at night", "in a studio")
 
 
 def _object_phrase(obj: dict[str, Any]) -> str:
@@ -94,8 +99,8 @@ class TemplateCaptioner:
         surface = f"a {'glossy ' if floor['glossy'] else ''}{FLOOR_WORDS[floor['kind']]} floor"
         if scene["walls"]:
             surface += " beside a wall"
-        light = _sun_phrase(scene["light"]["sun_elevation"], bool(kept))
         setting = _setting_phrase(scene["light"])
+        light = _sun_phrase(scene["light"]["sun_elevation"], bool(kept), setting not in SUNLESS)
         where = f" {setting}," if setting else ""
         if kept:
             things = _counted([_object_phrase(o) for o in kept])
