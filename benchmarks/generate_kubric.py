@@ -49,6 +49,10 @@ def single_process(args) -> list[str]:
     for k in range(args.scenes):
         (sa, a), (sb, b) = rows[True, k], rows[False, k]
         f, sec = a.stats["rendered_frames"], a.stats["render_seconds"]
+        if not a.samples or not b.samples:
+            lines.append(f"| {k} | dropped after {a.attempts} attempts ({a.dropped or b.dropped}) | | {sa:.1f} | {sb:.1f} "
+                         f"| | | | | |")
+            continue
         moving = a.samples[0].meta["scene"]["camera"]["azimuth_sweep"] != 0
         off = max(float((np.abs(x.target.astype(int) - y.target.astype(int)).max(-1) > 2).mean())
                   for x, y in zip(a.samples, b.samples))
@@ -56,6 +60,9 @@ def single_process(args) -> list[str]:
             f"| {k} | {'orbit' if moving else 'static'} | {a.attempts} | {sa:.1f} | {sb:.1f} | {sb / sa:.2f}x | "
             f"{sec['full'] / f['full']:.2f} | {f['background']}, {100 * f['background_pixels'] / (f['background'] * px):.0f}% | "
             f"{f.get('kept', 0)}, {100 * f.get('kept_pixels', 0) / max(1, f.get('kept', 0) * px):.0f}% | {100 * off:.2f}% |")
+        failures = a.stats.get("qc_failures") or []
+        if failures:
+            lines.append(f"|  | resampled: {'; '.join(failures)} | | | | | | | | |")
     crop_s = statistics.mean(rows[True, k][0] for k in range(args.scenes))
     full_s = statistics.mean(rows[False, k][0] for k in range(args.scenes))
     lines.append(f"\nMean seconds per scene: {crop_s:.1f} with the effect crop (default), {full_s:.1f} without "

@@ -31,9 +31,9 @@ def test_bundled_hdris_light_every_default_scene_and_their_sun_is_where_the_lamp
     lights = [sample_scene(cfg, k).light for k in range(24)]
     assert all(li.world == "hdri" and li.hdri_clamp > 0 for li in lights)
     assert len({li.hdri for li in lights}) >= 5  # the maps vary
-    for li in lights:  # the map's sun lies at the lamp's azimuth; the lamp takes its elevation when 12-70 degrees up
+    for li in lights:  # the map's light lies at the lamp's azimuth; the lamp takes its sun's elevation when 12-70 up
         stats = hdri_stats(str(resolve(li.hdri)))
-        assert world_azimuth(stats.sun_azimuth, li.hdri_rotation) == pytest.approx(li.sun_azimuth % 360, abs=1e-6)
+        assert world_azimuth(stats.light_azimuth, li.hdri_rotation) == pytest.approx(li.sun_azimuth % 360, abs=1e-6)
         if li.sun_from_hdri:
             assert li.sun_elevation == stats.sun_elevation
         else:
@@ -66,36 +66,52 @@ def test_the_lamp_direction_looks_at_the_maps_sun_in_the_render(tmp_path):
 
 
 def test_a_clamped_map_throws_no_second_sun_shadow():
-    """The city map's sun (48 degrees up, 31% of its power), turned 90 degrees away from the lamp, throws a hard
-    shadow of its own unclamped (lamp off); clamped and turned as the generator turns it (its sun at the lamp's
-    azimuth), the map alone darkens nothing beyond a soft contact halo: the lamp's is the scene's only shadow."""
+    """The city map (its sun 48 degrees up, 31% of its power), turned 90 degrees away from the lamp, throws a
+    shadow of its own unclamped (lamp off); clamped and turned as the generator turns it (its light at the lamp's
+    azimuth), the soft shadow the map alone still throws (its sky's light) falls the way the lamp's does."""
     cfg = _cfg(samples=16, frames=1)
     renderer = BlenderRenderer(cfg)
     spec = sample_scene(cfg, 1)
     spec.objects, spec.walls = spec.objects[:1], []
     obj = spec.objects[0]
-    obj.motion, obj.position, obj.size = "static", (0.0, 0.0, 0.5), 2.5
+    obj.motion, obj.position, obj.size = "static", (0.0, 0.0, 0.5), 2.0
+    obj.asset = {"kind": "primitive", "name": "cube", "ref": "", "source": "primitives"}
+    obj.pattern, obj.orientation = "plain", (0.0, 0.0, 0.0, 1.0)
     obj.linear_velocity = obj.angular_velocity = (0.0, 0.0, 0.0)
     spec.floor.kind, spec.floor.glossy, spec.floor.metallic, spec.floor.roughness = "plain", False, 0.0, 0.8
     stats = hdri_stats(str(resolve("bpy:city.exr")))
     li = spec.light
-    li.world, li.hdri, li.sun_azimuth, li.sun_elevation = "hdri", "bpy:city.exr", 0.0, stats.sun_elevation
-    # the turned map's sun throws its shadow toward 270 degrees: the camera at 315 sees it beside the object
+    li.world, li.hdri, li.sun_azimuth, li.sun_elevation = "hdri", "bpy:city.exr", 135.0, stats.sun_elevation
+    # the camera at 315 degrees sees the lamp's shadow (light from 135) in front of the object and the turned
+    # map's (light from 225) beside it
     spec.camera.azimuth_sweep, spec.camera.elevation, spec.camera.distance, spec.camera.azimuth = 0.0, 55.0, 6.0, 315.0
 
-    def far_shadow(clamp: float, rotation: float) -> int:
-        """Pixels more than 6 px from the object that the map alone (lamp off) darkens by more than 10 levels."""
-        li.hdri_clamp, li.hdri_rotation, li.sun_strength, li.world_strength = clamp, rotation, 0.0, 0.2 / stats.mean
+    def far_shadow(clamp: float, rotation: float, lamp: float, map_strength: float) -> np.ndarray:
+        """Pixels more than 6 px from the object darkened by more than 10 levels."""
+        li.hdri_clamp, li.hdri_rotation, li.sun_strength, li.world_strength = clamp, rotation, lamp, map_strength
         poses = simulate(spec, renderer.build(spec))
         full = renderer.render_full(spec, poses)
         bg = renderer.render_targets(spec, poses, full, [TargetPlan("all")])
         darker = cv2.GaussianBlur((bg.background[0].astype(np.float32) - full.full[0]).mean(-1), (0, 0), 1.0)
         near = cv2.dilate((full.instances[0] > 0).astype(np.uint8), np.ones((13, 13), np.uint8)) > 0
-        return int(((darker > 10) & ~near).sum())
+        return (darker > 10) & ~near
 
-    unclamped = far_shadow(0.0, rotation_for(stats, 90.0))  # its sun 90 degrees from the lamp: a second shadow
-    clamped = far_shadow(stats.clamp, rotation_for(stats, 0.0))  # as generated
-    assert unclamped > 60 and clamped <= unclamped / 10
+    strength = 0.2 / stats.mean
+    lamp_shadow = far_shadow(stats.clamp, 0.0, 3.0, 0.0)  # the lamp alone
+    centre = np.argwhere(renderer.render_full(spec, simulate(spec, renderer.build(spec))).instances[0] > 0).mean(0)
+    unclamped = far_shadow(0.0, rotation_for(stats, 225.0), 0.0, strength)  # map alone, its light 90 degrees off
+    clamped = far_shadow(stats.clamp, rotation_for(stats, 135.0), 0.0, strength)  # map alone, as generated
+
+    def bearing(mask: np.ndarray) -> float:  # image direction of a shadow from the object, in degrees
+        rows, cols = np.nonzero(mask)
+        return math.degrees(math.atan2(rows.mean() - centre[0], cols.mean() - centre[1]))
+
+    def apart(a: float, b: float) -> float:
+        return abs((a - b + 180) % 360 - 180)
+
+    assert lamp_shadow.sum() > 60 and unclamped.sum() > 60
+    assert apart(bearing(unclamped), bearing(lamp_shadow)) > 45  # unclamped and turned away: a second shadow
+    assert not clamped.any() or apart(bearing(clamped), bearing(lamp_shadow)) < 20  # as generated: the lamp's way
 
 
 def test_object_sizes_follow_the_documented_area_range():

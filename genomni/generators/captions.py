@@ -74,7 +74,7 @@ def _counted(phrases: list[str]) -> str:
             out.append(p)
             continue
         words = p.split(" ", 1)[1]  # drop the article
-        plural = words + ("es" if words.endswith(("s", "x", "ch", "sh")) else "s")
+        plural = words + ("es" if words.endswith(("s", "x", "ch", "sh", "domino")) else "s")
         out.append(f"{NUMBER_WORDS[n] if n < len(NUMBER_WORDS) else n} {plural}")
     return ", ".join(out)
 

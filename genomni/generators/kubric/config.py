@@ -87,7 +87,8 @@ class KubricConfig:
                               "differ by more than 6 levels in the target render (render noise).")
     layers: bool = option(False, "Also store each object's true omnimatte layer (RGBA: the object and its shadows and "
                           "reflections; genomni.layers.truth_layer) with the remove-all sample, for `eval --layers`.")
-    max_attempts: int = option(4, "Resampling attempts per scene before it is dropped.")
+    max_attempts: int = option(4, "Rendered attempts per scene before it is dropped (scenes rejected from their simulated "
+                                  "poses render nothing and may be resampled 4x as often).")
     asset_files: list[str] = field(default_factory=list)  # filled in from assets_dir, part of identity
     hdri_files: list[str] = field(default_factory=list)  # portable refs (bpy:NAME, hdri:REL), part of identity
 

@@ -5,8 +5,9 @@ Per scene, one sample per target pass (`scene_plans`): standard scenes give a "r
 object i 255, other objects 0, rest 128); similar-object scenes give remove-all, remove-one and
 remove-some samples; push and deform scenes a remove-the-objects sample whose target is the scenery
 (knocked-over things, a sheet the objects fell on) simulated without them.
-Input is always the full render. A scene that fails QC is resampled (attempt + 1) up to `max_attempts` times, so scene k
-stays a pure function of (seed, k, config).
+Input is always the full render. A scene that fails QC is resampled (attempt + 1): up to `max_attempts` rendered attempts,
+and POSE_ATTEMPTS times as many attempts in all (those rejected from the simulated poses render
+nothing), so scene k stays a pure function of (seed, k, config).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from .qc import sample_qc, visible_pixels
 from .scene import SceneSpec, sample_scene
 
 SOURCE = "kubric"
+POSE_ATTEMPTS = 4  # a scene rejected from its poses costs no render: it may be resampled this many times more often
 
 
 def scene_plans(spec: SceneSpec) -> list[TargetPlan]:
@@ -175,7 +177,9 @@ def generate_scene(cfg: KubricConfig, index: int, renderer: BlenderRenderer,
     reasons: list[str] = []
     stats: dict[str, Any] = {"rendered_frames": {}, "render_seconds": {}}
     start = time.perf_counter()
-    for attempt in range(cfg.max_attempts):
+    rendered, attempt = 0, -1
+    while rendered < cfg.max_attempts and attempt + 1 < cfg.max_attempts * POSE_ATTEMPTS:
+        attempt += 1
         spec = sample_scene(cfg, index, attempt)
         vertices = renderer.build(spec)
         motion = simulate_motion(spec, vertices)
@@ -187,6 +191,7 @@ def generate_scene(cfg: KubricConfig, index: int, renderer: BlenderRenderer,
         if why is not None:
             reasons.append(f"attempt {attempt}: {why}")
             continue
+        rendered += 1
         passes = renderer.render_full(spec, poses, motion.cloth)
         visible = visible_pixels(passes.instances, [o.id for o in spec.objects if o.role == "object"])
         if min(visible) >= cfg.object_pixel_floor:  # check before paying for the target passes
@@ -211,7 +216,7 @@ def generate_scene(cfg: KubricConfig, index: int, renderer: BlenderRenderer,
         stats["qc_failures"] = reasons
         return SceneResult(index, samples, attempt + 1, None, stats)
     stats["seconds"] = round(time.perf_counter() - start, 3)
-    return SceneResult(index, [], cfg.max_attempts, "; ".join(reasons), stats)
+    return SceneResult(index, [], attempt + 1, "; ".join(reasons), stats)
 
 
 _WORKER: dict[str, Any] = {}

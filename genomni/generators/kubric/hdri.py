@@ -5,8 +5,9 @@ shadows come in pairs, and its tiny, very bright sun disc is sampled poorly (fir
 *light* the scene see the map clamped at `HdriStats.clamp` (a few times its mean: the sky and its
 broad bright areas stay, the sun disc goes), camera rays see it unclamped (the backdrop), and the sun
 lamp is placed where the map's sun is (when that sun is high enough to throw a usable shadow) or, for a
-sunless or low-sun map, at a sampled elevation; the map is turned so that its sun lies at the lamp's
-azimuth, so the soft light the clamp leaves around it falls the same way: one sun's shadows in every scene.
+sunless or low-sun map, at a sampled elevation; the map is turned so that where its clamped light comes from
+on average lies at the lamp's azimuth, so the soft shadow the clamped map throws falls the same way as the
+lamp's: one sun's shadows in every scene.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ class HdriStats:
     sun_share: float  # share of the map's power (solid-angle weighted luminance) above `clamp`
     clamp: float  # linear radiance lighting rays see the map clamped at
     mean: float  # mean luminance of the clamped map over the sphere
+    light_azimuth: float  # degrees: where the clamped map's light comes from on average (its first moment)
 
 
 def bundled_hdris() -> list[str]:
@@ -96,8 +98,13 @@ def hdri_stats(path: str) -> HdriStats:
     sun = np.unravel_index(int(np.argmax(lum * (weight > 0))), lum.shape)
     elevation, azimuth = direction_of(sun[0], sun[1], h, w)
     above = float((np.maximum(lum - clamp, 0) * weight).sum()) / total
+    rows, cols = np.meshgrid(np.arange(h), np.arange(w), indexing="ij")
+    el, az = (np.radians(a) for a in direction_of(rows, cols, h, w))
+    power = np.minimum(lum, clamp) * weight * (el > 0)  # the clamped sky above the floor
+    moment = ((power * np.cos(el) * np.cos(az)).sum(), (power * np.cos(el) * np.sin(az)).sum())
     return HdriStats(sun_elevation=round(elevation, 3), sun_azimuth=round(azimuth, 3), sun_share=round(above, 4),
-                     clamp=float(clamp), mean=float(mean))
+                     clamp=float(clamp), mean=float(mean),
+                     light_azimuth=round(float(np.degrees(np.arctan2(moment[1], moment[0]))) % 360.0, 3))
 
 
 def world_azimuth(map_azimuth: float, rotation: float) -> float:
@@ -115,6 +122,6 @@ def sun_elevation_for(stats: HdriStats, elevation_range: tuple[float, float]) ->
 
 
 def rotation_for(stats: HdriStats, lamp_azimuth: float) -> float:
-    """The map rotation that puts its sun at the lamp's azimuth, so what directional light the clamped map keeps
-    (the bright sky around its sun) falls the same way as the lamp's shadows, never a second way."""
-    return (stats.sun_azimuth - lamp_azimuth) % 360.0
+    """The map rotation that puts where its clamped light comes from on average at the lamp's azimuth, so the soft
+    shadow the clamped map still throws falls the same way as the lamp's, never a second way."""
+    return (stats.light_azimuth - lamp_azimuth) % 360.0

@@ -201,23 +201,76 @@ def _sample_look(assets: dict[str, list[AssetRef]], rng: np.random.Generator) ->
     return _Look(src, ref, name, finish, float(rough), pattern, name2, scale)
 
 
-class _Placer:
-    """Non-overlapping starts (rejection sampling on the floor plane) for objects of a given on-screen area."""
+def floor_point(camera: CameraSpec, u: float, v: float, aspect: float = 1.0, height: float = 0.0) -> np.ndarray | None:
+    """Where the camera's ray through image point (u, v) (0..1 from the left and the top, frame width/height =
+    `aspect`) meets the plane z = `height` at its first frame, or None if it never does; Blender's sensor fit:
+    36 mm across the longer side."""
+    pos = np.array(camera.position(0.0))
+    forward = np.asarray(camera.target) - pos
+    forward /= np.linalg.norm(forward)
+    right = np.cross(forward, [0.0, 0.0, 1.0])
+    right /= np.linalg.norm(right)
+    up = np.cross(right, forward)
+    half = 18.0 / camera.focal_length
+    sx, sy = (half, half / aspect) if aspect >= 1 else (half * aspect, half)
+    d = forward + (2 * u - 1) * sx * right + (1 - 2 * v) * sy * up
+    return None if d[2] >= -1e-6 or pos[2] <= height else pos + d * ((height - pos[2]) / d[2])
 
-    def __init__(self, camera: CameraSpec, centre: tuple[float, float] = (0.0, 0.0), radius: float = SCENE_RADIUS):
-        self.camera, self.centre, self.radius = camera, np.asarray(centre), radius
+
+def camera_uv(camera: CameraSpec, point: np.ndarray, aspect: float = 1.0) -> tuple[float, float] | None:
+    """Image point (0..1 from the left and the top) of a world point at the camera's first frame (the inverse of
+    `floor_point`), or None behind the camera."""
+    pos = np.array(camera.position(0.0))
+    forward = np.asarray(camera.target) - pos
+    forward /= np.linalg.norm(forward)
+    right = np.cross(forward, [0.0, 0.0, 1.0])
+    right /= np.linalg.norm(right)
+    up = np.cross(right, forward)
+    rel = np.asarray(point, float) - pos
+    depth = float(rel @ forward)
+    if depth <= 1e-6:
+        return None
+    half = 18.0 / camera.focal_length
+    sx, sy = (half, half / aspect) if aspect >= 1 else (half * aspect, half)
+    return (float(rel @ right) / depth / sx + 1) / 2, (1 - float(rel @ up) / depth / sy) / 2
+
+
+class _Placer:
+    """Non-overlapping starts (rejection sampling on the floor) for objects of a given on-screen area: in a disc, or
+    (`in_view`) under a random point of the middle 60% of the first frame, its start and its landing spot inside
+    the frame, so objects spread over the picture rather than hide behind each other or fall out of it."""
+
+    def __init__(self, camera: CameraSpec, centre: tuple[float, float] = (0.0, 0.0), radius: float = SCENE_RADIUS,
+                 in_view: bool = False, aspect: float = 1.0):
+        self.camera, self.centre, self.radius, self.in_view, self.aspect = camera, np.asarray(centre), radius, in_view, aspect
         self.cam = np.array(camera.position(0.0))
         self.placed: list[tuple[np.ndarray, float]] = []
 
+    def _xy(self, rng: np.random.Generator, height: float) -> np.ndarray:
+        if self.in_view:  # under a point in the middle of the frame
+            hit = floor_point(self.camera, *rng.uniform(0.2, 0.8, size=2), self.aspect, height)
+            if hit is not None:
+                return hit[:2]
+        return self.centre + rng.uniform(-self.radius, self.radius, size=2)
+
+    def _framed(self, pos: np.ndarray, radius: float) -> bool:
+        """The start and where it lands (straight below, resting) both project well inside the frame."""
+        for point in (pos, np.array([pos[0], pos[1], radius])):
+            uv = camera_uv(self.camera, point, self.aspect)
+            if uv is None or not (0.08 < uv[0] < 0.92 and 0.08 < uv[1] < 0.92):
+                return False
+        return True
+
     def place(self, rng: np.random.Generator, area: float, motion: str) -> tuple[np.ndarray, float]:
         for _ in range(100):
-            xy = self.centre + rng.uniform(-self.radius, self.radius, size=2)
+            lift = {"static": 0.0, "rest": 0.0, "drop": rng.uniform(1.2, 2.5), "throw": rng.uniform(0.6, 1.4)}[motion]
+            xy = self._xy(rng, 0.0)
             size = object_size_for_area(area, float(np.linalg.norm(self.cam - np.array([*xy, 0.5]))),
                                         self.camera.focal_length)
             radius = size * 0.75
-            z = {"static": radius, "rest": radius, "drop": rng.uniform(1.2, 2.5), "throw": rng.uniform(0.6, 1.4)}[motion]
-            pos = np.array([xy[0], xy[1], max(z, radius + 0.05)])  # a thrown object never starts inside the floor
-            if all(np.linalg.norm(pos[:2] - p[:2]) > radius + r for p, r in self.placed):
+            pos = np.array([xy[0], xy[1], max(lift, radius + 0.05)])  # never starts inside the floor
+            framed = not self.in_view or self._framed(pos, radius)
+            if framed and all(np.linalg.norm(pos[:2] - p[:2]) > radius + r for p, r in self.placed):
                 break
         self.placed.append((pos, radius))
         return pos, size
@@ -257,7 +310,7 @@ def _sample_objects(cfg: KubricConfig, rng: np.random.Generator, camera: CameraS
     (the size follows from each object's distance to the camera), placed without overlapping, each with its own
     look and motion."""
     assets = catalog(cfg.object_sources, cfg.asset_files, cfg.assets_dir)
-    placer = _Placer(camera)
+    placer = _Placer(camera, in_view=True, aspect=cfg.width / cfg.height)
     objects = []
     for i in range(int(rng.integers(cfg.min_objects, cfg.max_objects + 1))):
         look = _sample_look(assets, rng)
@@ -277,7 +330,7 @@ def _sample_similar(cfg: KubricConfig, rng: np.random.Generator, camera: CameraS
     look = _sample_look(assets, rng)
     hi = max(cfg.min_object_area, min(cfg.max_object_area, 0.25 / n))
     area = _log_uniform(rng, cfg.min_object_area * 0.5, hi) if hi > cfg.min_object_area * 0.5 else hi
-    placer = _Placer(camera)
+    placer = _Placer(camera, in_view=True, aspect=cfg.width / cfg.height)
     motions = [m for m in cfg.motions if m != "throw"] or ["drop"]  # a crowd of throws scatters out of view
     objects = []
     for i in range(n):
