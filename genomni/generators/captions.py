@@ -74,7 +74,10 @@ def _counted(phrases: list[str]) -> str:
             out.append(p)
             continue
         words = p.split(" ", 1)[1]  # drop the article
-        plural = words + ("es" if words.endswith(("s", "x", "ch", "sh", "domino")) else "s")
+        if words.endswith("y") and not words.endswith(("ay", "ey", "oy", "uy")):
+            plural = words[:-1] + "ies"
+        else:
+            plural = words + ("es" if words.endswith(("s", "x", "ch", "sh", "domino")) else "s")
         out.append(f"{NUMBER_WORDS[n] if n < len(NUMBER_WORDS) else n} {plural}")
     return ", ".join(out)
 
