@@ -26,10 +26,10 @@ from .config import KubricConfig
 from .physics import Motion
 from .scene import ObjectSpec, SceneSpec
 
-# m: its edge, 100 m out, lies 1.4-3.6 degrees below the horizon (in view in ~28% of scenes, at most ~6 px at 128 px).
-# A 2 km floor hides it but makes renders irreproducible: over a scene that large the ray-tracing BVH differs
-# between builds in the last bits of hit points, and pixels change by a level.
+# m: a 2 km floor would reach the horizon but makes renders irreproducible (over a scene that large the ray-tracing
+# BVH differs between builds in the last bits of hit points, and pixels change by a level); `_horizon` hides its edge.
 FLOOR_SIZE = 200.0
+HORIZON_RADIUS = 99.0  # m: the ring that carries the floor on to the horizon (`_horizon`), just inside its edge
 FLOOR_FADE = (25.0, 60.0)  # m: the floor's pattern fades to its mean colour between these distances
 RAY_FLAGS = ("visible_camera", "visible_diffuse", "visible_glossy", "visible_transmission",
              "visible_volume_scatter", "visible_shadow")
@@ -261,6 +261,27 @@ class BlenderRenderer:
             links.new(color_out, mix.inputs["A"])
             links.new(mix.outputs["Result"], bsdf.inputs["Base Color"])
         floor.data.materials.append(mat)
+        self._horizon(spec, mat)
+
+    def _horizon(self, spec: SceneSpec, mat) -> None:
+        """A ring at the floor's edge, from the floor up to the camera's height, so the floor seems to reach the
+        horizon: its top is at eye level from anywhere on the camera's orbit, it is shaded with the floor's upward
+        normal (it looks like the floor it continues) and it is seen only by camera and glossy rays (it lights and
+        shadows nothing). A floor that really reached the horizon would make renders irreproducible (see FLOOR_SIZE)."""
+        bpy = self.bpy
+        height = spec.camera.position(0.0)[2]
+        bpy.ops.mesh.primitive_cylinder_add(vertices=256, radius=HORIZON_RADIUS, depth=height, end_fill_type="NOTHING",
+                                            location=(0.0, 0.0, height / 2))
+        ring = bpy.context.object
+        ring.name = "horizon"
+        ring_mat = mat.copy()  # the floor's material, shaded with the floor's normal
+        nodes = ring_mat.node_tree.nodes
+        up = nodes.new("ShaderNodeCombineXYZ")
+        up.inputs["Z"].default_value = 1.0
+        ring_mat.node_tree.links.new(up.outputs["Vector"], nodes["Principled BSDF"].inputs["Normal"])
+        ring.data.materials.append(ring_mat)
+        for flag in ("visible_diffuse", "visible_shadow", "visible_transmission", "visible_volume_scatter"):
+            setattr(ring, flag, False)
 
     def _wall(self, wall: dict) -> None:
         bpy = self.bpy
