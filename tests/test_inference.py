@@ -171,6 +171,11 @@ def test_omnimatte_recovers_the_object_and_its_shadow():
     assert np.abs(layer.alpha[shadow_only] - alpha[shadow_only]).mean() < 0.05
     assert (layer.alpha[mask] == 1).all() and layer.alpha[alpha < 0.01].mean() < 0.02
     assert psnr01(composite(bg, [(layer.alpha, layer.rgb)]) / 255.0, solo / 255.0) > 35
+    # the times to 35 dB (on the optimizer's own frame batches, before transfer) lie within the layer's time; the
+    # coarse stage reaches it first and the full-size stage, which starts after it, later
+    st = layer.stats
+    assert st["coarse_s_to_35db"] is not None and st["full_size_s_to_35db"] is not None
+    assert 0 <= st["coarse_s_to_35db"] <= st["full_size_s_to_35db"] <= st["optimize_s"]
 
 
 def _decomposition(root, t=4, h=12, w=16):

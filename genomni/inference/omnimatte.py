@@ -15,6 +15,7 @@ the exact colour that reconstructs the solo frame wherever alpha is non-zero.
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import asdict, dataclass
 from typing import Any, Callable
 
@@ -83,6 +84,9 @@ def _alpha(net: torch.nn.Module, solo: torch.Tensor, need: torch.Tensor) -> torc
     return torch.sigmoid(logit)
 
 
+TARGET_PSNR = 35.0  # dB: the reconstruction quality whose time each layer reports (issue 14)
+
+
 def least_opaque(alpha: torch.Tensor, need: torch.Tensor, obj: torch.Tensor, on: float) -> torch.Tensor:
     """Inside the layer (alpha > `on`) and off the object, the least opaque alpha that explains the solo over the
     background (`layers.truth_layer`'s rule: darkening over black, brightening over white); elsewhere 0 or 1.
@@ -95,21 +99,26 @@ def least_opaque(alpha: torch.Tensor, need: torch.Tensor, obj: torch.Tensor, on:
 
 def _stage(net: torch.nn.Module, net_opt: torch.optim.Optimizer, solo: torch.Tensor, bg: torch.Tensor, mask: torch.Tensor,
            fg_init: torch.Tensor, iters: int, start: int, cfg: OmnimatteConfig, gen: torch.Generator,
-           on_iter: Callable[[int], None] | None) -> tuple[torch.Tensor, list[float]]:
-    """Optimize net and a foreground at one resolution; returns the foreground logits and the losses. The network's
-    optimizer (and its moment estimates) carries over between stages; the per-pixel foreground is new at each
-    resolution, so it gets its own."""
+           on_iter: Callable[[int], None] | None) -> tuple[torch.Tensor, list[float], float | None]:
+    """Optimize net and a foreground at one resolution; returns the foreground logits, the losses and the seconds
+    until a batch's reconstruction first reached TARGET_PSNR dB (None if it never did). The network's optimizer
+    (and its moment estimates) carries over between stages; the per-pixel foreground is new at each resolution,
+    so it gets its own."""
     fg_logit = torch.logit(fg_init.clamp(1e-3, 1 - 1e-3)).clone().requires_grad_(True)
     fg_opt = torch.optim.Adam([fg_logit], lr=cfg.fg_lr)
     losses = []
     t = solo.shape[0]
     need = _need(solo, bg) if iters else None
+    reached, t0 = None, time.perf_counter()
     for it in range(iters):
         idx = torch.randperm(t, generator=gen)[:cfg.frames_per_iter]
         s, b, m = solo[idx], bg[idx], mask[idx]
         a = torch.maximum(_alpha(net, s, need[idx]), m)  # the object is opaque on its mask
         fg = torch.sigmoid(fg_logit[idx])
-        recon = (s - (a * fg + (1 - a) * b)).abs().mean()
+        residual = s - (a * fg + (1 - a) * b)
+        recon = residual.abs().mean()
+        if reached is None and float((residual.detach() ** 2).mean()) <= 10 ** (-TARGET_PSNR / 10):
+            reached = time.perf_counter() - t0
         sparse = (2 * torch.sigmoid(cfg.l0_k * a) - 1).mean() + a.mean()
         loss = recon + cfg.sparsity * sparse
         net_opt.zero_grad()
@@ -120,7 +129,7 @@ def _stage(net: torch.nn.Module, net_opt: torch.optim.Optimizer, solo: torch.Ten
         losses.append(float(loss.detach()))
         if on_iter is not None:
             on_iter(start + it + 1)
-    return fg_logit.detach(), losses
+    return fg_logit.detach(), losses, reached
 
 
 def optimize_layer(solo: np.ndarray, background: np.ndarray, mask: np.ndarray, cfg: OmnimatteConfig | None = None,
@@ -137,10 +146,14 @@ def optimize_layer(solo: np.ndarray, background: np.ndarray, mask: np.ndarray, c
     small = (max(8, round(h * scale)), max(8, round(w * scale)))
     net = alpha_net(cfg.channels)
     net_opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
-    fg_c, loss_c = _stage(net, net_opt, _resize(s_full, small), _resize(b_full, small), (_resize(m_full, small) > 0.5).float(),
+    started = time.perf_counter()
+    fg_c, loss_c, coarse_35 = _stage(net, net_opt, _resize(s_full, small), _resize(b_full, small), (_resize(m_full, small) > 0.5).float(),
                           _resize(s_full, small), cfg.coarse_iters, 0, cfg, gen, on_iter)
     fg_init = _resize(torch.sigmoid(fg_c), (h, w), "bilinear") if cfg.coarse_iters else s_full
-    fg_f, loss_f = _stage(net, net_opt, s_full, b_full, m_full, fg_init, cfg.fine_iters, cfg.coarse_iters, cfg, gen, on_iter)
+    fine_start = time.perf_counter() - started
+    fg_f, loss_f, fine_35 = _stage(net, net_opt, s_full, b_full, m_full, fg_init, cfg.fine_iters, cfg.coarse_iters, cfg,
+                                   gen, on_iter)
+    optimize_s = time.perf_counter() - started
     with torch.no_grad():
         need = _need(s_full, b_full)
         alpha = torch.cat([torch.maximum(_alpha(net, s_full[i:i + 8], need[i:i + 8]), m_full[i:i + 8])
@@ -159,6 +172,11 @@ def optimize_layer(solo: np.ndarray, background: np.ndarray, mask: np.ndarray, c
              "recon_psnr_before_transfer": psnr01(raw.permute(0, 2, 3, 1).numpy(), solo01),
              "alpha_mean": float(a_np.mean()), "alpha_outside_mask": float(a_np[~mask].mean()) if (~mask).any() else 0.0,
              "loss_first": (loss_c + loss_f)[0], "loss_last": (loss_c + loss_f)[-1], "coarse_size": list(small),
+             "optimize_s": round(optimize_s, 3),
+             # seconds until a batch of frames reconstructed the solo at TARGET_PSNR dB before transfer: at the coarse
+             # size, and at full size (counted from the start of the layer)
+             "coarse_s_to_35db": None if coarse_35 is None else round(coarse_35, 3),
+             "full_size_s_to_35db": None if fine_35 is None else round(fine_start + fine_35, 3),
              "config": asdict(cfg)}
     return Layer(a_np, rgb, stats)
 
