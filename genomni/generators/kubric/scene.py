@@ -201,18 +201,28 @@ def _sample_look(assets: dict[str, list[AssetRef]], rng: np.random.Generator) ->
     return _Look(src, ref, name, finish, float(rough), pattern, name2, scale)
 
 
-def floor_point(camera: CameraSpec, u: float, v: float, aspect: float = 1.0, height: float = 0.0) -> np.ndarray | None:
-    """Where the camera's ray through image point (u, v) (0..1 from the left and the top, frame width/height =
-    `aspect`) meets the plane z = `height` at its first frame, or None if it never does; Blender's sensor fit:
-    36 mm across the longer side."""
+def _camera_frame(camera: CameraSpec) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(position, forward, right, up) of the camera at its first frame (it looks at its target, z up)."""
     pos = np.array(camera.position(0.0))
     forward = np.asarray(camera.target) - pos
     forward /= np.linalg.norm(forward)
     right = np.cross(forward, [0.0, 0.0, 1.0])
     right /= np.linalg.norm(right)
-    up = np.cross(right, forward)
+    return pos, forward, right, np.cross(right, forward)
+
+
+def _half_extents(camera: CameraSpec, aspect: float) -> tuple[float, float]:
+    """Half the image plane's width and height at unit depth (Blender's sensor fit: 36 mm across the longer side)."""
     half = 18.0 / camera.focal_length
-    sx, sy = (half, half / aspect) if aspect >= 1 else (half * aspect, half)
+    return (half, half / aspect) if aspect >= 1 else (half * aspect, half)
+
+
+def floor_point(camera: CameraSpec, u: float, v: float, aspect: float = 1.0, height: float = 0.0) -> np.ndarray | None:
+    """Where the camera's ray through image point (u, v) (0..1 from the left and the top, frame width/height =
+    `aspect`) meets the plane z = `height` at its first frame, or None if it never does; Blender's sensor fit:
+    36 mm across the longer side."""
+    pos, forward, right, up = _camera_frame(camera)
+    sx, sy = _half_extents(camera, aspect)
     d = forward + (2 * u - 1) * sx * right + (1 - 2 * v) * sy * up
     return None if d[2] >= -1e-6 or pos[2] <= height else pos + d * ((height - pos[2]) / d[2])
 
@@ -220,18 +230,12 @@ def floor_point(camera: CameraSpec, u: float, v: float, aspect: float = 1.0, hei
 def camera_uv(camera: CameraSpec, point: np.ndarray, aspect: float = 1.0) -> tuple[float, float] | None:
     """Image point (0..1 from the left and the top) of a world point at the camera's first frame (the inverse of
     `floor_point`), or None behind the camera."""
-    pos = np.array(camera.position(0.0))
-    forward = np.asarray(camera.target) - pos
-    forward /= np.linalg.norm(forward)
-    right = np.cross(forward, [0.0, 0.0, 1.0])
-    right /= np.linalg.norm(right)
-    up = np.cross(right, forward)
+    pos, forward, right, up = _camera_frame(camera)
     rel = np.asarray(point, float) - pos
     depth = float(rel @ forward)
     if depth <= 1e-6:
         return None
-    half = 18.0 / camera.focal_length
-    sx, sy = (half, half / aspect) if aspect >= 1 else (half * aspect, half)
+    sx, sy = _half_extents(camera, aspect)
     return (float(rel @ right) / depth / sx + 1) / 2, (1 - float(rel @ up) / depth / sy) / 2
 
 
