@@ -42,10 +42,14 @@ def psnr(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return 10.0 * torch.log10(1.0 / mse)
 
 
+def psnr_of_mse(mse: float) -> float:
+    """PSNR in dB of [0,1] values from their mean squared error (inf when 0)."""
+    return float("inf") if mse == 0 else float(10.0 * np.log10(1.0 / mse))
+
+
 def psnr01(a: np.ndarray, b: np.ndarray) -> float:
     """PSNR in dB of arrays of the same shape holding [0,1] values (inf when identical)."""
-    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
-    return float("inf") if mse == 0 else 10.0 * np.log10(1.0 / mse)
+    return psnr_of_mse(float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)))
 
 
 def psnr_uint8(pred: np.ndarray, target: np.ndarray, mask: np.ndarray | None = None) -> float:
@@ -55,8 +59,7 @@ def psnr_uint8(pred: np.ndarray, target: np.ndarray, mask: np.ndarray | None = N
         return float("nan")
     err = (pred.astype(np.float64) - target.astype(np.float64)) / 255.0
     sq = (err ** 2).mean(-1) if err.ndim == 4 else err ** 2
-    mse = float(sq[mask].mean()) if mask is not None else float(sq.mean())
-    return float("inf") if mse == 0 else 10.0 * np.log10(1.0 / mse)
+    return psnr_of_mse(float(sq[mask].mean()) if mask is not None else float(sq.mean()))
 
 
 def changed(inp: np.ndarray, background: np.ndarray, levels: int = EFFECT_LEVELS) -> np.ndarray:

@@ -25,7 +25,7 @@ import torch.nn.functional as F
 
 from ..errors import GenomniError
 from ..layers import least_alpha
-from ..metrics import psnr01
+from ..metrics import psnr_of_mse
 from .config import OmnimatteConfig
 
 
@@ -97,80 +97,126 @@ def least_opaque(alpha: torch.Tensor, need: torch.Tensor, obj: torch.Tensor, on:
     return torch.where(obj > 0.5, torch.ones_like(alpha), torch.where(alpha > on, need, torch.zeros_like(alpha)))
 
 
+def _f32(x: torch.Tensor) -> torch.Tensor:
+    """A batch of stored frames as float32 in [0,1]: uint8 frames are divided by 255, masks and float16 cast."""
+    return x.float() / 255.0 if x.dtype == torch.uint8 else x.float()
+
+
 def _stage(net: torch.nn.Module, net_opt: torch.optim.Optimizer, solo: torch.Tensor, bg: torch.Tensor, mask: torch.Tensor,
-           fg_init: torch.Tensor, iters: int, start: int, cfg: OmnimatteConfig, gen: torch.Generator,
-           on_iter: Callable[[int], None] | None) -> tuple[torch.Tensor, list[float], float | None]:
-    """Optimize net and a foreground at one resolution; returns the foreground logits, the losses and the seconds
+           need: torch.Tensor, fg_logit: torch.Tensor, iters: int, start: int, cfg: OmnimatteConfig, gen: torch.Generator,
+           on_iter: Callable[[int], None] | None,
+           one_frame_at_a_time: bool = False) -> tuple[torch.Tensor, list[float], float | None]:
+    """Optimize net and a foreground (its logits, `fg_logit`, updated in place) at one resolution; returns them, the
+    losses and the seconds
     until a batch's reconstruction first reached TARGET_PSNR dB (None if it never did). The network's optimizer
     (and its moment estimates) carries over between stages; the per-pixel foreground is new at each resolution,
-    so it gets its own."""
-    fg_logit = torch.logit(fg_init.clamp(1e-3, 1 - 1e-3)).clone().requires_grad_(True)
+    so it gets its own. Frames may be stored compactly (uint8 solo and background, float16 need: `_f32`); with
+    `one_frame_at_a_time` each batch's gradient is accumulated frame by frame (the same gradient, a quarter of
+    the network's activations at the default four frames: what bounds a full-size stage's memory)."""
+    fg_logit.requires_grad_(True)
     fg_opt = torch.optim.Adam([fg_logit], lr=cfg.fg_lr)
     losses = []
     t = solo.shape[0]
-    need = _need(solo, bg) if iters else None
     reached, t0 = None, time.perf_counter()
     for it in range(iters):
         idx = torch.randperm(t, generator=gen)[:cfg.frames_per_iter]
-        s, b, m = solo[idx], bg[idx], mask[idx]
-        a = torch.maximum(_alpha(net, s, need[idx]), m)  # the object is opaque on its mask
-        fg = torch.sigmoid(fg_logit[idx])
-        residual = s - (a * fg + (1 - a) * b)
-        recon = residual.abs().mean()
-        if reached is None and float((residual.detach() ** 2).mean()) <= 10 ** (-TARGET_PSNR / 10):
-            reached = time.perf_counter() - t0
-        sparse = (2 * torch.sigmoid(cfg.l0_k * a) - 1).mean() + a.mean()
-        loss = recon + cfg.sparsity * sparse
+        groups = [idx[k:k + 1] for k in range(len(idx))] if one_frame_at_a_time else [idx]
         net_opt.zero_grad()
         fg_opt.zero_grad()
-        loss.backward()
+        loss_sum, sq_sum = 0.0, 0.0
+        for group in groups:
+            share = len(group) / len(idx)  # each group's part of the batch mean
+            s, b, m = _f32(solo[group]), _f32(bg[group]), _f32(mask[group])
+            a = torch.maximum(_alpha(net, s, _f32(need[group])), m)  # the object is opaque on its mask
+            fg = torch.sigmoid(fg_logit[group])
+            residual = s - (a * fg + (1 - a) * b)
+            sparse = (2 * torch.sigmoid(cfg.l0_k * a) - 1).mean() + a.mean()
+            loss = (residual.abs().mean() + cfg.sparsity * sparse) * share
+            loss.backward()
+            loss_sum += float(loss.detach())
+            sq_sum += float((residual.detach() ** 2).mean()) * share
+        if reached is None and sq_sum <= 10 ** (-TARGET_PSNR / 10):
+            reached = time.perf_counter() - t0
         net_opt.step()
         fg_opt.step()
-        losses.append(float(loss.detach()))
+        losses.append(loss_sum)
         if on_iter is not None:
             on_iter(start + it + 1)
     return fg_logit.detach(), losses, reached
 
 
+def _logit(x: torch.Tensor) -> torch.Tensor:
+    return torch.logit(x.clamp(1e-3, 1 - 1e-3))
+
+
+def _frames_u8(x: np.ndarray) -> torch.Tensor:
+    """(T,H,W,3) uint8 -> (T,3,H,W) uint8 tensor: a full-size clip kept at one byte per value."""
+    return torch.from_numpy(np.ascontiguousarray(x)).permute(0, 3, 1, 2)
+
+
+def _need_chunked(solo: np.ndarray, bg: np.ndarray, chunk: int = 8) -> torch.Tensor:
+    """(T,1,H,W) float16 `_need` of uint8 clips, computed a few frames at a time."""
+    return torch.cat([_need(_to_tensor(solo[i:i + chunk]), _to_tensor(bg[i:i + chunk])).half()
+                      for i in range(0, len(solo), chunk)])
+
+
 def optimize_layer(solo: np.ndarray, background: np.ndarray, mask: np.ndarray, cfg: OmnimatteConfig | None = None,
                    on_iter: Callable[[int], None] | None = None) -> Layer:
-    """Optimize one RGBA layer from solo (T,H,W,3) uint8, background (same) and the object's mask (T,H,W) bool."""
+    """Optimize one RGBA layer from solo (T,H,W,3) uint8, background (same) and the object's mask (T,H,W) bool.
+
+    Memory is bounded by a few frames, not the clip, wherever it can be: full-size frames are kept as uint8 (the
+    least alpha as float16), the full-size stage accumulates each batch's gradient frame by frame, and the
+    layer is assembled eight frames at a time; what stays clip-sized is the per-pixel foreground (with its Adam
+    moments) and the result."""
     cfg = cfg or OmnimatteConfig()
     if solo.shape != background.shape or solo.shape[:3] != mask.shape:
         raise GenomniError(f"solo {solo.shape}, background {background.shape} and mask {mask.shape} do not match")
     torch.manual_seed(cfg.seed)
     gen = torch.Generator().manual_seed(cfg.seed)
-    s_full, b_full, m_full = _to_tensor(solo), _to_tensor(background), _to_tensor(mask)
-    h, w = s_full.shape[-2:]
+    t, h, w = mask.shape
     scale = min(1.0, cfg.coarse_side / max(h, w))
     small = (max(8, round(h * scale)), max(8, round(w * scale)))
     net = alpha_net(cfg.channels)
     net_opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
     started = time.perf_counter()
-    fg_c, loss_c, coarse_35 = _stage(net, net_opt, _resize(s_full, small), _resize(b_full, small), (_resize(m_full, small) > 0.5).float(),
-                          _resize(s_full, small), cfg.coarse_iters, 0, cfg, gen, on_iter)
-    fg_init = _resize(torch.sigmoid(fg_c), (h, w), "bilinear") if cfg.coarse_iters else s_full
+    s_small = torch.cat([_resize(_to_tensor(solo[i:i + 8]), small) for i in range(0, t, 8)])
+    b_small = torch.cat([_resize(_to_tensor(background[i:i + 8]), small) for i in range(0, t, 8)])
+    m_small = torch.cat([(_resize(_to_tensor(mask[i:i + 8]), small) > 0.5).float() for i in range(0, t, 8)])
+    need_small = _need(s_small, b_small) if cfg.coarse_iters else None
+    fg_c, loss_c, coarse_35 = _stage(net, net_opt, s_small, b_small, m_small, need_small, _logit(s_small),
+                                     cfg.coarse_iters, 0, cfg, gen, on_iter)
     fine_start = time.perf_counter() - started
-    fg_f, loss_f, fine_35 = _stage(net, net_opt, s_full, b_full, m_full, fg_init, cfg.fine_iters, cfg.coarse_iters, cfg,
-                                   gen, on_iter)
+    s_full, b_full, m_full = _frames_u8(solo), _frames_u8(background), torch.from_numpy(np.ascontiguousarray(mask))[:, None]
+    need = _need_chunked(solo, background)
+    fg_init = torch.empty((t, 3, h, w))  # the coarse foreground upsampled (or the solo), as logits, 8 frames at a time
+    for i in range(0, t, 8):
+        init = _resize(torch.sigmoid(fg_c[i:i + 8]), (h, w), "bilinear") if cfg.coarse_iters else _f32(s_full[i:i + 8])
+        fg_init[i:i + 8] = _logit(init)
+    fg_f, loss_f, fine_35 = _stage(net, net_opt, s_full, b_full, m_full, need, fg_init, cfg.fine_iters, cfg.coarse_iters,
+                                   cfg, gen, on_iter, one_frame_at_a_time=True)
     optimize_s = time.perf_counter() - started
+    alpha_out = np.empty((t, h, w), np.float32)
+    rgb_out = np.empty((t, h, w, 3), np.float32)
+    sq_recon, sq_raw = 0.0, 0.0
     with torch.no_grad():
-        need = _need(s_full, b_full)
-        alpha = torch.cat([torch.maximum(_alpha(net, s_full[i:i + 8], need[i:i + 8]), m_full[i:i + 8])
-                           for i in range(0, s_full.shape[0], 8)])
-        fg = torch.sigmoid(fg_f)
-        raw = alpha * fg + (1 - alpha) * b_full  # what the optimization itself reached
-        alpha = least_opaque(alpha, need, m_full, cfg.layer_on)
-        # Detail transfer: where alpha > 0 the foreground takes the colour that reconstructs the solo exactly.
-        exact = ((s_full - (1 - alpha) * b_full) / alpha.clamp_min(1e-3)).clamp(0, 1)
-        fg = torch.where(alpha > 1e-3, exact, fg)
-        recon = alpha * fg + (1 - alpha) * b_full
-    a_np = alpha[:, 0].numpy()
-    rgb = fg.permute(0, 2, 3, 1).numpy()
-    solo01 = s_full.permute(0, 2, 3, 1).numpy()
-    stats = {"recon_psnr": psnr01(recon.permute(0, 2, 3, 1).numpy(), solo01),
-             "recon_psnr_before_transfer": psnr01(raw.permute(0, 2, 3, 1).numpy(), solo01),
-             "alpha_mean": float(a_np.mean()), "alpha_outside_mask": float(a_np[~mask].mean()) if (~mask).any() else 0.0,
+        for i in range(0, t, 8):  # the layer, eight frames at a time
+            s, b, m, nd = _f32(s_full[i:i + 8]), _f32(b_full[i:i + 8]), _f32(m_full[i:i + 8]), _f32(need[i:i + 8])
+            alpha = torch.maximum(_alpha(net, s, nd), m)
+            fg = torch.sigmoid(fg_f[i:i + 8])
+            raw = alpha * fg + (1 - alpha) * b  # what the optimization itself reached
+            alpha = least_opaque(alpha, nd, m, cfg.layer_on)
+            # Detail transfer: where alpha > 0 the foreground takes the colour that reconstructs the solo exactly.
+            exact = ((s - (1 - alpha) * b) / alpha.clamp_min(1e-3)).clamp(0, 1)
+            fg = torch.where(alpha > 1e-3, exact, fg)
+            recon = alpha * fg + (1 - alpha) * b
+            sq_recon += float(((recon.double() - s.double()) ** 2).sum())
+            sq_raw += float(((raw.double() - s.double()) ** 2).sum())
+            alpha_out[i:i + 8] = alpha[:, 0].numpy()
+            rgb_out[i:i + 8] = fg.permute(0, 2, 3, 1).numpy()
+    n = t * h * w * 3
+    stats = {"recon_psnr": psnr_of_mse(sq_recon / n), "recon_psnr_before_transfer": psnr_of_mse(sq_raw / n),
+             "alpha_mean": float(alpha_out.mean()),
+             "alpha_outside_mask": float(alpha_out[~mask].mean()) if (~mask).any() else 0.0,
              "loss_first": (loss_c + loss_f)[0], "loss_last": (loss_c + loss_f)[-1], "coarse_size": list(small),
              "optimize_s": round(optimize_s, 3),
              # seconds until a batch of frames reconstructed the solo at TARGET_PSNR dB before transfer: at the coarse
@@ -178,7 +224,7 @@ def optimize_layer(solo: np.ndarray, background: np.ndarray, mask: np.ndarray, c
              "coarse_s_to_35db": None if coarse_35 is None else round(coarse_35, 3),
              "full_size_s_to_35db": None if fine_35 is None else round(fine_start + fine_35, 3),
              "config": asdict(cfg)}
-    return Layer(a_np, rgb, stats)
+    return Layer(alpha_out, rgb_out, stats)
 
 
 OPAQUE = 0.98  # alpha above which a layer pixel is the object itself (the public code's transmission threshold)
