@@ -192,8 +192,10 @@ def optimize_layer(solo: np.ndarray, background: np.ndarray, mask: np.ndarray, c
     for i in range(0, t, 8):
         init = _resize(torch.sigmoid(fg_c[i:i + 8]), (h, w), "bilinear") if cfg.coarse_iters else _f32(s_full[i:i + 8])
         fg_init[i:i + 8] = _logit(init)
+    net.enable_gradient_checkpointing()  # full size: recompute the U-Net's activations in the backward pass
     fg_f, loss_f, fine_35 = _stage(net, net_opt, s_full, b_full, m_full, need, fg_init, cfg.fine_iters, cfg.coarse_iters,
                                    cfg, gen, on_iter, one_frame_at_a_time=True)
+    net.disable_gradient_checkpointing()
     optimize_s = time.perf_counter() - started
     alpha_out = np.empty((t, h, w), np.float32)
     rgb_out = np.empty((t, h, w, 3), np.float32)
@@ -201,7 +203,8 @@ def optimize_layer(solo: np.ndarray, background: np.ndarray, mask: np.ndarray, c
     with torch.no_grad():
         for i in range(0, t, 8):  # the layer, eight frames at a time
             s, b, m, nd = _f32(s_full[i:i + 8]), _f32(b_full[i:i + 8]), _f32(m_full[i:i + 8]), _f32(need[i:i + 8])
-            alpha = torch.maximum(_alpha(net, s, nd), m)
+            # the network one frame at a time: its skip connections hold several full-size feature maps per frame
+            alpha = torch.maximum(torch.cat([_alpha(net, s[k:k + 1], nd[k:k + 1]) for k in range(len(s))]), m)
             fg = torch.sigmoid(fg_f[i:i + 8])
             raw = alpha * fg + (1 - alpha) * b  # what the optimization itself reached
             alpha = least_opaque(alpha, nd, m, cfg.layer_on)
@@ -241,12 +244,12 @@ def transfer_from_input(layer: Layer, video: np.ndarray, mask: np.ndarray, other
     return Layer(layer.alpha, rgb, {**layer.stats, "input_transfer_frac": float(own.mean())})
 
 
-# Peak memory of one layer = fixed + per frame-pixel (every full-size frame held as float tensors, the foreground's
-# Adam state) + per pixel of one frame (the U-Net's activations on frames_per_iter full-size frames). Measured by
-# benchmarks/omnimatte_memory.py (fit 249 MB + 87 B + 12,140 B at the default options), rounded up here.
-LAYER_BYTES_FIXED = 300e6
-LAYER_BYTES_PER_FRAME_PIXEL = 100.0
-LAYER_BYTES_PER_PIXEL = 13_000.0
+# Peak memory of one layer = fixed + per frame-pixel (the input clips, the foreground with its gradient and Adam
+# state, the result) + per pixel of one frame (the U-Net's activations on one full-size frame, checkpointed).
+# Measured by benchmarks/omnimatte_memory.py (fit 222 MB + 81 B + 2,229 B at the default options), rounded up here.
+LAYER_BYTES_FIXED = 250e6
+LAYER_BYTES_PER_FRAME_PIXEL = 90.0
+LAYER_BYTES_PER_PIXEL = 2_500.0
 
 
 def layer_memory_bytes(frames: int, height: int, width: int) -> float:
