@@ -395,8 +395,8 @@ def test_layer_workers_follow_cores_and_memory(monkeypatch):
     monkeypatch.setattr(dec_mod, "machine_memory_bytes", lambda: 64e9)
     assert dec_mod.layer_workers(3, 10, 64, 64) == 3  # small layers: one process per layer
     assert dec_mod.layer_workers(12, 10, 64, 64) == 8  # one per two cores
-    monkeypatch.setattr(dec_mod, "machine_memory_bytes", lambda: 16e9)
-    per_layer = dec_mod.layer_memory_bytes(85, 384, 640)  # 2.7 GB
-    assert dec_mod.layer_workers(12, 85, 384, 640) == int(0.8 * 16e9 // per_layer) == 4  # what memory holds
+    monkeypatch.setattr(dec_mod, "machine_memory_bytes", lambda: 12e9)
+    per_layer = dec_mod.layer_memory_bytes(85, 384, 640)  # 2.1 GB
+    assert dec_mod.layer_workers(12, 85, 384, 640) == int(0.8 * 12e9 // per_layer) == 4  # what memory holds
     monkeypatch.setattr(dec_mod.os, "cpu_count", lambda: 2)
     assert dec_mod.layer_workers(3, 10, 64, 64) == 1
