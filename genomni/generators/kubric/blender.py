@@ -1,9 +1,10 @@
-"""Blender Cycles renderer: builds a SceneSpec in bpy and renders the full, background and solo passes.
+"""Blender Cycles renderer: builds a SceneSpec in bpy and renders the full pass and the target passes.
 
 Passes differ only in which objects are visible to rays (`visible_camera`, `visible_shadow`,
-`visible_glossy`, ...), never by moving objects or swapping materials, and all passes share one
-Cycles seed, so pixels that no removed object influences come out bit-identical. With a static
-camera the background is rendered once, and a resting object's solo pass once.
+`visible_glossy`, ...), never by swapping materials, and all passes share one Cycles seed, so pixels
+that no removed object influences come out bit-identical; only resimulated targets (push and deform
+scenes) move things, to where a simulation without the removed objects puts them. With a static
+camera the background is rendered once, and so is a target whose kept objects all rest.
 """
 
 from __future__ import annotations
@@ -165,7 +166,8 @@ class BlenderRenderer:
             vertices.append(verts)
         self.local_vertices = vertices
         self.scenery = {i for i, o in enumerate(spec.objects) if o.role == "scenery"}
-        self.specs = list(spec.objects)
+        self.removable = [i for i in range(len(spec.objects)) if i not in self.scenery]
+        self.cloth = next((i for i, o in enumerate(spec.objects) if o.asset["kind"] == "cloth"), None)
         return vertices
 
     def _setup_render(self, scene, spec: SceneSpec) -> None:
@@ -450,7 +452,7 @@ class BlenderRenderer:
         """Move the cloth's vertices to frame t of its simulated track."""
         if cloth is None:
             return
-        obj = next(o for o, s in zip(self.objects, self.specs) if s.asset["kind"] == "cloth")
+        obj = self.objects[self.cloth]
         obj.data.vertices.foreach_set("co", cloth[t].astype(np.float32).ravel())
         obj.data.update()
 
@@ -538,8 +540,7 @@ class BlenderRenderer:
         for t in range(spec.frames):
             self._place(spec, poses, t)
             self.bpy.context.view_layer.update()
-            objects = [i for i in range(len(spec.objects)) if i not in self.scenery]
-            px = self._project(spec, poses[t, objects, :3])
+            px = self._project(spec, poses[t, self.removable, :3])
             inside = ((px[:, 0] > margin * spec.width) & (px[:, 0] < (1 - margin) * spec.width)
                       & (px[:, 1] > margin * spec.height) & (px[:, 1] < (1 - margin) * spec.height) & (px[:, 2] > 0))
             if not inside.all():
@@ -566,7 +567,6 @@ class BlenderRenderer:
         Hulls cover holes and concavities, so an object seen through another's hole counts as hidden and a mug counts
         its opening; scenes this estimate rejects are not rendered, the rendered count still decides the rest."""
         import cv2
-        from mathutils import Quaternion
 
         fewest = [spec.height * spec.width] * len(self.objects)
         for t in range(spec.frames):
@@ -574,12 +574,10 @@ class BlenderRenderer:
             self.bpy.context.view_layer.update()
             hulls = []
             for i, verts in enumerate(self.local_vertices):
-                if self.specs[i].asset["kind"] == "cloth":  # a sheet under the objects: not an occluder here
+                if i == self.cloth:  # a sheet under the objects: not an occluder here
                     hulls.append((float("inf"), None))
                     continue
-                x, y, z, w = poses[t, i, 3:]
-                rot = np.array(Quaternion((w, x, y, z)).to_matrix())
-                px = self._project(spec, verts @ rot.T + poses[t, i, :3])
+                px = self._project(spec, self._posed(poses, i, t, verts))
                 if (px[:, 2] <= 0).any():
                     hulls.append((float("inf"), None))
                     continue
@@ -595,15 +593,23 @@ class BlenderRenderer:
                 covered |= own
         return fewest
 
-    def _corners_px(self, spec: SceneSpec, poses: np.ndarray, i: int, t: int) -> np.ndarray:
-        """(8, 2) pixel positions of object i's bounding-box corners at frame t (after `_place(spec, poses, t)`)."""
+    @staticmethod
+    def _posed(poses: np.ndarray, i: int, t: int, local: np.ndarray) -> np.ndarray:
+        """(N, 3) points in object i's own frame placed where its pose at frame t puts them."""
         from mathutils import Quaternion
 
-        lo, hi = self.local_bounds[i]
         x, y, z, w = poses[t, i, 3:]
-        rot = np.array(Quaternion((w, x, y, z)).to_matrix())
-        corners = np.array([[a, b, c] for a in (lo[0], hi[0]) for b in (lo[1], hi[1]) for c in (lo[2], hi[2])])
-        return self._project(spec, corners @ rot.T + poses[t, i, :3])[:, :2]
+        return local @ np.array(Quaternion((w, x, y, z)).to_matrix()).T + poses[t, i, :3]
+
+    def _corners(self, poses: np.ndarray, i: int, t: int) -> np.ndarray:
+        """(8, 3) world positions of object i's bounding-box corners at frame t."""
+        lo, hi = self.local_bounds[i]
+        local = np.array([[a, b, c] for a in (lo[0], hi[0]) for b in (lo[1], hi[1]) for c in (lo[2], hi[2])])
+        return self._posed(poses, i, t, local)
+
+    def _corners_px(self, spec: SceneSpec, poses: np.ndarray, i: int, t: int) -> np.ndarray:
+        """(8, 2) pixel positions of object i's bounding-box corners at frame t (after `_place(spec, poses, t)`)."""
+        return self._project(spec, self._corners(poses, i, t))[:, :2]
 
     def motion_px(self, spec: SceneSpec, poses: np.ndarray, against: np.ndarray | None = None) -> float:
         """The farthest any object's bounding-box corner moves in the image from the first frame, in pixels (an
@@ -642,13 +648,9 @@ class BlenderRenderer:
         Called after `_place(spec, poses, t)`.
         """
         from bpy_extras.object_utils import world_to_camera_view
-        from mathutils import Quaternion, Vector
+        from mathutils import Vector
 
-        lo, hi = self.local_bounds[i]
-        x, y, z, w = poses[t, i, 3:]
-        rot = np.array(Quaternion((w, x, y, z)).to_matrix())
-        corners = np.array([[a, b, c] for a in (lo[0], hi[0]) for b in (lo[1], hi[1]) for c in (lo[2], hi[2])])
-        world = corners @ rot.T + poses[t, i, :3]
+        world = self._corners(poses, i, t)
         pts = [world, world * np.array([1.0, 1.0, -1.0])]
         li = spec.light
         el, az = math.radians(li.sun_elevation), math.radians(li.sun_azimuth)
@@ -730,12 +732,12 @@ class BlenderRenderer:
         boxes_at: list[tuple[int, int, int, int] | None] = []
         for t in range(spec.frames):
             self._place(spec, poses, t)
-            boxes = [self.effect_box(spec, poses, i, t) for i in range(len(self.objects)) if i not in self.scenery]
-            if any(b is None for b in boxes):
+            boxes = {i: self.effect_box(spec, poses, i, t) for i in self.removable}
+            if any(b is None for b in boxes.values()):
                 boxes_at.append(None)  # a box as big as the frame: render all of it
                 continue
             keep_area, drop_area = (np.zeros((spec.height, spec.width), bool) for _ in range(2))
-            for i, (r0, r1, c0, c1) in enumerate(boxes):
+            for i, (r0, r1, c0, c1) in boxes.items():
                 (keep_area if i in kept else drop_area)[r0:r1, c0:c1] = True
             only_kept = keep_area & ~drop_area
             rgb[t][only_kept] = passes.full[t][only_kept]
@@ -788,14 +790,13 @@ class BlenderRenderer:
             for plan in plans:
                 t0 = time.perf_counter()
                 kept = {index_of[k] for k in plan.kept}
-                objects = [i for i in range(len(self.objects)) if i not in self.scenery]
                 self._show(kept)
                 if plan.resimulated:
                     out = self._render_pass(spec, resimulated.poses, tmp, plan.tag, cloth=resimulated.cloth)
-                elif len(kept) == len(objects):
+                elif len(kept) == len(self.removable):
                     out = passes.full.copy(), passes.instances.copy(), 0, 0  # same visibility, same seed: the full pass
                 elif not kept:
-                    union = (lambda t: self._union_box(spec, poses, set(objects), t)) if crop and not static_cam else None
+                    union = (lambda t: self._union_box(spec, poses, set(self.removable), t)) if crop and not static_cam else None
                     out = self._render_pass(spec, poses, tmp, plan.tag, once=static_cam, base=passes.full, box_of=union)
                 else:
                     once = static_cam and all(np.abs(poses[:, i] - poses[0, i]).max() < 1e-6 for i in kept)
