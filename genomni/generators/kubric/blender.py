@@ -825,5 +825,4 @@ class BlenderRenderer:
 
 def standard_plans(spec: SceneSpec) -> list[TargetPlan]:
     """Remove all objects, and for each object keep only it."""
-    ids = [o.id for o in spec.objects if o.role == "object"]
-    return [TargetPlan("all")] + [TargetPlan(f"obj{i}", (i,)) for i in ids]
+    return [TargetPlan("all")] + [TargetPlan(f"obj{i}", (i,)) for i in spec.object_ids]

@@ -43,7 +43,7 @@ def scene_plans(spec: SceneSpec) -> list[TargetPlan]:
     """The target passes a scene's samples need: standard scenes remove all objects and keep each alone; similar
     scenes also remove one instance and a subset (`spec.removals`); push and deform scenes remove the objects,
     with the scenery (pushed things, the sheet) simulated without them."""
-    ids = [o.id for o in spec.objects if o.role == "object"]
+    ids = spec.object_ids
     if spec.scenario in ("push", "deform"):
         return [TargetPlan("all", (), resimulated=True)]
     if spec.scenario == "similar":
@@ -56,7 +56,7 @@ def build_samples(cfg: KubricConfig, spec: SceneSpec, passes: Passes, plans: lis
                   captioner: Captioner) -> list[Sample]:
     """One sample per target pass: input the full render, target the pass (cleaned: `pairs.clean_target`), trimask
     removed objects 0, kept objects 255, the rest (scenery included) 128."""
-    ids = [o.id for o in spec.objects if o.role == "object"]
+    ids = spec.object_ids
     visible = visible_pixels(passes.instances, ids)
     samples = []
     for plan in plans:
@@ -163,8 +163,7 @@ def _precheck(cfg: KubricConfig, spec: SceneSpec, renderer: BlenderRenderer, mot
         if pushed < max(cfg.min_motion, 2.0):
             return f"the removed object changes how nothing else moves ({pushed:.2f} px)"
     seen = renderer.visible_estimate(spec, poses)
-    objects = [k for k, o in enumerate(spec.objects) if o.role == "object"]
-    fewest = min(seen[k] for k in objects)
+    fewest = min(seen[k] for k in renderer.removable)
     if fewest < cfg.object_pixel_floor:
         return f"an object would show about {fewest} pixels (< {cfg.object_pixel_floor}; from the poses)"
     return None
@@ -185,7 +184,7 @@ def generate_scene(cfg: KubricConfig, index: int, renderer: BlenderRenderer,
         motion = simulate_motion(spec, vertices)
         poses = motion.poses
         plans = scene_plans(spec)
-        removed = frozenset(o.id for o in spec.objects if o.role == "object")
+        removed = frozenset(spec.object_ids)
         resimulated = simulate_motion(spec, vertices, without=removed) if any(p.resimulated for p in plans) else None
         why = _precheck(cfg, spec, renderer, motion, resimulated)
         if why is not None:
@@ -193,7 +192,7 @@ def generate_scene(cfg: KubricConfig, index: int, renderer: BlenderRenderer,
             continue
         rendered += 1
         passes = renderer.render_full(spec, poses, motion.cloth)
-        visible = visible_pixels(passes.instances, [o.id for o in spec.objects if o.role == "object"])
+        visible = visible_pixels(passes.instances, spec.object_ids)
         if min(visible) >= cfg.object_pixel_floor:  # check before paying for the target passes
             passes = renderer.render_targets(spec, poses, passes, plans, resimulated)
         for k, v in passes.rendered_frames.items():

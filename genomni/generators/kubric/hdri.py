@@ -4,10 +4,10 @@ An HDRI with a sun in it lights a scene with that sun *and* with the sun lamp th
 shadows come in pairs, and its tiny, very bright sun disc is sampled poorly (fireflies). So rays that
 *light* the scene see the map clamped at `HdriStats.clamp` (a few times its mean: the sky and its
 broad bright areas stay, the sun disc goes), camera rays see it unclamped (the backdrop), and the sun
-lamp is placed where the map's sun is (when that sun is high enough to throw a usable shadow) or, for a
-sunless or low-sun map, at a sampled elevation; the map is turned so that where its clamped light comes from
-on average lies at the lamp's azimuth, so the soft shadow the clamped map throws falls the same way as the
-lamp's: one sun's shadows in every scene.
+lamp takes the map sun's elevation (when that sun is high enough to throw a usable shadow; for a sunless
+or low-sun map a sampled one); the map is turned so that where its clamped light comes from on average lies
+at the lamp's azimuth, so the soft shadow the clamped map throws falls the same way as the lamp's: one
+sun's shadows in every scene.
 """
 
 from __future__ import annotations

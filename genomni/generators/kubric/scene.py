@@ -116,6 +116,11 @@ class SceneSpec:
     scenario: str = "standard"
     removals: list[list[int]] = field(default_factory=list)  # similar: the ids removed by each extra sample
 
+    @property
+    def object_ids(self) -> list[int]:
+        """Ids of the removable objects (in the instance map and the trimask), scenery left out."""
+        return [o.id for o in self.objects if o.role == "object"]
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
