@@ -1,7 +1,8 @@
 """Omnimatte optimization quality against time and against ground-truth layers, with an oracle Casper:
 generated kubric scenes give the true solo and background videos, so only the layer optimization is
-measured, and their true layers (`generate kubric --layers`, or derived the same way from the samples'
-targets: `generators.kubric.generate.truth_layers`) say what each layer should be.
+measured, and each object's true layer over the background (`generators.kubric.truth_layers.layer_of` of its solo
+target over the background target: what the object alone does to the scene, which is what an optimizer given
+that solo video can recover) says what the layer should be.
 
 For each object of each scene: the solo target is the input, the background target the background, the
 object's instance mask the mask. Reported per iteration budget (`eval.layers.score_layer`): wall time per
@@ -11,19 +12,32 @@ background against the true layer's.
 
     genomni generate kubric --out bench_out/om128 --num-scenes 2 --resolution 128 --frames 12 --seed 5 --layers
     python benchmarks/omnimatte.py bench_out/om128 [--budgets 100,400] [--objects 3]
+
+`--peer DIR` also runs the public reimplementation's optimizer (a checkout of gen-omnimatte-public: its
+`omnimatte/` package and `config/default_omnimatte.py`, used as they are) on the same layers at `--peer-steps`
+(default: its own 6,000), scored the same way, in the same table (see `peer_layer`).
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
+import importlib.util
+import sys
 import time
+import types
+from pathlib import Path
+from typing import Any
 
+import cv2
 import numpy as np
+import torch
 
 from genomni.eval.layers import score_layer
-from genomni.generators.kubric.generate import truth_layers
+from genomni.generators.kubric.truth_layers import layer_of
 from genomni.inference.omnimatte import OmnimatteConfig, optimize_layer
 from genomni.layers import from_rgba8
+from genomni.metrics import psnr_of_mse
 from genomni.shards import iter_samples
 
 
@@ -37,14 +51,74 @@ def pairs(shard_dir: str, limit: int) -> list[tuple[np.ndarray, np.ndarray, np.n
             continue
         full = scenes[s.meta["scene_index"]]
         oid = s.meta["kept_ids"][0]
-        if "layers" in full.extras:
-            truth = full.extras["layers"][full.meta["layer_ids"].index(oid)]
-        else:
-            truth = truth_layers(full.target, [s.target], full.extras["instances"], [oid])[0]
+        truth = layer_of(full.target, s.target, full.extras["instances"] == oid)
         out.append((s.target, full.target, s.extras["instances"] == oid, truth))
         if len(out) == limit:
             break
     return out
+
+
+def load_peer(repo: Path) -> tuple[Any, Any]:
+    """gen-omnimatte-public's `OmnimatteOptimizer` class and `get_config` function, imported from a checkout.
+
+    Its modules import SAM2, VideoX-Fun, mediapy, loguru and ml_collections at the top for segmentation, data
+    loading, video writing, logging and config parsing; the optimizer itself uses none of them, so those names
+    are stubbed here (hand-written: the alternative is installing SAM2 and VideoX-Fun, which pull torchvision)."""
+    if not (repo / "omnimatte" / "optimization.py").is_file():
+        raise SystemExit(f"{repo}: not a gen-omnimatte-public checkout (no omnimatte/optimization.py)")
+
+    def unused(*_a: Any, **_k: Any) -> Any:
+        raise RuntimeError("stubbed: not used by the optimizer")
+
+    class ConfigDict(types.SimpleNamespace):
+        def to_dict(self) -> dict:
+            return {k: v.to_dict() if isinstance(v, ConfigDict) else v for k, v in vars(self).items()}
+
+    stubs = {"sam2": {}, "sam2.build_sam": {"build_sam2_video_predictor": unused}, "videox_fun": {},
+             "videox_fun.utils": {},
+             "videox_fun.utils.utils": {"apply_colormap": unused, "get_video_mask_input": unused},
+             "mediapy": {}, "loguru": {"logger": types.SimpleNamespace(info=print, debug=print)},
+             "ml_collections": {"ConfigDict": ConfigDict}}
+    for name, attrs in stubs.items():
+        if name not in sys.modules:
+            sys.modules[name] = types.ModuleType(name)
+            vars(sys.modules[name]).update(attrs)
+    package = types.ModuleType("omnimatte")  # its folder has no __init__.py, and this script's name would shadow it
+    package.__path__ = [str(repo / "omnimatte")]
+    sys.modules["omnimatte"] = package
+    optimizer = importlib.import_module("omnimatte.optimization").OmnimatteOptimizer
+    spec = importlib.util.spec_from_file_location("peer_default_omnimatte", repo / "config" / "default_omnimatte.py")
+    config = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(config)
+    return optimizer, config.get_config
+
+
+def peer_layer(peer: tuple[Any, Any], solo: np.ndarray, bg: np.ndarray, mask: np.ndarray,
+               steps: int) -> tuple[np.ndarray, np.ndarray, float]:
+    """One layer by the public optimizer at its default configuration (`num_steps` = `steps`), as its
+    `inference/reconstruct_omnimatte.py` runs it with a given solo and background video: the object mask eroded
+    by a square of its 5 px at 672 px scaled to this size (1 px, i.e. none, at 128 px; SAM2 re-segmentation off:
+    the masks are exact), its seed 43, then its detail transfer (the input's pixels where the layer's alpha
+    > 0.98 or inside the mask). Returns (alpha, rgb, fit PSNR before transfer)."""
+    optimizer_cls, get_config = peer
+    cfg = get_config()
+    cfg.omnimatte.log_dir = ""
+    cfg.omnimatte.num_steps = steps
+    cfg.system.device = "cpu"
+    width = max(1, round(5 * max(solo.shape[1:3]) / 672))
+    m = np.stack([cv2.erode(f.astype(np.uint8), np.ones((width, width), np.uint8)) for f in mask])
+    torch.manual_seed(cfg.system.seed)
+    np.random.seed(cfg.system.seed)
+    xy = torch.from_numpy(solo).permute(0, 3, 1, 2).float() / 255.0
+    y = torch.from_numpy(bg).permute(0, 3, 1, 2).float() / 255.0
+    init = torch.from_numpy(m).float()[:, None]
+    out = optimizer_cls(cfg, XY=xy, Y=y, init_mask=init, device="cpu").run()
+    alpha = out["X_alpha"][:, 0].numpy().astype(np.float64)
+    rgb = out["X_rgb"].permute(0, 2, 3, 1).numpy().astype(np.float64)
+    fit = float(((rgb * alpha[..., None] + (1 - alpha[..., None]) * y.permute(0, 2, 3, 1).numpy() - solo / 255.0) ** 2).mean())
+    transfer = ((alpha > 0.98) | (m > 0))[..., None]
+    rgb = np.where(transfer, solo / 255.0, rgb)
+    return alpha, rgb, psnr_of_mse(fit)
 
 
 def main() -> None:
@@ -52,8 +126,11 @@ def main() -> None:
     ap.add_argument("dirs", nargs="+")
     ap.add_argument("--budgets", default="100,400")
     ap.add_argument("--objects", type=int, default=3)
+    ap.add_argument("--peer", type=Path, help="a gen-omnimatte-public checkout: also run its optimizer")
+    ap.add_argument("--peer-steps", default="6000")
     args = ap.parse_args()
     budgets = [int(b) for b in args.budgets.split(",")]
+    peer = load_peer(args.peer) if args.peer else None
     print("| size | coarse + fine iterations | s/layer | s to 35 dB (coarse / full size) | fit PSNR before transfer | "
           "alpha IoU | alpha MAE object | alpha MAE effect | effect IoU | re-composite PSNR |")
     print("|---|---|---|---|---|---|---|---|---|---|")
@@ -73,8 +150,20 @@ def main() -> None:
                              sc.alpha_mae_effect, sc.alpha_iou_effect, sc.recomposite_psnr))
             m = np.nanmean(np.array(rows, dtype=float), axis=0)
             reach = " / ".join(_mean_reached([r[k] for r in to35]) for k in (0, 1))
-            print(f"| {size} | {b} + {b // 4} | {m[0]:.1f} | {reach} | {m[1]:.2f} | {m[2]:.3f} | {m[3]:.3f} | {m[4]:.3f} | "
-                  f"{m[5]:.3f} | {m[6]:.2f} |", flush=True)
+            print(f"| {size} | ours, {b} + {b // 4} | {m[0]:.1f} | {reach} | {m[1]:.2f} | {m[2]:.3f} | {m[3]:.3f} | "
+                  f"{m[4]:.3f} | {m[5]:.3f} | {m[6]:.2f} |", flush=True)
+        for steps in ([int(x) for x in args.peer_steps.split(",")] if peer else []):
+            rows = []
+            for solo, bg, mask, truth in data:
+                t0 = time.perf_counter()
+                alpha, rgb, fit = peer_layer(peer, solo, bg, mask, steps)
+                seconds = time.perf_counter() - t0
+                sc = score_layer((alpha, rgb), from_rgba8(truth), mask, bg)
+                rows.append((seconds, fit, sc.alpha_iou, sc.alpha_mae_object, sc.alpha_mae_effect, sc.alpha_iou_effect,
+                             sc.recomposite_psnr))
+            m = np.nanmean(np.array(rows, dtype=float), axis=0)
+            print(f"| {size} | gen-omnimatte-public, {steps} steps | {m[0]:.1f} | - | {m[1]:.2f} | {m[2]:.3f} | "
+                  f"{m[3]:.3f} | {m[4]:.3f} | {m[5]:.3f} | {m[6]:.2f} |", flush=True)
 
 
 def _mean_reached(times: list[float | None]) -> str:

@@ -17,7 +17,6 @@ import time
 from functools import partial
 from typing import Any
 
-import cv2
 import numpy as np
 
 from ... import __version__
@@ -34,6 +33,7 @@ from .pairs import clean_target
 from .physics import Motion, simulate_motion
 from .qc import sample_qc, visible_pixels
 from .scene import SceneSpec, sample_scene
+from .truth_layers import layer_plans, scene_layers
 
 SOURCE = "kubric"
 POSE_ATTEMPTS = 4  # a scene rejected from its poses costs no render: it may be resampled this many times more often
@@ -100,50 +100,25 @@ def build_samples(cfg: KubricConfig, spec: SceneSpec, passes: Passes, plans: lis
         )
         samples.append(sample)
     if cfg.layers and spec.scenario == "standard":
-        solos = [s.target for s in samples if s.meta["sample_kind"] == "solo"]
-        add_truth_layers(samples[0], ids, solos)
+        add_truth_layers(samples[0], passes, ids)
     for sample in samples:
         sample.caption = captioner.caption(sample.target, sample.meta)
         sample.validate()
     return samples
 
 
-def add_truth_layers(sample: Sample, ids: list[int], solos: list[np.ndarray]) -> None:
-    """Attach each object's true layer (`layers.truth_layer` of its solo target over the background target) to the
-    remove-all sample as the `layers` extra (N,T,H,W,4 uint8, in `meta.layer_ids` order).
-
-    The two targets are separate renders, so inside the changed region they also differ by path-tracing noise;
-    a layer keeps only the object (with its antialiased rim) and its coherent effect (`pairs.effect_region`,
-    grown 1 px for soft edges), so its alpha is the shadow or reflection, not noise. Where it is non-zero the
-    layer reproduces the solo target exactly (within 8-bit rounding); how well all layers recompose the input
-    is `meta.qc.layers_recomposition_psnr` (render noise inside the changed region, and objects that shadow or
-    reflect in each other, make the difference)."""
+def add_truth_layers(sample: Sample, passes: Passes, ids: list[int]) -> None:
+    """Attach the scene's true layers (`truth_layers.scene_layers`) to the remove-all sample as the `layers` extra
+    (N,T,H,W,4 uint8, in `meta.layer_ids` order, which is also their compositing order), with how well they
+    recompose the input as `meta.qc.layers_recomposition_psnr`."""
     from ...layers import composite, from_rgba8
     from ...metrics import psnr_uint8
 
-    rgba = truth_layers(sample.target, solos, sample.extras["instances"], ids)
+    rgba = scene_layers(sample.target, passes, ids)
     sample.extras["layers"] = rgba
     sample.meta["layer_ids"] = ids
-    sample.meta["qc"]["layers_recomposition_psnr"] = round(float(psnr_uint8(composite(sample.target, [from_rgba8(x) for x in rgba]),
-                                                                             sample.input)), 3)
-
-
-def truth_layers(background: np.ndarray, solos: list[np.ndarray], instances: np.ndarray, ids: list[int]) -> np.ndarray:
-    """(N,T,H,W,4) uint8: each object's true layer from its solo target over the background target, kept to the
-    object (with its rim) and its coherent effect (see `add_truth_layers`)."""
-    from ...layers import to_rgba8, truth_layer
-    from .pairs import RIM_PX, _disk, effect_region
-
-    layers = []
-    for oid, solo in zip(ids, solos):
-        obj = instances == oid
-        rim = np.stack([cv2.dilate(m.astype(np.uint8), _disk(RIM_PX)) > 0 for m in obj])
-        support = rim | effect_region(background, solo, rim)
-        support = np.stack([cv2.dilate(m.astype(np.uint8), _disk(1)) > 0 for m in support])
-        alpha, rgb = truth_layer(solo, background, obj)
-        alpha[~support] = 0.0
-        layers.append(to_rgba8(alpha, rgb))
-    return np.stack(layers)
+    rec = composite(sample.target, [from_rgba8(x) for x in rgba])
+    sample.meta["qc"]["layers_recomposition_psnr"] = round(float(psnr_uint8(rec, sample.input)), 3)
 
 
 def _precheck(cfg: KubricConfig, spec: SceneSpec, renderer: BlenderRenderer, motion: Motion,
@@ -184,6 +159,7 @@ def generate_scene(cfg: KubricConfig, index: int, renderer: BlenderRenderer,
         motion = simulate_motion(spec, vertices)
         poses = motion.poses
         plans = scene_plans(spec)
+        extra = layer_plans(spec) if cfg.layers and spec.scenario == "standard" else []
         removed = frozenset(spec.object_ids)
         resimulated = simulate_motion(spec, vertices, without=removed) if any(p.resimulated for p in plans) else None
         why = _precheck(cfg, spec, renderer, motion, resimulated)
@@ -194,7 +170,7 @@ def generate_scene(cfg: KubricConfig, index: int, renderer: BlenderRenderer,
         passes = renderer.render_full(spec, poses, motion.cloth)
         visible = visible_pixels(passes.instances, spec.object_ids)
         if min(visible) >= cfg.object_pixel_floor:  # check before paying for the target passes
-            passes = renderer.render_targets(spec, poses, passes, plans, resimulated)
+            passes = renderer.render_targets(spec, poses, passes, plans + extra, resimulated)
         for k, v in passes.rendered_frames.items():
             stats["rendered_frames"][k] = stats["rendered_frames"].get(k, 0) + v
         for k, v in passes.seconds.items():
