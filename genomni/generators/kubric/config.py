@@ -86,7 +86,8 @@ class KubricConfig:
     max_drift: float = option(0.05, "Resample scenes where more than this fraction of the pixels outside the changed region "
                               "differ by more than 6 levels in the target render (render noise).")
     layers: bool = option(False, "Also store each object's true omnimatte layer (RGBA: the object and its shadows and "
-                          "reflections; genomni.layers.truth_layer) with the remove-all sample, for `eval --layers`.")
+                          "reflections, in object-id compositing order, recomposing the input; costs N-2 extra target "
+                          "passes for N objects) with the remove-all sample, for `eval --layers`.")
     max_attempts: int = option(4, "Rendered attempts per scene before it is dropped (scenes rejected from their simulated "
                                   "poses render nothing and may be resampled 4x as often).")
     asset_files: list[str] = field(default_factory=list)  # filled in from assets_dir, part of identity
