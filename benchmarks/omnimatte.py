@@ -11,7 +11,9 @@ layer, reconstruction PSNR before detail transfer (what the optimization itself 
 background against the true layer's.
 
     genomni generate kubric --out bench_out/om128 --num-scenes 2 --resolution 128 --frames 12 --seed 5 --layers
-    python benchmarks/omnimatte.py bench_out/om128 [--budgets 100,400] [--objects 3]
+    python benchmarks/omnimatte.py bench_out/om128 [--budgets 100,400,400+25] [--objects 3]
+
+A budget N is N coarse + N/4 full-size iterations; C+F gives both.
 
 `--peer DIR` also runs the public reimplementation's optimizer (a checkout of gen-omnimatte-public: its
 `omnimatte/` package and `config/default_omnimatte.py`, used as they are) on the same layers at `--peer-steps`
@@ -129,7 +131,7 @@ def main() -> None:
     ap.add_argument("--peer", type=Path, help="a gen-omnimatte-public checkout: also run its optimizer")
     ap.add_argument("--peer-steps", default="6000")
     args = ap.parse_args()
-    budgets = [int(b) for b in args.budgets.split(",")]
+    budgets = [tuple(int(x) for x in b.split("+")) if "+" in b else (int(b), int(b) // 4) for b in args.budgets.split(",")]
     peer = load_peer(args.peer) if args.peer else None
     print("| size | coarse + fine iterations | s/layer | s to 35 dB (coarse / full size) | fit PSNR before transfer | "
           "alpha IoU | alpha MAE object | alpha MAE effect | effect IoU | re-composite PSNR |")
@@ -137,8 +139,8 @@ def main() -> None:
     for d in args.dirs:
         data = pairs(d, args.objects)
         size = f"{data[0][0].shape[2]}x{data[0][0].shape[1]}, {data[0][0].shape[0]} frames"
-        for b in budgets:
-            cfg = OmnimatteConfig(coarse_iters=b, fine_iters=b // 4)
+        for coarse, fine in budgets:
+            cfg = OmnimatteConfig(coarse_iters=coarse, fine_iters=fine)
             rows, to35 = [], []
             for solo, bg, mask, truth in data:
                 t0 = time.perf_counter()
@@ -150,7 +152,7 @@ def main() -> None:
                              sc.alpha_mae_effect, sc.alpha_iou_effect, sc.recomposite_psnr))
             m = np.nanmean(np.array(rows, dtype=float), axis=0)
             reach = " / ".join(_mean_reached([r[k] for r in to35]) for k in (0, 1))
-            print(f"| {size} | ours, {b} + {b // 4} | {m[0]:.1f} | {reach} | {m[1]:.2f} | {m[2]:.3f} | {m[3]:.3f} | "
+            print(f"| {size} | ours, {coarse} + {fine} | {m[0]:.1f} | {reach} | {m[1]:.2f} | {m[2]:.3f} | {m[3]:.3f} | "
                   f"{m[4]:.3f} | {m[5]:.3f} | {m[6]:.2f} |", flush=True)
         for steps in ([int(x) for x in args.peer_steps.split(",")] if peer else []):
             rows = []
