@@ -26,10 +26,15 @@ from .pairs import RIM_PX, _disk, clean_target, effect_region
 from .scene import SceneSpec
 
 
+def _prefix_tag(k: int) -> str:
+    """The tag of the target pass holding the first k objects."""
+    return f"first{k}"
+
+
 def layer_plans(spec: SceneSpec) -> list[TargetPlan]:
     """The extra target passes a scene's true layers need: the first k objects (id order), k = 2..N-1."""
     ids = spec.object_ids
-    return [TargetPlan(f"first{k}", tuple(ids[:k])) for k in range(2, len(ids))]
+    return [TargetPlan(_prefix_tag(k), tuple(ids[:k])) for k in range(2, len(ids))]
 
 
 def layer_of(below: np.ndarray, above: np.ndarray, obj: np.ndarray) -> np.ndarray:
@@ -52,7 +57,7 @@ def scene_layers(background: np.ndarray, passes: Passes, ids: list[int]) -> np.n
         if k == len(ids):
             above, inst = passes.full, passes.instances
         else:
-            raw, inst = passes.targets[f"obj{oid}" if k == 1 else f"first{k}"]
+            raw, inst = passes.targets[f"obj{oid}" if k == 1 else _prefix_tag(k)]
             above = clean_target(passes.full, raw, np.isin(passes.instances, ids[k:]))[0]
         layers.append(layer_of(below, above, inst == oid))
         below = composite(background, [from_rgba8(x) for x in layers])  # as stored: later layers see the rounding
