@@ -22,8 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
+from genomni.effects import effect_region
 from genomni.footage import dilate
-from genomni.generators.kubric.pairs import effect_region
 from genomni.shards import iter_samples
 
 
@@ -44,7 +44,7 @@ def measure(run: Path, ref: Path) -> dict:
         if r is None or r.meta["scene_attempt"] != s.meta["scene_attempt"]:
             continue  # QC resampled the scene differently: not the same scene
         removed = s.trimask == 0
-        # the reference's effects: what differs by more than 6 levels (strong), or coherently (`pairs.effect_region`)
+        # the reference's effects: what differs by more than 6 levels (strong), or coherently (`effects.effect_region`)
         strong = (np.abs(r.input.astype(int) - r.target).max(-1) > 6) & ~removed
         truth = strong | effect_region(r.input, r.target, removed)
         diff = np.abs(s.input.astype(int) - s.target).max(-1)

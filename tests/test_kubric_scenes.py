@@ -172,7 +172,8 @@ def test_push_scene_target_is_the_scene_simulated_without_the_pusher():
 def test_pairs_are_noise_free_against_a_many_sample_reference():
     """The issue's noise figure on a default scene: pixels farther than 4 px from the true objects-plus-effect
     region (from a 128-spp render pair) where the 16-spp sample's target differs from its input."""
-    from genomni.generators.kubric.pairs import _disk, effect_region
+    from genomni.effects import effect_region
+    from genomni.generators.kubric.pairs import _disk
 
     cfg = _cfg(samples=16, frames=3, height=64, width=64)
     renderer = BlenderRenderer(cfg)

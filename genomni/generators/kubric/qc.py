@@ -2,7 +2,7 @@
 
 - visible pixels per object (min over frames): objects out of view or tiny fail the scene;
 - effect area: pixels outside every object mask where the rendered target differs from the input
-  *coherently* (`pairs.effect_region`: shadows and reflections removed, not noise);
+  *coherently* (`effects.effect_region`: shadows and reflections removed, not noise);
 - changed fraction: the share of non-object pixels the sample's target takes from the target render
   (the removed objects' surroundings and their effects); the input's pixels everywhere else;
 - identical fraction: pixels outside object masks that are bit-identical between input and target;
@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from ...constants import EFFECT_LEVELS
-from .pairs import effect_region
+from ...effects import effect_region
 
 
 def visible_pixels(instances: np.ndarray, ids: list[int]) -> list[int]:

@@ -9,7 +9,7 @@ behind object 1 is in no layer. S_1 is object 1's solo pass and S_N the full pas
 boxes overlap.
 
 The renders differ by path-tracing noise inside the changed regions, so each layer is kept to its object (with
-its antialiased rim) and its coherent effect (`pairs.effect_region`, grown 1 px for soft edges): its alpha is
+its antialiased rim) and its coherent effect (`effects.effect_region`, grown 1 px for soft edges): its alpha is
 the shadow or reflection, not noise. Inside its support a layer reproduces S_k from the stored (8-bit)
 composite below it within rounding; outside every support the stack shows the background where the input has
 render noise, which is what `meta.qc.layers_recomposition_psnr` measures.
@@ -20,9 +20,10 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from ...effects import effect_region
 from ...layers import composite, from_rgba8, to_rgba8, truth_layer
 from .blender import Passes, TargetPlan
-from .pairs import RIM_PX, _disk, clean_target, effect_region
+from .pairs import RIM_PX, _disk, clean_target
 from .scene import SceneSpec
 
 
