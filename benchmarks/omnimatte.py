@@ -18,7 +18,8 @@ then the least alpha that explains the solo wherever the untrained network's alp
 how the truth itself is derived from the same renders, so on oracle inputs it scores well by construction.
 `--input-noise S` adds independent Gaussian noise of S levels to the solo and the background the optimizer
 sees (not to the truth): a removal model's outputs differ from each other by more than the renders' shared
-noise, and a layer must not take that difference in.
+noise, and a layer must not take that difference in. `--inpaint-others` refills the other objects' places in
+the solo (`refill_others`), as a removal model's separate runs fill them differently.
 
 `--peer DIR` also runs the public reimplementation's optimizer (a checkout of gen-omnimatte-public: its
 `omnimatte/` package and `config/default_omnimatte.py`, used as they are) on the same layers at `--peer-steps`
@@ -48,9 +49,11 @@ from genomni.metrics import psnr_of_mse
 from genomni.shards import iter_samples
 
 
-def pairs(shard_dir: str, limit: int, noise: float = 0.0) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+def pairs(shard_dir: str, limit: int, noise: float = 0.0,
+          inpaint_others: bool = False) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
     """(solo, background, object mask, true layer RGBA) for the first `limit` objects; with `noise` > 0 the solo
-    and background carry independent Gaussian noise of that many levels (seeded), the truth does not."""
+    and background carry independent Gaussian noise of that many levels (seeded), the truth does not; with
+    `inpaint_others` the solo's pixels where the other objects stood are refilled (`refill_others`)."""
     rng = np.random.default_rng(0)
 
     def noisy(x: np.ndarray) -> np.ndarray:
@@ -65,9 +68,25 @@ def pairs(shard_dir: str, limit: int, noise: float = 0.0) -> list[tuple[np.ndarr
         full = scenes[s.meta["scene_index"]]
         oid = s.meta["kept_ids"][0]
         truth = layer_of(full.target, s.target, full.extras["instances"] == oid)
-        out.append((noisy(s.target), noisy(full.target), s.extras["instances"] == oid, truth))
+        solo = refill_others(s.target, full.extras["instances"], oid) if inpaint_others else s.target
+        out.append((noisy(solo), noisy(full.target), s.extras["instances"] == oid, truth))
         if len(out) == limit:
             break
+    return out
+
+
+def refill_others(solo: np.ndarray, instances: np.ndarray, oid: int, grow: int = 4) -> np.ndarray:
+    """The solo video with the other objects' places (their masks in the full scene, grown by `grow` px, off this
+    object) refilled by cv2's Telea inpainting: as a removal model's two runs (this solo, the background) each
+    fill the removed objects' places their own way, the solo and background then differ there coherently, and
+    none of it is this object's layer."""
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1,) * 2)
+    out = solo.copy()
+    for t in range(len(solo)):
+        own = cv2.dilate((instances[t] == oid).astype(np.uint8), kernel) > 0
+        others = (cv2.dilate(((instances[t] > 0) & (instances[t] != oid)).astype(np.uint8), kernel) > 0) & ~own
+        if others.any():
+            out[t] = cv2.inpaint(solo[t], others.astype(np.uint8), 3, cv2.INPAINT_TELEA)
     return out
 
 
@@ -140,6 +159,7 @@ def main() -> None:
     ap.add_argument("--budgets", default="100,400")
     ap.add_argument("--objects", type=int, default=3)
     ap.add_argument("--input-noise", type=float, default=0.0, help="levels of independent noise on the inputs")
+    ap.add_argument("--inpaint-others", action="store_true", help="refill the other objects' places in the solo")
     ap.add_argument("--peer", type=Path, help="a gen-omnimatte-public checkout: also run its optimizer")
     ap.add_argument("--peer-steps", default="6000")
     args = ap.parse_args()
@@ -149,7 +169,7 @@ def main() -> None:
           "alpha IoU | alpha MAE object | alpha MAE effect | effect IoU | re-composite PSNR |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     for d in args.dirs:
-        data = pairs(d, args.objects, args.input_noise)
+        data = pairs(d, args.objects, args.input_noise, args.inpaint_others)
         size = f"{data[0][0].shape[2]}x{data[0][0].shape[1]}, {data[0][0].shape[0]} frames"
         for coarse, fine in budgets:
             cfg = OmnimatteConfig(coarse_iters=coarse, fine_iters=fine)

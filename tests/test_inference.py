@@ -179,6 +179,26 @@ def test_omnimatte_recovers_the_object_and_its_shadow():
     assert 0 <= st["coarse_s_to_35db"] <= st["full_size_s_to_35db"] <= st["optimize_s"]
 
 
+def test_omnimatte_layer_does_not_take_in_noise_between_its_inputs():
+    """A removal model's solo and background differ by noise everywhere: with 3 levels of independent noise on
+    each, the layer stays the object and its shadow (per-pixel least alpha of the noisy pair: alpha > 0.1 on over
+    a quarter of the empty background; the test fails on that rule)."""
+    from genomni.layers import least_alpha
+
+    solo, bg, mask, alpha = _synthetic_layer()
+    rng = np.random.default_rng(7)
+    noisy = [np.clip(np.round(x + rng.normal(0, 3.0, x.shape)), 0, 255).astype(np.uint8) for x in (solo, bg)]
+    # farther than 3 px from anything the layer holds
+    empty = np.stack([cv2.dilate((a > 0.01).astype(np.uint8), np.ones((7, 7), np.uint8)) == 0 for a in alpha])
+    assert (least_alpha(noisy[0] / 255.0, noisy[1] / 255.0)[empty] > 0.1).mean() > 0.05
+    layer = optimize_layer(noisy[0], noisy[1], mask, OmnimatteConfig(coarse_iters=100, fine_iters=10))
+    assert (layer.alpha[empty] > 0.1).mean() < 0.002 and layer.alpha[empty].mean() < 0.005
+    truth, found = alpha > 0.1, layer.alpha > 0.1
+    assert (truth & found).sum() / (truth | found).sum() > 0.85
+    shadow_only = (alpha > 0.3) & ~mask
+    assert abs(layer.alpha[shadow_only].mean() - alpha[shadow_only].mean()) < 0.05
+
+
 def _decomposition(root, t=4, h=12, w=16):
     """A hand-made decomposition folder: gray background, a 2x2 red layer 'a' and a 3x3 blue layer 'b'."""
     root.mkdir()

@@ -176,3 +176,41 @@ def test_kubric_layers_of_three_objects_recompose_the_input(tmp_path):
     support = (rgba[..., 3] > 0).any(0)
     assert (diff[support] <= 2).mean() > 0.99  # outside the layers only the render noise they leave out differs
     assert full.meta["qc"]["layers_recomposition_psnr"] > 40
+
+
+def test_eval_decompose_makes_and_scores_the_layers_in_one_command(layered, tmp_path):
+    """`eval --decompose NAME=MODEL` decomposes every benchmark scene (a tiny random Casper, loaded as users load
+    theirs) into OUT/decompositions/NAME and scores it as --layers does; a second run resumes (nothing redone),
+    and a scene that cannot be decomposed is reported skipped with its reason."""
+    from genomni.eval.layers import score_scene
+    from genomni.models.presets import build_preset
+
+    model = build_preset("tiny", tmp_path / "tiny")
+    bench = tmp_path / "bench"
+    assert run_cli(["data", "export", str(layered), "--out", str(bench), "--benchmark"]) == 0
+    args = ["eval", "--benchmark", f"k={bench}", "--decompose", f"tiny={model}", "--coarse-iters", "40", "--fine-iters", "2",
+            "--out", str(tmp_path / "rep")]
+    no_decompose = ["eval", "--benchmark", f"k={bench}", "--layers", f"x={tmp_path}", "--coarse-iters", "40", "--out",
+                    str(tmp_path / "x")]
+    assert run_cli(no_decompose) == 1 and not (tmp_path / "x").exists()  # an omnimatte option without --decompose
+    assert run_cli(args) == 0
+    report = json.loads((tmp_path / "rep" / "layers.json").read_text())
+    got = report["summary"]["tiny"]["k"]
+    assert got["scenes"] == 2 and got["layers"] == 2 and not report["skipped"]
+    root = tmp_path / "rep" / "decompositions" / "tiny"
+    assert all(json.loads(f.read_text())["omnimatte"]["coarse_iters"] == 40 for f in root.glob("*/decomposition.json"))
+    scores = [score_scene(sc, root / sc.name).layers[0] for sc in sorted(bench.iterdir())]
+    assert got["alpha_iou"] == pytest.approx(np.mean([s.alpha_iou for s in scores]))
+    assert got["alpha_mae_object"] == pytest.approx(np.mean([s.alpha_mae_object for s in scores]))
+    layer_files = sorted(root.glob("*/layers/object01/*.png"))
+    stamps = [f.stat().st_mtime_ns for f in layer_files]
+    assert len(layer_files) == 10 and run_cli(args) == 0  # resumed: the layers are not written again
+    assert [f.stat().st_mtime_ns for f in layer_files] == stamps
+    broken = sorted(bench.iterdir())[0]
+    shutil.rmtree(root / broken.name)
+    for f in (broken / "masks" / "object01").iterdir():
+        f.unlink()
+    assert run_cli(args) == 0
+    report = json.loads((tmp_path / "rep" / "layers.json").read_text())
+    assert report["summary"]["tiny"]["k"]["scenes"] == 1
+    assert report["skipped"][0]["scene"] == broken.name and report["skipped"][0]["reason"].startswith("not decomposed:")

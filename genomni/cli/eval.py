@@ -8,6 +8,7 @@ from rich.table import Table
 
 from ..errors import GenomniError
 from ..eval.config import EvalConfig
+from ..inference.config import OmnimatteConfig
 from .app import app, console, invocation, quiet_hf
 from .options import config_options
 
@@ -18,20 +19,29 @@ from .options import config_options
     " --out reports/base\n\n"
     "  genomni eval --benchmark movie=data/movie --benchmark kubric=data/kubric --layout omnimatte --gt-name bg_gt \\\n"
     "      --method casper:runs/casper/model --method theirs=predictions:propainter_out/ --out reports/casper\n\n"
-    "  genomni eval --benchmark kubric=bench/kubric-layers --layers ours=out/decomposed --out reports/layers"
+    "  genomni eval --benchmark kubric=bench/kubric-layers --layers ours=out/decomposed --out reports/layers\n\n"
+    "  genomni eval --benchmark kubric=bench/kubric-layers --decompose ours=runs/casper/model --coarse-iters 800 --out reports/layers"
 ))
-@config_options(EvalConfig)
-def eval_cmd(cfg: EvalConfig, progress: bool = True) -> None:
+@config_options(EvalConfig, OmnimatteConfig)
+def eval_cmd(cfg: EvalConfig, ocfg: OmnimatteConfig, progress: bool = True) -> None:
     """Score methods' clean backgrounds on benchmarks (PSNR, SSIM, LPIPS; CSV, JSON, Markdown report, chart) and
-    decompositions' layers against true layers (--layers: alpha MAE/IoU, re-composite PSNR; layers.json, layers.md)."""
+    decompositions' layers against true layers (--layers, or --decompose to make them first, with the omnimatte
+    options given: alpha MAE/IoU, re-composite PSNR; layers.json, layers.md)."""
     from pathlib import Path
 
-    from ..eval.layers import evaluate_layers
+    from ..eval.layers import decompose_scenes, evaluate_layers
     from ..eval.run import evaluate
 
+    if ocfg != OmnimatteConfig() and not cfg.decompose:
+        raise GenomniError("the omnimatte options (--coarse-iters, --fine-iters, --coarse-side) apply to --decompose only")
     quiet_hf()
-    if cfg.layers:
-        summary = evaluate_layers(cfg.benchmarks, cfg.layers, Path(cfg.out))
+    if cfg.layers or cfg.decompose:
+        roots, failed = dict(cfg.layers), {}
+        for name, model in cfg.decompose.items():
+            roots[name] = str(Path(cfg.out) / "decompositions" / name)
+            failed[name] = decompose_scenes(cfg.benchmarks, model, Path(roots[name]), ocfg, cfg.mask_threshold,
+                                            cfg.strict, progress)
+        summary = evaluate_layers(cfg.benchmarks, roots, Path(cfg.out), failed)
         table = Table("method", "benchmark", "scenes", "layers", "alpha IoU", "MAE object", "MAE effect", "re-composite PSNR")
         for m, per in summary.items():
             for b, st in per.items():

@@ -34,6 +34,11 @@ class EvalConfig(MaskOptions):
     layers: dict[str, str] = option({}, "NAME=DIR of decomposition folders (one per scene, `genomni decompose`) to score "
                                     "against the scenes' true layers (layers/<object>/); repeatable.", flag="layers",
                                     parse=_named_dirs("layers", "layers"))
+    decompose: dict[str, str] = option({}, "NAME=MODEL_DIR: decompose every scene with true layers with this Casper model "
+                                       "(`genomni decompose` with the omnimatte options given, into "
+                                       "OUT/decompositions/NAME/<scene>; resumes) and score the layers as --layers does; "
+                                       "repeatable.", flag="decompose",
+                                       parse=_named_dirs("decompose", "decompose"))
     out: str = option(help="Report folder (resumes from its cache/).")
     layout: str = option("auto", "Scene layout: auto, genomni, omnimatte or omnimatterf (rgb_1x/, masks/mask/NN/).")
     gt_name: str = option("bg_gt", "Ground-truth background folder name in the omnimatte layout.")
@@ -49,7 +54,9 @@ class EvalConfig(MaskOptions):
     def __post_init__(self) -> None:
         super().__post_init__()
         require([(bool(self.benchmarks), "give at least one --benchmark NAME=DIR"),
-                 (bool(self.methods or self.layers), "give at least one --method or --layers NAME=DIR")])
+                 (bool(self.methods or self.layers or self.decompose),
+                  "give at least one --method, --layers NAME=DIR or --decompose NAME=MODEL_DIR"),
+                 (not set(self.layers) & set(self.decompose), "--layers and --decompose name the same method")])
         check_choice("--layout", self.layout, ("auto", "genomni", "omnimatte", "omnimatterf"))
         if self.resize is not None:
             from .benchmarks import scoring_size

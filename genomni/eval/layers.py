@@ -16,10 +16,11 @@ folder of the same name (`genomni decompose`: `layers/<object>/`, `decomposition
 from __future__ import annotations
 
 import json
+import logging
 import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import cv2
 import numpy as np
@@ -28,6 +29,11 @@ from ..errors import GenomniError
 from ..layers import composite, read_rgba_folder
 from ..media import atomic_write_bytes, read_video
 from ..metrics import psnr_uint8
+
+if TYPE_CHECKING:
+    from ..inference.config import OmnimatteConfig
+
+log = logging.getLogger(__name__)
 
 ALPHA_ON = 0.1  # alpha above this counts as "in the layer" for IoU and for the effect region
 OBJECT_GROW = 2  # px: the object region includes its antialiased rim
@@ -137,18 +143,57 @@ def _mean(values: list[float]) -> float:
     return math.inf if any(v == math.inf for v in values) else math.nan
 
 
-def evaluate_layers(benchmarks: dict[str, str], decompositions: dict[str, str], out: Path) -> dict[str, Any]:
+def scenes_with_layers(bench_root: str | Path) -> list[Path]:
+    """A benchmark's scene folders that hold true layers (layers/<object>/), sorted by name."""
+    return sorted(p for p in Path(bench_root).iterdir() if (p / "layers").is_dir())
+
+
+def decompose_scenes(benchmarks: dict[str, str], model_dir: str, root: Path, ocfg: "OmnimatteConfig", threshold: int,
+                     strict: bool = False, show_progress: bool = True) -> dict[str, str]:
+    """`genomni decompose` (default removal options, omnimatte options `ocfg`) of every scene with true layers into
+    root/<scene>, resuming what an earlier run finished; returns {scene: why it failed} (with `strict` the first
+    failure raises)."""
+    from ..footage_folders import open_footage
+    from ..inference.config import RemoveConfig
+    from ..inference.decompose import decompose
+
+    scenes = [(bench, scene) for bench, bench_root in benchmarks.items() for scene in scenes_with_layers(bench_root)]
+    names = [scene.name for _, scene in scenes]
+    if len(set(names)) < len(names):
+        raise GenomniError(f"--decompose: benchmarks share scene names ({', '.join(sorted({n for n in names if names.count(n) > 1}))}); "
+                           f"decompose them in separate runs")
+    failed = {}
+    for k, (bench, scene) in enumerate(scenes, 1):
+        log.info("decompose %d/%d: %s/%s", k, len(scenes), bench, scene.name)
+        try:
+            decompose(open_footage(scene, threshold=threshold), model_dir, root / scene.name, RemoveConfig(), ocfg,
+                      resume=True, show_progress=show_progress)
+        except GenomniError as exc:
+            if strict:
+                raise
+            log.warning("%s/%s: not decomposed: %s", bench, scene.name, exc)
+            failed[scene.name] = f"not decomposed: {exc}"
+    return failed
+
+
+def evaluate_layers(benchmarks: dict[str, str], decompositions: dict[str, str], out: Path,
+                    failed: dict[str, dict[str, str]] | None = None) -> dict[str, Any]:
     """Score each method's decomposition folders (METHOD -> root holding one folder per scene) on each benchmark's
-    scenes that have true layers; writes `layers.json` and `layers.md` under `out` and returns the summary."""
+    scenes that have true layers; writes `layers.json` and `layers.md` under `out` and returns the summary.
+    `failed` (METHOD -> {scene: reason}) names scenes a method could not decompose: skipped with that reason."""
     out.mkdir(parents=True, exist_ok=True)
     rows: list[dict[str, Any]] = []
     skipped: list[dict[str, str]] = []
     summary: dict[str, dict[str, Any]] = {}
     for method, root in decompositions.items():
         for bench, bench_root in benchmarks.items():
-            scenes = sorted(p for p in Path(bench_root).iterdir() if (p / "layers").is_dir())
+            scenes = scenes_with_layers(bench_root)
             per: list[SceneLayerScore] = []
             for scene in scenes:
+                reason = (failed or {}).get(method, {}).get(scene.name)
+                if reason:
+                    skipped.append({"method": method, "benchmark": bench, "scene": scene.name, "reason": reason})
+                    continue
                 try:
                     per.append(score_scene(scene, Path(root) / scene.name))
                 except GenomniError as exc:

@@ -22,21 +22,16 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from ...effects import effect_region
+from ...effects import RIM_PX, disk, effect_region
 
-RIM_PX = 2  # px: antialiased rims of removed objects count as the object
 GROW_PX = 4  # px: the changed region is grown by this much around the objects and their effects
-
-
-def _disk(radius: int) -> np.ndarray:
-    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
 
 
 def changed_region(inp: np.ndarray, target: np.ndarray, removed: np.ndarray) -> np.ndarray:
     """(T,H,W) bool: the removed objects (with their rims) and their effects, grown by GROW_PX."""
-    rims = np.stack([cv2.dilate(m.astype(np.uint8), _disk(RIM_PX)) > 0 for m in removed])
+    rims = np.stack([cv2.dilate(m.astype(np.uint8), disk(RIM_PX)) > 0 for m in removed])
     region = rims | effect_region(inp, target, rims)
-    return np.stack([cv2.dilate(m.astype(np.uint8), _disk(GROW_PX)) > 0 for m in region])
+    return np.stack([cv2.dilate(m.astype(np.uint8), disk(GROW_PX)) > 0 for m in region])
 
 
 def clean_target(inp: np.ndarray, target: np.ndarray, removed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -17,13 +17,12 @@ render noise, which is what `meta.qc.layers_recomposition_psnr` measures.
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 
-from ...effects import effect_region
+from ...effects import layer_support
 from ...layers import composite, from_rgba8, to_rgba8, truth_layer
 from .blender import Passes, TargetPlan
-from .pairs import RIM_PX, _disk, clean_target
+from .pairs import clean_target
 from .scene import SceneSpec
 
 
@@ -41,9 +40,7 @@ def layer_plans(spec: SceneSpec) -> list[TargetPlan]:
 def layer_of(below: np.ndarray, above: np.ndarray, obj: np.ndarray) -> np.ndarray:
     """(T,H,W,4) uint8: the layer that turns `below` into `above` (uint8 videos), opaque on `obj`, kept to the
     object with its rim and its coherent effect (see the module docstring)."""
-    rim = np.stack([cv2.dilate(m.astype(np.uint8), _disk(RIM_PX)) > 0 for m in obj])
-    support = rim | effect_region(below, above, rim)
-    support = np.stack([cv2.dilate(m.astype(np.uint8), _disk(1)) > 0 for m in support])
+    support = layer_support(below, above, obj)
     alpha, rgb = truth_layer(above, below, obj)
     alpha[~support] = 0.0
     return to_rgba8(alpha, rgb)
