@@ -5,10 +5,10 @@ target over the background target: what the object alone does to the scene, whic
 that solo video can recover) says what the layer should be.
 
 For each object of each scene: the solo target is the input, the background target the background, the
-object's instance mask the mask. Reported per iteration budget (`eval.layers.score_layer`): wall time per
-layer, reconstruction PSNR before detail transfer (what the optimization itself reached), alpha IoU
-(alpha > 0.1), alpha MAE in the object and the effect region, and the re-composite PSNR over another
-background against the true layer's.
+object's instance mask the mask, the other objects' masks its `others` (as `decompose` passes them). Reported
+per iteration budget (`eval.layers.score_layer`): wall time per layer, reconstruction PSNR before detail
+transfer (what the optimization itself reached), alpha IoU (alpha > 0.1), alpha MAE in the object and the
+effect region, and the re-composite PSNR over another background against the true layer's.
 
     genomni generate kubric --out bench_out/om128 --num-scenes 2 --resolution 128 --frames 12 --seed 5 --layers
     python benchmarks/omnimatte.py bench_out/om128 [--budgets 100,400,400+25] [--objects 3]
@@ -50,8 +50,9 @@ from genomni.shards import iter_samples
 
 
 def pairs(shard_dir: str, limit: int, noise: float = 0.0,
-          inpaint_others: bool = False) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
-    """(solo, background, object mask, true layer RGBA) for the first `limit` objects; with `noise` > 0 the solo
+          inpaint_others: bool = False) -> list[tuple[np.ndarray, ...]]:
+    """(solo, background, object mask, true layer RGBA, the other objects' masks) for the first `limit` objects
+    (the masks from the full scene, as `decompose` has them); with `noise` > 0 the solo
     and background carry independent Gaussian noise of that many levels (seeded), the truth does not; with
     `inpaint_others` the solo's pixels where the other objects stood are refilled (`refill_others`)."""
     rng = np.random.default_rng(0)
@@ -68,8 +69,9 @@ def pairs(shard_dir: str, limit: int, noise: float = 0.0,
         full = scenes[s.meta["scene_index"]]
         oid = s.meta["kept_ids"][0]
         truth = layer_of(full.target, s.target, full.extras["instances"] == oid)
-        solo = refill_others(s.target, full.extras["instances"], oid) if inpaint_others else s.target
-        out.append((noisy(solo), noisy(full.target), s.extras["instances"] == oid, truth))
+        inst = full.extras["instances"]
+        solo = refill_others(s.target, inst, oid) if inpaint_others else s.target
+        out.append((noisy(solo), noisy(full.target), s.extras["instances"] == oid, truth, (inst > 0) & (inst != oid)))
         if len(out) == limit:
             break
     return out
@@ -174,9 +176,9 @@ def main() -> None:
         for coarse, fine in budgets:
             cfg = OmnimatteConfig(coarse_iters=coarse, fine_iters=fine)
             rows, to35 = [], []
-            for solo, bg, mask, truth in data:
+            for solo, bg, mask, truth, others in data:
                 t0 = time.perf_counter()
-                layer = optimize_layer(solo, bg, mask, cfg)
+                layer = optimize_layer(solo, bg, mask, cfg, others=others)
                 seconds = time.perf_counter() - t0
                 to35.append((layer.stats["coarse_s_to_35db"], layer.stats["full_size_s_to_35db"]))
                 rows.append(_row(seconds, layer.stats["recon_psnr_before_transfer"], (layer.alpha, layer.rgb), truth, mask, bg))
@@ -184,7 +186,7 @@ def main() -> None:
             _print(size, f"ours, {coarse} + {fine}", reach, rows)
         for steps in ([int(x) for x in args.peer_steps.split(",")] if peer else []):
             rows = []
-            for solo, bg, mask, truth in data:
+            for solo, bg, mask, truth, _ in data:
                 t0 = time.perf_counter()
                 alpha, rgb, fit = peer_layer(peer, solo, bg, mask, steps)
                 rows.append(_row(time.perf_counter() - t0, fit, (alpha, rgb), truth, mask, bg))

@@ -69,12 +69,17 @@ def layer_support(below: np.ndarray, above: np.ndarray, obj: np.ndarray) -> np.n
     return np.stack([cv2.dilate(m.astype(np.uint8), disk(1)) > 0 for m in support])
 
 
-def noise_std(diff: np.ndarray) -> np.ndarray:
+def noise_std(diff: np.ndarray, exclude: np.ndarray | None = None) -> np.ndarray:
     """(3,): each channel's noise deviation in a (H,W,3) difference, from the median absolute value of its 3x3
-    high-pass (robust to the effects themselves, which are smooth or cover few pixels)."""
-    high = diff - cv2.blur(diff, (3, 3))
+    high-pass off `exclude` (H,W bool, grown 1 px: an object whose own change is no noise); robust to the
+    effects themselves, which are smooth or cover few pixels."""
+    high = np.abs(diff - cv2.blur(diff, (3, 3)))
+    if exclude is not None and exclude.any():
+        keep = ~(cv2.dilate(exclude.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0)
+        if keep.any():
+            high = high[keep]
     # white noise of deviation s leaves s * sqrt(8/9) in the high-pass; 1.4826 * median |x| is a normal's deviation
-    return 1.4826 * np.median(np.abs(high.reshape(-1, diff.shape[-1])), 0) / np.sqrt(8.0 / 9.0)
+    return 1.4826 * np.median(high.reshape(-1, diff.shape[-1]), 0) / np.sqrt(8.0 / 9.0)
 
 
 def denoised_difference(diff: np.ndarray, exclude: np.ndarray) -> np.ndarray:
@@ -85,5 +90,5 @@ def denoised_difference(diff: np.ndarray, exclude: np.ndarray) -> np.ndarray:
     weight = np.maximum(cv2.GaussianBlur(keep, (0, 0), WIENER_SIGMA), 1e-6)[..., None]
     mean = cv2.GaussianBlur(diff * keep[..., None], (0, 0), WIENER_SIGMA) / weight
     var = np.maximum(cv2.GaussianBlur(diff * diff * keep[..., None], (0, 0), WIENER_SIGMA) / weight - mean ** 2, 0.0)
-    gain = np.maximum(var - noise_std(diff) ** 2, 0.0) / np.maximum(var, 1e-6)
+    gain = np.maximum(var - noise_std(diff, exclude) ** 2, 0.0) / np.maximum(var, 1e-6)
     return mean + gain * (diff - mean)

@@ -24,6 +24,11 @@ def test_noise_std_measures_the_noise_not_the_effects():
     # a textured effect on a tenth of the frame raises the median a little (by 12% here), never to its own size
     assert np.allclose(noise_std(d + noise), 4.0, rtol=0.16)
     assert np.all(noise_std(d) < 0.5)
+    big = np.zeros(d.shape[:2], bool)
+    big[:, :40] = True  # an object over most of the frame, its own change far from noise
+    d_big = np.where(big[..., None], np.random.default_rng(6).uniform(-80, 80, d.shape), 0).astype(np.float32)
+    assert np.all(noise_std(d_big + noise) > 8.0)  # counted as noise it would swamp the estimate
+    assert np.allclose(noise_std(d_big + noise, big), 4.0, rtol=0.1)
 
 
 def test_denoised_difference_leaves_a_clean_difference_and_shrinks_noise():

@@ -5,7 +5,7 @@
     OUT/layers/<name>/   RGBA PNG frames of each object's layer (object + its effects)
     OUT/masks/<name>/    the object masks used
     OUT/previews/        background.mp4, <name>.mp4 (layer over a checkerboard), recomposition.mp4
-    OUT/layer_figures/<name>.json  each layer's figures and omnimatte options (what --resume checks and reuses)
+    OUT/layer_figures/<name>.json  each layer's figures, omnimatte options and layer rule (what --resume checks)
     OUT/decomposition.json  objects, layer order, settings, per-layer figures, layer fit before detail transfer,
                             recomposition PSNR
 
@@ -35,6 +35,7 @@ from ..media import atomic_write_bytes, read_video, write_video
 from ..metrics import psnr01
 from ..outdir import LOCK, locks
 from .omnimatte import (
+    LAYER_RULE,
     Layer,
     OmnimatteConfig,
     check_layer_memory,
@@ -92,13 +93,14 @@ def layer_workers(layers: int, frames: int, height: int, width: int) -> int:
     return max(1, min(layers, (os.cpu_count() or 1) // 2, by_memory))
 
 
-def _optimize_job(solo: np.ndarray, bg: np.ndarray, mask: np.ndarray, ocfg: OmnimatteConfig, threads: int) -> tuple[Layer, float]:
+def _optimize_job(solo: np.ndarray, bg: np.ndarray, mask: np.ndarray, others: np.ndarray, ocfg: OmnimatteConfig,
+                  threads: int) -> tuple[Layer, float]:
     """One layer in a worker process (its own torch thread count)."""
     import torch
 
     torch.set_num_threads(threads)
     t0 = time.time()
-    return optimize_layer(solo, bg, mask, ocfg), time.time() - t0
+    return optimize_layer(solo, bg, mask, ocfg, others=others), time.time() - t0
 
 
 def optimize_layers(footage: Footage, todo: list[int], out: Path, bg: np.ndarray, ocfg: OmnimatteConfig, workers: int,
@@ -114,7 +116,8 @@ def optimize_layers(footage: Footage, todo: list[int], out: Path, bg: np.ndarray
         for i in todo:
             task = bar.add_task(f"layer {footage.names[i]}", total=ocfg.coarse_iters + ocfg.fine_iters)
             t0 = time.time()
-            layer = optimize_layer(solo_of(i), bg, footage.masks[i], ocfg, lambda k, task=task: bar.update(task, completed=k))
+            layer = optimize_layer(solo_of(i), bg, footage.masks[i], ocfg, lambda k, task=task: bar.update(task, completed=k),
+                                   other_objects(footage.masks, i))
             yield i, layer, time.time() - t0
         return
     import multiprocessing
@@ -123,7 +126,8 @@ def optimize_layers(footage: Footage, todo: list[int], out: Path, bg: np.ndarray
     threads = max(1, (os.cpu_count() or 1) // workers)
     task = bar.add_task(f"layers ({workers} processes)", total=len(todo))
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = {pool.submit(_optimize_job, solo_of(i), bg, footage.masks[i], ocfg, threads): i for i in todo}
+        futures = {pool.submit(_optimize_job, solo_of(i), bg, footage.masks[i], other_objects(footage.masks, i), ocfg,
+                               threads): i for i in todo}
         for fut in as_completed(futures):
             layer, seconds = fut.result()
             bar.advance(task)
@@ -159,9 +163,13 @@ def decompose(footage: Footage, model_dir: str, out_dir: str | Path, rcfg: Remov
     for i, name in enumerate(footage.names):
         record = out / "layer_figures" / f"{name}.json"
         if resume and (out / "layers" / name).is_dir() and record.is_file():
-            if json.loads(record.read_text()).get("omnimatte") != json.loads(json.dumps(asdict(ocfg))):  # as JSON stores it
+            made = json.loads(record.read_text())
+            if made.get("omnimatte") != json.loads(json.dumps(asdict(ocfg))):  # as JSON stores it
                 raise GenomniError(f"--resume: layer {name} in {out} was optimized with other omnimatte options; choose "
                                    f"a new --out (nothing was changed)")
+            if made.get("layer_rule", 1) != LAYER_RULE:
+                raise GenomniError(f"--resume: layer {name} in {out} was made by an earlier genomni (layer rule "
+                                   f"{made.get('layer_rule', 1)}, now {LAYER_RULE}); choose a new --out (nothing was changed)")
         else:
             todo.append(i)
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -174,7 +182,8 @@ def decompose(footage: Footage, model_dir: str, out_dir: str | Path, rcfg: Remov
             write_rgba_folder(out / "layers" / name, optimized.rgba8())
             stats = {k: v for k, v in optimized.stats.items() if k != "config"}
             atomic_write_bytes(out / "layer_figures" / f"{name}.json",
-                               (json.dumps({"figures": stats, "omnimatte": asdict(ocfg)}, indent=2, default=list) + "\n").encode())
+                               (json.dumps({"figures": stats, "omnimatte": asdict(ocfg), "layer_rule": LAYER_RULE}, indent=2,
+                                           default=list) + "\n").encode())
             timings[f"layer_{name}_s"] = seconds
         for i, name in enumerate(footage.names):
             folder, record = out / "layers" / name, out / "layer_figures" / f"{name}.json"
