@@ -85,7 +85,9 @@ def noise_std(diff: np.ndarray, exclude: np.ndarray | None = None) -> np.ndarray
 def denoised_difference(diff: np.ndarray, exclude: np.ndarray) -> np.ndarray:
     """(H,W,3) float difference with its noise shrunk: local mean + (1 - noise / local variance)+ * (x - local mean)
     over a Gaussian window (WIENER_SIGMA), pixels in `exclude` (H,W bool: the object) left out of the statistics
-    so its large change does not bleed into its surroundings. Noise-free differences come back unchanged."""
+    so its large change does not bleed into its surroundings (they come back as their surroundings' estimate:
+    the object's own pixels are opaque in a layer whatever the difference; keeping them as they are measured no
+    better, held-out IoU 0.910 against 0.917). Noise-free differences come back unchanged off `exclude`."""
     keep = (~exclude).astype(np.float32)
     weight = np.maximum(cv2.GaussianBlur(keep, (0, 0), WIENER_SIGMA), 1e-6)[..., None]
     mean = cv2.GaussianBlur(diff * keep[..., None], (0, 0), WIENER_SIGMA) / weight
