@@ -22,17 +22,13 @@ import cv2
 import numpy as np
 
 from .constants import EFFECT_LEVELS
+from .footage import dilate
 
 EFFECT_SIGMA = 2.0  # px: the smoothing that separates coherent effects from per-pixel noise
 NOISE_SIGMAS = (3.5, 7.0)  # hysteresis: an effect is a connected area above the first, reaching the second
 NOISE_WINDOW = 6.0  # px: the neighbourhood the local noise is estimated over
 RIM_PX = 2  # px: an object's antialiased rim counts as the object
 WIENER_SIGMA = 1.0  # px: the neighbourhood `denoised_difference` takes local statistics over
-
-
-def disk(radius: int) -> np.ndarray:
-    """A filled circle of `radius` px, as cv2's structuring element."""
-    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
 
 
 def _deviations(diff: np.ndarray, sigma: float) -> tuple[np.ndarray, np.ndarray]:
@@ -64,9 +60,8 @@ def effect_region(inp: np.ndarray, target: np.ndarray, objects: np.ndarray) -> n
 def layer_support(below: np.ndarray, above: np.ndarray, obj: np.ndarray) -> np.ndarray:
     """(T,H,W) bool: where a layer turning `below` into `above` ((T,H,W,3), 0..255) may be: the object `obj`
     with its rim (RIM_PX) and its coherent effect, grown 1 px so soft edges are inside."""
-    rim = np.stack([cv2.dilate(m.astype(np.uint8), disk(RIM_PX)) > 0 for m in obj])
-    support = rim | effect_region(below, above, rim)
-    return np.stack([cv2.dilate(m.astype(np.uint8), disk(1)) > 0 for m in support])
+    rim = dilate(obj, RIM_PX)
+    return dilate(rim | effect_region(below, above, rim), 1)
 
 
 def noise_std(diff: np.ndarray, exclude: np.ndarray | None = None) -> np.ndarray:

@@ -172,7 +172,8 @@ def test_push_scene_target_is_the_scene_simulated_without_the_pusher():
 def test_pairs_are_noise_free_against_a_many_sample_reference():
     """The issue's noise figure on a default scene: pixels farther than 4 px from the true objects-plus-effect
     region (from a 128-spp render pair) where the 16-spp sample's target differs from its input."""
-    from genomni.effects import disk, effect_region
+    from genomni.effects import effect_region
+    from genomni.footage import dilate
 
     cfg = _cfg(samples=16, frames=3, height=64, width=64)
     renderer = BlenderRenderer(cfg)
@@ -187,10 +188,10 @@ def test_pairs_are_noise_free_against_a_many_sample_reference():
     for s in result.samples:
         tag = s.key.rsplit("-", 1)[1]
         removed = np.isin(ref.instances, s.meta["removed_ids"])
-        rim = np.stack([cv2.dilate(m.astype(np.uint8), disk(2)) > 0 for m in removed])
+        rim = dilate(removed, 2)
         true_change = (np.abs(ref.targets[tag][0].astype(int) - ref.full.astype(int)).max(-1) > 6) | rim
         true_change |= effect_region(ref.full, ref.targets[tag][0], rim)
-        near = np.stack([cv2.dilate(m.astype(np.uint8), disk(4)) > 0 for m in true_change])
+        near = dilate(true_change, 4)
         far_diffs.append(np.abs(s.target.astype(int) - s.input.astype(int)).max(-1)[~near])
     far = np.concatenate(far_diffs)
     assert (far > 6).mean() < 0.0005 and far.max() <= 16

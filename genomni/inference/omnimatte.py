@@ -20,13 +20,13 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Any, Callable
 
-import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..effects import RIM_PX, denoised_difference, disk, layer_support
+from ..effects import RIM_PX, denoised_difference, layer_support
 from ..errors import GenomniError
+from ..footage import dilate
 from ..layers import least_alpha
 from ..metrics import psnr_of_mse
 from .config import OmnimatteConfig
@@ -97,8 +97,7 @@ def _elsewhere(mask: np.ndarray, others: np.ndarray | None) -> np.ndarray:
     default budget)."""
     if others is None or not others.any():
         return np.zeros(mask.shape, bool)
-    own = np.stack([cv2.dilate(m.astype(np.uint8), disk(RIM_PX)) > 0 for m in mask])
-    return np.stack([cv2.dilate(o.astype(np.uint8), disk(OTHERS_GROW)) > 0 for o in others]) & ~own
+    return dilate(others, OTHERS_GROW) & ~dilate(mask, RIM_PX)
 
 
 def _alpha(net: torch.nn.Module, solo: torch.Tensor, need: torch.Tensor) -> torch.Tensor:

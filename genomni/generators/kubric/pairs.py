@@ -19,19 +19,19 @@ in the input (the model is then taught to keep it): measured against 16x more sa
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 
-from ...effects import RIM_PX, disk, effect_region
+from ...effects import RIM_PX, effect_region
+from ...footage import dilate
 
 GROW_PX = 4  # px: the changed region is grown by this much around the objects and their effects
 
 
 def changed_region(inp: np.ndarray, target: np.ndarray, removed: np.ndarray) -> np.ndarray:
     """(T,H,W) bool: the removed objects (with their rims) and their effects, grown by GROW_PX."""
-    rims = np.stack([cv2.dilate(m.astype(np.uint8), disk(RIM_PX)) > 0 for m in removed])
+    rims = dilate(removed, RIM_PX)
     region = rims | effect_region(inp, target, rims)
-    return np.stack([cv2.dilate(m.astype(np.uint8), disk(GROW_PX)) > 0 for m in region])
+    return dilate(region, GROW_PX)
 
 
 def clean_target(inp: np.ndarray, target: np.ndarray, removed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
