@@ -42,6 +42,7 @@ import numpy as np
 import torch
 
 from genomni.eval.layers import score_layer
+from genomni.footage import dilate
 from genomni.generators.kubric.truth_layers import layer_of
 from genomni.inference.omnimatte import OmnimatteConfig, optimize_layer
 from genomni.layers import from_rgba8
@@ -82,13 +83,11 @@ def refill_others(solo: np.ndarray, instances: np.ndarray, oid: int, grow: int =
     object) refilled by cv2's Telea inpainting: as a removal model's two runs (this solo, the background) each
     fill the removed objects' places their own way, the solo and background then differ there coherently, and
     none of it is this object's layer."""
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1,) * 2)
+    places = dilate((instances > 0) & (instances != oid), grow) & ~dilate(instances == oid, grow)
     out = solo.copy()
     for t in range(len(solo)):
-        own = cv2.dilate((instances[t] == oid).astype(np.uint8), kernel) > 0
-        others = (cv2.dilate(((instances[t] > 0) & (instances[t] != oid)).astype(np.uint8), kernel) > 0) & ~own
-        if others.any():
-            out[t] = cv2.inpaint(solo[t], others.astype(np.uint8), 3, cv2.INPAINT_TELEA)
+        if places[t].any():
+            out[t] = cv2.inpaint(solo[t], places[t].astype(np.uint8), 3, cv2.INPAINT_TELEA)
     return out
 
 
