@@ -7,7 +7,7 @@ from conftest import run_cli
 
 from genomni.errors import GenomniError
 from genomni.eval.benchmarks import Scene, Skipped, load_benchmark
-from genomni.eval.methods import temporal_median
+from genomni.eval.methods import resolve, temporal_median
 from genomni.media import write_video
 
 
@@ -203,6 +203,16 @@ def test_two_prediction_folders_with_the_same_name_stay_two_rows_and_caches(tmp_
     named[4] = f"m=predictions:{tmp_path / 'runB/out'}"
     assert run_cli(named) == 0
     assert json.loads((tmp_path / "r3/results.json").read_text())["summary"]["m"]["toy"]["psnr"] < 40
+
+
+def test_a_method_row_may_be_named_like_a_method_kind(tmp_path):
+    (tmp_path / "out").mkdir()
+    folder = f"predictions:{tmp_path / 'out'}"
+    assert resolve(f"casper={folder}")[0] == "casper"  # a name that begins like a kind is still a name
+    assert resolve(f"predictions-b={folder}")[0] == "predictions-b"
+    assert resolve(folder)[0] == f"predictions:{(tmp_path / 'out').resolve()}"
+    with pytest.raises(GenomniError, match="steps must be >= 1"):  # '=' inside the kind is not a NAME
+        resolve("casper[steps=0]:model")
 
 
 def test_eval_runs_without_the_training_extra_and_casper_says_what_to_install(tmp_path):

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 
 import typer
+from rich.markup import escape
 
 from ..configfile import check_known, load_mapping, merge
 from ..errors import GenomniError
@@ -56,7 +57,8 @@ def _parameter(f: dataclasses.Field, hint: Any) -> inspect.Parameter:
     """The typer parameter of one field: given values arrive as text and are converted by `_convert`."""
     name, base = _flag(f), _base_type(hint)
     shown = _shown_default(f)
-    help_text = f.metadata["help"] + (f" (default: {shown})" if shown is not None else "")
+    # typer renders help as rich markup, which would swallow bracketed text such as `casper[steps=N]`.
+    help_text = escape(f.metadata["help"] + (f" (default: {shown})" if shown is not None else ""))
     dashed = "--" + name.replace("_", "-")
     if f.metadata.get("positional"):
         return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=Optional[list[str]],

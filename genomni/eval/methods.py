@@ -96,7 +96,7 @@ def resolve(spec: str) -> tuple[str, Callable[[Scene], np.ndarray], dict[str, An
     method is named by its full resolved path, so two folders with the same last component never share
     a row or a cache."""
     name, eq, rest = spec.partition("=")
-    if eq and name and not name.startswith(("predictions", "casper")):
+    if eq and re.fullmatch(r"[^:\[\]]+", name):  # `casper[steps=4]:DIR` has '=' but no NAME
         _, fn, prov = resolve(rest)
         return name, fn, prov
     if spec == "copy-input":
