@@ -49,7 +49,8 @@ def test_a_field_is_an_option_a_config_key_and_a_help_line(tmp_path):
     demo = _knob_app(seen)
     help_text = runner.invoke(demo, ["run", "--help"], terminal_width=200).output
     assert "--new-knob" in help_text and "A knob added in one place. (default: 3)" in help_text
-    assert "--name-list" in help_text and "e.g. [a,b]." in help_text and "(default: a,b)" in help_text and "--hidden" not in help_text  # [..] is not markup
+    # [..] in help is text, not rich markup
+    assert "--name-list" in help_text and "e.g. [a,b]." in help_text and "(default: a,b)" in help_text and "--hidden" not in help_text
     assert runner.invoke(demo, ["run", "--out", "o"]).exit_code == 0
     assert seen[-1] == (Knobs("o", 3, ("a", "b"), 0.5), False)
     cfg_file = tmp_path / "k.yaml"
