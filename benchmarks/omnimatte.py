@@ -11,11 +11,12 @@ transfer (what the optimization itself reached), alpha IoU (alpha > 0.1), alpha 
 effect region, and the re-composite PSNR over another background against the true layer's.
 
     genomni generate kubric --out bench_out/om128 --num-scenes 2 --resolution 128 --frames 12 --seed 5 --layers
-    python benchmarks/omnimatte.py bench_out/om128 [--budgets 100,400,400+25] [--objects 3]
+    python benchmarks/omnimatte.py bench_out/om128 [--budgets 0+0,100,400+25] [--objects 3]
 
-A budget N is N coarse + N/4 full-size iterations; C+F gives both. 0+1 is nearly no optimization: the layer is
-then the least alpha that explains the solo wherever the untrained network's alpha exceeds `layer_on`, which is
-how the truth itself is derived from the same renders, so on oracle inputs it scores well by construction.
+A budget N is N coarse + N/4 full-size iterations; C+F gives both. 0+0 (the default of `decompose`) is no
+optimization: the layer by its rule alone, the least alpha that explains the solo inside the coherent
+difference, which is how the truth itself is derived from the same renders, so on oracle inputs it scores well
+by construction; noisy or refilled inputs, and `genomni eval --decompose` with a trained Casper, are the fair tests.
 `--input-noise S` adds independent Gaussian noise of S levels to the solo and the background the optimizer
 sees (not to the truth): a removal model's outputs differ from each other by more than the renders' shared
 noise, and a layer must not take that difference in. `--inpaint-others` refills the other objects' places in
@@ -157,7 +158,7 @@ def peer_layer(peer: tuple[Any, Any], solo: np.ndarray, bg: np.ndarray, mask: np
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("dirs", nargs="+")
-    ap.add_argument("--budgets", default="100,400")
+    ap.add_argument("--budgets", default="0+0,400+25")
     ap.add_argument("--objects", type=int, default=3)
     ap.add_argument("--input-noise", type=float, default=0.0, help="levels of independent noise on the inputs")
     ap.add_argument("--inpaint-others", action="store_true", help="refill the other objects' places in the solo")
@@ -181,7 +182,7 @@ def main() -> None:
                 seconds = time.perf_counter() - t0
                 to35.append((layer.stats["coarse_s_to_35db"], layer.stats["full_size_s_to_35db"]))
                 rows.append(_row(seconds, layer.stats["recon_psnr_before_transfer"], (layer.alpha, layer.rgb), truth, mask, bg))
-            reach = " / ".join(_mean_reached([r[k] for r in to35]) for k in (0, 1))
+            reach = " / ".join(_mean_reached([r[k] for r in to35]) for k in (0, 1)) if coarse + fine else "- (no fit)"
             _print(size, f"ours, {coarse} + {fine}", reach, rows)
         for steps in ([int(x) for x in args.peer_steps.split(",")] if peer else []):
             rows = []

@@ -20,7 +20,7 @@ from .options import config_options
     "  genomni eval --benchmark movie=data/movie --benchmark kubric=data/kubric --layout omnimatte --gt-name bg_gt \\\n"
     "      --method casper:runs/casper/model --method theirs=predictions:propainter_out/ --out reports/casper\n\n"
     "  genomni eval --benchmark kubric=bench/kubric-layers --layers ours=out/decomposed --out reports/layers\n\n"
-    "  genomni eval --benchmark kubric=bench/kubric-layers --decompose ours=runs/casper/model --coarse-iters 800 --out reports/layers"
+    "  genomni eval --benchmark kubric=bench/kubric-layers --decompose ours=runs/casper/model --coarse-iters 400 --fine-iters 25 --out reports/layers"
 ))
 @config_options(EvalConfig, OmnimatteConfig)
 def eval_cmd(cfg: EvalConfig, ocfg: OmnimatteConfig, progress: bool = True) -> None:

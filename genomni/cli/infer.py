@@ -55,7 +55,7 @@ def remove_cmd(cfg: RemoveConfig, video: Path = VIDEO_ARG, mask: Optional[list[P
     "Examples:\n\n"
     "  genomni decompose clip.mp4 --mask dog.mp4 --mask ball.mp4 --model runs/casper/model --out out/clip\n\n"
     "  genomni decompose examples/davis_camel --model runs/casper/model --out out/camel --prompt 'a camel enclosure'\n\n"
-    "  genomni decompose clip.mp4 --instances masks/ --model models/casper --out out/clip --coarse-iters 800 --resume"
+    "  genomni decompose clip.mp4 --instances masks/ --model models/casper --out out/clip --coarse-iters 400 --fine-iters 25 --resume"
 ))
 @config_options(RemoveConfig, OmnimatteConfig, fixed={"format": "png"})
 def decompose_cmd(rcfg: RemoveConfig, ocfg: OmnimatteConfig, video: Path = VIDEO_ARG, mask: Optional[list[Path]] = MASK_OPT,

@@ -105,20 +105,24 @@ def _optimize_job(solo: np.ndarray, bg: np.ndarray, mask: np.ndarray, others: np
 
 def optimize_layers(footage: Footage, todo: list[int], out: Path, bg: np.ndarray, ocfg: OmnimatteConfig, workers: int,
                     bar: Any) -> Iterator[tuple[int, Layer, float]]:
-    """Optimize the layers of objects `todo` (their solo videos under out/removals): one after another with a
-    per-iteration progress bar, or in `workers` spawned processes (each with cores/workers threads), yielding
+    """Make the layers of objects `todo` (their solo videos under out/removals): one after another with a
+    per-iteration (per-layer for the rule alone) progress bar, or in `workers` spawned processes (each with cores/workers threads), yielding
     (object index, layer, seconds) as each finishes. Each layer is seeded by its options alone, so the result does
     not depend on the order."""
     def solo_of(i: int) -> np.ndarray:
         return read_video(out / "removals" / output_name(f"solo_{i}", footage.names, "png"))[0]
 
+    iters = ocfg.coarse_iters + ocfg.fine_iters
     if workers <= 1 or len(todo) <= 1:
+        overall = None if iters else bar.add_task("layers", total=len(todo))
         for i in todo:
-            task = bar.add_task(f"layer {footage.names[i]}", total=ocfg.coarse_iters + ocfg.fine_iters)
+            task = bar.add_task(f"layer {footage.names[i]}", total=iters) if iters else None
+            on_iter = None if task is None else (lambda k, task=task: bar.update(task, completed=k))
             t0 = time.time()
-            layer = optimize_layer(solo_of(i), bg, footage.masks[i], ocfg, lambda k, task=task: bar.update(task, completed=k),
-                                   other_objects(footage.masks, i))
+            layer = optimize_layer(solo_of(i), bg, footage.masks[i], ocfg, on_iter, other_objects(footage.masks, i))
             yield i, layer, time.time() - t0
+            if overall is not None:
+                bar.advance(overall)
         return
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -137,7 +141,7 @@ def optimize_layers(footage: Footage, todo: list[int], out: Path, bg: np.ndarray
 @locks("out_dir")
 def decompose(footage: Footage, model_dir: str, out_dir: str | Path, rcfg: RemoveConfig, ocfg: OmnimatteConfig,
               resume: bool = False, show_progress: bool = True) -> "Decomposition":
-    """Remove every object with Casper, then optimize one RGBA layer per object; returns the report."""
+    """Remove every object with Casper, then make one RGBA layer per object; returns the report."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     out = Path(out_dir)
@@ -174,8 +178,11 @@ def decompose(footage: Footage, model_dir: str, out_dir: str | Path, rcfg: Remov
             todo.append(i)
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   disable=not show_progress) as bar:
-        workers = layer_workers(len(todo), *footage.shape)
-        log.info("omnimatte: %d layer(s) to optimize in %d process(es)", len(todo), workers)
+        # the rule alone takes seconds a layer, less than starting a worker process
+        workers = layer_workers(len(todo), *footage.shape) if ocfg.coarse_iters + ocfg.fine_iters else 1
+        log.info("omnimatte: %d layer(s) to make (%s) in %d process(es)", len(todo),
+                 f"{ocfg.coarse_iters} + {ocfg.fine_iters} iterations" if ocfg.coarse_iters + ocfg.fine_iters else "the rule alone",
+                 workers)
         for i, optimized, seconds in optimize_layers(footage, todo, out, bg, ocfg, workers, bar):
             name = footage.names[i]
             optimized = transfer_from_input(optimized, footage.video, footage.masks[i], other_objects(footage.masks, i))

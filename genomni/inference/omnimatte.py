@@ -1,16 +1,15 @@
-"""Omnimatte optimization: turn a (solo, background) pair into an RGBA layer that holds the object
-and its effects (shadows, reflections).
+"""Omnimatte layers: turn a (solo, background) pair into an RGBA layer that holds the object and its effects
+(shadows, reflections).
 
-For each object, an alpha U-Net (diffusers `UNet2DModel`, fed the solo frame and the least alpha that
-explains it over the background at each pixel) and a per-pixel foreground RGB are optimized so that
-`alpha * fg + (1 - alpha) * background` reconstructs the solo video. The object is opaque on its
-mask (alpha >= mask); alpha sparsity (an L0 approximation plus L1) keeps alpha at zero where the solo
-and background agree, so the network grows the layer from the object into its effects only where the
-reconstruction needs them. Coarse (long side `coarse_side`) then full resolution. The network's alpha
-says *where* the layer is (above `layer_on`), inside where the solo and background differ coherently (not by
-noise) and off the other objects' places (`_need`, `_elsewhere`); there its opacity is the least one that explains
-the solo (`least_opaque`, the definition the ground-truth layers use). Then detail transfer: the foreground takes
-the exact colour that reconstructs the solo frame wherever alpha is non-zero.
+A layer is its rule (the default): opaque on the object's mask and, inside where the solo and background differ
+coherently (not by noise) and off the other objects' places (`_need`, `_elsewhere`), the least opaque alpha that
+explains the solo over the background (`least_opaque`, the definition the ground-truth layers use), with the
+colour that reconstructs the solo exactly there. Measured against true layers (README), optimizing the paper's
+alpha network first added nothing to this on any input, so it is opt-in (`coarse_iters`, `fine_iters`): then an
+alpha U-Net (diffusers `UNet2DModel`, fed the solo frame and that least alpha) and a per-pixel foreground RGB are
+optimized so that `alpha * fg + (1 - alpha) * background` reconstructs the solo video (the object opaque on its
+mask, alpha sparsity as an L0 approximation plus L1; coarse, long side `coarse_side`, then full resolution), and
+the network's alpha also says *where* the layer is (above `layer_on`).
 """
 
 from __future__ import annotations
@@ -234,15 +233,48 @@ def _need_chunked(solo: np.ndarray, bg: np.ndarray, mask: np.ndarray, elsewhere:
                             _to_tensor(elsewhere[i:i + chunk])).half() for i in range(0, len(solo), chunk)])
 
 
+def _assemble(solo: torch.Tensor, bg: torch.Tensor, mask: torch.Tensor, need: torch.Tensor,
+              net: torch.nn.Module | None, fg_logit: torch.Tensor | None, on: float) -> tuple[np.ndarray, np.ndarray, float, float | None]:
+    """The layer from stored full-size frames, eight at a time: alpha 1 on the object and, where the network's alpha
+    exceeds `on` (everywhere without a network), the least alpha (`least_opaque`); the colour that reconstructs the
+    solo exactly wherever alpha > 0 (detail transfer). Returns alpha (T,H,W), rgb (T,H,W,3), the summed squared
+    error of the layer over the background against the solo, and that of the optimization's own alpha and
+    foreground (None without a network)."""
+    t, _, h, w = solo.shape
+    alpha_out = np.empty((t, h, w), np.float32)
+    rgb_out = np.empty((t, h, w, 3), np.float32)
+    sq_recon, sq_raw = 0.0, None if net is None else 0.0
+    with torch.no_grad():
+        for i in range(0, t, 8):
+            s, b, m, nd = _f32(solo[i:i + 8]), _f32(bg[i:i + 8]), _f32(mask[i:i + 8]), _f32(need[i:i + 8])
+            if net is None:
+                alpha, fg = torch.ones_like(m), s
+            else:  # the network one frame at a time: its skip connections hold several full-size feature maps per frame
+                alpha = torch.maximum(torch.cat([_alpha(net, s[k:k + 1], nd[k:k + 1]) for k in range(len(s))]), m)
+                fg = torch.sigmoid(fg_logit[i:i + 8])
+                raw = alpha * fg + (1 - alpha) * b  # what the optimization itself reached
+                sq_raw += float(((raw.double() - s.double()) ** 2).sum())
+            alpha = least_opaque(alpha, nd, m, on)
+            exact = ((s - (1 - alpha) * b) / alpha.clamp_min(1e-3)).clamp(0, 1)
+            fg = torch.where(alpha > 1e-3, exact, fg)
+            recon = alpha * fg + (1 - alpha) * b
+            sq_recon += float(((recon.double() - s.double()) ** 2).sum())
+            alpha_out[i:i + 8] = alpha[:, 0].numpy()
+            rgb_out[i:i + 8] = fg.permute(0, 2, 3, 1).numpy()
+    return alpha_out, rgb_out, sq_recon, sq_raw
+
+
 def optimize_layer(solo: np.ndarray, background: np.ndarray, mask: np.ndarray, cfg: OmnimatteConfig | None = None,
                    on_iter: Callable[[int], None] | None = None, others: np.ndarray | None = None) -> Layer:
-    """Optimize one RGBA layer from solo (T,H,W,3) uint8, background (same) and the object's mask (T,H,W) bool;
+    """One RGBA layer from solo (T,H,W,3) uint8, background (same) and the object's mask (T,H,W) bool;
     `others` (T,H,W) bool, the other objects' masks where the video has several (see `_elsewhere`).
 
-    Memory is bounded by a few frames, not the clip, wherever it can be: full-size frames are kept as uint8 (the
-    least alpha as float16), the full-size stage accumulates each batch's gradient frame by frame, and the
-    layer is assembled eight frames at a time; what stays clip-sized is the per-pixel foreground (with its Adam
-    moments) and the result."""
+    With no iterations (the default) the layer is its rule alone: the object, and the least alpha inside its
+    coherent effect (`_need`), no network. With iterations, the alpha network and foreground are optimized first
+    and the network's alpha also says where the layer is (`least_opaque`). Memory is bounded by a few frames, not
+    the clip, wherever it can be: full-size frames are kept as uint8 (the least alpha as float16), the full-size
+    stage accumulates each batch's gradient frame by frame, and the layer is assembled eight frames at a time; what
+    stays clip-sized is the per-pixel foreground (with its Adam moments) and the result."""
     cfg = cfg or OmnimatteConfig()
     if solo.shape != background.shape or solo.shape[:3] != mask.shape or (others is not None and others.shape != mask.shape):
         raise GenomniError(f"solo {solo.shape}, background {background.shape}, mask {mask.shape} and other objects "
@@ -250,60 +282,51 @@ def optimize_layer(solo: np.ndarray, background: np.ndarray, mask: np.ndarray, c
     torch.manual_seed(cfg.seed)
     gen = torch.Generator().manual_seed(cfg.seed)
     t, h, w = mask.shape
-    scale = min(1.0, cfg.coarse_side / max(h, w))
-    small = (max(8, round(h * scale)), max(8, round(w * scale)))
-    net = alpha_net(cfg.channels)
-    net_opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
     started = time.perf_counter()
-    s_small = torch.cat([_resize(_to_tensor(solo[i:i + 8]), small) for i in range(0, t, 8)])
-    b_small = torch.cat([_resize(_to_tensor(background[i:i + 8]), small) for i in range(0, t, 8)])
-    m_small = torch.cat([(_resize(_to_tensor(mask[i:i + 8]), small) > 0.5).float() for i in range(0, t, 8)])
     elsewhere = _elsewhere(mask, others)
-    e_small = torch.cat([(_resize(_to_tensor(elsewhere[i:i + 8]), small) > 0.5).float() for i in range(0, t, 8)])
-    need_small = _need(s_small, b_small, m_small, e_small) if cfg.coarse_iters else None
-    fg_c, loss_c, coarse_35 = _stage(net, net_opt, s_small, b_small, m_small, need_small, _logit(s_small),
-                                     cfg.coarse_iters, 0, cfg, gen, on_iter)
-    fine_start = time.perf_counter() - started
     s_full, b_full, m_full = _frames_u8(solo), _frames_u8(background), torch.from_numpy(np.ascontiguousarray(mask))[:, None]
+    net, fg_f, losses, small, coarse_35, full_35 = None, None, [], None, None, None
+    if cfg.coarse_iters or cfg.fine_iters:
+        scale = min(1.0, cfg.coarse_side / max(h, w))
+        small = (max(8, round(h * scale)), max(8, round(w * scale)))
+        net = alpha_net(cfg.channels)
+        net_opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
+        s_small = torch.cat([_resize(_to_tensor(solo[i:i + 8]), small) for i in range(0, t, 8)])
+        b_small = torch.cat([_resize(_to_tensor(background[i:i + 8]), small) for i in range(0, t, 8)])
+        m_small = torch.cat([(_resize(_to_tensor(mask[i:i + 8]), small) > 0.5).float() for i in range(0, t, 8)])
+        e_small = torch.cat([(_resize(_to_tensor(elsewhere[i:i + 8]), small) > 0.5).float() for i in range(0, t, 8)])
+        need_small = _need(s_small, b_small, m_small, e_small) if cfg.coarse_iters else None
+        fg_c, loss_c, coarse_35 = _stage(net, net_opt, s_small, b_small, m_small, need_small, _logit(s_small),
+                                         cfg.coarse_iters, 0, cfg, gen, on_iter)
+        fine_start = time.perf_counter() - started
     need = _need_chunked(solo, background, mask, elsewhere)
-    fg_init = torch.empty((t, 3, h, w))  # the coarse foreground upsampled (or the solo), as logits, 8 frames at a time
-    for i in range(0, t, 8):
-        init = _resize(torch.sigmoid(fg_c[i:i + 8]), (h, w), "bilinear") if cfg.coarse_iters else _f32(s_full[i:i + 8])
-        fg_init[i:i + 8] = _logit(init)
-    net.enable_gradient_checkpointing()  # full size: recompute the U-Net's activations in the backward pass
-    fg_f, loss_f, fine_35 = _stage(net, net_opt, s_full, b_full, m_full, need, fg_init, cfg.fine_iters, cfg.coarse_iters,
-                                   cfg, gen, on_iter, one_frame_at_a_time=True)
-    net.disable_gradient_checkpointing()
+    if net is not None:
+        fg_init = torch.empty((t, 3, h, w))  # the coarse foreground upsampled (or the solo), as logits, 8 frames at a time
+        for i in range(0, t, 8):
+            init = _resize(torch.sigmoid(fg_c[i:i + 8]), (h, w), "bilinear") if cfg.coarse_iters else _f32(s_full[i:i + 8])
+            fg_init[i:i + 8] = _logit(init)
+        net.enable_gradient_checkpointing()  # full size: recompute the U-Net's activations in the backward pass
+        fg_f, loss_f, fine_35 = _stage(net, net_opt, s_full, b_full, m_full, need, fg_init, cfg.fine_iters, cfg.coarse_iters,
+                                       cfg, gen, on_iter, one_frame_at_a_time=True)
+        net.disable_gradient_checkpointing()
+        losses = loss_c + loss_f
+        full_35 = None if fine_35 is None else fine_start + fine_35
     optimize_s = time.perf_counter() - started
-    alpha_out = np.empty((t, h, w), np.float32)
-    rgb_out = np.empty((t, h, w, 3), np.float32)
-    sq_recon, sq_raw = 0.0, 0.0
-    with torch.no_grad():
-        for i in range(0, t, 8):  # the layer, eight frames at a time
-            s, b, m, nd = _f32(s_full[i:i + 8]), _f32(b_full[i:i + 8]), _f32(m_full[i:i + 8]), _f32(need[i:i + 8])
-            # the network one frame at a time: its skip connections hold several full-size feature maps per frame
-            alpha = torch.maximum(torch.cat([_alpha(net, s[k:k + 1], nd[k:k + 1]) for k in range(len(s))]), m)
-            fg = torch.sigmoid(fg_f[i:i + 8])
-            raw = alpha * fg + (1 - alpha) * b  # what the optimization itself reached
-            alpha = least_opaque(alpha, nd, m, cfg.layer_on)
-            # Detail transfer: where alpha > 0 the foreground takes the colour that reconstructs the solo exactly.
-            exact = ((s - (1 - alpha) * b) / alpha.clamp_min(1e-3)).clamp(0, 1)
-            fg = torch.where(alpha > 1e-3, exact, fg)
-            recon = alpha * fg + (1 - alpha) * b
-            sq_recon += float(((recon.double() - s.double()) ** 2).sum())
-            sq_raw += float(((raw.double() - s.double()) ** 2).sum())
-            alpha_out[i:i + 8] = alpha[:, 0].numpy()
-            rgb_out[i:i + 8] = fg.permute(0, 2, 3, 1).numpy()
+    alpha_out, rgb_out, sq_recon, sq_raw = _assemble(s_full, b_full, m_full, need, net, fg_f, cfg.layer_on)
     n = t * h * w * 3
-    stats = {"recon_psnr": psnr_of_mse(sq_recon / n), "recon_psnr_before_transfer": psnr_of_mse(sq_raw / n),
+    recon = psnr_of_mse(sq_recon / n)
+    stats = {"recon_psnr": recon,
+             # the optimization's own fit, before detail transfer; the rule's colour is the exact one from the start
+             "recon_psnr_before_transfer": recon if sq_raw is None else psnr_of_mse(sq_raw / n),
              "alpha_mean": float(alpha_out.mean()),
              "alpha_outside_mask": float(alpha_out[~mask].mean()) if (~mask).any() else 0.0,
-             "loss_first": (loss_c + loss_f)[0], "loss_last": (loss_c + loss_f)[-1], "coarse_size": list(small),
+             "loss_first": losses[0] if losses else None, "loss_last": losses[-1] if losses else None,
+             "coarse_size": None if small is None else list(small),
              "optimize_s": round(optimize_s, 3),
              # seconds until a batch of frames reconstructed the solo at TARGET_PSNR dB before transfer: at the coarse
-             # size, and at full size (counted from the start of the layer)
+             # size, and at full size (counted from the start of the layer); None without the optimization
              "coarse_s_to_35db": None if coarse_35 is None else round(coarse_35, 3),
-             "full_size_s_to_35db": None if fine_35 is None else round(fine_start + fine_35, 3),
+             "full_size_s_to_35db": None if full_35 is None else round(full_35, 3),
              "config": asdict(cfg)}
     return Layer(alpha_out, rgb_out, stats)
 
