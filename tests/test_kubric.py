@@ -1,5 +1,6 @@
 """The kubric generator end to end, with real pybullet physics and real Blender Cycles renders (tiny)."""
 
+import json
 import os
 import signal
 import subprocess
@@ -164,6 +165,24 @@ def test_user_meshes_from_assets_dir(tmp_path):
     assert run_cli(args) == 0
     meta = next(iter_samples(out)).meta
     assert {o["asset"]["ref"] for o in meta["scene"]["objects"]} == {"assets:tetra.obj"}
+
+
+def test_a_mesh_that_cannot_make_an_object_resamples_the_scene_not_the_run(tmp_path):
+    """pybullet_data ships random_urdfs/168 with every vertex NaN: an attempt that draws such a mesh is resampled
+    and its reason recorded; before, the whole run stopped at the first scene that drew it."""
+    assets = tmp_path / "meshes"
+    assets.mkdir()
+    (assets / "tetra.obj").write_text("v 0 0 0\nv 1 0 0\nv 0 1 0\nv 0 0 1\nf 1 3 2\nf 1 2 4\nf 1 4 3\nf 2 3 4\n")
+    (assets / "nan.obj").write_text("v nan nan nan\nv nan nan nan\nv nan nan nan\nf 1 2 3\n")
+    out = tmp_path / "ds"
+    assert run_cli(["generate", "kubric", "--out", str(out), "--num-scenes", "3", "--objects", "assets",
+                    "--assets-dir", str(assets), *TINY]) == 0
+    refs = {o["asset"]["ref"] for s in iter_samples(out) for o in s.meta["scene"]["objects"]}
+    assert refs == {"assets:tetra.obj"}
+    scenes = [sc for f in (out / ".genomni" / "shards").glob("*.json") for sc in json.loads(f.read_text())["scenes"]]
+    reasons = [r for sc in scenes for r in sc["stats"].get("qc_failures", [])]
+    assert any("assets:nan.obj has a degenerate mesh" in r for r in reasons)
+    assert len({s.key.split("-")[1] for s in iter_samples(out)}) == 3  # every scene made it
 
 
 @pytest.mark.parametrize("args, message", [

@@ -19,6 +19,11 @@ MESH_SUFFIXES = (".obj", ".glb", ".gltf")
 HDRI_SUFFIXES = (".hdr", ".exr")
 
 
+class AssetError(GenomniError):
+    """A mesh file that cannot make an object (not importable, no mesh, no finite extent): it fails the scene
+    attempt that drew it, which is resampled, not the run (pybullet_data's random_urdfs/168 is all NaN)."""
+
+
 @dataclass(frozen=True)
 class AssetRef:
     """One object asset: a primitive, or a mesh file named portably (`pybullet:REL` or `assets:REL`)."""

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from ...errors import GenomniError
-from .assets import resolve
+from .assets import AssetError, resolve
 from .config import KubricConfig
 from .physics import Motion
 from .scene import ObjectSpec, SceneSpec
@@ -381,14 +381,14 @@ class BlenderRenderer:
                     else:
                         bpy.ops.import_scene.gltf(filepath=path)
             except RuntimeError as exc:
-                raise GenomniError(f"asset file {path} could not be imported: {str(exc).strip().splitlines()[-1]}") from exc
+                raise AssetError(f"asset file {path} could not be imported: {str(exc).strip().splitlines()[-1]}") from exc
         new = [o for o in bpy.data.objects if o not in before]
         meshes = [o for o in new if o.type == "MESH" and len(o.data.vertices)]
         for o in new:
             if o not in meshes:
                 bpy.data.objects.remove(o, do_unlink=True)
         if not meshes:
-            raise GenomniError(f"asset {asset['ref'] or asset['name']} contains no mesh")
+            raise AssetError(f"asset {asset['ref'] or asset['name']} contains no mesh")
         for o in meshes:  # bake world transforms (glTF hierarchies) into the vertices
             o.data = o.data.copy() if o.data.users > 1 else o.data
             o.data.transform(o.matrix_world)
@@ -471,7 +471,7 @@ class BlenderRenderer:
         lo, hi = co.min(0), co.max(0)
         extent = float((hi - lo).max())
         if not np.isfinite(extent) or extent <= 0:
-            raise GenomniError(f"asset {spec.asset['ref'] or spec.asset['name']} has a degenerate mesh")
+            raise AssetError(f"asset {spec.asset['ref'] or spec.asset['name']} has a degenerate mesh")
         scale = spec.size / extent
         centre = (lo + hi) / 2
         mesh.transform(Matrix.Scale(scale, 4) @ Matrix.Translation(-Vector(centre)))

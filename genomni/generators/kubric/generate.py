@@ -5,7 +5,8 @@ Per scene, one sample per target pass (`scene_plans`): standard scenes give a "r
 object i 255, other objects 0, rest 128); similar-object scenes give remove-all, remove-one and
 remove-some samples; push and deform scenes a remove-the-objects sample whose target is the scenery
 (knocked-over things, a sheet the objects fell on) simulated without them.
-Input is always the full render. A scene that fails QC is resampled (attempt + 1): up to `max_attempts` rendered attempts,
+Input is always the full render. A scene that fails QC, or draws a mesh file that cannot make an object
+(`AssetError`), is resampled (attempt + 1): up to `max_attempts` rendered attempts,
 and POSE_ATTEMPTS times as many attempts in all (those rejected from the simulated poses render
 nothing), so scene k stays a pure function of (seed, k, config).
 """
@@ -25,7 +26,7 @@ from ...options import require
 from ...sample import Sample
 from ..captions import Captioner, TemplateCaptioner
 from ..run import RunOptions, RunSummary, SceneResult, run_generator
-from .assets import HDRI_SUFFIXES, MESH_SUFFIXES, user_files
+from .assets import HDRI_SUFFIXES, MESH_SUFFIXES, AssetError, user_files
 from .blender import BlenderRenderer, Passes, TargetPlan, require_bpy, standard_plans
 from .config import KubricConfig
 from .hdri import bundled_hdris
@@ -155,7 +156,11 @@ def generate_scene(cfg: KubricConfig, index: int, renderer: BlenderRenderer,
     while rendered < cfg.max_attempts and attempt + 1 < cfg.max_attempts * POSE_ATTEMPTS:
         attempt += 1
         spec = sample_scene(cfg, index, attempt)
-        vertices = renderer.build(spec)
+        try:
+            vertices = renderer.build(spec)
+        except AssetError as exc:
+            reasons.append(f"attempt {attempt}: {exc}")
+            continue
         motion = simulate_motion(spec, vertices)
         poses = motion.poses
         plans = scene_plans(spec)
