@@ -1,4 +1,4 @@
-"""`genomni decompose`: Casper removals plus omnimatte optimization for every object, one folder per video.
+"""`genomni decompose`: Casper removals plus an omnimatte layer for every object, one folder per video.
 
     OUT/removals/        background/ and solo_<name>/ PNG folders (lossless; `genomni remove` output)
     OUT/background/      the clean background, PNG frames
@@ -54,9 +54,9 @@ DECOMPOSITION = "decomposition.json"
 @dataclass
 class Decomposition:
     """What a decomposition wrote (decomposition.json): objects in layer order, video facts, the options of
-    both stages, per-layer figures, the layer fit (the worst layer's reconstruction PSNR of its solo video *before*
-    detail transfer: what the optimization reached; after the transfer every layer reconstructs its solo video by
-    construction), the recomposition PSNR (all layers over the background against the input: a consistency check)
+    both stages, per-layer figures, the layer fit (the worst layer's reconstruction PSNR of its solo video: for
+    optimized layers *before* detail transfer, what the optimization reached, as after the transfer the colour is
+    exact wherever alpha > 0; for layers by the rule, the layer as made), the recomposition PSNR (all layers over the background against the input: a consistency check)
     and timings."""
 
     objects: list[str]
