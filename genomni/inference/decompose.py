@@ -56,8 +56,8 @@ class Decomposition:
     """What a decomposition wrote (decomposition.json): objects in layer order, video facts, the options of
     both stages, per-layer figures, the layer fit (the worst layer's reconstruction PSNR of its solo video: for
     optimized layers *before* detail transfer, what the optimization reached, as after the transfer the colour is
-    exact wherever alpha > 0; for layers by the rule, the layer as made), the recomposition PSNR (all layers over the background against the input: a consistency check)
-    and timings."""
+    exact wherever alpha > 0; for layers by the rule, the layer as made), the recomposition PSNR (all layers over
+    the background against the input: a consistency check) and timings."""
 
     objects: list[str]
     layer_order: list[str]
