@@ -6,7 +6,7 @@
     OUT/masks/<name>/    the object masks used
     OUT/previews/        background.mp4, <name>.mp4 (layer over a checkerboard), recomposition.mp4
     OUT/layer_figures/<name>.json  each layer's figures, omnimatte options and layer rule (what --resume checks)
-    OUT/decomposition.json  objects, layer order, settings, per-layer figures, layer fit before detail transfer,
+    OUT/decomposition.json  objects, layer order, settings, per-layer figures, layer fit (before detail transfer),
                             recomposition PSNR
 
 Every file is written under a temporary name and renamed; `resume` keeps finished removals and layers (after
