@@ -430,7 +430,7 @@ def test_decompose_optimizes_layers_in_parallel_processes(tiny_model, tmp_path, 
     args = ["decompose", str(video), "--mask", str(masks[0]), "--mask", str(masks[1]), "--model", str(tiny_model),
             "--steps", "2", "--max-side", "32", "--no-progress", "--coarse-iters", "3", "--fine-iters", "2"]
     assert run_cli([*args, "--out", str(tmp_path / "seq")]) == 0
-    monkeypatch.setattr(dec_mod, "layer_workers", lambda *a: 2)
+    monkeypatch.setattr(dec_mod, "layer_workers", lambda *a, **k: 2)
     assert run_cli([*args, "--out", str(tmp_path / "par")]) == 0
     bg = read_video(tmp_path / "seq/background")[0]
     for name in ("square", "disk"):
@@ -439,6 +439,24 @@ def test_decompose_optimizes_layers_in_parallel_processes(tiny_model, tmp_path, 
         diff = composite(bg, [a]).astype(int) - composite(bg, [b]).astype(int)
         assert np.abs(diff).max() <= 2
     assert dec_mod.layer_workers(3, 85, 384, 640) >= 1
+
+
+def test_decompose_makes_rule_layers_in_threads_identical_to_one_after_another(tiny_model, tmp_path, monkeypatch):
+    """Layers by the rule (the default) in two worker threads are exactly the layers made one after another."""
+    from genomni.inference import decompose as dec_mod
+
+    video, masks = _footage_files(tmp_path, t=5)
+    args = ["decompose", str(video), "--mask", str(masks[0]), "--mask", str(masks[1]), "--model", str(tiny_model),
+            "--steps", "2", "--max-side", "32", "--no-progress"]
+    assert run_cli([*args, "--out", str(tmp_path / "seq")]) == 0
+    seen = []
+    monkeypatch.setattr(dec_mod, "layer_workers", lambda *a, **k: seen.append(k) or 2)
+    assert run_cli([*args, "--out", str(tmp_path / "thr")]) == 0
+    assert seen == [{"cores_each": 1}]  # a rule layer counts one core
+    for name in ("square", "disk"):
+        a, b = (read_rgba_folder(tmp_path / run / "layers" / name) for run in ("seq", "thr"))
+        assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
+        assert a[0].max() == 1.0  # a real layer: the object is in it
 
 
 def test_layer_workers_follow_cores_and_memory(monkeypatch):
@@ -451,5 +469,7 @@ def test_layer_workers_follow_cores_and_memory(monkeypatch):
     monkeypatch.setattr(dec_mod, "machine_memory_bytes", lambda: 12e9)
     per_layer = dec_mod.layer_memory_bytes(85, 384, 640)  # 2.1 GB
     assert dec_mod.layer_workers(12, 85, 384, 640) == int(0.8 * 12e9 // per_layer) == 4  # what memory holds
+    assert dec_mod.layer_workers(12, 10, 64, 64, cores_each=1) == 12  # layers by the rule: one per core
     monkeypatch.setattr(dec_mod.os, "cpu_count", lambda: 2)
     assert dec_mod.layer_workers(3, 10, 64, 64) == 1
+    assert dec_mod.layer_workers(3, 10, 64, 64, cores_each=1) == 2
