@@ -279,14 +279,14 @@ def optimize_layer(solo: np.ndarray, background: np.ndarray, mask: np.ndarray, c
     if solo.shape != background.shape or solo.shape[:3] != mask.shape or (others is not None and others.shape != mask.shape):
         raise GenomniError(f"solo {solo.shape}, background {background.shape}, mask {mask.shape} and other objects "
                            f"{None if others is None else others.shape} do not match")
-    torch.manual_seed(cfg.seed)
-    gen = torch.Generator().manual_seed(cfg.seed)
     t, h, w = mask.shape
     started = time.perf_counter()
     elsewhere = _elsewhere(mask, others)
     s_full, b_full, m_full = _frames_u8(solo), _frames_u8(background), torch.from_numpy(np.ascontiguousarray(mask))[:, None]
     net, fg_f, losses, small, coarse_35, full_35 = None, None, [], None, None, None
-    if cfg.coarse_iters or cfg.fine_iters:
+    if cfg.coarse_iters or cfg.fine_iters:  # the rule alone touches no global state: decompose runs it in threads
+        torch.manual_seed(cfg.seed)
+        gen = torch.Generator().manual_seed(cfg.seed)
         scale = min(1.0, cfg.coarse_side / max(h, w))
         small = (max(8, round(h * scale)), max(8, round(w * scale)))
         net = alpha_net(cfg.channels)
