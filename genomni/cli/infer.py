@@ -69,7 +69,7 @@ def decompose_cmd(rcfg: RemoveConfig, ocfg: OmnimatteConfig, video: Path = VIDEO
     footage = _footage(video, mask, masks_dir, instances, rcfg)
     quiet_hf()
     report = decompose(footage, str(model), out, rcfg, ocfg, resume=resume, show_progress=progress)
-    fit = "layer fit before detail transfer" if ocfg.coarse_iters + ocfg.fine_iters else "layer fit (by the rule)"
+    fit = "layer fit before detail transfer" if ocfg.optimizes else "layer fit (by the rule)"
     console.print(f"{out}: background + {len(report.objects)} layers; {fit} (worst layer) "
                   f"{report.layer_fit_psnr:.2f} dB; recomposition check {report.recomposition_psnr:.2f} dB")
 

@@ -65,6 +65,11 @@ class OmnimatteConfig:
     channels: tuple[int, ...] = (8, 16, 32)
     seed: int = 0
 
+    @property
+    def optimizes(self) -> bool:
+        """Whether the alpha network is optimized first (any iterations); otherwise a layer is its rule alone."""
+        return self.coarse_iters + self.fine_iters > 0
+
     def __post_init__(self) -> None:
         require([(self.coarse_iters >= 0 and self.fine_iters >= 0, "--coarse-iters and --fine-iters must be >= 0"),
                  (self.frames_per_iter >= 1 and self.coarse_side >= 16, "frames_per_iter must be >= 1 and coarse_side >= 16")])

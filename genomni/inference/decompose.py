@@ -198,9 +198,9 @@ def decompose(footage: Footage, model_dir: str, out_dir: str | Path, rcfg: Remov
             todo.append(i)
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   disable=not show_progress) as bar:
-        workers = layer_workers(len(todo), *footage.shape, cores_each=2 if ocfg.coarse_iters + ocfg.fine_iters else 1)
+        workers = layer_workers(len(todo), *footage.shape, cores_each=2 if ocfg.optimizes else 1)
         log.info("omnimatte: %d layer(s) to make (%s) with %d worker(s)", len(todo),
-                 f"{ocfg.coarse_iters} + {ocfg.fine_iters} iterations" if ocfg.coarse_iters + ocfg.fine_iters else "the rule alone",
+                 f"{ocfg.coarse_iters} + {ocfg.fine_iters} iterations" if ocfg.optimizes else "the rule alone",
                  workers)
         for i, optimized, seconds in optimize_layers(footage, todo, out, bg, ocfg, workers, bar):
             name = footage.names[i]

@@ -284,7 +284,7 @@ def optimize_layer(solo: np.ndarray, background: np.ndarray, mask: np.ndarray, c
     elsewhere = _elsewhere(mask, others)
     s_full, b_full, m_full = _frames_u8(solo), _frames_u8(background), torch.from_numpy(np.ascontiguousarray(mask))[:, None]
     net, fg_f, losses, small, coarse_35, full_35 = None, None, [], None, None, None
-    if cfg.coarse_iters or cfg.fine_iters:  # the rule alone touches no global state: decompose runs it in threads
+    if cfg.optimizes:  # the rule alone touches no global state: decompose runs it in threads
         torch.manual_seed(cfg.seed)
         gen = torch.Generator().manual_seed(cfg.seed)
         scale = min(1.0, cfg.coarse_side / max(h, w))
