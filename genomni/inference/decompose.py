@@ -94,19 +94,14 @@ def layer_workers(layers: int, frames: int, height: int, width: int, cores_each:
     return max(1, min(layers, (os.cpu_count() or 1) // cores_each, by_memory))
 
 
-def _optimize_job(solo: np.ndarray, bg: np.ndarray, mask: np.ndarray, others: np.ndarray, ocfg: OmnimatteConfig,
-                  threads: int) -> tuple[Layer, float]:
-    """One layer in a worker process (its own torch thread count)."""
-    import torch
+def _layer_job(solo: np.ndarray, bg: np.ndarray, mask: np.ndarray, others: np.ndarray, ocfg: OmnimatteConfig,
+               threads: int | None) -> tuple[Layer, float]:
+    """One layer in a worker, with its seconds: a spawned process sets its own torch thread count (`threads`); a
+    thread (None) leaves the process's as it is."""
+    if threads is not None:
+        import torch
 
-    torch.set_num_threads(threads)
-    t0 = time.time()
-    return optimize_layer(solo, bg, mask, ocfg, others=others), time.time() - t0
-
-
-def _timed_rule_layer(solo: np.ndarray, bg: np.ndarray, mask: np.ndarray, others: np.ndarray,
-                      ocfg: OmnimatteConfig) -> tuple[Layer, float]:
-    """One layer by the rule in a worker thread, with its seconds."""
+        torch.set_num_threads(threads)
     t0 = time.time()
     return optimize_layer(solo, bg, mask, ocfg, others=others), time.time() - t0
 
@@ -115,7 +110,7 @@ def optimize_layers(footage: Footage, todo: list[int], out: Path, bg: np.ndarray
                     bar: Any) -> Iterator[tuple[int, Layer, float]]:
     """Make the layers of objects `todo` (their solo videos under out/removals): one after another with a
     per-iteration (per-layer for the rule alone) progress bar, or in `workers` threads (layers by the rule: numpy,
-    OpenCV and torch release the GIL, measured 1.58x with 2 threads on 2 cores, and no process start-up) or
+    OpenCV and torch release the GIL, measured 1.59x with 2 threads on 2 cores, and no process start-up) or
     spawned processes (optimized layers, each with cores/workers torch threads), yielding (object index, layer,
     seconds) as each finishes. Each layer is seeded by its options alone, so the result does not depend on the
     order."""
@@ -137,20 +132,14 @@ def optimize_layers(footage: Footage, todo: list[int], out: Path, bg: np.ndarray
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 
-    if not iters:
-        task = bar.add_task(f"layers ({workers} threads)", total=len(todo))
-        with ThreadPoolExecutor(workers) as pool:
-            futures = {pool.submit(_timed_rule_layer, solo_of(i), bg, footage.masks[i], other_objects(footage.masks, i),
-                                   ocfg): i for i in todo}
-            for fut in as_completed(futures):
-                layer, seconds = fut.result()
-                bar.advance(task)
-                yield futures[fut], layer, seconds
-        return
-    threads = max(1, (os.cpu_count() or 1) // workers)
-    task = bar.add_task(f"layers ({workers} processes)", total=len(todo))
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = {pool.submit(_optimize_job, solo_of(i), bg, footage.masks[i], other_objects(footage.masks, i), ocfg,
+    if iters:
+        pool, threads, kind = (ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")),
+                               max(1, (os.cpu_count() or 1) // workers), "processes")
+    else:
+        pool, threads, kind = ThreadPoolExecutor(workers), None, "threads"
+    task = bar.add_task(f"layers ({workers} {kind})", total=len(todo))
+    with pool:
+        futures = {pool.submit(_layer_job, solo_of(i), bg, footage.masks[i], other_objects(footage.masks, i), ocfg,
                                threads): i for i in todo}
         for fut in as_completed(futures):
             layer, seconds = fut.result()
