@@ -182,7 +182,7 @@ def main() -> None:
                 seconds = time.perf_counter() - t0
                 to35.append((layer.stats["coarse_s_to_35db"], layer.stats["full_size_s_to_35db"]))
                 rows.append(_row(seconds, layer.stats["recon_psnr_before_transfer"], (layer.alpha, layer.rgb), truth, mask, bg))
-            reach = " / ".join(_mean_reached([r[k] for r in to35]) for k in (0, 1)) if coarse + fine else "- (no fit)"
+            reach = " / ".join(_mean_reached([r[k] for r in to35]) for k in (0, 1)) if cfg.optimizes else "- (no fit)"
             _print(size, f"ours, {coarse} + {fine}", reach, rows)
         for steps in ([int(x) for x in args.peer_steps.split(",")] if peer else []):
             rows = []
