@@ -117,11 +117,11 @@ def optimize_layers(footage: Footage, todo: list[int], out: Path, bg: np.ndarray
     def solo_of(i: int) -> np.ndarray:
         return read_video(out / "removals" / output_name(f"solo_{i}", footage.names, "png"))[0]
 
-    iters = ocfg.coarse_iters + ocfg.fine_iters
     if workers <= 1 or len(todo) <= 1:
-        overall = None if iters else bar.add_task("layers", total=len(todo))
+        overall = None if ocfg.optimizes else bar.add_task("layers", total=len(todo))
         for i in todo:
-            task = bar.add_task(f"layer {footage.names[i]}", total=iters) if iters else None
+            task = (bar.add_task(f"layer {footage.names[i]}", total=ocfg.coarse_iters + ocfg.fine_iters) if ocfg.optimizes
+                    else None)
             on_iter = None if task is None else (lambda k, task=task: bar.update(task, completed=k))
             t0 = time.time()
             layer = optimize_layer(solo_of(i), bg, footage.masks[i], ocfg, on_iter, other_objects(footage.masks, i))
@@ -132,7 +132,7 @@ def optimize_layers(footage: Footage, todo: list[int], out: Path, bg: np.ndarray
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 
-    if iters:
+    if ocfg.optimizes:
         pool, threads, kind = (ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")),
                                max(1, (os.cpu_count() or 1) // workers), "processes")
     else:
