@@ -77,13 +77,36 @@ def _resize(frames: np.ndarray, h: int, w: int, nearest: bool = False) -> np.nda
     return resize_video(frames, (h, w), nearest, grow=cv2.INTER_CUBIC)  # back to the user's size: cubic
 
 
-def back_to_input_size(frames: np.ndarray, small: np.ndarray, video: np.ndarray) -> np.ndarray:
-    """The removal at the input's size: the model's change (output minus the resized input) is enlarged and
-    added to the full-size input, so pixels the model leaves alone keep the input's full detail."""
+def removed_weight(removed: np.ndarray, small_size: tuple[int, int]) -> np.ndarray:
+    """(H,W) float32 in [0,1] for one frame at the input's size: 1 where the model's enlarged output replaces the
+    input, 0 where the input keeps its detail. Every pixel within the enlarging kernel's reach of a removed object (two
+    working pixels: cubic) weighs 1, so no input pixel whose working-size neighbourhood held the object survives; the
+    weight then falls to 0 over one working pixel so the seam is not a hard edge."""
+    h, w = removed.shape
+    scale = max(h / small_size[0], w / small_size[1])
+    reach, feather = int(np.ceil(2 * scale)), max(1, int(np.ceil(scale)))
+    grown = dilate(removed, reach + feather).astype(np.float32)
+    return cv2.blur(grown, (2 * feather + 1, 2 * feather + 1), borderType=cv2.BORDER_REPLICATE)
+
+
+def back_to_input_size(frames: np.ndarray, small: np.ndarray, video: np.ndarray, removed: np.ndarray) -> np.ndarray:
+    """The removal (T,h,w,3 uint8 at the working size) at the input's size, one frame at a time. Where objects are
+    removed (`removed`: (T,H,W) bool at the input's size; see `removed_weight`) the output is the model's own output
+    enlarged: nothing of the input is kept there, so no ghost of the object's detail survives. Elsewhere the input
+    keeps its full detail plus the model's enlarged change (output minus the resized input `small`): the shadows and
+    reflections it removes are mostly low-frequency, so their removal carries over; a hard effect edge keeps a faint
+    band of the input's edge, about one working pixel wide."""
     if frames.shape == video.shape:
         return frames
-    change = _resize(frames.astype(np.float32) - small.astype(np.float32), *video.shape[1:3])
-    return np.clip(video.astype(np.float32) + change, 0, 255).round().astype(np.uint8)
+    h, w = video.shape[1:3]
+    out = np.empty_like(video)
+    for k in range(len(video)):
+        enlarged = cv2.resize(frames[k].astype(np.float32), (w, h), interpolation=cv2.INTER_CUBIC)
+        change = enlarged - cv2.resize(small[k].astype(np.float32), (w, h), interpolation=cv2.INTER_CUBIC)
+        weight = removed_weight(removed[k], frames.shape[1:3])[..., None]
+        mixed = weight * enlarged + (1 - weight) * (video[k].astype(np.float32) + change)
+        out[k] = np.clip(mixed, 0, 255).round().astype(np.uint8)
+    return out
 
 
 @dataclass
@@ -176,7 +199,7 @@ class Remover:
                                    callback_on_step_end=on_step)
             out = model.decode_latents(lat)[0]
             frames = to_uint8(out)[:t]
-            yield name, back_to_input_size(frames, small, footage.video)
+            yield name, back_to_input_size(frames, small, footage.video, tri == tm.REMOVE)
 
 
 def output_name(name: str, names: list[str], fmt: str) -> str:
