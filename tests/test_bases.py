@@ -159,8 +159,8 @@ def test_import_released_full_finetune_and_lora(fun_dir, tmp_path, capsys):
 
     g = torch.Generator().manual_seed(0)
     up, down = torch.randn(32, 4, generator=g), torch.randn(4, 32, generator=g)
-    lora = {"lora_unet_blocks_1_cross_attn_k_img.lora_up.weight": up, "lora_unet_blocks_1_cross_attn_k_img.lora_down.weight": down,
-            "lora_unet_blocks_1_cross_attn_k_img.alpha": torch.tensor(2.0)}
+    key = "lora_unet__blocks_1_cross_attn_k_img"  # VideoX-Fun's root-module LoRANetwork naming (what train_lora.py saves)
+    lora = {f"{key}.lora_up.weight": up, f"{key}.lora_down.weight": down, f"{key}.alpha": torch.tensor(2.0)}
     save_file(lora, tmp_path / "lora.safetensors")
     out2 = tmp_path / "released-lora"
     assert run_cli(["train", "import", "--base", str(fun_dir), "--lora", str(tmp_path / "lora.safetensors"),

@@ -47,6 +47,7 @@ from ..footage import dilate
 from ..media import atomic_dir
 from ..metrics import inpaint_telea
 from ..tensors import from_uint8, to_uint8
+from .cogvideox_decode import decode_videox
 
 WAN_VAE_CHUNK = 4  # AutoencoderKLWan.encode walks frames 1.. in chunks of 4 whatever its temporal scale
 BACKBONES = ("wan", "pixel", "cogvideox")
@@ -463,6 +464,8 @@ class CasperModel:
         if self.vae is None:
             return latents.to(dev, torch.float32).clamp(-1, 1)
         z = latents.to(dev, torch.float32) * self._lat_std.to(dev) + self._lat_mean.to(dev)
+        if self.config.backbone == "cogvideox":  # as VideoX-Fun decodes: the frames line up with the input's
+            return decode_videox(self.vae, z).clamp(-1, 1)
         return self.vae.decode(z).sample.clamp(-1, 1)
 
     def encode_mask(self, trimask: torch.Tensor) -> torch.Tensor:

@@ -2,7 +2,7 @@
 and transformers classes genomni runs: the DiT (`config.json` + `diffusion_pytorch_model*.safetensors`),
 the VAE (`Wan2.1_VAE.pth`), the umT5 text encoder (`models_t5_umt5-xxl-enc-bf16.pth`) and the
 open-clip XLM-RoBERTa ViT-H/14 image encoder (`models_clip_open-clip-xlm-roberta-large-vit-huge-14.pth`),
-plus VideoX-Fun's LoRA files (`lora_unet_<module>.lora_down/lora_up/alpha`).
+plus VideoX-Fun's LoRA files (`lora_unet__<module>.lora_down/lora_up/alpha`, as its root-module LoRANetwork saves them).
 
 Hand-written because the original checkpoints have no loader outside the Wan/VideoX-Fun code bases
 (diffusers ships only a one-off conversion script). The key names follow the original module
@@ -176,8 +176,9 @@ def load_dit(folder: Path, casper: Path | None = None, lora: Path | None = None,
 
 
 def merge_lora(state: dict[str, torch.Tensor], lora: dict[str, torch.Tensor], weight: float, name: str) -> dict[str, torch.Tensor]:
-    """W += weight * alpha/rank * up @ down for every `lora_unet_<module>` in a VideoX-Fun LoRA file (module names
-    are the original DiT's with dots as underscores); a module the DiT does not have is an error."""
+    """W += weight * alpha/rank * up @ down for every `lora_unet__<module>` (or `lora_unet_<module>`) in a VideoX-Fun
+    LoRA file (module names are the original DiT's with dots as underscores); a module the DiT does not have is an
+    error."""
     modules = {k[:-len(".weight")].replace(".", "_"): k for k in state if k.endswith(".weight")}
     groups: dict[str, dict[str, torch.Tensor]] = {}
     for k, v in lora.items():
@@ -187,7 +188,9 @@ def merge_lora(state: dict[str, torch.Tensor], lora: dict[str, torch.Tensor], we
     for layer, elems in groups.items():
         if layer.startswith("lora_te"):
             raise GenomniError(f"{name}: text-encoder LoRA ({layer}) is not supported; the released Casper LoRA has none")
-        target = modules.get(layer.removeprefix("lora_unet_"))
+        # VideoX-Fun's LoRANetwork hangs on the DiT as its root module (empty name), so its keys read
+        # `lora_unet__blocks_0_...`; its loader resolves the single-underscore form too
+        target = modules.get(re.sub(r"^lora_unet_+", "", layer))
         if target is None or "lora_up.weight" not in elems or "lora_down.weight" not in elems:
             raise GenomniError(f"{name}: {layer} matches no DiT module (or lacks lora_up/lora_down); not a LoRA for this base")
         up, down = elems["lora_up.weight"].float(), elems["lora_down.weight"].float()
