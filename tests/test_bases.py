@@ -17,6 +17,7 @@ from safetensors.torch import load_file, save_file
 from genomni.errors import GenomniError
 from genomni.inference.config import RemoveConfig
 from genomni.inference.remove import Remover
+from genomni.inference.windows import window_starts
 from genomni.models.bases import import_gen_omnimatte
 from genomni.models.casper import PUBLIC_BACKGROUND, CasperModel, encode_cog_mask, encode_known_mask, encode_vace_mask
 from genomni.models.wan_original import dit_key, vae_config, vae_state
@@ -153,7 +154,7 @@ def test_import_released_full_finetune_and_lora(fun_dir, tmp_path, capsys):
     assert m.config.extra["inference_steps"] == 50 and m.config.extra["train_clip"] == [81, 480, 832]
     remover = Remover(CasperPipeline.from_model(m), RemoveConfig())
     plan = remover.plan((200, 1080, 1920))
-    assert (remover.window, remover.steps, plan.size, plan.latent_window, plan.latent_stride) == (81, 50, (464, 832), 21, 4)
+    assert (remover.window, remover.steps, plan.size, plan.latent_window, plan.latent_stride) == (81, 50, (464, 832), 21, 17)
     report = json.loads((remove_cli(out, tmp_path) / "remove.json").read_text())
     assert report["written"] == ["background", "solo_0"] and report["plan"]["size"] == [48, 64]
 
@@ -266,7 +267,12 @@ def test_cogvideox_fun_base_trains_removes_and_imports(tmp_path, capsys):
                     "--out", str(out)]) == 0
     r = CasperModel.from_pretrained(out)
     assert all(torch.equal(r.transformer.state_dict()[k], v) for k, v in tuned.items())
-    assert (r.config.extra["train_clip"], r.config.extra["inference_stride"]) == ([85, 384, 672], 16)
+    assert (r.config.extra["train_clip"], r.config.extra["inference_stride"]) == ([85, 384, 672], 72)
+    # the public inference on a 197-frame clip: its sample_size exactly (stretched; this tiny model's grid is
+    # 128 px), windows of 22 latents overlapping by 4 (temporal_multidiffusion_stride 16 frames): 3 over 50 latents
+    plan = Remover(CasperPipeline.from_model(r), RemoveConfig(size="128x64")).plan((197, 384, 640))
+    assert (plan.size, plan.latent_frames, plan.latent_window, plan.latent_stride) == ((64, 128), 50, 22, 18)
+    assert len(window_starts(plan.latent_frames, plan.latent_window, plan.latent_stride)) == 3
     assert type(r.scheduler).__name__ == "DDIMScheduler" and r.scheduler.config.prediction_type == "v_prediction"
     report = json.loads((remove_cli(out, tmp_path) / "remove.json").read_text())
     assert report["written"] == ["background", "solo_0"] and len(list((tmp_path / "out/background").glob("*.png"))) == 9

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from ..constants import DEFAULT_STEPS
@@ -22,6 +23,9 @@ class RemoveConfig(MaskOptions):
     prompt: str | None = option(None, "Caption of the result (what the clean video shows).",
                                 show_default="the folder's prompt.json or caption.txt, else empty")
     max_side: int | None = option(None, "Working size: long side in pixels.", show_default="the model's training size")
+    size: str | None = option(None, "Exact working size WIDTHxHEIGHT, the aspect not kept (the public gen-omnimatte "
+                                    "inference's sample_size: 672x384 for CogVideoX, 832x480 for Wan); overrides --max-side.",
+                              show_default="the input's aspect at --max-side")
     window: int | None = option(None, "Frames per temporal window.", show_default="the model's training clip length")
     stride: int | None = option(None, "Frames between window starts.", show_default="3/4 of the window")
     dilate: int = option(0, "Grow object masks by this many pixels at the input's size (the public gen-omnimatte code "
@@ -37,7 +41,9 @@ class RemoveConfig(MaskOptions):
                  (self.window is None or self.window >= 1, "--window must be >= 1"),
                  (self.stride is None or self.stride >= 1, "--stride must be >= 1"),
                  (self.max_side is None or self.max_side >= 8, "--max-side must be >= 8"),
-                 (self.dilate >= 0, "--dilate must be >= 0")])
+                 (self.dilate >= 0, "--dilate must be >= 0"),
+                 (self.size is None or re.fullmatch(r"[1-9][0-9]*x[1-9][0-9]*", self.size) is not None,
+                  f"--size must be WIDTHxHEIGHT in pixels, e.g. 672x384, got {self.size!r}")])
         check_choice("--format", self.format, FORMATS)
         check_choice("--dtype", self.dtype, ("float32", "bf16", "fp16"))
         check_device("--device", self.device)

@@ -147,7 +147,12 @@ class Remover:
         """Working size, padded frame count and latent windows for a (T,H,W) video."""
         t, h, w = shape
         c = self.model.config
-        mh, mw = model_size(h, w, self.multiple, self.max_side)
+        if self.cfg.size:
+            mw, mh = (int(v) for v in self.cfg.size.split("x"))
+            if mh % self.multiple or mw % self.multiple:
+                raise GenomniError(f"--size {self.cfg.size}: both sides must be multiples of {self.multiple} for this model")
+        else:
+            mh, mw = model_size(h, w, self.multiple, self.max_side)
         padded = padded_length(t, c.frame_multiple)
         latent_len = 1 + (padded - 1) // c.temporal_scale
         if self.window is None or self.window >= padded:

@@ -35,8 +35,10 @@ from .casper import CasperConfig, CasperModel, _check_dir, _class_name, vae_scal
 log = logging.getLogger(__name__)
 
 # The released Casper models' inference settings (gen-omnimatte-public README and config/default_*.py).
-GEN_OMNIMATTE_WAN = {"inference_steps": 50, "train_clip": [81, 480, 832], "inference_stride": 16}
-GEN_OMNIMATTE_COG = {"inference_steps": 50, "train_clip": [85, 384, 672], "inference_stride": 16}
+# The public inference's temporal_multidiffusion_stride (16 frames = 4 latents) is the windows' *overlap*; genomni's
+# stride counts from window start to window start: (21 - 4) latents x 4 frames for Wan, (22 - 4) x 4 for CogVideoX
+GEN_OMNIMATTE_WAN = {"inference_steps": 50, "train_clip": [81, 480, 832], "inference_stride": 68}
+GEN_OMNIMATTE_COG = {"inference_steps": 50, "train_clip": [85, 384, 672], "inference_stride": 72}
 COG_REFERENCE_NOISE = 0.0563  # VideoX-Fun's noise_aug_strength: noise added to the reference video before encoding
 VIDEOX_FUN_SHIFT = 5.0  # VideoX-Fun's wan_civitai.yaml scheduler shift, used by the public Casper training and inference
 
