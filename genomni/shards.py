@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import webdataset as wds
 
 from . import __version__
 from .errors import GenomniError
@@ -74,6 +73,8 @@ def write_shard(path: str | os.PathLike, samples: Iterable[Sample], video_codec:
     records = []
     try:
         with open(tmp, "wb") as fh:
+            import webdataset as wds  # imports torch: not at start-up, so --help stays fast
+
             writer = wds.TarWriter(fh, encoder=False, mtime=0.0, user="genomni", group="genomni", mode=0o444)
             for sample in samples:
                 members = encode(sample, video_codec)

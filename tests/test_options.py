@@ -109,3 +109,13 @@ def test_the_real_cli_reads_a_kubric_config_file_with_flag_spellings(tmp_path, c
     cfg_file.write_text("resolution: 32x48\nobjects: [primitives]\nnum_scenes: 0\n")
     assert run_cli(["generate", "kubric", "--out", str(tmp_path / "o"), "--config", str(cfg_file)]) == 1
     assert capsys.readouterr().err.strip() == "error: --num-scenes must be >= 1, got 0"
+
+
+def test_the_command_line_starts_without_torch_or_webdataset():
+    """`genomni --help` must answer at once: importing the CLI loads no torch (seconds to import)."""
+    import subprocess
+    import sys
+
+    code = "import sys, genomni.cli; print(sorted(m for m in ('torch', 'webdataset', 'diffusers') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == "[]"
