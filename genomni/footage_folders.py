@@ -85,6 +85,11 @@ def scan_folder(folder: str | os.PathLike) -> FootageFolder | None:
         prompt = read_prompt_json(folder)
         return FootageFolder(folder, SEQUENCE, video, masks, prompt, "prompt.json" if prompt is not None else None,
                              find_media(folder, ("bg", "background")))
+    seq_masks = [p.name for p in folder.glob("mask_*") if p.is_dir() or p.suffix.lower() in VIDEO_SUFFIXES]
+    if seq_masks or (folder / "prompt.json").is_file():
+        held = ", ".join(sorted(seq_masks)[:2] + (["prompt.json"] if (folder / "prompt.json").is_file() else []))
+        raise GenomniError(f"{folder}: a gen-omnimatte sequence folder ({held}) without its video: supply "
+                           f"input_video.mp4 (or an input_video/ frame folder)")
     if (folder / "segmentation_00000.png").is_file():
         return FootageFolder(folder, KUBRIC, folder, [], None, None, None)
     video = find_media(folder, ("input",))
@@ -94,6 +99,19 @@ def scan_folder(folder: str | os.PathLike) -> FootageFolder | None:
         return FootageFolder(folder, GENOMNI, video, [], prompt, "caption.txt" if prompt is not None else None,
                              find_media(folder, ("background",)))
     return None
+
+
+def require_folder(folder: str | os.PathLike) -> FootageFolder:
+    """The footage folder at `folder`; anything else is an error naming what it lacks."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise GenomniError(f"{folder}: no such folder")
+    found = scan_folder(folder)
+    if found is None:
+        what = "input.* but no masks/ folder" if find_media(folder, ("input",)) is not None else "no input video"
+        raise GenomniError(f"{folder}: not a footage folder ({what}); expected input_video.mp4 + mask_NN.mp4 "
+                           f"(gen-omnimatte), input.* + masks/ (genomni) or rgba_*.png + segmentation_*.png (Kubric)")
+    return found
 
 
 def _numbered(folder: Path, stem: str) -> list[Path]:

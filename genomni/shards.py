@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-
 from . import __version__
 from .errors import GenomniError
 from .sample import Sample, decode, encode

@@ -186,6 +186,26 @@ def test_a_folder_without_masks_or_a_broken_prompt_is_one_line(tmp_path, capsys)
     assert "give object masks (--mask, --masks-dir or --instances)" in capsys.readouterr().err
 
 
+def test_a_sequence_folder_without_its_video_is_named_by_every_verb_and_nothing_is_left(tmp_path, capsys):
+    """As two of the public examples ship (boat-shore, truck-water): masks and prompt.json, no input_video.mp4."""
+    _sequence(tmp_path / "all/good")
+    _sequence(tmp_path / "all/novideo")
+    (tmp_path / "all/novideo/input_video.mp4").unlink()
+    missing = "novideo: a gen-omnimatte sequence folder (mask_00.mp4, mask_01.mp4, prompt.json) without its video: supply input_video.mp4"
+    for args in (["remove", str(tmp_path / "all/novideo"), "--model", "m", "--out", str(tmp_path / "r")],
+                 ["decompose", str(tmp_path / "all/novideo"), "--model", "m", "--out", str(tmp_path / "d")],
+                 ["data", "import", str(tmp_path / "all"), "--out", str(tmp_path / "i")],
+                 ["generate", "tripod", str(tmp_path / "all/good"), str(tmp_path / "all/novideo"), "--out", str(tmp_path / "t")]):
+        capsys.readouterr()
+        assert run_cli(args) == 1, args
+        err = capsys.readouterr().err
+        assert missing in err and err.count("\n") == 1, (args, err)
+    (tmp_path / "empty").mkdir()
+    assert run_cli(["generate", "tripod", str(tmp_path / "empty"), "--out", str(tmp_path / "t")]) == 1
+    assert "empty: not a footage folder (no input video)" in capsys.readouterr().err
+    assert not any((tmp_path / n).exists() for n in ("r", "d", "i", "t"))
+
+
 def test_decompose_refuses_a_clip_whose_layers_exceed_the_machine_before_any_work(tiny, tmp_path, capsys, monkeypatch):
     from genomni.inference import omnimatte
 

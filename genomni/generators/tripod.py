@@ -33,7 +33,7 @@ from .. import trimask as tm
 from ..constants import DEFAULT_FPS, EFFECT_LEVELS
 from ..errors import GenomniError
 from ..footage import Footage, MaskOptions, dilate
-from ..footage_folders import read_folder_footage, scan_folder
+from ..footage_folders import read_folder_footage, require_folder
 from ..media import read_video
 from ..options import check_choice, option, require
 from ..sample import Sample
@@ -287,10 +287,7 @@ def apply_camera(move: dict[str, Any], video: np.ndarray, nearest: bool = False)
 def tripod_job(cfg: TripodConfig, index: int) -> SceneResult:
     """Footage folder `index` -> samples, or a dropped result with the measured reason."""
     folder = Path(cfg.inputs[index])
-    found = scan_folder(folder)
-    if found is None:
-        raise GenomniError(f"{folder}: not a footage folder (input.* + masks/, or input_video.mp4 + mask_NN.mp4)")
-    footage = read_folder_footage(found, cfg.mask_threshold)
+    footage = read_folder_footage(require_folder(folder), cfg.mask_threshold)
     holes = dilate(footage.masks.any(0), cfg.dilate)
     path = camera_path(footage.video, holes)
     shift = path_shift(path, *footage.video.shape[1:3])
@@ -368,6 +365,9 @@ def run_tripod(cfg: TripodConfig, opts: RunOptions, skip_bad: bool = False) -> R
     """Generate tripod samples from each footage folder into `opts.out_dir` (resumable); with `skip_bad`, a
     folder with bad input is dropped with its reason instead of stopping the run."""
     cfg.check_captioner()
+    if not skip_bad:  # before the output folder exists: a wrong folder is named, nothing is left behind
+        for folder in cfg.inputs:
+            require_folder(folder)
     identity = {"config": asdict(cfg)}
     job = partial(skipping_bad, partial(tripod_job, cfg)) if skip_bad else partial(tripod_job, cfg)
     return run_generator(SOURCE, identity, len(cfg.inputs), job, opts,
