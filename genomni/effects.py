@@ -29,6 +29,10 @@ NOISE_SIGMAS = (3.5, 7.0)  # hysteresis: an effect is a connected area above the
 NOISE_WINDOW = 6.0  # px: the neighbourhood the local noise is estimated over
 RIM_PX = 2  # px: an object's antialiased rim counts as the object
 WIENER_SIGMA = 1.0  # px: the neighbourhood `denoised_difference` takes local statistics over
+# An effect belongs to an object when a connected part of it comes within EFFECT_REACH of the object's size of it, and
+# reaches no further than EFFECT_EXTENT of that size: shadows and reflections touch or nearly touch what casts them
+# (a shadow longer than 3 object sizes needs a sun below ~18 degrees); a removal run's changes far away do not
+EFFECT_REACH, EFFECT_EXTENT = 0.25, 3.0
 
 
 def _deviations(diff: np.ndarray, sigma: float) -> tuple[np.ndarray, np.ndarray]:
@@ -62,6 +66,25 @@ def layer_support(below: np.ndarray, above: np.ndarray, obj: np.ndarray) -> np.n
     with its rim (RIM_PX) and its coherent effect, grown 1 px so soft edges are inside."""
     rim = dilate(obj, RIM_PX)
     return dilate(rim | effect_region(below, above, rim), 1)
+
+
+def near_object(region: np.ndarray, obj: np.ndarray) -> np.ndarray:
+    """(T,H,W) bool: the parts of `region` that can be `obj`'s effect, frame by frame: its connected areas that come
+    within EFFECT_REACH x the object's size (the longer side of its bounding box) of the object, cut at EFFECT_EXTENT
+    x that size from it. A frame where the object is not seen keeps nothing. The object itself stays in."""
+    out = np.zeros(region.shape, bool)
+    for t in range(len(region)):
+        ys, xs = np.nonzero(obj[t])
+        if len(ys) == 0:
+            continue
+        size = max(ys.max() - ys.min(), xs.max() - xs.min()) + 1
+        dist = cv2.distanceTransform((~obj[t]).astype(np.uint8), cv2.DIST_L2, 3)
+        n, labels = cv2.connectedComponents(region[t].astype(np.uint8), connectivity=8)
+        touching = np.zeros(n, bool)
+        touching[np.unique(labels[dist <= max(EFFECT_REACH * size, RIM_PX + 1)])] = True
+        touching[0] = False
+        out[t] = (touching[labels] & (dist <= EFFECT_EXTENT * size)) | obj[t]
+    return out
 
 
 def noise_std(diff: np.ndarray, exclude: np.ndarray | None = None) -> np.ndarray:

@@ -214,11 +214,11 @@ def test_omnimatte_layer_leaves_out_where_another_object_was_regenerated(iters):
     it is (so the test fails without the rule)."""
     solo, bg, mask, alpha = _synthetic_layer()
     others = np.zeros_like(mask)
-    others[:, 4:14, 44:58] = True  # another object's place, away from the disk and its shadow
+    others[:, 4:14, 18:38] = True  # another object's place, just above the disk, away from its shadow
     solo = solo.copy()
-    solo[:, 2:16, 42:60] = np.clip(solo[:, 2:16, 42:60].astype(int) + 40, 0, 255).astype(np.uint8)
+    solo[:, 2:16, 16:40] = np.clip(solo[:, 2:16, 16:40].astype(int) + 40, 0, 255).astype(np.uint8)
     place = np.zeros_like(mask)
-    place[:, 2:16, 42:60] = True
+    place[:, 2:16, 16:40] = True
     cfg = OmnimatteConfig(coarse_iters=iters[0], fine_iters=iters[1])
     without = optimize_layer(solo, bg, mask, cfg)
     assert without.alpha[place].mean() > 0.1
@@ -226,6 +226,24 @@ def test_omnimatte_layer_leaves_out_where_another_object_was_regenerated(iters):
     assert layer.alpha[place].max() == 0.0
     truth, found = alpha > 0.1, layer.alpha > 0.1
     assert (truth & found).sum() / (truth | found).sum() > 0.85 and (layer.alpha[mask] == 1).all()
+
+
+@pytest.mark.parametrize("iters", [(0, 0), (60, 5)], ids=["rule (default)", "optimized"])
+def test_omnimatte_layer_holds_no_change_far_from_its_object(iters):
+    """Changes a removal run makes far from the object (a pillarbox bar lifted by 8 levels, a brighter patch in the
+    far corner: coherent, so the effect detector alone takes them) are not its layer; its own shadow stays."""
+    solo, bg, mask, alpha = _synthetic_layer(h=64, w=96)
+    far = np.zeros_like(mask)
+    far[:, :, 88:] = True  # the bar at the right edge
+    far[:, 56:64, 70:86] = True  # a patch 10+ px from the shadow, 30+ from the disk
+    solo = solo.copy()
+    solo[far] = np.clip(solo[far].astype(int) + 8, 0, 255).astype(np.uint8)
+    layer = optimize_layer(solo, bg, mask, OmnimatteConfig(coarse_iters=iters[0], fine_iters=iters[1]))
+    assert layer.alpha[far].max() < 0.05
+    truth, found = alpha > 0.1, layer.alpha > 0.1
+    assert (truth & found).sum() / (truth | found).sum() > 0.85
+    shadow_only = (alpha > 0.3) & ~mask
+    assert abs(layer.alpha[shadow_only].mean() - alpha[shadow_only].mean()) < 0.05
 
 
 def _decomposition(root, t=4, h=12, w=16):

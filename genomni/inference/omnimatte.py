@@ -23,7 +23,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..effects import RIM_PX, denoised_difference, layer_support
+from ..effects import RIM_PX, denoised_difference, layer_support, near_object
 from ..errors import GenomniError
 from ..footage import dilate
 from ..layers import least_alpha
@@ -68,7 +68,8 @@ def _resize(x: torch.Tensor, size: tuple[int, int], mode: str = "area") -> torch
 def _need(solo: torch.Tensor, bg: torch.Tensor, mask: torch.Tensor, elsewhere: torch.Tensor) -> torch.Tensor:
     """(T,1,H,W): the least alpha that explains the solo over the background (`layers.least_alpha`, the rule the
     ground-truth layers use), taken from their difference with its noise shrunk (`effects.denoised_difference`)
-    and kept to the object and its coherent effect (`effects.layer_support`) off `elsewhere` (`_elsewhere`), so two
+    and kept to the object and its coherent effect (`effects.layer_support`) where that reaches near the object
+    (`effects.near_object`: no far-away changes, frame borders) off `elsewhere` (`_elsewhere`), so two
     videos that differ by noise everywhere (a removal model's outputs, renders) give a layer only where the object
     changed the scene; the frames being fixed, it is computed once per resolution. Measured on held-out kubric
     layers with 3 levels of independent noise on each input (README, *Layer rule 2*): alpha IoU 0.156 -> 0.728
@@ -76,7 +77,7 @@ def _need(solo: torch.Tensor, bg: torch.Tensor, mask: torch.Tensor, elsewhere: t
     s = solo.permute(0, 2, 3, 1).numpy() * 255.0
     b = bg.permute(0, 2, 3, 1).numpy() * 255.0
     obj = mask[:, 0].numpy() > 0.5
-    support = layer_support(b, s, obj) & ~(elsewhere[:, 0].numpy() > 0.5)
+    support = near_object(layer_support(b, s, obj), obj) & ~(elsewhere[:, 0].numpy() > 0.5)
     need = np.zeros(obj.shape, np.float32)
     for k in range(len(s)):
         clean = b[k] + denoised_difference(s[k] - b[k], obj[k])
@@ -115,8 +116,9 @@ def _alpha(net: torch.nn.Module, solo: torch.Tensor, need: torch.Tensor) -> torc
 
 # What a layer is, given its options: raised whenever the same options give another layer, so `decompose --resume`
 # refuses a folder whose finished layers an earlier rule made (2: the least alpha from the noise-shrunk difference,
-# kept to the object and its coherent effect, off the other objects' places)
-LAYER_RULE = 2
+# kept to the object and its coherent effect, off the other objects' places; 3: the effect only where it reaches
+# near the object, `effects.near_object`)
+LAYER_RULE = 3
 
 TARGET_PSNR = 35.0  # dB: the reconstruction quality whose time each layer reports (issue 14)
 
