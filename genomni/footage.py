@@ -231,3 +231,15 @@ def dilate(masks: np.ndarray, pixels: int) -> np.ndarray:
 def other_objects(masks: np.ndarray, i: int) -> np.ndarray:
     """(T,H,W) bool: every object's mask but object i's (all false for one object)."""
     return np.delete(masks, i, axis=0).any(0) if len(masks) > 1 else np.zeros_like(masks[i])
+
+
+def rename(footage: Footage, names: str | None) -> Footage:
+    """The footage with its objects named by `names` (comma-separated, in mask order); None keeps the names."""
+    if names is None:
+        return footage
+    given = [n.strip() for n in names.split(",")]
+    bad = [n for n in given if not n or n in (".", "..") or "/" in n or "\\" in n]
+    if len(given) != len(footage.names) or bad or len(set(given)) != len(given):
+        raise GenomniError(f"--names {names!r}: give {len(footage.names)} different names (no '/'), one per object in "
+                           f"mask order ({', '.join(footage.names)})")
+    return Footage(footage.video, footage.masks, given, footage.fps, prompt=footage.prompt)

@@ -368,7 +368,7 @@ def test_resume_refuses_another_video_masks_model_or_options_and_a_resumed_decom
     record = cut / "layer_figures" / "square.json"  # a layer an earlier genomni made (no layer rule recorded)
     record.write_text(json.dumps({k: v for k, v in json.loads(record.read_text()).items() if k != "layer_rule"}))
     assert run_cli(["decompose", str(video), *dec, "--out", str(cut), "--resume"]) == 1
-    assert "made by an earlier genomni (layer rule 1, now 2)" in capsys.readouterr().err
+    assert "made by an earlier genomni (layer rule 1, now 3)" in capsys.readouterr().err
 
 
 def test_remove_with_a_non_casper_model_dir_fails_in_one_line(tmp_path, capsys):

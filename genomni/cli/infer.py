@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 
 from ..errors import GenomniError
-from ..inference.config import OmnimatteConfig, RemoveConfig
+from ..inference.config import LayerOrderConfig, OmnimatteConfig, RemoveConfig
 from ..options import check_output_dir
 from .app import PROGRESS, app, console, quiet_hf
 from .options import config_options
@@ -25,9 +25,11 @@ RESUME_OPT = typer.Option(False, help="Keep finished outputs in --out and do onl
 
 
 def _footage(video: Path, mask: Optional[list[Path]], masks_dir: Optional[Path], instances: Optional[Path], cfg: RemoveConfig):
+    from ..footage import rename
     from ..footage_folders import open_footage
 
-    return open_footage(video, [str(m) for m in mask] if mask else None, masks_dir, instances, cfg.mask_threshold)
+    footage = open_footage(video, [str(m) for m in mask] if mask else None, masks_dir, instances, cfg.mask_threshold)
+    return rename(footage, cfg.names)
 
 
 @app.command("remove", epilog=(
@@ -55,10 +57,11 @@ def remove_cmd(cfg: RemoveConfig, video: Path = VIDEO_ARG, mask: Optional[list[P
     "Examples:\n\n"
     "  genomni decompose clip.mp4 --mask dog.mp4 --mask ball.mp4 --model runs/casper/model --out out/clip\n\n"
     "  genomni decompose examples/davis_camel --model runs/casper/model --out out/camel --prompt 'a camel enclosure'\n\n"
+    "  genomni decompose examples/davis_kite-walk --model runs/casper/model --out out/kite --names pole,kiter\n\n"
     "  genomni decompose clip.mp4 --instances masks/ --model models/casper --out out/clip --coarse-iters 400 --fine-iters 25 --resume"
 ))
-@config_options(RemoveConfig, OmnimatteConfig, fixed={"format": "png"})
-def decompose_cmd(rcfg: RemoveConfig, ocfg: OmnimatteConfig, video: Path = VIDEO_ARG, mask: Optional[list[Path]] = MASK_OPT,
+@config_options(RemoveConfig, OmnimatteConfig, LayerOrderConfig, fixed={"format": "png"})
+def decompose_cmd(rcfg: RemoveConfig, ocfg: OmnimatteConfig, lcfg: LayerOrderConfig, video: Path = VIDEO_ARG, mask: Optional[list[Path]] = MASK_OPT,
                   masks_dir: Optional[Path] = MASKS_DIR_OPT, instances: Optional[Path] = INSTANCES_OPT, model: Path = MODEL_OPT,
                   out: Path = typer.Option(..., help="Output folder (see README for its layout)."), resume: bool = RESUME_OPT,
                   progress: bool = PROGRESS) -> None:
@@ -68,7 +71,8 @@ def decompose_cmd(rcfg: RemoveConfig, ocfg: OmnimatteConfig, video: Path = VIDEO
     check_output_dir("--out", out)
     footage = _footage(video, mask, masks_dir, instances, rcfg)
     quiet_hf()
-    report = decompose(footage, str(model), out, rcfg, ocfg, resume=resume, show_progress=progress)
+    report = decompose(footage, str(model), out, rcfg, ocfg, resume=resume, show_progress=progress,
+                       layer_order=lcfg.layer_order)
     fit = "layer fit before detail transfer" if ocfg.optimizes else "layer fit (by the rule)"
     console.print(f"{out}: background + {len(report.objects)} layers; {fit} (worst layer) "
                   f"{report.layer_fit_psnr:.2f} dB; recomposition check {report.recomposition_psnr:.2f} dB")

@@ -30,6 +30,8 @@ class RemoveConfig(MaskOptions):
     stride: int | None = option(None, "Frames between window starts.", show_default="3/4 of the window")
     dilate: int = option(0, "Grow object masks by this many pixels at the input's size (the public gen-omnimatte code "
                             "grows them by 5, an 11x11 square, at its working size).")
+    names: str | None = option(None, "Object names, comma-separated, in the masks' order: they name the solo videos "
+                                     "and layers.", show_default="the mask files' names")
     device: str = option("auto", "auto, cpu or cuda[:N].")
     dtype: str = option("float32", "float32, bf16 or fp16 for the transformer.")
     offload: bool = option(False, "Diffusers model CPU offload: each part on the GPU only while it runs (large models, small GPUs).")
@@ -80,3 +82,15 @@ class OmnimatteConfig:
     def __post_init__(self) -> None:
         require([(self.coarse_iters >= 0 and self.fine_iters >= 0, "--coarse-iters and --fine-iters must be >= 0"),
                  (self.frames_per_iter >= 1 and self.coarse_side >= 16, "frames_per_iter must be >= 1 and coarse_side >= 16")])
+
+
+@dataclass(kw_only=True)
+class LayerOrderConfig:
+    """How `decompose` stacks the layers."""
+
+    layer_order: str = option("auto", "Layers bottom to top: auto (from where the masks meet: an object the other "
+                                      "cuts or shrinks is behind it; else the masks' order), given (the masks' order), "
+                                      "or every object's name, comma-separated.")
+
+    def __post_init__(self) -> None:
+        require([(bool(self.layer_order.strip()), "--layer-order must be auto, given or the objects' names")])

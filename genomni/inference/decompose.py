@@ -30,6 +30,7 @@ import numpy as np
 from ..constants import DEFAULT_FPS
 from ..errors import GenomniError
 from ..footage import Footage, other_objects
+from ..layer_order import layer_order as order_layers
 from ..layers import checkerboard, composite, read_rgba_folder, write_rgba_folder
 from ..media import atomic_write_bytes, read_video, write_video
 from ..metrics import psnr01
@@ -53,7 +54,8 @@ DECOMPOSITION = "decomposition.json"
 
 @dataclass
 class Decomposition:
-    """What a decomposition wrote (decomposition.json): objects in layer order, video facts, the options of
+    """What a decomposition wrote (decomposition.json): objects, the layers bottom to top with how that order was
+    decided (`layer_order.LayerOrder`: occlusion, given or names) and its evidence, video facts, the options of
     both stages, per-layer figures, the layer fit (the worst layer's reconstruction PSNR of its solo video: for
     optimized layers *before* detail transfer, what the optimization reached, as after the transfer the colour is
     exact wherever alpha > 0; for layers by the rule, the layer as made), the recomposition PSNR (all layers over
@@ -61,6 +63,8 @@ class Decomposition:
 
     objects: list[str]
     layer_order: list[str]
+    layer_order_source: str
+    layer_order_evidence: dict[str, dict[str, float]]
     fps: float
     frames: int
     size: list[int]
@@ -149,14 +153,17 @@ def optimize_layers(footage: Footage, todo: list[int], out: Path, bg: np.ndarray
 
 @locks("out_dir")
 def decompose(footage: Footage, model_dir: str, out_dir: str | Path, rcfg: RemoveConfig, ocfg: OmnimatteConfig,
-              resume: bool = False, show_progress: bool = True) -> "Decomposition":
-    """Remove every object with Casper, then make one RGBA layer per object; returns the report."""
+              resume: bool = False, show_progress: bool = True, layer_order: str = "auto") -> "Decomposition":
+    """Remove every object with Casper, then make one RGBA layer per object, stacked by `layer_order` (see
+    `genomni.layer_order.layer_order`); returns the report."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     out = Path(out_dir)
     if out.exists() and not resume and any(p.name != LOCK for p in out.iterdir()):
         raise GenomniError(f"{out} is not empty; pass --resume to continue it or choose a new --out")
     check_layer_memory(*footage.shape)  # before the removals: they take minutes, the layers come after
+    stack = order_layers(footage.masks, footage.names, layer_order)
+    log.info("layer order (bottom to top, %s): %s", stack.source, ", ".join(stack.order))
     out.mkdir(parents=True, exist_ok=True)
     fps = footage.fps or DEFAULT_FPS
     t0 = time.time()
@@ -209,11 +216,13 @@ def decompose(footage: Footage, model_dir: str, out_dir: str | Path, rcfg: Remov
                 write_video(out / "previews" / f"{name}.mp4", _even(preview(layer)), fps)
             layers.append(layer)
             figures[name] = stats
-    recomposed = composite(bg, [(lay.alpha, lay.rgb) for lay in layers])
+    by_name = dict(zip(footage.names, layers))
+    recomposed = composite(bg, [(by_name[n].alpha, by_name[n].rgb) for n in stack.order])
     write_video(out / "previews" / "background.mp4", _even(bg), fps)
     write_video(out / "previews" / "recomposition.mp4", _even(recomposed), fps)
     report = Decomposition(**{
-        "objects": footage.names, "layer_order": footage.names, "fps": fps, "frames": int(footage.shape[0]),
+        "objects": footage.names, "layer_order": stack.order, "layer_order_source": stack.source,
+        "layer_order_evidence": stack.evidence, "fps": fps, "frames": int(footage.shape[0]),
         "size": [int(footage.shape[1]), int(footage.shape[2])], "model": str(model_dir),
         "remove": {"config": asdict(rcfg), "plan": removal.plan}, "omnimatte": asdict(ocfg),
         "layers": figures,
