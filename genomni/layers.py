@@ -21,24 +21,44 @@ def write_rgba_folder(path: Path, rgba: np.ndarray) -> None:
             cv2.imwrite(str(tmp / f"{i:05d}.png"), cv2.cvtColor(frame, cv2.COLOR_RGBA2BGRA))
 
 
-def read_rgba_folder(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """RGBA PNG folder -> (alpha (T,H,W) float [0,1], rgb (T,H,W,3) float [0,1])."""
+CHUNK = 8  # frames composited at a time: a clip-sized float copy of a 200-frame 640x384 layer is 1.5 GB
+
+
+def read_rgba8_folder(path: Path) -> np.ndarray:
+    """RGBA PNG folder -> (T,H,W,4) uint8, straight alpha."""
     frames = []
     for f in frame_files(path):
         img = cv2.imread(str(f), cv2.IMREAD_UNCHANGED)
         if img is None or img.ndim != 3 or img.shape[2] != 4:
             raise GenomniError(f"{f}: not an RGBA PNG")
         frames.append(cv2.cvtColor(img, cv2.COLOR_BGRA2RGBA))
-    return from_rgba8(np.stack(frames))
+    return np.stack(frames)
+
+
+def read_rgba_folder(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """RGBA PNG folder -> (alpha (T,H,W) float [0,1], rgb (T,H,W,3) float [0,1])."""
+    return from_rgba8(read_rgba8_folder(path))
 
 
 def composite(background: np.ndarray, layers: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
-    """Layers (alpha (T,H,W) float, rgb (T,H,W,3) float) over a background (T,H,W,3) uint8, in order -> uint8."""
-    out = background.astype(np.float64) / 255.0
-    for alpha, rgb in layers:
-        a = alpha[..., None].astype(np.float64)
-        out = a * rgb + (1 - a) * out
-    return np.round(out * 255).clip(0, 255).astype(np.uint8)
+    """Layers (alpha (T,H,W) float, rgb (T,H,W,3) float) over a background (T,H,W,3) uint8, in order -> uint8,
+    CHUNK frames at a time (float64 within a chunk)."""
+    out = np.empty(background.shape, np.uint8)
+    for i in range(0, len(background), CHUNK):
+        acc = background[i:i + CHUNK].astype(np.float64) / 255.0
+        for alpha, rgb in layers:
+            a = alpha[i:i + CHUNK, ..., None].astype(np.float64)
+            acc = a * rgb[i:i + CHUNK] + (1 - a) * acc
+        out[i:i + CHUNK] = np.round(acc * 255).clip(0, 255).astype(np.uint8)
+    return out
+
+
+def composite_rgba8(background: np.ndarray, layers: list[np.ndarray]) -> np.ndarray:
+    """`composite` of (T,H,W,4) uint8 RGBA layers, converted a chunk at a time (the same values)."""
+    out = np.empty(background.shape, np.uint8)
+    for i in range(0, len(background), CHUNK):
+        out[i:i + CHUNK] = composite(background[i:i + CHUNK], [from_rgba8(x[i:i + CHUNK]) for x in layers])
+    return out
 
 
 def checkerboard(h: int, w: int, cell: int = 8) -> np.ndarray:

@@ -214,8 +214,8 @@ def test_decompose_refuses_a_clip_whose_layers_exceed_the_machine_before_any_wor
     out = tmp_path / "dec"
     assert run_cli(["decompose", str(tmp_path / "seq"), "--model", str(tiny), "--out", str(out)]) == 1
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "the layer optimization of 9 frames at 64x48 needs about 0.2 GB, more than this " \
-        "machine's 0.1 GB" in err
+    assert err.count("\n") == 1 and "decomposing 2 object(s) over 9 frames at 64x48 needs about 0.2 GB, more than " \
+        "this machine's 0.1 GB" in err
     assert not (out / "removals").exists()
 
 

@@ -470,7 +470,7 @@ def test_decompose_makes_rule_layers_in_threads_identical_to_one_after_another(t
     seen = []
     monkeypatch.setattr(dec_mod, "layer_workers", lambda *a, **k: seen.append(k) or 2)
     assert run_cli([*args, "--out", str(tmp_path / "thr")]) == 0
-    assert seen == [{"cores_each": 1}]  # a rule layer counts one core
+    assert seen == [{"cores_each": 1, "objects": 2}]  # a rule layer counts one core
     for name in ("square", "disk"):
         a, b = (read_rgba_folder(tmp_path / run / "layers" / name) for run in ("seq", "thr"))
         assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
@@ -487,6 +487,9 @@ def test_layer_workers_follow_cores_and_memory(monkeypatch):
     monkeypatch.setattr(dec_mod, "machine_memory_bytes", lambda: 12e9)
     per_layer = dec_mod.layer_memory_bytes(85, 384, 640)  # 2.1 GB
     assert dec_mod.layer_workers(12, 85, 384, 640) == int(0.8 * 12e9 // per_layer) == 4  # what memory holds
+    held = dec_mod.held_memory_bytes(12, 85, 384, 640)  # 12 objects' masks and layers, the video and background
+    assert held == (6 + 5 * 12) * 85 * 384 * 640
+    assert dec_mod.layer_workers(12, 85, 384, 640, objects=12) == int((0.8 * 12e9 - held) // per_layer) == 3
     assert dec_mod.layer_workers(12, 10, 64, 64, cores_each=1) == 12  # layers by the rule: one per core
     monkeypatch.setattr(dec_mod.os, "cpu_count", lambda: 2)
     assert dec_mod.layer_workers(3, 10, 64, 64) == 1

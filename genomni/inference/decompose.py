@@ -31,15 +31,16 @@ from ..constants import DEFAULT_FPS
 from ..errors import GenomniError
 from ..footage import Footage, other_objects
 from ..layer_order import layer_order as order_layers
-from ..layers import checkerboard, composite, read_rgba_folder, write_rgba_folder
+from ..layers import checkerboard, composite_rgba8, read_rgba8_folder, write_rgba_folder
 from ..media import atomic_write_bytes, read_video, write_video
-from ..metrics import psnr01
+from ..metrics import psnr_uint8
 from ..outdir import LOCK, locks
 from .omnimatte import (
     LAYER_RULE,
     Layer,
     OmnimatteConfig,
     check_layer_memory,
+    held_memory_bytes,
     layer_memory_bytes,
     machine_memory_bytes,
     optimize_layer,
@@ -77,11 +78,10 @@ class Decomposition:
     timings: dict[str, float]
 
 
-def preview(layer: Layer) -> np.ndarray:
-    """The layer over a checkerboard, uint8 (T,H,W,3)."""
-    t, h, w = layer.alpha.shape
-    board = np.broadcast_to(checkerboard(h, w), (t, h, w, 3))
-    return composite(np.ascontiguousarray(board), [(layer.alpha, layer.rgb)])
+def preview(rgba: np.ndarray) -> np.ndarray:
+    """A (T,H,W,4) uint8 layer over a checkerboard, uint8 (T,H,W,3)."""
+    t, h, w = rgba.shape[:3]
+    return composite_rgba8(np.broadcast_to(checkerboard(h, w), (t, h, w, 3)), [rgba])
 
 
 def _even(frames: np.ndarray) -> np.ndarray:
@@ -90,11 +90,13 @@ def _even(frames: np.ndarray) -> np.ndarray:
     return np.pad(frames, ((0, 0), (0, h % 2), (0, w % 2), (0, 0)), mode="edge")
 
 
-def layer_workers(layers: int, frames: int, height: int, width: int, cores_each: int = 2) -> int:
+def layer_workers(layers: int, frames: int, height: int, width: int, cores_each: int = 2, objects: int = 1) -> int:
     """Workers for the layers: one per `cores_each` cores (an optimized layer's U-Net keeps two threads busy; a
-    layer by the rule, one), no more than the layers, and no more than 80% of the machine's memory holds
-    (`layer_memory_bytes` each: the optimization's estimate, an upper bound for the rule)."""
-    by_memory = int(0.8 * machine_memory_bytes() // layer_memory_bytes(frames, height, width))
+    layer by the rule, one), no more than the layers, and no more than 80% of the machine's memory holds beside what
+    decompose keeps for `objects` objects (`layer_memory_bytes` each: the optimization's estimate, an upper bound
+    for the rule)."""
+    free = 0.8 * machine_memory_bytes() - held_memory_bytes(objects, frames, height, width)
+    by_memory = int(free // layer_memory_bytes(frames, height, width))
     return max(1, min(layers, (os.cpu_count() or 1) // cores_each, by_memory))
 
 
@@ -161,7 +163,7 @@ def decompose(footage: Footage, model_dir: str, out_dir: str | Path, rcfg: Remov
     out = Path(out_dir)
     if out.exists() and not resume and any(p.name != LOCK for p in out.iterdir()):
         raise GenomniError(f"{out} is not empty; pass --resume to continue it or choose a new --out")
-    check_layer_memory(*footage.shape)  # before the removals: they take minutes, the layers come after
+    check_layer_memory(*footage.shape, objects=len(footage.names))  # before the removals: they take minutes
     stack = order_layers(footage.masks, footage.names, layer_order)
     log.info("layer order (bottom to top, %s): %s", stack.source, ", ".join(stack.order))
     out.mkdir(parents=True, exist_ok=True)
@@ -178,7 +180,8 @@ def decompose(footage: Footage, model_dir: str, out_dir: str | Path, rcfg: Remov
         if not (out / "masks" / name).exists():
             write_video(out / "masks" / name, mask.astype(np.uint8) * 255)
     (out / "layers").mkdir(exist_ok=True)
-    layers, figures = [], {}
+    layers: dict[str, np.ndarray] = {}  # RGBA uint8: a float copy of a long clip's layer takes gigabytes
+    figures: dict[str, Any] = {}
     todo = []
     for i, name in enumerate(footage.names):
         record = out / "layer_figures" / f"{name}.json"
@@ -194,7 +197,8 @@ def decompose(footage: Footage, model_dir: str, out_dir: str | Path, rcfg: Remov
             todo.append(i)
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   disable=not show_progress) as bar:
-        workers = layer_workers(len(todo), *footage.shape, cores_each=2 if ocfg.optimizes else 1)
+        workers = layer_workers(len(todo), *footage.shape, cores_each=2 if ocfg.optimizes else 1,
+                                objects=len(footage.names))
         log.info("omnimatte: %d layer(s) to make (%s) with %d worker(s)", len(todo),
                  f"{ocfg.coarse_iters} + {ocfg.fine_iters} iterations" if ocfg.optimizes else "the rule alone",
                  workers)
@@ -210,14 +214,12 @@ def decompose(footage: Footage, model_dir: str, out_dir: str | Path, rcfg: Remov
         for i, name in enumerate(footage.names):
             folder, record = out / "layers" / name, out / "layer_figures" / f"{name}.json"
             stats = json.loads(record.read_text())["figures"]
-            alpha, rgb = read_rgba_folder(folder)  # the layer as written: a resumed run composites the same values
-            layer = Layer(alpha, rgb, stats)
+            rgba = read_rgba8_folder(folder)  # the layer as written: a resumed run composites the same values
             if not (out / "previews" / f"{name}.mp4").exists():
-                write_video(out / "previews" / f"{name}.mp4", _even(preview(layer)), fps)
-            layers.append(layer)
+                write_video(out / "previews" / f"{name}.mp4", _even(preview(rgba)), fps)
+            layers[name] = rgba
             figures[name] = stats
-    by_name = dict(zip(footage.names, layers))
-    recomposed = composite(bg, [(by_name[n].alpha, by_name[n].rgb) for n in stack.order])
+    recomposed = composite_rgba8(bg, [layers[n] for n in stack.order])
     write_video(out / "previews" / "background.mp4", _even(bg), fps)
     write_video(out / "previews" / "recomposition.mp4", _even(recomposed), fps)
     report = Decomposition(**{
@@ -227,7 +229,7 @@ def decompose(footage: Footage, model_dir: str, out_dir: str | Path, rcfg: Remov
         "remove": {"config": asdict(rcfg), "plan": removal.plan}, "omnimatte": asdict(ocfg),
         "layers": figures,
         "layer_fit_psnr": min(float(f["recon_psnr_before_transfer"]) for f in figures.values()),
-        "recomposition_psnr": psnr01(recomposed / 255.0, footage.video / 255.0),
+        "recomposition_psnr": psnr_uint8(recomposed, footage.video),
         "timings": timings,
     })
     atomic_write_bytes(out / DECOMPOSITION, (json.dumps(asdict(report), indent=2, default=list) + "\n").encode())

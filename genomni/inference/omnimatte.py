@@ -41,8 +41,11 @@ class Layer:
 
     def rgba8(self) -> np.ndarray:
         """(T,H,W,4) uint8 with alpha premultiplication undone (straight alpha, as PNG stores it)."""
-        a = np.round(self.alpha * 255).astype(np.uint8)[..., None]
-        return np.concatenate([np.round(self.rgb * 255).astype(np.uint8), a], -1)
+        out = np.empty((*self.alpha.shape, 4), np.uint8)
+        for i in range(0, len(out), 8):  # eight frames at a time: no clip-sized float temporaries
+            out[i:i + 8, ..., :3] = np.round(self.rgb[i:i + 8] * 255)
+            out[i:i + 8, ..., 3] = np.round(self.alpha[i:i + 8] * 255)
+        return out
 
 
 def alpha_net(channels: tuple[int, ...]) -> torch.nn.Module:
@@ -342,9 +345,12 @@ def transfer_from_input(layer: Layer, video: np.ndarray, mask: np.ndarray, other
     reimplementation transfers detail: there the input shows exactly this object, without the artefacts of the
     removal model's decoded solo video. Elsewhere (shadows, reflections) the colour stays the one that reconstructs
     the solo video. Alpha is unchanged."""
-    own = (mask | (layer.alpha > OPAQUE)) & ~others
-    rgb = np.where(own[..., None], video.astype(np.float32) / 255.0, layer.rgb).astype(np.float32)
-    return Layer(layer.alpha, rgb, {**layer.stats, "input_transfer_frac": float(own.mean())})
+    rgb, owned = layer.rgb.astype(np.float32), 0
+    for i in range(0, len(video), 8):  # eight frames at a time: a float copy of the whole clip takes gigabytes
+        own = (mask[i:i + 8] | (layer.alpha[i:i + 8] > OPAQUE)) & ~others[i:i + 8]
+        rgb[i:i + 8][own] = video[i:i + 8][own].astype(np.float32) / 255.0
+        owned += int(own.sum())
+    return Layer(layer.alpha, rgb, {**layer.stats, "input_transfer_frac": owned / mask.size})
 
 
 # Peak memory of one layer = fixed + per frame-pixel (the input clips, the foreground with its bfloat16 Adam moments,
@@ -365,9 +371,26 @@ def machine_memory_bytes() -> int:
     return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
 
 
-def check_layer_memory(frames: int, height: int, width: int) -> None:
-    """Refuse, before any work, a clip whose layer optimization would need more memory than the machine has."""
-    need, have = layer_memory_bytes(frames, height, width), machine_memory_bytes()
+# What decompose holds besides the layer being made, per frame-pixel: the input video and background (3 bytes each), and
+# per object its mask (1) and finished RGBA layer (4); previews and checks stream eight frames at a time.
+HELD_BYTES_PER_FRAME_PIXEL, HELD_BYTES_PER_OBJECT_FRAME_PIXEL = 6.0, 5.0
+
+
+def held_memory_bytes(objects: int, frames: int, height: int, width: int) -> float:
+    """What decompose holds besides the layers being made (bytes)."""
+    return (HELD_BYTES_PER_FRAME_PIXEL + HELD_BYTES_PER_OBJECT_FRAME_PIXEL * objects) * frames * height * width
+
+
+def decompose_memory_bytes(objects: int, frames: int, height: int, width: int, workers: int = 1) -> float:
+    """Estimated peak memory (bytes) of a whole decompose making `workers` layers at once: their peaks plus what
+    decompose holds (an upper bound for layers by the rule, which need less than an optimized layer)."""
+    return workers * layer_memory_bytes(frames, height, width) + held_memory_bytes(objects, frames, height, width)
+
+
+def check_layer_memory(frames: int, height: int, width: int, objects: int = 1) -> None:
+    """Refuse, before any work, a clip whose decomposition would need more memory than the machine has."""
+    need, have = decompose_memory_bytes(objects, frames, height, width), machine_memory_bytes()
     if need > have:
-        raise GenomniError(f"the layer optimization of {frames} frames at {width}x{height} needs about {need / 1e9:.1f} GB, "
-                           f"more than this machine's {have / 1e9:.1f} GB; downscale the video or split it into shorter clips")
+        raise GenomniError(f"decomposing {objects} object(s) over {frames} frames at {width}x{height} needs about "
+                           f"{need / 1e9:.1f} GB, more than this machine's {have / 1e9:.1f} GB; downscale the video or "
+                           f"split it into shorter clips")
