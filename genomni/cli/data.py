@@ -13,7 +13,7 @@ from rich.table import Table
 from ..errors import GenomniError
 from ..footage import MaskOptions
 from ..options import check_output_dir
-from .app import console, data_app, invocation
+from .app import PROGRESS, console, data_app, invocation
 from .options import config_options
 
 
@@ -103,20 +103,30 @@ def data_import(
     source: str = typer.Option("omnimatte", help="meta.source of the imported samples (used by --mix)."),
     captions: Optional[Path] = typer.Option(None, help="Captions JSON: the public [{path, short_prompt}] list or "
                                             "{folder: caption}, for folders without caption.txt or prompt.json."),
+    progress: bool = PROGRESS,
 ) -> None:
     """Import training samples into shards, or sequence folders without a target into footage folders."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     from ..datasets.interchange import import_footage, import_samples, load_captions, sample_folders, targetless
 
     check_output_dir("--out", out)
     folders = sample_folders(root)
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  disable=not progress) as bar:
+        task = bar.add_task("import", total=len(folders))
+        advance = lambda _folder: bar.advance(task)  # noqa: E731
+        if targetless(folders):
+            written = import_footage(folders, out, masks.mask_threshold, on_folder=advance)
+        else:
+            card = import_samples(root, out, source, command=" ".join(invocation),
+                                  captions=load_captions(captions) if captions else None, threshold=masks.mask_threshold,
+                                  on_folder=advance)
     if targetless(folders):
-        written = import_footage(folders, out, masks.mask_threshold)
         console.print(f"{out}: {len(written)} footage folders (no clean background, so no samples); use them with "
                       f"`genomni decompose` or `genomni generate tripod`")
-        return
-    card = import_samples(root, out, source, command=" ".join(invocation),
-                          captions=load_captions(captions) if captions else None, threshold=masks.mask_threshold)
-    console.print(f"{out}: {card['samples']} samples imported")
+    else:
+        console.print(f"{out}: {card['samples']} samples imported")
 
 
 @data_app.command("export", epilog=(

@@ -24,11 +24,15 @@ MODEL_OPT = typer.Option(..., "--model", help="Casper model dir (genomni train i
 RESUME_OPT = typer.Option(False, help="Keep finished outputs in --out and do only what is missing.")
 
 
-def _footage(video: Path, mask: Optional[list[Path]], masks_dir: Optional[Path], instances: Optional[Path], cfg: RemoveConfig):
+def _footage(video: Path, mask: Optional[list[Path]], masks_dir: Optional[Path], instances: Optional[Path], cfg: RemoveConfig,
+             progress: bool):
+    from contextlib import nullcontext
+
     from ..footage import rename
     from ..footage_folders import open_footage
 
-    footage = open_footage(video, [str(m) for m in mask] if mask else None, masks_dir, instances, cfg.mask_threshold)
+    with console.status(f"reading {video} and its masks") if progress else nullcontext():
+        footage = open_footage(video, [str(m) for m in mask] if mask else None, masks_dir, instances, cfg.mask_threshold)
     return rename(footage, cfg.names)
 
 
@@ -46,7 +50,7 @@ def remove_cmd(cfg: RemoveConfig, video: Path = VIDEO_ARG, mask: Optional[list[P
     from ..inference.remove import remove
 
     check_output_dir("--out", out)
-    footage = _footage(video, mask, masks_dir, instances, cfg)
+    footage = _footage(video, mask, masks_dir, instances, cfg, progress)
     quiet_hf()
     report = remove(footage, str(model), out, cfg, resume=resume, show_progress=progress)
     console.print(f"{out}: wrote {', '.join(report.written) or 'nothing new'}"
@@ -69,7 +73,7 @@ def decompose_cmd(rcfg: RemoveConfig, ocfg: OmnimatteConfig, lcfg: LayerOrderCon
     from ..inference.decompose import decompose
 
     check_output_dir("--out", out)
-    footage = _footage(video, mask, masks_dir, instances, rcfg)
+    footage = _footage(video, mask, masks_dir, instances, rcfg, progress)
     quiet_hf()
     report = decompose(footage, str(model), out, rcfg, ocfg, resume=resume, show_progress=progress,
                        layer_order=lcfg.layer_order)

@@ -27,6 +27,7 @@ import json
 import os
 import shutil
 from pathlib import Path
+from typing import Any, Callable
 
 import numpy as np
 
@@ -178,43 +179,52 @@ def targetless(folders: list[Path]) -> bool:
     return bool(bare)
 
 
-def import_footage(folders: list[Path], out: str | os.PathLike, threshold: int = MASK_THRESHOLD) -> list[Path]:
+def import_footage(folders: list[Path], out: str | os.PathLike, threshold: int = MASK_THRESHOLD,
+                   on_folder: Callable[[Path], None] | None = None) -> list[Path]:
     """Sequence and Kubric render folders (no target) -> genomni footage folders (`input.*` copied byte for byte, `masks/<name>/`
     PNG masks binarized once by the mask rule, `caption.txt` from prompt.json), one per folder, each written
-    atomically; folders already at `out` are kept."""
+    atomically; folders already at `out` are kept. `on_folder` hears each folder as it is done."""
     out = Path(out)
     written = []
     for folder in folders:
         ff = scan_folder(folder)
         assert ff is not None
-        footage = read_folder_footage(ff, threshold)
         dest = out / folder.name
-        if dest.exists():
-            written.append(dest)
-            continue
-        with atomic_dir(dest) as tmp:
-            if ff.video.is_file():  # the video as it was, byte for byte
-                shutil.copyfile(ff.video, tmp / f"input{ff.video.suffix.lower()}")
-            else:
-                write_video(tmp / "input", footage.video)
-            for name, m in zip(footage.names, footage.masks):
-                write_video(tmp / "masks" / name, m.astype(np.uint8) * 255)
-            if footage.prompt:
-                (tmp / "caption.txt").write_text(footage.prompt + "\n")
+        if not dest.exists():
+            footage = read_folder_footage(ff, threshold)
+            with atomic_dir(dest) as tmp:
+                if ff.video.is_file():  # the video as it was, byte for byte
+                    shutil.copyfile(ff.video, tmp / f"input{ff.video.suffix.lower()}")
+                else:
+                    write_video(tmp / "input", footage.video)
+                for name, m in zip(footage.names, footage.masks):
+                    write_video(tmp / "masks" / name, m.astype(np.uint8) * 255)
+                if footage.prompt:
+                    (tmp / "caption.txt").write_text(footage.prompt + "\n")
         written.append(dest)
+        if on_folder is not None:
+            on_folder(folder)
     return written
 
 
 def import_samples(root: str | os.PathLike, out: str | os.PathLike, source: str = "omnimatte",
                    samples_per_shard: int = 64, command: str = "", captions: dict[str, str] | None = None,
-                   threshold: int = MASK_THRESHOLD) -> dict:
-    """Every sample folder under `root` into shards at `out` (atomic shards, manifest, card)."""
+                   threshold: int = MASK_THRESHOLD, on_folder: Callable[[Path], None] | None = None) -> dict:
+    """Every sample folder under `root` into shards at `out` (atomic shards, manifest, card); `on_folder` hears each
+    folder as it is read."""
     out = Path(out)
     folders = sample_folders(root)
     if (out / "dataset.json").exists():
         raise GenomniError(f"{out} already holds a dataset; choose a new --out (nothing was changed)")
     records = []
+
+    def read(f: Path) -> Any:
+        sample = read_sample_folder(f, source, captions, threshold)
+        if on_folder is not None:
+            on_folder(f)
+        return sample
+
     for j in range(0, len(folders), samples_per_shard):  # one shard's samples in memory at a time
-        samples = [read_sample_folder(f, source, captions, threshold) for f in folders[j:j + samples_per_shard]]
+        samples = [read(f) for f in folders[j:j + samples_per_shard]]
         records += write_shard(out / shard_name(source, j // samples_per_shard), samples)
     return write_index(out, records, {"source": source, "imported_from": str(root), "command": command, "complete": True})

@@ -101,21 +101,21 @@ def layer_workers(layers: int, frames: int, height: int, width: int, cores_each:
 
 
 def _layer_job(solo: np.ndarray, bg: np.ndarray, mask: np.ndarray, others: np.ndarray, ocfg: OmnimatteConfig,
-               threads: int | None) -> tuple[Layer, float]:
+               threads: int | None, on_frames: Any = None) -> tuple[Layer, float]:
     """One layer in a worker, with its seconds: a spawned process sets its own torch thread count (`threads`); a
-    thread (None) leaves the process's as it is."""
+    thread (None) leaves the process's as it is, and can report the rule's frames (`on_frames`)."""
     if threads is not None:
         import torch
 
         torch.set_num_threads(threads)
     t0 = time.time()
-    return optimize_layer(solo, bg, mask, ocfg, others=others), time.time() - t0
+    return optimize_layer(solo, bg, mask, ocfg, others=others, on_frames=on_frames), time.time() - t0
 
 
 def optimize_layers(footage: Footage, todo: list[int], out: Path, bg: np.ndarray, ocfg: OmnimatteConfig, workers: int,
                     bar: Any) -> Iterator[tuple[int, Layer, float]]:
     """Make the layers of objects `todo` (their solo videos under out/removals): one after another with a
-    per-iteration (per-layer for the rule alone) progress bar, or in `workers` threads (layers by the rule: numpy,
+    per-iteration (per-frame for the rule alone) progress bar, or in `workers` threads (layers by the rule: numpy,
     OpenCV and torch release the GIL, measured 1.59x with 2 threads on 2 cores, and no process start-up) or
     spawned processes (optimized layers, each with cores/workers torch threads), yielding (object index, layer,
     seconds) as each finishes. Each layer is seeded by its options alone, so the result does not depend on the
@@ -123,17 +123,21 @@ def optimize_layers(footage: Footage, todo: list[int], out: Path, bg: np.ndarray
     def solo_of(i: int) -> np.ndarray:
         return read_video(out / "removals" / output_name(f"solo_{i}", footage.names, "png"))[0]
 
+    def frames_bar(i: int) -> Any:  # a rule layer's bar counts the frames of its least alpha
+        task = bar.add_task(f"layer {footage.names[i]} (frames)", total=len(bg))
+        return lambda k: bar.update(task, completed=k)
+
     if workers <= 1 or len(todo) <= 1:
-        overall = None if ocfg.optimizes else bar.add_task("layers", total=len(todo))
         for i in todo:
-            task = (bar.add_task(f"layer {footage.names[i]}", total=ocfg.coarse_iters + ocfg.fine_iters) if ocfg.optimizes
-                    else None)
-            on_iter = None if task is None else (lambda k, task=task: bar.update(task, completed=k))
+            if ocfg.optimizes:
+                task = bar.add_task(f"layer {footage.names[i]}", total=ocfg.coarse_iters + ocfg.fine_iters)
+                on_iter, on_frames = (lambda k, task=task: bar.update(task, completed=k)), None
+            else:
+                on_iter, on_frames = None, frames_bar(i)
             t0 = time.time()
-            layer = optimize_layer(solo_of(i), bg, footage.masks[i], ocfg, on_iter, other_objects(footage.masks, i))
+            layer = optimize_layer(solo_of(i), bg, footage.masks[i], ocfg, on_iter, other_objects(footage.masks, i),
+                                   on_frames)
             yield i, layer, time.time() - t0
-            if overall is not None:
-                bar.advance(overall)
         return
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
@@ -146,7 +150,7 @@ def optimize_layers(footage: Footage, todo: list[int], out: Path, bg: np.ndarray
     task = bar.add_task(f"layers ({workers} {kind})", total=len(todo))
     with pool:
         futures = {pool.submit(_layer_job, solo_of(i), bg, footage.masks[i], other_objects(footage.masks, i), ocfg,
-                               threads): i for i in todo}
+                               threads, None if ocfg.optimizes else frames_bar(i)): i for i in todo}
         for fut in as_completed(futures):
             layer, seconds = fut.result()
             bar.advance(task)
@@ -173,12 +177,18 @@ def decompose(footage: Footage, model_dir: str, out_dir: str | Path, rcfg: Remov
     rcfg = dataclasses.replace(rcfg, format="png", prompt=prompt_for(rcfg, footage))
     removal = remove(footage, model_dir, out / "removals", rcfg, resume=resume, show_progress=show_progress)
     timings = {"remove_s": time.time() - t0}
-    bg, _ = read_video(out / "removals" / output_name("background", footage.names, "png"))
-    if not (out / "background").exists():
-        write_video(out / "background", bg)
-    for name, mask in zip(footage.names, footage.masks):  # the object masks, for `generate layers` and edits
-        if not (out / "masks" / name).exists():
-            write_video(out / "masks" / name, mask.astype(np.uint8) * 255)
+    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                        disable=not show_progress)
+    with progress as bar:
+        task = bar.add_task("background and masks", total=1 + len(footage.names))
+        bg, _ = read_video(out / "removals" / output_name("background", footage.names, "png"))
+        if not (out / "background").exists():
+            write_video(out / "background", bg)
+        bar.advance(task)
+        for name, mask in zip(footage.names, footage.masks):  # the object masks, for `generate layers` and edits
+            if not (out / "masks" / name).exists():
+                write_video(out / "masks" / name, mask.astype(np.uint8) * 255)
+            bar.advance(task)
     (out / "layers").mkdir(exist_ok=True)
     layers: dict[str, np.ndarray] = {}  # RGBA uint8: a float copy of a long clip's layer takes gigabytes
     figures: dict[str, Any] = {}
@@ -195,8 +205,7 @@ def decompose(footage: Footage, model_dir: str, out_dir: str | Path, rcfg: Remov
                                    f"{made.get('layer_rule', 1)}, now {LAYER_RULE}); choose a new --out (nothing was changed)")
         else:
             todo.append(i)
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  disable=not show_progress) as bar:
+    with progress as bar:
         workers = layer_workers(len(todo), *footage.shape, cores_each=2 if ocfg.optimizes else 1,
                                 objects=len(footage.names))
         log.info("omnimatte: %d layer(s) to make (%s) with %d worker(s)", len(todo),
@@ -211,6 +220,7 @@ def decompose(footage: Footage, model_dir: str, out_dir: str | Path, rcfg: Remov
                                (json.dumps({"figures": stats, "omnimatte": asdict(ocfg), "layer_rule": LAYER_RULE}, indent=2,
                                            default=list) + "\n").encode())
             timings[f"layer_{name}_s"] = seconds
+        task = bar.add_task("previews", total=len(footage.names) + 2)
         for i, name in enumerate(footage.names):
             folder, record = out / "layers" / name, out / "layer_figures" / f"{name}.json"
             stats = json.loads(record.read_text())["figures"]
@@ -219,9 +229,12 @@ def decompose(footage: Footage, model_dir: str, out_dir: str | Path, rcfg: Remov
                 write_video(out / "previews" / f"{name}.mp4", _even(preview(rgba)), fps)
             layers[name] = rgba
             figures[name] = stats
-    recomposed = composite_rgba8(bg, [layers[n] for n in stack.order])
-    write_video(out / "previews" / "background.mp4", _even(bg), fps)
-    write_video(out / "previews" / "recomposition.mp4", _even(recomposed), fps)
+            bar.advance(task)
+        recomposed = composite_rgba8(bg, [layers[n] for n in stack.order])
+        write_video(out / "previews" / "background.mp4", _even(bg), fps)
+        bar.advance(task)
+        write_video(out / "previews" / "recomposition.mp4", _even(recomposed), fps)
+        bar.advance(task)
     report = Decomposition(**{
         "objects": footage.names, "layer_order": stack.order, "layer_order_source": stack.source,
         "layer_order_evidence": stack.evidence, "fps": fps, "frames": int(footage.shape[0]),

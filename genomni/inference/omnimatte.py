@@ -232,10 +232,17 @@ def _frames_u8(x: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(x)).permute(0, 3, 1, 2)
 
 
-def _need_chunked(solo: np.ndarray, bg: np.ndarray, mask: np.ndarray, elsewhere: np.ndarray, chunk: int = 8) -> torch.Tensor:
-    """(T,1,H,W) float16 `_need` of uint8 clips and bool masks, computed a few frames at a time."""
-    return torch.cat([_need(_to_tensor(solo[i:i + chunk]), _to_tensor(bg[i:i + chunk]), _to_tensor(mask[i:i + chunk]),
-                            _to_tensor(elsewhere[i:i + chunk])).half() for i in range(0, len(solo), chunk)])
+def _need_chunked(solo: np.ndarray, bg: np.ndarray, mask: np.ndarray, elsewhere: np.ndarray, chunk: int = 8,
+                  on_frames: Callable[[int], None] | None = None) -> torch.Tensor:
+    """(T,1,H,W) float16 `_need` of uint8 clips and bool masks, computed a few frames at a time; `on_frames` hears
+    how many frames are done after each chunk."""
+    parts = []
+    for i in range(0, len(solo), chunk):
+        parts.append(_need(_to_tensor(solo[i:i + chunk]), _to_tensor(bg[i:i + chunk]), _to_tensor(mask[i:i + chunk]),
+                           _to_tensor(elsewhere[i:i + chunk])).half())
+        if on_frames is not None:
+            on_frames(min(i + chunk, len(solo)))
+    return torch.cat(parts)
 
 
 def _assemble(solo: torch.Tensor, bg: torch.Tensor, mask: torch.Tensor, need: torch.Tensor,
@@ -270,9 +277,11 @@ def _assemble(solo: torch.Tensor, bg: torch.Tensor, mask: torch.Tensor, need: to
 
 
 def optimize_layer(solo: np.ndarray, background: np.ndarray, mask: np.ndarray, cfg: OmnimatteConfig | None = None,
-                   on_iter: Callable[[int], None] | None = None, others: np.ndarray | None = None) -> Layer:
+                   on_iter: Callable[[int], None] | None = None, others: np.ndarray | None = None,
+                   on_frames: Callable[[int], None] | None = None) -> Layer:
     """One RGBA layer from solo (T,H,W,3) uint8, background (same) and the object's mask (T,H,W) bool;
-    `others` (T,H,W) bool, the other objects' masks where the video has several (see `_elsewhere`).
+    `others` (T,H,W) bool, the other objects' masks where the video has several (see `_elsewhere`). `on_iter` hears
+    each optimization iteration, `on_frames` the frames of the rule's least alpha done so far.
 
     With no iterations (the default) the layer is its rule alone: the object, and the least alpha inside its
     coherent effect (`_need`), no network. With iterations, the alpha network and foreground are optimized first
@@ -304,7 +313,7 @@ def optimize_layer(solo: np.ndarray, background: np.ndarray, mask: np.ndarray, c
         fg_c, loss_c, coarse_35 = _stage(net, net_opt, s_small, b_small, m_small, need_small, _logit(s_small),
                                          cfg.coarse_iters, 0, cfg, gen, on_iter)
         fine_start = time.perf_counter() - started
-    need = _need_chunked(solo, background, mask, elsewhere)
+    need = _need_chunked(solo, background, mask, elsewhere, on_frames=on_frames)
     if net is not None:
         fg_init = torch.empty((t, 3, h, w))  # the coarse foreground upsampled (or the solo), as logits, 8 frames at a time
         for i in range(0, t, 8):
