@@ -243,3 +243,25 @@ def rename(footage: Footage, names: str | None) -> Footage:
         raise GenomniError(f"--names {names!r}: give {len(footage.names)} different names (no '/'), one per object in "
                            f"mask order ({', '.join(footage.names)})")
     return Footage(footage.video, footage.masks, given, footage.fps, prompt=footage.prompt)
+
+
+BAR_LEVELS = 8  # a letterbox/pillarbox bar varies by at most this over its whole extent and the whole clip
+
+
+def letterbox(video: np.ndarray, masks: np.ndarray | None = None) -> tuple[int, int, int, int]:
+    """(top, bottom, left, right): how many rows/columns at each edge of a (T,H,W,3) video are a constant bar (black
+    letterbox or pillarbox bars of films and phone clips): every pixel of the row or column, in every frame, within
+    BAR_LEVELS of the others, and no object (`masks`, (N,T,H,W) bool) on it. At most a third of the side each."""
+    touched = masks.any((0, 1)) if masks is not None and len(masks) else np.zeros(video.shape[1:3], bool)
+    out = []
+    for axis, from_end in ((1, False), (1, True), (2, False), (2, True)):
+        n, size = 0, video.shape[axis]
+        while n < size // 3:
+            i = size - 1 - n if from_end else n
+            line = video[:, i] if axis == 1 else video[:, :, i]
+            hit = touched[i] if axis == 1 else touched[:, i]
+            if hit.any() or int(line.max()) - int(line.min()) > BAR_LEVELS:
+                break
+            n += 1
+        out.append(n)
+    return out[0], out[1], out[2], out[3]

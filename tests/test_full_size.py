@@ -48,13 +48,15 @@ def test_a_perfect_removal_at_the_working_size_leaves_no_ghost_at_the_input_size
     bg, video, masks = _scene()
     small_in = resize_video(video, (SMALL, SMALL * W // H))
     perfect = resize_video(bg, small_in.shape[1:3])  # the oracle at the working size
-    out = back_to_input_size(perfect, small_in, video, masks)
+    out = back_to_input_size(perfect, video, masks)
     upscale = resize_video(perfect, (H, W), grow=cv2.INTER_CUBIC)
     assert _psnr(out, bg, masks) >= _psnr(upscale, bg, masks) - 0.01
     assert _psnr(out, bg, masks) > 35
     assert _highpass_energy(out, masks) < 0.02 * _highpass_energy(video, masks)
     far = ~dilate(masks, 16)
     assert np.abs(out[far].astype(int) - video[far]).max() <= 1  # far from the object the input's detail is kept
+    ring = dilate(masks, 16) & ~dilate(masks, 5)  # beside it too: no band of enlarged output, no halo of its colour
+    assert np.abs(out[ring].astype(int) - bg[ring]).max() <= 2
 
 
 @pytest.fixture(scope="module")
@@ -76,3 +78,28 @@ def test_removal_through_a_model_keeps_no_object_texture_and_beats_the_plain_ups
     upscale = resize_video(seen[0], (H, W), grow=cv2.INTER_CUBIC)
     assert _psnr(out, bg, masks) >= _psnr(upscale, bg, masks) - 0.01
     assert _highpass_energy(out, masks) < 0.05 * _highpass_energy(video, masks)
+
+
+def test_letterbox_bars_are_found_and_a_removal_leaves_them_as_they_are(pixel_model):
+    """Pillarbox bars (as animator-draw has) are constant columns at the edges: found, and kept exactly by a removal
+    whose model changes them (here the background run of a random Wan toy, which changes every pixel)."""
+    from genomni.footage import letterbox
+    from genomni.models.presets import build_preset
+
+    bg, video, masks = _scene()
+    assert letterbox(video, masks[None]) == (0, 0, 0, 0)
+    boxed = video.copy()
+    boxed[:, :, :12] = 3
+    boxed[:, :, -10:] = 0
+    boxed[:, :, -10:-5] = 6  # uneven noise within the bar, as H.264 leaves it
+    assert letterbox(boxed, masks[None]) == (0, 0, 12, 10)
+    on_object = masks.copy()
+    on_object[:, :, 3] = True  # an object reaching into a bar: that column is no bar
+    assert letterbox(boxed, on_object[None]) == (0, 0, 3, 10)
+    cfg = RemoveConfig(steps=1, max_side=64)
+    toy = build_preset("tiny", pixel_model.parent / "tiny")
+    out = Remover(load_pipeline(str(toy), cfg), cfg).run(Footage(boxed, masks[None], ["square"], 12.0), ["background"])
+    changed = np.abs(out["background"].astype(int) - boxed).max(-1) > 3
+    assert changed[:, :, 12:-10].mean() > 0.5  # the toy changes the picture
+    assert np.array_equal(out["background"][:, :, :12], boxed[:, :, :12])
+    assert np.array_equal(out["background"][:, :, -10:], boxed[:, :, -10:])

@@ -24,7 +24,7 @@ import torch
 from .. import trimask as tm
 from ..constants import DEFAULT_FPS
 from ..errors import GenomniError
-from ..footage import Footage, dilate, other_objects
+from ..footage import Footage, dilate, letterbox, other_objects
 from ..media import atomic_write_bytes, resize_video, write_video
 from ..models.casper import weights_sha256
 from ..outdir import locks
@@ -77,36 +77,69 @@ def _resize(frames: np.ndarray, h: int, w: int, nearest: bool = False) -> np.nda
     return resize_video(frames, (h, w), nearest, grow=cv2.INTER_CUBIC)  # back to the user's size: cubic
 
 
-def removed_weight(removed: np.ndarray, small_size: tuple[int, int]) -> np.ndarray:
+RIM_GROW, RIM_FEATHER = 2, 2  # px at the input's size: the object's antialiased rim goes with it, then a soft seam
+
+
+def working_trimask(tri: np.ndarray, h: int, w: int) -> np.ndarray:
+    """A (T,H,W) trimask at the working size (h, w), conservatively: a working pixel that holds any removed pixel is
+    removed, else one that holds any kept pixel is kept, else background. (Nearest sampling would call a working pixel
+    half covered by an object background, and the model would keep the object's colour there.)"""
+    if tri.shape[1:] == (h, w):
+        return tri
+    out = np.full((len(tri), h, w), tm.BACKGROUND, np.uint8)
+    for k, frame in enumerate(tri):
+        for value in (tm.KEEP, tm.REMOVE):  # removal wins
+            hit = cv2.resize((frame == value).astype(np.float32), (w, h), interpolation=cv2.INTER_AREA) > 1e-6
+            out[k][hit] = value
+    return out
+
+
+def removed_weight(removed: np.ndarray) -> np.ndarray:
     """(H,W) float32 in [0,1] for one frame at the input's size: 1 where the model's enlarged output replaces the
-    input, 0 where the input keeps its detail. Every pixel within the enlarging kernel's reach of a removed object (two
-    working pixels: cubic) weighs 1, so no input pixel whose working-size neighbourhood held the object survives; the
-    weight then falls to 0 over one working pixel so the seam is not a hard edge."""
-    h, w = removed.shape
-    scale = max(h / small_size[0], w / small_size[1])
-    reach, feather = int(np.ceil(2 * scale)), max(1, int(np.ceil(scale)))
-    grown = dilate(removed, reach + feather).astype(np.float32)
-    return cv2.blur(grown, (2 * feather + 1, 2 * feather + 1), borderType=cv2.BORDER_REPLICATE)
+    input (the removed objects and their rim, RIM_GROW px), falling to 0 over RIM_FEATHER px."""
+    grown = dilate(removed, RIM_GROW + RIM_FEATHER).astype(np.float32)
+    k = 2 * RIM_FEATHER + 1
+    return cv2.blur(grown, (k, k), borderType=cv2.BORDER_REPLICATE)
 
 
-def back_to_input_size(frames: np.ndarray, small: np.ndarray, video: np.ndarray, removed: np.ndarray) -> np.ndarray:
-    """The removal (T,h,w,3 uint8 at the working size) at the input's size, one frame at a time. Where objects are
-    removed (`removed`: (T,H,W) bool at the input's size; see `removed_weight`) the output is the model's own output
-    enlarged: nothing of the input is kept there, so no ghost of the object's detail survives. Elsewhere the input
-    keeps its full detail plus the model's enlarged change (output minus the resized input `small`): the shadows and
-    reflections it removes are mostly low-frequency, so their removal carries over; a hard effect edge keeps a faint
-    band of the input's edge, about one working pixel wide."""
+def back_to_input_size(frames: np.ndarray, video: np.ndarray, removed: np.ndarray) -> np.ndarray:
+    """The removal (T,h,w,3 uint8 at the working size) at the input's size, one frame at a time.
+
+    Where objects are removed (`removed`: (T,H,W) bool at the input's size, with their rim; `removed_weight`) the
+    output is the model's own output enlarged (cubic): nothing of the input is kept there, so no ghost of the object's
+    detail survives. Elsewhere the input keeps its full detail plus the model's enlarged change, measured against the
+    input shrunk *without* the removed pixels (an area average of the rest), so the object's colour, mixed into the
+    working pixels along its edge, does not come back as a halo; the shadows and reflections the model removes are
+    mostly low-frequency, so their removal carries over (a hard effect edge keeps a faint band of the input's edge,
+    about one working pixel wide)."""
     if frames.shape == video.shape:
         return frames
     h, w = video.shape[1:3]
+    sh, sw = frames.shape[1:3]
     out = np.empty_like(video)
     for k in range(len(video)):
-        enlarged = cv2.resize(frames[k].astype(np.float32), (w, h), interpolation=cv2.INTER_CUBIC)
-        change = enlarged - cv2.resize(small[k].astype(np.float32), (w, h), interpolation=cv2.INTER_CUBIC)
-        weight = removed_weight(removed[k], frames.shape[1:3])[..., None]
-        mixed = weight * enlarged + (1 - weight) * (video[k].astype(np.float32) + change)
+        model = frames[k].astype(np.float32)
+        weight = removed_weight(removed[k])
+        keep = (~dilate(removed[k], RIM_GROW)).astype(np.float32)  # the rest: what the input shows besides the objects
+        share = cv2.resize(keep, (sw, sh), interpolation=cv2.INTER_AREA)[..., None]
+        rest = cv2.resize(video[k].astype(np.float32) * keep[..., None], (sw, sh), interpolation=cv2.INTER_AREA)
+        shrunk = np.where(share > 1e-3, rest / np.maximum(share, 1e-3), model)  # no change where nothing is kept
+        enlarged = cv2.resize(model, (w, h), interpolation=cv2.INTER_CUBIC)
+        change = cv2.resize(model - shrunk, (w, h), interpolation=cv2.INTER_CUBIC)
+        mixed = weight[..., None] * enlarged + (1 - weight[..., None]) * (video[k].astype(np.float32) + change)
         out[k] = np.clip(mixed, 0, 255).round().astype(np.uint8)
     return out
+
+
+def keep_bars(frames: np.ndarray, video: np.ndarray, bars: tuple[int, int, int, int]) -> np.ndarray:
+    """`frames` with the video's letterbox bars (`footage.letterbox`) put back: a removal changes nothing there, and a
+    bar the model lifted by a few levels would otherwise enter the layers as a change."""
+    top, bottom, left, right = bars
+    h, w = video.shape[1:3]
+    for rows, cols in ((slice(0, top), slice(None)), (slice(h - bottom, h), slice(None)),
+                       (slice(None), slice(0, left)), (slice(None), slice(w - right, w))):
+        frames[:, rows, cols] = video[:, rows, cols]
+    return frames
 
 
 @dataclass
@@ -175,6 +208,9 @@ class Remover:
         plan = self.plan(footage.shape)
         mh, mw = plan.size
         masks = dilate(footage.masks, cfg.dilate)
+        bars = letterbox(footage.video, footage.masks)
+        if any(bars):
+            log.info("letterbox bars kept as they are (top, bottom, left, right px): %s", bars)
         small = _resize(footage.video, mh, mw)
         video, t = pad_frames(small, model.config.frame_multiple)
         x = from_uint8(video)[None]
@@ -190,7 +226,7 @@ class Remover:
             if name == "solo_0" and len(masks) == 1:  # nothing else to remove: the solo video is the input
                 yield name, footage.video
                 continue
-            tri_m, _ = pad_frames(_resize(tri, mh, mw, nearest=True), model.config.frame_multiple)
+            tri_m, _ = pad_frames(working_trimask(tri, mh, mw), model.config.frame_multiple)
             mask = torch.from_numpy(tm.to_float(tri_m))[None, None]
             cond = model.conditioning(latent, mask, x).to(model.device)
             task = progress.add_task(name, total=self.steps) if progress is not None else None
@@ -204,7 +240,7 @@ class Remover:
                                    callback_on_step_end=on_step)
             out = model.decode_latents(lat)[0]
             frames = to_uint8(out)[:t]
-            yield name, back_to_input_size(frames, small, footage.video, tri == tm.REMOVE)
+            yield name, keep_bars(back_to_input_size(frames, footage.video, tri == tm.REMOVE), footage.video, bars)
 
 
 def output_name(name: str, names: list[str], fmt: str) -> str:
