@@ -30,9 +30,10 @@ NOISE_WINDOW = 6.0  # px: the neighbourhood the local noise is estimated over
 RIM_PX = 2  # px: an object's antialiased rim counts as the object
 WIENER_SIGMA = 1.0  # px: the neighbourhood `denoised_difference` takes local statistics over
 # An effect belongs to an object when a connected part of it comes within EFFECT_REACH of the object's size of it, and
-# reaches no further than EFFECT_EXTENT of that size: shadows and reflections touch or nearly touch what casts them
-# (a shadow longer than 3 object sizes needs a sun below ~18 degrees); a removal run's changes far away do not
-EFFECT_REACH, EFFECT_EXTENT = 0.25, 3.0
+# reaches no further than EFFECT_EXTENT of that size: shadows and reflections start at or near what casts them (a
+# falling object's shadow is a little apart) and are at most a few sizes long (a low sun); a removal run's changes
+# far away are not the object's. The kubric truth layers lose no effect at these (benchmarks/omnimatte.py)
+EFFECT_REACH, EFFECT_EXTENT = 1.0, 6.0
 
 
 def _deviations(diff: np.ndarray, sigma: float) -> tuple[np.ndarray, np.ndarray]:
