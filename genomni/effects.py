@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 
 from .constants import EFFECT_LEVELS
-from .footage import dilate
+from .footage import dilate, extent
 
 EFFECT_SIGMA = 2.0  # px: the smoothing that separates coherent effects from per-pixel noise
 NOISE_SIGMAS = (3.5, 7.0)  # hysteresis: an effect is a connected area above the first, reaching the second
@@ -75,10 +75,9 @@ def near_object(region: np.ndarray, obj: np.ndarray) -> np.ndarray:
     x that size from it. A frame where the object is not seen keeps nothing. The object itself stays in."""
     out = np.zeros(region.shape, bool)
     for t in range(len(region)):
-        ys, xs = np.nonzero(obj[t])
-        if len(ys) == 0:
+        size = extent(obj[t])
+        if size == 0:
             continue
-        size = max(ys.max() - ys.min(), xs.max() - xs.min()) + 1
         dist = cv2.distanceTransform((~obj[t]).astype(np.uint8), cv2.DIST_L2, 3)
         n, labels = cv2.connectedComponents(region[t].astype(np.uint8), connectivity=8)
         touching = np.zeros(n, bool)

@@ -228,6 +228,12 @@ def dilate(masks: np.ndarray, pixels: int) -> np.ndarray:
     return np.stack([cv2.dilate(m, kernel) > 0 for m in flat]).reshape(masks.shape)
 
 
+def extent(mask: np.ndarray) -> int:
+    """An object's size in one frame: the longer side of its (H,W) mask's bounding box in pixels (0 when empty)."""
+    ys, xs = np.nonzero(mask)
+    return int(max(np.ptp(ys), np.ptp(xs)) + 1) if len(ys) else 0
+
+
 def other_objects(masks: np.ndarray, i: int) -> np.ndarray:
     """(T,H,W) bool: every object's mask but object i's (all false for one object)."""
     return np.delete(masks, i, axis=0).any(0) if len(masks) > 1 else np.zeros_like(masks[i])

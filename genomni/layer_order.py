@@ -22,6 +22,7 @@ import cv2
 import numpy as np
 
 from .errors import GenomniError
+from .footage import extent
 
 log = logging.getLogger(__name__)
 
@@ -53,19 +54,13 @@ def _small(masks: np.ndarray) -> np.ndarray:
     return np.stack([cv2.resize(m, size, interpolation=cv2.INTER_AREA) > 127 for m in flat]).reshape(n, t, size[1], size[0])
 
 
-def _size(mask: np.ndarray) -> int:
-    """The longer side of a (H,W) mask's bounding box (0 when empty)."""
-    ys, xs = np.nonzero(mask)
-    return int(max(np.ptp(ys), np.ptp(xs)) + 1) if len(ys) else 0
-
-
 def inside_closed(front: np.ndarray, back: np.ndarray) -> int:
     """Pixels of `front` (T,H,W bool) inside `back`'s outline closed over gaps narrower than CLOSE_FRACTION of the
     smaller of the two objects, frame by frame (one gap width for both directions of a pair, so a large object's
     wide concavities do not count as the gaps a small one leaves)."""
     total = 0
     for f, b in zip(front, back):
-        size = min(_size(f), _size(b))
+        size = min(extent(f), extent(b))
         if size == 0:
             continue
         k = max(3, int(CLOSE_FRACTION * size) | 1)

@@ -1,6 +1,7 @@
 """The field's own folders as they are: gen-omnimatte sequence folders (input_video.mp4, H.264 mask_NN.mp4
 with blurred edges, prompt.json), the public PNG training tuples, and the one mask rule."""
 import json
+import re
 
 import cv2
 import numpy as np
@@ -69,8 +70,9 @@ def test_masks_dir_on_a_sequence_folder_takes_only_the_masks_and_names_what_it_s
     with caplog.at_level("WARNING"):
         footage = read_footage(seq / "input_video.mp4", masks_dir=seq)
     assert footage.names == ["mask_00", "mask_01"]
-    assert ("seq: skipped input_video.mp4 (a colour video, not an object mask (18% of its pixels are coloured)); "
-            "prompt.json (not a video or frame folder)") in caplog.text
+    # the share depends on the H.264 encoder's run (18-19% seen): x264 output varies from run to run here
+    assert re.search(r"seq: skipped input_video.mp4 \(a colour video, not an object mask \(1\d% of its pixels are "
+                     r"coloured\)\); prompt.json \(not a video or frame folder\)", caplog.text)
     assert run_cli(["remove", str(seq / "input_video.mp4"), "--mask", str(seq / "input_video.mp4"), "--model", "m",
                     "--out", str(tmp_path / "o")]) == 1
     err = capsys.readouterr().err

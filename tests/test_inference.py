@@ -228,8 +228,7 @@ def test_omnimatte_layer_leaves_out_where_another_object_was_regenerated(iters):
     assert (truth & found).sum() / (truth | found).sum() > 0.85 and (layer.alpha[mask] == 1).all()
 
 
-@pytest.mark.parametrize("iters", [(0, 0), (60, 5)], ids=["rule (default)", "optimized"])
-def test_omnimatte_layer_holds_no_change_far_from_its_object(iters):
+def test_omnimatte_layer_holds_no_change_far_from_its_object(iters=(0, 0)):
     """Changes a removal run makes far from the object (a pillarbox bar lifted by 8 levels, a brighter patch in the
     far corner: coherent, so the effect detector alone takes them) are not its layer; its own shadow stays."""
     solo, bg, mask, alpha = _synthetic_layer(h=64, w=96)
