@@ -75,7 +75,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("model")
     ap.add_argument("footage", nargs="+")
-    ap.add_argument("--sheets", default=None, help="Folder for one contact sheet PNG per clip.")
+    ap.add_argument("--sheets", default=None, help="Folder for one contact sheet (JPEG) per clip.")
     ap.add_argument("--margin", type=int, default=16, help="px the masks are grown by before alpha outside them is counted.")
     args = ap.parse_args()
     from genomni.footage import dilate
@@ -111,7 +111,8 @@ def main() -> None:
         if args.sheets:
             Path(args.sheets).mkdir(parents=True, exist_ok=True)
             img = sheet(footage.video, bg, layers, report["layer_order"])
-            cv2.imwrite(str(Path(args.sheets) / f"{name}.png"), cv2.cvtColor(img, cv2.COLOR_RGB2BGR))
+            cv2.imwrite(str(Path(args.sheets) / f"{name}.jpg"), cv2.cvtColor(img, cv2.COLOR_RGB2BGR),
+                        [cv2.IMWRITE_JPEG_QUALITY, 88])
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 import types
 import typing
@@ -60,6 +61,19 @@ def _typed(cls: type, name: str, hint: Any, value: Any) -> Any:
     return value
 
 
+def _checked(f: dataclasses.Field, value: Any) -> Any:
+    """Numbers that cannot mean anything are refused for every option of every verb: NaN and infinities, and values
+    outside the field's `bounds` (`options.option`), in one line naming the option."""
+    flag = "--" + (f.metadata.get("flag") or f.name).replace("_", "-")
+    for v in value if isinstance(value, (tuple, list)) else (value,):
+        if isinstance(v, float) and not math.isfinite(v):
+            raise GenomniError(f"{flag}: {v} is not a finite number")
+        bounds = f.metadata.get("bounds")
+        if bounds is not None and isinstance(v, (int, float)) and not isinstance(v, bool) and not bounds[0] <= v <= bounds[1]:
+            raise GenomniError(f"{flag} must be in {bounds[0]}..{bounds[1]}, got {v}")
+    return value
+
+
 def merge(cls: type[T], *layers: dict[str, Any]) -> T:
     """Make `cls` from its defaults overridden by each mapping in turn (keys that are not fields of `cls` are
     ignored: one file may configure several classes); values are type-checked, required fields named."""
@@ -67,7 +81,7 @@ def merge(cls: type[T], *layers: dict[str, Any]) -> T:
     fields = {f.name: f for f in dataclasses.fields(cls)}
     values: dict[str, Any] = {}
     for layer in layers:
-        values.update({k: _typed(cls, k, hints[k], v) for k, v in layer.items() if k in fields})
+        values.update({k: _checked(fields[k], _typed(cls, k, hints[k], v)) for k, v in layer.items() if k in fields})
     missing = [("--" + (f.metadata.get("flag") or f.name).replace("_", "-")) for f in fields.values()
                if f.name not in values and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
     if missing:

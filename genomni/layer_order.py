@@ -9,8 +9,8 @@ person; davis_camel: the near camel in front of the far one):
   outline over gaps narrower than a fraction of the smaller object fills them with the front object's pixels, far
   more than the reverse. Used when the areas say nothing (a thin occluder barely changes an area).
 Pairs that never touch keep the given order, and so do pairs neither cue decides and contradictions. The layers are
-sorted back to front, keeping the given order wherever the masks say nothing. (boys-beach: the boy in red passes in
-front of the other, who keeps 53% of his usual area while they touch against 87%.)
+sorted back to front, keeping the given order wherever the masks say nothing. (boys-beach: the boy in the yellow hat
+passes in front of the other, who keeps 53% of his usual area while they touch against 87%.)
 """
 
 from __future__ import annotations

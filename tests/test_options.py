@@ -119,3 +119,29 @@ def test_the_command_line_starts_without_torch_or_webdataset():
     code = "import sys, genomni.cli; print(sorted(m for m in ('torch', 'webdataset', 'diffusers') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "[]"
+
+
+@pytest.mark.parametrize("args, message", [
+    (["remove", "clip.mp4", "--model", "m", "--out", "o", "--guidance", "nan"], "--guidance: nan is not a finite number"),
+    (["remove", "clip.mp4", "--model", "m", "--out", "o", "--guidance", "inf"], "--guidance: inf is not a finite number"),
+    (["train", "run", "--model", "m", "--data", "d", "--out", "o", "--lr", "inf"], "--lr: inf is not a finite number"),
+    (["train", "run", "--model", "m", "--data", "d", "--out", "o", "--seed", "-1"], "--seed must be in 0..9223372036854775807"),
+    (["generate", "kubric", "--out", "o", "--seed", str(2**70)], "--seed must be in 0..9223372036854775807"),
+    (["decompose", "clip.mp4", "--model", "m", "--out", "o", "--seed", "-3"], "--seed must be in 0..9223372036854775807"),
+])
+def test_numbers_that_cannot_mean_anything_are_refused_by_every_verb_before_any_work(args, message, tmp_path, capsys,
+                                                                                     monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert run_cli(args) == 1
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("option, value, message", [
+    ("--move", "a:inf", "the numbers must be finite"), ("--retime", "a:nan", "the numbers must be finite"),
+    ("--move", "a:0:0:0", "the scale must be > 0"), ("--move", "a:1:1:-2", "the scale must be > 0"),
+])
+def test_edit_refuses_numbers_that_cannot_mean_anything(option, value, message, tmp_path, capsys):
+    assert run_cli(["edit", str(tmp_path), option, value, "--out", str(tmp_path / "e.mp4")]) == 1
+    assert message in capsys.readouterr().err and not (tmp_path / "e.mp4").exists()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Optional
 
@@ -94,7 +95,11 @@ def _named(values: Optional[list[str]], fields: int, what: str) -> dict[str, tup
             raise GenomniError(f"{what} {v!r}: numbers expected after the layer name") from exc
         if not name or not 1 <= len(vals) <= fields:
             raise GenomniError(f"{what} {v!r}: expected NAME:" + ":".join(["X"] * fields))
+        if not all(math.isfinite(x) for x in vals):
+            raise GenomniError(f"{what} {v!r}: the numbers must be finite")
         out[name] = tuple(vals) + defaults[len(vals):]
+        if what == "--move" and out[name][-1] <= 0:  # a retime's speed may be 0 (a freeze) or negative (reversed)
+            raise GenomniError(f"{what} {v!r}: the scale must be > 0")
     return out
 
 

@@ -30,7 +30,7 @@ from ..errors import GenomniError
 from ..footage import MaskOptions
 from ..footage_folders import read_folder_footage, scan_folder
 from ..media import read_video
-from ..options import option, require
+from ..options import SEED_BOUNDS, option, require
 from ..sample import Sample
 from ..shards import SHARD_RE, iter_samples
 from .captions import CaptionOptions
@@ -47,7 +47,7 @@ class PasteConfig(MaskOptions, CaptionOptions):
                                      "or kubric shard dirs; repeatable.")
     backgrounds: list[str] = option([], "Background clips: videos, frame folders, footage folders or shard dirs; repeatable.")
     num_samples: int = option(16, "Samples to make (one object pasted each).")
-    seed: int = option(0, "Run seed: sample k is a pure function of (seed, k, config).")
+    seed: int = option(0, "Run seed: sample k is a pure function of (seed, k, config).", bounds=SEED_BOUNDS)
     frames: int = option(0, "Frames per sample (0 = as many as both clips allow).")
     scale: tuple[float, ...] = option((0.7, 1.3), "MIN,MAX scale of the object relative to fitting its clip's frame into the background's.")
     flip_prob: float = option(0.5, "Probability of a horizontal flip.")

@@ -35,7 +35,7 @@ from ..errors import GenomniError
 from ..footage import Footage, MaskOptions, dilate
 from ..footage_folders import read_folder_footage, require_folder
 from ..media import read_video
-from ..options import check_choice, option, require
+from ..options import SEED_BOUNDS, check_choice, option, require
 from ..sample import Sample
 from .captions import CaptionOptions
 from .run import RunOptions, RunSummary, SceneResult, run_generator, skipping_bad
@@ -58,7 +58,7 @@ class TripodConfig(MaskOptions, CaptionOptions):
     max_uncovered: float = option(0.0, "Drop clips where more than this fraction of pixels is never uncovered.")
     camera_motion_prob: float = option(0.0, "Probability that a sample gets a synthetic moving camera: a smooth pan and "
                                             "zoom of a crop, the same for input, target and trimask.")
-    seed: int = option(0, "Seed of the camera-motion draws (sample k of clip i is a pure function of seed, i, k).")
+    seed: int = option(0, "Seed of the camera-motion draws (sample k of clip i is a pure function of seed, i, k).", bounds=SEED_BOUNDS)
     stabilize: bool = option(False, "Instead of dropping a clip whose camera moves, align its frames to the first and "
                                     "crop to the area every frame covers (recorded in meta.stabilized).")
     clean: str | None = option(None, "A separately shot clean clip of the same view (one footage folder only).")

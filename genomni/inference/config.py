@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from ..constants import DEFAULT_STEPS
 from ..footage import MaskOptions
-from ..options import check_choice, check_device, option, require
+from ..options import SEED_BOUNDS, check_choice, check_device, option, require
 
 FORMATS = ("mp4", "mkv", "png")
 
@@ -19,7 +19,7 @@ class RemoveConfig(MaskOptions):
 
     steps: int | None = option(None, "Denoising steps.", show_default=f"the model's recorded inference steps ({DEFAULT_STEPS} if none)")
     guidance: float = option(1.0, "Classifier-free guidance scale (1 = off).")
-    seed: int = option(0, "Noise seed.")
+    seed: int = option(0, "Noise seed.", bounds=SEED_BOUNDS)
     prompt: str | None = option(None, "Caption of the result (what the clean video shows).",
                                 show_default="the folder's prompt.json or caption.txt, else empty")
     max_side: int | None = option(None, "Working size: long side in pixels.", show_default="the model's training size")

@@ -13,7 +13,7 @@ from ..configfile import build, load_mapping
 from ..constants import CASPER_FILE
 from ..datasets.clips import ClipConfig
 from ..errors import GenomniError
-from ..options import check_choice, check_output_dir, option, require, resolution_fields
+from ..options import SEED_BOUNDS, check_choice, check_output_dir, option, require, resolution_fields
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +73,7 @@ class TrainConfig:
     log_with: str = option("jsonl", "jsonl (always written) or tensorboard (also).")
     cache_text: bool = option(True, "Encode each distinct caption once.")
     workers: int = option(2, "Data loader processes.")
-    seed: int = option(0, "Seed of every random draw (data, noise).")
+    seed: int = option(0, "Seed of every random draw (data, noise).", bounds=SEED_BOUNDS)
     max_minutes: float | None = option(None, "Stop (with a checkpoint and model) after this many minutes.")
     resume: str | None = option(None, "'latest' or a checkpoint dir: continue that run exactly.")
 

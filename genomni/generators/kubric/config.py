@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from ...errors import GenomniError
-from ...options import check_choice, option, require, resolution_fields
+from ...options import SEED_BOUNDS, check_choice, option, require, resolution_fields
 
 MOTIONS = ("drop", "throw", "static")
 SCENARIOS = ("standard", "similar", "push", "deform")
@@ -43,7 +43,7 @@ class KubricConfig:
     """Everything that determines the content of a kubric run (sample k = f(seed, k, config))."""
 
     num_scenes: int = option(8, "Scenes to make (each gives 1 + objects samples).")
-    seed: int = option(0, "Run seed: scene k is a pure function of (seed, k, config).")
+    seed: int = option(0, "Run seed: scene k is a pure function of (seed, k, config).", bounds=SEED_BOUNDS)
     frames: int = option(24, "Frames per clip.")
     height: int = option(128, "N (square) or WIDTHxHEIGHT.", flag="resolution", parse=resolution_fields)
     width: int = 128
