@@ -9,6 +9,7 @@ from safetensors.torch import load_file
 
 from genomni.errors import GenomniError
 from genomni.footage import dilate
+from genomni.media import write_video
 from genomni.models.casper import CasperModel
 from genomni.models.presets import PIXEL_PRESETS, build_preset
 from genomni.pipelines.casper import CasperPipeline
@@ -153,3 +154,30 @@ def test_pixel_preset_errors_are_one_line(pixel_dir, kubric_dir, tmp_path, capsy
     assert "pixel model: it has no VAE to fit" in capsys.readouterr().err
     with pytest.raises(GenomniError, match="unknown preset"):
         build_preset("huge", tmp_path / "h")
+
+
+def test_a_model_with_nan_weights_stops_removal_and_training_in_one_line(pixel_dir, kubric_dir, tmp_path, capsys):
+    """Non-finite weights give black frames or NaN weights downstream with exit 0 unless caught: removal refuses the
+    non-finite output and training the non-finite loss, each in one line, writing no output."""
+
+    m = CasperModel.from_pretrained(pixel_dir)
+    with torch.no_grad():
+        for p in m.transformer.parameters():
+            p.fill_(float("nan"))
+    bad = m.save_pretrained(tmp_path / "nan-model")
+    video = np.random.default_rng(0).integers(0, 256, (5, 32, 32, 3), dtype=np.uint8)
+    write_video(tmp_path / "clip.mp4", video, 8.0)
+    mask = np.zeros((5, 32, 32), np.uint8)
+    mask[:, 8:16, 8:16] = 255
+    write_video(tmp_path / "mask", mask)
+    capsys.readouterr()
+    assert run_cli(["remove", str(tmp_path / "clip.mp4"), "--mask", str(tmp_path / "mask"), "--model", str(bad),
+                    "--out", str(tmp_path / "r"), "--no-progress"]) == 1
+    err = capsys.readouterr().err
+    assert "background: the model produced values that are not finite" in err and err.count("\n") == 1
+    assert not (tmp_path / "r" / "background.mp4").exists()
+    assert run_cli(["train", "run", "--model", str(bad), "--data", str(kubric_dir), "--out", str(tmp_path / "t"),
+                    "--resolution", "32", "--frames", "5", "--steps", "3", "--workers", "0", "--no-progress"]) == 1
+    err = capsys.readouterr().err
+    assert "step 1: the loss is nan" in err and err.count("\n") == 1
+    assert not (tmp_path / "t" / "model").exists()

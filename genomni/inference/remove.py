@@ -238,6 +238,9 @@ class Remover:
 
             lat = self.pipe.sample(cond, text, self.steps, cfg.seed, cfg.guidance, uncond, velocity=velocity,
                                    callback_on_step_end=on_step)
+            if not torch.isfinite(lat).all():
+                raise GenomniError(f"{name}: the model produced values that are not finite (NaN or inf); its weights are "
+                                   f"broken (check the model dir) or --guidance is too large")
             out = model.decode_latents(lat)[0]
             frames = to_uint8(out)[:t]
             yield name, keep_bars(back_to_input_size(frames, footage.video, tri == tm.REMOVE), footage.video, bars)

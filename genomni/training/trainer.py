@@ -332,6 +332,9 @@ class Trainer:
                 batch = {k: (v.to(accel.device) if isinstance(v, torch.Tensor) else v) for k, v in batch.items()}
                 with accel.accumulate(self.transformer):
                     loss = flow_matching_loss(self.model, self.transformer, batch, self.text(captions), gen, cfg.timestep_sampling)
+                    if not torch.isfinite(loss):  # before the update: the weights of the last checkpoint stay usable
+                        raise GenomniError(f"step {self.step + 1}: the loss is {float(loss.detach())}; the model's weights are not "
+                                           f"finite or training diverged (lower --lr, or resume an earlier checkpoint)")
                     accel.backward(loss)
                     if accel.sync_gradients:
                         accel.clip_grad_norm_([p for p in self.transformer.parameters() if p.requires_grad], 1.0)
