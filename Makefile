@@ -24,7 +24,7 @@ demo: setup
 	$(BIN)/genomni data export $(DEMO)/kubric-val --out $(DEMO)/footage --limit 1
 	d=$$(ls -d $(DEMO)/footage/*/ | head -n 1); rm -rf $(DEMO)/decomposed; \
 	$(BIN)/genomni decompose $$d --model $(DEMO)/train/model --out $(DEMO)/decomposed && \
-	$(BIN)/genomni edit $(DEMO)/decomposed --drop $$(ls $$d/masks | head -n 1) --out $(DEMO)/edited.mp4
+	$(BIN)/genomni edit $(DEMO)/decomposed --drop $$(ls $$d/masks | head -n 1) --out $(DEMO)/edited.mp4 --overwrite
 	$(BIN)/genomni data export $(DEMO)/kubric-val --out $(DEMO)/bench --benchmark
 	$(BIN)/genomni eval --benchmark demo=$(DEMO)/bench --method copy-input --method cv2-inpaint --method temporal-median --method casper:$(DEMO)/train/model --out $(DEMO)/eval
 

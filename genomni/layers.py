@@ -11,14 +11,14 @@ import cv2
 import numpy as np
 
 from .errors import GenomniError
-from .media import atomic_dir, frame_files
+from .media import atomic_dir, frame_files, write_png
 
 
 def write_rgba_folder(path: Path, rgba: np.ndarray) -> None:
     """(T,H,W,4) uint8 as numbered RGBA PNGs, atomically (temporary folder, then rename)."""
     with atomic_dir(path) as tmp:
         for i, frame in enumerate(rgba):
-            cv2.imwrite(str(tmp / f"{i:05d}.png"), cv2.cvtColor(frame, cv2.COLOR_RGBA2BGRA))
+            write_png(tmp / f"{i:05d}.png", cv2.cvtColor(frame, cv2.COLOR_RGBA2BGRA))
 
 
 CHUNK = 8  # frames composited at a time: a clip-sized float copy of a 200-frame 640x384 layer is 1.5 GB

@@ -151,6 +151,13 @@ def read_video(path: str | os.PathLike, gray: bool = False) -> tuple[np.ndarray,
     return frames, fps
 
 
+def write_png(path: Path, image: np.ndarray) -> None:
+    """cv2.imwrite that fails loudly: OpenCV returns False (libpng prints "Write Error") on a full disk or an
+    unwritable folder, and a silently missing frame would be committed with its folder."""
+    if not cv2.imwrite(str(path), image):
+        raise GenomniError(f"{path}: could not be written (disk full or folder not writable)")
+
+
 def write_video(path: str | os.PathLike, frames: np.ndarray, fps: float = DEFAULT_FPS, crf: int = 18) -> Path:
     """Write frames atomically: `.mkv` lossless FFV1, `.mp4` H.264, no suffix = PNG frame folder."""
     path = Path(path)
@@ -161,7 +168,7 @@ def write_video(path: str | os.PathLike, frames: np.ndarray, fps: float = DEFAUL
         with atomic_dir(path) as tmp:
             for i, frame in enumerate(frames):
                 img = frame if gray else cv2.cvtColor(frame, cv2.COLOR_RGB2BGR)
-                cv2.imwrite(str(tmp / f"{i:05d}.png"), img)
+                write_png(tmp / f"{i:05d}.png", img)
         return path
     codecs = {".mkv": "ffv1", ".mp4": "h264"}
     if suffix not in codecs:

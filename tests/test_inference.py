@@ -493,3 +493,37 @@ def test_layer_workers_follow_cores_and_memory(monkeypatch):
     monkeypatch.setattr(dec_mod.os, "cpu_count", lambda: 2)
     assert dec_mod.layer_workers(3, 10, 64, 64) == 1
     assert dec_mod.layer_workers(3, 10, 64, 64, cores_each=1) == 2
+
+
+def test_edit_never_replaces_what_it_did_not_write(tmp_path, capsys):
+    """The decomposition itself, a folder of the user's files, or an existing video without --overwrite: refused in
+    one line before any work, every byte left as it was."""
+    _decomposition(tmp_path / "d")
+    before = _tree(tmp_path / "d")
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("mine")
+    (tmp_path / "input.mkv").write_bytes(b"the user's video")
+    for out, message in [(tmp_path / "d", "is inside the decomposition"), (tmp_path / "d" / "background", "is inside"),
+                         (tmp_path / "mine", "is a folder holding other files"),
+                         (tmp_path / "input.mkv", "exists; pass --overwrite")]:
+        capsys.readouterr()
+        assert run_cli(["edit", str(tmp_path / "d"), "--out", str(out)]) == 1
+        err = capsys.readouterr().err
+        assert message in err and err.count("\n") == 1, (out, err)
+    assert run_cli(["edit", str(tmp_path / "d"), "--out", str(tmp_path / "mine"), "--overwrite"]) == 1
+    assert _tree(tmp_path / "d") == before and (tmp_path / "mine" / "notes.txt").read_text() == "mine"
+    assert (tmp_path / "input.mkv").read_bytes() == b"the user's video"
+    assert run_cli(["edit", str(tmp_path / "d"), "--out", str(tmp_path / "frames")]) == 0  # PNG frames an edit wrote
+    assert run_cli(["edit", str(tmp_path / "d"), "--drop", "a", "--out", str(tmp_path / "frames"), "--overwrite"]) == 0
+    assert run_cli(["edit", str(tmp_path / "d"), "--out", str(tmp_path / "input.mkv"), "--overwrite"]) == 0
+
+
+def test_a_frame_that_cannot_be_written_fails_the_folder_which_is_not_committed(tmp_path, monkeypatch):
+    """OpenCV's imwrite returns False on a full disk; a frame folder missing frames must not be committed."""
+    import genomni.media as media
+
+    calls = []
+    monkeypatch.setattr(media.cv2, "imwrite", lambda *a: calls.append(1) or len(calls) < 3)
+    with pytest.raises(GenomniError, match="00002.png: could not be written"):
+        write_video(tmp_path / "frames", np.zeros((4, 8, 8, 3), np.uint8))
+    assert not (tmp_path / "frames").exists() and list(tmp_path.iterdir()) == []

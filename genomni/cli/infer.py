@@ -116,11 +116,13 @@ def edit_cmd(
     retime_: Optional[list[str]] = typer.Option(None, "--retime", help="NAME:OFFSET[:SPEED]: frame t shows source frame OFFSET + t*SPEED."),
     move_: Optional[list[str]] = typer.Option(None, "--move",
                                               help="NAME:DX[:DY[:SCALE]]: shift in pixels, scale about the layer's centre."),
+    overwrite: bool = typer.Option(False, help="Replace an existing --out video (or the PNG frames an earlier edit "
+                                   "wrote there); other files and folders are never replaced."),
 ) -> None:
     """Edit a decomposed video: drop layers, replace the background, retime or move layers."""
     from ..inference.edit import Edits, edit
 
     edits = Edits(drop=list(drop or []), background=background, retime=_named(retime_, 2, "--retime"),
                   move=_named(move_, 3, "--move"))
-    path = edit(folder, out, edits)
+    path = edit(folder, out, edits, overwrite=overwrite)
     console.print(f"edited video: {path}")

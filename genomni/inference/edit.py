@@ -7,6 +7,7 @@ Layers keep their effects (a moved object takes its shadow along; a dropped one 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -70,11 +71,27 @@ def load_background(path: str, t: int, h: int, w: int) -> np.ndarray:
     return frames[np.arange(t) % len(frames)]
 
 
-def edit(folder: str | Path, out: str | Path, edits: Edits) -> Path:
-    """Apply edits to a decomposition folder and write the re-composited video to `out`."""
-    folder = Path(folder)
+def check_edit_output(folder: Path, out: Path, overwrite: bool) -> None:
+    """Refuse, before any work, an output that would replace what genomni did not write: anything inside the
+    decomposition folder (or the folder itself), an existing file unless `overwrite`, and an existing folder that
+    holds anything but the numbered PNG frames an earlier edit wrote (those only with `overwrite`)."""
+    if out.resolve() == folder.resolve() or folder.resolve() in out.resolve().parents:
+        raise GenomniError(f"--out {out} is inside the decomposition {folder}; write the edit elsewhere (nothing was changed)")
+    if not out.exists():
+        return
+    if out.is_dir() and any(not re.fullmatch(r"\d{5}\.png", p.name) for p in out.iterdir()):
+        raise GenomniError(f"--out {out} is a folder holding other files; choose a new --out (nothing was changed)")
+    if not overwrite:
+        raise GenomniError(f"--out {out} exists; pass --overwrite to replace it or choose a new --out (nothing was changed)")
+
+
+def edit(folder: str | Path, out: str | Path, edits: Edits, overwrite: bool = False) -> Path:
+    """Apply edits to a decomposition folder and write the re-composited video to `out` (an existing `out` only with
+    `overwrite`; see `check_edit_output`)."""
+    folder, out = Path(folder), Path(out)
     if not (folder / DECOMPOSITION).is_file():
         raise GenomniError(f"{folder}: no {DECOMPOSITION}; is this a `genomni decompose` output folder?")
+    check_edit_output(folder, out, overwrite)
     report = json.loads((folder / DECOMPOSITION).read_text())
     order = report["layer_order"]
     unknown = sorted((set(edits.drop) | set(edits.retime) | set(edits.move)) - set(order))
