@@ -79,7 +79,7 @@ def test_kubric_shards_as_object_sources_and_mask_filters(kubric_dir, tmp_path):
     assert s.meta["object"].startswith(f"{kubric_dir.name}/kubric-s") and (s.trimask == 0).any()
     assert run_cli(["generate", "objectpaste", "--objects", str(kubric_dir), "--backgrounds", str(tmp_path / "bg"),
                     "--out", str(tmp_path / "none"), "--num-samples", "1", "--min-area", "0.9", "--max-area", "1",
-                    "--caption", "Noise.", "--no-progress"]) == 0
+                    "--caption", "Noise.", "--no-progress"]) == 1  # no sample written: exit 1, reasons in dataset.json
     reason = read_card(tmp_path / "none")["dropped_scenes"][0]["reason"]
     assert "mask area" in reason and "outside [0.9, 1.0]" in reason
 

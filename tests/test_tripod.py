@@ -54,7 +54,7 @@ def test_a_panning_clip_is_dropped_with_its_measured_shift(tmp_path):
     video, _, _ = _footage(tmp_path / "pan", pan=3)
     assert camera_shift(video) > 10
     out = tmp_path / "ds"
-    assert run_cli(["generate", "tripod", str(tmp_path / "pan"), "--out", str(out), "--no-progress"]) == 0
+    assert run_cli(["generate", "tripod", str(tmp_path / "pan"), "--out", str(out), "--no-progress"]) == 1  # nothing written: exit 1
     card = read_card(out)
     assert card["samples"] == 0
     reason = card["dropped_scenes"][0]["reason"]
@@ -66,7 +66,7 @@ def test_never_uncovered_pixels_drop_the_clip(tmp_path):
     video, masks, _ = _footage(folder, t=3)
     write_video(folder / "masks" / "square", np.repeat(masks[:1], 3, axis=0).astype(np.uint8) * 255)
     out = tmp_path / "ds"
-    assert run_cli(["generate", "tripod", str(folder), "--out", str(out), "--no-progress"]) == 0
+    assert run_cli(["generate", "tripod", str(folder), "--out", str(out), "--no-progress"]) == 1  # nothing written: exit 1
     assert "pixels are never uncovered" in read_card(out)["dropped_scenes"][0]["reason"]
     assert json.loads((out / "dataset.json").read_text())["samples"] == 0
 
@@ -207,7 +207,7 @@ def test_stabilize_aligns_a_panning_clip_to_its_first_frame_and_crops(tmp_path):
     write_video(folder / "input.mkv", video)
     write_video(folder / "masks" / "square", masks.astype(np.uint8) * 255)
     (folder / "caption.txt").write_text("Noise.\n")
-    assert run_cli(["generate", "tripod", str(folder), "--out", str(tmp_path / "a"), "--no-progress"]) == 0
+    assert run_cli(["generate", "tripod", str(folder), "--out", str(tmp_path / "a"), "--no-progress"]) == 1  # nothing written: exit 1
     assert read_card(tmp_path / "a")["samples"] == 0
     assert run_cli(["generate", "tripod", str(folder), "--stabilize", "--out", str(tmp_path / "b"), "--no-progress"]) == 0
     (s,) = list(iter_samples(tmp_path / "b"))
@@ -260,5 +260,5 @@ def test_a_background_without_texture_is_not_measured_as_a_camera_move(tmp_path)
     write_video(folder / "input.mkv", np.stack(video))
     write_video(folder / "masks" / "o", np.stack(masks).astype(np.uint8) * 255)
     (folder / "caption.txt").write_text("A wall.\n")
-    assert run_cli(["generate", "tripod", str(folder), "--out", str(tmp_path / "o"), "--no-progress"]) == 0
+    assert run_cli(["generate", "tripod", str(folder), "--out", str(tmp_path / "o"), "--no-progress"]) == 1  # nothing written: exit 1
     assert read_card(tmp_path / "o")["dropped_scenes"][0]["reason"].startswith("camera motion cannot be measured")

@@ -6,6 +6,7 @@ import dataclasses
 
 import typer
 
+from ..errors import GenomniError
 from ..generators.kubric.config import KubricConfig
 from ..generators.layers import LayersConfig
 from ..generators.objectpaste import PasteConfig
@@ -19,6 +20,14 @@ SKIP_BAD = typer.Option(False, help="Drop a folder with bad input (listed in dat
 
 def _opts(opts: RunOptions) -> RunOptions:
     return dataclasses.replace(opts, command=command_line(invocation))
+
+
+def _check_written(summary: RunSummary) -> None:
+    """A finished run that wrote no sample is a failure (exit 1), with the first reason; dataset.json lists all."""
+    if summary.complete and summary.samples == 0:
+        first = f"; first: {summary.dropped[0].get('reason')}" if summary.dropped else ""
+        raise GenomniError(f"{summary.out_dir}: no samples were written ({len(summary.dropped)} dropped{first}); "
+                           f"dataset.json lists every reason")
 
 
 def _dropped(summary: RunSummary, what: str) -> str:
@@ -41,6 +50,7 @@ def generate_kubric(cfg: KubricConfig, opts: RunOptions) -> None:
     state = "complete" if summary.complete else "partial (other jobs or scenes still to run)"
     console.print(f"{summary.out_dir}: {summary.samples} samples from {summary.scenes_done} scenes, "
                   f"{len(summary.dropped)} dropped by QC; dataset {state}")
+    _check_written(summary)
 
 
 @generate_app.command("objectpaste", epilog=(
@@ -55,6 +65,7 @@ def generate_objectpaste(cfg: PasteConfig, opts: RunOptions) -> None:
 
     summary = run_objectpaste(cfg, _opts(opts))
     console.print(f"{summary.out_dir}: {summary.samples} samples, {len(summary.dropped)} draws dropped by the filters")
+    _check_written(summary)
 
 
 @generate_app.command("layers", epilog=(
@@ -69,6 +80,7 @@ def generate_layers(cfg: LayersConfig, opts: RunOptions, skip_bad: bool = SKIP_B
 
     summary = run_layers(cfg, _opts(opts), skip_bad)
     console.print(f"{summary.out_dir}: {summary.samples} samples from {summary.scenes_done} decompositions")
+    _check_written(summary)
 
 
 @generate_app.command("tripod", epilog=(
@@ -85,3 +97,4 @@ def generate_tripod(cfg: TripodConfig, opts: RunOptions, skip_bad: bool = SKIP_B
     console.print(_dropped(summary, "clips"))
     for d in summary.dropped:
         console.print(f"dropped {cfg.inputs[d['index']]}: {d['reason']}")
+    _check_written(summary)
