@@ -308,6 +308,10 @@ def remove(footage: Footage, model_dir: str, out_dir: str | Path, cfg: RemoveCon
     if cfg.prompt is None:  # recorded as the prompt used
         cfg = replace(cfg, prompt=prompt_for(cfg, footage))
         log.info("prompt: %r (%s)", cfg.prompt, "from the footage folder" if footage.prompt else "none given")
+    h, w = footage.shape[1:]
+    if cfg.format == "mp4" and (h % 2 or w % 2):  # before the model runs and anything is written
+        raise GenomniError(f"--format mp4 (H.264) needs even width and height, the clip is {w}x{h}: use --format mkv "
+                           f"(lossless) or png")
     names = ["background"] + [f"solo_{i}" for i in range(len(footage.names))]
     identity = removal_identity(footage, model_dir, cfg)
     guard_resume(out, "remove.json", identity, resume, [output_name(n, footage.names, cfg.format) for n in names])
