@@ -25,7 +25,7 @@ from PIL import Image
 
 from .constants import MASK_THRESHOLD
 from .errors import GenomniError
-from .media import IMAGE_SUFFIXES, VIDEO_SUFFIXES, frame_files, read_video
+from .media import VIDEO_SUFFIXES, frame_files, read_video
 from .options import option, require
 
 log = logging.getLogger(__name__)
@@ -66,7 +66,7 @@ def instance_maps(folder: Path, files: list[Path] | None = None) -> np.ndarray:
     """Instance-id maps (T,H,W) int32 from a folder's images (or the given `files` of it): palette PNGs keep the
     palette index (the instance id); other images are read as gray."""
     if files is None:
-        files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        files = frame_files(folder)  # in frame order, refusing odd-named images
     if not files:
         raise GenomniError(f"{folder}: no PNG/JPG frames in folder")
     maps = []
@@ -101,11 +101,13 @@ def check_masks(masks: np.ndarray, names: list[str], shape: tuple[int, int, int]
 def find_media(folder: Path, stems: tuple[str, ...]) -> Path | None:
     """The first `stem.<video suffix>` file or `stem/` frame folder in `folder`."""
     for stem in stems:
-        if (folder / stem).is_dir():
-            return folder / stem
-        for p in sorted(folder.glob(f"{stem}.*")):
-            if p.suffix.lower() in VIDEO_SUFFIXES:
-                return p
+        found = ([folder / stem] if (folder / stem).is_dir() else []) + \
+            [p for p in sorted(folder.glob(f"{stem}.*")) if p.suffix.lower() in VIDEO_SUFFIXES]
+        if len(found) > 1:
+            raise GenomniError(f"{folder}: holds {' and '.join(p.name for p in found)}; keep one (which is the video "
+                               f"is not guessed)")
+        if found:
+            return found[0]
     return None
 
 
@@ -156,12 +158,39 @@ def _palette_track(folder: Path) -> np.ndarray | None:
     return instance_maps(folder) > 0
 
 
+def _cutout_or_label_track(folder: Path) -> np.ndarray | None:
+    """(T,H,W) uint8 mask frames of a folder whose images say the object another way than grey levels, else None:
+    RGBA cutouts whose alpha varies (the object only in alpha, the colour constant) give their alpha; 0/1 label
+    images (8- or 16-bit) give 255 for 1; other 16-bit masks are scaled to 8 bits."""
+    files = frame_files(folder)
+    first = cv2.imread(str(files[0]), cv2.IMREAD_UNCHANGED)
+    if first is None or (first.dtype == np.uint8 and first.ndim == 2 and first.max() > 1) or \
+            (first.dtype == np.uint8 and first.ndim == 3 and first.shape[-1] == 3):
+        return None  # plain grey or colour frames: read_video reads them (once)
+    imgs = [first] + [cv2.imread(str(f), cv2.IMREAD_UNCHANGED) for f in files[1:]]
+    if any(i is None for i in imgs) or len({i.shape for i in imgs}) > 1:
+        return None  # read_video names the problem
+    stack = np.stack(imgs)
+    if stack.ndim == 4 and stack.shape[-1] == 4 and (stack[..., 3] < stack[..., 3].max()).any():
+        out = stack[..., 3]
+    elif stack.ndim == 3 and stack.max() == 1:
+        out = stack * 255
+    elif stack.dtype == np.uint16:
+        out = (stack if stack.ndim == 3 else stack.max(-1)) // 257
+    else:
+        return None
+    return out.astype(np.uint8)
+
+
 def read_mask_track(path: str | os.PathLike, threshold: int = MASK_THRESHOLD) -> tuple[np.ndarray, float | None]:
     """One object's mask track (a video or a frame folder) as (T,H,W) bool, and its fps. A colour video (more than
-    1% of pixels with channels COLOR_LEVELS apart) is refused: it is footage, not a mask."""
+    1% of pixels with channels COLOR_LEVELS apart) is refused: it is footage, not a mask. Folders of palette PNGs,
+    RGBA cutouts and 0/1 label images are read as what they mean (`_cutout_or_label_track`)."""
     path = Path(path)
     if path.is_dir() and (palette := _palette_track(path)) is not None:
         return palette, None
+    if path.is_dir() and (special := _cutout_or_label_track(path)) is not None:
+        return binarize_mask(special, str(path), threshold), None
     frames, fps = read_video(path)
     spread = frames.max(-1).astype(np.int16) - frames.min(-1)
     colored = float((spread > COLOR_LEVELS).mean())

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import av
 import cv2
@@ -112,10 +113,25 @@ def decode_video(data: bytes, source: str = "<bytes>") -> tuple[np.ndarray, floa
         raise GenomniError(f"{source}: cannot decode video ({exc})") from exc
 
 
+def _natural(name: str) -> list[Any]:
+    return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", name)]
+
+
 def frame_files(folder: Path) -> list[Path]:
-    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    """A folder's frames in order: by the numbers in their names (frame2 before frame10, as zero-padded names sort
+    anyway). Images named another way than the rest (a preview.png among 00000.png ...) are refused by name: taking
+    them for frames would put a foreign picture in the clip."""
+    files = sorted((p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES), key=lambda p: _natural(p.name))
     if not files:
         raise GenomniError(f"{folder}: no PNG/JPG frames in folder")
+    patterns: dict[str, list[str]] = {}
+    for p in files:
+        patterns.setdefault(re.sub(r"\d+", "#", p.name.lower()), []).append(p.name)
+    if len(patterns) > 1:
+        common = max(patterns.values(), key=len)
+        odd = sorted(n for names in patterns.values() if names is not common for n in names)
+        raise GenomniError(f"{folder}: {', '.join(odd[:3])} {'is' if len(odd) == 1 else 'are'} not named like the "
+                           f"frames ({common[0]}, ...); move {'it' if len(odd) == 1 else 'them'} out of the folder")
     return files
 
 

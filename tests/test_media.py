@@ -67,3 +67,31 @@ def test_resize_nearest_keeps_mask_values():
     m[:, 4:6] = 128
     out = resize_video(m, (5, 13), nearest=True)
     assert out.shape == (2, 5, 13) and set(np.unique(out)) == {0, 128, 255}
+
+
+def test_frame_folders_read_in_number_order_and_refuse_a_stray_image(tmp_path):
+    """frame1..frame12 without zero padding are frames 1..12, not 1, 10, 11, 12, 2, ...; a preview.png among the
+    frames is named, not read as a frame."""
+    import cv2
+
+
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for k in range(1, 13):
+        cv2.imwrite(str(folder / f"frame{k}.png"), np.full((4, 6, 3), k * 10, np.uint8))
+    frames, _ = read_video(folder)
+    assert [int(f[0, 0, 0]) for f in frames] == [k * 10 for k in range(1, 13)]
+    cv2.imwrite(str(folder / "preview.png"), np.zeros((8, 8, 3), np.uint8))
+    with pytest.raises(GenomniError, match=r"preview.png is not named like the frames \(frame1.png, ...\); move it out"):
+        read_video(folder)
+
+
+def test_a_footage_folder_with_two_inputs_is_refused_not_guessed(tmp_path):
+    from genomni.footage_folders import open_footage
+
+    folder = tmp_path / "clip"
+    write_video(folder / "input.mkv", np.zeros((3, 8, 8, 3), np.uint8))
+    write_video(folder / "input.mp4", np.zeros((3, 8, 8, 3), np.uint8))
+    write_video(folder / "masks" / "a", np.full((3, 8, 8), 255, np.uint8))
+    with pytest.raises(GenomniError, match="holds input.mkv and input.mp4; keep one"):
+        open_footage(folder)
