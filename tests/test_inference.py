@@ -541,3 +541,18 @@ def test_a_size_the_output_format_cannot_take_fails_before_any_work(tiny_model, 
     assert not (tmp_path / "r").exists()
     assert run_cli(["remove", str(tmp_path / "odd.mkv"), "--mask", str(tmp_path / "m"), "--model", str(tiny_model),
                     "--out", str(tmp_path / "r"), "--format", "mkv", "--steps", "1", "--max-side", "32", "--no-progress"]) == 0
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda d: (d / "decomposition.json").write_text("[1, 2]"), "no layer_order list of layer names"),
+    (lambda d: (d / "decomposition.json").write_text('{"fps": 12}'), "no layer_order list of layer names"),
+    (lambda d: (d / "decomposition.json").write_text("{not json"), "not valid JSON"),
+    (lambda d: [f.unlink() for f in sorted((d / "layers" / "a").iterdir())[2:]], "2 frames of 16x12, the background 4"),
+    (lambda d: (d / "decomposition.json").write_text('{"layer_order": ["a", "b"], "fps": "fast"}'), "is not a frame rate"),
+])
+def test_edit_on_a_damaged_decomposition_is_one_line(damage, message, tmp_path, capsys):
+    _decomposition(tmp_path / "d")
+    damage(tmp_path / "d")
+    assert run_cli(["edit", str(tmp_path / "d"), "--out", str(tmp_path / "e.mp4")]) == 1
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1 and not (tmp_path / "e.mp4").exists()

@@ -92,8 +92,14 @@ def edit(folder: str | Path, out: str | Path, edits: Edits, overwrite: bool = Fa
     if not (folder / DECOMPOSITION).is_file():
         raise GenomniError(f"{folder}: no {DECOMPOSITION}; is this a `genomni decompose` output folder?")
     check_edit_output(folder, out, overwrite)
-    report = json.loads((folder / DECOMPOSITION).read_text())
-    order = report["layer_order"]
+    try:
+        report = json.loads((folder / DECOMPOSITION).read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise GenomniError(f"{folder / DECOMPOSITION}: not valid JSON ({exc})") from exc
+    order = report.get("layer_order") if isinstance(report, dict) else None
+    if not isinstance(order, list) or not all(isinstance(n, str) and n for n in order):
+        raise GenomniError(f"{folder / DECOMPOSITION}: no layer_order list of layer names; is this a `genomni decompose` "
+                           f"output folder?")
     unknown = sorted((set(edits.drop) | set(edits.retime) | set(edits.move)) - set(order))
     if unknown:
         raise GenomniError(f"unknown layer(s) {', '.join(unknown)}; this decomposition has {', '.join(order)}")
@@ -106,10 +112,15 @@ def edit(folder: str | Path, out: str | Path, edits: Edits, overwrite: bool = Fa
         if name in edits.drop:
             continue
         alpha, rgb = read_rgba_folder(folder / "layers" / name)
+        if alpha.shape != (t, h, w):
+            raise GenomniError(f"{folder / 'layers' / name}: {alpha.shape[0]} frames of {alpha.shape[2]}x{alpha.shape[1]}, "
+                               f"the background {t} of {w}x{h}; the decomposition is incomplete or damaged")
         if name in edits.retime:
             alpha, rgb = retime(alpha, rgb, *edits.retime[name])
         if name in edits.move:
             alpha, rgb = move(alpha.astype(np.float32), rgb.astype(np.float32), *edits.move[name])
         layers.append((alpha, rgb))
-    frames = composite(bg, layers)
-    return write_video(out, frames, float(report.get("fps", DEFAULT_FPS)))
+    fps = report.get("fps", DEFAULT_FPS)
+    if isinstance(fps, bool) or not isinstance(fps, (int, float)) or not 0 < fps < 1000:
+        raise GenomniError(f"{folder / DECOMPOSITION}: fps {fps!r} is not a frame rate")
+    return write_video(out, composite(bg, layers), float(fps))
