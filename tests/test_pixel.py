@@ -181,3 +181,28 @@ def test_a_model_with_nan_weights_stops_removal_and_training_in_one_line(pixel_d
     err = capsys.readouterr().err
     assert "step 1: the loss is nan" in err and err.count("\n") == 1
     assert not (tmp_path / "t" / "model").exists()
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("spatial_scale", 0, "spatial_scale must be an integer >= 1, got 0"),
+    ("extra", {"inference_steps": 0}, "extra.inference_steps must be an integer >= 1, got 0"),
+    ("extra", {"train_clip": "nine"}, "extra.train_clip must be [frames, height, width]"),
+    ("backbone", "lumiere", "backbone must be one of wan, pixel, cogvideox"),
+])
+def test_a_damaged_casper_json_is_one_line_before_any_work(field, value, message, pixel_dir, tmp_path, capsys):
+    import shutil
+
+    bad = tmp_path / "bad"
+    shutil.copytree(pixel_dir, bad)
+    record = json.loads((bad / "casper.json").read_text())
+    record[field] = value
+    (bad / "casper.json").write_text(json.dumps(record))
+    video = np.zeros((5, 16, 16, 3), np.uint8)
+    write_video(tmp_path / "clip.mp4", video, 8.0)
+    mask = np.zeros((5, 16, 16), np.uint8)
+    mask[:, 4:8, 4:8] = 255
+    write_video(tmp_path / "mask", mask)
+    assert run_cli(["remove", str(tmp_path / "clip.mp4"), "--mask", str(tmp_path / "mask"), "--model", str(bad),
+                    "--out", str(tmp_path / "r")]) == 1
+    err = capsys.readouterr().err
+    assert "casper.json: " + message in err and err.count("\n") == 1 and not (tmp_path / "r").exists()

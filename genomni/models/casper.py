@@ -46,6 +46,7 @@ from ..errors import GenomniError
 from ..footage import dilate
 from ..media import atomic_dir
 from ..metrics import inpaint_telea
+from ..options import require
 from ..tensors import from_uint8, to_uint8
 from .cogvideox_decode import decode_videox
 
@@ -78,6 +79,24 @@ class CasperConfig:
     base: str = ""
     genomni_version: str = __version__
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        """Values no model can have are refused here, so a damaged casper.json is one line, not a traceback later
+        (or, for inference_steps 0, a silent default)."""
+        def positive_int(v: Any) -> bool:
+            return isinstance(v, int) and not isinstance(v, bool) and v >= 1
+
+        extra = self.extra
+        clip = extra.get("train_clip")
+        problems = [(self.backbone not in BACKBONES, f"backbone must be one of {', '.join(BACKBONES)}, got {self.backbone!r}"),
+                    (self.layout not in LAYOUTS, f"layout must be one of {', '.join(LAYOUTS)}, got {self.layout!r}")]
+        problems += [(not positive_int(getattr(self, k)), f"{k} must be an integer >= 1, got {getattr(self, k)!r}")
+                     for k in ("latent_channels", "mask_channels", "spatial_scale", "temporal_scale", "max_text_tokens")]
+        problems += [(k in extra and extra[k] is not None and not positive_int(extra[k]),
+                      f"extra.{k} must be an integer >= 1, got {extra.get(k)!r}") for k in ("inference_steps", "inference_stride")]
+        problems.append((clip is not None and not (isinstance(clip, list) and len(clip) == 3 and all(map(positive_int, clip))),
+                         f"extra.train_clip must be [frames, height, width] of integers >= 1, got {clip!r}"))
+        require([(not bad, message) for bad, message in problems])
 
     @property
     def in_channels(self) -> int:
@@ -132,7 +151,10 @@ def read_casper_config(path: Path) -> CasperConfig:
         want = typing.get_origin(hints[k]) or hints[k]
         if not isinstance(v, want) or (want is int and isinstance(v, bool)):
             raise GenomniError(f"{path}: {k} must be {getattr(want, '__name__', want)}, got {v!r}")
-    return CasperConfig(**data)
+    try:
+        return CasperConfig(**data)
+    except GenomniError as exc:
+        raise GenomniError(f"{path}: {exc}") from None
 
 
 def prefill_removed(video: torch.Tensor, trimask: torch.Tensor) -> torch.Tensor:
