@@ -30,3 +30,18 @@ def kubric_dir(tmp_path_factory):
     out = tmp_path_factory.mktemp("kubric") / "ds"
     assert run_cli(["generate", "kubric", "--out", str(out), "--num-scenes", "3", *TINY]) == 0
     return out
+
+
+def square_clip(folder, frames: int, height: int, width: int, name: str = "clip.mp4"):
+    """A random-noise clip and one object's mask (a square a quarter of the frame in, a quarter of its size) written
+    under `folder`; returns (video path, mask folder path)."""
+    import numpy as np
+
+    from genomni.media import write_video
+
+    video = np.random.default_rng(0).integers(0, 255, (frames, height, width, 3), dtype=np.uint8)
+    write_video(folder / name, video, 8.0)
+    mask = np.zeros((frames, height, width), np.uint8)
+    mask[:, height // 4:height // 2, width // 4:width // 2] = 255
+    write_video(folder / "mask", mask)
+    return folder / name, folder / "mask"

@@ -5,7 +5,7 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from conftest import run_cli
+from conftest import run_cli, square_clip
 from PIL import Image
 
 from genomni.errors import GenomniError
@@ -530,16 +530,11 @@ def test_a_frame_that_cannot_be_written_fails_the_folder_which_is_not_committed(
 
 
 def test_a_size_the_output_format_cannot_take_fails_before_any_work(tiny_model, tmp_path, capsys):
-    video = np.random.default_rng(0).integers(0, 255, (5, 47, 63, 3), dtype=np.uint8)
-    write_video(tmp_path / "odd.mkv", video, 8.0)
-    mask = np.zeros((5, 47, 63), np.uint8)
-    mask[:, 10:20, 10:20] = 255
-    write_video(tmp_path / "m", mask)
-    assert run_cli(["remove", str(tmp_path / "odd.mkv"), "--mask", str(tmp_path / "m"), "--model", str(tiny_model),
-                    "--out", str(tmp_path / "r")]) == 1
+    video, mask = square_clip(tmp_path, 5, 47, 63, "odd.mkv")
+    assert run_cli(["remove", str(video), "--mask", str(mask), "--model", str(tiny_model), "--out", str(tmp_path / "r")]) == 1
     assert "--format mp4 (H.264) needs even width and height, the clip is 63x47" in capsys.readouterr().err
     assert not (tmp_path / "r").exists()
-    assert run_cli(["remove", str(tmp_path / "odd.mkv"), "--mask", str(tmp_path / "m"), "--model", str(tiny_model),
+    assert run_cli(["remove", str(video), "--mask", str(mask), "--model", str(tiny_model),
                     "--out", str(tmp_path / "r"), "--format", "mkv", "--steps", "1", "--max-side", "32", "--no-progress"]) == 0
 
 

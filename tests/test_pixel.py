@@ -4,12 +4,11 @@ import json
 import numpy as np
 import pytest
 import torch
-from conftest import run_cli
+from conftest import run_cli, square_clip
 from safetensors.torch import load_file
 
 from genomni.errors import GenomniError
 from genomni.footage import dilate
-from genomni.media import write_video
 from genomni.models.casper import CasperModel
 from genomni.models.presets import PIXEL_PRESETS, build_preset
 from genomni.pipelines.casper import CasperPipeline
@@ -165,14 +164,10 @@ def test_a_model_with_nan_weights_stops_removal_and_training_in_one_line(pixel_d
         for p in m.transformer.parameters():
             p.fill_(float("nan"))
     bad = m.save_pretrained(tmp_path / "nan-model")
-    video = np.random.default_rng(0).integers(0, 256, (5, 32, 32, 3), dtype=np.uint8)
-    write_video(tmp_path / "clip.mp4", video, 8.0)
-    mask = np.zeros((5, 32, 32), np.uint8)
-    mask[:, 8:16, 8:16] = 255
-    write_video(tmp_path / "mask", mask)
+    video, mask = square_clip(tmp_path, 5, 32, 32)
     capsys.readouterr()
-    assert run_cli(["remove", str(tmp_path / "clip.mp4"), "--mask", str(tmp_path / "mask"), "--model", str(bad),
-                    "--out", str(tmp_path / "r"), "--no-progress"]) == 1
+    assert run_cli(["remove", str(video), "--mask", str(mask), "--model", str(bad), "--out", str(tmp_path / "r"),
+                    "--no-progress"]) == 1
     err = capsys.readouterr().err
     assert "background: the model produced values that are not finite" in err and err.count("\n") == 1
     assert not (tmp_path / "r" / "background.mp4").exists()
@@ -197,12 +192,7 @@ def test_a_damaged_casper_json_is_one_line_before_any_work(field, value, message
     record = json.loads((bad / "casper.json").read_text())
     record[field] = value
     (bad / "casper.json").write_text(json.dumps(record))
-    video = np.zeros((5, 16, 16, 3), np.uint8)
-    write_video(tmp_path / "clip.mp4", video, 8.0)
-    mask = np.zeros((5, 16, 16), np.uint8)
-    mask[:, 4:8, 4:8] = 255
-    write_video(tmp_path / "mask", mask)
-    assert run_cli(["remove", str(tmp_path / "clip.mp4"), "--mask", str(tmp_path / "mask"), "--model", str(bad),
-                    "--out", str(tmp_path / "r")]) == 1
+    video, mask = square_clip(tmp_path, 5, 16, 16)
+    assert run_cli(["remove", str(video), "--mask", str(mask), "--model", str(bad), "--out", str(tmp_path / "r")]) == 1
     err = capsys.readouterr().err
     assert "casper.json: " + message in err and err.count("\n") == 1 and not (tmp_path / "r").exists()
