@@ -73,8 +73,8 @@ def trimasks_for(masks: np.ndarray) -> dict[str, np.ndarray]:
     return out
 
 
-def _resize(frames: np.ndarray, h: int, w: int, nearest: bool = False) -> np.ndarray:
-    return resize_video(frames, (h, w), nearest, grow=cv2.INTER_CUBIC)  # back to the user's size: cubic
+def _resize(frames: np.ndarray, h: int, w: int) -> np.ndarray:
+    return resize_video(frames, (h, w), grow=cv2.INTER_CUBIC)  # area when shrinking, cubic where a side grows
 
 
 RIM_GROW, RIM_FEATHER = 2, 2  # px at the input's size: the object's antialiased rim goes with it, then a soft seam
@@ -94,10 +94,10 @@ def working_trimask(tri: np.ndarray, h: int, w: int) -> np.ndarray:
     return out
 
 
-def removed_weight(removed: np.ndarray) -> np.ndarray:
+def removed_weight(rim: np.ndarray) -> np.ndarray:
     """(H,W) float32 in [0,1] for one frame at the input's size: 1 where the model's enlarged output replaces the
-    input (the removed objects and their rim, RIM_GROW px), falling to 0 over RIM_FEATHER px."""
-    grown = dilate(removed, RIM_GROW + RIM_FEATHER).astype(np.float32)
+    input (`rim`: the removed objects grown by RIM_GROW px), falling to 0 over RIM_FEATHER px."""
+    grown = dilate(rim, RIM_FEATHER).astype(np.float32)
     k = 2 * RIM_FEATHER + 1
     return cv2.blur(grown, (k, k), borderType=cv2.BORDER_REPLICATE)
 
@@ -119,8 +119,9 @@ def back_to_input_size(frames: np.ndarray, video: np.ndarray, removed: np.ndarra
     out = np.empty_like(video)
     for k in range(len(video)):
         model = frames[k].astype(np.float32)
-        weight = removed_weight(removed[k])
-        keep = (~dilate(removed[k], RIM_GROW)).astype(np.float32)  # the rest: what the input shows besides the objects
+        rim = dilate(removed[k], RIM_GROW)
+        weight = removed_weight(rim)
+        keep = (~rim).astype(np.float32)  # the rest: what the input shows besides the objects
         share = cv2.resize(keep, (sw, sh), interpolation=cv2.INTER_AREA)[..., None]
         rest = cv2.resize(video[k].astype(np.float32) * keep[..., None], (sw, sh), interpolation=cv2.INTER_AREA)
         shrunk = np.where(share > 1e-3, rest / np.maximum(share, 1e-3), model)  # no change where nothing is kept
