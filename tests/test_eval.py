@@ -295,3 +295,31 @@ def test_a_benchmark_with_no_scorable_scene_still_gets_its_report(tmp_path, caps
     err = capsys.readouterr().err
     assert not (out / "scores.png").exists() and err.count("\n") == 1
     assert err.startswith("error: no scene could be scored; ") and "report.md lists each with its reason" in err
+
+
+def test_the_cache_never_reports_numbers_of_other_inputs(tmp_path):
+    """Stale-cache cases a user meets: predictions replaced in place between runs into the same --out, another
+    --mask-threshold (other masks, other regions), and a damaged cache entry: each scored afresh, like a new --out."""
+    video, mask, bg = _scene(tmp_path / "bench", "a")
+    preds = tmp_path / "preds"
+    write_video(preds / "a" / "background", bg)
+    out = tmp_path / "r"
+    args = ["eval", "--benchmark", f"toy={tmp_path / 'bench'}", "--method", f"p=predictions:{preds}", "--method",
+            "copy-input", "--out", str(out), "--no-lpips", "--no-progress"]
+
+    def summary(o=out):
+        return json.loads((o / "results.json").read_text())["summary"]
+
+    assert run_cli(args) == 0 and summary()["p"]["toy"]["psnr"] == 100.0
+    write_video(preds / "a" / "background", np.zeros_like(bg))  # replaced by black frames
+    assert run_cli(args) == 0 and summary()["p"]["toy"]["psnr"] < 15
+    first = summary()["copy-input"]["toy"]["psnr_object"]
+    write_video(tmp_path / "bench" / "a" / "masks" / "square", np.where(mask, 255, 0).astype(np.uint8)[:, :, ::-1])
+    assert run_cli(args) == 0  # the masks rewritten mirrored: other masks, other regions
+    assert summary()["copy-input"]["toy"]["psnr_object"] != first
+    fresh = tmp_path / "fresh"
+    assert run_cli([*args[:-4], "--out", str(fresh), "--no-lpips", "--no-progress"]) == 0
+    assert summary() == summary(fresh)
+    for entry in (out / "cache").rglob("*.json"):
+        entry.write_text('{"key": ')  # a killed write
+    assert run_cli(args) == 0 and summary() == summary(fresh)

@@ -12,6 +12,7 @@ Per-scene results are cached under OUT/cache/, so an interrupted run resumes.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import logging
@@ -95,21 +96,58 @@ def score_regions(pred: np.ndarray, scene: Scene) -> dict[str, float | None]:
     return out
 
 
-def _cache_key(provenance: dict[str, Any], cfg: EvalConfig) -> dict[str, Any]:
-    """What a cached score depends on besides the scene: the method's identity (paths, weights hash, steps),
-    LPIPS on/off and its weights, the layout and the ground-truth folder name."""
-    return json.loads(json.dumps({"method": provenance, "lpips": cfg.lpips, "lpips_backbone": cfg.lpips_backbone,
-                                  "layout": cfg.layout, "gt_name": cfg.gt_name, "resize": cfg.resize}, default=str))
+def _digest(*arrays: np.ndarray) -> str:
+    h = hashlib.sha256()
+    for a in arrays:
+        h.update(str((a.shape, a.dtype.str)).encode())
+        h.update(np.ascontiguousarray(a).tobytes())
+    return h.hexdigest()[:16]
 
 
-def _cache_matches(cached: dict[str, Any], provenance: dict[str, Any], cfg: EvalConfig) -> bool:
-    """A cache entry made for another method, model or protocol is recomputed, never reused."""
-    return cached.get("key") == _cache_key(provenance, cfg) and "regions" in cached
+def _cache_key(provenance: dict[str, Any], cfg: EvalConfig, scene: Scene, pred: np.ndarray | None) -> dict[str, Any]:
+    """Everything a cached score depends on: the method's identity (paths, weights hash, steps), the scene's content
+    as scored (video, masks as binarized, ground truth: so --mask-threshold, --resize and replaced files count), the
+    prediction's content where it is read rather than computed (`predictions:` folders), LPIPS on/off and its
+    weights, the layout, the ground-truth folder name and the genomni version (a baseline's code may change)."""
+    content = {"scene": _digest(scene.footage.video, scene.footage.masks, scene.background),
+               "prediction": None if pred is None else _digest(pred)}
+    return json.loads(json.dumps({"method": provenance, **content, "lpips": cfg.lpips, "lpips_backbone": cfg.lpips_backbone,
+                                  "layout": cfg.layout, "gt_name": cfg.gt_name, "resize": cfg.resize,
+                                  "genomni": __version__}, default=str))
+
+
+def _cached(path: Path, key: dict[str, Any]) -> dict[str, Any] | None:
+    """The cache entry at `path` when it was made for exactly `key`; another method, model, protocol or content, and
+    a damaged entry (genomni's own file: a killed write, a hand edit), are recomputed, never reused."""
+    try:
+        cached = json.loads(path.read_text()) if path.is_file() else None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    return cached if isinstance(cached, dict) and cached.get("key") == key and "regions" in cached else None
 
 
 def _strip(scene: Scene, pred: np.ndarray, t: int) -> np.ndarray:
     """input | prediction | ground truth of frame t."""
     return np.concatenate([scene.footage.video[t], pred[t], scene.background[t]], axis=1)
+
+
+def _score_or_cached(scene: Scene, fn: Any, prov: dict[str, Any], cfg: EvalConfig, cache: Path, lpips_net: Any,
+                     out: Path, stem: str) -> dict[str, Any]:
+    """One method's scores on one scene: from its cache entry when that was made for exactly these inputs, else
+    computed (with the worst frame's strip) and cached."""
+    read = fn(scene) if "dir" in prov else None  # a predictions: folder is read (cheap), so its content is in the key
+    key = _cache_key(prov, cfg, scene, read)
+    if (cached := _cached(cache, key)) is not None:
+        return cached
+    pred = read if read is not None else fn(scene)
+    frames = score_scene(pred, scene, lpips_net)
+    t_bad = int(np.argmin(frames["psnr"]))
+    strip_path = out / "worst" / f"{stem}-{t_bad:05d}.png"
+    _save_png(strip_path, _strip(scene, pred, t_bad))
+    record = {"key": key, "frames": frames, "regions": score_regions(pred, scene), "worst_frame": t_bad,
+              "worst_strip": str(strip_path.relative_to(out))}
+    atomic_write_bytes(cache, json.dumps(record).encode())
+    return record
 
 
 @dataclass
@@ -152,25 +190,14 @@ def evaluate(cfg: EvalConfig, progress: bool = True) -> EvalResult:
                     cache = out / "cache" / _slug(mname) / _slug(bname) / f"{_slug(scene.name)}.json"
                     if isinstance(scene, Skipped):
                         rows.append({**row, "skipped": scene.reason})
-                    elif cache.is_file() and _cache_matches(cached := json.loads(cache.read_text()), prov, cfg):
-                        rows.append({**row, **cached})
                     else:
                         try:
-                            pred = fn(scene)
-                            frames = score_scene(pred, scene, lpips_net)
+                            rows.append({**row, **_score_or_cached(scene, fn, prov, cfg, cache, lpips_net, out,
+                                                                   f"{_slug(mname)}-{_slug(bname)}-{_slug(scene.name)}")})
                         except GenomniError as exc:
                             if cfg.strict:
                                 raise
                             rows.append({**row, "skipped": str(exc)})
-                        else:
-                            t_bad = int(np.argmin(frames["psnr"]))
-                            strip_path = out / "worst" / f"{_slug(mname)}-{_slug(bname)}-{_slug(scene.name)}-{t_bad:05d}.png"
-                            _save_png(strip_path, _strip(scene, pred, t_bad))
-                            record = {"key": _cache_key(prov, cfg), "frames": frames, "regions": score_regions(pred, scene),
-                                      "worst_frame": t_bad,
-                                      "worst_strip": str(strip_path.relative_to(out))}
-                            atomic_write_bytes(cache, json.dumps(record).encode())
-                            rows.append({**row, **record})
                     bar.advance(task)
     results = write_report(cfg, rows, methods, time.time() - t0)
     return EvalResult(out, results["summary"], results)
