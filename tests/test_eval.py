@@ -323,3 +323,11 @@ def test_the_cache_never_reports_numbers_of_other_inputs(tmp_path):
     for entry in (out / "cache").rglob("*.json"):
         entry.write_text('{"key": ')  # a killed write
     assert run_cli(args) == 0 and summary() == summary(fresh)
+
+
+def test_two_benchmarks_with_one_name_are_refused_not_merged(tmp_path, capsys):
+    _scene(tmp_path / "b1", "a")
+    _scene(tmp_path / "b2", "a", seed=1)
+    assert run_cli(["eval", "--benchmark", f"toy={tmp_path / 'b1'}", "--benchmark", f"toy={tmp_path / 'b2'}",
+                    "--method", "copy-input", "--out", str(tmp_path / "r"), "--no-progress"]) == 1
+    assert "--benchmark 'toy' is given twice" in capsys.readouterr().err and not (tmp_path / "r").exists()

@@ -18,6 +18,8 @@ def _named_dirs(flag: str, field_name: str):
             name, sep, root = b.partition("=")
             if not sep or not name or not root:
                 raise GenomniError(f"--{flag} {b!r}: expected NAME=DIR")
+            if name in out:  # the first would be dropped silently
+                raise GenomniError(f"--{flag} {name!r} is given twice; give each a different NAME")
             out[name] = root
         return {field_name: out}
     return parse
