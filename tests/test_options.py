@@ -145,3 +145,49 @@ def test_numbers_that_cannot_mean_anything_are_refused_by_every_verb_before_any_
 def test_edit_refuses_numbers_that_cannot_mean_anything(option, value, message, tmp_path, capsys):
     assert run_cli(["edit", str(tmp_path), option, value, "--out", str(tmp_path / "e.mp4")]) == 1
     assert message in capsys.readouterr().err and not (tmp_path / "e.mp4").exists()
+
+
+def test_lr_schedules_are_diffusers_own_names():
+    """The list --lr-schedule checks (kept torch-free for --help) is exactly diffusers' SchedulerType."""
+    from diffusers.optimization import SchedulerType
+
+    from genomni.training.config import LR_SCHEDULES
+
+    assert set(LR_SCHEDULES) == {s.value for s in SchedulerType}
+
+
+@pytest.mark.parametrize("args, message", [
+    (["train", "run", "--model", "m", "--data", "d", "--out", "o", "--lr-schedule", "bogus"],
+     "--lr-schedule: unknown value(s) bogus"),
+    (["data", "inspect", ".", "--preview", "prev"], "--preview prev: the file name must end in .png or .jpg or .jpeg"),
+    (["data", "inspect", ".", "--gif", "anim.png"], "--gif anim.png: the file name must end in .gif"),
+])
+def test_values_that_used_to_end_in_a_traceback_are_one_line(args, message, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert run_cli(args) == 1
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+
+
+def test_mix_weights_must_be_finite():
+    from genomni.datasets.loader import parse_mix
+
+    with pytest.raises(GenomniError, match="--mix weights must be finite, >= 0 and not all zero"):
+        parse_mix("kubric=nan", {"kubric": [0, 1]})
+    with pytest.raises(GenomniError, match="--mix weights must be finite"):
+        parse_mix("kubric=inf,tripod=1", {"kubric": [0], "tripod": [1]})
+
+
+def test_a_gpu_the_machine_lacks_is_one_line(monkeypatch):
+    import torch
+
+    from genomni.tensors import pick_device
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(GenomniError, match="--device cuda:99: no CUDA GPU is available"):
+        pick_device("cuda:99")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    with pytest.raises(GenomniError, match="--device cuda:2: this machine has 2 CUDA GPU"):
+        pick_device("cuda:2")
+    assert pick_device("cuda:1") == torch.device("cuda:1") and pick_device("cpu") == torch.device("cpu")

@@ -33,6 +33,9 @@ def data_inspect(
     """Totals, per-source counts and QC summaries of a shard directory, with optional previews."""
     from ..datasets.inspect import previews, summarize
 
+    for flag, path, suffixes in (("--preview", preview, (".png", ".jpg", ".jpeg")), ("--gif", gif, (".gif",))):
+        if path is not None and path.suffix.lower() not in suffixes:
+            raise GenomniError(f"{flag} {path}: the file name must end in {' or '.join(suffixes)}")
     summary = summarize(directory)
     if preview or gif:
         previews(directory, preview, gif, count)

@@ -8,6 +8,7 @@ uninterrupted stream (the data position is just t).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from typing import Any
 
@@ -41,8 +42,8 @@ def parse_mix(spec: str | dict[str, float] | None, sources: dict[str, list[int]]
     if unknown:
         raise GenomniError(f"--mix names source(s) {', '.join(unknown)} that the data does not have "
                            f"(it has {', '.join(sorted(sources))})")
-    if any(w < 0 for w in weights.values()) or sum(weights.values()) <= 0:
-        raise GenomniError("--mix weights must be >= 0 and not all zero")
+    if not all(math.isfinite(w) and w >= 0 for w in weights.values()) or sum(weights.values()) <= 0:
+        raise GenomniError(f"--mix weights must be finite, >= 0 and not all zero, got {spec}")
     total = sum(weights.values())
     return {s: weights[s] / total for s in sorted(weights) if weights[s] > 0}
 

@@ -31,6 +31,7 @@ from ..errors import GenomniError
 from ..media import atomic_write_bytes
 from ..metrics import REGIONS, frame_metrics, load_lpips, region_masks, region_psnr
 from ..outdir import locks
+from ..tensors import pick_device
 from .benchmarks import Scene, Skipped, load_benchmark, scoring_size
 from .config import EvalConfig
 from .methods import resolve
@@ -166,7 +167,7 @@ def evaluate(cfg: EvalConfig, progress: bool = True) -> EvalResult:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     out = Path(cfg.out)
-    lpips_net = load_lpips(cfg.lpips_backbone, cfg.device) if cfg.lpips else None
+    lpips_net = load_lpips(cfg.lpips_backbone, pick_device(cfg.device)) if cfg.lpips else None
     methods = [resolve(m) for m in cfg.methods]
     names = [m[0] for m in methods]
     repeated = sorted({n for n in names if names.count(n) > 1})

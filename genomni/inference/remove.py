@@ -29,19 +29,11 @@ from ..media import atomic_write_bytes, resize_video, write_video
 from ..models.casper import weights_sha256
 from ..outdir import locks
 from ..pipelines.casper import CasperPipeline
-from ..tensors import from_uint8, to_uint8
+from ..tensors import from_uint8, pick_device, to_uint8
 from .config import RemoveConfig
 from .windows import blended_velocity, model_size, pad_frames, padded_length
 
 log = logging.getLogger(__name__)
-
-
-def pick_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise GenomniError(f"--device {name}: no CUDA GPU is available")
-    return torch.device(name)
 
 
 def load_pipeline(path: str, cfg: RemoveConfig) -> CasperPipeline:

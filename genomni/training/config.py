@@ -32,6 +32,11 @@ RESUMABLE_CHANGES = {"steps", "max_minutes", "checkpoint_every", "keep_checkpoin
                      "workers", "resume", "log_with", "val_samples", "val_steps"}
 
 
+# diffusers.optimization.SchedulerType's names (listed here so --help needs no torch; a test compares the two)
+LR_SCHEDULES = ("linear", "cosine", "cosine_with_restarts", "polynomial", "constant", "constant_with_warmup",
+                "piecewise_constant")
+
+
 @dataclass
 class TrainConfig:
     """Everything that defines a training run; YAML/JSON files map onto it, CLI options override it."""
@@ -89,6 +94,7 @@ class TrainConfig:
         require([(self.lr > 0, f"--lr must be > 0, got {self.lr}"), (self.warmup_steps >= 0, "--warmup-steps must be >= 0")])
         check_output_dir("--out", self.out)
         check_choice("--mixed-precision", self.mixed_precision, ("no", "fp16", "bf16"))
+        check_choice("--lr-schedule", self.lr_schedule, LR_SCHEDULES)
         check_choice("--timestep-sampling", self.timestep_sampling, ("logit_normal", "uniform"))
         check_choice("--log-with", self.log_with, ("jsonl", "tensorboard"))
         require([(self.resume in (None, "latest") or Path(str(self.resume)).is_dir(),
