@@ -72,6 +72,17 @@ def read_prompt_json(folder: Path) -> str | None:
     return data["bg"].strip()
 
 
+def read_caption_txt(folder: Path) -> str | None:
+    """The caption in a folder's caption.txt (stripped), None without one; a file that is not UTF-8 is an error."""
+    f = folder / "caption.txt"
+    if not f.is_file():
+        return None
+    try:
+        return f.read_text(encoding="utf-8").strip()
+    except UnicodeDecodeError as exc:
+        raise GenomniError(f"{f}: not UTF-8 text ({exc.reason} at byte {exc.start}); save it as UTF-8") from exc
+
+
 def scan_folder(folder: str | os.PathLike) -> FootageFolder | None:
     """The footage folder at `folder`, or None when it is not one (e.g. a plain folder of frames)."""
     folder = Path(folder)
@@ -94,8 +105,7 @@ def scan_folder(folder: str | os.PathLike) -> FootageFolder | None:
         return FootageFolder(folder, KUBRIC, folder, [], None, None, None)
     video = find_media(folder, ("input",))
     if video is not None and (folder / "masks").is_dir():
-        caption = folder / "caption.txt"
-        prompt = caption.read_text().strip() if caption.is_file() else None
+        prompt = read_caption_txt(folder)
         return FootageFolder(folder, GENOMNI, video, [], prompt, "caption.txt" if prompt is not None else None,
                              find_media(folder, ("background",)))
     return None

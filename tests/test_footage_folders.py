@@ -270,3 +270,14 @@ def test_kubric_render_folders_are_footage_for_decompose_tripod_and_import(tmp_p
     capsys.readouterr()
     assert run_cli(["remove", str(tmp_path / "renders" / "scene0"), "--mask", "x.mp4", "--model", "m", "--out", str(tmp_path / "o")]) == 1
     assert "a Kubric render folder carries its masks" in capsys.readouterr().err
+
+
+def test_a_caption_that_is_not_utf8_is_one_line(tmp_path, capsys):
+    """A Latin-1 caption.txt (a user's editor) was a UnicodeDecodeError traceback in decompose, import and layers."""
+    _sequence(tmp_path / "seq")
+    assert run_cli(["data", "import", str(tmp_path / "seq"), "--out", str(tmp_path / "imp"), "--no-progress"]) == 0
+    folder = tmp_path / "imp" / "seq"
+    (folder / "caption.txt").write_bytes("une rue pavée".encode("latin-1"))
+    assert run_cli(["remove", str(folder), "--model", "m", "--out", str(tmp_path / "o")]) == 1
+    err = capsys.readouterr().err
+    assert "caption.txt: not UTF-8 text" in err and err.count("\n") == 1

@@ -34,7 +34,7 @@ import numpy as np
 from .. import trimask as tm
 from ..constants import DEFAULT_FPS, MASK_THRESHOLD
 from ..errors import GenomniError
-from ..footage_folders import KUBRIC, SEQUENCE, FootageFolder, read_folder_footage, read_prompt_json, scan_folder
+from ..footage_folders import KUBRIC, SEQUENCE, FootageFolder, read_caption_txt, read_folder_footage, read_prompt_json, scan_folder
 from ..media import atomic_dir, read_video, write_video
 from ..sample import Sample
 from ..shards import BadSample, iter_samples, shard_name, write_index, write_shard
@@ -85,8 +85,7 @@ def load_captions(path: str | os.PathLike) -> dict[str, str]:
 
 def _caption(folder: Path, captions: dict[str, str]) -> str:
     """caption.txt, else prompt.json's "bg", else the captions file's entry for the folder."""
-    for text in ((folder / "caption.txt").read_text().strip() if (folder / "caption.txt").is_file() else "",
-                 read_prompt_json(folder) or "", captions.get(folder.name, "")):
+    for text in (read_caption_txt(folder) or "", read_prompt_json(folder) or "", captions.get(folder.name, "")):
         if text:
             return text
     raise GenomniError(f"{folder}: no caption (caption.txt, prompt.json or an entry in --captions); every sample needs "

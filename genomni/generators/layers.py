@@ -23,6 +23,7 @@ from .. import trimask as tm
 from ..constants import DEFAULT_FPS, EFFECT_LEVELS
 from ..errors import GenomniError
 from ..footage import binarize_mask
+from ..footage_folders import read_caption_txt
 from ..layers import composite, read_rgba_folder
 from ..media import read_video
 from ..options import option, require
@@ -66,7 +67,7 @@ def layers_job(cfg: LayersConfig, index: int) -> SceneResult:
             objects[name] = binarize_mask(m, str(folder / "masks" / name))
         else:
             objects[name] = alpha >= cfg.object_alpha
-    own = (folder / "caption.txt").read_text().strip() if (folder / "caption.txt").is_file() else None
+    own = read_caption_txt(folder)
     inp = composite(bg, [layers[n] for n in order])
     drops = [[n] for n in order] + ([list(order)] if cfg.drop_all and len(order) > 1 else [])
     targets = [composite(bg, [layers[n] for n in order if n not in drop]) for drop in drops]
