@@ -54,8 +54,12 @@ def train_log(run: Path) -> dict:
     """Steps, minutes and mean samples/s of a finished run."""
     log = [json.loads(line) for line in (run / "train_log.jsonl").read_text().splitlines()]
     losses = [r for r in log if "loss" in r]
-    return {"steps": losses[-1]["step"], "minutes": losses[-1]["elapsed_s"] / 60.0,
-            "samples_per_s": float(np.mean([r["samples_per_s"] for r in losses])), "final_loss": losses[-1]["loss"]}
+    return {
+        "steps": losses[-1]["step"],
+        "minutes": losses[-1]["elapsed_s"] / 60.0,
+        "samples_per_s": float(np.mean([r["samples_per_s"] for r in losses])),
+        "final_loss": losses[-1]["loss"],
+    }
 
 
 def kept_region_psnr(model_dir: Path, val: Path, steps: int) -> dict:
@@ -86,8 +90,17 @@ def kept_region_psnr(model_dir: Path, val: Path, steps: int) -> dict:
 def remove_seconds_per_frame(model_dir: Path, footage: Path, out: Path) -> float:
     """Wall seconds per frame of `genomni remove` (all N+1 outputs, default settings), model load excluded."""
     masks = sorted((footage / "masks").iterdir())
-    genomni("remove", str(footage / "input.mkv"), "--masks-dir", str(footage / "masks"), "--model", str(model_dir),
-            "--out", str(out), "--no-progress")
+    genomni(
+        "remove",
+        str(footage / "input.mkv"),
+        "--masks-dir",
+        str(footage / "masks"),
+        "--model",
+        str(model_dir),
+        "--out",
+        str(out),
+        "--no-progress",
+    )
     report = json.loads((out / "remove.json").read_text())
     seconds = sum(v for k, v in report["timings"].items() if k != "load_s")
     frames = report["plan"]["frames"]
@@ -109,77 +122,149 @@ def main() -> None:
     if not init.exists():
         genomni("train", "init", "--preset", "pixel", "--out", str(init))
     if not (run / "model").exists():
-        genomni("train", "run", "--model", str(init), "--data", args.data, "--val", args.val, "--out", str(run),
-                "--max-minutes", str(args.train_minutes), "--resume", "latest")
+        genomni(
+            "train",
+            "run",
+            "--model",
+            str(init),
+            "--data",
+            args.data,
+            "--val",
+            args.val,
+            "--out",
+            str(run),
+            "--max-minutes",
+            str(args.train_minutes),
+            "--resume",
+            "latest",
+        )
     main_log = train_log(run)
     bench = out / "bench"
     if not bench.exists():
         genomni("data", "export", args.val, "--out", str(bench), "--benchmark")
     methods = ["copy-input", "cv2-inpaint", "temporal-median"] + [f"casper[steps={n}]:{run / 'model'}" for n in STEPS]
     if not (out / "eval" / "results.json").exists():
-        genomni("eval", "--benchmark", f"kubric64={bench}", *[x for m in methods for x in ("--method", m)],
-                "--out", str(out / "eval"), "--no-progress")
+        genomni(
+            "eval",
+            "--benchmark",
+            f"kubric64={bench}",
+            *[x for m in methods for x in ("--method", m)],
+            "--out",
+            str(out / "eval"),
+            "--no-progress",
+        )
     results = json.loads((out / "eval" / "results.json").read_text())
     scene = sorted(p for p in bench.iterdir() if p.is_dir())[0]
     t0 = time.time()
     spf = remove_seconds_per_frame(run / "model", scene, out / "remove-timing")
-    summary = {"train": main_log, "eval": results["summary"], "remove_s_per_frame": spf,
-               "remove_wall_s": time.time() - t0}
+    summary = {"train": main_log, "eval": results["summary"], "remove_s_per_frame": spf, "remove_wall_s": time.time() - t0}
 
     if not args.no_ablations:
         steps = str(args.ablation_steps)
         paste = out / "paste-noshadow"
         if not paste.exists():
-            genomni("generate", "objectpaste", "--objects", args.data, "--backgrounds", args.data, "--out", str(paste),
-                    "--num-samples", "620", "--frames", "9", "--shadow-prob", "0", "--no-progress")
-        runs = {"trimask": ("--data", args.data), "binary": ("--data", args.data, "--binary-mask"),
-                "no-effects": ("--data", str(paste))}
+            genomni(
+                "generate",
+                "objectpaste",
+                "--objects",
+                args.data,
+                "--backgrounds",
+                args.data,
+                "--out",
+                str(paste),
+                "--num-samples",
+                "620",
+                "--frames",
+                "9",
+                "--shadow-prob",
+                "0",
+                "--no-progress",
+            )
+        runs = {"trimask": ("--data", args.data), "binary": ("--data", args.data, "--binary-mask"), "no-effects": ("--data", str(paste))}
         procs = []
         for name, extra in runs.items():
             if not (out / f"ablation-{name}" / "model").exists():
-                procs.append(genomni("train", "run", "--model", str(init), *extra, "--out", str(out / f"ablation-{name}"),
-                                     "--steps", steps, "--resume", "latest", "--no-progress", threads=1, wait=False))
+                procs.append(
+                    genomni(
+                        "train",
+                        "run",
+                        "--model",
+                        str(init),
+                        *extra,
+                        "--out",
+                        str(out / f"ablation-{name}"),
+                        "--steps",
+                        steps,
+                        "--resume",
+                        "latest",
+                        "--no-progress",
+                        threads=1,
+                        wait=False,
+                    )
+                )
         if any(p.wait() != 0 for p in procs):
             sys.exit("an ablation run failed")
         kept = {name: kept_region_psnr(out / f"ablation-{name}" / "model", Path(args.val), 4) for name in ("trimask", "binary")}
         if not (out / "eval-ablation" / "results.json").exists():
-            genomni("eval", "--benchmark", f"kubric64={bench}", "--method", f"casper[steps=4]:{out / 'ablation-trimask' / 'model'}",
-                    "--method", f"casper[steps=4]:{out / 'ablation-no-effects' / 'model'}",
-                    "--out", str(out / "eval-ablation"), "--no-progress")
+            genomni(
+                "eval",
+                "--benchmark",
+                f"kubric64={bench}",
+                "--method",
+                f"casper[steps=4]:{out / 'ablation-trimask' / 'model'}",
+                "--method",
+                f"casper[steps=4]:{out / 'ablation-no-effects' / 'model'}",
+                "--out",
+                str(out / "eval-ablation"),
+                "--no-progress",
+            )
         ab_eval = json.loads((out / "eval-ablation" / "results.json").read_text())
-        summary["ablations"] = {"steps": args.ablation_steps, "kept": kept,
-                                "eval": {m: next(iter(v.values())) for m, v in ab_eval["summary"].items()},
-                                "models": {m: p.get("model") for m, p in ab_eval["methods"].items()},
-                                "train": {name: train_log(out / f"ablation-{name}") for name in runs}}
+        summary["ablations"] = {
+            "steps": args.ablation_steps,
+            "kept": kept,
+            "eval": {m: next(iter(v.values())) for m, v in ab_eval["summary"].items()},
+            "models": {m: p.get("model") for m, p in ab_eval["methods"].items()},
+            "train": {name: train_log(out / f"ablation-{name}") for name in runs},
+        }
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     print_tables(summary)
 
 
 def print_tables(summary: dict) -> None:
     t = summary["train"]
-    print(f"\nTraining: {t['steps']} steps in {t['minutes']:.1f} min, {t['samples_per_s']:.1f} samples/s, "
-          f"final loss {t['final_loss']:.5f}; genomni remove: {summary['remove_s_per_frame']:.3f} s per frame and output\n")
+    print(
+        f"\nTraining: {t['steps']} steps in {t['minutes']:.1f} min, {t['samples_per_s']:.1f} samples/s, "
+        f"final loss {t['final_loss']:.5f}; genomni remove: {summary['remove_s_per_frame']:.3f} s per frame and output\n"
+    )
     print("| method | PSNR (dB) | SSIM | LPIPS | PSNR object | PSNR effect (scenes) | PSNR rest |")
     print("|---|---|---|---|---|---|---|")
     for method, per in summary["eval"].items():
         s = next(iter(per.values()))
-        print(f"| {method} | {s['psnr']:.2f} | {s['ssim']:.4f} | {s.get('lpips', float('nan')):.4f} | "
-              f"{s['psnr_object']:.2f} | {s['psnr_effect']:.2f} ({s['psnr_effect_scenes']}) | {s['psnr_rest']:.2f} |")
+        print(
+            f"| {method} | {s['psnr']:.2f} | {s['ssim']:.4f} | {s.get('lpips', float('nan')):.4f} | "
+            f"{s['psnr_object']:.2f} | {s['psnr_effect']:.2f} ({s['psnr_effect_scenes']}) | {s['psnr_rest']:.2f} |"
+        )
     ab = summary.get("ablations")
     if ab:
         by_model = {Path(ab["models"][m]).parent.name: e for m, e in ab["eval"].items()}
         print(f"\nAblations, {ab['steps']} steps each (4 sampling steps):\n")
-        print("| run | training data | mask | PSNR in kept objects (solo samples) | PSNR whole frame (solo) "
-              "| PSNR effect (remove-all) | PSNR whole frame (remove-all) |")
+        print(
+            "| run | training data | mask | PSNR in kept objects (solo samples) | PSNR whole frame (solo) "
+            "| PSNR effect (remove-all) | PSNR whole frame (remove-all) |"
+        )
         print("|---|---|---|---|---|---|---|")
-        rows = [("ablation-trimask", "kubric", "trimask"), ("ablation-binary", "kubric", "binary"),
-                ("ablation-no-effects", "objectpaste, no shadows", "trimask")]
+        rows = [
+            ("ablation-trimask", "kubric", "trimask"),
+            ("ablation-binary", "kubric", "binary"),
+            ("ablation-no-effects", "objectpaste, no shadows", "trimask"),
+        ]
         for run, data, mask in rows:
             k = ab["kept"].get(run.split("-", 1)[1])
             e = by_model.get(run)
             kept = f"{k['psnr_kept']:.2f} | {k['psnr']:.2f}" if k else "- | -"
             eff = f"{e['psnr_effect']:.2f} | {e['psnr']:.2f}" if e else "- | -"
             print(f"| {run} | {data} | {mask} | {kept} | {eff} |")
+
 
 if __name__ == "__main__":
     main()

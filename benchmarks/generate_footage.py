@@ -46,8 +46,8 @@ def footage(folder: Path, size: int, frames: int, seed: int) -> None:
     for k in range(frames):
         x = size // 10 + k * (size // 2) // frames
         y = size // 3
-        video[k, y + s // 2:y + s + s // 2, x + s // 3:x + s + s // 3] //= 2  # shadow
-        mask[k, y:y + s, x:x + s] = 255
+        video[k, y + s // 2 : y + s + s // 2, x + s // 3 : x + s + s // 3] //= 2  # shadow
+        mask[k, y : y + s, x : x + s] = 255
     video[mask > 0] = (230, 40, 40)
     write_video(folder / "input.mkv", video, 24.0)
     write_video(folder / "masks" / "square", mask)
@@ -89,15 +89,19 @@ def effect_retention(root: Path) -> list[str]:
             t[2] += effect.sum()
             t[3].append(off[~effect & ~holes & ~never[None]].mean())
             t[4].append(psnr01(np.broadcast_to(plate, s.target.shape)[~holes] / 255, s.target[~holes] / 255))
-    lines = [f"\nTripod plate on {scenes} static-camera kubric scenes ({root}):\n",
-             "| plate | effect pixels seen clean once: kept in the plate | effect pixels never seen clean | "
-             "plate off by > 6 elsewhere | PSNR outside the masks (scenes better / worse than copy-input) |",
-             "|---|---|---|---|---|"]
+    lines = [
+        f"\nTripod plate on {scenes} static-camera kubric scenes ({root}):\n",
+        "| plate | effect pixels seen clean once: kept in the plate | effect pixels never seen clean | "
+        "plate off by > 6 elsewhere | PSNR outside the masks (scenes better / worse than copy-input) |",
+        "|---|---|---|---|---|",
+    ]
     for name, (seen_n, kept, eff, rest, psnr) in totals.items():
         better = sum(a > b + 0.01 for a, b in zip(psnr, copy_psnr))
         worse = sum(a < b - 0.01 for a, b in zip(psnr, copy_psnr))
-        lines.append(f"| {name} | {100 * kept / max(1, seen_n):.1f}% of {seen_n} | {100 * (eff - seen_n) / max(1, eff):.0f}% of "
-                     f"{eff} | {100 * np.mean(rest):.2f}% | {np.mean(psnr):.2f} dB ({better} / {worse}) |")
+        lines.append(
+            f"| {name} | {100 * kept / max(1, seen_n):.1f}% of {seen_n} | {100 * (eff - seen_n) / max(1, eff):.0f}% of "
+            f"{eff} | {100 * np.mean(rest):.2f}% | {np.mean(psnr):.2f} dB ({better} / {worse}) |"
+        )
     lines.append(f"| copy-input (the target is the input) | - | - | - | {np.mean(copy_psnr):.2f} dB |")
     return lines
 
@@ -111,8 +115,11 @@ def rim_share() -> list[str]:
     source = cover[..., None] * red + (1 - cover[..., None]) * green
     mask = cover > 0.5
     basis = np.vstack([np.stack([red, green, blue], 1), np.ones((1, 3))])
-    lines = ["\nPaste rim (a red object with antialiased edges on green, pasted on blue):\n",
-             "| edge | changed pixels with > 10% source green |", "|---|---|"]
+    lines = [
+        "\nPaste rim (a red object with antialiased edges on green, pasted on blue):\n",
+        "| edge | changed pixels with > 10% source green |",
+        "|---|---|",
+    ]
     for name, (erode, feather) in (("hard (--edge-erode 0 --edge-feather 0)", (0, 0.0)), ("soft matte (default)", (1, 1.0))):
         a = soft_alpha(mask, erode, feather)[..., None]
         out = a * source + (1 - a) * blue
@@ -141,19 +148,48 @@ def main() -> None:
         s = run_tripod(TripodConfig(inputs=folders), RunOptions(tmp / "tripod", progress=False))
         rows.append(("tripod", s.samples, time.perf_counter() - t0))
         t0 = time.perf_counter()
-        s = run_objectpaste(PasteConfig(objects=folders, backgrounds=folders, num_samples=args.samples, caption="A wall."),
-                            RunOptions(tmp / "paste", progress=False))
+        s = run_objectpaste(
+            PasteConfig(objects=folders, backgrounds=folders, num_samples=args.samples, caption="A wall."),
+            RunOptions(tmp / "paste", progress=False),
+        )
         rows.append(("objectpaste", s.samples, time.perf_counter() - t0))
         t0 = time.perf_counter()
-        s = run_objectpaste(PasteConfig(objects=folders, backgrounds=folders, num_samples=args.samples, caption="A wall.",
-                                        shadow_prob=1.0), RunOptions(tmp / "paste-shadow", progress=False))
+        s = run_objectpaste(
+            PasteConfig(objects=folders, backgrounds=folders, num_samples=args.samples, caption="A wall.", shadow_prob=1.0),
+            RunOptions(tmp / "paste-shadow", progress=False),
+        )
         rows.append(("objectpaste + shadow", s.samples, time.perf_counter() - t0))
         kubric = args.kubric
         if kubric is None:
             kubric = tmp / "kubric"
-            subprocess.run([sys.executable, "-m", "genomni.cli", "generate", "kubric", "--out", str(kubric), "--num-scenes", "16",
-                            "--frames", "24", "--resolution", "64", "--samples", "16", "--max-objects", "3", "--seed", "500",
-                            "--camera-motion-prob", "0", "--no-progress"], check=True, capture_output=True)
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "genomni.cli",
+                    "generate",
+                    "kubric",
+                    "--out",
+                    str(kubric),
+                    "--num-scenes",
+                    "16",
+                    "--frames",
+                    "24",
+                    "--resolution",
+                    "64",
+                    "--samples",
+                    "16",
+                    "--max-objects",
+                    "3",
+                    "--seed",
+                    "500",
+                    "--camera-motion-prob",
+                    "0",
+                    "--no-progress",
+                ],
+                check=True,
+                capture_output=True,
+            )
         retention = effect_retention(kubric)
     base = rows[0][1] / rows[0][2]
     print(f"{args.size} px, {args.frames} frames, 1 process, FFV1 shards, including source decoding:\n")

@@ -81,8 +81,25 @@ def main() -> None:
     ap.add_argument("--frames", type=int, default=9)
     ap.add_argument("--repeats", type=int, default=2)
     a = ap.parse_args()
-    base = ["generate", "kubric", "--num-scenes", str(a.scenes), "--resolution", str(a.resolution), "--frames", str(a.frames),
-            "--samples", "16", "--max-objects", "3", "--seed", "7", "--workers", str(a.workers), "--no-progress"]
+    base = [
+        "generate",
+        "kubric",
+        "--num-scenes",
+        str(a.scenes),
+        "--resolution",
+        str(a.resolution),
+        "--frames",
+        str(a.frames),
+        "--samples",
+        "16",
+        "--max-objects",
+        "3",
+        "--seed",
+        "7",
+        "--workers",
+        str(a.workers),
+        "--no-progress",
+    ]
     times: dict[str, list[float]] = {"local": [], "ray": []}
     peaks: dict[str, float] = {"local": 0.0, "ray": 0.0}
     with tempfile.TemporaryDirectory() as tmp:
@@ -92,12 +109,17 @@ def main() -> None:
                 sec, mb = run([*base, "--out", str(out), *extra], tag)
                 times[name].append(sec)
                 peaks[name] = max(peaks[name], mb)
-        same = all((Path(tmp) / "local0" / f.name).read_bytes() == f.read_bytes()
-                   for f in sorted((Path(tmp) / "ray0").iterdir()) if f.is_file() and f.name != "dataset.json")
+        same = all(
+            (Path(tmp) / "local0" / f.name).read_bytes() == f.read_bytes()
+            for f in sorted((Path(tmp) / "ray0").iterdir())
+            if f.is_file() and f.name != "dataset.json"
+        )
         retried = json.loads((Path(tmp) / "ray0" / "dataset.json").read_text())["scenes"]["retried"]
     local, ray = min(times["local"]), min(times["ray"])
-    print(f"kubric, {a.scenes} scenes at {a.resolution} px, {a.frames} frames, --workers {a.workers}, best of {a.repeats} "
-          f"(os.cpu_count() = {os.cpu_count()}):\n")
+    print(
+        f"kubric, {a.scenes} scenes at {a.resolution} px, {a.frames} frames, --workers {a.workers}, best of {a.repeats} "
+        f"(os.cpu_count() = {os.cpu_count()}):\n"
+    )
     print("| executor | seconds | ratio to local | tasks retried | peak RSS per worker (MB) |")
     print("|---|---|---|---|---|")
     print(f"| local (process pool) | {local:.1f} | 1.00x | - | {peaks['local']:.0f} |")

@@ -30,9 +30,27 @@ from genomni.shards import iter_samples
 def generate(out: Path, args: argparse.Namespace, samples: int, denoise: bool) -> None:
     if (out / "dataset.json").exists():
         return
-    cmd = [sys.executable, "-m", "genomni.cli", "generate", "kubric", "--out", str(out), "--num-scenes", str(args.scenes),
-           "--resolution", str(args.resolution), "--frames", str(args.frames), "--samples", str(samples), "--seed",
-           str(args.seed), "--denoise" if denoise else "--no-denoise", "--no-progress"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "genomni.cli",
+        "generate",
+        "kubric",
+        "--out",
+        str(out),
+        "--num-scenes",
+        str(args.scenes),
+        "--resolution",
+        str(args.resolution),
+        "--frames",
+        str(args.frames),
+        "--samples",
+        str(samples),
+        "--seed",
+        str(args.seed),
+        "--denoise" if denoise else "--no-denoise",
+        "--no-progress",
+    ]
     subprocess.run(cmd, check=True)
 
 
@@ -55,8 +73,12 @@ def measure(run: Path, ref: Path) -> dict:
         kept += int((diff[strong] > 3).sum())
         effect_n += int(strong.sum())
     card = json.loads((run / "dataset.json").read_text())
-    return {"noise_frac": far_big / max(1, far_n), "noise_max": worst, "effect_kept": kept / max(1, effect_n),
-            "seconds_per_scene": card.get("mean_seconds_per_scene")}
+    return {
+        "noise_frac": far_big / max(1, far_n),
+        "noise_max": worst,
+        "effect_kept": kept / max(1, effect_n),
+        "seconds_per_scene": card.get("mean_seconds_per_scene"),
+    }
 
 
 def main() -> None:
@@ -78,8 +100,10 @@ def main() -> None:
         generate(d, args, spp, den)
         rows[name] = measure(d, ref)
     (args.out / "summary.json").write_text(json.dumps(rows, indent=2) + "\n")
-    print(f"| pairs ({args.scenes} scenes, {args.resolution} px, {args.frames} frames; truth: {args.ref_samples} spp denoised) "
-          "| far pixels > 6 levels | largest far difference | true effect kept | s per scene |\n|---|---|---|---|---|")
+    print(
+        f"| pairs ({args.scenes} scenes, {args.resolution} px, {args.frames} frames; truth: {args.ref_samples} spp denoised) "
+        "| far pixels > 6 levels | largest far difference | true effect kept | s per scene |\n|---|---|---|---|---|"
+    )
     for name, r in rows.items():
         print(f"| {name} | {100 * r['noise_frac']:.3f}% | {r['noise_max']} | {100 * r['effect_kept']:.1f}% | {r['seconds_per_scene']} |")
 

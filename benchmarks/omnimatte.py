@@ -51,8 +51,7 @@ from genomni.metrics import psnr_of_mse
 from genomni.shards import iter_samples
 
 
-def pairs(shard_dir: str, limit: int, noise: float = 0.0,
-          inpaint_others: bool = False) -> list[tuple[np.ndarray, ...]]:
+def pairs(shard_dir: str, limit: int, noise: float = 0.0, inpaint_others: bool = False) -> list[tuple[np.ndarray, ...]]:
     """(solo, background, object mask, true layer RGBA, the other objects' masks) for the first `limit` objects
     (the masks from the full scene, as `decompose` has them); with `noise` > 0 the solo
     and background carry independent Gaussian noise of that many levels (seeded), the truth does not; with
@@ -108,11 +107,16 @@ def load_peer(repo: Path) -> tuple[Any, Any]:
         def to_dict(self) -> dict:
             return {k: v.to_dict() if isinstance(v, ConfigDict) else v for k, v in vars(self).items()}
 
-    stubs = {"sam2": {}, "sam2.build_sam": {"build_sam2_video_predictor": unused}, "videox_fun": {},
-             "videox_fun.utils": {},
-             "videox_fun.utils.utils": {"apply_colormap": unused, "get_video_mask_input": unused},
-             "mediapy": {}, "loguru": {"logger": types.SimpleNamespace(info=print, debug=print)},
-             "ml_collections": {"ConfigDict": ConfigDict}}
+    stubs = {
+        "sam2": {},
+        "sam2.build_sam": {"build_sam2_video_predictor": unused},
+        "videox_fun": {},
+        "videox_fun.utils": {},
+        "videox_fun.utils.utils": {"apply_colormap": unused, "get_video_mask_input": unused},
+        "mediapy": {},
+        "loguru": {"logger": types.SimpleNamespace(info=print, debug=print)},
+        "ml_collections": {"ConfigDict": ConfigDict},
+    }
     for name, attrs in stubs.items():
         if name not in sys.modules:
             sys.modules[name] = types.ModuleType(name)
@@ -127,8 +131,9 @@ def load_peer(repo: Path) -> tuple[Any, Any]:
     return optimizer, config.get_config
 
 
-def peer_layer(peer: tuple[Any, Any], solo: np.ndarray, bg: np.ndarray, mask: np.ndarray,
-               steps: int) -> tuple[np.ndarray, np.ndarray, float]:
+def peer_layer(
+    peer: tuple[Any, Any], solo: np.ndarray, bg: np.ndarray, mask: np.ndarray, steps: int
+) -> tuple[np.ndarray, np.ndarray, float]:
     """One layer by the public optimizer at its default configuration (`num_steps` = `steps`), as its
     `inference/reconstruct_omnimatte.py` runs it with a given solo and background video: the object mask eroded
     by a square of its 5 px at 672 px scaled to this size (1 px, i.e. none, at 128 px; SAM2 re-segmentation off:
@@ -167,8 +172,10 @@ def main() -> None:
     args = ap.parse_args()
     budgets = [tuple(int(x) for x in b.split("+")) if "+" in b else (int(b), int(b) // 4) for b in args.budgets.split(",")]
     peer = load_peer(args.peer) if args.peer else None
-    print("| size | coarse + fine iterations | s/layer | s to 35 dB (coarse / full size) | fit PSNR before transfer | "
-          "alpha IoU | alpha MAE object | alpha MAE effect | effect IoU | re-composite PSNR |")
+    print(
+        "| size | coarse + fine iterations | s/layer | s to 35 dB (coarse / full size) | fit PSNR before transfer | "
+        "alpha IoU | alpha MAE object | alpha MAE effect | effect IoU | re-composite PSNR |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|")
     for d in args.dirs:
         data = pairs(d, args.objects, args.input_noise, args.inpaint_others)
@@ -184,7 +191,7 @@ def main() -> None:
                 rows.append(_row(seconds, layer.stats["recon_psnr_before_transfer"], (layer.alpha, layer.rgb), truth, mask, bg))
             reach = " / ".join(_mean_reached([r[k] for r in to35]) for k in (0, 1)) if cfg.optimizes else "- (no fit)"
             _print(size, f"ours, {coarse} + {fine}", reach, rows)
-        for steps in ([int(x) for x in args.peer_steps.split(",")] if peer else []):
+        for steps in [int(x) for x in args.peer_steps.split(",")] if peer else []:
             rows = []
             for solo, bg, mask, truth, _ in data:
                 t0 = time.perf_counter()
@@ -193,18 +200,20 @@ def main() -> None:
             _print(size, f"gen-omnimatte-public, {steps} steps", "-", rows)
 
 
-def _row(seconds: float, fit: float, layer: tuple[np.ndarray, np.ndarray], truth: np.ndarray, mask: np.ndarray,
-         bg: np.ndarray) -> tuple[float, ...]:
+def _row(
+    seconds: float, fit: float, layer: tuple[np.ndarray, np.ndarray], truth: np.ndarray, mask: np.ndarray, bg: np.ndarray
+) -> tuple[float, ...]:
     """One layer's table figures: seconds, fit before transfer and the truth-based scores."""
     sc = score_layer(layer, from_rgba8(truth), mask, bg)
-    return (seconds, fit, sc.alpha_iou, sc.alpha_mae_object, sc.alpha_mae_effect, sc.alpha_iou_effect,
-            sc.recomposite_psnr)
+    return (seconds, fit, sc.alpha_iou, sc.alpha_mae_object, sc.alpha_mae_effect, sc.alpha_iou_effect, sc.recomposite_psnr)
 
 
 def _print(size: str, method: str, reach: str, rows: list[tuple[float, ...]]) -> None:
     m = np.nanmean(np.array(rows, dtype=float), axis=0)
-    print(f"| {size} | {method} | {m[0]:.1f} | {reach} | {m[1]:.2f} | {m[2]:.3f} | {m[3]:.3f} | {m[4]:.3f} | "
-          f"{m[5]:.3f} | {m[6]:.2f} |", flush=True)
+    print(
+        f"| {size} | {method} | {m[0]:.1f} | {reach} | {m[1]:.2f} | {m[2]:.3f} | {m[3]:.3f} | {m[4]:.3f} | {m[5]:.3f} | {m[6]:.2f} |",
+        flush=True,
+    )
 
 
 def _mean_reached(times: list[float | None]) -> str:

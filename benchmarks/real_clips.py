@@ -65,7 +65,7 @@ def sheet(video: np.ndarray, bg: np.ndarray, layers: dict[str, np.ndarray], orde
     for k in (0, t // 2, t - 1):
         cells = [video[k], bg[k]]
         for name in order:
-            cells.append(composite_rgba8(np.ascontiguousarray(board), [layers[name][k:k + 1]])[0])
+            cells.append(composite_rgba8(np.ascontiguousarray(board), [layers[name][k : k + 1]])[0])
             cells.append(np.repeat(layers[name][k, ..., 3:], 3, -1))
         rows.append(np.concatenate([cv2.resize(c, (width, height), interpolation=cv2.INTER_AREA) for c in cells], 1))
     return np.concatenate(rows, 0)
@@ -83,16 +83,19 @@ def main() -> None:
     from genomni.layers import read_rgba8_folder
     from genomni.media import read_video
 
-    print(f"| clip | objects | frames x H x W | background high-pass in masks / input's | worst layer: mean alpha / "
-          f"share > 0.1 outside masks + {args.margin} px | layer order (how) | peak RSS / estimate (GB) | seconds |")
+    print(
+        f"| clip | objects | frames x H x W | background high-pass in masks / input's | worst layer: mean alpha / "
+        f"share > 0.1 outside masks + {args.margin} px | layer order (how) | peak RSS / estimate (GB) | seconds |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     for source in args.footage:
         footage = open_footage(source)
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp) / "out"
             t0 = time.time()
-            peak, est = subprocess.run([sys.executable, "-c", CHILD, args.model, source, str(out)], capture_output=True,
-                                       text=True, check=True).stdout.split()[-2:]
+            peak, est = subprocess.run(
+                [sys.executable, "-c", CHILD, args.model, source, str(out)], capture_output=True, text=True, check=True
+            ).stdout.split()[-2:]
             seconds = time.time() - t0
             report = json.loads((out / "decomposition.json").read_text())
             bg = read_video(out / "background")[0]
@@ -105,14 +108,16 @@ def main() -> None:
             alpha = layers[name][..., 3][far] / 255.0
             worst = max(worst, (float(alpha.mean()), float((alpha > 0.1).mean())))
         name = Path(source).name
-        print(f"| {name} | {len(footage.names)} | {'x'.join(map(str, footage.shape))} | {ghost:.3f} | "
-              f"{worst[0]:.4f} / {worst[1]:.4f} | {', '.join(report['layer_order'])} ({report['layer_order_source']}) | "
-              f"{int(peak) / 1e9:.2f} / {float(est) / 1e9:.2f} | {seconds:.0f} |", flush=True)
+        print(
+            f"| {name} | {len(footage.names)} | {'x'.join(map(str, footage.shape))} | {ghost:.3f} | "
+            f"{worst[0]:.4f} / {worst[1]:.4f} | {', '.join(report['layer_order'])} ({report['layer_order_source']}) | "
+            f"{int(peak) / 1e9:.2f} / {float(est) / 1e9:.2f} | {seconds:.0f} |",
+            flush=True,
+        )
         if args.sheets:
             Path(args.sheets).mkdir(parents=True, exist_ok=True)
             img = sheet(footage.video, bg, layers, report["layer_order"])
-            cv2.imwrite(str(Path(args.sheets) / f"{name}.jpg"), cv2.cvtColor(img, cv2.COLOR_RGB2BGR),
-                        [cv2.IMWRITE_JPEG_QUALITY, 88])
+            cv2.imwrite(str(Path(args.sheets) / f"{name}.jpg"), cv2.cvtColor(img, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 88])
 
 
 if __name__ == "__main__":

@@ -26,24 +26,62 @@ GB = 1024**3
 # The published transformer configs (diffusers layout) with Casper's input channels.
 ARCHS = {
     # Wan2.1-T2V-1.3B-Diffusers/transformer/config.json; Casper (genomni layout): 16 noisy + 16 input + 256 trimask
-    "wan1.3b": {"cls": "WanTransformer3DModel", "tokens_per_latent": 4, "text": (512, 4096), "latent": 16, "in": 288,
-                "config": {"patch_size": [1, 2, 2], "num_attention_heads": 12, "attention_head_dim": 128, "in_channels": 288,
-                           "out_channels": 16, "text_dim": 4096, "freq_dim": 256, "ffn_dim": 8960, "num_layers": 30,
-                           "cross_attn_norm": True, "qk_norm": "rms_norm_across_heads", "eps": 1e-6, "rope_max_seq_len": 1024}},
+    "wan1.3b": {
+        "cls": "WanTransformer3DModel",
+        "tokens_per_latent": 4,
+        "text": (512, 4096),
+        "latent": 16,
+        "in": 288,
+        "config": {
+            "patch_size": [1, 2, 2],
+            "num_attention_heads": 12,
+            "attention_head_dim": 128,
+            "in_channels": 288,
+            "out_channels": 16,
+            "text_dim": 4096,
+            "freq_dim": 256,
+            "ffn_dim": 8960,
+            "num_layers": 30,
+            "cross_attn_norm": True,
+            "qk_norm": "rms_norm_across_heads",
+            "eps": 1e-6,
+            "rope_max_seq_len": 1024,
+        },
+    },
     # Wan2.1-T2V-14B: counted only (28 GB of bf16 weights do not fit this 24 GB machine)
     "wan14b": {"cls": "WanTransformer3DModel", "params": 14.29e9, "tokens_per_latent": 4, "dim": 5120, "layers": 40},
     # CogVideoX-Fun-V1.5-5b-InP/transformer/config.json: 16 noisy + 1 mask + 16 masked-video latents, 2x2x2 patches
-    "cogvideox5b": {"cls": "CogVideoXTransformer3DModel", "tokens_per_latent": 8, "text": (226, 4096), "latent": 16, "in": 33,
-                    "config": {"num_attention_heads": 48, "attention_head_dim": 64, "in_channels": 33, "out_channels": 16,
-                               "time_embed_dim": 512, "text_embed_dim": 4096, "num_layers": 42, "patch_size": 2,
-                               "patch_size_t": 2, "sample_width": 170, "sample_height": 96, "sample_frames": 81,
-                               "use_rotary_positional_embeddings": True, "use_learned_positional_embeddings": False,
-                               "max_text_seq_length": 226}},
+    "cogvideox5b": {
+        "cls": "CogVideoXTransformer3DModel",
+        "tokens_per_latent": 8,
+        "text": (226, 4096),
+        "latent": 16,
+        "in": 33,
+        "config": {
+            "num_attention_heads": 48,
+            "attention_head_dim": 64,
+            "in_channels": 33,
+            "out_channels": 16,
+            "time_embed_dim": 512,
+            "text_embed_dim": 4096,
+            "num_layers": 42,
+            "patch_size": 2,
+            "patch_size_t": 2,
+            "sample_width": 170,
+            "sample_height": 96,
+            "sample_frames": 81,
+            "use_rotary_positional_embeddings": True,
+            "use_learned_positional_embeddings": False,
+            "max_text_seq_length": 226,
+        },
+    },
 }
 # The released models' inference clips (gen-omnimatte-public): frames, height, width.
 RELEASED = {"wan1.3b": (81, 480, 832), "wan14b": (81, 480, 832), "cogvideox5b": (85, 384, 672)}
-LORA_TARGETS = {"WanTransformer3DModel": ["to_q", "to_k", "to_v", "to_out.0", "ffn.net.0.proj", "ffn.net.2"],
-                "CogVideoXTransformer3DModel": ["to_q", "to_k", "to_v", "to_out.0"]}
+LORA_TARGETS = {
+    "WanTransformer3DModel": ["to_q", "to_k", "to_v", "to_out.0", "ffn.net.0.proj", "ffn.net.2"],
+    "CogVideoXTransformer3DModel": ["to_q", "to_k", "to_v", "to_out.0"],
+}
 
 
 def _status_gb(field: str) -> float:
@@ -107,14 +145,25 @@ def measure(arch: str, mode: str, frames: int, side: int, rank: int) -> dict:
         t += t % 2
         x = torch.randn(1, t, spec["in"], h, w, dtype=torch.bfloat16)
         c = spec["config"]
-        rope = get_3d_rotary_pos_embed(c["attention_head_dim"], (0, 0), (h // 2, w // 2), temporal_size=t // 2,
-                                       grid_type="slice", max_size=(h // 2, w // 2))
+        rope = get_3d_rotary_pos_embed(
+            c["attention_head_dim"], (0, 0), (h // 2, w // 2), temporal_size=t // 2, grid_type="slice", max_size=(h // 2, w // 2)
+        )
         out = model(x, text, step, image_rotary_emb=rope, return_dict=False)[0]
     loss = out.float().pow(2).mean()
     loss.backward()
     step_s = time.perf_counter() - t1
-    return {"arch": arch, "mode": mode, "frames": frames, "side": side, "tokens": tokens(arch, frames, side, side),
-            "params": params, "trained": trained, "build_s": build_s, "step_s": step_s, "peak_gb": _status_gb("VmHWM") - base}
+    return {
+        "arch": arch,
+        "mode": mode,
+        "frames": frames,
+        "side": side,
+        "tokens": tokens(arch, frames, side, side),
+        "params": params,
+        "trained": trained,
+        "build_s": build_s,
+        "step_s": step_s,
+        "peak_gb": _status_gb("VmHWM") - base,
+    }
 
 
 def run_one(arch: str, mode: str, frames: int, side: int, rank: int) -> dict:
@@ -132,8 +181,14 @@ def plan(arch: str, clip: tuple[int, int, int], params: float, trained: float, p
     act = per_token * n / GB
     weights = 2 * params / GB
     grads, optim = 2 * trained / GB, 12 * trained / GB
-    return {"tokens": n, "weights": weights, "activations": act, "single_gpu": weights + grads + optim + act + fixed,
-            "zero2_8gpu": weights + (grads + optim) / 8 + act + fixed, "zero3_8gpu": (weights + grads + optim) / 8 + act + fixed}
+    return {
+        "tokens": n,
+        "weights": weights,
+        "activations": act,
+        "single_gpu": weights + grads + optim + act + fixed,
+        "zero2_8gpu": weights + (grads + optim) / 8 + act + fixed,
+        "zero3_8gpu": (weights + grads + optim) / 8 + act + fixed,
+    }
 
 
 def main() -> None:
@@ -170,8 +225,10 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|---|")
     for arch, mode, a, b, _, _ in rows:
         for m in (a, b):
-            print(f"| {arch} | {mode} | {m['params'] / 1e9:.2f}B | {m['trained'] / 1e6:.1f}M | {m['frames']}x{m['side']} | "
-                  f"{m['tokens']} | {m['step_s']:.1f} | {m['peak_gb']:.2f} |")
+            print(
+                f"| {arch} | {mode} | {m['params'] / 1e9:.2f}B | {m['trained'] / 1e6:.1f}M | {m['frames']}x{m['side']} | "
+                f"{m['tokens']} | {m['step_s']:.1f} | {m['peak_gb']:.2f} |"
+            )
     print_plan(rows, args.rank)
 
 
@@ -212,8 +269,11 @@ def print_plan(rows: list, rank: int) -> None:
         p = plan(arch, clip, params[arch], params[arch] if mode == "full" else lora[arch], per_token, fixed)
         best = min(p["single_gpu"], p["zero2_8gpu"], p["zero3_8gpu"])
         fits = " / ".join("yes" if best < cap * 0.92 else "no" for cap in (24, 48, 80))
-        print(f"| {name} | {arch} | {mode} | {clip[0]}x{clip[1]}x{clip[2]} | {p['tokens']} | {p['activations']:.1f} | "
-              f"{p['single_gpu']:.1f} | {p['zero2_8gpu']:.1f} | {p['zero3_8gpu']:.1f} | {fits} |")
+        print(
+            f"| {name} | {arch} | {mode} | {clip[0]}x{clip[1]}x{clip[2]} | {p['tokens']} | {p['activations']:.1f} | "
+            f"{p['single_gpu']:.1f} | {p['zero2_8gpu']:.1f} | {p['zero3_8gpu']:.1f} | {fits} |"
+        )
+
 
 if __name__ == "__main__":
     main()

@@ -55,8 +55,21 @@ def kill_points(out: Path, kills: int, rng: random.Random) -> list[dict]:
     """Per stage: an uninterrupted reference, then `kills` runs killed at random times and resumed."""
     rows = []
     data = out / "data"
-    gen = ["generate", "kubric", "--num-scenes", "6", "--frames", "3", "--resolution", "32", "--samples", "4",
-           "--scenes-per-shard", "2", "--no-progress"]
+    gen = [
+        "generate",
+        "kubric",
+        "--num-scenes",
+        "6",
+        "--frames",
+        "3",
+        "--resolution",
+        "32",
+        "--samples",
+        "4",
+        "--scenes-per-shard",
+        "2",
+        "--no-progress",
+    ]
     t0 = time.time()
     run(*gen, "--out", str(data))
     gen_s = time.time() - t0
@@ -72,8 +85,27 @@ def kill_points(out: Path, kills: int, rng: random.Random) -> list[dict]:
     model = out / "pixel"
     if not model.exists():
         run("train", "init", "--preset", "pixel", "--out", str(model))
-    train = ["train", "run", "--model", str(model), "--data", str(data), "--steps", "12", "--checkpoint-every", "3",
-             "--warmup-steps", "0", "--frames", "3", "--resolution", "32", "--workers", "0", "--no-progress"]
+    train = [
+        "train",
+        "run",
+        "--model",
+        str(model),
+        "--data",
+        str(data),
+        "--steps",
+        "12",
+        "--checkpoint-every",
+        "3",
+        "--warmup-steps",
+        "0",
+        "--frames",
+        "3",
+        "--resolution",
+        "32",
+        "--workers",
+        "0",
+        "--no-progress",
+    ]
     shutil.rmtree(out / "train-ref", ignore_errors=True)
     t0 = time.time()
     run(*train, "--out", str(out / "train-ref"))
@@ -91,8 +123,17 @@ def kill_points(out: Path, kills: int, rng: random.Random) -> list[dict]:
     if not footage.exists():
         run("data", "export", str(data), "--out", str(footage), "--limit", "1")
     clip = next(p for p in footage.iterdir() if p.is_dir())
-    rm = ["remove", str(clip / "input.mkv"), "--masks-dir", str(clip / "masks"), "--model", str(out / "train-ref" / "model"),
-          "--format", "mkv", "--no-progress"]
+    rm = [
+        "remove",
+        str(clip / "input.mkv"),
+        "--masks-dir",
+        str(clip / "masks"),
+        "--model",
+        str(out / "train-ref" / "model"),
+        "--format",
+        "mkv",
+        "--no-progress",
+    ]
     shutil.rmtree(out / "remove-ref", ignore_errors=True)
     t0 = time.time()
     run(*rm, "--out", str(out / "remove-ref"))
@@ -143,13 +184,42 @@ def bad_inputs(out: Path) -> list[dict]:
         "bad casper.json": ["remove", vid, "--masks-dir", masks, "--model", str(b / "model"), "--out", str(b / "o3")],
         "not a model dir": ["remove", vid, "--masks-dir", masks, "--model", str(b), "--out", str(b / "o4")],
         "garbage manifest line (inspect)": ["data", "inspect", str(b / "garbage-manifest")],
-        "garbage manifest line (train)": ["train", "run", "--model", str(model), "--data", str(b / "garbage-manifest"),
-                                          "--out", str(b / "o5"), "--steps", "1"],
+        "garbage manifest line (train)": [
+            "train",
+            "run",
+            "--model",
+            str(model),
+            "--data",
+            str(b / "garbage-manifest"),
+            "--out",
+            str(b / "o5"),
+            "--steps",
+            "1",
+        ],
         "dataset.json not JSON": ["data", "inspect", str(b / "bad-card")],
-        "--device bogus (remove)": ["remove", vid, "--masks-dir", masks, "--model", str(model), "--out", str(b / "o6"),
-                                    "--device", "bogus"],
-        "--device bogus (eval)": ["eval", "--benchmark", f"x={out / 'footage'}", "--method", "copy-input", "--out",
-                                  str(b / "o7"), "--device", "bogus"],
+        "--device bogus (remove)": [
+            "remove",
+            vid,
+            "--masks-dir",
+            masks,
+            "--model",
+            str(model),
+            "--out",
+            str(b / "o6"),
+            "--device",
+            "bogus",
+        ],
+        "--device bogus (eval)": [
+            "eval",
+            "--benchmark",
+            f"x={out / 'footage'}",
+            "--method",
+            "copy-input",
+            "--out",
+            str(b / "o7"),
+            "--device",
+            "bogus",
+        ],
         "--lr -1": ["train", "run", "--model", str(model), "--data", str(data), "--out", str(b / "o8"), "--lr", "-1"],
         "--steps 0": ["remove", vid, "--masks-dir", masks, "--model", str(model), "--out", str(b / "o9"), "--steps", "0"],
         "--resolution 10x": ["generate", "kubric", "--out", str(b / "o10"), "--resolution", "10x"],
@@ -161,14 +231,44 @@ def bad_inputs(out: Path) -> list[dict]:
         "edit of a non-decomposition": ["edit", str(b), "--out", str(b / "e.mp4")],
         "export --format bogus": ["data", "export", str(data), "--out", str(b / "o16"), "--format", "bogus"],
         "train init unknown preset": ["train", "init", "--preset", "huge", "--out", str(b / "o17")],
-        "train run into a finished run": ["train", "run", "--model", str(model), "--data", str(data),
-                                          "--out", str(out / "train-ref"), "--steps", "12"],
-        "remove into a finished folder": ["remove", vid, "--masks-dir", masks, "--model", str(model), "--out",
-                                          str(out / "remove-ref"), "--format", "mkv"],
+        "train run into a finished run": [
+            "train",
+            "run",
+            "--model",
+            str(model),
+            "--data",
+            str(data),
+            "--out",
+            str(out / "train-ref"),
+            "--steps",
+            "12",
+        ],
+        "remove into a finished folder": [
+            "remove",
+            vid,
+            "--masks-dir",
+            masks,
+            "--model",
+            str(model),
+            "--out",
+            str(out / "remove-ref"),
+            "--format",
+            "mkv",
+        ],
         "a colour video given as a mask": ["remove", vid, "--mask", vid, "--model", str(model), "--out", str(b / "o18")],
         "sequence folder with a broken prompt.json": ["decompose", str(b / "seq"), "--model", str(model), "--out", str(b / "o19")],
-        "--mask-threshold 300": ["remove", vid, "--masks-dir", masks, "--model", str(model), "--out", str(b / "o20"),
-                                 "--mask-threshold", "300"],
+        "--mask-threshold 300": [
+            "remove",
+            vid,
+            "--masks-dir",
+            masks,
+            "--model",
+            str(model),
+            "--out",
+            str(b / "o20"),
+            "--mask-threshold",
+            "300",
+        ],
         "URL without its fsspec backend": ["data", "validate", "s3://bucket/none"],
         "--executor bogus": ["generate", "kubric", "--out", str(b / "o21"), "--executor", "bogus"],
         "--scene-timeout without Ray": ["generate", "kubric", "--out", str(b / "o22"), "--scene-timeout", "5"],
@@ -203,8 +303,14 @@ def fuzz(out: Path, n: int, rng: random.Random) -> dict:
     work = out / "fuzz"
     shutil.rmtree(work, ignore_errors=True)
     shutil.copytree(src, work)
-    outcome = {"corruptions": n, "reported_valid": 0, "uncaught_exceptions": 0, "silent_drops": 0, "damaged_sample_returned": 0,
-               "kinds": {}}
+    outcome = {
+        "corruptions": n,
+        "reported_valid": 0,
+        "uncaught_exceptions": 0,
+        "silent_drops": 0,
+        "damaged_sample_returned": 0,
+        "kinds": {},
+    }
     for _ in range(n):
         kind = rng.choice(["flip", "flip", "flip", "truncate", "append"])
         buf = bytearray(data)
@@ -214,7 +320,7 @@ def fuzz(out: Path, n: int, rng: random.Random) -> dict:
             buf[rng.randrange(lo, hi)] ^= rng.randrange(1, 256)
             kind = f"flip {where}"
         elif kind == "truncate":
-            buf = buf[:rng.randrange(0, len(buf))]
+            buf = buf[: rng.randrange(0, len(buf))]
         else:
             buf += bytes(rng.randrange(1, 256) for _ in range(rng.randrange(1, 2000)))
         outcome["kinds"][kind] = outcome["kinds"].get(kind, 0) + 1
@@ -231,8 +337,13 @@ def fuzz(out: Path, n: int, rng: random.Random) -> dict:
                     outcome["silent_drops"] += 1
                 for s in got:
                     o = originals[s.key]
-                    if not (np.array_equal(s.input, o.input) and np.array_equal(s.target, o.target)
-                            and np.array_equal(s.trimask, o.trimask) and s.caption == o.caption and s.meta == o.meta):
+                    if not (
+                        np.array_equal(s.input, o.input)
+                        and np.array_equal(s.target, o.target)
+                        and np.array_equal(s.trimask, o.trimask)
+                        and s.caption == o.caption
+                        and s.meta == o.meta
+                    ):
                         outcome["damaged_sample_returned"] += 1
         except Exception:  # noqa: BLE001 - counting exactly what must never happen
             outcome["uncaught_exceptions"] += 1
@@ -259,9 +370,11 @@ def main() -> None:
     print("| bad input | exit | one line | message |\n|---|---|---|---|")
     for r in bad:
         print(f"| {r['input']} | {r['exit']} | {'yes' if r['one_line'] else '**no**'} | {r['message'][:110]} |")
-    print(f"\nfuzz: {fz['corruptions']} corruptions ({', '.join(f'{k} {v}' for k, v in sorted(fz['kinds'].items()))}): "
-          f"reported valid {fz['reported_valid']}, uncaught exceptions {fz['uncaught_exceptions']}, silent drops "
-          f"{fz['silent_drops']}, damaged samples returned {fz['damaged_sample_returned']}")
+    print(
+        f"\nfuzz: {fz['corruptions']} corruptions ({', '.join(f'{k} {v}' for k, v in sorted(fz['kinds'].items()))}): "
+        f"reported valid {fz['reported_valid']}, uncaught exceptions {fz['uncaught_exceptions']}, silent drops "
+        f"{fz['silent_drops']}, damaged samples returned {fz['damaged_sample_returned']}"
+    )
 
 
 if __name__ == "__main__":

@@ -25,13 +25,13 @@ def clip(t: int, h: int, w: int, layers: int) -> tuple[np.ndarray, np.ndarray, l
     rng = np.random.default_rng(0)
     bg = np.clip(120 + rng.normal(0, 3, (t, h, w, 3)), 0, 255).astype(np.uint8)
     solo = bg.astype(np.float32)
-    solo[:, h // 3:2 * h // 3, w // 3:2 * w // 3] *= 0.5
+    solo[:, h // 3 : 2 * h // 3, w // 3 : 2 * w // 3] *= 0.5
     solo = np.clip(solo + rng.normal(0, 3, solo.shape), 0, 255).astype(np.uint8)
     masks = []
     for k in range(layers):
         m = np.zeros((t, h, w), bool)
         x = (k + 1) * w // (layers + 2)
-        m[:, h // 4:h // 3, x:x + w // 8] = True
+        m[:, h // 4 : h // 3, x : x + w // 8] = True
         masks.append(m)
     return solo, bg, masks
 
@@ -53,8 +53,10 @@ def main() -> None:
         threaded = list(pool.map(lambda m: optimize_layer(solo, bg, m, cfg), masks))
     in_threads = time.perf_counter() - t0
     same = all(np.array_equal(a.alpha, b.alpha) and np.array_equal(a.rgb, b.rgb) for a, b in zip(serial, threaded))
-    print(f"{args.layers} layers of {args.size}: one after another {one_after_another:.2f} s, in {args.threads} threads "
-          f"{in_threads:.2f} s ({one_after_another / in_threads:.2f}x); identical layers: {same}")
+    print(
+        f"{args.layers} layers of {args.size}: one after another {one_after_another:.2f} s, in {args.threads} threads "
+        f"{in_threads:.2f} s ({one_after_another / in_threads:.2f}x); identical layers: {same}"
+    )
 
 
 if __name__ == "__main__":

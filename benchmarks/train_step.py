@@ -29,9 +29,19 @@ def measure(args: argparse.Namespace) -> dict:
 
     with tempfile.TemporaryDirectory() as tmp:
         model = build_preset(args.preset, Path(tmp) / "m")
-        cfg = TrainConfig(model=str(model), data=[args.data], out=str(Path(tmp) / "run"), frames=args.frames,
-                          height=args.resolution, width=args.resolution, batch_size=args.batch_size,
-                          steps=args.steps + 3, workers=args.workers, warmup_steps=0, checkpoint_every=10**6)
+        cfg = TrainConfig(
+            model=str(model),
+            data=[args.data],
+            out=str(Path(tmp) / "run"),
+            frames=args.frames,
+            height=args.resolution,
+            width=args.resolution,
+            batch_size=args.batch_size,
+            steps=args.steps + 3,
+            workers=args.workers,
+            warmup_steps=0,
+            checkpoint_every=10**6,
+        )
         trainer = Trainer(cfg)
         t0 = time.perf_counter()
         n = 0
@@ -53,8 +63,14 @@ def measure(args: argparse.Namespace) -> dict:
                 times.append(time.perf_counter() - t)
         train_sps = args.batch_size * len(times) / sum(times)
         params = sum(p.numel() for p in trainer.model.transformer.parameters())
-    return {"preset": args.preset, "params": params, "train_sps": train_sps, "load_sps": load_sps,
-            "step_s": sum(times) / len(times), "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    return {
+        "preset": args.preset,
+        "params": params,
+        "train_sps": train_sps,
+        "load_sps": load_sps,
+        "step_s": sum(times) / len(times),
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
 
 
 def main() -> None:
@@ -72,19 +88,37 @@ def main() -> None:
         return
     rows = []
     for preset in ("tiny", "small"):
-        cmd = [sys.executable, __file__, args.data, "--preset", preset, "--steps", str(args.steps), "--batch-size",
-               str(args.batch_size), "--frames", str(args.frames), "--resolution", str(args.resolution),
-               "--workers", str(args.workers)]
+        cmd = [
+            sys.executable,
+            __file__,
+            args.data,
+            "--preset",
+            preset,
+            "--steps",
+            str(args.steps),
+            "--batch-size",
+            str(args.batch_size),
+            "--frames",
+            str(args.frames),
+            "--resolution",
+            str(args.resolution),
+            "--workers",
+            str(args.workers),
+        ]
         out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
         rows.append(json.loads(out.strip().splitlines()[-1]))
     base = rows[0]["train_sps"]
-    print(f"Training steps on CPU, batch {args.batch_size} x {args.frames} frames x {args.resolution} px, "
-          f"{args.steps} timed steps, loader with {args.workers} workers:\n")
+    print(
+        f"Training steps on CPU, batch {args.batch_size} x {args.frames} frames x {args.resolution} px, "
+        f"{args.steps} timed steps, loader with {args.workers} workers:\n"
+    )
     print("| preset | transformer params | s/step | train samples/s | vs tiny | loader samples/s | loader / train | peak RSS |")
     print("|---|---|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['preset']} | {r['params'] / 1e6:.2f}M | {r['step_s']:.2f} | {r['train_sps']:.2f} | "
-              f"{r['train_sps'] / base:.2f}x | {r['load_sps']:.1f} | {r['load_sps'] / r['train_sps']:.1f}x | {r['peak_rss_mb']:.0f} MB |")
+        print(
+            f"| {r['preset']} | {r['params'] / 1e6:.2f}M | {r['step_s']:.2f} | {r['train_sps']:.2f} | "
+            f"{r['train_sps'] / base:.2f}x | {r['load_sps']:.1f} | {r['load_sps'] / r['train_sps']:.1f}x | {r['peak_rss_mb']:.0f} MB |"
+        )
 
 
 if __name__ == "__main__":

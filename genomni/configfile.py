@@ -56,8 +56,7 @@ def _typed(cls: type, name: str, hint: Any, value: Any) -> Any:
         return location(value)  # a local Path, or a UPath for a URL (s3://, memory://)
     expected = origin if isinstance(origin, type) else None
     if expected is not None and not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
-        raise GenomniError(f"option {name.replace('_', '-')}: expected {getattr(expected, '__name__', expected)}, "
-                           f"got {value!r}")
+        raise GenomniError(f"option {name.replace('_', '-')}: expected {getattr(expected, '__name__', expected)}, got {value!r}")
     return value
 
 
@@ -82,8 +81,11 @@ def merge(cls: type[T], *layers: dict[str, Any]) -> T:
     values: dict[str, Any] = {}
     for layer in layers:
         values.update({k: _checked(fields[k], _typed(cls, k, hints[k], v)) for k, v in layer.items() if k in fields})
-    missing = [("--" + (f.metadata.get("flag") or f.name).replace("_", "-")) for f in fields.values()
-               if f.name not in values and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
+    missing = [
+        ("--" + (f.metadata.get("flag") or f.name).replace("_", "-"))
+        for f in fields.values()
+        if f.name not in values and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+    ]
     if missing:
         raise GenomniError(f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} required")
     return cls(**values)
@@ -97,8 +99,7 @@ def check_known(file: str | os.PathLike | None, values: dict[str, Any], *classes
         raise GenomniError(f"config file {file}: unknown option(s) {', '.join(unknown)}")
 
 
-def build(cls: type[T], file: str | os.PathLike | None, overrides: dict[str, Any],
-          base: dict[str, Any] | None = None) -> T:
+def build(cls: type[T], file: str | os.PathLike | None, overrides: dict[str, Any], base: dict[str, Any] | None = None) -> T:
     """Make `cls` from defaults <- `base` (e.g. a model's recorded recipe) <- file values <- overrides
     (None means 'not given'); a file key that is no field of `cls` is an error."""
     file_values = load_mapping(file) if file else {}

@@ -52,8 +52,10 @@ def effect_region(inp: np.ndarray, target: np.ndarray, objects: np.ndarray) -> n
         z, smooth = _deviations(diff[t], EFFECT_SIGMA)
         z_wide, smooth_wide = _deviations(diff[t], 2 * EFFECT_SIGMA)
         low = ((z > NOISE_SIGMAS[0]) & (np.abs(smooth) > EFFECT_LEVELS / 4)).any(-1) & ~objects[t]
-        high = (((z > NOISE_SIGMAS[1]) & (np.abs(smooth) > EFFECT_LEVELS / 2))
-                | ((z_wide > NOISE_SIGMAS[1]) & (np.abs(smooth_wide) > EFFECT_LEVELS / 2))).any(-1) & low
+        high = (
+            ((z > NOISE_SIGMAS[1]) & (np.abs(smooth) > EFFECT_LEVELS / 2))
+            | ((z_wide > NOISE_SIGMAS[1]) & (np.abs(smooth_wide) > EFFECT_LEVELS / 2))
+        ).any(-1) & low
         n, labels = cv2.connectedComponents(low.astype(np.uint8), connectivity=8)
         seeded = np.zeros(n, bool)
         seeded[np.unique(labels[high])] = True
@@ -109,6 +111,6 @@ def denoised_difference(diff: np.ndarray, exclude: np.ndarray) -> np.ndarray:
     keep = (~exclude).astype(np.float32)
     weight = np.maximum(cv2.GaussianBlur(keep, (0, 0), WIENER_SIGMA), 1e-6)[..., None]
     mean = cv2.GaussianBlur(diff * keep[..., None], (0, 0), WIENER_SIGMA) / weight
-    var = np.maximum(cv2.GaussianBlur(diff * diff * keep[..., None], (0, 0), WIENER_SIGMA) / weight - mean ** 2, 0.0)
+    var = np.maximum(cv2.GaussianBlur(diff * diff * keep[..., None], (0, 0), WIENER_SIGMA) / weight - mean**2, 0.0)
     gain = np.maximum(var - noise_std(diff, exclude) ** 2, 0.0) / np.maximum(var, 1e-6)
     return mean + gain * (diff - mean)

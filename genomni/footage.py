@@ -38,9 +38,12 @@ COLOR_SHARE = 0.01  # a "mask" with more coloured pixels than this is a colour v
 class MaskOptions:
     """The one binarization rule of object masks, shared by every command that reads them (configs inherit it)."""
 
-    mask_threshold: int = option(MASK_THRESHOLD, "A mask pixel (0-255) above this is the object. The midpoint puts the "
-                                 "border where a lossy (H.264) binary mask crosses half level; the public gen-omnimatte "
-                                 "code keeps >= 240 and dilates 11x11 instead.")
+    mask_threshold: int = option(
+        MASK_THRESHOLD,
+        "A mask pixel (0-255) above this is the object. The midpoint puts the "
+        "border where a lossy (H.264) binary mask crosses half level; the public gen-omnimatte "
+        "code keeps >= 240 and dilates 11x11 instead.",
+    )
 
     def __post_init__(self) -> None:
         require([(0 <= self.mask_threshold <= 254, f"--mask-threshold must be in 0..254, got {self.mask_threshold}")])
@@ -101,11 +104,11 @@ def check_masks(masks: np.ndarray, names: list[str], shape: tuple[int, int, int]
 def find_media(folder: Path, stems: tuple[str, ...]) -> Path | None:
     """The first `stem.<video suffix>` file or `stem/` frame folder in `folder`."""
     for stem in stems:
-        found = ([folder / stem] if (folder / stem).is_dir() else []) + \
-            [p for p in sorted(folder.glob(f"{stem}.*")) if p.suffix.lower() in VIDEO_SUFFIXES]
+        found = ([folder / stem] if (folder / stem).is_dir() else []) + [
+            p for p in sorted(folder.glob(f"{stem}.*")) if p.suffix.lower() in VIDEO_SUFFIXES
+        ]
         if len(found) > 1:
-            raise GenomniError(f"{folder}: holds {' and '.join(p.name for p in found)}; keep one (which is the video "
-                               f"is not guessed)")
+            raise GenomniError(f"{folder}: holds {' and '.join(p.name for p in found)}; keep one (which is the video is not guessed)")
         if found:
             return found[0]
     return None
@@ -137,8 +140,12 @@ def binarize_mask(frames: np.ndarray, source: str, threshold: int = MASK_THRESHO
     between = (frames > 16) & (frames < 239)
     share = float(between.sum()) / max(1, int((frames > 16).sum()))
     if share > 0.05:
-        log.warning("%s: %.0f%% of the mask's nonzero pixels lie between 17 and 238 (a lossy or soft mask); "
-                    "pixels above %d count as the object", source, 100 * share, threshold)
+        log.warning(
+            "%s: %.0f%% of the mask's nonzero pixels lie between 17 and 238 (a lossy or soft mask); pixels above %d count as the object",
+            source,
+            100 * share,
+            threshold,
+        )
     return frames > threshold
 
 
@@ -164,8 +171,11 @@ def _cutout_or_label_track(folder: Path) -> np.ndarray | None:
     images (8- or 16-bit) give 255 for 1; other 16-bit masks are scaled to 8 bits."""
     files = frame_files(folder)
     first = cv2.imread(str(files[0]), cv2.IMREAD_UNCHANGED)
-    if first is None or (first.dtype == np.uint8 and first.ndim == 2 and first.max() > 1) or \
-            (first.dtype == np.uint8 and first.ndim == 3 and first.shape[-1] == 3):
+    if (
+        first is None
+        or (first.dtype == np.uint8 and first.ndim == 2 and first.max() > 1)
+        or (first.dtype == np.uint8 and first.ndim == 3 and first.shape[-1] == 3)
+    ):
         return None  # plain grey or colour frames: read_video reads them (once)
     imgs = [first] + [cv2.imread(str(f), cv2.IMREAD_UNCHANGED) for f in files[1:]]
     if any(i is None for i in imgs) or len({i.shape for i in imgs}) > 1:
@@ -200,9 +210,13 @@ def read_mask_track(path: str | os.PathLike, threshold: int = MASK_THRESHOLD) ->
     return binarize_mask(gray, str(path), threshold), fps
 
 
-def read_footage(video: str | os.PathLike, masks: list[str | os.PathLike] | None = None,
-                 instances: str | os.PathLike | None = None, masks_dir: str | os.PathLike | None = None,
-                 threshold: int = MASK_THRESHOLD) -> Footage:
+def read_footage(
+    video: str | os.PathLike,
+    masks: list[str | os.PathLike] | None = None,
+    instances: str | os.PathLike | None = None,
+    masks_dir: str | os.PathLike | None = None,
+    threshold: int = MASK_THRESHOLD,
+) -> Footage:
     """Read a video with its object masks: mask tracks (`masks`, and the mask entries of `masks_dir`; its other
     entries are skipped and named in a warning) or one instance-id folder (`instances`)."""
     frames, fps = read_video(video)
@@ -275,8 +289,10 @@ def rename(footage: Footage, names: str | None) -> Footage:
     given = [n.strip() for n in names.split(",")]
     bad = [n for n in given if not n or n in (".", "..") or "/" in n or "\\" in n]
     if len(given) != len(footage.names) or bad or len(set(given)) != len(given):
-        raise GenomniError(f"--names {names!r}: give {len(footage.names)} different names (no '/'), one per object in "
-                           f"mask order ({', '.join(footage.names)})")
+        raise GenomniError(
+            f"--names {names!r}: give {len(footage.names)} different names (no '/'), one per object in "
+            f"mask order ({', '.join(footage.names)})"
+        )
     return Footage(footage.video, footage.masks, given, footage.fps, prompt=footage.prompt)
 
 

@@ -94,20 +94,24 @@ def scan_folder(folder: str | os.PathLike) -> FootageFolder | None:
         if not masks:
             raise GenomniError(f"{folder}: a gen-omnimatte sequence folder without mask_NN.mp4 files (one per object)")
         prompt = read_prompt_json(folder)
-        return FootageFolder(folder, SEQUENCE, video, masks, prompt, "prompt.json" if prompt is not None else None,
-                             find_media(folder, ("bg", "background")))
+        return FootageFolder(
+            folder, SEQUENCE, video, masks, prompt, "prompt.json" if prompt is not None else None, find_media(folder, ("bg", "background"))
+        )
     seq_masks = [p.name for p in folder.glob("mask_*") if p.is_dir() or p.suffix.lower() in VIDEO_SUFFIXES]
     if seq_masks or (folder / "prompt.json").is_file():
         held = ", ".join(sorted(seq_masks)[:2] + (["prompt.json"] if (folder / "prompt.json").is_file() else []))
-        raise GenomniError(f"{folder}: a gen-omnimatte sequence folder ({held}) without its video: supply "
-                           f"input_video.mp4 (or an input_video/ frame folder)")
+        raise GenomniError(
+            f"{folder}: a gen-omnimatte sequence folder ({held}) without its video: supply "
+            f"input_video.mp4 (or an input_video/ frame folder)"
+        )
     if (folder / "segmentation_00000.png").is_file():
         return FootageFolder(folder, KUBRIC, folder, [], None, None, None)
     video = find_media(folder, ("input",))
     if video is not None and (folder / "masks").is_dir():
         prompt = read_caption_txt(folder)
-        return FootageFolder(folder, GENOMNI, video, [], prompt, "caption.txt" if prompt is not None else None,
-                             find_media(folder, ("background",)))
+        return FootageFolder(
+            folder, GENOMNI, video, [], prompt, "caption.txt" if prompt is not None else None, find_media(folder, ("background",))
+        )
     return None
 
 
@@ -119,8 +123,10 @@ def require_folder(folder: str | os.PathLike) -> FootageFolder:
     found = scan_folder(folder)
     if found is None:
         what = "input.* but no masks/ folder" if find_media(folder, ("input",)) is not None else "no input video"
-        raise GenomniError(f"{folder}: not a footage folder ({what}); expected input_video.mp4 + mask_NN.mp4 "
-                           f"(gen-omnimatte), input.* + masks/ (genomni) or rgba_*.png + segmentation_*.png (Kubric)")
+        raise GenomniError(
+            f"{folder}: not a footage folder ({what}); expected input_video.mp4 + mask_NN.mp4 "
+            f"(gen-omnimatte), input.* + masks/ (genomni) or rgba_*.png + segmentation_*.png (Kubric)"
+        )
     return found
 
 
@@ -176,23 +182,35 @@ def read_folder_footage(ff: FootageFolder, threshold: int = MASK_THRESHOLD) -> F
     return footage
 
 
-def open_footage(source: str | os.PathLike, masks: list[str | os.PathLike] | None = None,
-                 masks_dir: str | os.PathLike | None = None, instances: str | os.PathLike | None = None,
-                 threshold: int = MASK_THRESHOLD) -> Footage:
+def open_footage(
+    source: str | os.PathLike,
+    masks: list[str | os.PathLike] | None = None,
+    masks_dir: str | os.PathLike | None = None,
+    instances: str | os.PathLike | None = None,
+    threshold: int = MASK_THRESHOLD,
+) -> Footage:
     """A video path or frame folder with the masks given, or a footage folder: its own masks unless masks are
     given (then the given ones replace them, said in the log), and its prompt."""
     ff = scan_folder(source)
     given = masks is not None or masks_dir is not None or instances is not None
     if ff is None:
         if not given:
-            raise GenomniError(f"{source}: give object masks (--mask, --masks-dir or --instances), or a folder with "
-                               f"input_video.mp4 + mask_NN.mp4 (gen-omnimatte), input.* + masks/ (genomni) or "
-                               f"rgba_*.png + segmentation_*.png (Kubric)")
+            raise GenomniError(
+                f"{source}: give object masks (--mask, --masks-dir or --instances), or a folder with "
+                f"input_video.mp4 + mask_NN.mp4 (gen-omnimatte), input.* + masks/ (genomni) or "
+                f"rgba_*.png + segmentation_*.png (Kubric)"
+            )
         return read_footage(source, masks, instances, masks_dir, threshold)
     if not given:
         footage = read_folder_footage(ff, threshold)
-        log.info("%s: %s folder, %d object(s) (%s)%s", source, ff.layout, len(footage.names), ", ".join(footage.names),
-                 f", prompt from {ff.prompt_source}" if ff.prompt_source else ", no prompt file")
+        log.info(
+            "%s: %s folder, %d object(s) (%s)%s",
+            source,
+            ff.layout,
+            len(footage.names),
+            ", ".join(footage.names),
+            f", prompt from {ff.prompt_source}" if ff.prompt_source else ", no prompt file",
+        )
         return footage
     if ff.layout == KUBRIC:
         raise GenomniError(f"{source}: a Kubric render folder carries its masks (segmentation_*.png); give no --mask")

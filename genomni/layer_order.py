@@ -109,8 +109,11 @@ def occlusion_order(masks: np.ndarray, names: list[str]) -> LayerOrder:
     while left:  # the first object in the given order whose back objects are all placed
         ready = [i for i in left if above[i] <= set(order)]
         if not ready:
-            log.warning("layer order: the masks contradict each other (%s); keeping the given order for %s",
-                        evidence, ", ".join(names[i] for i in left))
+            log.warning(
+                "layer order: the masks contradict each other (%s); keeping the given order for %s",
+                evidence,
+                ", ".join(names[i] for i in left),
+            )
             order += left
             break
         order.append(ready[0])

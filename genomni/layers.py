@@ -45,11 +45,11 @@ def composite(background: np.ndarray, layers: list[tuple[np.ndarray, np.ndarray]
     CHUNK frames at a time (float64 within a chunk)."""
     out = np.empty(background.shape, np.uint8)
     for i in range(0, len(background), CHUNK):
-        acc = background[i:i + CHUNK].astype(np.float64) / 255.0
+        acc = background[i : i + CHUNK].astype(np.float64) / 255.0
         for alpha, rgb in layers:
-            a = alpha[i:i + CHUNK, ..., None].astype(np.float64)
-            acc = a * rgb[i:i + CHUNK] + (1 - a) * acc
-        out[i:i + CHUNK] = np.round(acc * 255).clip(0, 255).astype(np.uint8)
+            a = alpha[i : i + CHUNK, ..., None].astype(np.float64)
+            acc = a * rgb[i : i + CHUNK] + (1 - a) * acc
+        out[i : i + CHUNK] = np.round(acc * 255).clip(0, 255).astype(np.uint8)
     return out
 
 
@@ -57,14 +57,14 @@ def composite_rgba8(background: np.ndarray, layers: list[np.ndarray]) -> np.ndar
     """`composite` of (T,H,W,4) uint8 RGBA layers, converted a chunk at a time (the same values)."""
     out = np.empty(background.shape, np.uint8)
     for i in range(0, len(background), CHUNK):
-        out[i:i + CHUNK] = composite(background[i:i + CHUNK], [from_rgba8(x[i:i + CHUNK]) for x in layers])
+        out[i : i + CHUNK] = composite(background[i : i + CHUNK], [from_rgba8(x[i : i + CHUNK]) for x in layers])
     return out
 
 
 def checkerboard(h: int, w: int, cell: int = 8) -> np.ndarray:
     """A gray checkerboard (H,W,3) uint8 to preview transparency on."""
     yy, xx = np.mgrid[:h, :w]
-    light = ((yy // cell + xx // cell) % 2 == 0)
+    light = (yy // cell + xx // cell) % 2 == 0
     return np.where(light[..., None], 204, 153).astype(np.uint8).repeat(3, -1)
 
 

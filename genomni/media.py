@@ -32,7 +32,6 @@ _UMASK = os.umask(0)
 os.umask(_UMASK)
 
 
-
 def _check_frames(frames: np.ndarray) -> bool:
     """Validate a (T,H,W,3) or (T,H,W) uint8 array; return True when single-channel."""
     if not isinstance(frames, np.ndarray) or frames.dtype != np.uint8:
@@ -75,9 +74,7 @@ def encode_video(frames: np.ndarray, fps: float, codec: str = "ffv1", crf: int =
             stream = container.add_stream("ffv1", rate=_rate(fps), options={"flags": "+bitexact"})
             stream.pix_fmt = "gray" if gray else "bgr0"
         else:
-            stream = container.add_stream(
-                "libx264", rate=_rate(fps), options={"crf": str(crf), "preset": "medium", "flags": "+bitexact"}
-            )
+            stream = container.add_stream("libx264", rate=_rate(fps), options={"crf": str(crf), "preset": "medium", "flags": "+bitexact"})
             stream.pix_fmt = "yuv420p"
         stream.width, stream.height = w, h
         src_fmt = "gray" if gray else "rgb24"
@@ -130,8 +127,10 @@ def frame_files(folder: Path) -> list[Path]:
     if len(patterns) > 1:
         common = max(patterns.values(), key=len)
         odd = sorted(n for names in patterns.values() if names is not common for n in names)
-        raise GenomniError(f"{folder}: {', '.join(odd[:3])} {'is' if len(odd) == 1 else 'are'} not named like the "
-                           f"frames ({common[0]}, ...); move {'it' if len(odd) == 1 else 'them'} out of the folder")
+        raise GenomniError(
+            f"{folder}: {', '.join(odd[:3])} {'is' if len(odd) == 1 else 'are'} not named like the "
+            f"frames ({common[0]}, ...); move {'it' if len(odd) == 1 else 'them'} out of the folder"
+        )
     return files
 
 
@@ -233,8 +232,7 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
         raise
 
 
-def resize_video(frames: np.ndarray, size: tuple[int, int], nearest: bool = False,
-                 grow: int = cv2.INTER_LINEAR) -> np.ndarray:
+def resize_video(frames: np.ndarray, size: tuple[int, int], nearest: bool = False, grow: int = cv2.INTER_LINEAR) -> np.ndarray:
     """Resize every frame to (height, width): area averaging when shrinking, `grow` when enlarging,
     nearest neighbour for masks (`nearest`, keeps their values exact). Same size: returned as is."""
     h, w = size

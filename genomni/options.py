@@ -13,9 +13,16 @@ from .errors import GenomniError
 SEED_BOUNDS = (0, 2**63 - 1)  # what every generator genomni seeds (torch, numpy) takes
 
 
-def option(default: Any = dataclasses.MISSING, help: str = "", *, flag: str | None = None,
-           parse: Callable[[str], dict[str, Any]] | None = None, positional: bool = False,
-           show_default: str | None = None, bounds: tuple[float, float] | None = None) -> Any:
+def option(
+    default: Any = dataclasses.MISSING,
+    help: str = "",
+    *,
+    flag: str | None = None,
+    parse: Callable[[str], dict[str, Any]] | None = None,
+    positional: bool = False,
+    show_default: str | None = None,
+    bounds: tuple[float, float] | None = None,
+) -> Any:
     """A dataclass field that is also a command-line option.
 
     help: the `--help` text (fields without help are not on the command line; config files still set them).
@@ -25,8 +32,7 @@ def option(default: Any = dataclasses.MISSING, help: str = "", *, flag: str | No
     show_default: the default as `--help` shows it, when the value itself would mislead.
     bounds: (least, most) a number may be; every float must also be finite (checked in `configfile.merge`).
     """
-    meta = {"help": help, "flag": flag, "parse": parse, "positional": positional, "show_default": show_default,
-            "bounds": bounds}
+    meta = {"help": help, "flag": flag, "parse": parse, "positional": positional, "show_default": show_default, "bounds": bounds}
     if isinstance(default, (list, dict, set)):
         return dataclasses.field(default_factory=lambda: type(default)(default), metadata=meta)
     return dataclasses.field(default=default, metadata=meta)

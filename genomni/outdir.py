@@ -38,8 +38,7 @@ def exclusive(out: str | os.PathLike, name: str = "lock") -> Iterator[Path]:
         fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         fh.close()
-        raise GenomniError(f"{out} is being written by another genomni process; wait for it to finish or choose "
-                           f"another --out") from None
+        raise GenomniError(f"{out} is being written by another genomni process; wait for it to finish or choose another --out") from None
     try:
         yield out
     except BaseException:

@@ -153,8 +153,9 @@ def _tar_members(shard: Path, fh: Any) -> Iterator[tuple[str, dict[str, bytes]]]
     fh.seek(end)
     rest = fh.read()
     if rest.strip(b"\0"):
-        raise GenomniError(f"{shard}: damaged shard ({len(rest)} bytes after byte {end} are not a readable member "
-                           f"or the end-of-archive marker)")
+        raise GenomniError(
+            f"{shard}: damaged shard ({len(rest)} bytes after byte {end} are not a readable member or the end-of-archive marker)"
+        )
 
 
 def check_members(shard: str | os.PathLike, key: str, members: dict[str, bytes], record: dict[str, Any] | None) -> None:
@@ -166,8 +167,9 @@ def check_members(shard: str | os.PathLike, key: str, members: dict[str, bytes],
     if expected is None:
         return
     if sorted(members) != sorted(expected):
-        raise GenomniError(f"{shard}: sample {key} has members {', '.join(sorted(members))}, the manifest lists "
-                           f"{', '.join(sorted(expected))}")
+        raise GenomniError(
+            f"{shard}: sample {key} has members {', '.join(sorted(members))}, the manifest lists {', '.join(sorted(expected))}"
+        )
     for name, data in members.items():
         if digest(data) != expected[name]:
             raise GenomniError(f"{shard}: sample {key}: member {name} does not match its manifest checksum (damaged)")
@@ -266,8 +268,11 @@ def parse_manifest_line(path: Path, n: int, line: str) -> dict[str, Any]:
         r = json.loads(line)
     except json.JSONDecodeError as exc:
         raise GenomniError(f"{path}:{n}: not a JSON line ({exc.msg})") from exc
-    if not isinstance(r, dict) or not all(isinstance(r.get(k), str) for k in ("key", "shard", "source")) \
-            or not all(isinstance(r.get(k), int) for k in ("frames", "height", "width")):
+    if (
+        not isinstance(r, dict)
+        or not all(isinstance(r.get(k), str) for k in ("key", "shard", "source"))
+        or not all(isinstance(r.get(k), int) for k in ("frames", "height", "width"))
+    ):
         raise GenomniError(f"{path}:{n}: not a manifest record (needs key, shard, source, frames, height, width)")
     return r
 
@@ -314,8 +319,10 @@ def load_hf(source: str | os.PathLike, split: str = "train"):
         ds = datasets.load_dataset("webdataset", data_files={split: paths}, split=split)
     except Exception as exc:  # datasets wraps a damaged tar in several exception types; one line names the folder
         cause = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        raise GenomniError(f"{source}: Hugging Face datasets could not read the shards ({type(exc).__name__}: {cause}); "
-                           f"run `genomni data validate {source}`") from exc
+        raise GenomniError(
+            f"{source}: Hugging Face datasets could not read the shards ({type(exc).__name__}: {cause}); "
+            f"run `genomni data validate {source}`"
+        ) from exc
     for column, feature in ds.features.items():
         if column.rsplit(".", 1)[-1] in VIDEO_MEMBER_EXTS:
             ds = ds.cast_column(column, datasets.Video(decode=False))

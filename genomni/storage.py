@@ -24,7 +24,7 @@ def location(loc: str | os.PathLike) -> Path:
         return loc  # type: ignore[return-value]
     text = os.fspath(loc)
     if text.startswith("file://"):
-        return Path(text[len("file://"):])
+        return Path(text[len("file://") :])
     if "://" not in text:
         return Path(text)
     try:

@@ -4,8 +4,23 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-TINY = ["--frames", "5", "--resolution", "48", "--samples", "4", "--min-objects", "2", "--max-objects", "2", "--seed", "3",
-        "--scenes-per-shard", "2", "--no-progress"]
+TINY = [
+    "--frames",
+    "5",
+    "--resolution",
+    "48",
+    "--samples",
+    "4",
+    "--min-objects",
+    "2",
+    "--max-objects",
+    "2",
+    "--seed",
+    "3",
+    "--scenes-per-shard",
+    "2",
+    "--no-progress",
+]
 
 
 def run_cli(args: list[str]) -> int:
@@ -42,6 +57,6 @@ def square_clip(folder, frames: int, height: int, width: int, name: str = "clip.
     video = np.random.default_rng(0).integers(0, 255, (frames, height, width, 3), dtype=np.uint8)
     write_video(folder / name, video, 8.0)
     mask = np.zeros((frames, height, width), np.uint8)
-    mask[:, height // 4:height // 2, width // 4:width // 2] = 255
+    mask[:, height // 4 : height // 2, width // 4 : width // 2] = 255
     write_video(folder / "mask", mask)
     return folder / name, folder / "mask"

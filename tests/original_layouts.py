@@ -58,9 +58,20 @@ def wan_dit(dim=32, heads=2, in_dim=36, out_dim=16, ffn=64, layers=2, text_dim=1
         lin("img_emb.proj.1", img_dim, img_dim)
         lin("img_emb.proj.3", dim, img_dim)
         s["img_emb.proj.4.weight"], s["img_emb.proj.4.bias"] = r.ones(dim), r(dim)
-    config = {"_class_name": "WanModel", "_diffusers_version": "0.30.0", "dim": dim, "eps": 1e-06, "ffn_dim": ffn,
-              "freq_dim": freq_dim, "in_dim": in_dim, "model_type": "i2v" if img_dim else "t2v", "num_heads": heads,
-              "num_layers": layers, "out_dim": out_dim, "text_len": 512}
+    config = {
+        "_class_name": "WanModel",
+        "_diffusers_version": "0.30.0",
+        "dim": dim,
+        "eps": 1e-06,
+        "ffn_dim": ffn,
+        "freq_dim": freq_dim,
+        "in_dim": in_dim,
+        "model_type": "i2v" if img_dim else "t2v",
+        "num_heads": heads,
+        "num_layers": layers,
+        "out_dim": out_dim,
+        "text_len": 512,
+    }
     return config, s
 
 
@@ -189,16 +200,54 @@ def write_cogvideox_fun_dir(root: Path, seed: int = 0) -> Path:
     torch.manual_seed(seed)
     tok = byte_tokenizer(32)
     tok.save_pretrained(root / "tokenizer")
-    T5EncoderModel(T5Config(vocab_size=len(tok), d_model=32, d_kv=8, d_ff=64, num_layers=1, num_heads=4, pad_token_id=0,
-                            eos_token_id=1, decoder_start_token_id=0)).save_pretrained(root / "text_encoder")
-    AutoencoderKLCogVideoX(down_block_types=("CogVideoXDownBlock3D",) * 4, up_block_types=("CogVideoXUpBlock3D",) * 4,
-                           block_out_channels=(8, 8, 16, 16), latent_channels=16, layers_per_block=1, norm_num_groups=4,
-                           temporal_compression_ratio=4, scaling_factor=0.7).save_pretrained(root / "vae")
-    CogVideoXTransformer3DModel(num_attention_heads=2, attention_head_dim=16, in_channels=33, out_channels=16, time_embed_dim=16,
-                                text_embed_dim=32, num_layers=1, patch_size=2, patch_size_t=2, sample_width=16, sample_height=16,
-                                sample_frames=9, use_rotary_positional_embeddings=True,
-                                max_text_seq_length=32).save_pretrained(root / "transformer")
-    CogVideoXDDIMScheduler(prediction_type="v_prediction", beta_schedule="scaled_linear", beta_start=0.00085, beta_end=0.012,
-                           rescale_betas_zero_snr=True, timestep_spacing="trailing", clip_sample=False, set_alpha_to_one=True,
-                           snr_shift_scale=1.0).save_pretrained(root / "scheduler")
+    T5EncoderModel(
+        T5Config(
+            vocab_size=len(tok),
+            d_model=32,
+            d_kv=8,
+            d_ff=64,
+            num_layers=1,
+            num_heads=4,
+            pad_token_id=0,
+            eos_token_id=1,
+            decoder_start_token_id=0,
+        )
+    ).save_pretrained(root / "text_encoder")
+    AutoencoderKLCogVideoX(
+        down_block_types=("CogVideoXDownBlock3D",) * 4,
+        up_block_types=("CogVideoXUpBlock3D",) * 4,
+        block_out_channels=(8, 8, 16, 16),
+        latent_channels=16,
+        layers_per_block=1,
+        norm_num_groups=4,
+        temporal_compression_ratio=4,
+        scaling_factor=0.7,
+    ).save_pretrained(root / "vae")
+    CogVideoXTransformer3DModel(
+        num_attention_heads=2,
+        attention_head_dim=16,
+        in_channels=33,
+        out_channels=16,
+        time_embed_dim=16,
+        text_embed_dim=32,
+        num_layers=1,
+        patch_size=2,
+        patch_size_t=2,
+        sample_width=16,
+        sample_height=16,
+        sample_frames=9,
+        use_rotary_positional_embeddings=True,
+        max_text_seq_length=32,
+    ).save_pretrained(root / "transformer")
+    CogVideoXDDIMScheduler(
+        prediction_type="v_prediction",
+        beta_schedule="scaled_linear",
+        beta_start=0.00085,
+        beta_end=0.012,
+        rescale_betas_zero_snr=True,
+        timestep_spacing="trailing",
+        clip_sample=False,
+        set_alpha_to_one=True,
+        snr_shift_scale=1.0,
+    ).save_pretrained(root / "scheduler")
     return root

@@ -127,8 +127,21 @@ def remove_cli(model: Path, tmp_path: Path) -> Path:
     write_video(tmp_path / "in.mkv", video, 8)
     write_video(tmp_path / "m", mask, 8)
     out = tmp_path / "out"
-    args = ["remove", str(tmp_path / "in.mkv"), "--mask", str(tmp_path / "m"), "--model", str(model), "--out", str(out),
-            "--steps", "2", "--format", "png", "--no-progress"]
+    args = [
+        "remove",
+        str(tmp_path / "in.mkv"),
+        "--mask",
+        str(tmp_path / "m"),
+        "--model",
+        str(model),
+        "--out",
+        str(out),
+        "--steps",
+        "2",
+        "--format",
+        "png",
+        "--no-progress",
+    ]
     assert run_cli(args) == 0
     return out
 
@@ -146,8 +159,23 @@ def test_import_released_full_finetune_and_lora(fun_dir, tmp_path, capsys):
     tuned = {k: v + 0.5 for k, v in orig.items()}
     save_file(tuned, tmp_path / "casper.safetensors")
     out = tmp_path / "released"
-    assert run_cli(["train", "import", "--from", "gen-omnimatte", "--base", str(fun_dir), "--transformer",
-                    str(tmp_path / "casper.safetensors"), "--out", str(out)]) == 0
+    assert (
+        run_cli(
+            [
+                "train",
+                "import",
+                "--from",
+                "gen-omnimatte",
+                "--base",
+                str(fun_dir),
+                "--transformer",
+                str(tmp_path / "casper.safetensors"),
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     m = CasperModel.from_pretrained(out)
     conv = m.transformer.state_dict()
     assert all(torch.equal(conv[dit_key(k)], v) for k, v in tuned.items())
@@ -164,19 +192,42 @@ def test_import_released_full_finetune_and_lora(fun_dir, tmp_path, capsys):
     lora = {f"{key}.lora_up.weight": up, f"{key}.lora_down.weight": down, f"{key}.alpha": torch.tensor(2.0)}
     save_file(lora, tmp_path / "lora.safetensors")
     out2 = tmp_path / "released-lora"
-    assert run_cli(["train", "import", "--base", str(fun_dir), "--lora", str(tmp_path / "lora.safetensors"),
-                    "--lora-weight", "0.5", "--out", str(out2)]) == 0
+    assert (
+        run_cli(
+            [
+                "train",
+                "import",
+                "--base",
+                str(fun_dir),
+                "--lora",
+                str(tmp_path / "lora.safetensors"),
+                "--lora-weight",
+                "0.5",
+                "--out",
+                str(out2),
+            ]
+        )
+        == 0
+    )
     w = CasperModel.from_pretrained(out2).transformer.state_dict()["blocks.1.attn2.add_k_proj.weight"]
     assert torch.allclose(w, orig["blocks.1.cross_attn.k_img.weight"] + 0.5 * (2.0 / 4) * up @ down, atol=1e-6)
 
     save_file({"blocks.0.nonexistent.weight": torch.zeros(2)}, tmp_path / "wrong.safetensors")
     capsys.readouterr()
-    assert run_cli(["train", "import", "--base", str(fun_dir), "--transformer", str(tmp_path / "wrong.safetensors"),
-                    "--out", str(tmp_path / "x")]) == 1
+    assert (
+        run_cli(
+            ["train", "import", "--base", str(fun_dir), "--transformer", str(tmp_path / "wrong.safetensors"), "--out", str(tmp_path / "x")]
+        )
+        == 1
+    )
     assert "1 tensor(s) the base does not have (e.g. blocks.0.nonexistent.weight)" in capsys.readouterr().err
     save_file({"lora_unet_blocks_9_self_attn_q.lora_up.weight": up}, tmp_path / "wrong-lora.safetensors")
-    assert run_cli(["train", "import", "--base", str(fun_dir), "--lora", str(tmp_path / "wrong-lora.safetensors"),
-                    "--out", str(tmp_path / "x")]) == 1
+    assert (
+        run_cli(
+            ["train", "import", "--base", str(fun_dir), "--lora", str(tmp_path / "wrong-lora.safetensors"), "--out", str(tmp_path / "x")]
+        )
+        == 1
+    )
     assert "matches no DiT module" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
 
@@ -209,11 +260,23 @@ def test_vace_base_trains_and_removes(tmp_path):
     for part in ("transformer", "vae"):
         shutil.rmtree(base / part)
     torch.manual_seed(0)
-    AutoencoderKLWan(base_dim=4, z_dim=16, dim_mult=[1, 2, 2, 2], num_res_blocks=1,
-                     temperal_downsample=[False, True, True]).save_pretrained(base / "vae")
-    WanVACETransformer3DModel(patch_size=(1, 2, 2), num_attention_heads=2, attention_head_dim=8, in_channels=16,
-                              out_channels=16, text_dim=32, freq_dim=16, ffn_dim=32, num_layers=2, rope_max_seq_len=64,
-                              vace_layers=[0], vace_in_channels=96).save_pretrained(base / "transformer")
+    AutoencoderKLWan(
+        base_dim=4, z_dim=16, dim_mult=[1, 2, 2, 2], num_res_blocks=1, temperal_downsample=[False, True, True]
+    ).save_pretrained(base / "vae")
+    WanVACETransformer3DModel(
+        patch_size=(1, 2, 2),
+        num_attention_heads=2,
+        attention_head_dim=8,
+        in_channels=16,
+        out_channels=16,
+        text_dim=32,
+        freq_dim=16,
+        ffn_dim=32,
+        num_layers=2,
+        rope_max_seq_len=64,
+        vace_layers=[0],
+        vace_in_channels=96,
+    ).save_pretrained(base / "transformer")
     assert run_cli(["train", "init", "--base", str(base), "--out", str(tmp_path / "m")]) == 0
     m = CasperModel.from_pretrained(tmp_path / "m")
     assert (m.config.layout, m.config.mask_channels, m.config.in_channels) == ("vace", 64, 96)
@@ -223,8 +286,14 @@ def test_vace_base_trains_and_removes(tmp_path):
     cond = m.condition({"input": video, "trimask": tri})
     assert cond.shape == (1, 96, 2, 4, 4)
     assert torch.allclose(cond[:, :16], m.encode_video(video * (tri >= 0.25)))  # inactive: the removed pixels zeroed
-    loss = flow_matching_loss(m, m.transformer, {"input": video, "target": video, "trimask": tri}, m.encode_text(["x"]),
-                              torch.Generator().manual_seed(0), "uniform")
+    loss = flow_matching_loss(
+        m,
+        m.transformer,
+        {"input": video, "target": video, "trimask": tri},
+        m.encode_text(["x"]),
+        torch.Generator().manual_seed(0),
+        "uniform",
+    )
     loss.backward()
     assert m.transformer.vace_blocks[0].proj_out.weight.grad.abs().sum() > 0
     m.transformer.zero_grad()
@@ -255,16 +324,23 @@ def test_cogvideox_fun_base_trains_removes_and_imports(tmp_path, capsys):
     assert torch.allclose(cond[:, :1], 0.7 * encode_cog_mask(tri, 8, 4))  # the mask channel, scaled by the VAE's factor
     frames = CasperPipeline.from_model(m)(video, tri, "a room", num_inference_steps=2, output_type="np").frames
     assert frames.shape == (1, 9, 64, 64, 3)
-    loss = flow_matching_loss(m, m.transformer, {"input": video, "target": video, "trimask": tri}, m.encode_text(["x"]),
-                              torch.Generator().manual_seed(0), "uniform")
+    loss = flow_matching_loss(
+        m,
+        m.transformer,
+        {"input": video, "target": video, "trimask": tri},
+        m.encode_text(["x"]),
+        torch.Generator().manual_seed(0),
+        "uniform",
+    )
     loss.backward()
     assert m.transformer.patch_embed.proj.weight.grad.abs().sum() > 0
 
     tuned = {k: v + 0.25 for k, v in load_file(base / "transformer/diffusion_pytorch_model.safetensors").items()}
     save_file(tuned, tmp_path / "casper-cog.safetensors")
     out = tmp_path / "released"
-    assert run_cli(["train", "import", "--base", str(base), "--transformer", str(tmp_path / "casper-cog.safetensors"),
-                    "--out", str(out)]) == 0
+    assert (
+        run_cli(["train", "import", "--base", str(base), "--transformer", str(tmp_path / "casper-cog.safetensors"), "--out", str(out)]) == 0
+    )
     r = CasperModel.from_pretrained(out)
     assert all(torch.equal(r.transformer.state_dict()[k], v) for k, v in tuned.items())
     assert (r.config.extra["train_clip"], r.config.extra["inference_stride"]) == ([85, 384, 672], 72)
@@ -277,8 +353,10 @@ def test_cogvideox_fun_base_trains_removes_and_imports(tmp_path, capsys):
     report = json.loads((remove_cli(out, tmp_path) / "remove.json").read_text())
     assert report["written"] == ["background", "solo_0"] and len(list((tmp_path / "out/background").glob("*.png"))) == 9
     capsys.readouterr()
-    assert run_cli(["train", "import", "--base", str(base), "--lora", str(tmp_path / "casper-cog.safetensors"),
-                    "--out", str(tmp_path / "x")]) == 1
+    assert (
+        run_cli(["train", "import", "--base", str(base), "--lora", str(tmp_path / "casper-cog.safetensors"), "--out", str(tmp_path / "x")])
+        == 1
+    )
     assert "full fine-tune: give --transformer" in capsys.readouterr().err
 
 

@@ -75,12 +75,15 @@ def test_mixing_proportions_match_the_weights():
     assert natural == pytest.approx({"kubric": 100 / 110, "tripod": 10 / 110})
 
 
-@pytest.mark.parametrize("spec, message", [
-    ("kubric=1,water=2", r"source\(s\) water that the data does not have"),
-    ("kubric", "'kubric' is not SOURCE=WEIGHT"),
-    ("kubric=x", "'kubric=x' is not SOURCE=WEIGHT"),
-    ("kubric=0,tripod=0", "not all zero"),
-])
+@pytest.mark.parametrize(
+    "spec, message",
+    [
+        ("kubric=1,water=2", r"source\(s\) water that the data does not have"),
+        ("kubric", "'kubric' is not SOURCE=WEIGHT"),
+        ("kubric=x", "'kubric=x' is not SOURCE=WEIGHT"),
+        ("kubric=0,tripod=0", "not all zero"),
+    ],
+)
 def test_bad_mix_specs(spec, message):
     with pytest.raises(GenomniError, match=message):
         parse_mix(spec, _Groups().by_source())

@@ -17,7 +17,7 @@ def _scene(root, name, t=6, h=32, w=40, seed=0, layout="genomni", gt_frames=None
     bg = rng.integers(0, 255, (1, h, w, 3), dtype=np.uint8).repeat(t, 0)
     video, mask = bg.copy(), np.zeros((t, h, w), np.uint8)
     for k in range(t):
-        mask[k, 8:14, 3 + 4 * k:9 + 4 * k] = 255
+        mask[k, 8:14, 3 + 4 * k : 9 + 4 * k] = 255
     video[mask > 0] = (255, 0, 255)
     d = root / name
     if layout == "genomni":
@@ -60,12 +60,24 @@ def test_eval_cli_scores_methods_reports_skips_and_resumes(tmp_path, capsys):
     write_video(preds / "a" / "background", bg)  # a perfect external prediction for scene a
     write_video(preds / "b" / "background", bg[:5])  # wrong frame count for scene b
     out = tmp_path / "report"
-    args = ["eval", "--benchmark", f"toy={bench}", "--method", "copy-input", "--method", "temporal-median",
-            "--method", f"preds=predictions:{preds}", "--out", str(out), "--no-progress"]
+    args = [
+        "eval",
+        "--benchmark",
+        f"toy={bench}",
+        "--method",
+        "copy-input",
+        "--method",
+        "temporal-median",
+        "--method",
+        f"preds=predictions:{preds}",
+        "--out",
+        str(out),
+        "--no-progress",
+    ]
     assert run_cli(args) == 0
     rows = {(r["method"], r["scene"]): r for r in csv.DictReader(open(out / "per_scene.csv"))}
     err = (video.astype(np.float64) - bg) / 255.0
-    expected = 10 * np.log10(1 / np.mean(err ** 2))  # the MSE pooled over the scene's frames
+    expected = 10 * np.log10(1 / np.mean(err**2))  # the MSE pooled over the scene's frames
     assert float(rows["copy-input", "a"]["psnr"]) == pytest.approx(expected, abs=1e-5)
     assert float(rows["temporal-median", "a"]["psnr"]) == 100.0 and float(rows["temporal-median", "a"]["lpips"]) == 0.0
     assert float(rows["preds", "a"]["ssim"]) == pytest.approx(1.0)
@@ -107,12 +119,26 @@ def test_an_identical_frame_does_not_pull_a_scene_psnr_up(tmp_path):
     write_video(bench / "s" / "masks" / "m", mask)
     write_video(bench / "s" / "background", gt)
     write_video(preds / "s" / "background", pred)
-    assert run_cli(["eval", "--benchmark", f"toy={bench}", "--method", f"p=predictions:{preds}", "--out",
-                    str(tmp_path / "r"), "--no-lpips", "--no-progress"]) == 0
+    assert (
+        run_cli(
+            [
+                "eval",
+                "--benchmark",
+                f"toy={bench}",
+                "--method",
+                f"p=predictions:{preds}",
+                "--out",
+                str(tmp_path / "r"),
+                "--no-lpips",
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     row = next(csv.DictReader(open(tmp_path / "r" / "per_scene.csv")))
     err = (pred.astype(np.float64) - gt) / 255.0
-    pooled = 10 * np.log10(1 / np.mean(err ** 2))
-    frames = [10 * np.log10(1 / np.mean(e ** 2)) for e in err[1:]]
+    pooled = 10 * np.log10(1 / np.mean(err**2))
+    frames = [10 * np.log10(1 / np.mean(e**2)) for e in err[1:]]
     assert float(row["psnr"]) == pytest.approx(pooled, abs=1e-4) and abs(pooled - 16.96) < 0.3
     assert np.mean(frames + [100.0]) > pooled + 7  # what the per-frame mean would have said
     assert scene_psnr([100.0] * 4) == 100.0
@@ -157,7 +183,7 @@ def test_region_psnr_equals_an_independent_computation(tmp_path):
 
     def independent(mask):
         d = (pred.astype(np.float64) - bg) / 255.0
-        return 10 * np.log10(1.0 / np.mean((d ** 2)[mask]))
+        return 10 * np.log10(1.0 / np.mean((d**2)[mask]))
 
     got = score_regions(pred, scene)
     assert got["psnr_object"] == 100.0  # identical: capped like frame PSNR
@@ -169,8 +195,24 @@ def test_region_psnr_equals_an_independent_computation(tmp_path):
 def test_eval_report_has_region_columns_and_only_effect_removal_wins_the_effect_region(tmp_path):
     video, obj, shadow, bg = _shadow_scene(tmp_path / "bench")
     out = tmp_path / "r"
-    assert run_cli(["eval", "--benchmark", f"toy={tmp_path / 'bench'}", "--method", "copy-input", "--method", "cv2-inpaint",
-                    "--out", str(out), "--no-lpips", "--no-progress"]) == 0
+    assert (
+        run_cli(
+            [
+                "eval",
+                "--benchmark",
+                f"toy={tmp_path / 'bench'}",
+                "--method",
+                "copy-input",
+                "--method",
+                "cv2-inpaint",
+                "--out",
+                str(out),
+                "--no-lpips",
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     results = json.loads((out / "results.json").read_text())
     copy, cv2 = results["summary"]["copy-input"]["toy"], results["summary"]["cv2-inpaint"]["toy"]
     assert copy["psnr_effect"] == pytest.approx(cv2["psnr_effect"]) and copy["psnr_effect_scenes"] == 1
@@ -186,19 +228,42 @@ def test_two_prediction_folders_with_the_same_name_stay_two_rows_and_caches(tmp_
     for run, frames in (("runA", bg), ("runB", video)):
         write_video(tmp_path / run / "out" / "a" / "background", frames)
     out = tmp_path / "r"
-    args = ["eval", "--benchmark", f"toy={tmp_path / 'bench'}", "--method", f"predictions:{tmp_path / 'runA/out'}",
-            "--method", f"predictions:{tmp_path / 'runB/out'}", "--out", str(out), "--no-lpips", "--no-progress"]
+    args = [
+        "eval",
+        "--benchmark",
+        f"toy={tmp_path / 'bench'}",
+        "--method",
+        f"predictions:{tmp_path / 'runA/out'}",
+        "--method",
+        f"predictions:{tmp_path / 'runB/out'}",
+        "--out",
+        str(out),
+        "--no-lpips",
+        "--no-progress",
+    ]
     assert run_cli(args) == 0
     summary = json.loads((out / "results.json").read_text())["summary"]
     a, b = summary[f"predictions:{(tmp_path / 'runA/out').resolve()}"], summary[f"predictions:{(tmp_path / 'runB/out').resolve()}"]
     assert a["toy"]["psnr"] == 100.0 and b["toy"]["psnr"] < 40  # not merged, not read from each other's cache
     # Same name given twice: refused before any work.
-    assert run_cli([*args[:3], "--method", f"x=predictions:{tmp_path / 'runA/out'}", "--method",
-                    f"x=predictions:{tmp_path / 'runB/out'}", "--out", str(tmp_path / "r2"), "--no-progress"]) == 1
+    assert (
+        run_cli(
+            [
+                *args[:3],
+                "--method",
+                f"x=predictions:{tmp_path / 'runA/out'}",
+                "--method",
+                f"x=predictions:{tmp_path / 'runB/out'}",
+                "--out",
+                str(tmp_path / "r2"),
+                "--no-progress",
+            ]
+        )
+        == 1
+    )
     assert "two --method values have the same name 'x'" in capsys.readouterr().err
     # A cache made for another method under the same name is recomputed, never reused.
-    named = [*args[:3], "--method", f"m=predictions:{tmp_path / 'runA/out'}", "--out", str(tmp_path / "r3"), "--no-lpips",
-             "--no-progress"]
+    named = [*args[:3], "--method", f"m=predictions:{tmp_path / 'runA/out'}", "--out", str(tmp_path / "r3"), "--no-lpips", "--no-progress"]
     assert run_cli(named) == 0
     named[4] = f"m=predictions:{tmp_path / 'runB/out'}"
     assert run_cli(named) == 0
@@ -225,7 +290,8 @@ def test_eval_runs_without_the_training_extra_and_casper_says_what_to_install(tm
     bench = tmp_path / "bench"
     _scene(bench, "a")
     script = tmp_path / "no_train_extra.py"
-    script.write_text(textwrap.dedent("""
+    script.write_text(
+        textwrap.dedent("""
         import importlib.util, sys
         BLOCKED = ("diffusers", "transformers", "accelerate", "peft")
         class Block:
@@ -237,15 +303,16 @@ def test_eval_runs_without_the_training_extra_and_casper_says_what_to_install(tm
         importlib.util.find_spec = lambda name, package=None: None if name.split(".")[0] in BLOCKED else find(name, package)
         from genomni.cli import main
         main(sys.argv[1:])
-    """))
+    """)
+    )
     base = [sys.executable, str(script), "eval", "--benchmark", f"toy={bench}", "--no-lpips", "--no-progress"]
     ok = subprocess.run([*base, "--method", "copy-input", "--out", str(tmp_path / "r")], capture_output=True, text=True)
     assert ok.returncode == 0, ok.stderr
     assert json.loads((tmp_path / "r" / "results.json").read_text())["summary"]["copy-input"]["toy"]["scenes"] == 1
     bad = subprocess.run([*base, "--method", f"casper:{tmp_path}", "--out", str(tmp_path / "c")], capture_output=True, text=True)
     assert bad.returncode == 1 and bad.stderr.strip() == (
-        f"error: --method casper:{tmp_path} runs a Casper model, which needs diffusers: "
-        f"pip install -c constraints.txt 'genomni[train]'")
+        f"error: --method casper:{tmp_path} runs a Casper model, which needs diffusers: pip install -c constraints.txt 'genomni[train]'"
+    )
 
 
 def test_omnimatterf_layout_and_scoring_at_a_stated_size(tmp_path):
@@ -273,23 +340,45 @@ def test_omnimatterf_layout_and_scoring_at_a_stated_size(tmp_path):
     assert m[5:8, 10:13].all() and m.sum() == 4 * 4  # rows 5..8, cols 10..13 touch the 7x7 object
     out = tmp_path / "r"
     write_video(tmp_path / "preds" / "scene1" / "background", bg)  # a perfect prediction at the original size
-    assert run_cli(["eval", "--benchmark", f"movie={root}", "--gt-name", "clean_bg", "--resize", "24x16",
-                    "--method", f"p=predictions:{tmp_path / 'preds'}", "--method", "copy-input", "--out", str(out),
-                    "--no-lpips", "--no-progress"]) == 0
+    assert (
+        run_cli(
+            [
+                "eval",
+                "--benchmark",
+                f"movie={root}",
+                "--gt-name",
+                "clean_bg",
+                "--resize",
+                "24x16",
+                "--method",
+                f"p=predictions:{tmp_path / 'preds'}",
+                "--method",
+                "copy-input",
+                "--out",
+                str(out),
+                "--no-lpips",
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     results = json.loads((out / "results.json").read_text())
     assert results["summary"]["p"]["movie"]["psnr"] == 100.0  # resized like the ground truth: identical
     err = (np.stack([cv2.resize(f, (24, 16), interpolation=cv2.INTER_AREA) for f in video]).astype(float) - expected_gt) / 255
-    assert results["summary"]["copy-input"]["movie"]["psnr"] == pytest.approx(10 * np.log10(1 / np.mean(err ** 2)), abs=1e-4)
+    assert results["summary"]["copy-input"]["movie"]["psnr"] == pytest.approx(10 * np.log10(1 / np.mean(err**2)), abs=1e-4)
     assert results["protocol"]["resolution"].startswith("24x16 (--resize 24x16)")
-    assert run_cli(["eval", "--benchmark", f"movie={root}", "--resize", "big", "--method", "copy-input",
-                    "--out", str(tmp_path / "x")]) == 1
+    assert run_cli(["eval", "--benchmark", f"movie={root}", "--resize", "big", "--method", "copy-input", "--out", str(tmp_path / "x")]) == 1
 
 
 def test_a_benchmark_with_no_scorable_scene_still_gets_its_report(tmp_path, capsys):
     (tmp_path / "bench" / "s1").mkdir(parents=True)
     out = tmp_path / "r"
-    assert run_cli(["eval", "--benchmark", f"x={tmp_path / 'bench'}", "--method", "copy-input", "--out", str(out),
-                    "--no-lpips", "--no-progress"]) == 1
+    assert (
+        run_cli(
+            ["eval", "--benchmark", f"x={tmp_path / 'bench'}", "--method", "copy-input", "--out", str(out), "--no-lpips", "--no-progress"]
+        )
+        == 1
+    )
     assert "- copy-input / x / s1: no input video (input.mkv, input.mp4 or input/)" in (out / "report.md").read_text()
     assert json.loads((out / "results.json").read_text())["summary"]["copy-input"]["x"]["scenes"] == 0
     err = capsys.readouterr().err
@@ -304,8 +393,19 @@ def test_the_cache_never_reports_numbers_of_other_inputs(tmp_path):
     preds = tmp_path / "preds"
     write_video(preds / "a" / "background", bg)
     out = tmp_path / "r"
-    args = ["eval", "--benchmark", f"toy={tmp_path / 'bench'}", "--method", f"p=predictions:{preds}", "--method",
-            "copy-input", "--out", str(out), "--no-lpips", "--no-progress"]
+    args = [
+        "eval",
+        "--benchmark",
+        f"toy={tmp_path / 'bench'}",
+        "--method",
+        f"p=predictions:{preds}",
+        "--method",
+        "copy-input",
+        "--out",
+        str(out),
+        "--no-lpips",
+        "--no-progress",
+    ]
 
     def summary(o=out):
         return json.loads((o / "results.json").read_text())["summary"]
@@ -328,6 +428,21 @@ def test_the_cache_never_reports_numbers_of_other_inputs(tmp_path):
 def test_two_benchmarks_with_one_name_are_refused_not_merged(tmp_path, capsys):
     _scene(tmp_path / "b1", "a")
     _scene(tmp_path / "b2", "a", seed=1)
-    assert run_cli(["eval", "--benchmark", f"toy={tmp_path / 'b1'}", "--benchmark", f"toy={tmp_path / 'b2'}",
-                    "--method", "copy-input", "--out", str(tmp_path / "r"), "--no-progress"]) == 1
+    assert (
+        run_cli(
+            [
+                "eval",
+                "--benchmark",
+                f"toy={tmp_path / 'b1'}",
+                "--benchmark",
+                f"toy={tmp_path / 'b2'}",
+                "--method",
+                "copy-input",
+                "--out",
+                str(tmp_path / "r"),
+                "--no-progress",
+            ]
+        )
+        == 1
+    )
     assert "--benchmark 'toy' is given twice" in capsys.readouterr().err and not (tmp_path / "r").exists()

@@ -1,4 +1,5 @@
 """Object masks: one binarization rule for every reader."""
+
 import numpy as np
 import pytest
 

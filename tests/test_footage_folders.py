@@ -1,5 +1,6 @@
 """The field's own folders as they are: gen-omnimatte sequence folders (input_video.mp4, H.264 mask_NN.mp4
 with blurred edges, prompt.json), the public PNG training tuples, and the one mask rule."""
+
 import json
 import re
 
@@ -26,7 +27,7 @@ def _truth(t: int = 9, h: int = 48, w: int = 64):
     video, masks = [], np.zeros((2, t, h, w), bool)
     for k in range(t):
         f = bg.copy()
-        masks[0, k, 10:24, 4 + 3 * k:18 + 3 * k] = True
+        masks[0, k, 10:24, 4 + 3 * k : 18 + 3 * k] = True
         disk = np.zeros((h, w), np.uint8)
         cv2.circle(disk, (46, 8 + 3 * k), 7, 1, -1)
         masks[1, k] = disk > 0
@@ -71,10 +72,17 @@ def test_masks_dir_on_a_sequence_folder_takes_only_the_masks_and_names_what_it_s
         footage = read_footage(seq / "input_video.mp4", masks_dir=seq)
     assert footage.names == ["mask_00", "mask_01"]
     # the share depends on the H.264 encoder's run (18-19% seen): x264 output varies from run to run here
-    assert re.search(r"seq: skipped input_video.mp4 \(a colour video, not an object mask \(1\d% of its pixels are "
-                     r"coloured\)\); prompt.json \(not a video or frame folder\)", caplog.text)
-    assert run_cli(["remove", str(seq / "input_video.mp4"), "--mask", str(seq / "input_video.mp4"), "--model", "m",
-                    "--out", str(tmp_path / "o")]) == 1
+    assert re.search(
+        r"seq: skipped input_video.mp4 \(a colour video, not an object mask \(1\d% of its pixels are "
+        r"coloured\)\); prompt.json \(not a video or frame folder\)",
+        caplog.text,
+    )
+    assert (
+        run_cli(
+            ["remove", str(seq / "input_video.mp4"), "--mask", str(seq / "input_video.mp4"), "--model", "m", "--out", str(tmp_path / "o")]
+        )
+        == 1
+    )
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "input_video.mp4: a colour video, not an object mask" in err
 
@@ -92,14 +100,52 @@ def test_decompose_runs_from_the_folder_and_its_prompt_reaches_the_model(tiny, t
     original = CasperModel.encode_text
     monkeypatch.setattr(CasperModel, "encode_text", lambda self, captions: seen.append(list(captions)) or original(self, captions))
     out = tmp_path / "dec"
-    assert run_cli(["decompose", str(tmp_path / "seq"), "--model", str(tiny), "--steps", "1", "--max-side", "32",
-                    "--coarse-iters", "2", "--fine-iters", "1", "--no-progress", "--out", str(out)]) == 0
+    assert (
+        run_cli(
+            [
+                "decompose",
+                str(tmp_path / "seq"),
+                "--model",
+                str(tiny),
+                "--steps",
+                "1",
+                "--max-side",
+                "32",
+                "--coarse-iters",
+                "2",
+                "--fine-iters",
+                "1",
+                "--no-progress",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     rep = json.loads((out / "decomposition.json").read_text())
     assert rep["objects"] == ["mask_00", "mask_01"] and rep["remove"]["config"]["prompt"] == PROMPT
     assert [PROMPT] in seen and sorted(p.name for p in (out / "layers").iterdir()) == ["mask_00", "mask_01"]
     seen.clear()
-    assert run_cli(["remove", str(tmp_path / "seq"), "--model", str(tiny), "--steps", "1", "--max-side", "32",
-                    "--prompt", "an empty road", "--no-progress", "--out", str(tmp_path / "r")]) == 0
+    assert (
+        run_cli(
+            [
+                "remove",
+                str(tmp_path / "seq"),
+                "--model",
+                str(tiny),
+                "--steps",
+                "1",
+                "--max-side",
+                "32",
+                "--prompt",
+                "an empty road",
+                "--no-progress",
+                "--out",
+                str(tmp_path / "r"),
+            ]
+        )
+        == 0
+    )
     assert ["an empty road"] in seen and [PROMPT] not in seen
     assert json.loads((tmp_path / "r/remove.json").read_text())["config"]["prompt"] == "an empty road"
 
@@ -167,8 +213,12 @@ def test_import_reads_the_public_png_tuples_and_sequence_folders_with_a_clean_ba
 def test_eval_scores_sequence_folders_with_a_clean_background(tmp_path):
     video, truth = _sequence(tmp_path / "bench" / "street", clean=True)
     out = tmp_path / "r"
-    assert run_cli(["eval", "--benchmark", f"seq={tmp_path / 'bench'}", "--method", "copy-input", "--out", str(out),
-                    "--no-lpips", "--no-progress"]) == 0
+    assert (
+        run_cli(
+            ["eval", "--benchmark", f"seq={tmp_path / 'bench'}", "--method", "copy-input", "--out", str(out), "--no-lpips", "--no-progress"]
+        )
+        == 0
+    )
     summary = json.loads((out / "results.json").read_text())["summary"]["copy-input"]["seq"]
     assert summary["scenes"] == 1 and summary["skipped"] == 0 and summary["psnr"] < 40
 
@@ -194,10 +244,12 @@ def test_a_sequence_folder_without_its_video_is_named_by_every_verb_and_nothing_
     _sequence(tmp_path / "all/novideo")
     (tmp_path / "all/novideo/input_video.mp4").unlink()
     missing = "novideo: a gen-omnimatte sequence folder (mask_00.mp4, mask_01.mp4, prompt.json) without its video: supply input_video.mp4"
-    for args in (["remove", str(tmp_path / "all/novideo"), "--model", "m", "--out", str(tmp_path / "r")],
-                 ["decompose", str(tmp_path / "all/novideo"), "--model", "m", "--out", str(tmp_path / "d")],
-                 ["data", "import", str(tmp_path / "all"), "--out", str(tmp_path / "i")],
-                 ["generate", "tripod", str(tmp_path / "all/good"), str(tmp_path / "all/novideo"), "--out", str(tmp_path / "t")]):
+    for args in (
+        ["remove", str(tmp_path / "all/novideo"), "--model", "m", "--out", str(tmp_path / "r")],
+        ["decompose", str(tmp_path / "all/novideo"), "--model", "m", "--out", str(tmp_path / "d")],
+        ["data", "import", str(tmp_path / "all"), "--out", str(tmp_path / "i")],
+        ["generate", "tripod", str(tmp_path / "all/good"), str(tmp_path / "all/novideo"), "--out", str(tmp_path / "t")],
+    ):
         capsys.readouterr()
         assert run_cli(args) == 1, args
         err = capsys.readouterr().err
@@ -216,8 +268,9 @@ def test_decompose_refuses_a_clip_whose_layers_exceed_the_machine_before_any_wor
     out = tmp_path / "dec"
     assert run_cli(["decompose", str(tmp_path / "seq"), "--model", str(tiny), "--out", str(out)]) == 1
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "decomposing 2 object(s) over 9 frames at 64x48 needs about 0.2 GB, more than " \
-        "this machine's 0.1 GB" in err
+    assert (
+        err.count("\n") == 1 and "decomposing 2 object(s) over 9 frames at 64x48 needs about 0.2 GB, more than this machine's 0.1 GB" in err
+    )
     assert not (out / "removals").exists()
 
 
@@ -225,8 +278,26 @@ def test_objectpaste_takes_objects_and_backgrounds_from_sequence_folders(tmp_pat
     _sequence(tmp_path / "street")
     _sequence(tmp_path / "plaza", clean=True)
     out = tmp_path / "paste"
-    assert run_cli(["generate", "objectpaste", "--objects", str(tmp_path / "street"), "--backgrounds", str(tmp_path / "plaza"),
-                    "--num-samples", "3", "--min-area", "0", "--out", str(out), "--no-progress"]) == 0
+    assert (
+        run_cli(
+            [
+                "generate",
+                "objectpaste",
+                "--objects",
+                str(tmp_path / "street"),
+                "--backgrounds",
+                str(tmp_path / "plaza"),
+                "--num-samples",
+                "3",
+                "--min-area",
+                "0",
+                "--out",
+                str(out),
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     samples = list(iter_samples(out))
     assert samples and {s.meta["object"] for s in samples} <= {"street/mask_00", "street/mask_01"}
     assert all(s.caption == PROMPT and s.meta["background"] == "plaza" for s in samples)
@@ -263,8 +334,10 @@ def test_kubric_render_folders_are_footage_for_decompose_tripod_and_import(tmp_p
     assert np.array_equal(again.video, video) and np.array_equal(again.masks, truth)
     assert again.names == ["object01_cube", "object02_sphere"]
     out = tmp_path / "tripod"
-    assert run_cli(["generate", "tripod", str(tmp_path / "renders" / "scene0"), "--caption", "A wall.", "--out", str(out),
-                    "--no-progress"]) == 0
+    assert (
+        run_cli(["generate", "tripod", str(tmp_path / "renders" / "scene0"), "--caption", "A wall.", "--out", str(out), "--no-progress"])
+        == 0
+    )
     (s,) = list(iter_samples(out))
     assert np.array_equal(s.input, video)
     capsys.readouterr()

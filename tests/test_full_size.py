@@ -25,7 +25,7 @@ def _scene():
     checker = ((yy // 2 + xx // 2) % 2).astype(bool)
     for k in range(T):
         sq = np.zeros((H, W), bool)
-        sq[40:88, 50 + 8 * k:98 + 8 * k] = True
+        sq[40:88, 50 + 8 * k : 98 + 8 * k] = True
         masks[k] = sq
         video[k][sq & checker] = (240, 240, 240)
         video[k][sq & ~checker] = (15, 15, 15)

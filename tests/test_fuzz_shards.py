@@ -1,5 +1,6 @@
 """Corrupted shards: every damage is found by `data validate` and is a one-line error (or an explicit skip)
 in every reader; no sample is dropped silently. Bounded and seeded, so it runs in the default suite."""
+
 import shutil
 import tarfile
 
@@ -23,8 +24,9 @@ def _samples() -> list[Sample]:
         tri = np.full((3, 16, 16), 128, np.uint8)
         tri[:, 4:9, 5:10] = 0
         inst = (tri == 0).astype(np.uint8)
-        out.append(Sample(f"fz-s{k:03d}", video, video[::-1].copy(), tri, f"caption {k} é", {"source": "fuzz", "fps": 8.0},
-                          {"instances": inst}))
+        out.append(
+            Sample(f"fz-s{k:03d}", video, video[::-1].copy(), tri, f"caption {k} é", {"source": "fuzz", "fps": 8.0}, {"instances": inst})
+        )
     return out
 
 
@@ -90,18 +92,34 @@ def test_every_corruption_is_found_and_never_crashes_a_reader(good, tmp_path):
         assert report.bad, f"{what}: reported valid"
         for read in (lambda: list(iter_samples(bad_dir)), lambda: [ShardIndex([bad_dir]).read(i) for i in range(2)]):
             got, err = _read_all(read)
-            intact = all(np.array_equal(s.input, originals[s.key].input) and np.array_equal(s.target, originals[s.key].target)
-                         and np.array_equal(s.trimask, originals[s.key].trimask) and s.caption == originals[s.key].caption
-                         and s.meta == originals[s.key].meta for s in got)
+            intact = all(
+                np.array_equal(s.input, originals[s.key].input)
+                and np.array_equal(s.target, originals[s.key].target)
+                and np.array_equal(s.trimask, originals[s.key].trimask)
+                and s.caption == originals[s.key].caption
+                and s.meta == originals[s.key].meta
+                for s in got
+            )
             assert intact, f"{what}: a reader returned a damaged sample"
             assert err is not None or len(got) == 2, f"{what}: a reader dropped a sample silently"
         _read_all(lambda: list(iter_samples([bare / shard.name])))  # no manifest to check against: no crash, at least
         skipped: list = []
         got = list(iter_samples(bad_dir, skipped=skipped))
-        assert len({s.key for s in got}) + len({b.key for b in skipped if b.key != "*"}) >= 2 or \
-            any(b.key == "*" for b in skipped), f"{what}: skip mode lost a sample without counting it"
-    assert {"flip header", "flip input.mkv", "flip target.mkv", "flip trimask.mkv", "flip caption.txt",
-            "flip meta.json", "flip instances.mkv", "flip end", "truncate", "append"} <= kinds
+        assert len({s.key for s in got}) + len({b.key for b in skipped if b.key != "*"}) >= 2 or any(b.key == "*" for b in skipped), (
+            f"{what}: skip mode lost a sample without counting it"
+        )
+    assert {
+        "flip header",
+        "flip input.mkv",
+        "flip target.mkv",
+        "flip trimask.mkv",
+        "flip caption.txt",
+        "flip meta.json",
+        "flip instances.mkv",
+        "flip end",
+        "truncate",
+        "append",
+    } <= kinds
 
 
 def test_a_damaged_manifest_or_card_is_reported_not_a_crash(good, tmp_path, capsys):

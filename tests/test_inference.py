@@ -33,7 +33,7 @@ def _footage_files(root, t=7, h=36, w=44):
     for k in range(t):
         f = bg.copy()
         a = np.zeros((h, w), np.uint8)
-        a[8:16, 4 + 2 * k:12 + 2 * k] = 255
+        a[8:16, 4 + 2 * k : 12 + 2 * k] = 255
         b = np.zeros((h, w), np.uint8)
         cv2.circle(b, (32, 24), 5, 255, -1)
         f[a > 0] = (250, 30, 30)
@@ -254,7 +254,7 @@ def _decomposition(root, t=4, h=12, w=16):
     a = np.zeros((t, h, w, 4), np.uint8)
     b = np.zeros((t, h, w, 4), np.uint8)
     for k in range(t):
-        a[k, 2:4, 2 + k:4 + k] = (255, 0, 0, 255)
+        a[k, 2:4, 2 + k : 4 + k] = (255, 0, 0, 255)
         b[k, 6:9, 8:11] = (0, 0, 255, 255)
     write_rgba_folder(root / "layers" / "a", a)
     write_rgba_folder(root / "layers" / "b", b)
@@ -286,8 +286,19 @@ def test_edits_give_exact_pixels(tmp_path):
 
 def test_remove_and_decompose_cli_end_to_end(tiny_model, tmp_path, capsys):
     video, masks = _footage_files(tmp_path, t=5)
-    args = ["--mask", str(masks[0]), "--mask", str(masks[1]), "--model", str(tiny_model), "--steps", "2",
-            "--max-side", "32", "--no-progress"]
+    args = [
+        "--mask",
+        str(masks[0]),
+        "--mask",
+        str(masks[1]),
+        "--model",
+        str(tiny_model),
+        "--steps",
+        "2",
+        "--max-side",
+        "32",
+        "--no-progress",
+    ]
     assert run_cli(["remove", str(video), *args, "--out", str(tmp_path / "r")]) == 0
     report = json.loads((tmp_path / "r/remove.json").read_text())
     assert report["written"] == ["background", "solo_0", "solo_1"]
@@ -317,23 +328,37 @@ def _tree(root):
 
 def test_resume_refuses_another_video_masks_model_or_options_and_a_resumed_decompose_matches(tiny_model, tmp_path, capsys):
     video, masks = _footage_files(tmp_path, t=5)
-    args = ["--mask", str(masks[0]), "--mask", str(masks[1]), "--model", str(tiny_model), "--steps", "2",
-            "--max-side", "32", "--no-progress"]
+    args = [
+        "--mask",
+        str(masks[0]),
+        "--mask",
+        str(masks[1]),
+        "--model",
+        str(tiny_model),
+        "--steps",
+        "2",
+        "--max-side",
+        "32",
+        "--no-progress",
+    ]
     r = tmp_path / "r"
     assert run_cli(["remove", str(video), *args, "--out", str(r)]) == 0
     before = _tree(r)
     capsys.readouterr()
     assert run_cli(["remove", str(video), *args, "--out", str(r)]) == 1
-    assert capsys.readouterr().err.strip() == (f"error: {r} already holds remove.json, background.mp4, solo_square.mp4; "
-                                               f"pass --resume to finish that run or choose a new --out (nothing was changed)")
+    assert capsys.readouterr().err.strip() == (
+        f"error: {r} already holds remove.json, background.mp4, solo_square.mp4; "
+        f"pass --resume to finish that run or choose a new --out (nothing was changed)"
+    )
     other = read_video(masks[1], gray=True)[0].copy()
     other[:, :3, :3] = 255
     write_video(tmp_path / "disk2", other)
     changed = [*args[:2], "--mask", str(tmp_path / "disk2"), *args[4:]]
     for argv, what in ((changed, "masks"), ([*args, "--seed", "5"], "config")):
         assert run_cli(["remove", str(video), *argv, "--out", str(r), "--resume"]) == 1
-        assert capsys.readouterr().err.strip() == (f"error: --resume: {r} holds a run with a different {what}; choose a new "
-                                                   f"--out (nothing was changed)")
+        assert capsys.readouterr().err.strip() == (
+            f"error: --resume: {r} holds a run with a different {what}; choose a new --out (nothing was changed)"
+        )
     assert _tree(r) == before
     # decompose: kill after the first layer (no second layer, no report), then --resume: the same files and figures
     full, cut = tmp_path / "full", tmp_path / "cut"
@@ -356,9 +381,11 @@ def test_resume_refuses_another_video_masks_model_or_options_and_a_resumed_decom
     drop = ("decomposition.json", "removals/remove.json")
 
     def lossless(tree: dict) -> dict:  # layer figures compared without their wall-clock figures
-        return {k: ({n: v for n, v in json.loads(data)["figures"].items() if n not in timing}
-                    if k.startswith("layer_figures/") else data)
-                for k, data in tree.items() if k not in drop and not k.endswith(".mp4")}
+        return {
+            k: ({n: v for n, v in json.loads(data)["figures"].items() if n not in timing} if k.startswith("layer_figures/") else data)
+            for k, data in tree.items()
+            if k not in drop and not k.endswith(".mp4")
+        }
 
     assert lossless(_tree(full)) == lossless(_tree(cut))
     assert {k for k in _tree(full) if k.endswith(".mp4")} == {k for k in _tree(cut) if k.endswith(".mp4")}
@@ -409,8 +436,28 @@ def test_one_object_needs_one_removal_run_its_solo_video_is_the_input(tiny_model
     original = CasperPipeline.sample
     monkeypatch.setattr(CasperPipeline, "sample", lambda self, *a, **k: calls.append(1) or original(self, *a, **k))
     out = tmp_path / "r"
-    assert run_cli(["remove", str(video), "--mask", str(masks[0]), "--model", str(tiny_model), "--steps", "1",
-                    "--max-side", "32", "--format", "png", "--no-progress", "--out", str(out)]) == 0
+    assert (
+        run_cli(
+            [
+                "remove",
+                str(video),
+                "--mask",
+                str(masks[0]),
+                "--model",
+                str(tiny_model),
+                "--steps",
+                "1",
+                "--max-side",
+                "32",
+                "--format",
+                "png",
+                "--no-progress",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     assert len(calls) == 1
     solo, _ = read_video(out / "solo_square")
     assert np.array_equal(solo, read_video(video)[0])
@@ -444,8 +491,25 @@ def test_decompose_optimizes_layers_in_parallel_processes(tiny_model, tmp_path, 
     from genomni.inference import decompose as dec_mod
 
     video, masks = _footage_files(tmp_path, t=5)
-    args = ["decompose", str(video), "--mask", str(masks[0]), "--mask", str(masks[1]), "--model", str(tiny_model),
-            "--steps", "2", "--max-side", "32", "--no-progress", "--coarse-iters", "3", "--fine-iters", "2"]
+    args = [
+        "decompose",
+        str(video),
+        "--mask",
+        str(masks[0]),
+        "--mask",
+        str(masks[1]),
+        "--model",
+        str(tiny_model),
+        "--steps",
+        "2",
+        "--max-side",
+        "32",
+        "--no-progress",
+        "--coarse-iters",
+        "3",
+        "--fine-iters",
+        "2",
+    ]
     assert run_cli([*args, "--out", str(tmp_path / "seq")]) == 0
     monkeypatch.setattr(dec_mod, "layer_workers", lambda *a, **k: 2)
     assert run_cli([*args, "--out", str(tmp_path / "par")]) == 0
@@ -463,8 +527,21 @@ def test_decompose_makes_rule_layers_in_threads_identical_to_one_after_another(t
     from genomni.inference import decompose as dec_mod
 
     video, masks = _footage_files(tmp_path, t=5)
-    args = ["decompose", str(video), "--mask", str(masks[0]), "--mask", str(masks[1]), "--model", str(tiny_model),
-            "--steps", "2", "--max-side", "32", "--no-progress"]
+    args = [
+        "decompose",
+        str(video),
+        "--mask",
+        str(masks[0]),
+        "--mask",
+        str(masks[1]),
+        "--model",
+        str(tiny_model),
+        "--steps",
+        "2",
+        "--max-side",
+        "32",
+        "--no-progress",
+    ]
     assert run_cli([*args, "--out", str(tmp_path / "seq")]) == 0
     seen = []
     monkeypatch.setattr(dec_mod, "layer_workers", lambda *a, **k: seen.append(k) or 2)
@@ -503,9 +580,12 @@ def test_edit_never_replaces_what_it_did_not_write(tmp_path, capsys):
     (tmp_path / "mine").mkdir()
     (tmp_path / "mine" / "notes.txt").write_text("mine")
     (tmp_path / "input.mkv").write_bytes(b"the user's video")
-    for out, message in [(tmp_path / "d", "is inside the decomposition"), (tmp_path / "d" / "background", "is inside"),
-                         (tmp_path / "mine", "is a folder holding other files"),
-                         (tmp_path / "input.mkv", "exists; pass --overwrite")]:
+    for out, message in [
+        (tmp_path / "d", "is inside the decomposition"),
+        (tmp_path / "d" / "background", "is inside"),
+        (tmp_path / "mine", "is a folder holding other files"),
+        (tmp_path / "input.mkv", "exists; pass --overwrite"),
+    ]:
         capsys.readouterr()
         assert run_cli(["edit", str(tmp_path / "d"), "--out", str(out)]) == 1
         err = capsys.readouterr().err
@@ -534,17 +614,40 @@ def test_a_size_the_output_format_cannot_take_fails_before_any_work(tiny_model, 
     assert run_cli(["remove", str(video), "--mask", str(mask), "--model", str(tiny_model), "--out", str(tmp_path / "r")]) == 1
     assert "--format mp4 (H.264) needs even width and height, the clip is 63x47" in capsys.readouterr().err
     assert not (tmp_path / "r").exists()
-    assert run_cli(["remove", str(video), "--mask", str(mask), "--model", str(tiny_model),
-                    "--out", str(tmp_path / "r"), "--format", "mkv", "--steps", "1", "--max-side", "32", "--no-progress"]) == 0
+    assert (
+        run_cli(
+            [
+                "remove",
+                str(video),
+                "--mask",
+                str(mask),
+                "--model",
+                str(tiny_model),
+                "--out",
+                str(tmp_path / "r"),
+                "--format",
+                "mkv",
+                "--steps",
+                "1",
+                "--max-side",
+                "32",
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
 
 
-@pytest.mark.parametrize("damage, message", [
-    (lambda d: (d / "decomposition.json").write_text("[1, 2]"), "no layer_order list of layer names"),
-    (lambda d: (d / "decomposition.json").write_text('{"fps": 12}'), "no layer_order list of layer names"),
-    (lambda d: (d / "decomposition.json").write_text("{not json"), "not valid JSON"),
-    (lambda d: [f.unlink() for f in sorted((d / "layers" / "a").iterdir())[2:]], "2 frames of 16x12, the background 4"),
-    (lambda d: (d / "decomposition.json").write_text('{"layer_order": ["a", "b"], "fps": "fast"}'), "is not a frame rate"),
-])
+@pytest.mark.parametrize(
+    "damage, message",
+    [
+        (lambda d: (d / "decomposition.json").write_text("[1, 2]"), "no layer_order list of layer names"),
+        (lambda d: (d / "decomposition.json").write_text('{"fps": 12}'), "no layer_order list of layer names"),
+        (lambda d: (d / "decomposition.json").write_text("{not json"), "not valid JSON"),
+        (lambda d: [f.unlink() for f in sorted((d / "layers" / "a").iterdir())[2:]], "2 frames of 16x12, the background 4"),
+        (lambda d: (d / "decomposition.json").write_text('{"layer_order": ["a", "b"], "fps": "fast"}'), "is not a frame rate"),
+    ],
+)
 def test_edit_on_a_damaged_decomposition_is_one_line(damage, message, tmp_path, capsys):
     _decomposition(tmp_path / "d")
     damage(tmp_path / "d")

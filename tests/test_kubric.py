@@ -28,22 +28,39 @@ def _tree(d: Path) -> dict[str, bytes]:
 
 
 def _cube(i: int, x: float, y: float) -> ObjectSpec:
-    return ObjectSpec(id=i, asset={"kind": "primitive", "name": "cube", "ref": "", "source": "primitives"},
-                      size=1.0, color_name="red", color=(0.8, 0.1, 0.1), finish="matte", roughness=0.7,
-                      motion="static", position=(x, y, 0.5), orientation=(0.0, 0.0, 0.0, 1.0),
-                      linear_velocity=(0.0, 0.0, 0.0), angular_velocity=(0.0, 0.0, 0.0), friction=0.5, restitution=0.1)
+    return ObjectSpec(
+        id=i,
+        asset={"kind": "primitive", "name": "cube", "ref": "", "source": "primitives"},
+        size=1.0,
+        color_name="red",
+        color=(0.8, 0.1, 0.1),
+        finish="matte",
+        roughness=0.7,
+        motion="static",
+        position=(x, y, 0.5),
+        orientation=(0.0, 0.0, 0.0, 1.0),
+        linear_velocity=(0.0, 0.0, 0.0),
+        angular_velocity=(0.0, 0.0, 0.0),
+        friction=0.5,
+        restitution=0.1,
+    )
 
 
 def _controlled_scene(frames: int = 3) -> SceneSpec:
     """Two resting cubes on a plain floor, sun from the +x side at 30 degrees, static camera."""
     return SceneSpec(
-        run_seed=0, index=0, attempt=0, frames=frames, fps=24.0, height=64, width=64,
+        run_seed=0,
+        index=0,
+        attempt=0,
+        frames=frames,
+        fps=24.0,
+        height=64,
+        width=64,
         objects=[_cube(1, -1.2, 0.0), _cube(2, 1.2, 0.0)],
         floor=FloorSpec(kind="plain", colors=[(0.7, 0.7, 0.7)], texture_scale=1.0, roughness=0.8, metallic=0.0, glossy=False),
-        walls=[], light=LightSpec(sun_elevation=30.0, sun_azimuth=0.0, sun_angle=1.0, sun_strength=3.0,
-                                  world="sky", world_strength=0.2),
-        camera=CameraSpec(distance=7.0, elevation=35.0, azimuth=-90.0, azimuth_sweep=0.0, focal_length=35.0,
-                          target=(0.0, 0.0, 0.3)),
+        walls=[],
+        light=LightSpec(sun_elevation=30.0, sun_azimuth=0.0, sun_angle=1.0, sun_strength=3.0, world="sky", world_strength=0.2),
+        camera=CameraSpec(distance=7.0, elevation=35.0, azimuth=-90.0, azimuth_sweep=0.0, focal_length=35.0, target=(0.0, 0.0, 0.3)),
     )
 
 
@@ -160,8 +177,21 @@ def test_user_meshes_from_assets_dir(tmp_path):
     assets.mkdir()
     (assets / "tetra.obj").write_text("v 0 0 0\nv 1 0 0\nv 0 1 0\nv 0 0 1\nf 1 3 2\nf 1 2 4\nf 1 4 3\nf 2 3 4\n")
     out = tmp_path / "ds"
-    args = ["generate", "kubric", "--out", str(out), "--num-scenes", "1", "--objects", "assets",
-            "--assets-dir", str(assets), "--min-objects", "1", *TINY]
+    args = [
+        "generate",
+        "kubric",
+        "--out",
+        str(out),
+        "--num-scenes",
+        "1",
+        "--objects",
+        "assets",
+        "--assets-dir",
+        str(assets),
+        "--min-objects",
+        "1",
+        *TINY,
+    ]
     assert run_cli(args) == 0
     meta = next(iter_samples(out)).meta
     assert {o["asset"]["ref"] for o in meta["scene"]["objects"]} == {"assets:tetra.obj"}
@@ -175,8 +205,10 @@ def test_a_mesh_that_cannot_make_an_object_resamples_the_scene_not_the_run(tmp_p
     (assets / "tetra.obj").write_text("v 0 0 0\nv 1 0 0\nv 0 1 0\nv 0 0 1\nf 1 3 2\nf 1 2 4\nf 1 4 3\nf 2 3 4\n")
     (assets / "nan.obj").write_text("v nan nan nan\nv nan nan nan\nv nan nan nan\nf 1 2 3\n")
     out = tmp_path / "ds"
-    assert run_cli(["generate", "kubric", "--out", str(out), "--num-scenes", "3", "--objects", "assets",
-                    "--assets-dir", str(assets), *TINY]) == 0
+    assert (
+        run_cli(["generate", "kubric", "--out", str(out), "--num-scenes", "3", "--objects", "assets", "--assets-dir", str(assets), *TINY])
+        == 0
+    )
     refs = {o["asset"]["ref"] for s in iter_samples(out) for o in s.meta["scene"]["objects"]}
     assert refs == {"assets:tetra.obj"}
     scenes = [sc for f in (out / ".genomni" / "shards").glob("*.json") for sc in json.loads(f.read_text())["scenes"]]
@@ -185,21 +217,40 @@ def test_a_mesh_that_cannot_make_an_object_resamples_the_scene_not_the_run(tmp_p
     assert len({s.key.split("-")[1] for s in iter_samples(out)}) == 3  # every scene made it
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--resolution", "8"], "--resolution must be between 16 and 4096"),
-    (["--resolution", "abc"], "--resolution must be N or WIDTHxHEIGHT"),
-    (["--frames", "0"], "--frames must be in 1..10000"),
-    (["--min-objects", "3", "--max-objects", "2"], "--min-objects <= --max-objects"),
-    (["--floors", "lava"], "--floors: unknown value(s) lava"),
-    (["--objects", "assets"], "no --assets-dir"),
-    (["--assets-dir", "/nonexistent/meshes"], "folder /nonexistent/meshes does not exist"),
-    (["--workers", "0"], "--workers must be >= 1"),
-    (["--video-codec", "h264", "--resolution", "33"], "h264 needs even width and height"),
-    (["--no-such-flag"], "No such option"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--resolution", "8"], "--resolution must be between 16 and 4096"),
+        (["--resolution", "abc"], "--resolution must be N or WIDTHxHEIGHT"),
+        (["--frames", "0"], "--frames must be in 1..10000"),
+        (["--min-objects", "3", "--max-objects", "2"], "--min-objects <= --max-objects"),
+        (["--floors", "lava"], "--floors: unknown value(s) lava"),
+        (["--objects", "assets"], "no --assets-dir"),
+        (["--assets-dir", "/nonexistent/meshes"], "folder /nonexistent/meshes does not exist"),
+        (["--workers", "0"], "--workers must be >= 1"),
+        (["--video-codec", "h264", "--resolution", "33"], "h264 needs even width and height"),
+        (["--no-such-flag"], "No such option"),
+    ],
+)
 def test_bad_options_fail_in_one_line(tmp_path, capsys, args, message):
-    code = run_cli(["generate", "kubric", "--out", str(tmp_path / "o"), "--num-scenes", "1", "--frames", "2",
-                    "--resolution", "32", "--samples", "1", "--no-progress", *args])
+    code = run_cli(
+        [
+            "generate",
+            "kubric",
+            "--out",
+            str(tmp_path / "o"),
+            "--num-scenes",
+            "1",
+            "--frames",
+            "2",
+            "--resolution",
+            "32",
+            "--samples",
+            "1",
+            "--no-progress",
+            *args,
+        ]
+    )
     err = capsys.readouterr().err.strip()
     assert code != 0
     assert err.startswith("error: ") and message in err and "\n" not in err

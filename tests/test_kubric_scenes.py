@@ -223,9 +223,15 @@ def test_captions_state_no_shadow_without_objects_and_no_sun_where_there_is_none
     captioner = TemplateCaptioner()
     for elevation in (15.0, 40.0, 65.0):
         light = {"sun_elevation": elevation, "world": "hdri" if hdri else "sky", "hdri": hdri}
-        scene = {"objects": [{"id": 1, "finish": "glossy", "asset": {"name": "jenga"}, "color_name": "red",
-                              "color2_name": "white", "pattern": "stripes"}],
-                 "floor": {"glossy": False, "kind": "tiles"}, "walls": [], "light": light, "camera": {"azimuth_sweep": 0}}
+        scene = {
+            "objects": [
+                {"id": 1, "finish": "glossy", "asset": {"name": "jenga"}, "color_name": "red", "color2_name": "white", "pattern": "stripes"}
+            ],
+            "floor": {"glossy": False, "kind": "tiles"},
+            "walls": [],
+            "light": light,
+            "camera": {"azimuth_sweep": 0},
+        }
         empty = captioner.caption(None, {"kept_ids": [], "scene": scene})
         kept = captioner.caption(None, {"kept_ids": [1], "scene": scene})
         assert "shadow" not in empty and empty.startswith("An empty scene of a tiled floor")

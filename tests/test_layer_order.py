@@ -52,8 +52,11 @@ def _emerging():
 def test_a_thin_occluder_crossing_an_object_goes_on_top(given):
     walker, pole = _walker(), _pole()
     vis_walker, vis_pole = _visible([walker, pole])
-    masks, names = (np.stack([vis_pole, vis_walker]), ["pole", "walker"]) if given == "front first" else \
-        (np.stack([vis_walker, vis_pole]), ["walker", "pole"])
+    masks, names = (
+        (np.stack([vis_pole, vis_walker]), ["pole", "walker"])
+        if given == "front first"
+        else (np.stack([vis_walker, vis_pole]), ["walker", "pole"])
+    )
     result = occlusion_order(masks, names)
     assert result.order == ["walker", "pole"] and result.source == "occlusion"
 
@@ -62,8 +65,9 @@ def test_a_thin_occluder_crossing_an_object_goes_on_top(given):
 def test_an_object_emerging_from_behind_a_bigger_one_goes_under_it(given):
     big, small = _emerging()
     vis_small, vis_big = _visible([small, big])
-    masks, names = (np.stack([vis_big, vis_small]), ["big", "small"]) if given == "front first" else \
-        (np.stack([vis_small, vis_big]), ["small", "big"])
+    masks, names = (
+        (np.stack([vis_big, vis_small]), ["big", "small"]) if given == "front first" else (np.stack([vis_small, vis_big]), ["small", "big"])
+    )
     assert occlusion_order(masks, names).order == ["small", "big"]
 
 
@@ -96,9 +100,28 @@ def test_decompose_stacks_by_occlusion_names_the_layers_and_edit_follows(tmp_pat
     write_video(tmp_path / "m_walker", vis_walker.astype(np.uint8) * 255)
     model = build_preset("pixel", tmp_path / "pixel")
     out = tmp_path / "d"
-    assert run_cli(["decompose", str(tmp_path / "clip.mp4"), "--mask", str(tmp_path / "m_pole"), "--mask",
-                    str(tmp_path / "m_walker"), "--names", "pole,kiter", "--model", str(model), "--max-side", "64",
-                    "--no-progress", "--out", str(out)]) == 0
+    assert (
+        run_cli(
+            [
+                "decompose",
+                str(tmp_path / "clip.mp4"),
+                "--mask",
+                str(tmp_path / "m_pole"),
+                "--mask",
+                str(tmp_path / "m_walker"),
+                "--names",
+                "pole,kiter",
+                "--model",
+                str(model),
+                "--max-side",
+                "64",
+                "--no-progress",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     report = json.loads((out / "decomposition.json").read_text())
     assert report["objects"] == ["pole", "kiter"] and report["layer_order"] == ["kiter", "pole"]
     assert report["layer_order_source"] == "occlusion" and (out / "layers/kiter").is_dir()
@@ -107,7 +130,22 @@ def test_decompose_stacks_by_occlusion_names_the_layers_and_edit_follows(tmp_pat
     edited = read_video(tmp_path / "e.mp4")[0]
     assert np.abs(edited[crossing].astype(int) - (30, 30, 220)).mean() < 12  # the pole, not the walker's red
     capsys.readouterr()
-    assert run_cli(["decompose", str(tmp_path / "clip.mp4"), "--mask", str(tmp_path / "m_pole"), "--names", "a,b",
-                    "--model", str(model), "--out", str(tmp_path / "x")]) == 1
+    assert (
+        run_cli(
+            [
+                "decompose",
+                str(tmp_path / "clip.mp4"),
+                "--mask",
+                str(tmp_path / "m_pole"),
+                "--names",
+                "a,b",
+                "--model",
+                str(model),
+                "--out",
+                str(tmp_path / "x"),
+            ]
+        )
+        == 1
+    )
     assert "--names 'a,b': give 1 different names" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()

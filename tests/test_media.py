@@ -74,7 +74,6 @@ def test_frame_folders_read_in_number_order_and_refuse_a_stray_image(tmp_path):
     frames is named, not read as a frame."""
     import cv2
 
-
     folder = tmp_path / "frames"
     folder.mkdir()
     for k in range(1, 13):

@@ -19,20 +19,20 @@ def test_psnr_matches_the_closed_form_for_known_noise():
     assert torch.allclose(psnr(target + noise, target), torch.full((3,), 20.0, dtype=torch.float64))  # -20 log10(0.1)
     base = torch.full((1, 3, 256, 256), 0.5, dtype=torch.float64)
     u = torch.from_numpy(rng.uniform(-d, d, size=base.shape))
-    assert psnr(base + u, base).item() == pytest.approx(-10 * np.log10(float((u ** 2).mean())))
-    assert psnr(base + u, base).item() == pytest.approx(-10 * np.log10(d ** 2 / 3), abs=0.05)  # E[u^2] = d^2/3
+    assert psnr(base + u, base).item() == pytest.approx(-10 * np.log10(float((u**2).mean())))
+    assert psnr(base + u, base).item() == pytest.approx(-10 * np.log10(d**2 / 3), abs=0.05)  # E[u^2] = d^2/3
     assert torch.isinf(psnr(target, target)).all()
 
 
 def _ssim_numpy(x: np.ndarray, y: np.ndarray) -> float:
     """Independent SSIM: scipy's Gaussian filter (11 taps), interior pixels only, mean over channels."""
-    c1, c2 = 0.01 ** 2, 0.03 ** 2
+    c1, c2 = 0.01**2, 0.03**2
     vals = []
     for a, b in zip(x, y):
         f = lambda z: gaussian_filter(z, 1.5, truncate=3.5)[5:-5, 5:-5]  # noqa: E731
         ma, mb = f(a), f(b)
-        saa, sbb, sab = f(a * a) - ma ** 2, f(b * b) - mb ** 2, f(a * b) - ma * mb
-        vals.append((((2 * ma * mb + c1) * (2 * sab + c2)) / ((ma ** 2 + mb ** 2 + c1) * (saa + sbb + c2))).mean())
+        saa, sbb, sab = f(a * a) - ma**2, f(b * b) - mb**2, f(a * b) - ma * mb
+        vals.append((((2 * ma * mb + c1) * (2 * sab + c2)) / ((ma**2 + mb**2 + c1) * (saa + sbb + c2))).mean())
     return float(np.mean(vals))
 
 
@@ -62,10 +62,20 @@ def _reference_lpips(monkeypatch, features: nn.Sequential):
 def test_lpips_equals_the_reference_network_on_a_shared_random_backbone(monkeypatch):
     torch.manual_seed(0)
     features = nn.Sequential(  # torchvision's AlexNet().features layout
-        nn.Conv2d(3, 64, 11, 4, 2), nn.ReLU(inplace=True), nn.MaxPool2d(3, 2),
-        nn.Conv2d(64, 192, 5, padding=2), nn.ReLU(inplace=True), nn.MaxPool2d(3, 2),
-        nn.Conv2d(192, 384, 3, padding=1), nn.ReLU(inplace=True), nn.Conv2d(384, 256, 3, padding=1),
-        nn.ReLU(inplace=True), nn.Conv2d(256, 256, 3, padding=1), nn.ReLU(inplace=True), nn.MaxPool2d(3, 2))
+        nn.Conv2d(3, 64, 11, 4, 2),
+        nn.ReLU(inplace=True),
+        nn.MaxPool2d(3, 2),
+        nn.Conv2d(64, 192, 5, padding=2),
+        nn.ReLU(inplace=True),
+        nn.MaxPool2d(3, 2),
+        nn.Conv2d(192, 384, 3, padding=1),
+        nn.ReLU(inplace=True),
+        nn.Conv2d(384, 256, 3, padding=1),
+        nn.ReLU(inplace=True),
+        nn.Conv2d(256, 256, 3, padding=1),
+        nn.ReLU(inplace=True),
+        nn.MaxPool2d(3, 2),
+    )
     ref = _reference_lpips(monkeypatch, features)
     ours = AlexLPIPS()
     ours.load_backbone({f"features.{k}": v for k, v in features.state_dict().items()})
@@ -101,4 +111,3 @@ def test_missing_lpips_weights_name_the_file(monkeypatch, tmp_path):
         load_lpips("/no/such.pth")
     with pytest.raises(GenomniError, match="shape"):
         frame_metrics(np.zeros((2, 8, 8, 3), np.uint8), np.zeros((2, 8, 9, 3), np.uint8))
-

@@ -11,7 +11,7 @@ def _object_clip(folder, t=6, h=48, w=64):
     video = np.full((t, h, w, 3), 90, np.uint8)
     mask = np.zeros((t, h, w), np.uint8)
     for k in range(t):
-        mask[k, 10:22, 5 + 3 * k:17 + 3 * k] = 255
+        mask[k, 10:22, 5 + 3 * k : 17 + 3 * k] = 255
     video[mask > 0] = (200, 30, 30)
     video[:, 10:22, :, 1] += np.arange(w, dtype=np.uint8)[None, None, :] // 4 * (mask[:, 10:22] > 0)  # texture on the object
     write_video(folder / "input", video)
@@ -31,9 +31,31 @@ def test_pasted_pixels_trimask_and_target_are_exact(tmp_path):
     src, smask = _object_clip(tmp_path / "obj")
     bg = _background(tmp_path / "bg")
     out = tmp_path / "ds"
-    args = ["generate", "objectpaste", "--objects", str(tmp_path / "obj"), "--backgrounds", str(tmp_path / "bg"),
-            "--out", str(out), "--num-samples", "3", "--scale", "1,1", "--flip-prob", "0", "--frames", "4",
-            "--edge-erode", "0", "--edge-feather", "0", "--caption", "Noise.", "--no-progress"]
+    args = [
+        "generate",
+        "objectpaste",
+        "--objects",
+        str(tmp_path / "obj"),
+        "--backgrounds",
+        str(tmp_path / "bg"),
+        "--out",
+        str(out),
+        "--num-samples",
+        "3",
+        "--scale",
+        "1,1",
+        "--flip-prob",
+        "0",
+        "--frames",
+        "4",
+        "--edge-erode",
+        "0",
+        "--edge-feather",
+        "0",
+        "--caption",
+        "Noise.",
+        "--no-progress",
+    ]
     assert run_cli(args) == 0
     samples = list(iter_samples(out))
     assert len(samples) == 3
@@ -42,7 +64,7 @@ def test_pasted_pixels_trimask_and_target_are_exact(tmp_path):
         oy, ox = p["offset"]
         t0, b0 = p["time_offset"], s.meta["background_start"]
         assert p["scale"] == 1.0 and not p["flip"] and s.meta["shadow"] is None
-        assert np.array_equal(s.target, bg[b0:b0 + 4])
+        assert np.array_equal(s.target, bg[b0 : b0 + 4])
         for t in range(4):
             ys, xs = np.nonzero(smask[t0 + t])
             assert np.array_equal(s.input[t][ys + oy, xs + ox], src[t0 + t][ys, xs])
@@ -58,8 +80,23 @@ def test_pasted_pixels_trimask_and_target_are_exact(tmp_path):
 def test_synthetic_shadow_is_in_the_input_only_and_keep_prob_marks_the_rest(tmp_path):
     _object_clip(tmp_path / "obj")
     _background(tmp_path / "bg")
-    base = ["generate", "objectpaste", "--objects", str(tmp_path / "obj"), "--backgrounds", str(tmp_path / "bg"),
-            "--num-samples", "2", "--scale", "1,1", "--keep-prob", "1", "--caption", "Noise.", "--no-progress"]
+    base = [
+        "generate",
+        "objectpaste",
+        "--objects",
+        str(tmp_path / "obj"),
+        "--backgrounds",
+        str(tmp_path / "bg"),
+        "--num-samples",
+        "2",
+        "--scale",
+        "1,1",
+        "--keep-prob",
+        "1",
+        "--caption",
+        "Noise.",
+        "--no-progress",
+    ]
     assert run_cli([*base, "--out", str(tmp_path / "shadow"), "--shadow-prob", "1", "--shadow-direction", "60"]) == 0
     for s in iter_samples(tmp_path / "shadow"):
         outside = s.trimask != 0
@@ -73,13 +110,54 @@ def test_synthetic_shadow_is_in_the_input_only_and_keep_prob_marks_the_rest(tmp_
 def test_kubric_shards_as_object_sources_and_mask_filters(kubric_dir, tmp_path):
     _background(tmp_path / "bg", t=5)
     out = tmp_path / "ds"
-    assert run_cli(["generate", "objectpaste", "--objects", str(kubric_dir), "--backgrounds", str(tmp_path / "bg"),
-                    "--out", str(out), "--num-samples", "2", "--min-area", "0", "--caption", "Noise.", "--no-progress"]) == 0
+    assert (
+        run_cli(
+            [
+                "generate",
+                "objectpaste",
+                "--objects",
+                str(kubric_dir),
+                "--backgrounds",
+                str(tmp_path / "bg"),
+                "--out",
+                str(out),
+                "--num-samples",
+                "2",
+                "--min-area",
+                "0",
+                "--caption",
+                "Noise.",
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     s = next(iter_samples(out))
     assert s.meta["object"].startswith(f"{kubric_dir.name}/kubric-s") and (s.trimask == 0).any()
-    assert run_cli(["generate", "objectpaste", "--objects", str(kubric_dir), "--backgrounds", str(tmp_path / "bg"),
-                    "--out", str(tmp_path / "none"), "--num-samples", "1", "--min-area", "0.9", "--max-area", "1",
-                    "--caption", "Noise.", "--no-progress"]) == 1  # no sample written: exit 1, reasons in dataset.json
+    assert (
+        run_cli(
+            [
+                "generate",
+                "objectpaste",
+                "--objects",
+                str(kubric_dir),
+                "--backgrounds",
+                str(tmp_path / "bg"),
+                "--out",
+                str(tmp_path / "none"),
+                "--num-samples",
+                "1",
+                "--min-area",
+                "0.9",
+                "--max-area",
+                "1",
+                "--caption",
+                "Noise.",
+                "--no-progress",
+            ]
+        )
+        == 1
+    )  # no sample written: exit 1, reasons in dataset.json
     reason = read_card(tmp_path / "none")["dropped_scenes"][0]["reason"]
     assert "mask area" in reason and "outside [0.9, 1.0]" in reason
 
@@ -90,7 +168,7 @@ def _antialiased_object(folder, t=4, h=48, w=64):
     video, masks = [], []
     for k in range(t):
         cover = np.zeros((h, w), np.float32)
-        cover[12:28, 8 + 2 * k:24 + 2 * k] = 1
+        cover[12:28, 8 + 2 * k : 24 + 2 * k] = 1
         cover = cv2.GaussianBlur(cover, (0, 0), 1.0)
         video.append((cover[..., None] * red + (1 - cover[..., None]) * green).round().astype(np.uint8))
         masks.append(((cover > 0.5) * 255).astype(np.uint8))
@@ -112,8 +190,21 @@ def test_soft_matte_edges_leave_no_source_background_rim(tmp_path):
     red, green = _antialiased_object(tmp_path / "obj")
     blue = np.array([60, 60, 160])
     write_video(tmp_path / "bg", np.broadcast_to(blue.astype(np.uint8), (4, 48, 64, 3)).copy())
-    base = ["generate", "objectpaste", "--objects", str(tmp_path / "obj"), "--backgrounds", str(tmp_path / "bg"),
-            "--num-samples", "3", "--scale", "1,1", "--caption", "Blue.", "--no-progress"]
+    base = [
+        "generate",
+        "objectpaste",
+        "--objects",
+        str(tmp_path / "obj"),
+        "--backgrounds",
+        str(tmp_path / "bg"),
+        "--num-samples",
+        "3",
+        "--scale",
+        "1,1",
+        "--caption",
+        "Blue.",
+        "--no-progress",
+    ]
     shares = {}
     for name, extra in (("hard", ["--edge-erode", "0", "--edge-feather", "0"]), ("soft", [])):
         assert run_cli([*base, *extra, "--out", str(tmp_path / name)]) == 0
@@ -133,8 +224,7 @@ def test_grounded_shadows_start_at_the_base_lie_flat_and_share_a_direction_per_c
     mask[0, 10:40, 30:42] = True  # an upright object 30 px tall standing on row 39
     alpha = soft_alpha(mask, 1, 1.0)
     for direction in (30, 90, 150, 200, 330):
-        opacity, colour, p = ground_effect(alpha, np.zeros((1, 64, 80, 3), np.uint8), "shadow", direction,
-                                           np.random.default_rng(direction))
+        opacity, colour, p = ground_effect(alpha, np.zeros((1, 64, 80, 3), np.uint8), "shadow", direction, np.random.default_rng(direction))
         ys, xs = np.nonzero(opacity[0] > 0.05)
         assert colour is None and len(ys), direction
         assert ys.min() >= 39 - 0.6 * 1.2 * 30 - 3 * p["blur"] and ys.max() <= 39 + 0.6 * 1.2 * 30 + 3 * p["blur"]
@@ -145,9 +235,30 @@ def test_grounded_shadows_start_at_the_base_lie_flat_and_share_a_direction_per_c
     _background(tmp_path / "bg1")
     _background(tmp_path / "bg2", seed=5)
     out = tmp_path / "ds"
-    assert run_cli(["generate", "objectpaste", "--objects", str(tmp_path / "obj"), "--backgrounds", str(tmp_path / "bg1"),
-                    "--backgrounds", str(tmp_path / "bg2"), "--num-samples", "8", "--shadow-prob", "1", "--caption", "N.",
-                    "--out", str(out), "--no-progress"]) == 0
+    assert (
+        run_cli(
+            [
+                "generate",
+                "objectpaste",
+                "--objects",
+                str(tmp_path / "obj"),
+                "--backgrounds",
+                str(tmp_path / "bg1"),
+                "--backgrounds",
+                str(tmp_path / "bg2"),
+                "--num-samples",
+                "8",
+                "--shadow-prob",
+                "1",
+                "--caption",
+                "N.",
+                "--out",
+                str(out),
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     by_clip: dict = {}
     for s in iter_samples(out):
         by_clip.setdefault(s.meta["background"], set()).add(s.meta["shadow"]["direction"])

@@ -1,4 +1,5 @@
 """Options defined once: a config field with help is a CLI option, a config-file key and a --help line."""
+
 import dataclasses
 import json
 
@@ -61,10 +62,13 @@ def test_a_field_is_an_option_a_config_key_and_a_help_line(tmp_path):
     assert seen[-1][0] == Knobs("from-file", 9, ("z",), 0.25)  # options override the file
 
 
-@pytest.mark.parametrize("args, message", [
-    (["run"], "--out is required"),
-    (["run", "--out", "o", "--new-knob", "-1"], "--new-knob must be >= 0"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["run"], "--out is required"),
+        (["run", "--out", "o", "--new-knob", "-1"], "--new-knob must be >= 0"),
+    ],
+)
 def test_missing_and_invalid_values_are_one_line_errors(args, message):
     result = CliRunner().invoke(_knob_app([]), args)
     assert isinstance(result.exception, GenomniError) and str(result.exception) == message
@@ -88,13 +92,16 @@ def _options(*path: str) -> set[str]:
     return {o for p in cmd.params for o in p.opts}
 
 
-@pytest.mark.parametrize("path, classes", [
-    (("generate", "kubric"), (KubricConfig, RunOptions)),
-    (("train", "run"), (TrainConfig,)),
-    (("remove",), (RemoveConfig,)),
-    (("decompose",), (RemoveConfig, OmnimatteConfig)),
-    (("eval",), (EvalConfig,)),
-])
+@pytest.mark.parametrize(
+    "path, classes",
+    [
+        (("generate", "kubric"), (KubricConfig, RunOptions)),
+        (("train", "run"), (TrainConfig,)),
+        (("remove",), (RemoveConfig,)),
+        (("decompose",), (RemoveConfig, OmnimatteConfig)),
+        (("eval",), (EvalConfig,)),
+    ],
+)
 def test_every_documented_field_of_the_real_configs_is_on_its_command(path, classes):
     opts = _options(*path)
     for cls in classes:
@@ -121,16 +128,18 @@ def test_the_command_line_starts_without_torch_or_webdataset():
     assert out == "[]"
 
 
-@pytest.mark.parametrize("args, message", [
-    (["remove", "clip.mp4", "--model", "m", "--out", "o", "--guidance", "nan"], "--guidance: nan is not a finite number"),
-    (["remove", "clip.mp4", "--model", "m", "--out", "o", "--guidance", "inf"], "--guidance: inf is not a finite number"),
-    (["train", "run", "--model", "m", "--data", "d", "--out", "o", "--lr", "inf"], "--lr: inf is not a finite number"),
-    (["train", "run", "--model", "m", "--data", "d", "--out", "o", "--seed", "-1"], "--seed must be in 0..9223372036854775807"),
-    (["generate", "kubric", "--out", "o", "--seed", str(2**70)], "--seed must be in 0..9223372036854775807"),
-    (["decompose", "clip.mp4", "--model", "m", "--out", "o", "--seed", "-3"], "--seed must be in 0..9223372036854775807"),
-])
-def test_numbers_that_cannot_mean_anything_are_refused_by_every_verb_before_any_work(args, message, tmp_path, capsys,
-                                                                                     monkeypatch):
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["remove", "clip.mp4", "--model", "m", "--out", "o", "--guidance", "nan"], "--guidance: nan is not a finite number"),
+        (["remove", "clip.mp4", "--model", "m", "--out", "o", "--guidance", "inf"], "--guidance: inf is not a finite number"),
+        (["train", "run", "--model", "m", "--data", "d", "--out", "o", "--lr", "inf"], "--lr: inf is not a finite number"),
+        (["train", "run", "--model", "m", "--data", "d", "--out", "o", "--seed", "-1"], "--seed must be in 0..9223372036854775807"),
+        (["generate", "kubric", "--out", "o", "--seed", str(2**70)], "--seed must be in 0..9223372036854775807"),
+        (["decompose", "clip.mp4", "--model", "m", "--out", "o", "--seed", "-3"], "--seed must be in 0..9223372036854775807"),
+    ],
+)
+def test_numbers_that_cannot_mean_anything_are_refused_by_every_verb_before_any_work(args, message, tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert run_cli(args) == 1
     err = capsys.readouterr().err
@@ -138,10 +147,15 @@ def test_numbers_that_cannot_mean_anything_are_refused_by_every_verb_before_any_
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.parametrize("option, value, message", [
-    ("--move", "a:inf", "the numbers must be finite"), ("--retime", "a:nan", "the numbers must be finite"),
-    ("--move", "a:0:0:0", "the scale must be > 0"), ("--move", "a:1:1:-2", "the scale must be > 0"),
-])
+@pytest.mark.parametrize(
+    "option, value, message",
+    [
+        ("--move", "a:inf", "the numbers must be finite"),
+        ("--retime", "a:nan", "the numbers must be finite"),
+        ("--move", "a:0:0:0", "the scale must be > 0"),
+        ("--move", "a:1:1:-2", "the scale must be > 0"),
+    ],
+)
 def test_edit_refuses_numbers_that_cannot_mean_anything(option, value, message, tmp_path, capsys):
     assert run_cli(["edit", str(tmp_path), option, value, "--out", str(tmp_path / "e.mp4")]) == 1
     assert message in capsys.readouterr().err and not (tmp_path / "e.mp4").exists()
@@ -156,12 +170,14 @@ def test_lr_schedules_are_diffusers_own_names():
     assert set(LR_SCHEDULES) == {s.value for s in SchedulerType}
 
 
-@pytest.mark.parametrize("args, message", [
-    (["train", "run", "--model", "m", "--data", "d", "--out", "o", "--lr-schedule", "bogus"],
-     "--lr-schedule: unknown value(s) bogus"),
-    (["data", "inspect", ".", "--preview", "prev"], "--preview prev: the file name must end in .png or .jpg or .jpeg"),
-    (["data", "inspect", ".", "--gif", "anim.png"], "--gif anim.png: the file name must end in .gif"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["train", "run", "--model", "m", "--data", "d", "--out", "o", "--lr-schedule", "bogus"], "--lr-schedule: unknown value(s) bogus"),
+        (["data", "inspect", ".", "--preview", "prev"], "--preview prev: the file name must end in .png or .jpg or .jpeg"),
+        (["data", "inspect", ".", "--gif", "anim.png"], "--gif anim.png: the file name must end in .gif"),
+    ],
+)
 def test_values_that_used_to_end_in_a_traceback_are_one_line(args, message, tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert run_cli(args) == 1

@@ -1,4 +1,5 @@
 """One writer per output folder; pool workers die with their parent."""
+
 import os
 import signal
 import subprocess

@@ -1,4 +1,5 @@
 """Noise-free kubric pairs on constructed renders whose true shadow is known."""
+
 import numpy as np
 import pytest
 

@@ -1,4 +1,5 @@
 """CasperPipeline: a diffusers DiffusionPipeline over both backbones, loaded the way users load it."""
+
 import numpy as np
 import pytest
 import torch
@@ -68,6 +69,9 @@ def test_a_working_size_beyond_the_position_embedding_fails_before_any_work(tmp_
     limit = pipe.transformer.config.rope_max_seq_len
     ok = Remover(pipe, RemoveConfig(max_side=limit * side)).plan((5, limit * side, limit * side))
     assert ok.size == (limit * side, limit * side)
-    with pytest.raises(GenomniError, match=rf"exceed this model's position embedding \({limit} positions per axis\): "
-                                           rf"use at most {limit * side} px per side"):
+    with pytest.raises(
+        GenomniError,
+        match=rf"exceed this model's position embedding \({limit} positions per axis\): "
+        rf"use at most {limit * side} px per side",
+    ):
         Remover(pipe, RemoveConfig(max_side=(limit + 1) * side)).plan((5, (limit + 1) * side, (limit + 1) * side))

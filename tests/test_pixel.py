@@ -1,4 +1,5 @@
 """The pixel-space Casper backbone: model dir round trip, copy-the-input start, training, resume, removal."""
+
 import json
 
 import numpy as np
@@ -24,9 +25,27 @@ def pixel_dir(tmp_path_factory):
 
 
 def _cfg(model, data, out, **kw):
-    base = dict(model=str(model), data=[str(data)], val=[str(data)], out=str(out), frames=5, height=32, width=32,
-                batch_size=1, steps=4, lr=1e-3, warmup_steps=0, checkpoint_every=2, validate_every=100, val_samples=1,
-                val_steps=2, log_every=1, workers=0, seed=3, timestep_sampling="uniform")
+    base = dict(
+        model=str(model),
+        data=[str(data)],
+        val=[str(data)],
+        out=str(out),
+        frames=5,
+        height=32,
+        width=32,
+        batch_size=1,
+        steps=4,
+        lr=1e-3,
+        warmup_steps=0,
+        checkpoint_every=2,
+        validate_every=100,
+        val_samples=1,
+        val_steps=2,
+        log_every=1,
+        workers=0,
+        seed=3,
+        timestep_sampling="uniform",
+    )
     base.update(kw)
     return TrainConfig(**base)
 
@@ -37,7 +56,7 @@ def test_pixel_model_dir_round_trip_and_copy_start(pixel_dir, tmp_path):
     assert record["backbone"] == "pixel" and record["extra"]["train_defaults"] == PIXEL_PRESETS["pixel"].train
     assert m.vae is None and not (pixel_dir / "vae").exists() and m.config.frame_multiple == 1
     assert m.size_multiple == 8 and m.transformer.config.in_channels == 10 and m.config.prefill == "telea"
-    x = (torch.randint(0, 256, (1, 3, 5, 32, 32)).float() / 127.5 - 1.0)
+    x = torch.randint(0, 256, (1, 3, 5, 32, 32)).float() / 127.5 - 1.0
     trimask = torch.full((1, 1, 5, 32, 32), 0.5)
     trimask[..., 10:16, 12:20] = 0.0  # an object to remove
     cond = m.condition({"input": x, "trimask": trimask})
@@ -84,12 +103,28 @@ def test_a_run_dir_is_never_overwritten_and_a_resumed_log_has_each_step_once(pix
     run = tmp_path / "run"
     train(_cfg(pixel_dir, kubric_dir, run, validate_every=2), progress=False)
     before = _tree(run)
-    args = ["train", "run", "--model", str(pixel_dir), "--data", str(kubric_dir), "--out", str(run), "--steps", "4",
-            "--frames", "5", "--resolution", "32", "--no-progress"]
+    args = [
+        "train",
+        "run",
+        "--model",
+        str(pixel_dir),
+        "--data",
+        str(kubric_dir),
+        "--out",
+        str(run),
+        "--steps",
+        "4",
+        "--frames",
+        "5",
+        "--resolution",
+        "32",
+        "--no-progress",
+    ]
     assert run_cli(args) == 1
     assert capsys.readouterr().err.strip().splitlines()[-1] == (
         f"error: {run} already holds a training run (train_config.json, train_log.jsonl, checkpoints, model); "
-        f"pass --resume latest to continue it or choose a new --out (nothing was changed)")
+        f"pass --resume latest to continue it or choose a new --out (nothing was changed)"
+    )
     assert _tree(run) == before
     # a kill after step 4's validation and log lines, before its checkpoint: resume from step 2 writes 3 and 4 again
     import shutil
@@ -110,7 +145,12 @@ def test_train_run_takes_the_models_recorded_recipe(pixel_dir, tmp_path):
     cfg = load_config(None, {"model": str(pixel_dir), "data": ["d"], "out": str(tmp_path / "o")})
     recipe = PIXEL_PRESETS["pixel"].train
     assert (cfg.frames, cfg.height, cfg.width, cfg.batch_size, cfg.lr) == (
-        recipe["frames"], recipe["height"], recipe["width"], recipe["batch_size"], recipe["lr"])
+        recipe["frames"],
+        recipe["height"],
+        recipe["width"],
+        recipe["batch_size"],
+        recipe["lr"],
+    )
     assert cfg.timestep_sampling == "uniform" and cfg.steps == recipe["steps"]
     cfg = load_config(None, {"model": str(pixel_dir), "data": ["d"], "out": "o", "lr": 0.5, "frames": 7})
     assert (cfg.lr, cfg.frames, cfg.height) == (0.5, 7, recipe["height"])  # the CLI still wins
@@ -142,8 +182,23 @@ def test_pixel_preset_errors_are_one_line(pixel_dir, kubric_dir, tmp_path, capsy
     assert run_cli(["--debug", "train", "init", "--preset", "pixels", "--out", str(tmp_path / "x")]) == 1
     err = capsys.readouterr().err
     assert err.startswith("Traceback") and err.rstrip().endswith("choose one of tiny, small, pixel, pixel-base")
-    args = ["train", "run", "--model", str(pixel_dir), "--data", str(kubric_dir), "--out", str(tmp_path / "r"),
-            "--resolution", "30", "--frames", "5", "--workers", "0", "--no-progress"]
+    args = [
+        "train",
+        "run",
+        "--model",
+        str(pixel_dir),
+        "--data",
+        str(kubric_dir),
+        "--out",
+        str(tmp_path / "r"),
+        "--resolution",
+        "30",
+        "--frames",
+        "5",
+        "--workers",
+        "0",
+        "--no-progress",
+    ]
     assert run_cli(args) == 1
     assert "sides multiples of 8" in capsys.readouterr().err
     args = [*args[:8], "--resolution", "32", "--frames", "9", "--workers", "0", "--no-progress"]
@@ -166,24 +221,48 @@ def test_a_model_with_nan_weights_stops_removal_and_training_in_one_line(pixel_d
     bad = m.save_pretrained(tmp_path / "nan-model")
     video, mask = square_clip(tmp_path, 5, 32, 32)
     capsys.readouterr()
-    assert run_cli(["remove", str(video), "--mask", str(mask), "--model", str(bad), "--out", str(tmp_path / "r"),
-                    "--no-progress"]) == 1
+    assert run_cli(["remove", str(video), "--mask", str(mask), "--model", str(bad), "--out", str(tmp_path / "r"), "--no-progress"]) == 1
     err = capsys.readouterr().err
     assert "background: the model produced values that are not finite" in err and err.count("\n") == 1
     assert not (tmp_path / "r" / "background.mp4").exists()
-    assert run_cli(["train", "run", "--model", str(bad), "--data", str(kubric_dir), "--out", str(tmp_path / "t"),
-                    "--resolution", "32", "--frames", "5", "--steps", "3", "--workers", "0", "--no-progress"]) == 1
+    assert (
+        run_cli(
+            [
+                "train",
+                "run",
+                "--model",
+                str(bad),
+                "--data",
+                str(kubric_dir),
+                "--out",
+                str(tmp_path / "t"),
+                "--resolution",
+                "32",
+                "--frames",
+                "5",
+                "--steps",
+                "3",
+                "--workers",
+                "0",
+                "--no-progress",
+            ]
+        )
+        == 1
+    )
     err = capsys.readouterr().err
     assert "step 1: the loss is nan" in err and err.count("\n") == 1
     assert not (tmp_path / "t" / "model").exists()
 
 
-@pytest.mark.parametrize("field, value, message", [
-    ("spatial_scale", 0, "spatial_scale must be an integer >= 1, got 0"),
-    ("extra", {"inference_steps": 0}, "extra.inference_steps must be an integer >= 1, got 0"),
-    ("extra", {"train_clip": "nine"}, "extra.train_clip must be [frames, height, width]"),
-    ("backbone", "lumiere", "backbone must be one of wan, pixel, cogvideox"),
-])
+@pytest.mark.parametrize(
+    "field, value, message",
+    [
+        ("spatial_scale", 0, "spatial_scale must be an integer >= 1, got 0"),
+        ("extra", {"inference_steps": 0}, "extra.inference_steps must be an integer >= 1, got 0"),
+        ("extra", {"train_clip": "nine"}, "extra.train_clip must be [frames, height, width]"),
+        ("backbone", "lumiere", "backbone must be one of wan, pixel, cogvideox"),
+    ],
+)
 def test_a_damaged_casper_json_is_one_line_before_any_work(field, value, message, pixel_dir, tmp_path, capsys):
     import shutil
 

@@ -46,8 +46,21 @@ def test_ray_gives_the_local_dataset_byte_for_byte(tmp_path):
 def test_generate_objectpaste_on_ray_equals_local(tmp_path):
     _object_clip(tmp_path / "obj")
     _background(tmp_path / "bg.mkv")
-    args = ["generate", "objectpaste", "--objects", str(tmp_path / "obj"), "--backgrounds", str(tmp_path / "bg.mkv"),
-            "--num-samples", "6", "--min-area", "0", "--caption", "Noise.", "--no-progress"]
+    args = [
+        "generate",
+        "objectpaste",
+        "--objects",
+        str(tmp_path / "obj"),
+        "--backgrounds",
+        str(tmp_path / "bg.mkv"),
+        "--num-samples",
+        "6",
+        "--min-area",
+        "0",
+        "--caption",
+        "Noise.",
+        "--no-progress",
+    ]
     assert run_cli([*args, "--out", str(tmp_path / "local")]) == 0
     assert run_cli([*args, "--out", str(tmp_path / "ray"), "--executor", "ray", "--workers", "2"]) == 0
     assert _data(tmp_path / "ray") == _data(tmp_path / "local") and len(_data(tmp_path / "local")) == 2
@@ -140,8 +153,26 @@ def test_kubric_renders_on_ray_are_the_local_renders(kubric_dir, tmp_path):
     from conftest import TINY
 
     out = tmp_path / "ray"
-    assert run_cli(["generate", "kubric", "--out", str(out), "--num-scenes", "3", *TINY, "--executor", "ray",
-                    "--workers", "2", "--scenes-per-process", "1"]) == 0
+    assert (
+        run_cli(
+            [
+                "generate",
+                "kubric",
+                "--out",
+                str(out),
+                "--num-scenes",
+                "3",
+                *TINY,
+                "--executor",
+                "ray",
+                "--workers",
+                "2",
+                "--scenes-per-process",
+                "1",
+            ]
+        )
+        == 0
+    )
     assert _data(out) == _data(kubric_dir) and len(_data(out)) == 3
 
 

@@ -55,7 +55,7 @@ def test_latent_j_first_shows_on_frame_4j_minus_3_of_its_pair(cog_vae):
         diff = (decode_videox(vae, moved) - base).abs().amax(dim=(0, 1, 3, 4))
         s = j if j % 2 else j - 1
         assert int(torch.nonzero(diff > 0)[0]) == 4 * s - 3, (j, diff)
-        assert (diff[4 * j - 3:4 * j + 1] > 1e-4).all()
+        assert (diff[4 * j - 3 : 4 * j + 1] > 1e-4).all()
 
 
 def test_frame_zero_is_latent_zero_decoded_alone(cog_vae):
@@ -85,7 +85,7 @@ def test_a_cogvideox_casper_decodes_the_released_85_frame_window_to_85_aligned_f
 
 
 def _linear_modules(state):
-    return sorted(k[:-len(".weight")] for k, v in state.items() if k.endswith(".weight") and v.ndim == 2)
+    return sorted(k[: -len(".weight")] for k, v in state.items() if k.endswith(".weight") and v.ndim == 2)
 
 
 @pytest.mark.parametrize("form", ["root", "single"])

@@ -25,8 +25,9 @@ def synthetic_job(index: int, log: str | None = None, fail_at: int | None = None
     samples = []
     for j in range(1 + index % 2):
         v = rng.integers(0, 256, (2, 8, 8, 3), dtype=np.uint8)
-        samples.append(Sample(f"syn-{index:03d}-{j}", v, v[::-1].copy(), np.full((2, 8, 8), 128, np.uint8),
-                              "c", {"source": "synthetic", "fps": 8}))
+        samples.append(
+            Sample(f"syn-{index:03d}-{j}", v, v[::-1].copy(), np.full((2, 8, 8), 128, np.uint8), "c", {"source": "synthetic", "fps": 8})
+        )
     return SceneResult(index, samples)
 
 

@@ -14,9 +14,18 @@ def make_sample(i: int, t: int = 3, h: int = 12, w: int = 10) -> Sample:
     inp = rng.integers(0, 256, (t, h, w, 3), dtype=np.uint8)
     tri = rng.choice(np.array([0, 128, 255], np.uint8), (t, h, w))
     return Sample(
-        key=f"test-{i:04d}", input=inp, target=255 - inp, trimask=tri, caption=f"clip {i}",
-        meta={"source": "synthetic" if i % 2 else "kubric", "fps": 24.0, "removed_ids": [1], "kept_ids": [],
-              "qc": {"effect_frac": 0.1 * i}},
+        key=f"test-{i:04d}",
+        input=inp,
+        target=255 - inp,
+        trimask=tri,
+        caption=f"clip {i}",
+        meta={
+            "source": "synthetic" if i % 2 else "kubric",
+            "fps": 24.0,
+            "removed_ids": [1],
+            "kept_ids": [],
+            "qc": {"effect_frac": 0.1 * i},
+        },
         extras={"instances": (tri == 0).astype(np.uint8), "depth": rng.random((t, h, w)).astype(np.float32)},
     )
 
@@ -33,8 +42,16 @@ def assert_same(a: Sample, b: Sample):
 def test_encode_decode_roundtrip_is_exact():
     s = make_sample(1)
     members = encode(s)
-    assert sorted(members) == ["__key__", "caption.txt", "depth.npy", "input.mkv", "instances.mkv", "meta.json",
-                               "target.mkv", "trimask.mkv"]
+    assert sorted(members) == [
+        "__key__",
+        "caption.txt",
+        "depth.npy",
+        "input.mkv",
+        "instances.mkv",
+        "meta.json",
+        "target.mkv",
+        "trimask.mkv",
+    ]
     assert_same(decode(members), s)
 
 

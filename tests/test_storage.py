@@ -47,8 +47,28 @@ def test_generate_validate_inspect_and_train_index_read_a_url(tmp_path, memory, 
     _object_clip(tmp_path / "obj")
     _background(tmp_path / "bg.mkv")
     url = f"{memory}/paste"
-    assert run_cli(["generate", "objectpaste", "--objects", str(tmp_path / "obj"), "--backgrounds", str(tmp_path / "bg.mkv"),
-                    "--num-samples", "3", "--min-area", "0", "--caption", "Noise.", "--out", url, "--no-progress"]) == 0
+    assert (
+        run_cli(
+            [
+                "generate",
+                "objectpaste",
+                "--objects",
+                str(tmp_path / "obj"),
+                "--backgrounds",
+                str(tmp_path / "bg.mkv"),
+                "--num-samples",
+                "3",
+                "--min-area",
+                "0",
+                "--caption",
+                "Noise.",
+                "--out",
+                url,
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     assert run_cli(["data", "validate", url]) == 0
     assert "3 of 3 samples pass" in capsys.readouterr().out
     assert run_cli(["data", "inspect", url, "--json"]) == 0

@@ -18,9 +18,26 @@ def tiny_dir(tmp_path_factory):
 
 
 def _cfg(tiny_dir, kubric_dir, out, **kw):
-    base = dict(model=str(tiny_dir), data=[str(kubric_dir)], val=[str(kubric_dir)], out=str(out), frames=5, height=32,
-                width=32, batch_size=1, steps=4, lr=1e-3, warmup_steps=0, checkpoint_every=2, validate_every=100,
-                val_samples=1, val_steps=2, log_every=1, workers=0, seed=3)
+    base = dict(
+        model=str(tiny_dir),
+        data=[str(kubric_dir)],
+        val=[str(kubric_dir)],
+        out=str(out),
+        frames=5,
+        height=32,
+        width=32,
+        batch_size=1,
+        steps=4,
+        lr=1e-3,
+        warmup_steps=0,
+        checkpoint_every=2,
+        validate_every=100,
+        val_samples=1,
+        val_steps=2,
+        log_every=1,
+        workers=0,
+        seed=3,
+    )
     base.update(kw)
     return TrainConfig(**base)
 
@@ -42,8 +59,18 @@ def test_widened_transformer_reproduces_its_base():
     from diffusers import WanTransformer3DModel
 
     torch.manual_seed(0)
-    base = WanTransformer3DModel(patch_size=(1, 2, 2), num_attention_heads=2, attention_head_dim=12, in_channels=4,
-                                 out_channels=4, text_dim=16, freq_dim=32, ffn_dim=32, num_layers=1, rope_max_seq_len=32)
+    base = WanTransformer3DModel(
+        patch_size=(1, 2, 2),
+        num_attention_heads=2,
+        attention_head_dim=12,
+        in_channels=4,
+        out_channels=4,
+        text_dim=16,
+        freq_dim=32,
+        ffn_dim=32,
+        num_layers=1,
+        rope_max_seq_len=32,
+    )
     wide = widen_input(base, 12)
     assert wide.config.in_channels == 16 and (wide.patch_embedding.weight[:, 4:] == 0).all()
     x, text, t = torch.randn(2, 4, 3, 8, 8), torch.randn(2, 5, 16), torch.tensor([900.0, 100.0])
@@ -153,8 +180,18 @@ def test_init_from_a_diffusers_base_dir(tiny_dir, tmp_path):
     shutil.copytree(tiny_dir, base)
     shutil.rmtree(base / "transformer")
     torch.manual_seed(1)
-    t = WanTransformer3DModel(patch_size=(1, 2, 2), num_attention_heads=2, attention_head_dim=12, in_channels=8,
-                              out_channels=8, text_dim=32, freq_dim=32, ffn_dim=32, num_layers=1, rope_max_seq_len=32)
+    t = WanTransformer3DModel(
+        patch_size=(1, 2, 2),
+        num_attention_heads=2,
+        attention_head_dim=12,
+        in_channels=8,
+        out_channels=8,
+        text_dim=32,
+        freq_dim=32,
+        ffn_dim=32,
+        num_layers=1,
+        rope_max_seq_len=32,
+    )
     t.save_pretrained(base / "transformer")
     assert run_cli(["train", "init", "--base", str(base), "--out", str(tmp_path / "casper")]) == 0
     m = CasperModel.from_pretrained(tmp_path / "casper")
@@ -165,8 +202,27 @@ def test_init_from_a_diffusers_base_dir(tiny_dir, tmp_path):
 
 def test_train_cli_end_to_end(tiny_dir, kubric_dir, tmp_path):
     out = tmp_path / "run"
-    args = ["train", "run", "--model", str(tiny_dir), "--data", str(kubric_dir), "--out", str(out), "--frames", "5",
-            "--resolution", "32", "--steps", "2", "--batch-size", "1", "--workers", "0", "--no-progress"]
+    args = [
+        "train",
+        "run",
+        "--model",
+        str(tiny_dir),
+        "--data",
+        str(kubric_dir),
+        "--out",
+        str(out),
+        "--frames",
+        "5",
+        "--resolution",
+        "32",
+        "--steps",
+        "2",
+        "--batch-size",
+        "1",
+        "--workers",
+        "0",
+        "--no-progress",
+    ]
     assert run_cli(args) == 0
     assert (out / "model/casper.json").is_file() and (out / "checkpoints/step-00000002").is_dir()
     assert run_cli([*args[:-1], "--frames", "7", "--no-progress"]) == 1  # Wan's VAE takes 4n+1 frames
@@ -174,8 +230,25 @@ def test_train_cli_end_to_end(tiny_dir, kubric_dir, tmp_path):
 
 def test_vae_fit_improves_reconstruction_and_sets_latent_statistics(kubric_dir, tmp_path, capsys):
     model = build_preset("tiny", tmp_path / "m")
-    args = ["train", "vae", "--model", str(model), "--data", str(kubric_dir), "--steps", "25", "--batch-size", "2",
-            "--frames", "5", "--resolution", "32", "--lr", "3e-3", "--no-progress"]
+    args = [
+        "train",
+        "vae",
+        "--model",
+        str(model),
+        "--data",
+        str(kubric_dir),
+        "--steps",
+        "25",
+        "--batch-size",
+        "2",
+        "--frames",
+        "5",
+        "--resolution",
+        "32",
+        "--lr",
+        "3e-3",
+        "--no-progress",
+    ]
     assert run_cli(args) == 0
     fitted = CasperModel.from_pretrained(model)
     record = fitted.config.extra["vae_fit"]
@@ -197,8 +270,9 @@ def test_training_reads_a_hugging_face_copy_of_the_shards(tiny_dir, kubric_dir, 
     from genomni.shards import load_hf
 
     load_hf(kubric_dir).save_to_disk(str(tmp_path / "hf"))
-    summary = train(_cfg(tiny_dir, kubric_dir, tmp_path / "run", data=[str(tmp_path / "hf")], hf_data=True, val=[], steps=2),
-                    progress=False)
+    summary = train(
+        _cfg(tiny_dir, kubric_dir, tmp_path / "run", data=[str(tmp_path / "hf")], hf_data=True, val=[], steps=2), progress=False
+    )
     assert summary.step == 2
     log = [json.loads(line) for line in (tmp_path / "run/train_log.jsonl").read_text().splitlines()]
     assert [r["step"] for r in log] == [1, 2] and all(r["loss"] > 0 for r in log)
@@ -212,9 +286,32 @@ def test_two_process_ddp_training_on_cpu_checkpoints_and_resumes(tiny_dir, kubri
 
     torchrun = Path(sys.executable).with_name("torchrun")
     out = tmp_path / "ddp"
-    cmd = [str(torchrun), "--nproc_per_node", "2", "-m", "genomni.cli", "train", "run", "--model", str(tiny_dir),
-           "--data", str(kubric_dir), "--out", str(out), "--frames", "5", "--resolution", "32", "--batch-size", "1",
-           "--checkpoint-every", "2", "--workers", "0", "--no-progress"]
+    cmd = [
+        str(torchrun),
+        "--nproc_per_node",
+        "2",
+        "-m",
+        "genomni.cli",
+        "train",
+        "run",
+        "--model",
+        str(tiny_dir),
+        "--data",
+        str(kubric_dir),
+        "--out",
+        str(out),
+        "--frames",
+        "5",
+        "--resolution",
+        "32",
+        "--batch-size",
+        "1",
+        "--checkpoint-every",
+        "2",
+        "--workers",
+        "0",
+        "--no-progress",
+    ]
     first = subprocess.run([*cmd, "--steps", "2"], capture_output=True, text=True, timeout=300)
     assert first.returncode == 0, first.stderr[-2000:]
     assert first.stdout.count("trained to step 2") == 1 and "on 2 process(es)" in first.stdout

@@ -16,12 +16,12 @@ def _footage(folder, t=8, h=64, w=80, pan=0, seed=0):
     big = rng.integers(40, 220, (h, w + pan * t, 3), dtype=np.uint8)
     video, masks, bgs = [], [], []
     for k in range(t):
-        bg = big[:, pan * k:pan * k + w].copy()
+        bg = big[:, pan * k : pan * k + w].copy()
         f = bg.copy()
         m = np.zeros((h, w), np.uint8)
         x = 4 + 4 * k
-        f[20:28, x + 3:x + 11] = (f[20:28, x + 3:x + 11] * 0.5).astype(np.uint8)  # the shadow (not in the mask)
-        m[12:20, x:x + 8] = 255
+        f[20:28, x + 3 : x + 11] = (f[20:28, x + 3 : x + 11] * 0.5).astype(np.uint8)  # the shadow (not in the mask)
+        m[12:20, x : x + 8] = 255
         f[m > 0] = (230, 40, 40)
         video.append(f)
         masks.append(m)
@@ -94,11 +94,11 @@ def _textured_clip(pan: float, shadow: bool, t: int = 12, h: int = 120, w: int =
     for k in range(t):
         f = cv2.warpAffine(big, np.float32([[1, 0, -40 - pan * k], [0, 1, -40]]), (w, h), flags=cv2.INTER_LINEAR)
         m = np.zeros((h, w), bool)
-        m[50:70, 20 + 8 * k:40 + 8 * k] = True
+        m[50:70, 20 + 8 * k : 40 + 8 * k] = True
         f[m] = (250, 40, 40)
         if shadow:
             sh = np.zeros((h, w), bool)
-            sh[60:120, max(0, 8 * k - 20):80 + 8 * k] = True
+            sh[60:120, max(0, 8 * k - 20) : 80 + 8 * k] = True
             sh &= ~m
             f[sh] = (f[sh] * 0.5).astype(np.uint8)
         frames.append(f)
@@ -128,8 +128,8 @@ def test_the_plate_leaves_out_a_slow_shadow_seen_past_even_once():
     video, masks, shadows = [], [], []
     for k in range(12):
         f, m, sh = bg.copy(), np.zeros((64, 96), bool), np.zeros((64, 96), bool)
-        m[12:22, 10 + k:20 + k] = True
-        sh[22:30, 13 + k:23 + k] = True
+        m[12:22, 10 + k : 20 + k] = True
+        sh[22:30, 13 + k : 23 + k] = True
         f[sh] = (f[sh] * 0.5).astype(np.uint8)
         f[m] = (230, 40, 40)
         video.append(f)
@@ -157,7 +157,7 @@ def test_never_uncovered_pixels_are_inpainted_not_black_and_sample_plates_follow
         if k >= 6:
             f[30:36, 40:56] = (20, 20, 200)  # the lasting mark
         m = np.zeros((48, 64), bool)
-        m[6:14, 4 + 2 * k:12 + 2 * k] = True
+        m[6:14, 4 + 2 * k : 12 + 2 * k] = True
         m[36:44, 4:10] = True  # a resting object: never uncovered
         f[m] = (240, 240, 40)
         video.append(f)
@@ -186,8 +186,12 @@ def _zoom_clip(rate: float, t: int = 12, h: int = 120, w: int = 160):
     """The textured background zoomed about its centre by `rate` per frame (a slow push-in), no objects."""
     rng = np.random.default_rng(2)
     big = cv2.GaussianBlur(rng.integers(0, 255, (h, w, 3)).astype(np.uint8), (0, 0), 1.5)
-    frames = [cv2.warpAffine(big, cv2.getRotationMatrix2D((w / 2, h / 2), 0, (1 + rate) ** k), (w, h),
-                             flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT) for k in range(t)]
+    frames = [
+        cv2.warpAffine(
+            big, cv2.getRotationMatrix2D((w / 2, h / 2), 0, (1 + rate) ** k), (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT
+        )
+        for k in range(t)
+    ]
     return np.stack(frames)
 
 
@@ -251,7 +255,7 @@ def test_a_background_without_texture_is_not_measured_as_a_camera_move(tmp_path)
     video, masks = [], []
     for k in range(8):
         f, m = wall.copy(), np.zeros((48, 64), bool)
-        m[6:14, 4 + 3 * k:12 + 3 * k] = True
+        m[6:14, 4 + 3 * k : 12 + 3 * k] = True
         f[m] = (240, 240, 40)
         video.append(f)
         masks.append(m)

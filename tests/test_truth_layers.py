@@ -66,9 +66,33 @@ def test_layer_scores_equal_an_independent_computation():
 @pytest.fixture(scope="module")
 def layered(tmp_path_factory):
     out = tmp_path_factory.mktemp("layers") / "ds"
-    assert run_cli(["generate", "kubric", "--out", str(out), "--num-scenes", "2", "--frames", "5", "--resolution", "48",
-                    "--samples", "8", "--min-objects", "1", "--max-objects", "1", "--seed", "4", "--layers",
-                    "--no-progress"]) == 0
+    assert (
+        run_cli(
+            [
+                "generate",
+                "kubric",
+                "--out",
+                str(out),
+                "--num-scenes",
+                "2",
+                "--frames",
+                "5",
+                "--resolution",
+                "48",
+                "--samples",
+                "8",
+                "--min-objects",
+                "1",
+                "--max-objects",
+                "1",
+                "--seed",
+                "4",
+                "--layers",
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     return out
 
 
@@ -97,8 +121,17 @@ def test_kubric_true_layers_recompose_the_input(layered, tmp_path):
             a, rgb = read_rgba_folder(sc / "layers" / "object01")
             write_rgba_folder(d / "layers" / "object01", to_rgba8(a * scale, rgb))
             (d / "decomposition.json").write_text(json.dumps({"layers": {"object01": {"recon_psnr_before_transfer": 40.0}}}))
-    args = ["eval", "--benchmark", f"k={bench}", "--layers", f"exact={tmp_path / 'exact'}", "--layers",
-            f"half={tmp_path / 'half'}", "--out", str(tmp_path / "rep")]
+    args = [
+        "eval",
+        "--benchmark",
+        f"k={bench}",
+        "--layers",
+        f"exact={tmp_path / 'exact'}",
+        "--layers",
+        f"half={tmp_path / 'half'}",
+        "--out",
+        str(tmp_path / "rep"),
+    ]
     assert run_cli(args) == 0
     report = json.loads((tmp_path / "rep" / "layers.json").read_text())
     exact, half = report["summary"]["exact"]["k"], report["summary"]["half"]["k"]
@@ -110,8 +143,7 @@ def test_kubric_true_layers_recompose_the_input(layered, tmp_path):
     for sc in sorted(bench.iterdir()):
         a, _ = read_rgba_folder(sc / "layers" / "object01")
         obj = np.stack([cv2.imread(str(f), cv2.IMREAD_GRAYSCALE) > 127 for f in sorted((sc / "masks/object01").iterdir())])
-        region = np.stack([cv2.dilate(m.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))) > 0
-                           for m in obj])
+        region = np.stack([cv2.dilate(m.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))) > 0 for m in obj])
         expected.append(float((0.5 * a)[region].mean()))  # |a/2 - a| over the object region
     assert half["alpha_mae_object"] == pytest.approx(np.mean(expected), abs=1 / 255) and half["alpha_iou"] < 1.0
     assert exact["fit_psnr_before_transfer"] == 40.0
@@ -161,9 +193,33 @@ def test_kubric_layers_of_three_objects_recompose_the_input(tmp_path):
     so the stack recomposes the full render where the layers are (up to render noise: 8 spp), exactly where the
     last layer is opaque."""
     out = tmp_path / "ds"
-    assert run_cli(["generate", "kubric", "--out", str(out), "--num-scenes", "1", "--frames", "5", "--resolution", "48",
-                    "--samples", "8", "--min-objects", "3", "--max-objects", "3", "--seed", "2", "--layers",
-                    "--no-progress"]) == 0
+    assert (
+        run_cli(
+            [
+                "generate",
+                "kubric",
+                "--out",
+                str(out),
+                "--num-scenes",
+                "1",
+                "--frames",
+                "5",
+                "--resolution",
+                "48",
+                "--samples",
+                "8",
+                "--min-objects",
+                "3",
+                "--max-objects",
+                "3",
+                "--seed",
+                "2",
+                "--layers",
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     full = next(s for s in iter_samples(out) if not s.meta["kept_ids"])
     rgba = full.extras["layers"]
     ids = full.meta["layer_ids"]
@@ -188,10 +244,20 @@ def test_eval_decompose_makes_and_scores_the_layers_in_one_command(layered, tmp_
     model = build_preset("tiny", tmp_path / "tiny")
     bench = tmp_path / "bench"
     assert run_cli(["data", "export", str(layered), "--out", str(bench), "--benchmark"]) == 0
-    args = ["eval", "--benchmark", f"k={bench}", "--decompose", f"tiny={model}", "--coarse-iters", "40", "--fine-iters", "2",
-            "--out", str(tmp_path / "rep")]
-    no_decompose = ["eval", "--benchmark", f"k={bench}", "--layers", f"x={tmp_path}", "--coarse-iters", "40", "--out",
-                    str(tmp_path / "x")]
+    args = [
+        "eval",
+        "--benchmark",
+        f"k={bench}",
+        "--decompose",
+        f"tiny={model}",
+        "--coarse-iters",
+        "40",
+        "--fine-iters",
+        "2",
+        "--out",
+        str(tmp_path / "rep"),
+    ]
+    no_decompose = ["eval", "--benchmark", f"k={bench}", "--layers", f"x={tmp_path}", "--coarse-iters", "40", "--out", str(tmp_path / "x")]
     assert run_cli(no_decompose) == 1 and not (tmp_path / "x").exists()  # an omnimatte option without --decompose
     assert run_cli(args) == 0
     report = json.loads((tmp_path / "rep" / "layers.json").read_text())

@@ -13,8 +13,12 @@ from rich.console import Console
 
 from ..errors import GenomniError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  help="Generative Omnimatte toolkit: data generation, Casper training, decomposition, eval.")
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Generative Omnimatte toolkit: data generation, Casper training, decomposition, eval.",
+)
 generate_app = typer.Typer(no_args_is_help=True, help="Generate training data as WebDataset shards.")
 data_app = typer.Typer(no_args_is_help=True, help="Look at and move shard directories.")
 train_app = typer.Typer(no_args_is_help=True, help="Build Casper model dirs and train them.")

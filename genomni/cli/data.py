@@ -17,12 +17,15 @@ from .app import PROGRESS, console, data_app, invocation
 from .options import config_options
 
 
-@data_app.command("inspect", epilog=(
-    "Examples:\n\n"
-    "  genomni data inspect data/kubric\n\n"
-    "  genomni data inspect data/kubric --preview preview.png --gif preview.gif --count 6\n\n"
-    "  genomni data inspect data/kubric --json > summary.json"
-))
+@data_app.command(
+    "inspect",
+    epilog=(
+        "Examples:\n\n"
+        "  genomni data inspect data/kubric\n\n"
+        "  genomni data inspect data/kubric --preview preview.png --gif preview.gif --count 6\n\n"
+        "  genomni data inspect data/kubric --json > summary.json"
+    ),
+)
 def data_inspect(
     directory: str = typer.Argument(..., help="A shard directory or URL (with manifest.jsonl and dataset.json)."),
     preview: Optional[Path] = typer.Option(None, help="Write a PNG: input | trimask | target, middle frame, one row per sample."),
@@ -42,12 +45,16 @@ def data_inspect(
     if as_json:
         print(json.dumps(asdict(summary), indent=2))
         return
-    console.print(f"[bold]{directory}[/bold]: {summary.samples} samples in {summary.shards} shards, "
-                  f"resolution {', '.join(summary.resolutions)}, frames {', '.join(map(str, summary.frames))}")
+    console.print(
+        f"[bold]{directory}[/bold]: {summary.samples} samples in {summary.shards} shards, "
+        f"resolution {', '.join(summary.resolutions)}, frames {', '.join(map(str, summary.frames))}"
+    )
     scenes = summary.scenes
     if scenes:
-        console.print(f"scenes: {scenes.get('done')} of {scenes.get('requested')} done, {scenes.get('dropped')} dropped, "
-                      f"{scenes.get('resampled')} resampled by QC; complete: {summary.complete}")
+        console.print(
+            f"scenes: {scenes.get('done')} of {scenes.get('requested')} done, {scenes.get('dropped')} dropped, "
+            f"{scenes.get('resampled')} resampled by QC; complete: {summary.complete}"
+        )
     table = Table("source", "samples")
     for src, n in summary.per_source.items():
         table.add_row(src, str(n))
@@ -64,11 +71,9 @@ def data_inspect(
         console.print(f"gif: {gif}")
 
 
-@data_app.command("validate", epilog=(
-    "Examples:\n\n"
-    "  genomni data validate data/kubric\n\n"
-    "  genomni data validate data/paste --json > problems.json"
-))
+@data_app.command(
+    "validate", epilog=("Examples:\n\n  genomni data validate data/kubric\n\n  genomni data validate data/paste --json > problems.json")
+)
 def data_validate(
     directory: str = typer.Argument(..., help="A shard directory or URL (s3://, gs://, ...)."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
@@ -87,25 +92,35 @@ def data_validate(
         raise typer.Exit(1)
 
 
-@data_app.command("import", epilog=(
-    "Examples:\n\n"
-    "  genomni data import gen_omnimatte_train/ --out data/omnimatte --source omnimatte\n\n"
-    "  genomni data import train-casper/omnimatte+tripod --captions train-casper/omnimatte+tripod.json --out data/ot\n\n"
-    "  genomni data import gen-omnimatte-public/examples --out footage/   (sequence folders: footage, no target)\n\n"
-    "  genomni data import exported_png/ --out data/again"
-))
+@data_app.command(
+    "import",
+    epilog=(
+        "Examples:\n\n"
+        "  genomni data import gen_omnimatte_train/ --out data/omnimatte --source omnimatte\n\n"
+        "  genomni data import train-casper/omnimatte+tripod --captions train-casper/omnimatte+tripod.json --out data/ot\n\n"
+        "  genomni data import gen-omnimatte-public/examples --out footage/   (sequence folders: footage, no target)\n\n"
+        "  genomni data import exported_png/ --out data/again"
+    ),
+)
 @config_options(MaskOptions, config_file=False)
 def data_import(
     masks: MaskOptions,
-    root: Path = typer.Argument(..., help="A folder of sample folders (or one folder): gen-omnimatte tuples (rgb_full.mp4 + "
-                                "mask.mp4 + rgb_removed.mp4), PNG tuples (input/ + bg/ or target/ + trimask/), sequence "
-                                "folders (input_video.mp4 + mask_NN.mp4 + prompt.json, with bg/ for a target) or Kubric "
-                                "render folders (rgba_*.png + segmentation_*.png)."),
-    out: Path = typer.Option(..., help="New shard directory; for sequence folders without a clean background and Kubric "
-                             "render folders, a folder of footage folders."),
+    root: Path = typer.Argument(
+        ...,
+        help="A folder of sample folders (or one folder): gen-omnimatte tuples (rgb_full.mp4 + "
+        "mask.mp4 + rgb_removed.mp4), PNG tuples (input/ + bg/ or target/ + trimask/), sequence "
+        "folders (input_video.mp4 + mask_NN.mp4 + prompt.json, with bg/ for a target) or Kubric "
+        "render folders (rgba_*.png + segmentation_*.png).",
+    ),
+    out: Path = typer.Option(
+        ...,
+        help="New shard directory; for sequence folders without a clean background and Kubric render folders, a folder of footage folders.",
+    ),
     source: str = typer.Option("omnimatte", help="meta.source of the imported samples (used by --mix)."),
-    captions: Optional[Path] = typer.Option(None, help="Captions JSON: the public [{path, short_prompt}] list or "
-                                            "{folder: caption}, for folders without caption.txt or prompt.json."),
+    captions: Optional[Path] = typer.Option(
+        None,
+        help="Captions JSON: the public [{path, short_prompt}] list or {folder: caption}, for folders without caption.txt or prompt.json.",
+    ),
     progress: bool = PROGRESS,
 ) -> None:
     """Import training samples into shards, or sequence folders without a target into footage folders."""
@@ -115,33 +130,45 @@ def data_import(
 
     check_output_dir("--out", out)
     folders = sample_folders(root)
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  disable=not progress) as bar:
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), disable=not progress) as bar:
         task = bar.add_task("import", total=len(folders))
         advance = lambda _folder: bar.advance(task)  # noqa: E731
         if targetless(folders):
             written = import_footage(folders, out, masks.mask_threshold, on_folder=advance)
         else:
-            card = import_samples(root, out, source, command=" ".join(invocation),
-                                  captions=load_captions(captions) if captions else None, threshold=masks.mask_threshold,
-                                  on_folder=advance)
+            card = import_samples(
+                root,
+                out,
+                source,
+                command=" ".join(invocation),
+                captions=load_captions(captions) if captions else None,
+                threshold=masks.mask_threshold,
+                on_folder=advance,
+            )
     if targetless(folders):
-        console.print(f"{out}: {len(written)} footage folders (no clean background, so no samples); use them with "
-                      f"`genomni decompose` or `genomni generate tripod`")
+        console.print(
+            f"{out}: {len(written)} footage folders (no clean background, so no samples); use them with "
+            f"`genomni decompose` or `genomni generate tripod`"
+        )
     else:
         console.print(f"{out}: {card['samples']} samples imported")
 
 
-@data_app.command("export", epilog=(
-    "Examples:\n\n"
-    "  genomni data export data/kubric-val --out footage/ --format footage --limit 4\n\n"
-    "  genomni data export data/kubric-val --out footage/ --key kubric-s0000003-all"
-))
+@data_app.command(
+    "export",
+    epilog=(
+        "Examples:\n\n"
+        "  genomni data export data/kubric-val --out footage/ --format footage --limit 4\n\n"
+        "  genomni data export data/kubric-val --out footage/ --key kubric-s0000003-all"
+    ),
+)
 def data_export(
     directory: str = typer.Argument(..., help="A shard directory or URL (s3://, gs://, ...)."),
     out: Path = typer.Option(..., help="Output folder (one subfolder per sample)."),
-    format: str = typer.Option("footage", help="footage (input.mkv + masks/objectNN/ + target.mkv), "
-                               "gen-omnimatte (rgb_full/mask/rgb_removed.mp4) or png (lossless folders)."),
+    format: str = typer.Option(
+        "footage",
+        help="footage (input.mkv + masks/objectNN/ + target.mkv), gen-omnimatte (rgb_full/mask/rgb_removed.mp4) or png (lossless folders).",
+    ),
     key: Optional[list[str]] = typer.Option(None, help="Sample key to export; repeatable (default: all)."),
     limit: Optional[int] = typer.Option(None, help="Export at most this many samples."),
     benchmark: bool = typer.Option(False, help="Only samples with every object removed (target = clean background): an eval benchmark."),

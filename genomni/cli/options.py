@@ -42,8 +42,11 @@ def _base_type(hint: Any) -> Any:
 def _shown_default(f: dataclasses.Field) -> str | None:
     if f.metadata.get("show_default") is not None:
         return f.metadata["show_default"]
-    value = f.default if f.default is not dataclasses.MISSING else (
-        f.default_factory() if f.default_factory is not dataclasses.MISSING else None)
+    value = (
+        f.default
+        if f.default is not dataclasses.MISSING
+        else (f.default_factory() if f.default_factory is not dataclasses.MISSING else None)
+    )
     if value is None or value == "" or value == [] or value == {}:
         return None
     if isinstance(value, bool):
@@ -61,8 +64,12 @@ def _parameter(f: dataclasses.Field, hint: Any) -> inspect.Parameter:
     help_text = escape(f.metadata["help"] + (f" (default: {shown})" if shown is not None else ""))
     dashed = "--" + name.replace("_", "-")
     if f.metadata.get("positional"):
-        return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=Optional[list[str]],
-                                 default=typer.Argument(None, help=help_text, show_default=False))
+        return inspect.Parameter(
+            name,
+            inspect.Parameter.KEYWORD_ONLY,
+            annotation=Optional[list[str]],
+            default=typer.Argument(None, help=help_text, show_default=False),
+        )
     if base is bool:
         annotation, decls = Optional[bool], [f"{dashed}/--no-{name.replace('_', '-')}"]
     elif typing.get_origin(base) in (list, dict):
@@ -71,8 +78,9 @@ def _parameter(f: dataclasses.Field, hint: Any) -> inspect.Parameter:
         annotation, decls = Optional[base], [dashed]
     else:  # str, paths and comma-separated tuples arrive as text
         annotation, decls = Optional[str], [dashed]
-    return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation,
-                             default=typer.Option(None, *decls, help=help_text, show_default=False))
+    return inspect.Parameter(
+        name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=typer.Option(None, *decls, help=help_text, show_default=False)
+    )
 
 
 def _convert(f: dataclasses.Field, hint: Any, value: Any) -> dict[str, Any]:
@@ -87,14 +95,17 @@ def _convert(f: dataclasses.Field, hint: Any, value: Any) -> dict[str, Any]:
         try:
             return {f.name: tuple(item(p) for p in parts)}
         except ValueError as exc:
-            raise GenomniError(f"--{_flag(f).replace('_', '-')} {value!r}: expected comma-separated "
-                               f"{item.__name__} values") from exc
+            raise GenomniError(f"--{_flag(f).replace('_', '-')} {value!r}: expected comma-separated {item.__name__} values") from exc
     return {f.name: list(value) if isinstance(value, (list, tuple)) else value}
 
 
-def config_options(*classes: type, exclude: tuple[str, ...] = (), fixed: dict[str, Any] | None = None,
-                   base: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
-                   config_file: bool = True) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def config_options(
+    *classes: type,
+    exclude: tuple[str, ...] = (),
+    fixed: dict[str, Any] | None = None,
+    base: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+    config_file: bool = True,
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Decorate `fn(cfg1, cfg2, ..., **own_options)`: the command gets one option per help-carrying field of
     `classes` (a name shared by two classes is one option feeding both), plus `--config FILE`. Each config is
     built from defaults <- `base(given)` (e.g. a model's recorded recipe) <- the file <- the options given <-
@@ -102,20 +113,24 @@ def config_options(*classes: type, exclude: tuple[str, ...] = (), fixed: dict[st
     skip, fixed = set(exclude), dict(fixed or {})
 
     def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
-        own = list(inspect.signature(fn).parameters.values())[len(classes):]
+        own = list(inspect.signature(fn).parameters.values())[len(classes) :]
         own_hints = typing.get_type_hints(fn)
         fields: dict[str, tuple[dataclasses.Field, Any]] = {}
         for cls in classes:
             hints = typing.get_type_hints(cls)
             for f in _cli_fields(cls, skip | set(fixed)):
                 fields.setdefault(_flag(f), (f, hints[f.name]))
-        params = [p.replace(annotation=own_hints.get(p.name, p.annotation), kind=inspect.Parameter.KEYWORD_ONLY)
-                  for p in own]
+        params = [p.replace(annotation=own_hints.get(p.name, p.annotation), kind=inspect.Parameter.KEYWORD_ONLY) for p in own]
         params += [_parameter(f, hint) for f, hint in fields.values()]
         if config_file:
-            params.append(inspect.Parameter(CONFIG, inspect.Parameter.KEYWORD_ONLY, annotation=Optional[Path],
-                                            default=typer.Option(None, help="YAML/JSON file of these options "
-                                                                 "(options given here override it).")))
+            params.append(
+                inspect.Parameter(
+                    CONFIG,
+                    inspect.Parameter.KEYWORD_ONLY,
+                    annotation=Optional[Path],
+                    default=typer.Option(None, help="YAML/JSON file of these options (options given here override it)."),
+                )
+            )
         params.sort(key=lambda p: isinstance(p.default, typer.models.OptionInfo))  # arguments first
 
         @functools.wraps(fn)

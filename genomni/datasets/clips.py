@@ -26,8 +26,9 @@ class ClipConfig:
 
     def __post_init__(self) -> None:
         if self.frames < 1 or self.height < 1 or self.width < 1 or self.stride < 1:
-            raise GenomniError(f"clip frames/size/stride must be positive (got {self.frames} frames, "
-                               f"{self.width}x{self.height}, stride {self.stride})")
+            raise GenomniError(
+                f"clip frames/size/stride must be positive (got {self.frames} frames, {self.width}x{self.height}, stride {self.stride})"
+            )
         if not 0.0 < self.crop_min <= 1.0:
             raise GenomniError(f"crop_min must be in (0, 1], got {self.crop_min}")
         for name in ("hflip", "reverse"):
@@ -52,8 +53,9 @@ class Augment:
 def draw(cfg: ClipConfig, frames: int, height: int, width: int, rng: np.random.Generator) -> Augment:
     """Random window, flip, reversal and crop for a source clip of the given size."""
     if frames < cfg.span():
-        raise GenomniError(f"a clip of {cfg.frames} frames at stride {cfg.stride} needs {cfg.span()} source frames, "
-                           f"the sample has {frames}")
+        raise GenomniError(
+            f"a clip of {cfg.frames} frames at stride {cfg.stride} needs {cfg.span()} source frames, the sample has {frames}"
+        )
     start = int(rng.integers(0, frames - cfg.span() + 1))
     flip = bool(rng.random() < cfg.hflip)
     rev = bool(rng.random() < cfg.reverse)
@@ -75,7 +77,7 @@ def apply(sample: Sample, cfg: ClipConfig, aug: Augment) -> tuple[np.ndarray, np
     top, left, ch, cw = aug.crop
     out = []
     for arr, nearest in ((sample.input, False), (sample.target, False), (sample.trimask, True)):
-        x = arr[idx, top:top + ch, left:left + cw]
+        x = arr[idx, top : top + ch, left : left + cw]
         if aug.flip:
             x = x[:, :, ::-1]
         out.append(np.ascontiguousarray(resize_video(np.ascontiguousarray(x), (cfg.height, cfg.width), nearest)))

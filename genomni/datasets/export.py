@@ -23,8 +23,14 @@ from ..media import atomic_dir, write_video
 from ..shards import BadSample, iter_samples
 
 
-def export_footage(source: str | os.PathLike, out: str | os.PathLike, keys: list[str] | None = None,
-                   limit: int | None = None, benchmark: bool = False, skipped: list[BadSample] | None = None) -> list[Path]:
+def export_footage(
+    source: str | os.PathLike,
+    out: str | os.PathLike,
+    keys: list[str] | None = None,
+    limit: int | None = None,
+    benchmark: bool = False,
+    skipped: list[BadSample] | None = None,
+) -> list[Path]:
     """Write footage folders for the chosen samples (all, or `keys`, at most `limit`; with `benchmark` only
     those whose target is the clean background, written as `background.mkv`); returns the folders. With a
     `skipped` list, damaged samples are recorded there and skipped instead of stopping the export."""

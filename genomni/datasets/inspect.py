@@ -50,10 +50,17 @@ def summarize(out_dir: str | os.PathLike) -> DatasetSummary:
     for r in records:
         sources[r["source"]] = sources.get(r["source"], 0) + 1
     return DatasetSummary(
-        samples=len(records), shards=len(shard_paths(out_dir)), per_source=sources,
-        resolutions=sorted({f"{r['width']}x{r['height']}" for r in records}), frames=sorted({r["frames"] for r in records}),
-        scenes=card.get("scenes", {}), dropped_scenes=card.get("dropped_scenes", []), complete=card.get("complete"),
-        command=card.get("command", ""), qc=qc)
+        samples=len(records),
+        shards=len(shard_paths(out_dir)),
+        per_source=sources,
+        resolutions=sorted({f"{r['width']}x{r['height']}" for r in records}),
+        frames=sorted({r["frames"] for r in records}),
+        scenes=card.get("scenes", {}),
+        dropped_scenes=card.get("dropped_scenes", []),
+        complete=card.get("complete"),
+        command=card.get("command", ""),
+        qc=qc,
+    )
 
 
 def _row(sample: Sample, t: int) -> np.ndarray:
@@ -69,8 +76,9 @@ def _grid(samples: list[Sample], t_of: callable) -> np.ndarray:
     return np.concatenate(rows, axis=0)
 
 
-def previews(out_dir: str | os.PathLike, png: str | os.PathLike | None, gif: str | os.PathLike | None,
-             count: int = 4, gif_frames: int = 48) -> int:
+def previews(
+    out_dir: str | os.PathLike, png: str | os.PathLike | None, gif: str | os.PathLike | None, count: int = 4, gif_frames: int = 48
+) -> int:
     """Write a PNG (middle frame) and an animated GIF of `count` samples: input | trimask | target."""
     if count < 1:
         raise GenomniError("--count must be >= 1")

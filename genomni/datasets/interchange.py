@@ -42,8 +42,7 @@ from ..shards import BadSample, iter_samples, shard_name, write_index, write_sha
 FORMATS = ("gen-omnimatte", "png")
 
 
-def export_samples(source: str | os.PathLike, out: str | os.PathLike, fmt: str,
-                   skipped: list[BadSample] | None = None) -> list[Path]:
+def export_samples(source: str | os.PathLike, out: str | os.PathLike, fmt: str, skipped: list[BadSample] | None = None) -> list[Path]:
     """Write every sample of a shard dir as a folder in `fmt`; returns the folders. With a `skipped` list,
     damaged samples are recorded there and skipped instead of stopping the export."""
     if fmt not in FORMATS:
@@ -88,8 +87,9 @@ def _caption(folder: Path, captions: dict[str, str]) -> str:
     for text in (read_caption_txt(folder) or "", read_prompt_json(folder) or "", captions.get(folder.name, "")):
         if text:
             return text
-    raise GenomniError(f"{folder}: no caption (caption.txt, prompt.json or an entry in --captions); every sample needs "
-                       f"a caption of its target")
+    raise GenomniError(
+        f"{folder}: no caption (caption.txt, prompt.json or an entry in --captions); every sample needs a caption of its target"
+    )
 
 
 def _snapped(raw: np.ndarray) -> tuple[np.ndarray, int]:
@@ -103,17 +103,25 @@ def _sequence_sample(ff: FootageFolder, key: str, source: str, caption: str, thr
     assert ff.clean is not None
     target, _ = read_video(ff.clean)
     if target.shape != footage.video.shape:
-        raise GenomniError(f"{ff.clean}: {target.shape[0]} frames of {target.shape[2]}x{target.shape[1]}, the input has "
-                           f"{footage.video.shape[0]} of {footage.video.shape[2]}x{footage.video.shape[1]}")
+        raise GenomniError(
+            f"{ff.clean}: {target.shape[0]} frames of {target.shape[2]}x{target.shape[1]}, the input has "
+            f"{footage.video.shape[0]} of {footage.video.shape[2]}x{footage.video.shape[1]}"
+        )
     tri = np.where(footage.masks.any(0), tm.REMOVE, tm.BACKGROUND).astype(np.uint8)
-    meta = {"source": source, "format": "gen-omnimatte sequence", "fps": footage.fps or DEFAULT_FPS, "folder": ff.folder.name,
-            "object_names": footage.names, "removed_ids": list(range(1, len(footage.names) + 1)), "kept_ids": [],
-            "mask_threshold": threshold}
+    meta = {
+        "source": source,
+        "format": "gen-omnimatte sequence",
+        "fps": footage.fps or DEFAULT_FPS,
+        "folder": ff.folder.name,
+        "object_names": footage.names,
+        "removed_ids": list(range(1, len(footage.names) + 1)),
+        "kept_ids": [],
+        "mask_threshold": threshold,
+    }
     return Sample(key, footage.video, target, tri, caption, meta).validate()
 
 
-def read_sample_folder(folder: Path, source: str, captions: dict[str, str] | None = None,
-                       threshold: int = MASK_THRESHOLD) -> Sample:
+def read_sample_folder(folder: Path, source: str, captions: dict[str, str] | None = None, threshold: int = MASK_THRESHOLD) -> Sample:
     """One sample from a `png`, `gen-omnimatte` tuple, public PNG tuple (input/ bg/ trimask/) or sequence folder
     with a clean background (detected by its files)."""
     captions = captions or {}
@@ -121,8 +129,10 @@ def read_sample_folder(folder: Path, source: str, captions: dict[str, str] | Non
     ff = scan_folder(folder)
     if ff is not None and ff.layout == SEQUENCE:
         if ff.clean is None:
-            raise GenomniError(f"{folder}: a sequence folder without a clean background (bg/ or bg.mp4) has no target; "
-                               f"import it on its own to get a footage folder")
+            raise GenomniError(
+                f"{folder}: a sequence folder without a clean background (bg/ or bg.mp4) has no target; "
+                f"import it on its own to get a footage folder"
+            )
         return _sequence_sample(ff, key, source, _caption(folder, captions), threshold)
     if (folder / "trimask").is_dir():
         caption = _caption(folder, captions)
@@ -137,8 +147,7 @@ def read_sample_folder(folder: Path, source: str, captions: dict[str, str] | Non
             meta.setdefault("source", source)
             return Sample(key, inp, target, tm.validate(raw, f"{folder}/trimask"), caption, meta).validate()
         tri, snapped = _snapped(raw)
-        meta = {"source": source, "format": "gen-omnimatte png", "fps": DEFAULT_FPS, "mask_pixels_snapped": snapped,
-                "folder": folder.name}
+        meta = {"source": source, "format": "gen-omnimatte png", "fps": DEFAULT_FPS, "mask_pixels_snapped": snapped, "folder": folder.name}
         return Sample(key, inp, target, tri, caption, meta).validate()
     if (folder / "rgb_full.mp4").is_file():
         caption = _caption(folder, captions)
@@ -149,11 +158,18 @@ def read_sample_folder(folder: Path, source: str, captions: dict[str, str] | Non
             snapped = 0
         else:
             tri, snapped = _snapped(read_video(folder / "mask.mp4", gray=True)[0])
-        meta = {"source": source, "format": "gen-omnimatte", "fps": fps or DEFAULT_FPS, "mask_pixels_snapped": snapped,
-                "folder": folder.name}
+        meta = {
+            "source": source,
+            "format": "gen-omnimatte",
+            "fps": fps or DEFAULT_FPS,
+            "mask_pixels_snapped": snapped,
+            "folder": folder.name,
+        }
         return Sample(key, inp, target, tri, caption, meta).validate()
-    raise GenomniError(f"{folder}: not a sample folder (input/ target|bg/ trimask/, rgb_full.mp4 + mask.mp4 + "
-                       f"rgb_removed.mp4, or input_video.mp4 + mask_NN.mp4 + bg/)")
+    raise GenomniError(
+        f"{folder}: not a sample folder (input/ target|bg/ trimask/, rgb_full.mp4 + mask.mp4 + "
+        f"rgb_removed.mp4, or input_video.mp4 + mask_NN.mp4 + bg/)"
+    )
 
 
 def sample_folders(root: str | os.PathLike) -> list[Path]:
@@ -173,13 +189,16 @@ def targetless(folders: list[Path]) -> bool:
     scanned = [scan_folder(f) for f in folders]
     bare = [f for f, ff in zip(folders, scanned) if ff is not None and ff.clean is None and ff.layout in (SEQUENCE, KUBRIC)]
     if bare and len(bare) < len(folders):
-        raise GenomniError(f"{bare[0].parent}: mixes sequence folders without a clean background ({bare[0].name}, ...) with "
-                           f"samples; import them separately")
+        raise GenomniError(
+            f"{bare[0].parent}: mixes sequence folders without a clean background ({bare[0].name}, ...) with "
+            f"samples; import them separately"
+        )
     return bool(bare)
 
 
-def import_footage(folders: list[Path], out: str | os.PathLike, threshold: int = MASK_THRESHOLD,
-                   on_folder: Callable[[Path], None] | None = None) -> list[Path]:
+def import_footage(
+    folders: list[Path], out: str | os.PathLike, threshold: int = MASK_THRESHOLD, on_folder: Callable[[Path], None] | None = None
+) -> list[Path]:
     """Sequence and Kubric render folders (no target) -> genomni footage folders (`input.*` copied byte for byte, `masks/<name>/`
     PNG masks binarized once by the mask rule, `caption.txt` from prompt.json), one per folder, each written
     atomically; folders already at `out` are kept. `on_folder` hears each folder as it is done."""
@@ -206,9 +225,16 @@ def import_footage(folders: list[Path], out: str | os.PathLike, threshold: int =
     return written
 
 
-def import_samples(root: str | os.PathLike, out: str | os.PathLike, source: str = "omnimatte",
-                   samples_per_shard: int = 64, command: str = "", captions: dict[str, str] | None = None,
-                   threshold: int = MASK_THRESHOLD, on_folder: Callable[[Path], None] | None = None) -> dict:
+def import_samples(
+    root: str | os.PathLike,
+    out: str | os.PathLike,
+    source: str = "omnimatte",
+    samples_per_shard: int = 64,
+    command: str = "",
+    captions: dict[str, str] | None = None,
+    threshold: int = MASK_THRESHOLD,
+    on_folder: Callable[[Path], None] | None = None,
+) -> dict:
     """Every sample folder under `root` into shards at `out` (atomic shards, manifest, card); `on_folder` hears each
     folder as it is read."""
     out = Path(out)
@@ -224,6 +250,6 @@ def import_samples(root: str | os.PathLike, out: str | os.PathLike, source: str 
         return sample
 
     for j in range(0, len(folders), samples_per_shard):  # one shard's samples in memory at a time
-        samples = [read(f) for f in folders[j:j + samples_per_shard]]
+        samples = [read(f) for f in folders[j : j + samples_per_shard]]
         records += write_shard(out / shard_name(source, j // samples_per_shard), samples)
     return write_index(out, records, {"source": source, "imported_from": str(root), "command": command, "complete": True})

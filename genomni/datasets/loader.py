@@ -40,8 +40,7 @@ def parse_mix(spec: str | dict[str, float] | None, sources: dict[str, list[int]]
         weights = dict(spec)
     unknown = sorted(set(weights) - set(sources))
     if unknown:
-        raise GenomniError(f"--mix names source(s) {', '.join(unknown)} that the data does not have "
-                           f"(it has {', '.join(sorted(sources))})")
+        raise GenomniError(f"--mix names source(s) {', '.join(unknown)} that the data does not have (it has {', '.join(sorted(sources))})")
     if not all(math.isfinite(w) and w >= 0 for w in weights.values()) or sum(weights.values()) <= 0:
         raise GenomniError(f"--mix weights must be finite, >= 0 and not all zero, got {spec}")
     total = sum(weights.values())
@@ -64,8 +63,9 @@ class ClipDataset(torch.utils.data.Dataset):
         self.probs = np.array([self.weights[n] for n in self.names])
         short = [e.key for e in getattr(index, "entries", []) if e.frames < cfg.span()]
         if short:
-            raise GenomniError(f"{len(short)} sample(s) have fewer than the {cfg.span()} frames a clip needs "
-                               f"(e.g. {short[0]}); lower --frames or --stride")
+            raise GenomniError(
+                f"{len(short)} sample(s) have fewer than the {cfg.span()} frames a clip needs (e.g. {short[0]}); lower --frames or --stride"
+            )
 
     def choose(self, step: int, slot: int) -> tuple[str, int, np.random.Generator]:
         """The source and sample position drawn for (step, slot), and the generator for its augmentation."""
@@ -81,8 +81,7 @@ class ClipDataset(torch.utils.data.Dataset):
         source, i, rng = self.choose(*item)
         sample = self.index.read(i)
         aug = draw(self.cfg, *sample.trimask.shape, rng)
-        return {**to_tensors(*apply(sample, self.cfg, aug)), "caption": sample.caption, "key": sample.key,
-                "source": source}
+        return {**to_tensors(*apply(sample, self.cfg, aug)), "caption": sample.caption, "key": sample.key, "source": source}
 
 
 def fixed_clip(sample: Any, cfg: ClipConfig) -> dict[str, Any]:
@@ -130,11 +129,17 @@ def _single_threaded_worker(_: int) -> None:
     cv2.setNumThreads(1)
 
 
-def make_loader(dataset: ClipDataset, batch_size: int, start: int = 0, stop: int | None = None, rank: int = 0,
-                world: int = 1, workers: int = 0) -> torch.utils.data.DataLoader:
+def make_loader(
+    dataset: ClipDataset, batch_size: int, start: int = 0, stop: int | None = None, rank: int = 0, world: int = 1, workers: int = 0
+) -> torch.utils.data.DataLoader:
     """A DataLoader over micro-batches start..stop of this process's share of the global batch."""
     return torch.utils.data.DataLoader(
-        dataset, batch_sampler=StepBatches(batch_size, start, stop, rank, world), num_workers=workers,
-        collate_fn=collate, prefetch_factor=4 if workers else None, persistent_workers=False,
+        dataset,
+        batch_sampler=StepBatches(batch_size, start, stop, rank, world),
+        num_workers=workers,
+        collate_fn=collate,
+        prefetch_factor=4 if workers else None,
+        persistent_workers=False,
         worker_init_fn=_single_threaded_worker if workers else None,
-        multiprocessing_context="spawn" if workers else None)  # a forked worker deadlocked on thread pools the parent had started
+        multiprocessing_context="spawn" if workers else None,
+    )  # a forked worker deadlocked on thread pools the parent had started

@@ -92,8 +92,10 @@ def validate_dir(directory: str | os.PathLike) -> ValidationReport:
                     if "source" not in s.meta:
                         reasons.append("meta has no source")
                     if (rec["frames"], rec["height"], rec["width"]) != s.trimask.shape:
-                        reasons.append(f"manifest says {rec['frames']}x{rec['height']}x{rec['width']}, "
-                                       f"the sample is {'x'.join(map(str, s.trimask.shape))}")
+                        reasons.append(
+                            f"manifest says {rec['frames']}x{rec['height']}x{rec['width']}, "
+                            f"the sample is {'x'.join(map(str, s.trimask.shape))}"
+                        )
                     if reasons:
                         raise GenomniError("; ".join(reasons))
                 except GenomniError as exc:

@@ -87,8 +87,9 @@ def resized(scene: Scene, size: tuple[int, int]) -> Scene:
     return Scene(scene.name, footage, resize_video(scene.background, (h, w)), scene.background.shape[1:3])
 
 
-def load_scene(scene: Path, layout: str = "auto", gt_name: str = "bg_gt", size: tuple[int, int] | None = None,
-               threshold: int = MASK_THRESHOLD) -> Scene:
+def load_scene(
+    scene: Path, layout: str = "auto", gt_name: str = "bg_gt", size: tuple[int, int] | None = None, threshold: int = MASK_THRESHOLD
+) -> Scene:
     """Read one scene folder (at the scoring `size` when given); raise a GenomniError naming the scene and file
     on any problem."""
     layout = _layout(scene) if layout == "auto" else layout
@@ -129,16 +130,23 @@ def load_scene(scene: Path, layout: str = "auto", gt_name: str = "bg_gt", size: 
 def _scene(scene: Path, footage: Footage, background: np.ndarray, gt: Path, size: tuple[int, int] | None) -> Scene:
     """The scene after checking the ground truth matches the input, at the scoring size when given."""
     if background.shape != footage.video.shape:
-        raise GenomniError(f"{scene.name}: ground truth {gt.name} is {background.shape[0]} frames of "
-                           f"{background.shape[2]}x{background.shape[1]}, the input {footage.video.shape[0]} of "
-                           f"{footage.video.shape[2]}x{footage.video.shape[1]}")
+        raise GenomniError(
+            f"{scene.name}: ground truth {gt.name} is {background.shape[0]} frames of "
+            f"{background.shape[2]}x{background.shape[1]}, the input {footage.video.shape[0]} of "
+            f"{footage.video.shape[2]}x{footage.video.shape[1]}"
+        )
     loaded = Scene(scene.name, footage, background)
     return resized(loaded, size) if size is not None else loaded
 
 
-def load_benchmark(root: str | os.PathLike, layout: str = "auto", gt_name: str = "bg_gt",
-                   strict: bool = False, size: tuple[int, int] | None = None,
-                   threshold: int = MASK_THRESHOLD) -> list[Scene | Skipped]:
+def load_benchmark(
+    root: str | os.PathLike,
+    layout: str = "auto",
+    gt_name: str = "bg_gt",
+    strict: bool = False,
+    size: tuple[int, int] | None = None,
+    threshold: int = MASK_THRESHOLD,
+) -> list[Scene | Skipped]:
     """Every scene folder under `root`, sorted; unreadable ones become Skipped (or raise with `strict`)."""
     if layout not in LAYOUTS:
         raise GenomniError(f"--layout must be one of {', '.join(LAYOUTS)}")

@@ -78,8 +78,15 @@ def other_background(background: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(background[:, :, ::-1])
 
 
-def score_layer(pred: tuple[np.ndarray, np.ndarray], truth: tuple[np.ndarray, np.ndarray], obj: np.ndarray,
-                background: np.ndarray, scene: str = "", layer: str = "", fit_psnr: float = math.nan) -> LayerScore:
+def score_layer(
+    pred: tuple[np.ndarray, np.ndarray],
+    truth: tuple[np.ndarray, np.ndarray],
+    obj: np.ndarray,
+    background: np.ndarray,
+    scene: str = "",
+    layer: str = "",
+    fit_psnr: float = math.nan,
+) -> LayerScore:
     """Figures of one predicted layer (alpha (T,H,W), rgb (T,H,W,3) floats) against its true layer; `obj` the
     object's mask (T,H,W bool), `background` the true background (T,H,W,3 uint8)."""
     pa, ta = pred[0].astype(np.float64), truth[0].astype(np.float64)
@@ -91,10 +98,14 @@ def score_layer(pred: tuple[np.ndarray, np.ndarray], truth: tuple[np.ndarray, np
     pon, ton = pa > ALPHA_ON, ta > ALPHA_ON
     other = other_background(background)
     return LayerScore(
-        scene=scene, layer=layer,
-        alpha_mae_object=_mae(pa, ta, region), alpha_mae_effect=_mae(pa, ta, effect),
-        alpha_iou=_iou(pon, ton), alpha_iou_object=_iou(pon & region, ton & region),
-        alpha_iou_effect=_iou(pon & ~region, ton & ~region), effect_pixels=int(effect.sum()),
+        scene=scene,
+        layer=layer,
+        alpha_mae_object=_mae(pa, ta, region),
+        alpha_mae_effect=_mae(pa, ta, effect),
+        alpha_iou=_iou(pon, ton),
+        alpha_iou_object=_iou(pon & region, ton & region),
+        alpha_iou_effect=_iou(pon & ~region, ton & ~region),
+        effect_pixels=int(effect.sum()),
         recomposite_psnr=psnr_uint8(composite(other, [pred]), composite(other, [truth])),
         fit_psnr_before_transfer=fit_psnr,
     )
@@ -112,8 +123,9 @@ def score_scene(truth_dir: Path, decomposition_dir: Path) -> SceneLayerScore:
     true_root = truth_dir / "layers"
     names = sorted(p.name for p in true_root.iterdir() if p.is_dir()) if true_root.is_dir() else []
     if not names:
-        raise GenomniError(f"{truth_dir}: no true layers (layers/<object>/); export with `generate kubric --layers` "
-                           f"then `data export --benchmark`")
+        raise GenomniError(
+            f"{truth_dir}: no true layers (layers/<object>/); export with `generate kubric --layers` then `data export --benchmark`"
+        )
     record = decomposition_dir / "decomposition.json"
     if not record.is_file():
         raise GenomniError(f"{decomposition_dir}: not a decomposition folder (no decomposition.json)")
@@ -148,8 +160,15 @@ def scenes_with_layers(bench_root: str | Path) -> list[Path]:
     return sorted(p for p in Path(bench_root).iterdir() if (p / "layers").is_dir())
 
 
-def decompose_scenes(benchmarks: dict[str, str], model_dir: str, root: Path, ocfg: "OmnimatteConfig", threshold: int,
-                     strict: bool = False, show_progress: bool = True) -> dict[str, str]:
+def decompose_scenes(
+    benchmarks: dict[str, str],
+    model_dir: str,
+    root: Path,
+    ocfg: "OmnimatteConfig",
+    threshold: int,
+    strict: bool = False,
+    show_progress: bool = True,
+) -> dict[str, str]:
     """`genomni decompose` (default removal options, omnimatte options `ocfg`) of every scene with true layers into
     root/<scene>, resuming what an earlier run finished; returns {scene: why it failed} (with `strict` the first
     failure raises)."""
@@ -160,14 +179,23 @@ def decompose_scenes(benchmarks: dict[str, str], model_dir: str, root: Path, ocf
     scenes = [(bench, scene) for bench, bench_root in benchmarks.items() for scene in scenes_with_layers(bench_root)]
     names = [scene.name for _, scene in scenes]
     if len(set(names)) < len(names):
-        raise GenomniError(f"--decompose: benchmarks share scene names ({', '.join(sorted({n for n in names if names.count(n) > 1}))}); "
-                           f"decompose them in separate runs")
+        raise GenomniError(
+            f"--decompose: benchmarks share scene names ({', '.join(sorted({n for n in names if names.count(n) > 1}))}); "
+            f"decompose them in separate runs"
+        )
     failed = {}
     for k, (bench, scene) in enumerate(scenes, 1):
         log.info("decompose %d/%d: %s/%s", k, len(scenes), bench, scene.name)
         try:
-            decompose(open_footage(scene, threshold=threshold), model_dir, root / scene.name, RemoveConfig(), ocfg,
-                      resume=True, show_progress=show_progress)
+            decompose(
+                open_footage(scene, threshold=threshold),
+                model_dir,
+                root / scene.name,
+                RemoveConfig(),
+                ocfg,
+                resume=True,
+                show_progress=show_progress,
+            )
         except GenomniError as exc:
             if strict:
                 raise
@@ -176,8 +204,9 @@ def decompose_scenes(benchmarks: dict[str, str], model_dir: str, root: Path, ocf
     return failed
 
 
-def evaluate_layers(benchmarks: dict[str, str], decompositions: dict[str, str], out: Path,
-                    failed: dict[str, dict[str, str]] | None = None) -> dict[str, Any]:
+def evaluate_layers(
+    benchmarks: dict[str, str], decompositions: dict[str, str], out: Path, failed: dict[str, dict[str, str]] | None = None
+) -> dict[str, Any]:
     """Score each method's decomposition folders (METHOD -> root holding one folder per scene) on each benchmark's
     scenes that have true layers; writes `layers.json` and `layers.md` under `out` and returns the summary.
     `failed` (METHOD -> {scene: reason}) names scenes a method could not decompose: skipped with that reason."""
@@ -202,22 +231,38 @@ def evaluate_layers(benchmarks: dict[str, str], decompositions: dict[str, str], 
             for sc in per:
                 rows += [{"method": method, "benchmark": bench, **asdict(s)} for s in sc.layers]
             summary.setdefault(method, {})[bench] = {
-                "scenes": len(per), "layers": len(layers), "skipped": len(scenes) - len(per),
-                **{k: _mean([getattr(s, k) for s in layers]) for k in (
-                    "alpha_iou", "alpha_mae_object", "alpha_mae_effect", "alpha_iou_effect", "recomposite_psnr",
-                    "fit_psnr_before_transfer")},
+                "scenes": len(per),
+                "layers": len(layers),
+                "skipped": len(scenes) - len(per),
+                **{
+                    k: _mean([getattr(s, k) for s in layers])
+                    for k in (
+                        "alpha_iou",
+                        "alpha_mae_object",
+                        "alpha_mae_effect",
+                        "alpha_iou_effect",
+                        "recomposite_psnr",
+                        "fit_psnr_before_transfer",
+                    )
+                },
                 "recomposite_psnr_all": _mean([sc.recomposite_psnr_all for sc in per]),
             }
     report = {"summary": summary, "layers": rows, "skipped": skipped, "alpha_on": ALPHA_ON, "object_grow_px": OBJECT_GROW}
     atomic_write_bytes(out / "layers.json", (json.dumps(report, indent=2, allow_nan=True) + "\n").encode())
-    lines = ["# Omnimatte layers against ground truth", "",
-             "| method | benchmark | scenes | layers | alpha IoU | alpha MAE object | alpha MAE effect | effect IoU | "
-             "re-composite PSNR | all layers | fit PSNR (before transfer) |", "|---" * 11 + "|"]
+    lines = [
+        "# Omnimatte layers against ground truth",
+        "",
+        "| method | benchmark | scenes | layers | alpha IoU | alpha MAE object | alpha MAE effect | effect IoU | "
+        "re-composite PSNR | all layers | fit PSNR (before transfer) |",
+        "|---" * 11 + "|",
+    ]
     for method, per_bench in summary.items():
         for bench, s in per_bench.items():
-            lines.append(f"| {method} | {bench} | {s['scenes']} | {s['layers']} | {s['alpha_iou']:.3f} | {s['alpha_mae_object']:.3f} | "
-                         f"{s['alpha_mae_effect']:.3f} | {s['alpha_iou_effect']:.3f} | {s['recomposite_psnr']:.2f} | "
-                         f"{s['recomposite_psnr_all']:.2f} | {s['fit_psnr_before_transfer']:.2f} |")
+            lines.append(
+                f"| {method} | {bench} | {s['scenes']} | {s['layers']} | {s['alpha_iou']:.3f} | {s['alpha_mae_object']:.3f} | "
+                f"{s['alpha_mae_effect']:.3f} | {s['alpha_iou_effect']:.3f} | {s['recomposite_psnr']:.2f} | "
+                f"{s['recomposite_psnr_all']:.2f} | {s['fit_psnr_before_transfer']:.2f} |"
+            )
     if skipped:
         lines += ["", "Skipped:", ""] + [f"- {s['method']} / {s['benchmark']} / {s['scene']}: {s['reason']}" for s in skipped]
     atomic_write_bytes(out / "layers.md", ("\n".join(lines) + "\n").encode())

@@ -69,9 +69,9 @@ def predictions(root: Path) -> Callable[[Scene], np.ndarray]:
         if frames.shape[0] != t:
             raise GenomniError(f"{scene.name}: prediction {path.name} has {frames.shape[0]} frames, the ground truth {t}")
         if frames.shape[1:3] != (h, w):
-            raise GenomniError(f"{scene.name}: prediction {path.name} is {frames.shape[2]}x{frames.shape[1]}, "
-                               f"the ground truth {w}x{h}")
+            raise GenomniError(f"{scene.name}: prediction {path.name} is {frames.shape[2]}x{frames.shape[1]}, the ground truth {w}x{h}")
         return frames
+
     return run
 
 
@@ -80,14 +80,16 @@ def casper(model_dir: str, steps: int | None = None) -> Callable[[Scene], np.nda
     try:
         from ..inference.remove import RemoveConfig, Remover, load_pipeline
     except ModuleNotFoundError as exc:
-        raise GenomniError(f"--method casper:{model_dir} runs a Casper model, which needs {exc.name}: "
-                           f"pip install -c constraints.txt 'genomni[train]'") from exc
+        raise GenomniError(
+            f"--method casper:{model_dir} runs a Casper model, which needs {exc.name}: pip install -c constraints.txt 'genomni[train]'"
+        ) from exc
 
     cfg = RemoveConfig(steps=steps)  # None: the model's recorded inference steps
     remover = Remover(load_pipeline(model_dir, cfg), cfg)
 
     def run(scene: Scene) -> np.ndarray:
         return remover.run(scene.footage, ["background"])["background"]
+
     return run
 
 
@@ -119,5 +121,6 @@ def resolve(spec: str) -> tuple[str, Callable[[Scene], np.ndarray], dict[str, An
         model = str(Path(arg).resolve())
         name = f"casper:{model}" + (f" ({n} steps)" if n else "")
         return name, casper(arg, n), {"model": model, "steps": n, "transformer_sha256": weights_sha256(arg)}
-    raise GenomniError(f"unknown --method {spec!r}; use {', '.join(BUILTIN)}, predictions:DIR, casper:MODEL_DIR or "
-                       f"casper[steps=N]:MODEL_DIR")
+    raise GenomniError(
+        f"unknown --method {spec!r}; use {', '.join(BUILTIN)}, predictions:DIR, casper:MODEL_DIR or casper[steps=N]:MODEL_DIR"
+    )

@@ -39,17 +39,21 @@ from .methods import resolve
 log = logging.getLogger(__name__)
 METRICS = ("psnr", "ssim", "lpips")
 REGION_COLUMNS = tuple(f"psnr_{r}" for r in REGIONS)
-PSNR_RULE = (f"a scene's PSNR is the PSNR of its MSE pooled over all frames (so a frame identical to the ground truth "
-             f"adds zero error instead of an infinite or capped PSNR); only a scene identical in every frame scores the "
-             f"cap, {PSNR_CAP:.0f} dB")
+PSNR_RULE = (
+    f"a scene's PSNR is the PSNR of its MSE pooled over all frames (so a frame identical to the ground truth "
+    f"adds zero error instead of an infinite or capped PSNR); only a scene identical in every frame scores the "
+    f"cap, {PSNR_CAP:.0f} dB"
+)
 
 
 def _resolution_rule(resize: str | None) -> str:
     size = scoring_size(resize)
     if size is None:
         return "each scene's own size"
-    return (f"{size[1]}x{size[0]} (--resize {resize}): input and ground truth resized by area averaging, masks so a pixel "
-            f"is the object when any source pixel it covers is, before methods run")
+    return (
+        f"{size[1]}x{size[0]} (--resize {resize}): input and ground truth resized by area averaging, masks so a pixel "
+        f"is the object when any source pixel it covers is, before methods run"
+    )
 
 
 def scene_psnr(frame_psnr: list[float]) -> float:
@@ -61,10 +65,14 @@ def scene_psnr(frame_psnr: list[float]) -> float:
 def _scene_value(frames: dict[str, list[float]], k: str) -> float:
     """A scene's value of metric k: pooled-MSE PSNR, or the frame mean of SSIM and LPIPS."""
     return scene_psnr(frames[k]) if k == "psnr" else float(np.mean(frames[k]))
-REGION_PROTOCOL = (f"PSNR of the pooled MSE over each scene's clip in three disjoint regions: object = union of the "
-                   f"object masks; effect = outside the masks grown by {EFFECT_DILATE} px where the true background differs "
-                   f"from the input by more than {EFFECT_LEVELS} levels (0..255, any channel); rest = every other pixel. "
-                   f"Scenes without a region are left out of that region's mean.")
+
+
+REGION_PROTOCOL = (
+    f"PSNR of the pooled MSE over each scene's clip in three disjoint regions: object = union of the "
+    f"object masks; effect = outside the masks grown by {EFFECT_DILATE} px where the true background differs "
+    f"from the input by more than {EFFECT_LEVELS} levels (0..255, any channel); rest = every other pixel. "
+    f"Scenes without a region are left out of that region's mean."
+)
 # Published background PSNR (dB) / LPIPS: Generative Omnimatte (CVPR 2025) Table 1 and OmnimatteZero.
 PUBLISHED = {
     "Generative Omnimatte": {"movie": (32.69, 0.030), "kubric": (44.07, 0.010)},
@@ -110,11 +118,25 @@ def _cache_key(provenance: dict[str, Any], cfg: EvalConfig, scene: Scene, pred: 
     as scored (video, masks as binarized, ground truth: so --mask-threshold, --resize and replaced files count), the
     prediction's content where it is read rather than computed (`predictions:` folders), LPIPS on/off and its
     weights, the layout, the ground-truth folder name and the genomni version (a baseline's code may change)."""
-    content = {"scene": _digest(scene.footage.video, scene.footage.masks, scene.background),
-               "prediction": None if pred is None else _digest(pred)}
-    return json.loads(json.dumps({"method": provenance, **content, "lpips": cfg.lpips, "lpips_backbone": cfg.lpips_backbone,
-                                  "layout": cfg.layout, "gt_name": cfg.gt_name, "resize": cfg.resize,
-                                  "genomni": __version__}, default=str))
+    content = {
+        "scene": _digest(scene.footage.video, scene.footage.masks, scene.background),
+        "prediction": None if pred is None else _digest(pred),
+    }
+    return json.loads(
+        json.dumps(
+            {
+                "method": provenance,
+                **content,
+                "lpips": cfg.lpips,
+                "lpips_backbone": cfg.lpips_backbone,
+                "layout": cfg.layout,
+                "gt_name": cfg.gt_name,
+                "resize": cfg.resize,
+                "genomni": __version__,
+            },
+            default=str,
+        )
+    )
 
 
 def _cached(path: Path, key: dict[str, Any]) -> dict[str, Any] | None:
@@ -132,8 +154,9 @@ def _strip(scene: Scene, pred: np.ndarray, t: int) -> np.ndarray:
     return np.concatenate([scene.footage.video[t], pred[t], scene.background[t]], axis=1)
 
 
-def _score_or_cached(scene: Scene, fn: Any, prov: dict[str, Any], cfg: EvalConfig, cache: Path, lpips_net: Any,
-                     out: Path, stem: str) -> dict[str, Any]:
+def _score_or_cached(
+    scene: Scene, fn: Any, prov: dict[str, Any], cfg: EvalConfig, cache: Path, lpips_net: Any, out: Path, stem: str
+) -> dict[str, Any]:
     """One method's scores on one scene: from its cache entry when that was made for exactly these inputs, else
     computed (with the worst frame's strip) and cached."""
     read = fn(scene) if "dir" in prov else None  # a predictions: folder is read (cheap), so its content is in the key
@@ -145,8 +168,13 @@ def _score_or_cached(scene: Scene, fn: Any, prov: dict[str, Any], cfg: EvalConfi
     t_bad = int(np.argmin(frames["psnr"]))
     strip_path = out / "worst" / f"{stem}-{t_bad:05d}.png"
     _save_png(strip_path, _strip(scene, pred, t_bad))
-    record = {"key": key, "frames": frames, "regions": score_regions(pred, scene), "worst_frame": t_bad,
-              "worst_strip": str(strip_path.relative_to(out))}
+    record = {
+        "key": key,
+        "frames": frames,
+        "regions": score_regions(pred, scene),
+        "worst_frame": t_bad,
+        "worst_strip": str(strip_path.relative_to(out)),
+    }
     atomic_write_bytes(cache, json.dumps(record).encode())
     return record
 
@@ -174,14 +202,16 @@ def evaluate(cfg: EvalConfig, progress: bool = True) -> EvalResult:
     if repeated:
         raise GenomniError(f"two --method values have the same name {repeated[0]!r}; name them with NAME=SPEC")
     size = scoring_size(cfg.resize)
-    data = {name: load_benchmark(root, cfg.layout, cfg.gt_name, cfg.strict, size, cfg.mask_threshold)
-            for name, root in cfg.benchmarks.items()}
+    data = {
+        name: load_benchmark(root, cfg.layout, cfg.gt_name, cfg.strict, size, cfg.mask_threshold) for name, root in cfg.benchmarks.items()
+    }
     (out / "cache").mkdir(parents=True, exist_ok=True)
     rows: list[dict[str, Any]] = []  # one per (method, benchmark, scene)
     total = sum(len(v) for v in data.values()) * len(methods)
     t0 = time.time()
-    with Progress(TextColumn("eval {task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  disable=not progress) as bar:
+    with Progress(
+        TextColumn("eval {task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), disable=not progress
+    ) as bar:
         task = bar.add_task("", total=total)
         for mname, fn, prov in methods:
             for bname, scenes in data.items():
@@ -193,8 +223,14 @@ def evaluate(cfg: EvalConfig, progress: bool = True) -> EvalResult:
                         rows.append({**row, "skipped": scene.reason})
                     else:
                         try:
-                            rows.append({**row, **_score_or_cached(scene, fn, prov, cfg, cache, lpips_net, out,
-                                                                   f"{_slug(mname)}-{_slug(bname)}-{_slug(scene.name)}")})
+                            rows.append(
+                                {
+                                    **row,
+                                    **_score_or_cached(
+                                        scene, fn, prov, cfg, cache, lpips_net, out, f"{_slug(mname)}-{_slug(bname)}-{_slug(scene.name)}"
+                                    ),
+                                }
+                            )
                         except GenomniError as exc:
                             if cfg.strict:
                                 raise
@@ -244,31 +280,54 @@ def write_report(cfg: EvalConfig, rows: list[dict[str, Any]], methods: list, sec
             for t in range(len(f["psnr"])):
                 fw.writerow([r["method"], r["benchmark"], r["scene"], t, *[f"{f[k][t]:.6f}" if k in f else "" for k in METRICS]])
             reg = r["regions"]
-            sw.writerow([r["method"], r["benchmark"], r["scene"], len(f["psnr"]),
-                         *[f"{_scene_value(f, k):.6f}" if k in f else "" for k in METRICS],
-                         *["" if reg.get(k) is None else f"{reg[k]:.6f}" for k in REGION_COLUMNS], ""])
+            sw.writerow(
+                [
+                    r["method"],
+                    r["benchmark"],
+                    r["scene"],
+                    len(f["psnr"]),
+                    *[f"{_scene_value(f, k):.6f}" if k in f else "" for k in METRICS],
+                    *["" if reg.get(k) is None else f"{reg[k]:.6f}" for k in REGION_COLUMNS],
+                    "",
+                ]
+            )
         else:
-            sw.writerow([r["method"], r["benchmark"], r["scene"], 0, *[""] * (len(METRICS) + len(REGION_COLUMNS)),
-                         r["skipped"]])
+            sw.writerow([r["method"], r["benchmark"], r["scene"], 0, *[""] * (len(METRICS) + len(REGION_COLUMNS)), r["skipped"]])
     atomic_write_bytes(out / "per_frame.csv", frame_lines.getvalue().encode())
     atomic_write_bytes(out / "per_scene.csv", scene_lines.getvalue().encode())
     summary: dict[str, dict[str, Any]] = {}
     for mname, _, _ in methods:
         for bname in cfg.benchmarks:
             sel = [r for r in rows if r["method"] == mname and r["benchmark"] == bname]
-            summary.setdefault(mname, {})[bname] = {**_means(sel), "scenes": sum("frames" in r for r in sel),
-                                                    "skipped": sum("skipped" in r for r in sel)}
+            summary.setdefault(mname, {})[bname] = {
+                **_means(sel),
+                "scenes": sum("frames" in r for r in sel),
+                "skipped": sum("skipped" in r for r in sel),
+            }
     import torch
 
     results = {
-        "genomni_version": __version__, "torch": torch.__version__, "python": platform.python_version(),
-        "protocol": {"psnr_range": "[0,1]", "psnr_cap_db": PSNR_CAP, "psnr_scene": PSNR_RULE, "ssim": "11x11 Gaussian, sigma 1.5, [0,1]",
-                     "lpips": "AlexNet v0.1, [-1,1]" if cfg.lpips else "off", "averaging": "frames -> scene -> benchmark",
-                     "regions": REGION_PROTOCOL, "layout": cfg.layout, "gt_name": cfg.gt_name,
-                     "resolution": _resolution_rule(cfg.resize)},
-        "benchmarks": cfg.benchmarks, "methods": {m: prov for m, _, prov in methods}, "summary": summary,
+        "genomni_version": __version__,
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "protocol": {
+            "psnr_range": "[0,1]",
+            "psnr_cap_db": PSNR_CAP,
+            "psnr_scene": PSNR_RULE,
+            "ssim": "11x11 Gaussian, sigma 1.5, [0,1]",
+            "lpips": "AlexNet v0.1, [-1,1]" if cfg.lpips else "off",
+            "averaging": "frames -> scene -> benchmark",
+            "regions": REGION_PROTOCOL,
+            "layout": cfg.layout,
+            "gt_name": cfg.gt_name,
+            "resolution": _resolution_rule(cfg.resize),
+        },
+        "benchmarks": cfg.benchmarks,
+        "methods": {m: prov for m, _, prov in methods},
+        "summary": summary,
         "skipped": [{k: r[k] for k in ("method", "benchmark", "scene", "skipped")} for r in rows if "skipped" in r],
-        "seconds": seconds, **cfg.meta,
+        "seconds": seconds,
+        **cfg.meta,
     }
     atomic_write_bytes(out / "results.json", (json.dumps(results, indent=2) + "\n").encode())
     atomic_write_bytes(out / "report.md", markdown(results, rows).encode())
@@ -308,33 +367,55 @@ def _bar_chart(path: Path, summary: dict[str, dict[str, Any]], benchmarks: list[
 
 def markdown(results: dict[str, Any], rows: list[dict[str, Any]]) -> str:
     """The report: means per method and benchmark, published numbers, per-scene table, skipped scenes."""
-    lines = ["# genomni eval report", "",
-             f"Protocol: background vs ground truth on [0,1]; {PSNR_RULE}; SSIM and LPIPS {results['protocol']['lpips']} "
-             f"averaged over a scene's frames; scenes averaged per benchmark. Resolution: "
-             f"{results['protocol']['resolution']}.", "",
-             f"Regions: {results['protocol']['regions']}", "",
-             "## Means", "", "| method | benchmark | scenes | skipped | PSNR (dB) | SSIM | LPIPS | PSNR object | PSNR effect "
-             "(scenes) | PSNR rest |", "|---|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "# genomni eval report",
+        "",
+        f"Protocol: background vs ground truth on [0,1]; {PSNR_RULE}; SSIM and LPIPS {results['protocol']['lpips']} "
+        f"averaged over a scene's frames; scenes averaged per benchmark. Resolution: "
+        f"{results['protocol']['resolution']}.",
+        "",
+        f"Regions: {results['protocol']['regions']}",
+        "",
+        "## Means",
+        "",
+        "| method | benchmark | scenes | skipped | PSNR (dB) | SSIM | LPIPS | PSNR object | PSNR effect (scenes) | PSNR rest |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
     fmt = lambda v, p: "-" if v is None else f"{v:.{p}f}"  # noqa: E731
     for m, per in results["summary"].items():
         for b, s in per.items():
-            lines.append(f"| {m} | {b} | {s['scenes']} | {s['skipped']} | {fmt(s.get('psnr'), 2)} | "
-                         f"{fmt(s.get('ssim'), 4)} | {fmt(s.get('lpips'), 4)} | {fmt(s.get('psnr_object'), 2)} | "
-                         f"{fmt(s.get('psnr_effect'), 2)} ({s.get('psnr_effect_scenes', 0)}) | {fmt(s.get('psnr_rest'), 2)} |")
-    lines += ["", "## Published (background PSNR / LPIPS on OmnimatteRF's Movie and Kubric scenes)", "",
-              "| method | Movie PSNR | Movie LPIPS | Kubric PSNR | Kubric LPIPS |", "|---|---|---|---|---|"]
+            lines.append(
+                f"| {m} | {b} | {s['scenes']} | {s['skipped']} | {fmt(s.get('psnr'), 2)} | "
+                f"{fmt(s.get('ssim'), 4)} | {fmt(s.get('lpips'), 4)} | {fmt(s.get('psnr_object'), 2)} | "
+                f"{fmt(s.get('psnr_effect'), 2)} ({s.get('psnr_effect_scenes', 0)}) | {fmt(s.get('psnr_rest'), 2)} |"
+            )
+    lines += [
+        "",
+        "## Published (background PSNR / LPIPS on OmnimatteRF's Movie and Kubric scenes)",
+        "",
+        "| method | Movie PSNR | Movie LPIPS | Kubric PSNR | Kubric LPIPS |",
+        "|---|---|---|---|---|",
+    ]
     for m, p in PUBLISHED.items():
         lines.append(f"| {m} | {p['movie'][0]:.2f} | {p['movie'][1]:.3f} | {p['kubric'][0]:.2f} | {p['kubric'][1]:.3f} |")
-    lines += ["", "These are comparable with ours only on the same scenes, frames and resolution.", "",
-              "## Per scene", "", "| method | benchmark | scene | PSNR | SSIM | LPIPS | PSNR object | PSNR effect | PSNR rest "
-              "| worst frame |", "|---|---|---|---|---|---|---|---|---|---|"]
+    lines += [
+        "",
+        "These are comparable with ours only on the same scenes, frames and resolution.",
+        "",
+        "## Per scene",
+        "",
+        "| method | benchmark | scene | PSNR | SSIM | LPIPS | PSNR object | PSNR effect | PSNR rest | worst frame |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for r in rows:
         if "frames" in r:
             f = r["frames"]
-            lines.append(f"| {r['method']} | {r['benchmark']} | {r['scene']} | {scene_psnr(f['psnr']):.2f} | "
-                         f"{np.mean(f['ssim']):.4f} | {fmt(np.mean(f['lpips']) if 'lpips' in f else None, 4)} | "
-                         + " | ".join(fmt(r["regions"].get(k), 2) for k in REGION_COLUMNS)
-                         + f" | [{r['worst_frame']}]({r['worst_strip']}) |")
+            lines.append(
+                f"| {r['method']} | {r['benchmark']} | {r['scene']} | {scene_psnr(f['psnr']):.2f} | "
+                f"{np.mean(f['ssim']):.4f} | {fmt(np.mean(f['lpips']) if 'lpips' in f else None, 4)} | "
+                + " | ".join(fmt(r["regions"].get(k), 2) for k in REGION_COLUMNS)
+                + f" | [{r['worst_frame']}]({r['worst_strip']}) |"
+            )
     skipped = [r for r in rows if "skipped" in r]
     lines += ["", "## Skipped scenes", ""]
     lines += [f"- {r['method']} / {r['benchmark']} / {r['skipped']}" for r in skipped] or ["None."]  # reasons start with the scene

@@ -41,8 +41,16 @@ def _sun_phrase(elevation: float, objects: bool, sunlit: bool = True) -> str:
 NAME_WORDS = {"uv sphere": "sphere", "ico sphere": "sphere", "soccerball": "soccer ball", "jenga": "wooden block"}
 PATTERN_WORDS = {"checker": "checkered", "stripes": "striped", "spots": "spotted", "mottled": "mottled"}
 # The environment maps shipped with bpy, as a caption names their setting.
-HDRI_WORDS = {"city": "in a city", "courtyard": "in a courtyard", "forest": "in a garden", "interior": "indoors",
-              "night": "at night", "studio": "in a studio", "sunrise": "at sunrise", "sunset": "at sunset"}
+HDRI_WORDS = {
+    "city": "in a city",
+    "courtyard": "in a courtyard",
+    "forest": "in a garden",
+    "interior": "indoors",
+    "night": "at night",
+    "studio": "in a studio",
+    "sunrise": "at sunrise",
+    "sunset": "at sunset",
+}
 SUNLESS = ("indoors", "at night", "in a studio")
 
 
@@ -171,7 +179,7 @@ class Blip2Captioner:
         flat = self.caption_frames([t[i] for t, ps in zip(targets, picks) for i in ps])
         out, at = [], 0
         for t, ps in zip(targets, picks):
-            caps, at = flat[at:at + len(ps)], at + len(ps)
+            caps, at = flat[at : at + len(ps)], at + len(ps)
             counts = Counter(caps)
             best = max(counts.values())
             middle = caps[ps.index(len(t) // 2)]
@@ -197,8 +205,9 @@ def make_captioner(name: str, model_dir: str | None = None) -> Captioner:
 class CaptionOptions:
     """How a real-footage generator captions its targets (configs inherit these options)."""
 
-    caption: str | None = option(None, "Caption for every sample (else BLIP-2 with --captioner blip2, else the source's own "
-                                       "caption.txt or prompt.json).")
+    caption: str | None = option(
+        None, "Caption for every sample (else BLIP-2 with --captioner blip2, else the source's own caption.txt or prompt.json)."
+    )
     captioner: str = option("file", "file (--caption or the source's caption) or blip2 (captions each target clip).")
     captioner_model: str | None = option(None, "Local BLIP-2 dir (save_pretrained layout) for --captioner blip2.")
 

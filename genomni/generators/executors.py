@@ -36,8 +36,9 @@ def local_results(job: Callable[[int], Any], pending: list[int], workers: int, s
         return
     if not pending:
         return
-    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"), initializer=die_with_parent,
-                             max_tasks_per_child=scenes_per_process or None) as pool:
+    with ProcessPoolExecutor(
+        max_workers=workers, mp_context=get_context("spawn"), initializer=die_with_parent, max_tasks_per_child=scenes_per_process or None
+    ) as pool:
         try:
             queue = iter(pending)
             running = {pool.submit(job, s) for s in itertools.islice(queue, 2 * workers)}
@@ -65,8 +66,17 @@ def _run_scene(job: Callable[[int], Any], index: int) -> Any:
     return job(index)
 
 
-def ray_results(job: Callable[[int], Any], pending: list[int], address: str | None, workers: int, task_cpus: float,
-                retries: int, timeout: float, scenes_per_process: int, on_retry: Callable[[int, str], None]) -> Iterator[Any]:
+def ray_results(
+    job: Callable[[int], Any],
+    pending: list[int],
+    address: str | None,
+    workers: int,
+    task_cpus: float,
+    retries: int,
+    timeout: float,
+    scenes_per_process: int,
+    on_retry: Callable[[int, str], None],
+) -> Iterator[Any]:
     """Scenes as Ray tasks on the cluster at `address` (None: a local Ray with `workers` CPUs, started and stopped
     here). `on_retry(scene, reason)` is called for each retried scene."""
     if not pending:
@@ -74,8 +84,13 @@ def ray_results(job: Callable[[int], Any], pending: list[int], address: str | No
     ray = _import_ray()
     started = not ray.is_initialized()
     if started:
-        ray.init(address=address, num_cpus=None if address else workers, include_dashboard=False,
-                 log_to_driver=False, logging_level=logging.WARNING)
+        ray.init(
+            address=address,
+            num_cpus=None if address else workers,
+            include_dashboard=False,
+            log_to_driver=False,
+            logging_level=logging.WARNING,
+        )
     try:
         slots = max(1, int(ray.cluster_resources().get("CPU", workers) // task_cpus))
         remote = ray.remote(num_cpus=task_cpus, max_retries=0, max_calls=scenes_per_process or 0)(_run_scene)
@@ -96,8 +111,13 @@ def ray_results(job: Callable[[int], Any], pending: list[int], address: str | No
         for s in itertools.islice(queue, 2 * slots):
             submit(s)
         clock()
-        lost = (ray.exceptions.WorkerCrashedError, ray.exceptions.NodeDiedError, ray.exceptions.ObjectLostError,
-                ray.exceptions.TaskCancelledError, ray.exceptions.LocalRayletDiedError)
+        lost = (
+            ray.exceptions.WorkerCrashedError,
+            ray.exceptions.NodeDiedError,
+            ray.exceptions.ObjectLostError,
+            ray.exceptions.TaskCancelledError,
+            ray.exceptions.LocalRayletDiedError,
+        )
         while running:
             ready, _ = ray.wait(list(running), num_returns=1, timeout=1.0 if timeout else None)
             retry: list[tuple[int, str]] = []
@@ -125,8 +145,9 @@ def ray_results(job: Callable[[int], Any], pending: list[int], address: str | No
             for s, reason in retry:
                 attempts[s] = attempts.get(s, 0) + 1
                 if attempts[s] > retries:
-                    raise GenomniError(f"scene {s} failed {attempts[s]} times (last: {reason}); rerun to resume, or raise "
-                                       f"--task-retries / --scene-timeout")
+                    raise GenomniError(
+                        f"scene {s} failed {attempts[s]} times (last: {reason}); rerun to resume, or raise --task-retries / --scene-timeout"
+                    )
                 log.warning("scene %d: %s; retrying (%d of %d)", s, reason, attempts[s], retries)
                 on_retry(s, reason)
                 submit(s)

@@ -44,10 +44,12 @@ class LayersConfig(CaptionOptions):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        require([
-            (bool(self.inputs), "give one or more decomposition folders (background/ + layers/<name>/)"),
-            (0 < self.object_alpha <= 1, "--object-alpha must be in (0, 1]"),
-        ])
+        require(
+            [
+                (bool(self.inputs), "give one or more decomposition folders (background/ + layers/<name>/)"),
+                (0 < self.object_alpha <= 1, "--object-alpha must be in (0, 1]"),
+            ]
+        )
 
 
 def layers_job(cfg: LayersConfig, index: int) -> SceneResult:
@@ -81,11 +83,19 @@ def layers_job(cfg: LayersConfig, index: int) -> SceneResult:
         for n in drop:
             tri[objects[n]] = tm.REMOVE
         tag = "all" if len(drop) > 1 else f"l{order.index(drop[0]):02d}"  # names may hold any characters
-        meta = {"source": SOURCE, "generator": f"genomni.layers {__version__}", "scene_index": index,
-                "decomposition": folder.name, "fps": float(info.get("fps", DEFAULT_FPS)), "layers": list(order),
-                "dropped": drop, "kept": keep, "removed_ids": [order.index(n) + 1 for n in drop],
-                "kept_ids": [order.index(n) + 1 for n in keep],
-                "qc": {"effect_frac": float(((np.abs(inp.astype(int) - target).max(-1) > EFFECT_LEVELS) & (tri == tm.BACKGROUND)).mean())}}
+        meta = {
+            "source": SOURCE,
+            "generator": f"genomni.layers {__version__}",
+            "scene_index": index,
+            "decomposition": folder.name,
+            "fps": float(info.get("fps", DEFAULT_FPS)),
+            "layers": list(order),
+            "dropped": drop,
+            "kept": keep,
+            "removed_ids": [order.index(n) + 1 for n in drop],
+            "kept_ids": [order.index(n) + 1 for n in keep],
+            "qc": {"effect_frac": float(((np.abs(inp.astype(int) - target).max(-1) > EFFECT_LEVELS) & (tri == tm.BACKGROUND)).mean())},
+        }
         samples.append(Sample(f"layers-s{index:07d}-{tag}", inp, target, tri, caption, meta).validate())
     return SceneResult(index, samples)
 
@@ -94,5 +104,4 @@ def run_layers(cfg: LayersConfig, opts: RunOptions, skip_bad: bool = False) -> R
     """Generate layer-recombination samples into `opts.out_dir` (resumable); `skip_bad` drops bad folders."""
     cfg.check_captioner()
     job = partial(skipping_bad, partial(layers_job, cfg)) if skip_bad else partial(layers_job, cfg)
-    return run_generator(SOURCE, {"config": asdict(cfg)}, len(cfg.inputs), job, opts,
-                         {"source": SOURCE, "config": asdict(cfg)})
+    return run_generator(SOURCE, {"config": asdict(cfg)}, len(cfg.inputs), job, opts, {"source": SOURCE, "config": asdict(cfg)})

@@ -43,8 +43,9 @@ SOURCE = "objectpaste"
 class PasteConfig(MaskOptions, CaptionOptions):
     """Sources, ranges and filters of an objectpaste run (the mask rule included); everything here defines the output."""
 
-    objects: list[str] = option([], "Object sources: footage folders (input.* + masks/, or input_video.mp4 + mask_NN.mp4) "
-                                     "or kubric shard dirs; repeatable.")
+    objects: list[str] = option(
+        [], "Object sources: footage folders (input.* + masks/, or input_video.mp4 + mask_NN.mp4) or kubric shard dirs; repeatable."
+    )
     backgrounds: list[str] = option([], "Background clips: videos, frame folders, footage folders or shard dirs; repeatable.")
     num_samples: int = option(16, "Samples to make (one object pasted each).")
     seed: int = option(0, "Run seed: sample k is a pure function of (seed, k, config).", bounds=SEED_BOUNDS)
@@ -55,11 +56,14 @@ class PasteConfig(MaskOptions, CaptionOptions):
     max_area: float = option(0.4, "Drop draws whose mean mask area is above this fraction.")
     min_motion: float = option(0.0, "Drop draws whose mask centroid travels fewer pixels.")
     shadow_prob: float = option(0.0, "Probability of a grounded cast shadow (input only).")
-    reflection_prob: float = option(0.0, "Probability of a reflection below the object's contact line instead "
-                                         "(water, glossy floors; input only).")
-    shadow_direction: float | None = option(None, "Direction shadows fall in the image, degrees (0 = right, 90 = down, "
-                                                  "toward the camera; 270 = up, away from it).",
-                                            show_default="drawn once per background clip")
+    reflection_prob: float = option(
+        0.0, "Probability of a reflection below the object's contact line instead (water, glossy floors; input only)."
+    )
+    shadow_direction: float | None = option(
+        None,
+        "Direction shadows fall in the image, degrees (0 = right, 90 = down, toward the camera; 270 = up, away from it).",
+        show_default="drawn once per background clip",
+    )
     edge_erode: int = option(1, "Erode the object's mask by this many pixels before feathering its edge.")
     edge_feather: float = option(1.0, "Gaussian sigma (px) of the soft matte edge (0 = hard edge).")
     keep_prob: float = option(0.0, "Probability of marking the rest 255 (keep) instead of 128, for samples without a shadow.")
@@ -68,17 +72,22 @@ class PasteConfig(MaskOptions, CaptionOptions):
     def __post_init__(self) -> None:
         MaskOptions.__post_init__(self)
         CaptionOptions.__post_init__(self)
-        require([
-            (bool(self.objects) and bool(self.backgrounds),
-             "give --objects and --backgrounds (footage folders, videos or shard dirs)"),
-            (self.num_samples >= 1 and self.frames >= 0 and self.max_attempts >= 1,
-             "--num-samples and --max-attempts must be >= 1, --frames >= 0"),
-            (len(self.scale) == 2 and 0 < self.scale[0] <= self.scale[-1],
-             f"--scale must be MIN,MAX with 0 < MIN <= MAX, got {','.join(map(str, self.scale))}"),
-            (0 <= self.min_area <= self.max_area <= 1, "need 0 <= --min-area <= --max-area <= 1"),
-            (self.edge_erode >= 0 and self.edge_feather >= 0, "--edge-erode and --edge-feather must be >= 0"),
-            (self.shadow_prob + self.reflection_prob <= 1, "--shadow-prob + --reflection-prob must be <= 1"),
-        ])
+        require(
+            [
+                (bool(self.objects) and bool(self.backgrounds), "give --objects and --backgrounds (footage folders, videos or shard dirs)"),
+                (
+                    self.num_samples >= 1 and self.frames >= 0 and self.max_attempts >= 1,
+                    "--num-samples and --max-attempts must be >= 1, --frames >= 0",
+                ),
+                (
+                    len(self.scale) == 2 and 0 < self.scale[0] <= self.scale[-1],
+                    f"--scale must be MIN,MAX with 0 < MIN <= MAX, got {','.join(map(str, self.scale))}",
+                ),
+                (0 <= self.min_area <= self.max_area <= 1, "need 0 <= --min-area <= --max-area <= 1"),
+                (self.edge_erode >= 0 and self.edge_feather >= 0, "--edge-erode and --edge-feather must be >= 0"),
+                (self.shadow_prob + self.reflection_prob <= 1, "--shadow-prob + --reflection-prob must be <= 1"),
+            ]
+        )
         for name in ("flip_prob", "shadow_prob", "reflection_prob", "keep_prob"):
             require([(0 <= getattr(self, name) <= 1, f"--{name.replace('_', '-')} must be in [0, 1]")])
 
@@ -123,8 +132,7 @@ def load_tracks(paths: list[str], threshold: int = MASK_THRESHOLD) -> list[Track
         else:
             found = scan_folder(p)
             if found is None:
-                raise GenomniError(f"{p}: neither a shard dir nor a footage folder (input.* + masks/, or input_video.mp4 + "
-                                   f"mask_NN.mp4)")
+                raise GenomniError(f"{p}: neither a shard dir nor a footage folder (input.* + masks/, or input_video.mp4 + mask_NN.mp4)")
             f = read_folder_footage(found, threshold)
             for m, name in zip(f.masks, f.names):
                 tracks.append(Track(f.video, m, f"{p.name}/{name}"))
@@ -194,8 +202,9 @@ def _base_row(m: np.ndarray) -> int | None:
     return int(ys.max()) if len(ys) else None
 
 
-def ground_effect(alpha: np.ndarray, pixels: np.ndarray, kind: str, direction: float, rng: np.random.Generator
-                  ) -> tuple[np.ndarray, np.ndarray | None, dict[str, Any]]:
+def ground_effect(
+    alpha: np.ndarray, pixels: np.ndarray, kind: str, direction: float, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray | None, dict[str, Any]]:
     """A shadow or reflection on the ground, per frame anchored at the object's contact line (its lowest row).
 
     shadow: each object point at height h above the contact line lands h * length along `direction`, the image-y
@@ -206,9 +215,14 @@ def ground_effect(alpha: np.ndarray, pixels: np.ndarray, kind: str, direction: f
     t, h, w = alpha.shape
     rad = np.deg2rad(direction)
     if kind == "shadow":
-        params = {"kind": "shadow", "direction": direction, "length": float(rng.uniform(0.3, 1.2)),
-                  "foreshortening": float(rng.uniform(0.25, 0.6)), "blur": float(rng.uniform(0.5, 3.0)),
-                  "strength": float(rng.uniform(0.3, 0.7))}
+        params = {
+            "kind": "shadow",
+            "direction": direction,
+            "length": float(rng.uniform(0.3, 1.2)),
+            "foreshortening": float(rng.uniform(0.25, 0.6)),
+            "blur": float(rng.uniform(0.5, 3.0)),
+            "strength": float(rng.uniform(0.3, 0.7)),
+        }
         dx = params["length"] * np.cos(rad)
         dy = params["length"] * params["foreshortening"] * np.sin(rad)
         floor = 0.2 * params["length"]  # a silhouette cast exactly sideways would be a line: the footprint has depth
@@ -236,11 +250,12 @@ def ground_effect(alpha: np.ndarray, pixels: np.ndarray, kind: str, direction: f
     return np.stack(opacity).astype(np.float32), colour, params
 
 
-def _place(track: Track, bg_shape: tuple[int, ...], n: int, rng: np.random.Generator, cfg: PasteConfig
-           ) -> tuple[np.ndarray, np.ndarray, dict[str, Any]] | str:
+def _place(
+    track: Track, bg_shape: tuple[int, ...], n: int, rng: np.random.Generator, cfg: PasteConfig
+) -> tuple[np.ndarray, np.ndarray, dict[str, Any]] | str:
     """Transform a track window onto a background of `bg_shape`; returns (pixels, mask, params) or why not."""
     t0 = int(rng.integers(0, track.frames.shape[0] - n + 1))
-    frames, mask = track.frames[t0:t0 + n], track.mask[t0:t0 + n]
+    frames, mask = track.frames[t0 : t0 + n], track.mask[t0 : t0 + n]
     h, w = bg_shape[1:3]
     sh, sw = frames.shape[1:3]
     scale = float(rng.uniform(*cfg.scale)) * min(h / sh, w / sw)
@@ -262,8 +277,8 @@ def _place(track: Track, bg_shape: tuple[int, ...], n: int, rng: np.random.Gener
     out_m = np.zeros((n, h, w), bool)
     sy0, sy1 = max(0, -oy), min(nh, h - oy)
     sx0, sx1 = max(0, -ox), min(nw, w - ox)
-    out_px[:, sy0 + oy:sy1 + oy, sx0 + ox:sx1 + ox] = frames[:, sy0:sy1, sx0:sx1]
-    out_m[:, sy0 + oy:sy1 + oy, sx0 + ox:sx1 + ox] = mask[:, sy0:sy1, sx0:sx1]
+    out_px[:, sy0 + oy : sy1 + oy, sx0 + ox : sx1 + ox] = frames[:, sy0:sy1, sx0:sx1]
+    out_m[:, sy0 + oy : sy1 + oy, sx0 + ox : sx1 + ox] = mask[:, sy0:sy1, sx0:sx1]
     return out_px, out_m, {"time_offset": t0, "scale": scale, "flip": flip, "offset": [oy, ox], "size": [nh, nw]}
 
 
@@ -284,7 +299,7 @@ def paste_job(cfg: PasteConfig, index: int) -> SceneResult:
             reasons.append(f"attempt {attempt}: clips shorter than --frames {n}")
             continue
         b0 = int(rng.integers(0, bg.shape[0] - n + 1))
-        target = bg[b0:b0 + n]
+        target = bg[b0 : b0 + n]
         placed = _place(track, target.shape, n, rng, cfg)
         if isinstance(placed, str):
             reasons.append(f"attempt {attempt}: {placed}")
@@ -318,11 +333,23 @@ def paste_job(cfg: PasteConfig, index: int) -> SceneResult:
         changed = alpha > 0
         rest = tm.KEEP if effect_meta is None and rng.random() < cfg.keep_prob else tm.BACKGROUND
         tri = np.where(changed, tm.REMOVE, rest).astype(np.uint8)
-        meta = {"source": SOURCE, "generator": f"genomni.objectpaste {__version__}", "scene_index": index,
-                "attempt": attempt, "seed": cfg.seed, "object": track.origin, "background": clip.name,
-                "background_start": b0, "fps": clip.fps, "frames": n, "removed_ids": [1], "kept_ids": [],
-                "paste": {**params, "edge_erode": cfg.edge_erode, "edge_feather": cfg.edge_feather}, "shadow": effect_meta,
-                "qc": {"mask_area_frac": area, "mask_motion_px": motion}}
+        meta = {
+            "source": SOURCE,
+            "generator": f"genomni.objectpaste {__version__}",
+            "scene_index": index,
+            "attempt": attempt,
+            "seed": cfg.seed,
+            "object": track.origin,
+            "background": clip.name,
+            "background_start": b0,
+            "fps": clip.fps,
+            "frames": n,
+            "removed_ids": [1],
+            "kept_ids": [],
+            "paste": {**params, "edge_erode": cfg.edge_erode, "edge_feather": cfg.edge_feather},
+            "shadow": effect_meta,
+            "qc": {"mask_area_frac": area, "mask_motion_px": motion},
+        }
         caption = cfg.captions([target], clip.caption, f"background {clip.name}")[0]
         return SceneResult(index, [Sample(f"paste-s{index:07d}", inp, target, tri, caption, meta).validate()], attempt + 1)
     return SceneResult(index, [], cfg.max_attempts, "; ".join(reasons))
@@ -333,6 +360,4 @@ def run_objectpaste(cfg: PasteConfig, opts: RunOptions) -> RunSummary:
     _sources(cfg)  # load (and validate) the sources once, before any worker starts
     cfg.check_captioner()
     config = json.loads(json.dumps(asdict(cfg)))  # tuples as lists, as the run's identity file stores them
-    return run_generator(SOURCE, {"config": config}, cfg.num_samples, partial(paste_job, cfg), opts,
-                         {"source": SOURCE, "config": config})
-
+    return run_generator(SOURCE, {"config": config}, cfg.num_samples, partial(paste_job, cfg), opts, {"source": SOURCE, "config": config})

@@ -47,18 +47,22 @@ STATE = ".genomni"
 class RunOptions:
     """How to execute a run (none of this changes what the run produces)."""
 
-    out_dir: Path = option(help="Output shard directory or URL (s3://, gs://, memory://; created; an interrupted run resumes "
-                                "here).", flag="out")
-    workers: int = option(1, "Render processes (kubric: each takes ~300 MB); with --executor ray and no --ray-address, "
-                                "the CPUs of the local Ray.")
+    out_dir: Path = option(
+        help="Output shard directory or URL (s3://, gs://, memory://; created; an interrupted run resumes here).", flag="out"
+    )
+    workers: int = option(
+        1, "Render processes (kubric: each takes ~300 MB); with --executor ray and no --ray-address, the CPUs of the local Ray."
+    )
     executor: str = option("local", "local (processes on this machine) or ray (Ray tasks; pip install 'genomni[ray]').")
-    ray_address: str | None = option(None, "Ray cluster to use with --executor ray (e.g. ray://head:10001 or auto).",
-                                     show_default="start a local Ray")
+    ray_address: str | None = option(
+        None, "Ray cluster to use with --executor ray (e.g. ray://head:10001 or auto).", show_default="start a local Ray"
+    )
     task_cpus: float = option(1.0, "CPUs per scene task with --executor ray.")
     task_retries: int = option(3, "Retries of a scene whose Ray worker died, whose node was lost or that ran over --scene-timeout.")
     scene_timeout: float = option(0.0, "With --executor ray: seconds after which a scene's task is cancelled and retried (0 = none).")
-    scenes_per_process: int = option(0, "Start a fresh worker process after this many scenes (bpy leaks memory across "
-                                        "scenes; 0 = never). Local pools and Ray workers.")
+    scenes_per_process: int = option(
+        0, "Start a fresh worker process after this many scenes (bpy leaks memory across scenes; 0 = never). Local pools and Ray workers."
+    )
     num_shards: int = option(1, "Split the run into this many independent jobs (e.g. machines).")
     shard_index: int = option(0, "Which job this is: makes output shards j with j % num-shards == index.")
     scenes_per_shard: int = option(16, "Scenes per output shard (fixes the shard layout of the run).")
@@ -70,20 +74,30 @@ class RunOptions:
         self.out_dir = location(self.out_dir)
         if not is_remote(self.out_dir):
             check_output_dir("--out", self.out_dir)
-        require([
-            (self.workers >= 1, f"--workers must be >= 1, got {self.workers}"),
-            (self.num_shards >= 1 and 0 <= self.shard_index < self.num_shards,
-             f"need 0 <= --shard-index < --num-shards, got {self.shard_index} of {self.num_shards}"),
-            (self.scenes_per_shard >= 1, f"--scenes-per-shard must be >= 1, got {self.scenes_per_shard}"),
-        ])
+        require(
+            [
+                (self.workers >= 1, f"--workers must be >= 1, got {self.workers}"),
+                (
+                    self.num_shards >= 1 and 0 <= self.shard_index < self.num_shards,
+                    f"need 0 <= --shard-index < --num-shards, got {self.shard_index} of {self.num_shards}",
+                ),
+                (self.scenes_per_shard >= 1, f"--scenes-per-shard must be >= 1, got {self.scenes_per_shard}"),
+            ]
+        )
         check_choice("--video-codec", self.video_codec, ("ffv1", "h264"))
         check_choice("--executor", self.executor, ("local", "ray"))
-        require([
-            (self.task_cpus > 0 and self.task_retries >= 0 and self.scene_timeout >= 0 and self.scenes_per_process >= 0,
-             "--task-cpus must be > 0; --task-retries, --scene-timeout and --scenes-per-process >= 0"),
-            (self.executor == "ray" or (self.ray_address is None and self.scene_timeout == 0),
-             "--ray-address and --scene-timeout go with --executor ray"),
-        ])
+        require(
+            [
+                (
+                    self.task_cpus > 0 and self.task_retries >= 0 and self.scene_timeout >= 0 and self.scenes_per_process >= 0,
+                    "--task-cpus must be > 0; --task-retries, --scene-timeout and --scenes-per-process >= 0",
+                ),
+                (
+                    self.executor == "ray" or (self.ray_address is None and self.scene_timeout == 0),
+                    "--ray-address and --scene-timeout go with --executor ray",
+                ),
+            ]
+        )
 
 
 @dataclass
@@ -187,15 +201,27 @@ def run_generator(
         return _run_locked(name, identity, num_scenes, job, opts, card_extra, console)
 
 
-def _run_locked(name: str, identity: dict[str, Any], num_scenes: int, job: Callable[[int], Any], opts: RunOptions,
-                card_extra: dict[str, Any] | None, console: Console | None) -> RunSummary:
+def _run_locked(
+    name: str,
+    identity: dict[str, Any],
+    num_scenes: int,
+    job: Callable[[int], Any],
+    opts: RunOptions,
+    card_extra: dict[str, Any] | None,
+    console: Console | None,
+) -> RunSummary:
     out = location(opts.out_dir)
     work = staging_dir(out) if is_remote(out) else out  # where scenes wait for their shard (local disk)
     state = work / STATE
     (state / "scenes").mkdir(parents=True, exist_ok=True)
     (state / "shards").mkdir(parents=True, exist_ok=True)
-    identity = {**identity, "generator": name, "genomni_version": __version__,
-                "scenes_per_shard": opts.scenes_per_shard, "video_codec": opts.video_codec}
+    identity = {
+        **identity,
+        "generator": name,
+        "genomni_version": __version__,
+        "scenes_per_shard": opts.scenes_per_shard,
+        "video_codec": opts.video_codec,
+    }
     _check_identity(out, identity)
     per = opts.scenes_per_shard
     n_shards = (num_scenes + per - 1) // per
@@ -216,10 +242,16 @@ def _run_locked(name: str, identity: dict[str, Any], num_scenes: int, job: Calla
     def commit_scene(result) -> None:
         tar = state / "scenes" / f"{result.index:07d}.tar"
         records = write_shard(tar, result.samples, opts.video_codec)
-        _write_json(state / "scenes" / f"{result.index:07d}.json", {
-            "index": result.index, "attempts": result.attempts, "dropped": result.dropped,
-            "stats": result.stats, "records": records,
-        })
+        _write_json(
+            state / "scenes" / f"{result.index:07d}.json",
+            {
+                "index": result.index,
+                "attempts": result.attempts,
+                "dropped": result.dropped,
+                "stats": result.stats,
+                "records": records,
+            },
+        )
 
     def finish_ready_shards() -> None:
         for j in list(todo_shards):
@@ -242,8 +274,15 @@ def _run_locked(name: str, identity: dict[str, Any], num_scenes: int, job: Calla
 
     finish_ready_shards()  # shards whose scenes all finished before an interruption
     console = console or Console(stderr=True)
-    columns = [TextColumn(f"[bold]{name}"), BarColumn(), MofNCompleteColumn(), _RateColumn(),
-               TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn()]
+    columns = [
+        TextColumn(f"[bold]{name}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        _RateColumn(),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+    ]
     retries: dict[int, int] = {}
     with Progress(*columns, console=console, disable=not opts.progress) as progress:
         task = progress.add_task(name, total=total, completed=total - len(pending))
@@ -255,16 +294,25 @@ def _run_locked(name: str, identity: dict[str, Any], num_scenes: int, job: Calla
     return _finalize(out, name, n_shards, num_scenes, summary, {**(card_extra or {}), "command": opts.command})
 
 
-def _results(job: Callable[[int], Any], pending: list[int], opts: RunOptions,
-             on_retry: Callable[[int, str], None]) -> Iterator[SceneResult]:
+def _results(
+    job: Callable[[int], Any], pending: list[int], opts: RunOptions, on_retry: Callable[[int, str], None]
+) -> Iterator[SceneResult]:
     if opts.executor == "ray":
-        return ray_results(job, pending, opts.ray_address, opts.workers, opts.task_cpus, opts.task_retries,
-                           opts.scene_timeout, opts.scenes_per_process, on_retry)
+        return ray_results(
+            job,
+            pending,
+            opts.ray_address,
+            opts.workers,
+            opts.task_cpus,
+            opts.task_retries,
+            opts.scene_timeout,
+            opts.scenes_per_process,
+            on_retry,
+        )
     return local_results(job, pending, opts.workers, opts.scenes_per_process)
 
 
-def _finalize(out: Path, name: str, n_shards: int, num_scenes: int, summary: RunSummary,
-              card_extra: dict[str, Any]) -> RunSummary:
+def _finalize(out: Path, name: str, n_shards: int, num_scenes: int, summary: RunSummary, card_extra: dict[str, Any]) -> RunSummary:
     """Rebuild manifest.jsonl and dataset.json from every finished shard (of any partition). Partitions finishing
     at the same time each rewrite the index; whoever writes it checks afterwards that no shard record appeared
     meanwhile, else writes it again, so the last writer leaves every finished shard listed."""
@@ -281,8 +329,7 @@ def _finished(out: Path, name: str, n_shards: int) -> set[str]:
     return {f"{shard_name(name, j)}.json" for j in range(n_shards)} & names
 
 
-def _write_index(out: Path, name: str, n_shards: int, num_scenes: int, summary: RunSummary,
-                 card_extra: dict[str, Any]) -> None:
+def _write_index(out: Path, name: str, n_shards: int, num_scenes: int, summary: RunSummary, card_extra: dict[str, Any]) -> None:
     state = out / STATE
     records, scenes = [], []
     for j in range(n_shards):
@@ -294,16 +341,24 @@ def _write_index(out: Path, name: str, n_shards: int, num_scenes: int, summary: 
     dropped = [{"index": s["index"], "reason": s["dropped"]} for s in scenes if s["dropped"]]
     seconds = [s["stats"].get("seconds", 0.0) for s in scenes]
     complete = len(scenes) == num_scenes
-    card = write_index(out, records, {
-        **card_extra,
-        "generator": name,
-        "scenes": {"requested": num_scenes, "done": len(scenes), "dropped": len(dropped),
-                   "resampled": sum(1 for s in scenes if s["attempts"] > 1 and not s["dropped"]),
-                   "retried": sum(1 for s in scenes if s["stats"].get("retries"))},
-        "dropped_scenes": dropped,
-        "complete": complete,
-        "mean_seconds_per_scene": round(sum(seconds) / len(seconds), 3) if seconds else None,
-    })
+    card = write_index(
+        out,
+        records,
+        {
+            **card_extra,
+            "generator": name,
+            "scenes": {
+                "requested": num_scenes,
+                "done": len(scenes),
+                "dropped": len(dropped),
+                "resampled": sum(1 for s in scenes if s["attempts"] > 1 and not s["dropped"]),
+                "retried": sum(1 for s in scenes if s["stats"].get("retries")),
+            },
+            "dropped_scenes": dropped,
+            "complete": complete,
+            "mean_seconds_per_scene": round(sum(seconds) / len(seconds), 3) if seconds else None,
+        },
+    )
     summary.scenes_done, summary.samples = len(scenes), len(records)
     summary.dropped, summary.complete, summary.card = dropped, complete, card
 

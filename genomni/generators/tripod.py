@@ -47,36 +47,56 @@ SOURCE = "tripod"
 class TripodConfig(MaskOptions, CaptionOptions):
     """Inputs and rules of a tripod run; everything here defines the output."""
 
-    inputs: list[str] = option([], "Footage folders: input.* + masks/ (one entry per object) + caption.txt, or "
-                                   "gen-omnimatte sequence folders (input_video.mp4 + mask_NN.mp4 + prompt.json) or Kubric render "
-                                   "folders (rgba_*.png + segmentation_*.png).", positional=True)
+    inputs: list[str] = option(
+        [],
+        "Footage folders: input.* + masks/ (one entry per object) + caption.txt, or "
+        "gen-omnimatte sequence folders (input_video.mp4 + mask_NN.mp4 + prompt.json) or Kubric render "
+        "folders (rgba_*.png + segmentation_*.png).",
+        positional=True,
+    )
     frames: int = option(0, "Frames per sample (0 = the whole clip).")
     stride: int = option(0, "Frames between sample starts (0 = --frames, no overlap).")
     dilate: int = option(2, "Grow object masks by this many pixels before building the plate and trimask.")
-    max_shift: float = option(1.0, "Drop clips whose camera moves more than this many pixels over the clip "
-                                   "(ECC on the background, objects and their surroundings masked out).")
+    max_shift: float = option(
+        1.0,
+        "Drop clips whose camera moves more than this many pixels over the clip "
+        "(ECC on the background, objects and their surroundings masked out).",
+    )
     max_uncovered: float = option(0.0, "Drop clips where more than this fraction of pixels is never uncovered.")
-    camera_motion_prob: float = option(0.0, "Probability that a sample gets a synthetic moving camera: a smooth pan and "
-                                            "zoom of a crop, the same for input, target and trimask.")
+    camera_motion_prob: float = option(
+        0.0,
+        "Probability that a sample gets a synthetic moving camera: a smooth pan and "
+        "zoom of a crop, the same for input, target and trimask.",
+    )
     seed: int = option(0, "Seed of the camera-motion draws (sample k of clip i is a pure function of seed, i, k).", bounds=SEED_BOUNDS)
-    stabilize: bool = option(False, "Instead of dropping a clip whose camera moves, align its frames to the first and "
-                                    "crop to the area every frame covers (recorded in meta.stabilized).")
+    stabilize: bool = option(
+        False,
+        "Instead of dropping a clip whose camera moves, align its frames to the first and "
+        "crop to the area every frame covers (recorded in meta.stabilized).",
+    )
     clean: str | None = option(None, "A separately shot clean clip of the same view (one footage folder only).")
-    plate: str = option("clip", "clip: one clean plate from the whole clip (the most frames to see past slow shadows); "
-                                "sample: each sample's plate from its own frames (scenes that change for good, e.g. a "
-                                "drawing growing), the clip's plate where a sample never uncovers a pixel.")
+    plate: str = option(
+        "clip",
+        "clip: one clean plate from the whole clip (the most frames to see past slow shadows); "
+        "sample: each sample's plate from its own frames (scenes that change for good, e.g. a "
+        "drawing growing), the clip's plate where a sample never uncovers a pixel.",
+    )
 
     def __post_init__(self) -> None:
         MaskOptions.__post_init__(self)
         CaptionOptions.__post_init__(self)
-        require([
-            (bool(self.inputs), "give one or more footage folders (input.* + masks/ + caption.txt, or input_video.mp4 "
-                                "+ mask_NN.mp4 + prompt.json)"),
-            (self.frames >= 0 and self.stride >= 0 and self.dilate >= 0, "--frames, --stride and --dilate must be >= 0"),
-            (self.max_shift >= 0 and 0 <= self.max_uncovered <= 1, "--max-shift must be >= 0 and --max-uncovered in [0, 1]"),
-            (0 <= self.camera_motion_prob <= 1, "--camera-motion-prob must be in [0, 1]"),
-            (not self.clean or len(self.inputs) == 1, "--clean goes with exactly one footage folder"),
-        ])
+        require(
+            [
+                (
+                    bool(self.inputs),
+                    "give one or more footage folders (input.* + masks/ + caption.txt, or input_video.mp4 + mask_NN.mp4 + prompt.json)",
+                ),
+                (self.frames >= 0 and self.stride >= 0 and self.dilate >= 0, "--frames, --stride and --dilate must be >= 0"),
+                (self.max_shift >= 0 and 0 <= self.max_uncovered <= 1, "--max-shift must be >= 0 and --max-uncovered in [0, 1]"),
+                (0 <= self.camera_motion_prob <= 1, "--camera-motion-prob must be in [0, 1]"),
+                (not self.clean or len(self.inputs) == 1, "--clean goes with exactly one footage folder"),
+            ]
+        )
         check_choice("--plate", self.plate, ("clip", "sample"))
 
 
@@ -100,8 +120,9 @@ def _frame_motion(a: np.ndarray, b: np.ndarray, mask: np.ndarray) -> np.ndarray 
                 return warp.astype(np.float64)
     warp = np.eye(2, 3, dtype=np.float32)
     try:
-        _, warp = cv2.findTransformECC(a, b, warp, cv2.MOTION_EUCLIDEAN,
-                                       (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 100, 1e-5), mask, 5)
+        _, warp = cv2.findTransformECC(
+            a, b, warp, cv2.MOTION_EUCLIDEAN, (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 100, 1e-5), mask, 5
+        )
     except cv2.error:
         return None
     return warp.astype(np.float64)
@@ -121,8 +142,7 @@ def camera_path(video: np.ndarray, holes: np.ndarray | None = None) -> list[np.n
     t, h, w = video.shape[:3]
     scale = min(1.0, MOTION_SIDE / max(h, w))
     size = (max(8, round(w * scale)), max(8, round(h * scale)))
-    gray = [cv2.resize(cv2.cvtColor(f, cv2.COLOR_RGB2GRAY), size, interpolation=cv2.INTER_AREA).astype(np.float32)
-            for f in video]
+    gray = [cv2.resize(cv2.cvtColor(f, cv2.COLOR_RGB2GRAY), size, interpolation=cv2.INTER_AREA).astype(np.float32) for f in video]
     grow = max(1, round(EXCLUDE_FRAC * max(size)))
     if holes is not None:
         small = np.stack([cv2.resize(m.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST) for m in holes]) > 0
@@ -162,8 +182,7 @@ def camera_shift(video: np.ndarray, holes: np.ndarray | None = None) -> float:
     return path_shift(camera_path(video, holes), *video.shape[1:3])
 
 
-def stabilize(video: np.ndarray, masks: np.ndarray, path: list[np.ndarray]
-              ) -> tuple[np.ndarray, np.ndarray, list[int]] | None:
+def stabilize(video: np.ndarray, masks: np.ndarray, path: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, list[int]] | None:
     """Align every frame to the first along the camera `path` and crop to the box every aligned frame covers
     (even sides): (video, masks (N,T,H,W), [y0, y1, x0, x1]), or None when that box is empty."""
     t, h, w = video.shape[:3]
@@ -179,11 +198,16 @@ def stabilize(video: np.ndarray, masks: np.ndarray, path: list[np.ndarray]
     box[3] -= (box[3] - box[2]) % 2
     if box[1] - box[0] < 16 or box[3] - box[2] < 16:
         return None
-    frames = np.stack([cv2.warpAffine(f, m[:2], (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-                       for f, m in zip(video, back)])
-    aligned = np.stack([np.stack([cv2.warpAffine(mk.astype(np.uint8), m[:2], (w, h), flags=cv2.INTER_NEAREST) > 0
-                                  for mk, m in zip(track, back)]) for track in masks])
-    return frames[:, box[0]:box[1], box[2]:box[3]], aligned[:, :, box[0]:box[1], box[2]:box[3]], box
+    frames = np.stack(
+        [cv2.warpAffine(f, m[:2], (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE) for f, m in zip(video, back)]
+    )
+    aligned = np.stack(
+        [
+            np.stack([cv2.warpAffine(mk.astype(np.uint8), m[:2], (w, h), flags=cv2.INTER_NEAREST) > 0 for mk, m in zip(track, back)])
+            for track in masks
+        ]
+    )
+    return frames[:, box[0] : box[1], box[2] : box[3]], aligned[:, :, box[0] : box[1], box[2] : box[3]], box
 
 
 PLATE_FAR_SHARE = 0.25  # the first estimate of a pixel's plate uses this share of its uncovered frames, the farthest
@@ -258,14 +282,17 @@ def clean_plate(video: np.ndarray, holes: np.ndarray) -> tuple[np.ndarray, np.nd
 def camera_move(rng: np.random.Generator, frames: int, height: int, width: int) -> dict[str, Any]:
     """A smooth synthetic camera for one sample: a crop of 70-90% of the frame whose centre pans and whose size
     zooms (up to 15% either way) from its start to its end along an ease-in-out curve."""
+
     def box() -> list[float]:
         size = float(rng.uniform(0.7, 0.9))
         return [size, float(rng.uniform(size / 2, 1 - size / 2)), float(rng.uniform(size / 2, 1 - size / 2))]
 
     start = box()
     end = [min(0.95, max(0.6, start[0] * float(rng.uniform(0.85, 1.15))))]
-    end += [float(np.clip(start[1] + rng.uniform(-0.1, 0.1), end[0] / 2, 1 - end[0] / 2)),
-            float(np.clip(start[2] + rng.uniform(-0.1, 0.1), end[0] / 2, 1 - end[0] / 2))]
+    end += [
+        float(np.clip(start[1] + rng.uniform(-0.1, 0.1), end[0] / 2, 1 - end[0] / 2)),
+        float(np.clip(start[2] + rng.uniform(-0.1, 0.1), end[0] / 2, 1 - end[0] / 2)),
+    ]
     return {"start": start, "end": end, "frames": frames, "size": [height, width]}
 
 
@@ -279,8 +306,9 @@ def apply_camera(move: dict[str, Any], video: np.ndarray, nearest: bool = False)
         size, cy, cx = [s0 + a * (s1 - s0) for s0, s1 in zip(move["start"], move["end"])]
         scale = 1 / size
         m = np.float32([[scale, 0, w / 2 - scale * cx * w], [0, scale, h / 2 - scale * cy * h]])
-        out.append(cv2.warpAffine(video[k], m, (w, h), flags=cv2.INTER_NEAREST if nearest else cv2.INTER_LINEAR,
-                                  borderMode=cv2.BORDER_REPLICATE))
+        out.append(
+            cv2.warpAffine(video[k], m, (w, h), flags=cv2.INTER_NEAREST if nearest else cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        )
     return np.stack(out)
 
 
@@ -298,30 +326,35 @@ def tripod_job(cfg: TripodConfig, index: int) -> SceneResult:
         if aligned is not None:
             video, masks, box = aligned
             residual = camera_shift(video, dilate(masks.any(0), cfg.dilate))
-            stabilized = {"camera_shift_px": round(shift, 3), "residual_shift_px": round(residual, 3), "crop": box,
-                          "motion": "similarity (translation, rotation, scale), chained frame to frame"}
+            stabilized = {
+                "camera_shift_px": round(shift, 3),
+                "residual_shift_px": round(residual, 3),
+                "crop": box,
+                "motion": "similarity (translation, rotation, scale), chained frame to frame",
+            }
             footage = Footage(video, masks, footage.names, footage.fps, prompt=footage.prompt)
             holes, shift = dilate(masks.any(0), cfg.dilate), residual
             stats["stabilized"] = stabilized
     if path is None:
-        return SceneResult(index, [], 1, "camera motion cannot be measured (too little background, or a background "
-                                         "without texture)", stats)
+        return SceneResult(index, [], 1, "camera motion cannot be measured (too little background, or a background without texture)", stats)
     if shift > cfg.max_shift:
         what = "after stabilizing" if stabilized else ""
-        return SceneResult(index, [], 1, f"camera moves{' ' + what if what else ''}: {shift:.2f} px > --max-shift "
-                                         f"{cfg.max_shift}", stats)
+        return SceneResult(index, [], 1, f"camera moves{' ' + what if what else ''}: {shift:.2f} px > --max-shift {cfg.max_shift}", stats)
     if cfg.clean:
         clean, _ = read_video(cfg.clean)
         if clean.shape[1:] != footage.video.shape[1:]:
-            raise GenomniError(f"--clean {cfg.clean}: frames are {clean.shape[2]}x{clean.shape[1]}, "
-                               f"the footage {footage.video.shape[2]}x{footage.video.shape[1]}")
+            raise GenomniError(
+                f"--clean {cfg.clean}: frames are {clean.shape[2]}x{clean.shape[1]}, "
+                f"the footage {footage.video.shape[2]}x{footage.video.shape[1]}"
+            )
         plate, never = np.median(clean, axis=0).round().astype(np.uint8), np.zeros(holes.shape[1:], bool)
     else:
         plate, never = clean_plate(footage.video, holes)
     stats["never_uncovered_frac"] = float(never.mean())
     if never.mean() > cfg.max_uncovered:
-        return SceneResult(index, [], 1, f"{int(never.sum())} pixels are never uncovered "
-                                         f"({never.mean():.4f} > --max-uncovered {cfg.max_uncovered})", stats)
+        return SceneResult(
+            index, [], 1, f"{int(never.sum())} pixels are never uncovered ({never.mean():.4f} > --max-uncovered {cfg.max_uncovered})", stats
+        )
     t = footage.video.shape[0]
     n = cfg.frames or t
     if n > t:
@@ -331,7 +364,7 @@ def tripod_job(cfg: TripodConfig, index: int) -> SceneResult:
     plates, fallback = [], []
     for start in starts:
         if cfg.plate == "sample" and not cfg.clean and n < t:
-            own, unseen = clean_plate(footage.video[start:start + n], holes[start:start + n])
+            own, unseen = clean_plate(footage.video[start : start + n], holes[start : start + n])
             plates.append(np.where(unseen[..., None], plate, own))
             fallback.append(float(unseen.mean()))
         else:
@@ -342,21 +375,35 @@ def tripod_job(cfg: TripodConfig, index: int) -> SceneResult:
     captions = captions if len(captions) == len(plates) else captions * len(plates)
     samples = []
     for k, (start, p, caption) in enumerate(zip(starts, plates, captions)):
-        inp = footage.video[start:start + n]
-        tri = np.where(holes[start:start + n], tm.REMOVE, tm.BACKGROUND).astype(np.uint8)
+        inp = footage.video[start : start + n]
+        tri = np.where(holes[start : start + n], tm.REMOVE, tm.BACKGROUND).astype(np.uint8)
         target = np.repeat(p[None], n, axis=0)
         rng = np.random.default_rng([cfg.seed, index, k])
         move = camera_move(rng, n, *inp.shape[1:3]) if rng.random() < cfg.camera_motion_prob else None
         if move is not None:  # the same synthetic camera for all three
             inp, target, tri = apply_camera(move, inp), apply_camera(move, target), apply_camera(move, tri, nearest=True)
         effect = (np.abs(inp.astype(np.int16) - target).max(-1) > EFFECT_LEVELS) & (tri == tm.BACKGROUND)
-        meta = {"source": SOURCE, "generator": f"genomni.tripod {__version__}", "footage": folder.name,
-                "scene_index": index, "clip_start": start, "fps": footage.fps or DEFAULT_FPS, "frames": n,
-                "object_names": footage.names, "removed_ids": list(range(1, len(footage.names) + 1)), "kept_ids": [],
-                "clean_plate": "clip" if cfg.clean else f"{cfg.plate} plate (effects left out)",
-                "stabilized": stabilized, "camera_move": move,
-                "qc": {"camera_shift_px": stats["camera_shift_px"], "never_uncovered_frac": stats["never_uncovered_frac"],
-                       "effect_frac": float(effect.mean()), "plate_fallback_frac": fallback[k]}}
+        meta = {
+            "source": SOURCE,
+            "generator": f"genomni.tripod {__version__}",
+            "footage": folder.name,
+            "scene_index": index,
+            "clip_start": start,
+            "fps": footage.fps or DEFAULT_FPS,
+            "frames": n,
+            "object_names": footage.names,
+            "removed_ids": list(range(1, len(footage.names) + 1)),
+            "kept_ids": [],
+            "clean_plate": "clip" if cfg.clean else f"{cfg.plate} plate (effects left out)",
+            "stabilized": stabilized,
+            "camera_move": move,
+            "qc": {
+                "camera_shift_px": stats["camera_shift_px"],
+                "never_uncovered_frac": stats["never_uncovered_frac"],
+                "effect_frac": float(effect.mean()),
+                "plate_fallback_frac": fallback[k],
+            },
+        }
         samples.append(Sample(f"tripod-s{index:07d}-c{k:03d}", inp, target, tri, caption, meta).validate())
     return SceneResult(index, samples, 1, None, stats)
 
@@ -370,5 +417,4 @@ def run_tripod(cfg: TripodConfig, opts: RunOptions, skip_bad: bool = False) -> R
             require_folder(folder)
     identity = {"config": asdict(cfg)}
     job = partial(skipping_bad, partial(tripod_job, cfg)) if skip_bad else partial(tripod_job, cfg)
-    return run_generator(SOURCE, identity, len(cfg.inputs), job, opts,
-                         {"source": SOURCE, "config": asdict(cfg)})
+    return run_generator(SOURCE, identity, len(cfg.inputs), job, opts, {"source": SOURCE, "config": asdict(cfg)})

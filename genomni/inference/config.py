@@ -20,18 +20,28 @@ class RemoveConfig(MaskOptions):
     steps: int | None = option(None, "Denoising steps.", show_default=f"the model's recorded inference steps ({DEFAULT_STEPS} if none)")
     guidance: float = option(1.0, "Classifier-free guidance scale (1 = off).")
     seed: int = option(0, "Noise seed.", bounds=SEED_BOUNDS)
-    prompt: str | None = option(None, "Caption of the result (what the clean video shows).",
-                                show_default="the folder's prompt.json or caption.txt, else empty")
+    prompt: str | None = option(
+        None, "Caption of the result (what the clean video shows).", show_default="the folder's prompt.json or caption.txt, else empty"
+    )
     max_side: int | None = option(None, "Working size: long side in pixels.", show_default="the model's training size")
-    size: str | None = option(None, "Exact working size WIDTHxHEIGHT, the aspect not kept (the public gen-omnimatte "
-                                    "inference's sample_size: 672x384 for CogVideoX, 832x480 for Wan); overrides --max-side.",
-                              show_default="the input's aspect at --max-side")
+    size: str | None = option(
+        None,
+        "Exact working size WIDTHxHEIGHT, the aspect not kept (the public gen-omnimatte "
+        "inference's sample_size: 672x384 for CogVideoX, 832x480 for Wan); overrides --max-side.",
+        show_default="the input's aspect at --max-side",
+    )
     window: int | None = option(None, "Frames per temporal window.", show_default="the model's training clip length")
     stride: int | None = option(None, "Frames between window starts.", show_default="3/4 of the window")
-    dilate: int = option(0, "Grow object masks by this many pixels at the input's size (the public gen-omnimatte code "
-                            "grows them by 5, an 11x11 square, at its working size).")
-    names: str | None = option(None, "Object names, comma-separated, in the masks' order: they name the solo videos "
-                                     "and layers.", show_default="the mask files' names")
+    dilate: int = option(
+        0,
+        "Grow object masks by this many pixels at the input's size (the public gen-omnimatte code "
+        "grows them by 5, an 11x11 square, at its working size).",
+    )
+    names: str | None = option(
+        None,
+        "Object names, comma-separated, in the masks' order: they name the solo videos and layers.",
+        show_default="the mask files' names",
+    )
     device: str = option("auto", "auto, cpu or cuda[:N].")
     dtype: str = option("float32", "float32, bf16 or fp16 for the transformer.")
     offload: bool = option(False, "Diffusers model CPU offload: each part on the GPU only while it runs (large models, small GPUs).")
@@ -39,13 +49,19 @@ class RemoveConfig(MaskOptions):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        require([(self.steps is None or self.steps >= 1, "--steps must be >= 1"),
-                 (self.window is None or self.window >= 1, "--window must be >= 1"),
-                 (self.stride is None or self.stride >= 1, "--stride must be >= 1"),
-                 (self.max_side is None or self.max_side >= 8, "--max-side must be >= 8"),
-                 (self.dilate >= 0, "--dilate must be >= 0"),
-                 (self.size is None or re.fullmatch(r"[1-9][0-9]*x[1-9][0-9]*", self.size) is not None,
-                  f"--size must be WIDTHxHEIGHT in pixels, e.g. 672x384, got {self.size!r}")])
+        require(
+            [
+                (self.steps is None or self.steps >= 1, "--steps must be >= 1"),
+                (self.window is None or self.window >= 1, "--window must be >= 1"),
+                (self.stride is None or self.stride >= 1, "--stride must be >= 1"),
+                (self.max_side is None or self.max_side >= 8, "--max-side must be >= 8"),
+                (self.dilate >= 0, "--dilate must be >= 0"),
+                (
+                    self.size is None or re.fullmatch(r"[1-9][0-9]*x[1-9][0-9]*", self.size) is not None,
+                    f"--size must be WIDTHxHEIGHT in pixels, e.g. 672x384, got {self.size!r}",
+                ),
+            ]
+        )
         check_choice("--format", self.format, FORMATS)
         check_choice("--dtype", self.dtype, ("float32", "bf16", "fp16"))
         check_device("--device", self.device)
@@ -60,8 +76,9 @@ class OmnimatteConfig:
     # added at most 0.01 alpha IoU on average over the rule on every input measured (oracle, noisy and refilled inputs,
     # two trained Caspers' outputs) at 460-2,000x the time, so by default a layer is its rule alone; iterations
     # optimize the network first
-    coarse_iters: int = option(0, "Omnimatte iterations at the coarse size (0 with --fine-iters 0: the layer by its rule "
-                                  "alone, no network).")
+    coarse_iters: int = option(
+        0, "Omnimatte iterations at the coarse size (0 with --fine-iters 0: the layer by its rule alone, no network)."
+    )
     fine_iters: int = option(0, "Omnimatte iterations at full size.")
     frames_per_iter: int = 4
     # measured against ground-truth layers (benchmarks/omnimatte.py, README Results): tuned on bench_out/om128,
@@ -80,17 +97,24 @@ class OmnimatteConfig:
         return self.coarse_iters + self.fine_iters > 0
 
     def __post_init__(self) -> None:
-        require([(self.coarse_iters >= 0 and self.fine_iters >= 0, "--coarse-iters and --fine-iters must be >= 0"),
-                 (self.frames_per_iter >= 1 and self.coarse_side >= 16, "frames_per_iter must be >= 1 and coarse_side >= 16")])
+        require(
+            [
+                (self.coarse_iters >= 0 and self.fine_iters >= 0, "--coarse-iters and --fine-iters must be >= 0"),
+                (self.frames_per_iter >= 1 and self.coarse_side >= 16, "frames_per_iter must be >= 1 and coarse_side >= 16"),
+            ]
+        )
 
 
 @dataclass(kw_only=True)
 class LayerOrderConfig:
     """How `decompose` stacks the layers."""
 
-    layer_order: str = option("auto", "Layers bottom to top: auto (from where the masks meet: an object the other "
-                                      "cuts or shrinks is behind it; else the masks' order), given (the masks' order), "
-                                      "or every object's name, comma-separated.")
+    layer_order: str = option(
+        "auto",
+        "Layers bottom to top: auto (from where the masks meet: an object the other "
+        "cuts or shrinks is behind it; else the masks' order), given (the masks' order), "
+        "or every object's name, comma-separated.",
+    )
 
     def __post_init__(self) -> None:
         require([(bool(self.layer_order.strip()), "--layer-order must be auto, given or the objects' names")])

@@ -100,8 +100,15 @@ def layer_workers(layers: int, frames: int, height: int, width: int, cores_each:
     return max(1, min(layers, (os.cpu_count() or 1) // cores_each, by_memory))
 
 
-def _layer_job(solo: np.ndarray, bg: np.ndarray, mask: np.ndarray, others: np.ndarray, ocfg: OmnimatteConfig,
-               threads: int | None, on_frames: Any = None) -> tuple[Layer, float]:
+def _layer_job(
+    solo: np.ndarray,
+    bg: np.ndarray,
+    mask: np.ndarray,
+    others: np.ndarray,
+    ocfg: OmnimatteConfig,
+    threads: int | None,
+    on_frames: Any = None,
+) -> tuple[Layer, float]:
     """One layer in a worker, with its seconds: a spawned process sets its own torch thread count (`threads`); a
     thread (None) leaves the process's as it is, and can report the rule's frames (`on_frames`)."""
     if threads is not None:
@@ -112,14 +119,16 @@ def _layer_job(solo: np.ndarray, bg: np.ndarray, mask: np.ndarray, others: np.nd
     return optimize_layer(solo, bg, mask, ocfg, others=others, on_frames=on_frames), time.time() - t0
 
 
-def optimize_layers(footage: Footage, todo: list[int], out: Path, bg: np.ndarray, ocfg: OmnimatteConfig, workers: int,
-                    bar: Any) -> Iterator[tuple[int, Layer, float]]:
+def optimize_layers(
+    footage: Footage, todo: list[int], out: Path, bg: np.ndarray, ocfg: OmnimatteConfig, workers: int, bar: Any
+) -> Iterator[tuple[int, Layer, float]]:
     """Make the layers of objects `todo` (their solo videos under out/removals): one after another with a
     per-iteration (per-frame for the rule alone) progress bar, or in `workers` threads (layers by the rule: numpy,
     OpenCV and torch release the GIL, measured 1.59x with 2 threads on 2 cores, and no process start-up) or
     spawned processes (optimized layers, each with cores/workers torch threads), yielding (object index, layer,
     seconds) as each finishes. Each layer is seeded by its options alone, so the result does not depend on the
     order."""
+
     def solo_of(i: int) -> np.ndarray:
         return read_video(out / "removals" / output_name(f"solo_{i}", footage.names, "png"))[0]
 
@@ -135,22 +144,35 @@ def optimize_layers(footage: Footage, todo: list[int], out: Path, bg: np.ndarray
             else:
                 on_iter, on_frames = None, frames_bar(i)
             t0 = time.time()
-            layer = optimize_layer(solo_of(i), bg, footage.masks[i], ocfg, on_iter, other_objects(footage.masks, i),
-                                   on_frames)
+            layer = optimize_layer(solo_of(i), bg, footage.masks[i], ocfg, on_iter, other_objects(footage.masks, i), on_frames)
             yield i, layer, time.time() - t0
         return
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 
     if ocfg.optimizes:
-        pool, threads, kind = (ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")),
-                               max(1, (os.cpu_count() or 1) // workers), "processes")
+        pool, threads, kind = (
+            ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")),
+            max(1, (os.cpu_count() or 1) // workers),
+            "processes",
+        )
     else:
         pool, threads, kind = ThreadPoolExecutor(workers), None, "threads"
     task = bar.add_task(f"layers ({workers} {kind})", total=len(todo))
     with pool:
-        futures = {pool.submit(_layer_job, solo_of(i), bg, footage.masks[i], other_objects(footage.masks, i), ocfg,
-                               threads, None if ocfg.optimizes else frames_bar(i)): i for i in todo}
+        futures = {
+            pool.submit(
+                _layer_job,
+                solo_of(i),
+                bg,
+                footage.masks[i],
+                other_objects(footage.masks, i),
+                ocfg,
+                threads,
+                None if ocfg.optimizes else frames_bar(i),
+            ): i
+            for i in todo
+        }
         for fut in as_completed(futures):
             layer, seconds = fut.result()
             bar.advance(task)
@@ -158,8 +180,16 @@ def optimize_layers(footage: Footage, todo: list[int], out: Path, bg: np.ndarray
 
 
 @locks("out_dir")
-def decompose(footage: Footage, model_dir: str, out_dir: str | Path, rcfg: RemoveConfig, ocfg: OmnimatteConfig,
-              resume: bool = False, show_progress: bool = True, layer_order: str = "auto") -> "Decomposition":
+def decompose(
+    footage: Footage,
+    model_dir: str,
+    out_dir: str | Path,
+    rcfg: RemoveConfig,
+    ocfg: OmnimatteConfig,
+    resume: bool = False,
+    show_progress: bool = True,
+    layer_order: str = "auto",
+) -> "Decomposition":
     """Remove every object with Casper, then make one RGBA layer per object, stacked by `layer_order` (see
     `genomni.layer_order.layer_order`); returns the report."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -177,8 +207,7 @@ def decompose(footage: Footage, model_dir: str, out_dir: str | Path, rcfg: Remov
     rcfg = dataclasses.replace(rcfg, format="png", prompt=prompt_for(rcfg, footage))
     removal = remove(footage, model_dir, out / "removals", rcfg, resume=resume, show_progress=show_progress)
     timings = {"remove_s": time.time() - t0}
-    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                        disable=not show_progress)
+    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), disable=not show_progress)
     with progress as bar:
         task = bar.add_task("background and masks", total=1 + len(footage.names))
         bg, _ = read_video(out / "removals" / output_name("background", footage.names, "png"))
@@ -198,27 +227,35 @@ def decompose(footage: Footage, model_dir: str, out_dir: str | Path, rcfg: Remov
         if resume and (out / "layers" / name).is_dir() and record.is_file():
             made = json.loads(record.read_text())
             if made.get("omnimatte") != json.loads(json.dumps(asdict(ocfg))):  # as JSON stores it
-                raise GenomniError(f"--resume: layer {name} in {out} was optimized with other omnimatte options; choose "
-                                   f"a new --out (nothing was changed)")
+                raise GenomniError(
+                    f"--resume: layer {name} in {out} was optimized with other omnimatte options; choose a new --out (nothing was changed)"
+                )
             if made.get("layer_rule", 1) != LAYER_RULE:
-                raise GenomniError(f"--resume: layer {name} in {out} was made by an earlier genomni (layer rule "
-                                   f"{made.get('layer_rule', 1)}, now {LAYER_RULE}); choose a new --out (nothing was changed)")
+                raise GenomniError(
+                    f"--resume: layer {name} in {out} was made by an earlier genomni (layer rule "
+                    f"{made.get('layer_rule', 1)}, now {LAYER_RULE}); choose a new --out (nothing was changed)"
+                )
         else:
             todo.append(i)
     with progress as bar:
-        workers = layer_workers(len(todo), *footage.shape, cores_each=2 if ocfg.optimizes else 1,
-                                objects=len(footage.names))
-        log.info("omnimatte: %d layer(s) to make (%s) with %d worker(s)", len(todo),
-                 f"{ocfg.coarse_iters} + {ocfg.fine_iters} iterations" if ocfg.optimizes else "the rule alone",
-                 workers)
+        workers = layer_workers(len(todo), *footage.shape, cores_each=2 if ocfg.optimizes else 1, objects=len(footage.names))
+        log.info(
+            "omnimatte: %d layer(s) to make (%s) with %d worker(s)",
+            len(todo),
+            f"{ocfg.coarse_iters} + {ocfg.fine_iters} iterations" if ocfg.optimizes else "the rule alone",
+            workers,
+        )
         for i, optimized, seconds in optimize_layers(footage, todo, out, bg, ocfg, workers, bar):
             name = footage.names[i]
             optimized = transfer_from_input(optimized, footage.video, footage.masks[i], other_objects(footage.masks, i))
             write_rgba_folder(out / "layers" / name, optimized.rgba8())
             stats = {k: v for k, v in optimized.stats.items() if k != "config"}
-            atomic_write_bytes(out / "layer_figures" / f"{name}.json",
-                               (json.dumps({"figures": stats, "omnimatte": asdict(ocfg), "layer_rule": LAYER_RULE}, indent=2,
-                                           default=list) + "\n").encode())
+            atomic_write_bytes(
+                out / "layer_figures" / f"{name}.json",
+                (
+                    json.dumps({"figures": stats, "omnimatte": asdict(ocfg), "layer_rule": LAYER_RULE}, indent=2, default=list) + "\n"
+                ).encode(),
+            )
             timings[f"layer_{name}_s"] = seconds
         task = bar.add_task("previews", total=len(footage.names) + 2)
         for i, name in enumerate(footage.names):
@@ -235,15 +272,23 @@ def decompose(footage: Footage, model_dir: str, out_dir: str | Path, rcfg: Remov
         bar.advance(task)
         write_video(out / "previews" / "recomposition.mp4", _even(recomposed), fps)
         bar.advance(task)
-    report = Decomposition(**{
-        "objects": footage.names, "layer_order": stack.order, "layer_order_source": stack.source,
-        "layer_order_evidence": stack.evidence, "fps": fps, "frames": int(footage.shape[0]),
-        "size": [int(footage.shape[1]), int(footage.shape[2])], "model": str(model_dir),
-        "remove": {"config": asdict(rcfg), "plan": removal.plan}, "omnimatte": asdict(ocfg),
-        "layers": figures,
-        "layer_fit_psnr": min(float(f["recon_psnr_before_transfer"]) for f in figures.values()),
-        "recomposition_psnr": psnr_uint8(recomposed, footage.video),
-        "timings": timings,
-    })
+    report = Decomposition(
+        **{
+            "objects": footage.names,
+            "layer_order": stack.order,
+            "layer_order_source": stack.source,
+            "layer_order_evidence": stack.evidence,
+            "fps": fps,
+            "frames": int(footage.shape[0]),
+            "size": [int(footage.shape[1]), int(footage.shape[2])],
+            "model": str(model_dir),
+            "remove": {"config": asdict(rcfg), "plan": removal.plan},
+            "omnimatte": asdict(ocfg),
+            "layers": figures,
+            "layer_fit_psnr": min(float(f["recon_psnr_before_transfer"]) for f in figures.values()),
+            "recomposition_psnr": psnr_uint8(recomposed, footage.video),
+            "timings": timings,
+        }
+    )
     atomic_write_bytes(out / DECOMPOSITION, (json.dumps(asdict(report), indent=2, default=list) + "\n").encode())
     return report

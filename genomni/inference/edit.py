@@ -48,7 +48,7 @@ def move(alpha: np.ndarray, rgb: np.ndarray, dx: float, dy: float, scale: float)
     total = alpha.sum()
     if total <= 0:
         return alpha, rgb
-    yy, xx = np.mgrid[:alpha.shape[1], :alpha.shape[2]]
+    yy, xx = np.mgrid[: alpha.shape[1], : alpha.shape[2]]
     cx, cy = float((alpha * xx).sum() / total), float((alpha * yy).sum() / total)
     m = np.array([[scale, 0, cx - scale * cx + dx], [0, scale, cy - scale * cy + dy]], np.float64)
     h, w = alpha.shape[1:]
@@ -98,8 +98,7 @@ def edit(folder: str | Path, out: str | Path, edits: Edits, overwrite: bool = Fa
         raise GenomniError(f"{folder / DECOMPOSITION}: not valid JSON ({exc})") from exc
     order = report.get("layer_order") if isinstance(report, dict) else None
     if not isinstance(order, list) or not all(isinstance(n, str) and n for n in order):
-        raise GenomniError(f"{folder / DECOMPOSITION}: no layer_order list of layer names; is this a `genomni decompose` "
-                           f"output folder?")
+        raise GenomniError(f"{folder / DECOMPOSITION}: no layer_order list of layer names; is this a `genomni decompose` output folder?")
     unknown = sorted((set(edits.drop) | set(edits.retime) | set(edits.move)) - set(order))
     if unknown:
         raise GenomniError(f"unknown layer(s) {', '.join(unknown)}; this decomposition has {', '.join(order)}")
@@ -113,8 +112,10 @@ def edit(folder: str | Path, out: str | Path, edits: Edits, overwrite: bool = Fa
             continue
         alpha, rgb = read_rgba_folder(folder / "layers" / name)
         if alpha.shape != (t, h, w):
-            raise GenomniError(f"{folder / 'layers' / name}: {alpha.shape[0]} frames of {alpha.shape[2]}x{alpha.shape[1]}, "
-                               f"the background {t} of {w}x{h}; the decomposition is incomplete or damaged")
+            raise GenomniError(
+                f"{folder / 'layers' / name}: {alpha.shape[0]} frames of {alpha.shape[2]}x{alpha.shape[1]}, "
+                f"the background {t} of {w}x{h}; the decomposition is incomplete or damaged"
+            )
         if name in edits.retime:
             alpha, rgb = retime(alpha, rgb, *edits.retime[name])
         if name in edits.move:

@@ -43,8 +43,8 @@ class Layer:
         """(T,H,W,4) uint8 with alpha premultiplication undone (straight alpha, as PNG stores it)."""
         out = np.empty((*self.alpha.shape, 4), np.uint8)
         for i in range(0, len(out), 8):  # eight frames at a time: no clip-sized float temporaries
-            out[i:i + 8, ..., :3] = np.round(self.rgb[i:i + 8] * 255)
-            out[i:i + 8, ..., 3] = np.round(self.alpha[i:i + 8] * 255)
+            out[i : i + 8, ..., :3] = np.round(self.rgb[i : i + 8] * 255)
+            out[i : i + 8, ..., 3] = np.round(self.alpha[i : i + 8] * 255)
         return out
 
 
@@ -53,9 +53,16 @@ def alpha_net(channels: tuple[int, ...]) -> torch.nn.Module:
     from diffusers import UNet2DModel
 
     n = len(channels)
-    return UNet2DModel(in_channels=4, out_channels=1, block_out_channels=channels, layers_per_block=1,
-                       down_block_types=("DownBlock2D",) * n, up_block_types=("UpBlock2D",) * n,
-                       norm_num_groups=min(8, channels[0]), add_attention=False)
+    return UNet2DModel(
+        in_channels=4,
+        out_channels=1,
+        block_out_channels=channels,
+        layers_per_block=1,
+        down_block_types=("DownBlock2D",) * n,
+        up_block_types=("UpBlock2D",) * n,
+        norm_num_groups=min(8, channels[0]),
+        add_attention=False,
+    )
 
 
 def _to_tensor(x: np.ndarray) -> torch.Tensor:
@@ -149,8 +156,14 @@ class _BatchAdam:
     momentum as with dense Adam (the tuned defaults rely on that: with per-frame moments only, held-out alpha IoU
     fell 0.876 -> 0.809)."""
 
-    def __init__(self, param: torch.Tensor, lr: float, moments: torch.dtype = torch.bfloat16,
-                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8):
+    def __init__(
+        self,
+        param: torch.Tensor,
+        lr: float,
+        moments: torch.dtype = torch.bfloat16,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+    ):
         self.param, self.lr, self.betas, self.eps, self.steps = param, lr, betas, eps, 0
         self.m = torch.zeros_like(param, dtype=moments)
         self.v = torch.zeros_like(param, dtype=moments)
@@ -167,23 +180,34 @@ class _BatchAdam:
         grad = torch.zeros((), dtype=self.param.dtype) if self.leaf.grad is None else self.leaf.grad
         with torch.no_grad():
             for k in range(0, self.param.shape[0], 8):  # the moments decay everywhere, eight frames at a time
-                m, v = self.m[k:k + 8].float().mul_(b1), self.v[k:k + 8].float().mul_(b2)
+                m, v = self.m[k : k + 8].float().mul_(b1), self.v[k : k + 8].float().mul_(b2)
                 hit = ((idx >= k) & (idx < k + 8)).nonzero()[:, 0]
                 if len(hit):
                     rows = idx[hit] - k
                     g = grad[hit]
                     m[rows] += (1 - b1) * g
                     v[rows] += (1 - b2) * g * g
-                denom = (v / (1 - b2 ** self.steps)).sqrt_().add_(self.eps)
-                self.param[k:k + 8].addcdiv_(m, denom, value=-self.lr / (1 - b1 ** self.steps))
-                self.m[k:k + 8], self.v[k:k + 8] = m, v
+                denom = (v / (1 - b2**self.steps)).sqrt_().add_(self.eps)
+                self.param[k : k + 8].addcdiv_(m, denom, value=-self.lr / (1 - b1**self.steps))
+                self.m[k : k + 8], self.v[k : k + 8] = m, v
         self.leaf = None
 
 
-def _stage(net: torch.nn.Module, net_opt: torch.optim.Optimizer, solo: torch.Tensor, bg: torch.Tensor, mask: torch.Tensor,
-           need: torch.Tensor, fg_logit: torch.Tensor, iters: int, start: int, cfg: OmnimatteConfig, gen: torch.Generator,
-           on_iter: Callable[[int], None] | None,
-           one_frame_at_a_time: bool = False) -> tuple[torch.Tensor, list[float], float | None]:
+def _stage(
+    net: torch.nn.Module,
+    net_opt: torch.optim.Optimizer,
+    solo: torch.Tensor,
+    bg: torch.Tensor,
+    mask: torch.Tensor,
+    need: torch.Tensor,
+    fg_logit: torch.Tensor,
+    iters: int,
+    start: int,
+    cfg: OmnimatteConfig,
+    gen: torch.Generator,
+    on_iter: Callable[[int], None] | None,
+    one_frame_at_a_time: bool = False,
+) -> tuple[torch.Tensor, list[float], float | None]:
     """Optimize net and a foreground (its logits, `fg_logit`, updated in place) at one resolution; returns them, the
     losses and the seconds
     until a batch's reconstruction first reached TARGET_PSNR dB (None if it never did). The network's optimizer
@@ -196,7 +220,7 @@ def _stage(net: torch.nn.Module, net_opt: torch.optim.Optimizer, solo: torch.Ten
     t = solo.shape[0]
     reached, t0 = None, time.perf_counter()
     for it in range(iters):
-        idx = torch.randperm(t, generator=gen)[:cfg.frames_per_iter]
+        idx = torch.randperm(t, generator=gen)[: cfg.frames_per_iter]
         parts = [slice(k, k + 1) for k in range(len(idx))] if one_frame_at_a_time else [slice(None)]
         net_opt.zero_grad()
         batch = fg_opt.batch(idx)
@@ -232,21 +256,40 @@ def _frames_u8(x: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(x)).permute(0, 3, 1, 2)
 
 
-def _need_chunked(solo: np.ndarray, bg: np.ndarray, mask: np.ndarray, elsewhere: np.ndarray, chunk: int = 8,
-                  on_frames: Callable[[int], None] | None = None) -> torch.Tensor:
+def _need_chunked(
+    solo: np.ndarray,
+    bg: np.ndarray,
+    mask: np.ndarray,
+    elsewhere: np.ndarray,
+    chunk: int = 8,
+    on_frames: Callable[[int], None] | None = None,
+) -> torch.Tensor:
     """(T,1,H,W) float16 `_need` of uint8 clips and bool masks, computed a few frames at a time; `on_frames` hears
     how many frames are done after each chunk."""
     parts = []
     for i in range(0, len(solo), chunk):
-        parts.append(_need(_to_tensor(solo[i:i + chunk]), _to_tensor(bg[i:i + chunk]), _to_tensor(mask[i:i + chunk]),
-                           _to_tensor(elsewhere[i:i + chunk])).half())
+        parts.append(
+            _need(
+                _to_tensor(solo[i : i + chunk]),
+                _to_tensor(bg[i : i + chunk]),
+                _to_tensor(mask[i : i + chunk]),
+                _to_tensor(elsewhere[i : i + chunk]),
+            ).half()
+        )
         if on_frames is not None:
             on_frames(min(i + chunk, len(solo)))
     return torch.cat(parts)
 
 
-def _assemble(solo: torch.Tensor, bg: torch.Tensor, mask: torch.Tensor, need: torch.Tensor,
-              net: torch.nn.Module | None, fg_logit: torch.Tensor | None, on: float) -> tuple[np.ndarray, np.ndarray, float, float | None]:
+def _assemble(
+    solo: torch.Tensor,
+    bg: torch.Tensor,
+    mask: torch.Tensor,
+    need: torch.Tensor,
+    net: torch.nn.Module | None,
+    fg_logit: torch.Tensor | None,
+    on: float,
+) -> tuple[np.ndarray, np.ndarray, float, float | None]:
     """The layer from stored full-size frames, eight at a time: alpha 1 on the object and, where the network's alpha
     exceeds `on` (everywhere without a network), the least alpha (`least_opaque`); the colour that reconstructs the
     solo exactly wherever alpha > 0 (detail transfer). Returns alpha (T,H,W), rgb (T,H,W,3), the summed squared
@@ -258,12 +301,12 @@ def _assemble(solo: torch.Tensor, bg: torch.Tensor, mask: torch.Tensor, need: to
     sq_recon, sq_raw = 0.0, None if net is None else 0.0
     with torch.no_grad():
         for i in range(0, t, 8):
-            s, b, m, nd = _f32(solo[i:i + 8]), _f32(bg[i:i + 8]), _f32(mask[i:i + 8]), _f32(need[i:i + 8])
+            s, b, m, nd = _f32(solo[i : i + 8]), _f32(bg[i : i + 8]), _f32(mask[i : i + 8]), _f32(need[i : i + 8])
             if net is None:
                 alpha, fg = torch.ones_like(m), s
             else:  # the network one frame at a time: its skip connections hold several full-size feature maps per frame
-                alpha = torch.maximum(torch.cat([_alpha(net, s[k:k + 1], nd[k:k + 1]) for k in range(len(s))]), m)
-                fg = torch.sigmoid(fg_logit[i:i + 8])
+                alpha = torch.maximum(torch.cat([_alpha(net, s[k : k + 1], nd[k : k + 1]) for k in range(len(s))]), m)
+                fg = torch.sigmoid(fg_logit[i : i + 8])
                 raw = alpha * fg + (1 - alpha) * b  # what the optimization itself reached
                 sq_raw += float(((raw.double() - s.double()) ** 2).sum())
             alpha = least_opaque(alpha, nd, m, on)
@@ -271,14 +314,20 @@ def _assemble(solo: torch.Tensor, bg: torch.Tensor, mask: torch.Tensor, need: to
             fg = torch.where(alpha > 1e-3, exact, fg)
             recon = alpha * fg + (1 - alpha) * b
             sq_recon += float(((recon.double() - s.double()) ** 2).sum())
-            alpha_out[i:i + 8] = alpha[:, 0].numpy()
-            rgb_out[i:i + 8] = fg.permute(0, 2, 3, 1).numpy()
+            alpha_out[i : i + 8] = alpha[:, 0].numpy()
+            rgb_out[i : i + 8] = fg.permute(0, 2, 3, 1).numpy()
     return alpha_out, rgb_out, sq_recon, sq_raw
 
 
-def optimize_layer(solo: np.ndarray, background: np.ndarray, mask: np.ndarray, cfg: OmnimatteConfig | None = None,
-                   on_iter: Callable[[int], None] | None = None, others: np.ndarray | None = None,
-                   on_frames: Callable[[int], None] | None = None) -> Layer:
+def optimize_layer(
+    solo: np.ndarray,
+    background: np.ndarray,
+    mask: np.ndarray,
+    cfg: OmnimatteConfig | None = None,
+    on_iter: Callable[[int], None] | None = None,
+    others: np.ndarray | None = None,
+    on_frames: Callable[[int], None] | None = None,
+) -> Layer:
     """One RGBA layer from solo (T,H,W,3) uint8, background (same) and the object's mask (T,H,W) bool;
     `others` (T,H,W) bool, the other objects' masks where the video has several (see `_elsewhere`). `on_iter` hears
     each optimization iteration, `on_frames` the frames of the rule's least alpha done so far.
@@ -291,8 +340,10 @@ def optimize_layer(solo: np.ndarray, background: np.ndarray, mask: np.ndarray, c
     stays clip-sized is the per-pixel foreground (with its Adam moments) and the result."""
     cfg = cfg or OmnimatteConfig()
     if solo.shape != background.shape or solo.shape[:3] != mask.shape or (others is not None and others.shape != mask.shape):
-        raise GenomniError(f"solo {solo.shape}, background {background.shape}, mask {mask.shape} and other objects "
-                           f"{None if others is None else others.shape} do not match")
+        raise GenomniError(
+            f"solo {solo.shape}, background {background.shape}, mask {mask.shape} and other objects "
+            f"{None if others is None else others.shape} do not match"
+        )
     t, h, w = mask.shape
     started = time.perf_counter()
     elsewhere = _elsewhere(mask, others)
@@ -305,23 +356,37 @@ def optimize_layer(solo: np.ndarray, background: np.ndarray, mask: np.ndarray, c
         small = (max(8, round(h * scale)), max(8, round(w * scale)))
         net = alpha_net(cfg.channels)
         net_opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
-        s_small = torch.cat([_resize(_to_tensor(solo[i:i + 8]), small) for i in range(0, t, 8)])
-        b_small = torch.cat([_resize(_to_tensor(background[i:i + 8]), small) for i in range(0, t, 8)])
-        m_small = torch.cat([(_resize(_to_tensor(mask[i:i + 8]), small) > 0.5).float() for i in range(0, t, 8)])
-        e_small = torch.cat([(_resize(_to_tensor(elsewhere[i:i + 8]), small) > 0.5).float() for i in range(0, t, 8)])
+        s_small = torch.cat([_resize(_to_tensor(solo[i : i + 8]), small) for i in range(0, t, 8)])
+        b_small = torch.cat([_resize(_to_tensor(background[i : i + 8]), small) for i in range(0, t, 8)])
+        m_small = torch.cat([(_resize(_to_tensor(mask[i : i + 8]), small) > 0.5).float() for i in range(0, t, 8)])
+        e_small = torch.cat([(_resize(_to_tensor(elsewhere[i : i + 8]), small) > 0.5).float() for i in range(0, t, 8)])
         need_small = _need(s_small, b_small, m_small, e_small) if cfg.coarse_iters else None
-        fg_c, loss_c, coarse_35 = _stage(net, net_opt, s_small, b_small, m_small, need_small, _logit(s_small),
-                                         cfg.coarse_iters, 0, cfg, gen, on_iter)
+        fg_c, loss_c, coarse_35 = _stage(
+            net, net_opt, s_small, b_small, m_small, need_small, _logit(s_small), cfg.coarse_iters, 0, cfg, gen, on_iter
+        )
         fine_start = time.perf_counter() - started
     need = _need_chunked(solo, background, mask, elsewhere, on_frames=on_frames)
     if net is not None:
         fg_init = torch.empty((t, 3, h, w))  # the coarse foreground upsampled (or the solo), as logits, 8 frames at a time
         for i in range(0, t, 8):
-            init = _resize(torch.sigmoid(fg_c[i:i + 8]), (h, w), "bilinear") if cfg.coarse_iters else _f32(s_full[i:i + 8])
-            fg_init[i:i + 8] = _logit(init)
+            init = _resize(torch.sigmoid(fg_c[i : i + 8]), (h, w), "bilinear") if cfg.coarse_iters else _f32(s_full[i : i + 8])
+            fg_init[i : i + 8] = _logit(init)
         net.enable_gradient_checkpointing()  # full size: recompute the U-Net's activations in the backward pass
-        fg_f, loss_f, fine_35 = _stage(net, net_opt, s_full, b_full, m_full, need, fg_init, cfg.fine_iters, cfg.coarse_iters,
-                                       cfg, gen, on_iter, one_frame_at_a_time=True)
+        fg_f, loss_f, fine_35 = _stage(
+            net,
+            net_opt,
+            s_full,
+            b_full,
+            m_full,
+            need,
+            fg_init,
+            cfg.fine_iters,
+            cfg.coarse_iters,
+            cfg,
+            gen,
+            on_iter,
+            one_frame_at_a_time=True,
+        )
         net.disable_gradient_checkpointing()
         losses = loss_c + loss_f
         full_35 = None if fine_35 is None else fine_start + fine_35
@@ -329,19 +394,22 @@ def optimize_layer(solo: np.ndarray, background: np.ndarray, mask: np.ndarray, c
     alpha_out, rgb_out, sq_recon, sq_raw = _assemble(s_full, b_full, m_full, need, net, fg_f, cfg.layer_on)
     n = t * h * w * 3
     recon = psnr_of_mse(sq_recon / n)
-    stats = {"recon_psnr": recon,
-             # the optimization's own fit, before detail transfer; the rule's colour is the exact one from the start
-             "recon_psnr_before_transfer": recon if sq_raw is None else psnr_of_mse(sq_raw / n),
-             "alpha_mean": float(alpha_out.mean()),
-             "alpha_outside_mask": float(alpha_out[~mask].mean()) if (~mask).any() else 0.0,
-             "loss_first": losses[0] if losses else None, "loss_last": losses[-1] if losses else None,
-             "coarse_size": None if small is None else list(small),
-             "optimize_s": round(optimize_s, 3),
-             # seconds until a batch of frames reconstructed the solo at TARGET_PSNR dB before transfer: at the coarse
-             # size, and at full size (counted from the start of the layer); None without the optimization
-             "coarse_s_to_35db": None if coarse_35 is None else round(coarse_35, 3),
-             "full_size_s_to_35db": None if full_35 is None else round(full_35, 3),
-             "config": asdict(cfg)}
+    stats = {
+        "recon_psnr": recon,
+        # the optimization's own fit, before detail transfer; the rule's colour is the exact one from the start
+        "recon_psnr_before_transfer": recon if sq_raw is None else psnr_of_mse(sq_raw / n),
+        "alpha_mean": float(alpha_out.mean()),
+        "alpha_outside_mask": float(alpha_out[~mask].mean()) if (~mask).any() else 0.0,
+        "loss_first": losses[0] if losses else None,
+        "loss_last": losses[-1] if losses else None,
+        "coarse_size": None if small is None else list(small),
+        "optimize_s": round(optimize_s, 3),
+        # seconds until a batch of frames reconstructed the solo at TARGET_PSNR dB before transfer: at the coarse
+        # size, and at full size (counted from the start of the layer); None without the optimization
+        "coarse_s_to_35db": None if coarse_35 is None else round(coarse_35, 3),
+        "full_size_s_to_35db": None if full_35 is None else round(full_35, 3),
+        "config": asdict(cfg),
+    }
     return Layer(alpha_out, rgb_out, stats)
 
 
@@ -356,8 +424,8 @@ def transfer_from_input(layer: Layer, video: np.ndarray, mask: np.ndarray, other
     the solo video. Alpha is unchanged."""
     rgb, owned = layer.rgb.astype(np.float32), 0
     for i in range(0, len(video), 8):  # eight frames at a time: a float copy of the whole clip takes gigabytes
-        own = (mask[i:i + 8] | (layer.alpha[i:i + 8] > OPAQUE)) & ~others[i:i + 8]
-        rgb[i:i + 8][own] = video[i:i + 8][own].astype(np.float32) / 255.0
+        own = (mask[i : i + 8] | (layer.alpha[i : i + 8] > OPAQUE)) & ~others[i : i + 8]
+        rgb[i : i + 8][own] = video[i : i + 8][own].astype(np.float32) / 255.0
         owned += int(own.sum())
     return Layer(layer.alpha, rgb, {**layer.stats, "input_transfer_frac": owned / mask.size})
 
@@ -400,6 +468,8 @@ def check_layer_memory(frames: int, height: int, width: int, objects: int = 1) -
     """Refuse, before any work, a clip whose decomposition would need more memory than the machine has."""
     need, have = decompose_memory_bytes(objects, frames, height, width), machine_memory_bytes()
     if need > have:
-        raise GenomniError(f"decomposing {objects} object(s) over {frames} frames at {width}x{height} needs about "
-                           f"{need / 1e9:.1f} GB, more than this machine's {have / 1e9:.1f} GB; downscale the video or "
-                           f"split it into shorter clips")
+        raise GenomniError(
+            f"decomposing {objects} object(s) over {frames} frames at {width}x{height} needs about "
+            f"{need / 1e9:.1f} GB, more than this machine's {have / 1e9:.1f} GB; downscale the video or "
+            f"split it into shorter clips"
+        )

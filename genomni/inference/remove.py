@@ -129,8 +129,12 @@ def keep_bars(frames: np.ndarray, video: np.ndarray, bars: tuple[int, int, int, 
     bar the model lifted by a few levels would otherwise enter the layers as a change."""
     top, bottom, left, right = bars
     h, w = video.shape[1:3]
-    for rows, cols in ((slice(0, top), slice(None)), (slice(h - bottom, h), slice(None)),
-                       (slice(None), slice(0, left)), (slice(None), slice(w - right, w))):
+    for rows, cols in (
+        (slice(0, top), slice(None)),
+        (slice(h - bottom, h), slice(None)),
+        (slice(None), slice(0, left)),
+        (slice(None), slice(w - right, w)),
+    ):
         frames[:, rows, cols] = video[:, rows, cols]
     return frames
 
@@ -211,8 +215,7 @@ class Remover:
         text = model.encode_text([prompt_for(cfg, footage)]).to(model.device)
         uncond = model.encode_text([""]).to(model.device) if cfg.guidance != 1.0 else None
         image = model.encode_image(x)  # the first frame's CLIP tokens, shared by every window (as the public code does)
-        velocity = blended_velocity(lambda a, b, s, e: model.denoise(a, b, s, e, image=image), plan.latent_window,
-                                    plan.latent_stride)
+        velocity = blended_velocity(lambda a, b, s, e: model.denoise(a, b, s, e, image=image), plan.latent_window, plan.latent_stride)
         for name, tri in trimasks_for(masks).items():
             if outputs is not None and name not in outputs:
                 continue
@@ -229,11 +232,12 @@ class Remover:
                     progress.update(task, completed=i + 1)
                 return tensors
 
-            lat = self.pipe.sample(cond, text, self.steps, cfg.seed, cfg.guidance, uncond, velocity=velocity,
-                                   callback_on_step_end=on_step)
+            lat = self.pipe.sample(cond, text, self.steps, cfg.seed, cfg.guidance, uncond, velocity=velocity, callback_on_step_end=on_step)
             if not torch.isfinite(lat).all():
-                raise GenomniError(f"{name}: the model produced values that are not finite (NaN or inf); its weights are "
-                                   f"broken (check the model dir) or --guidance is too large")
+                raise GenomniError(
+                    f"{name}: the model produced values that are not finite (NaN or inf); its weights are "
+                    f"broken (check the model dir) or --guidance is too large"
+                )
             out = model.decode_latents(lat)[0]
             frames = to_uint8(out)[:t]
             yield name, keep_bars(back_to_input_size(frames, footage.video, tri == tm.REMOVE), footage.video, bars)
@@ -267,8 +271,12 @@ def removal_identity(footage: Footage, model_dir: str, cfg: RemoveConfig) -> dic
     sampling options. A resumed run must match it."""
     video = hashlib.sha256(footage.video.tobytes() + str(footage.video.shape).encode()).hexdigest()[:16]
     masks = hashlib.sha256(np.packbits(footage.masks).tobytes() + json.dumps(footage.names).encode()).hexdigest()[:16]
-    return {"video_sha256": video, "masks_sha256": masks, "model_sha256": weights_sha256(model_dir),
-            "config": {k: v for k, v in asdict(cfg).items() if k not in ("device", "offload")}}
+    return {
+        "video_sha256": video,
+        "masks_sha256": masks,
+        "model_sha256": weights_sha256(model_dir),
+        "config": {k: v for k, v in asdict(cfg).items() if k not in ("device", "offload")},
+    }
 
 
 def guard_resume(out: Path, record: str, identity: dict[str, Any], resume: bool, outputs: list[str]) -> None:
@@ -278,21 +286,24 @@ def guard_resume(out: Path, record: str, identity: dict[str, Any], resume: bool,
     if not found:
         return
     if not resume:
-        raise GenomniError(f"{out} already holds {', '.join(found[:3])}; pass --resume to finish that run or choose a "
-                           f"new --out (nothing was changed)")
+        raise GenomniError(
+            f"{out} already holds {', '.join(found[:3])}; pass --resume to finish that run or choose a new --out (nothing was changed)"
+        )
     try:
         before = json.loads((out / record).read_text()).get("identity")
     except (OSError, json.JSONDecodeError, AttributeError):
         before = None
     if before != identity:
         what = [k.replace("_sha256", "") for k in identity if not before or before.get(k) != identity[k]]
-        raise GenomniError(f"--resume: {out} holds a run with a different {', '.join(what) or 'record'}; choose a new --out "
-                           f"(nothing was changed)")
+        raise GenomniError(
+            f"--resume: {out} holds a run with a different {', '.join(what) or 'record'}; choose a new --out (nothing was changed)"
+        )
 
 
 @locks("out_dir")
-def remove(footage: Footage, model_dir: str, out_dir: str | Path, cfg: RemoveConfig, resume: bool = False,
-           show_progress: bool = True) -> RemoveReport:
+def remove(
+    footage: Footage, model_dir: str, out_dir: str | Path, cfg: RemoveConfig, resume: bool = False, show_progress: bool = True
+) -> RemoveReport:
     """Write the background and solo videos of a footage into out_dir; `resume` skips finished ones."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -303,8 +314,7 @@ def remove(footage: Footage, model_dir: str, out_dir: str | Path, cfg: RemoveCon
         log.info("prompt: %r (%s)", cfg.prompt, "from the footage folder" if footage.prompt else "none given")
     h, w = footage.shape[1:]
     if cfg.format == "mp4" and (h % 2 or w % 2):  # before the model runs and anything is written
-        raise GenomniError(f"--format mp4 (H.264) needs even width and height, the clip is {w}x{h}: use --format mkv "
-                           f"(lossless) or png")
+        raise GenomniError(f"--format mp4 (H.264) needs even width and height, the clip is {w}x{h}: use --format mkv (lossless) or png")
     names = ["background"] + [f"solo_{i}" for i in range(len(footage.names))]
     identity = removal_identity(footage, model_dir, cfg)
     guard_resume(out, "remove.json", identity, resume, [output_name(n, footage.names, cfg.format) for n in names])
@@ -320,8 +330,9 @@ def remove(footage: Footage, model_dir: str, out_dir: str | Path, cfg: RemoveCon
     atomic_write_bytes(out / "remove.json", (json.dumps({"identity": identity, "complete": False}, indent=2) + "\n").encode())
     written = []
     if remover is not None:
-        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                      disable=not show_progress) as bar:
+        with Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), disable=not show_progress
+        ) as bar:
             t1 = time.time()
             for name, frames in remover.removals(footage, todo, bar):  # each written as soon as it is done
                 write_video(out / output_name(name, footage.names, cfg.format), frames, fps)
@@ -331,7 +342,16 @@ def remove(footage: Footage, model_dir: str, out_dir: str | Path, cfg: RemoveCon
         plan = asdict(remover.plan(footage.shape))
     else:
         plan = {}
-    report = RemoveReport({n: output_name(n, footage.names, cfg.format) for n in names}, footage.names, written,
-                          [n for n in names if n not in todo], asdict(cfg), str(model_dir), plan, timings, identity)
+    report = RemoveReport(
+        {n: output_name(n, footage.names, cfg.format) for n in names},
+        footage.names,
+        written,
+        [n for n in names if n not in todo],
+        asdict(cfg),
+        str(model_dir),
+        plan,
+        timings,
+        identity,
+    )
     atomic_write_bytes(out / "remove.json", (json.dumps(asdict(report), indent=2, default=list) + "\n").encode())
     return report

@@ -61,13 +61,15 @@ def taper(window: int, overlap: int) -> torch.Tensor:
         x = (torch.arange(ramp, dtype=torch.float32) + 1) / (ramp + 1)
         edge = 0.5 - 0.5 * torch.cos(np.pi * x)
         w[:ramp] = edge
-        w[window - ramp:] = edge.flip(0)
+        w[window - ramp :] = edge.flip(0)
     return w
 
 
-def blended_velocity(fn: Callable[[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor],
-                     window: int, stride: int) -> Callable[[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]:
+def blended_velocity(
+    fn: Callable[[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor], window: int, stride: int
+) -> Callable[[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]:
     """Wrap a velocity function of (latents, cond, sigma, text) so it runs per latent-time window and blends."""
+
     def run(latents: torch.Tensor, cond: torch.Tensor, sigma: torch.Tensor, text: torch.Tensor) -> torch.Tensor:
         length = latents.shape[2]
         starts = window_starts(length, window, stride)
@@ -77,9 +79,9 @@ def blended_velocity(fn: Callable[[torch.Tensor, torch.Tensor, torch.Tensor, tor
         total = torch.zeros_like(latents)
         norm = torch.zeros(length, device=latents.device)
         for s in starts:
-            v = fn(latents[:, :, s:s + window], cond[:, :, s:s + window], sigma, text)
-            total[:, :, s:s + window] += v * weights.view(1, 1, -1, 1, 1)
-            norm[s:s + window] += weights
+            v = fn(latents[:, :, s : s + window], cond[:, :, s : s + window], sigma, text)
+            total[:, :, s : s + window] += v * weights.view(1, 1, -1, 1, 1)
+            norm[s : s + window] += weights
         return total / norm.view(1, 1, -1, 1, 1)
 
     return run

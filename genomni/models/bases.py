@@ -63,8 +63,11 @@ def detect_base(base: Path) -> BaseLayout:
     _check_dir(base, "base model dir")
     root_cfg = base / "config.json"
     if root_cfg.is_file() and "num_heads" in json.loads(root_cfg.read_text()):
-        files = {"vae": _one(base, "*VAE*.pth", "the Wan VAE"), "text_encoder": _one(base, "models_t5_*.pth", "the umT5 encoder"),
-                 "tokenizer": base / "google" / "umt5-xxl"}
+        files = {
+            "vae": _one(base, "*VAE*.pth", "the Wan VAE"),
+            "text_encoder": _one(base, "models_t5_*.pth", "the umT5 encoder"),
+            "tokenizer": base / "google" / "umt5-xxl",
+        }
         _check_dir(files["tokenizer"], f"{base.name}/google/umt5-xxl: tokenizer folder")
         clip = sorted(base.glob("models_clip_*.pth"))
         if clip:
@@ -74,17 +77,21 @@ def detect_base(base: Path) -> BaseLayout:
         name = _class_name(base / "transformer")
         kinds = {"WanTransformer3DModel": "wan", "WanVACETransformer3DModel": "wan-vace", "CogVideoXTransformer3DModel": "cogvideox"}
         if name not in kinds:
-            raise GenomniError(f"{base}/transformer holds {name or 'no diffusers config'}, not WanTransformer3DModel, "
-                               f"WanVACETransformer3DModel or CogVideoXTransformer3DModel; supply a Wan2.1 diffusers dir "
-                               f"(e.g. Wan2.1-T2V-1.3B-Diffusers) or CogVideoX-Fun-V1.5-5b-InP")
+            raise GenomniError(
+                f"{base}/transformer holds {name or 'no diffusers config'}, not WanTransformer3DModel, "
+                f"WanVACETransformer3DModel or CogVideoXTransformer3DModel; supply a Wan2.1 diffusers dir "
+                f"(e.g. Wan2.1-T2V-1.3B-Diffusers) or CogVideoX-Fun-V1.5-5b-InP"
+            )
         for part in ("vae", "text_encoder", "tokenizer", "scheduler"):
             _check_dir(base / part, f"{base.name}/{part}: base folder")
         vae = "AutoencoderKLCogVideoX" if kinds[name] == "cogvideox" else "AutoencoderKLWan"
         if _class_name(base / "vae") != vae:
             raise GenomniError(f"{base}/vae holds {_class_name(base / 'vae') or 'no diffusers config'}, not {vae}")
         return BaseLayout(kinds[name], {})
-    raise GenomniError(f"{base} is neither a diffusers Wan2.1 dir (transformer/, vae/, ...) nor a VideoX-Fun Wan2.1-Fun "
-                       f"folder (config.json, diffusion_pytorch_model.safetensors, Wan2.1_VAE.pth, ...)")
+    raise GenomniError(
+        f"{base} is neither a diffusers Wan2.1 dir (transformer/, vae/, ...) nor a VideoX-Fun Wan2.1-Fun "
+        f"folder (config.json, diffusion_pytorch_model.safetensors, Wan2.1_VAE.pth, ...)"
+    )
 
 
 def _link_or_copy(src: Path, dst: Path) -> None:
@@ -123,23 +130,43 @@ def _diffusers_base(base: Path, kind: str, out: Path, dtype: torch.dtype) -> Pat
     z, inc = vae.config.z_dim, transformer.config.in_channels
     image = transformer.config.get("image_dim") is not None
     if kind == "wan-vace":
-        config = CasperConfig(latent_channels=z, mask_channels=spatial * spatial, spatial_scale=spatial,
-                              temporal_scale=temporal, max_text_tokens=512, layout="vace", base=str(base))
+        config = CasperConfig(
+            latent_channels=z,
+            mask_channels=spatial * spatial,
+            spatial_scale=spatial,
+            temporal_scale=temporal,
+            max_text_tokens=512,
+            layout="vace",
+            base=str(base),
+        )
         if transformer.config.vace_in_channels != config.in_channels:
-            raise GenomniError(f"{base}/transformer: VACE context of {transformer.config.vace_in_channels} channels, "
-                               f"expected {config.in_channels} (2 latents + {spatial}x{spatial} mask)")
+            raise GenomniError(
+                f"{base}/transformer: VACE context of {transformer.config.vace_in_channels} channels, "
+                f"expected {config.in_channels} (2 latents + {spatial}x{spatial} mask)"
+            )
     elif inc == 2 * z + temporal:
-        config = CasperConfig(latent_channels=z, mask_channels=temporal, spatial_scale=spatial, temporal_scale=temporal,
-                              max_text_tokens=512, layout="fun-inp", image_encoder=image, base=str(base))
+        config = CasperConfig(
+            latent_channels=z,
+            mask_channels=temporal,
+            spatial_scale=spatial,
+            temporal_scale=temporal,
+            max_text_tokens=512,
+            layout="fun-inp",
+            image_encoder=image,
+            base=str(base),
+        )
         if image:
             _check_dir(base / "image_encoder", f"{base.name}/image_encoder: the transformer has an image branch; folder")
     elif inc == z:
-        config = CasperConfig(latent_channels=z, mask_channels=temporal * spatial * spatial, spatial_scale=spatial,
-                              temporal_scale=temporal, base=str(base))
+        config = CasperConfig(
+            latent_channels=z, mask_channels=temporal * spatial * spatial, spatial_scale=spatial, temporal_scale=temporal, base=str(base)
+        )
         transformer = widen_input(transformer, z + config.mask_channels)
     else:
-        raise GenomniError(f"{base}/transformer takes {inc} input channels; expected {z} (text-to-video) or "
-                           f"{2 * z + temporal} (image-to-video / Fun-InP) for a VAE of {z} latent channels")
+        raise GenomniError(
+            f"{base}/transformer takes {inc} input channels; expected {z} (text-to-video) or "
+            f"{2 * z + temporal} (image-to-video / Fun-InP) for a VAE of {z} latent channels"
+        )
     return _write_model_dir(out, base, transformer, config)
 
 
@@ -152,20 +179,31 @@ def _cogvideox_base(base: Path, out: Path, dtype: torch.dtype, casper: Path | No
     spatial, temporal = vae_scales(vae)
     z, inc = vae.config.latent_channels, transformer.config.in_channels
     if inc != 2 * z + 1:
-        raise GenomniError(f"{base}/transformer takes {inc} input channels, not {2 * z + 1}: supply an InP model "
-                           f"(CogVideoX-Fun-V1.5-5b-InP), the base the public Casper was trained from")
+        raise GenomniError(
+            f"{base}/transformer takes {inc} input channels, not {2 * z + 1}: supply an InP model "
+            f"(CogVideoX-Fun-V1.5-5b-InP), the base the public Casper was trained from"
+        )
     if casper is not None:
         from .wan_original import read_weights
 
         tuned, own = read_weights(casper), transformer.state_dict()
         bad = sorted(set(tuned) - set(own)) or [k for k in tuned if tuned[k].shape != own[k].shape]
         if bad:
-            raise GenomniError(f"{casper}: {bad[0]} does not match {base}/transformer ({len(bad)} tensor(s)); "
-                               f"is this the Casper checkpoint for this base?")
+            raise GenomniError(
+                f"{casper}: {bad[0]} does not match {base}/transformer ({len(bad)} tensor(s)); is this the Casper checkpoint for this base?"
+            )
         transformer.load_state_dict(tuned, strict=False)
-    config = CasperConfig(backbone="cogvideox", latent_channels=z, mask_channels=1, spatial_scale=spatial,
-                          temporal_scale=temporal, max_text_tokens=int(transformer.config.max_text_seq_length),
-                          layout="cog-inp", base=str(base), extra={"reference_noise": COG_REFERENCE_NOISE, **extra})
+    config = CasperConfig(
+        backbone="cogvideox",
+        latent_channels=z,
+        mask_channels=1,
+        spatial_scale=spatial,
+        temporal_scale=temporal,
+        max_text_tokens=int(transformer.config.max_text_seq_length),
+        layout="cog-inp",
+        base=str(base),
+        extra={"reference_noise": COG_REFERENCE_NOISE, **extra},
+    )
     scheduler = None
     if casper is not None:  # the public Casper samples with diffusers' DDIMScheduler ("DDIM_Origin") from this config
         from diffusers import DDIMScheduler
@@ -174,8 +212,9 @@ def _cogvideox_base(base: Path, out: Path, dtype: torch.dtype, casper: Path | No
     return _write_model_dir(out, base, transformer, config, scheduler)
 
 
-def _videox_base(base: Path, files: dict[str, Path], out: Path, casper: Path | None, lora: Path | None,
-                 lora_weight: float, extra: dict[str, Any]) -> Path:
+def _videox_base(
+    base: Path, files: dict[str, Path], out: Path, casper: Path | None, lora: Path | None, lora_weight: float, extra: dict[str, Any]
+) -> Path:
     """Convert a VideoX-Fun Wan2.1-Fun folder (with a Casper fine-tune or LoRA applied) into a Casper dir."""
     from diffusers import FlowMatchEulerDiscreteScheduler
     from transformers import AutoTokenizer
@@ -187,20 +226,37 @@ def _videox_base(base: Path, files: dict[str, Path], out: Path, casper: Path | N
     spatial, temporal = vae_scales(vae)
     z, inc = vae.config.z_dim, transformer.config.in_channels
     if inc != 2 * z + temporal:
-        raise GenomniError(f"{base}: the DiT takes {inc} input channels, not {2 * z + temporal}; supply an InP model "
-                           f"(Wan2.1-Fun-1.3B-InP or Wan2.1-Fun-14B-InP), the base the public Casper was trained from")
+        raise GenomniError(
+            f"{base}: the DiT takes {inc} input channels, not {2 * z + temporal}; supply an InP model "
+            f"(Wan2.1-Fun-1.3B-InP or Wan2.1-Fun-14B-InP), the base the public Casper was trained from"
+        )
     image = transformer.config.image_dim is not None
     if image and "image_encoder" not in files:
         raise GenomniError(f"{base}: the DiT has an image branch but no models_clip_*.pth is beside it; supply it")
-    config = CasperConfig(latent_channels=z, mask_channels=temporal, spatial_scale=spatial, temporal_scale=temporal,
-                          max_text_tokens=512, layout="fun-inp", image_encoder=image, base=str(base), extra=extra)
+    config = CasperConfig(
+        latent_channels=z,
+        mask_channels=temporal,
+        spatial_scale=spatial,
+        temporal_scale=temporal,
+        max_text_tokens=512,
+        layout="fun-inp",
+        image_encoder=image,
+        base=str(base),
+        extra=extra,
+    )
     try:
         tokenizer = AutoTokenizer.from_pretrained(files["tokenizer"])
     except (OSError, ValueError) as exc:
         raise GenomniError(f"{files['tokenizer']}: cannot load the tokenizer ({str(exc).splitlines()[0]})") from exc
-    model = CasperModel(transformer, vae, load_t5(files["text_encoder"]), tokenizer,
-                        FlowMatchEulerDiscreteScheduler(num_train_timesteps=1000, shift=VIDEOX_FUN_SHIFT), config,
-                        load_clip_vision(files["image_encoder"]) if image else None)
+    model = CasperModel(
+        transformer,
+        vae,
+        load_t5(files["text_encoder"]),
+        tokenizer,
+        FlowMatchEulerDiscreteScheduler(num_train_timesteps=1000, shift=VIDEOX_FUN_SHIFT),
+        config,
+        load_clip_vision(files["image_encoder"]) if image else None,
+    )
     model.save_pretrained(out)
     log.info("Casper dir %s from the VideoX-Fun folder %s", out, base)
     return out
@@ -219,29 +275,37 @@ def init_from_base(base: str | os.PathLike, out: str | os.PathLike, dtype: torch
     return _diffusers_base(base, layout.kind, out, dtype)
 
 
-def import_gen_omnimatte(base: str | os.PathLike, out: str | os.PathLike, transformer: str | os.PathLike | None = None,
-                         lora: str | os.PathLike | None = None, lora_weight: float = 1.0) -> Path:
+def import_gen_omnimatte(
+    base: str | os.PathLike,
+    out: str | os.PathLike,
+    transformer: str | os.PathLike | None = None,
+    lora: str | os.PathLike | None = None,
+    lora_weight: float = 1.0,
+) -> Path:
     """A Casper dir from a released gen-omnimatte Casper checkpoint on the base it was trained from, recording the
     released models' inference settings: the CogVideoX-Fun-V1.5-5b-InP full fine-tune (`transformer`, diffusers
     key names), the Wan2.1-Fun-1.3B-InP full fine-tune (`transformer`, the original DiT naming) or the
     Wan2.1-Fun-14B-InP LoRA (`lora`, VideoX-Fun format) on the VideoX-Fun folder as downloaded."""
     base, out = Path(base), Path(out)
     if transformer is None and lora is None:
-        raise GenomniError("give --transformer CASPER.safetensors (CogVideoX-5B or Wan2.1-1.3B Casper) or "
-                           "--lora CASPER_LORA.safetensors (Wan2.1-14B Casper)")
+        raise GenomniError(
+            "give --transformer CASPER.safetensors (CogVideoX-5B or Wan2.1-1.3B Casper) or "
+            "--lora CASPER_LORA.safetensors (Wan2.1-14B Casper)"
+        )
     layout = detect_base(base)
     if layout.kind not in ("videox-wan", "cogvideox"):
-        raise GenomniError(f"{base}: the released Casper checkpoints apply to the base they were trained from "
-                           f"(CogVideoX-Fun-V1.5-5b-InP, or the Wan2.1-Fun-1.3B/14B-InP folder as downloaded)")
+        raise GenomniError(
+            f"{base}: the released Casper checkpoints apply to the base they were trained from "
+            f"(CogVideoX-Fun-V1.5-5b-InP, or the Wan2.1-Fun-1.3B/14B-InP folder as downloaded)"
+        )
     if out.exists():
         raise GenomniError(f"{out} already exists; choose a new --out (nothing was changed)")
-    source = {"source": "gen-omnimatte", "casper_weights": str(transformer or ""), "lora": str(lora or ""),
-              "lora_weight": lora_weight}
+    source = {"source": "gen-omnimatte", "casper_weights": str(transformer or ""), "lora": str(lora or ""), "lora_weight": lora_weight}
     if layout.kind == "cogvideox":
         if lora is not None:
             raise GenomniError("the released CogVideoX Casper is a full fine-tune: give --transformer, not --lora")
         return _cogvideox_base(base, out, torch.float32, Path(transformer), {**GEN_OMNIMATTE_COG, **source})
     extra = {**GEN_OMNIMATTE_WAN, **source}
-    return _videox_base(base, layout.files, out, Path(transformer) if transformer else None,
-                        Path(lora) if lora else None, lora_weight, extra)
-
+    return _videox_base(
+        base, layout.files, out, Path(transformer) if transformer else None, Path(lora) if lora else None, lora_weight, extra
+    )

@@ -83,19 +83,30 @@ class CasperConfig:
     def __post_init__(self) -> None:
         """Values no model can have are refused here, so a damaged casper.json is one line, not a traceback later
         (or, for inference_steps 0, a silent default)."""
+
         def positive_int(v: Any) -> bool:
             return isinstance(v, int) and not isinstance(v, bool) and v >= 1
 
         extra = self.extra
         clip = extra.get("train_clip")
-        problems = [(self.backbone not in BACKBONES, f"backbone must be one of {', '.join(BACKBONES)}, got {self.backbone!r}"),
-                    (self.layout not in LAYOUTS, f"layout must be one of {', '.join(LAYOUTS)}, got {self.layout!r}")]
-        problems += [(not positive_int(getattr(self, k)), f"{k} must be an integer >= 1, got {getattr(self, k)!r}")
-                     for k in ("latent_channels", "mask_channels", "spatial_scale", "temporal_scale", "max_text_tokens")]
-        problems += [(k in extra and extra[k] is not None and not positive_int(extra[k]),
-                      f"extra.{k} must be an integer >= 1, got {extra.get(k)!r}") for k in ("inference_steps", "inference_stride")]
-        problems.append((clip is not None and not (isinstance(clip, list) and len(clip) == 3 and all(map(positive_int, clip))),
-                         f"extra.train_clip must be [frames, height, width] of integers >= 1, got {clip!r}"))
+        problems = [
+            (self.backbone not in BACKBONES, f"backbone must be one of {', '.join(BACKBONES)}, got {self.backbone!r}"),
+            (self.layout not in LAYOUTS, f"layout must be one of {', '.join(LAYOUTS)}, got {self.layout!r}"),
+        ]
+        problems += [
+            (not positive_int(getattr(self, k)), f"{k} must be an integer >= 1, got {getattr(self, k)!r}")
+            for k in ("latent_channels", "mask_channels", "spatial_scale", "temporal_scale", "max_text_tokens")
+        ]
+        problems += [
+            (k in extra and extra[k] is not None and not positive_int(extra[k]), f"extra.{k} must be an integer >= 1, got {extra.get(k)!r}")
+            for k in ("inference_steps", "inference_stride")
+        ]
+        problems.append(
+            (
+                clip is not None and not (isinstance(clip, list) and len(clip) == 3 and all(map(positive_int, clip))),
+                f"extra.train_clip must be [frames, height, width] of integers >= 1, got {clip!r}",
+            )
+        )
         require([(not bad, message) for bad, message in problems])
 
     @property
@@ -177,8 +188,9 @@ def vae_scales(vae: Any) -> tuple[int, int]:
 
 def _check_grid(t: int, h: int, w: int, spatial: int, temporal: int) -> None:
     if (t - 1) % temporal or h % spatial or w % spatial:
-        raise GenomniError(f"trimask of {t} frames at {h}x{w} does not fit the VAE grid "
-                           f"(frames must be {temporal}n+1, sides multiples of {spatial})")
+        raise GenomniError(
+            f"trimask of {t} frames at {h}x{w} does not fit the VAE grid (frames must be {temporal}n+1, sides multiples of {spatial})"
+        )
 
 
 def _known(mask: torch.Tensor) -> torch.Tensor:
@@ -247,8 +259,9 @@ def cogvideox_rope(transformer: Any, frames: int, height: int, width: int, devic
         crops = get_resize_crop_region_for_grid((gh, gw), bw, bh)
         cos, sin = get_3d_rotary_pos_embed(c.attention_head_dim, crops, (gh, gw), temporal_size=frames)
     else:
-        cos, sin = get_3d_rotary_pos_embed(c.attention_head_dim, None, (gh, gw), temporal_size=(frames + pt - 1) // pt,
-                                           grid_type="slice", max_size=(bh, bw))
+        cos, sin = get_3d_rotary_pos_embed(
+            c.attention_head_dim, None, (gh, gw), temporal_size=(frames + pt - 1) // pt, grid_type="slice", max_size=(bh, bw)
+        )
     return cos.to(device), sin.to(device)
 
 
@@ -347,8 +360,16 @@ def load_diffusers_model(path: Path, dtype: torch.dtype = torch.float32) -> Any:
 class CasperModel:
     """The parts of a Casper model and the operations training and inference share."""
 
-    def __init__(self, transformer: Any, vae: Any | None, text_encoder: Any, tokenizer: Any, scheduler: Any,
-                 config: CasperConfig, image_encoder: Any | None = None):
+    def __init__(
+        self,
+        transformer: Any,
+        vae: Any | None,
+        text_encoder: Any,
+        tokenizer: Any,
+        scheduler: Any,
+        config: CasperConfig,
+        image_encoder: Any | None = None,
+    ):
         self.transformer, self.vae, self.text_encoder = transformer, vae, text_encoder
         self.image_encoder = image_encoder
         if image_encoder is not None:
@@ -376,8 +397,10 @@ class CasperModel:
         path = Path(path)
         _check_dir(path, "Casper model dir")
         if not (path / CASPER_FILE).is_file():
-            raise GenomniError(f"{path} is not a Casper model dir (no {CASPER_FILE}); build one with "
-                               f"`genomni train init --base WAN_DIR --out DIR` or `--preset tiny`")
+            raise GenomniError(
+                f"{path} is not a Casper model dir (no {CASPER_FILE}); build one with "
+                f"`genomni train init --base WAN_DIR --out DIR` or `--preset tiny`"
+            )
         config = read_casper_config(path / CASPER_FILE)
         if config.backbone not in BACKBONES:
             raise GenomniError(f"{path}: backbone {config.backbone!r} is not supported by this genomni ({', '.join(BACKBONES)})")
@@ -396,8 +419,9 @@ class CasperModel:
             raise GenomniError(f"{path}: layout {config.layout!r} is not supported by this genomni ({', '.join(LAYOUTS)})")
         key = "vace_in_channels" if config.layout == "vace" else "in_channels"
         if transformer.config.get(key) != config.in_channels:
-            raise GenomniError(f"{path}: transformer has {transformer.config.get(key)} {key.replace('_', ' ')}, "
-                               f"casper.json expects {config.in_channels}")
+            raise GenomniError(
+                f"{path}: transformer has {transformer.config.get(key)} {key.replace('_', ' ')}, casper.json expects {config.in_channels}"
+            )
         return cls(transformer, vae, text_encoder, tokenizer, scheduler, config, image_encoder)
 
     def save_pretrained(self, path: str | os.PathLike, transformer: Any | None = None) -> Path:
@@ -447,22 +471,27 @@ class CasperModel:
         embedding (a Wan transformer's `rope_max_seq_len` positions per axis) cannot take."""
         c, side = self.config, self.size_multiple
         if (frames - 1) % c.frame_multiple or height % side or width % side:
-            raise GenomniError(f"clips of {frames} frames at {width}x{height} do not fit this model: frames must be "
-                               f"{c.frame_multiple}n+1 and sides multiples of {side}")
+            raise GenomniError(
+                f"clips of {frames} frames at {width}x{height} do not fit this model: frames must be "
+                f"{c.frame_multiple}n+1 and sides multiples of {side}"
+            )
         tc = self.transformer.config
         if self.config.backbone == "cogvideox" and tc.get("patch_size_t"):
             hmax, wmax = tc.sample_height * c.spatial_scale, tc.sample_width * c.spatial_scale
             if height > hmax or width > wmax:
-                raise GenomniError(f"clips at {width}x{height} exceed this CogVideoX model's position grid ({wmax}x{hmax} px): "
-                                   f"use a smaller --max-side")
+                raise GenomniError(
+                    f"clips at {width}x{height} exceed this CogVideoX model's position grid ({wmax}x{hmax} px): use a smaller --max-side"
+                )
         limit = self.transformer.config.get("rope_max_seq_len")
         if limit:
             t_patch = self.transformer.config.patch_size[0]
             latent_frames = (1 + (frames - 1) // c.temporal_scale) // t_patch
             if max(height, width) // side > limit or latent_frames > limit:
-                raise GenomniError(f"clips of {frames} frames at {width}x{height} exceed this model's position embedding "
-                                   f"({limit} positions per axis): use at most {limit * side} px per side "
-                                   f"(--max-side) and {(limit * t_patch - 1) * c.temporal_scale + 1} frames per window (--window)")
+                raise GenomniError(
+                    f"clips of {frames} frames at {width}x{height} exceed this model's position embedding "
+                    f"({limit} positions per axis): use at most {limit * side} px per side "
+                    f"(--max-side) and {(limit * t_patch - 1) * c.temporal_scale + 1} frames per window (--window)"
+                )
 
     @property
     def codec_device(self) -> torch.device:
@@ -498,8 +527,7 @@ class CasperModel:
         if self.vae is None:
             return trimask * 2.0 - 1.0
         c = self.config
-        encode = {"genomni": encode_trimask, "fun-inp": encode_known_mask, "vace": encode_vace_mask,
-                  "cog-inp": encode_cog_mask}[c.layout]
+        encode = {"genomni": encode_trimask, "fun-inp": encode_known_mask, "vace": encode_vace_mask, "cog-inp": encode_cog_mask}[c.layout]
         out = encode(trimask, c.spatial_scale, c.temporal_scale)
         return out * self.vae.config.scaling_factor if c.layout == "cog-inp" else out
 
@@ -524,8 +552,7 @@ class CasperModel:
     @torch.no_grad()
     def encode_text(self, captions: list[str]) -> torch.Tensor:
         """Captions -> (B, max_text_tokens, D) embeddings, zeroed past each caption's end (as Wan does)."""
-        tok = self.tokenizer(captions, padding="max_length", max_length=self.config.max_text_tokens,
-                             truncation=True, return_tensors="pt")
+        tok = self.tokenizer(captions, padding="max_length", max_length=self.config.max_text_tokens, truncation=True, return_tensors="pt")
         ids, mask = tok.input_ids.to(self.device), tok.attention_mask.to(self.device)
         if self.config.backbone == "cogvideox":  # CogVideoX encodes the padded sequence whole, as it was trained
             return self.text_encoder(input_ids=ids).last_hidden_state
@@ -563,10 +590,17 @@ class CasperModel:
         """What the pixel backbone's correction is added to: the pre-filled input, or the input itself."""
         c = self.config.latent_channels
         start = c + self.config.mask_channels if self.config.prefill else 0
-        return cond[:, start:start + c].float()
+        return cond[:, start : start + c].float()
 
-    def predict(self, noisy: torch.Tensor, cond: torch.Tensor, sigma: torch.Tensor, text: torch.Tensor,
-                transformer: Any | None = None, image: torch.Tensor | None = None) -> torch.Tensor:
+    def predict(
+        self,
+        noisy: torch.Tensor,
+        cond: torch.Tensor,
+        sigma: torch.Tensor,
+        text: torch.Tensor,
+        transformer: Any | None = None,
+        image: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         """What the network is trained to output: the velocity (wan) or the clean video (pixel: the input
         video in `cond` plus the network's correction). `image`: `encode_image`'s tokens, for image branches."""
         net = transformer or self.transformer
@@ -590,12 +624,20 @@ class CasperModel:
         if t % pt:
             x = torch.cat([x, x[:, :, -1:].expand(-1, -1, pt - t % pt, -1, -1)], dim=2)
         rope = cogvideox_rope(net, x.shape[2], x.shape[3], x.shape[4], x.device)
-        out = net(hidden_states=x.permute(0, 2, 1, 3, 4), encoder_hidden_states=text, timestep=timestep,
-                  image_rotary_emb=rope, return_dict=False)[0]
+        out = net(
+            hidden_states=x.permute(0, 2, 1, 3, 4), encoder_hidden_states=text, timestep=timestep, image_rotary_emb=rope, return_dict=False
+        )[0]
         return out.permute(0, 2, 1, 3, 4)[:, :, :t].float()
 
-    def denoise(self, noisy: torch.Tensor, cond: torch.Tensor, sigma: torch.Tensor, text: torch.Tensor,
-                transformer: Any | None = None, image: torch.Tensor | None = None) -> torch.Tensor:
+    def denoise(
+        self,
+        noisy: torch.Tensor,
+        cond: torch.Tensor,
+        sigma: torch.Tensor,
+        text: torch.Tensor,
+        transformer: Any | None = None,
+        image: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         """What the scheduler steps with at noise level sigma in [0,1]: the flow-matching velocity (noise - clean), or
         for CogVideoX the v-prediction at timestep 1000*sigma (its DDIM scheduler takes it as it is)."""
         pred = self.predict(noisy, cond, sigma, text, transformer, image)
@@ -604,8 +646,16 @@ class CasperModel:
         s = sigma.float().clamp(min=MIN_SIGMA).view(-1, 1, 1, 1, 1)
         return (noisy.float() - pred) / s  # x_s = (1-s) x0 + s eps  =>  eps - x0 = (x_s - x0) / s
 
-    def loss(self, x0: torch.Tensor, cond: torch.Tensor, eps: torch.Tensor, sigma: torch.Tensor, text: torch.Tensor,
-             transformer: Any | None = None, image: torch.Tensor | None = None) -> torch.Tensor:
+    def loss(
+        self,
+        x0: torch.Tensor,
+        cond: torch.Tensor,
+        eps: torch.Tensor,
+        sigma: torch.Tensor,
+        text: torch.Tensor,
+        transformer: Any | None = None,
+        image: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         """Flow-matching loss at noise level sigma: MSE on the velocity (wan, as Wan trains) or on the clean
         video (pixel; the velocity loss would weight it by 1/sigma^2 and explode near sigma 0)."""
         if self.config.backbone == "cogvideox":  # DDPM v-prediction, as CogVideoX trains

@@ -24,10 +24,42 @@ from ..errors import GenomniError
 
 # The Wan2.1 VAE's per-channel latent statistics (z_dim 16), as the original VAE code defines them: they are
 # properties of the trained weights, not stored in Wan2.1_VAE.pth.
-WAN_LATENTS_MEAN = [-0.7571, -0.7089, -0.9113, 0.1075, -0.1745, 0.9653, -0.1517, 1.5508,
-                    0.4134, -0.0715, 0.5517, -0.3632, -0.1922, -0.9497, 0.2503, -0.2921]
-WAN_LATENTS_STD = [2.8184, 1.4541, 2.3275, 2.6558, 1.2196, 1.7708, 2.6052, 2.0743,
-                   3.2687, 2.1526, 2.8652, 1.5579, 1.6382, 1.1253, 2.8251, 1.9160]
+WAN_LATENTS_MEAN = [
+    -0.7571,
+    -0.7089,
+    -0.9113,
+    0.1075,
+    -0.1745,
+    0.9653,
+    -0.1517,
+    1.5508,
+    0.4134,
+    -0.0715,
+    0.5517,
+    -0.3632,
+    -0.1922,
+    -0.9497,
+    0.2503,
+    -0.2921,
+]
+WAN_LATENTS_STD = [
+    2.8184,
+    1.4541,
+    2.3275,
+    2.6558,
+    1.2196,
+    1.7708,
+    2.6052,
+    2.0743,
+    3.2687,
+    2.1526,
+    2.8652,
+    1.5579,
+    1.6382,
+    1.1253,
+    2.8251,
+    1.9160,
+]
 CLIP_VISION_HEADS = 16  # Wan's image encoder is always open-clip ViT-H/14 (16 heads); head counts are not in the file
 CLIP_MEAN, CLIP_STD = (0.48145466, 0.4578275, 0.40821073), (0.26862954, 0.26130258, 0.27577711)
 
@@ -47,13 +79,20 @@ _DIT_RENAMES = [
     (".modulation", ".scale_shift_table"),
     (".ffn.0.", ".ffn.net.0.proj."),
     (".ffn.2.", ".ffn.net.2."),
-    (".self_attn.q.", ".attn1.to_q."), (".self_attn.k.", ".attn1.to_k."),
-    (".self_attn.v.", ".attn1.to_v."), (".self_attn.o.", ".attn1.to_out.0."),
-    (".self_attn.norm_q.", ".attn1.norm_q."), (".self_attn.norm_k.", ".attn1.norm_k."),
-    (".cross_attn.q.", ".attn2.to_q."), (".cross_attn.k.", ".attn2.to_k."),
-    (".cross_attn.v.", ".attn2.to_v."), (".cross_attn.o.", ".attn2.to_out.0."),
-    (".cross_attn.norm_q.", ".attn2.norm_q."), (".cross_attn.norm_k.", ".attn2.norm_k."),
-    (".cross_attn.k_img.", ".attn2.add_k_proj."), (".cross_attn.v_img.", ".attn2.add_v_proj."),
+    (".self_attn.q.", ".attn1.to_q."),
+    (".self_attn.k.", ".attn1.to_k."),
+    (".self_attn.v.", ".attn1.to_v."),
+    (".self_attn.o.", ".attn1.to_out.0."),
+    (".self_attn.norm_q.", ".attn1.norm_q."),
+    (".self_attn.norm_k.", ".attn1.norm_k."),
+    (".cross_attn.q.", ".attn2.to_q."),
+    (".cross_attn.k.", ".attn2.to_k."),
+    (".cross_attn.v.", ".attn2.to_v."),
+    (".cross_attn.o.", ".attn2.to_out.0."),
+    (".cross_attn.norm_q.", ".attn2.norm_q."),
+    (".cross_attn.norm_k.", ".attn2.norm_k."),
+    (".cross_attn.k_img.", ".attn2.add_k_proj."),
+    (".cross_attn.v_img.", ".attn2.add_v_proj."),
     (".cross_attn.norm_k_img.", ".attn2.norm_added_k."),
     # the original block applies norm1 (self-attn), norm3 (cross-attn, affine), norm2 (ffn, no weights); diffusers
     # numbers them in order, so only the cross-attention norm's weights move
@@ -67,7 +106,7 @@ def _strip(state: dict[str, torch.Tensor], prefixes: tuple[str, ...] = ("model."
         state = state["state_dict"]
     for p in prefixes:
         if state and all(k.startswith(p) for k in state):
-            state = {k[len(p):]: v for k, v in state.items()}
+            state = {k[len(p) :]: v for k, v in state.items()}
     return state
 
 
@@ -99,8 +138,10 @@ def _fill(model: torch.nn.Module, state: dict[str, torch.Tensor], what: str) -> 
     missing = sorted(set(own) - set(state))
     extra = sorted(set(state) - set(own))
     if missing or extra:
-        raise GenomniError(f"{what}: {len(missing)} parameter(s) missing (e.g. {missing[:2]}), {len(extra)} unused "
-                           f"(e.g. {extra[:2]}); not the expected layout")
+        raise GenomniError(
+            f"{what}: {len(missing)} parameter(s) missing (e.g. {missing[:2]}), {len(extra)} unused "
+            f"(e.g. {extra[:2]}); not the expected layout"
+        )
     for k, v in state.items():
         if own[k].shape != v.shape:
             raise GenomniError(f"{what}: {k} has shape {tuple(v.shape)}, the architecture expects {tuple(own[k].shape)}")
@@ -113,7 +154,7 @@ def dit_key(name: str) -> str:
     """An original Wan DiT parameter name -> its diffusers WanTransformer3DModel name."""
     for old, new in _DIT_RENAMES:
         if not old.startswith("."):
-            name = new + name[len(old):] if name.startswith(old) else name
+            name = new + name[len(old) :] if name.startswith(old) else name
         else:
             name = name.replace(old, new)
     return name
@@ -129,17 +170,27 @@ def dit_config(state: dict[str, torch.Tensor], config: dict[str, Any]) -> dict[s
         out = state["head.head.weight"].shape[0] // (patch_size[0] * patch_size[1] * patch_size[2])
         i2v = "img_emb.proj.1.weight" in state
         return {
-            "patch_size": patch_size, "num_attention_heads": heads, "attention_head_dim": dim // heads,
-            "in_channels": in_dim, "out_channels": out, "text_dim": state["text_embedding.0.weight"].shape[1],
-            "freq_dim": state["time_embedding.0.weight"].shape[1], "ffn_dim": state["blocks.0.ffn.0.weight"].shape[0],
-            "num_layers": layers, "cross_attn_norm": "blocks.0.norm3.weight" in state,
+            "patch_size": patch_size,
+            "num_attention_heads": heads,
+            "attention_head_dim": dim // heads,
+            "in_channels": in_dim,
+            "out_channels": out,
+            "text_dim": state["text_embedding.0.weight"].shape[1],
+            "freq_dim": state["time_embedding.0.weight"].shape[1],
+            "ffn_dim": state["blocks.0.ffn.0.weight"].shape[0],
+            "num_layers": layers,
+            "cross_attn_norm": "blocks.0.norm3.weight" in state,
             "qk_norm": "rms_norm_across_heads" if "blocks.0.self_attn.norm_q.weight" in state else None,
-            "eps": float(config.get("eps", 1e-6)), "image_dim": state["img_emb.proj.0.weight"].shape[0] if i2v else None,
-            "added_kv_proj_dim": dim if i2v else None, "rope_max_seq_len": 1024,
+            "eps": float(config.get("eps", 1e-6)),
+            "image_dim": state["img_emb.proj.0.weight"].shape[0] if i2v else None,
+            "added_kv_proj_dim": dim if i2v else None,
+            "rope_max_seq_len": 1024,
         }
     except (KeyError, ValueError) as exc:
-        raise GenomniError(f"not an original Wan2.1 DiT checkpoint (no {exc}); supply config.json with num_heads and "
-                           f"the diffusion_pytorch_model*.safetensors of a Wan2.1(-Fun) model") from exc
+        raise GenomniError(
+            f"not an original Wan2.1 DiT checkpoint (no {exc}); supply config.json with num_heads and "
+            f"the diffusion_pytorch_model*.safetensors of a Wan2.1(-Fun) model"
+        ) from exc
 
 
 def dit_state(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -161,12 +212,16 @@ def load_dit(folder: Path, casper: Path | None = None, lora: Path | None = None,
         tuned = read_weights(casper)
         unknown = sorted(set(tuned) - set(state))
         if unknown:
-            raise GenomniError(f"{casper}: {len(unknown)} tensor(s) the base does not have (e.g. {unknown[0]}); "
-                               f"is this the Casper checkpoint for this base?")
+            raise GenomniError(
+                f"{casper}: {len(unknown)} tensor(s) the base does not have (e.g. {unknown[0]}); "
+                f"is this the Casper checkpoint for this base?"
+            )
         for k, v in tuned.items():
             if v.shape != state[k].shape:
-                raise GenomniError(f"{casper}: {k} has shape {tuple(v.shape)}, the base {tuple(state[k].shape)}; "
-                                   f"is this the Casper checkpoint for this base?")
+                raise GenomniError(
+                    f"{casper}: {k} has shape {tuple(v.shape)}, the base {tuple(state[k].shape)}; "
+                    f"is this the Casper checkpoint for this base?"
+                )
         state.update(tuned)
     if lora is not None:
         state = merge_lora(state, read_weights(lora), lora_weight, str(lora))
@@ -179,7 +234,7 @@ def merge_lora(state: dict[str, torch.Tensor], lora: dict[str, torch.Tensor], we
     """W += weight * alpha/rank * up @ down for every `lora_unet__<module>` (or `lora_unet_<module>`) in a VideoX-Fun
     LoRA file (module names are the original DiT's with dots as underscores); a module the DiT does not have is an
     error."""
-    modules = {k[:-len(".weight")].replace(".", "_"): k for k in state if k.endswith(".weight")}
+    modules = {k[: -len(".weight")].replace(".", "_"): k for k in state if k.endswith(".weight")}
     groups: dict[str, dict[str, torch.Tensor]] = {}
     for k, v in lora.items():
         layer, _, elem = k.partition(".")
@@ -201,9 +256,16 @@ def merge_lora(state: dict[str, torch.Tensor], lora: dict[str, torch.Tensor], we
 
 
 # --- the VAE ----------------------------------------------------------------------------------------------------
-_RESIDUAL = {"residual.0.gamma": "norm1.gamma", "residual.2.weight": "conv1.weight", "residual.2.bias": "conv1.bias",
-             "residual.3.gamma": "norm2.gamma", "residual.6.weight": "conv2.weight", "residual.6.bias": "conv2.bias",
-             "shortcut.weight": "conv_shortcut.weight", "shortcut.bias": "conv_shortcut.bias"}
+_RESIDUAL = {
+    "residual.0.gamma": "norm1.gamma",
+    "residual.2.weight": "conv1.weight",
+    "residual.2.bias": "conv1.bias",
+    "residual.3.gamma": "norm2.gamma",
+    "residual.6.weight": "conv2.weight",
+    "residual.6.bias": "conv2.bias",
+    "shortcut.weight": "conv_shortcut.weight",
+    "shortcut.bias": "conv_shortcut.bias",
+}
 
 
 def _vae_part(rest: str) -> str:
@@ -247,8 +309,16 @@ def vae_config(state: dict[str, torch.Tensor]) -> dict[str, Any]:
     mult = [lvl[-1]["residual.6.weight"].shape[0] // base for lvl in levels]
     if z != len(WAN_LATENTS_MEAN):
         raise GenomniError(f"Wan VAE with {z} latent channels: only the Wan2.1 VAE (16) has known latent statistics")
-    return {"base_dim": base, "z_dim": z, "dim_mult": mult, "num_res_blocks": len(levels[0]), "attn_scales": [],
-            "temperal_downsample": temporal, "latents_mean": WAN_LATENTS_MEAN, "latents_std": WAN_LATENTS_STD}
+    return {
+        "base_dim": base,
+        "z_dim": z,
+        "dim_mult": mult,
+        "num_res_blocks": len(levels[0]),
+        "attn_scales": [],
+        "temperal_downsample": temporal,
+        "latents_mean": WAN_LATENTS_MEAN,
+        "latents_std": WAN_LATENTS_STD,
+    }
 
 
 def vae_state(state: dict[str, torch.Tensor], config: dict[str, Any]) -> dict[str, torch.Tensor]:
@@ -294,12 +364,18 @@ def load_vae(path: Path) -> Any:
 
 
 # --- the umT5 text encoder --------------------------------------------------------------------------------------
-_T5 = {"norm1.weight": "layer.0.layer_norm.weight", "attn.q.weight": "layer.0.SelfAttention.q.weight",
-       "attn.k.weight": "layer.0.SelfAttention.k.weight", "attn.v.weight": "layer.0.SelfAttention.v.weight",
-       "attn.o.weight": "layer.0.SelfAttention.o.weight",
-       "pos_embedding.embedding.weight": "layer.0.SelfAttention.relative_attention_bias.weight",
-       "norm2.weight": "layer.1.layer_norm.weight", "ffn.gate.0.weight": "layer.1.DenseReluDense.wi_0.weight",
-       "ffn.fc1.weight": "layer.1.DenseReluDense.wi_1.weight", "ffn.fc2.weight": "layer.1.DenseReluDense.wo.weight"}
+_T5 = {
+    "norm1.weight": "layer.0.layer_norm.weight",
+    "attn.q.weight": "layer.0.SelfAttention.q.weight",
+    "attn.k.weight": "layer.0.SelfAttention.k.weight",
+    "attn.v.weight": "layer.0.SelfAttention.v.weight",
+    "attn.o.weight": "layer.0.SelfAttention.o.weight",
+    "pos_embedding.embedding.weight": "layer.0.SelfAttention.relative_attention_bias.weight",
+    "norm2.weight": "layer.1.layer_norm.weight",
+    "ffn.gate.0.weight": "layer.1.DenseReluDense.wi_0.weight",
+    "ffn.fc1.weight": "layer.1.DenseReluDense.wi_1.weight",
+    "ffn.fc2.weight": "layer.1.DenseReluDense.wo.weight",
+}
 
 
 def load_t5(path: Path) -> Any:
@@ -315,10 +391,23 @@ def load_t5(path: Path) -> Any:
         dim_attn, dim_ffn = state["blocks.0.attn.q.weight"].shape[0], state["blocks.0.ffn.fc1.weight"].shape[0]
     except (KeyError, ValueError) as exc:
         raise GenomniError(f"{path} is not a Wan umT5 encoder checkpoint (no {exc})") from exc
-    config = UMT5Config(vocab_size=vocab, d_model=dim, d_kv=dim_attn // heads, d_ff=dim_ffn, num_layers=layers,
-                        num_heads=heads, relative_attention_num_buckets=buckets, relative_attention_max_distance=128,
-                        feed_forward_proj="gated-gelu", layer_norm_epsilon=1e-6, dropout_rate=0.0, pad_token_id=0,
-                        eos_token_id=1, decoder_start_token_id=0, tie_word_embeddings=False)
+    config = UMT5Config(
+        vocab_size=vocab,
+        d_model=dim,
+        d_kv=dim_attn // heads,
+        d_ff=dim_ffn,
+        num_layers=layers,
+        num_heads=heads,
+        relative_attention_num_buckets=buckets,
+        relative_attention_max_distance=128,
+        feed_forward_proj="gated-gelu",
+        layer_norm_epsilon=1e-6,
+        dropout_rate=0.0,
+        pad_token_id=0,
+        eos_token_id=1,
+        decoder_start_token_id=0,
+        tie_word_embeddings=False,
+    )
     out: dict[str, torch.Tensor] = {}
     for k, v in state.items():
         if k == "token_embedding.weight":
@@ -341,7 +430,7 @@ def load_clip_vision(path: Path) -> Any:
     from transformers import CLIPVisionConfig, CLIPVisionModel
 
     full = read_weights(path)
-    state = {k[len("visual."):]: v for k, v in full.items() if k.startswith("visual.")}
+    state = {k[len("visual.") :]: v for k, v in full.items() if k.startswith("visual.")}
     try:
         patch = state["patch_embedding.weight"]
         dim, psize = patch.shape[0], patch.shape[-1]
@@ -350,9 +439,16 @@ def load_clip_vision(path: Path) -> Any:
         ffn = state["transformer.0.mlp.0.weight"].shape[0]
     except (KeyError, ValueError) as exc:
         raise GenomniError(f"{path} is not Wan's open-clip image encoder checkpoint (no visual.{exc})") from exc
-    config = CLIPVisionConfig(hidden_size=dim, intermediate_size=ffn, num_hidden_layers=layers,
-                              num_attention_heads=CLIP_VISION_HEADS, image_size=int(round((positions - 1) ** 0.5)) * psize,
-                              patch_size=psize, hidden_act="gelu", layer_norm_eps=1e-5)
+    config = CLIPVisionConfig(
+        hidden_size=dim,
+        intermediate_size=ffn,
+        num_hidden_layers=layers,
+        num_attention_heads=CLIP_VISION_HEADS,
+        image_size=int(round((positions - 1) ** 0.5)) * psize,
+        patch_size=psize,
+        hidden_act="gelu",
+        layer_norm_eps=1e-5,
+    )
     model = CLIPVisionModel(config)
     own = model.state_dict()
     p = "vision_model." if any(k.startswith("vision_model.") for k in own) else ""  # transformers 5 drops the prefix
@@ -361,8 +457,7 @@ def load_clip_vision(path: Path) -> Any:
         p + "embeddings.class_embedding": state["cls_embedding"].reshape(dim),
         p + "embeddings.position_embedding.weight": state["pos_embedding"].reshape(positions, dim),
     }
-    names = {"norm1": "layer_norm1", "norm2": "layer_norm2", "attn.proj": "self_attn.out_proj", "mlp.0": "mlp.fc1",
-             "mlp.2": "mlp.fc2"}
+    names = {"norm1": "layer_norm1", "norm2": "layer_norm2", "attn.proj": "self_attn.out_proj", "mlp.0": "mlp.fc1", "mlp.2": "mlp.fc2"}
     for k, v in state.items():
         if k.startswith(("pre_norm.", "post_norm.")):
             out[p + ("pre_layrnorm." if k.startswith("pre") else "post_layernorm.") + k.split(".", 1)[1]] = v

@@ -41,20 +41,32 @@ class CasperPipeline(DiffusionPipeline):
     _optional_components = ["vae", "image_encoder"]
     _callback_tensor_inputs = ["latents"]
 
-    def __init__(self, transformer: Any, text_encoder: Any, tokenizer: Any, scheduler: Any, vae: Any = None,
-                 casper_config: CasperConfig | None = None, image_encoder: Any = None):
+    def __init__(
+        self,
+        transformer: Any,
+        text_encoder: Any,
+        tokenizer: Any,
+        scheduler: Any,
+        vae: Any = None,
+        casper_config: CasperConfig | None = None,
+        image_encoder: Any = None,
+    ):
         super().__init__()
-        self.register_modules(transformer=transformer, vae=vae, text_encoder=text_encoder, tokenizer=tokenizer,
-                              scheduler=scheduler, image_encoder=image_encoder)
-        self.casper = CasperModel(transformer, vae, text_encoder, tokenizer, scheduler, casper_config or CasperConfig(),
-                                  image_encoder)
+        self.register_modules(
+            transformer=transformer,
+            vae=vae,
+            text_encoder=text_encoder,
+            tokenizer=tokenizer,
+            scheduler=scheduler,
+            image_encoder=image_encoder,
+        )
+        self.casper = CasperModel(transformer, vae, text_encoder, tokenizer, scheduler, casper_config or CasperConfig(), image_encoder)
 
     # --- loading and saving: the Casper model dir (casper.json + diffusers/transformers sub-folders) --------
     @classmethod
     def from_model(cls, model: CasperModel) -> "CasperPipeline":
         """A pipeline over an already loaded model's components (shared, not copied)."""
-        pipe = cls(model.transformer, model.text_encoder, model.tokenizer, model.scheduler, model.vae, model.config,
-                   model.image_encoder)
+        pipe = cls(model.transformer, model.text_encoder, model.tokenizer, model.scheduler, model.vae, model.config, model.image_encoder)
         pipe.casper = model
         return pipe
 
@@ -75,9 +87,18 @@ class CasperPipeline(DiffusionPipeline):
 
     # --- sampling ---------------------------------------------------------------------------------------
     @torch.no_grad()
-    def sample(self, cond: torch.Tensor, text: torch.Tensor, steps: int, seed: int, guidance: float = 1.0,
-               uncond_text: torch.Tensor | None = None, velocity: Velocity | None = None,
-               callback_on_step_end: StepCallback | None = None, image: torch.Tensor | None = None) -> torch.Tensor:
+    def sample(
+        self,
+        cond: torch.Tensor,
+        text: torch.Tensor,
+        steps: int,
+        seed: int,
+        guidance: float = 1.0,
+        uncond_text: torch.Tensor | None = None,
+        velocity: Velocity | None = None,
+        callback_on_step_end: StepCallback | None = None,
+        image: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         """Denoise from seeded noise with a fresh copy of the model's scheduler; classifier-free guidance when
         guidance != 1. `cond` is `model.condition(batch)`, `image` its `model.encode_image(video)`;
         `velocity(latents, cond, sigma, text)` replaces the single denoiser call (inference passes one that blends
@@ -104,10 +125,19 @@ class CasperPipeline(DiffusionPipeline):
         return latents
 
     @torch.no_grad()
-    def __call__(self, video: torch.Tensor, trimask: torch.Tensor, prompt: str | list[str] = "",
-                 num_inference_steps: int | None = None, guidance_scale: float = 1.0, negative_prompt: str = "",
-                 seed: int = 0, output_type: str = "pt",
-                 callback_on_step_end: StepCallback | None = None, return_dict: bool = True) -> CasperPipelineOutput | tuple:
+    def __call__(
+        self,
+        video: torch.Tensor,
+        trimask: torch.Tensor,
+        prompt: str | list[str] = "",
+        num_inference_steps: int | None = None,
+        guidance_scale: float = 1.0,
+        negative_prompt: str = "",
+        seed: int = 0,
+        output_type: str = "pt",
+        callback_on_step_end: StepCallback | None = None,
+        return_dict: bool = True,
+    ) -> CasperPipelineOutput | tuple:
         """Remove what the trimask marks 0 from `video` (B,3,T,H,W) in [-1,1]; `trimask` (B,1,T,H,W) in
         {0, 0.5, 1}. Shapes must fit the model (`model.check_clip`); `genomni.inference.remove` handles any
         video (resizing, padding, windows)."""
@@ -121,8 +151,9 @@ class CasperPipeline(DiffusionPipeline):
         text = model.encode_text(prompts)
         uncond = model.encode_text([negative_prompt] * b) if guidance_scale != 1.0 else None
         cond = model.condition({"input": video, "trimask": trimask}).to(model.device)
-        latents = self.sample(cond, text, steps, seed, guidance_scale, uncond, callback_on_step_end=callback_on_step_end,
-                              image=model.encode_image(video))
+        latents = self.sample(
+            cond, text, steps, seed, guidance_scale, uncond, callback_on_step_end=callback_on_step_end, image=model.encode_image(video)
+        )
         if output_type == "latent":
             frames: Any = latents
         else:

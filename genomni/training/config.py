@@ -18,7 +18,6 @@ from ..options import SEED_BOUNDS, check_choice, check_output_dir, option, requi
 log = logging.getLogger(__name__)
 
 
-
 def _absolute(path: str) -> str:
     return str(Path(path).absolute()) if path else path
 
@@ -27,14 +26,25 @@ def _paths(value: str | list[str] | tuple[str, ...]) -> list[str]:
     """A list of directories (a config file may give one as a plain string)."""
     return [value] if isinstance(value, str) else [str(v) for v in value]
 
+
 # Fields that may change between a checkpoint and its resumption (how long and how often, not what).
-RESUMABLE_CHANGES = {"steps", "max_minutes", "checkpoint_every", "keep_checkpoints", "validate_every", "log_every",
-                     "workers", "resume", "log_with", "val_samples", "val_steps"}
+RESUMABLE_CHANGES = {
+    "steps",
+    "max_minutes",
+    "checkpoint_every",
+    "keep_checkpoints",
+    "validate_every",
+    "log_every",
+    "workers",
+    "resume",
+    "log_with",
+    "val_samples",
+    "val_steps",
+}
 
 
 # diffusers.optimization.SchedulerType's names (listed here so --help needs no torch; a test compares the two)
-LR_SCHEDULES = ("linear", "cosine", "cosine_with_restarts", "polynomial", "constant", "constant_with_warmup",
-                "piecewise_constant")
+LR_SCHEDULES = ("linear", "cosine", "cosine_with_restarts", "polynomial", "constant", "constant_with_warmup", "piecewise_constant")
 
 
 @dataclass
@@ -84,11 +94,13 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         self.data, self.val = _paths(self.data), _paths(self.val)
-        require([
-            (bool(self.model), "--model is required (a Casper model dir from `genomni train init`)"),
-            (bool(self.data), "--data is required (one or more shard directories)"),
-            (bool(self.out), "--out is required"),
-        ])
+        require(
+            [
+                (bool(self.model), "--model is required (a Casper model dir from `genomni train init`)"),
+                (bool(self.data), "--data is required (one or more shard directories)"),
+                (bool(self.out), "--out is required"),
+            ]
+        )
         for name in ("batch_size", "grad_accum", "steps", "checkpoint_every", "validate_every", "log_every", "val_steps"):
             require([(getattr(self, name) >= 1, f"--{name.replace('_', '-')} must be >= 1")])
         require([(self.lr > 0, f"--lr must be > 0, got {self.lr}"), (self.warmup_steps >= 0, "--warmup-steps must be >= 0")])
@@ -97,8 +109,14 @@ class TrainConfig:
         check_choice("--lr-schedule", self.lr_schedule, LR_SCHEDULES)
         check_choice("--timestep-sampling", self.timestep_sampling, ("logit_normal", "uniform"))
         check_choice("--log-with", self.log_with, ("jsonl", "tensorboard"))
-        require([(self.resume in (None, "latest") or Path(str(self.resume)).is_dir(),
-                  f"--resume must be 'latest' or a checkpoint dir; {self.resume} does not exist")])
+        require(
+            [
+                (
+                    self.resume in (None, "latest") or Path(str(self.resume)).is_dir(),
+                    f"--resume must be 'latest' or a checkpoint dir; {self.resume} does not exist",
+                )
+            ]
+        )
 
     def clip(self) -> ClipConfig:
         return ClipConfig(self.frames, self.height, self.width, self.stride, self.hflip, self.reverse, self.crop_min)
@@ -107,8 +125,12 @@ class TrainConfig:
         """What a checkpoint must share with the run resuming it; paths as absolute paths, so the same data
         named from another folder is the same run."""
         ident = {k: v for k, v in asdict(self).items() if k not in RESUMABLE_CHANGES}
-        ident.update(model=_absolute(self.model), out=_absolute(self.out), data=[_absolute(d) for d in self.data],
-                     val=[_absolute(v) for v in self.val])
+        ident.update(
+            model=_absolute(self.model),
+            out=_absolute(self.out),
+            data=[_absolute(d) for d in self.data],
+            val=[_absolute(v) for v in self.val],
+        )
         return ident
 
 
@@ -135,5 +157,3 @@ def load_config(file: str | os.PathLike | None, overrides: dict[str, Any]) -> Tr
     """TrainConfig from defaults <- the model dir's recorded recipe <- YAML/JSON file <- overrides, checked."""
     given = {k: v for k, v in overrides.items() if v is not None}
     return build(TrainConfig, file, overrides, recipe_for({**(load_mapping(file) if file else {}), **given}))
-
-

@@ -41,8 +41,9 @@ def sample_sigmas(n: int, mode: str, shift: float, gen: torch.Generator) -> torc
     return shift * u / (1.0 + (shift - 1.0) * u)
 
 
-def flow_matching_loss(model: CasperModel, transformer: Any, batch: dict[str, Any], text: torch.Tensor,
-                       gen: torch.Generator, mode: str = "logit_normal") -> torch.Tensor:
+def flow_matching_loss(
+    model: CasperModel, transformer: Any, batch: dict[str, Any], text: torch.Tensor, gen: torch.Generator, mode: str = "logit_normal"
+) -> torch.Tensor:
     """Wan's objective: x_s = (1-s) x0 + s eps at a drawn noise level s; the backbone's loss (model.loss). Image
     branches see the first *input* frame, as at inference (the public training script shows them the target's)."""
     x0 = model.encode_video(batch["target"])
@@ -116,13 +117,18 @@ class Trainer:
         self.out = Path(cfg.out)
         held = [n for n in ("train_config.json", "train_log.jsonl", "checkpoints", "model") if (self.out / n).exists()]
         if held and not cfg.resume:
-            raise GenomniError(f"{self.out} already holds a training run ({', '.join(held)}); pass --resume latest to continue "
-                               f"it or choose a new --out (nothing was changed)")
+            raise GenomniError(
+                f"{self.out} already holds a training run ({', '.join(held)}); pass --resume latest to continue "
+                f"it or choose a new --out (nothing was changed)"
+            )
         # cpu=True on GPU-less machines: without it accelerate ignores torchrun's process group on CPU
-        self.accel = Accelerator(cpu=not torch.cuda.is_available(), mixed_precision=cfg.mixed_precision,
-                                 gradient_accumulation_steps=cfg.grad_accum,
-                                 log_with="tensorboard" if cfg.log_with == "tensorboard" else None,
-                                 project_config=ProjectConfiguration(project_dir=str(self.out), logging_dir=str(self.out / "logs")))
+        self.accel = Accelerator(
+            cpu=not torch.cuda.is_available(),
+            mixed_precision=cfg.mixed_precision,
+            gradient_accumulation_steps=cfg.grad_accum,
+            log_with="tensorboard" if cfg.log_with == "tensorboard" else None,
+            project_config=ProjectConfiguration(project_dir=str(self.out), logging_dir=str(self.out / "logs")),
+        )
         set_seed(cfg.seed)
         self.model = CasperModel.from_pretrained(cfg.model)
         self.model.check_clip(cfg.frames, cfg.height, cfg.width)
@@ -145,8 +151,14 @@ class Trainer:
             from peft import LoraConfig
 
             t.requires_grad_(False)
-            t.add_adapter(LoraConfig(r=cfg.lora_rank, lora_alpha=cfg.lora_alpha or cfg.lora_rank, init_lora_weights="gaussian",
-                                     target_modules=["to_q", "to_k", "to_v", "to_out.0", "ffn.net.0.proj", "ffn.net.2"]))
+            t.add_adapter(
+                LoraConfig(
+                    r=cfg.lora_rank,
+                    lora_alpha=cfg.lora_alpha or cfg.lora_rank,
+                    init_lora_weights="gaussian",
+                    target_modules=["to_q", "to_k", "to_v", "to_out.0", "ffn.net.0.proj", "ffn.net.2"],
+                )
+            )
             t.patch_embedding.requires_grad_(True)  # the widened input layer is new: train it fully
         else:
             t.requires_grad_(True)
@@ -156,8 +168,7 @@ class Trainer:
         params = [p for p in t.parameters() if p.requires_grad]
         self.n_trainable = sum(p.numel() for p in params)
         self.optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
-        self.lr_scheduler = get_scheduler(cfg.lr_schedule, self.optimizer, num_warmup_steps=cfg.warmup_steps,
-                                          num_training_steps=cfg.steps)
+        self.lr_scheduler = get_scheduler(cfg.lr_schedule, self.optimizer, num_warmup_steps=cfg.warmup_steps, num_training_steps=cfg.steps)
         self.transformer, self.optimizer, self.lr_scheduler = self.accel.prepare(t, self.optimizer, self.lr_scheduler)
         self.ema = EMAModel(params, decay=cfg.ema_decay) if cfg.ema_decay > 0 else None
         if self.ema is not None:
@@ -182,7 +193,7 @@ class Trainer:
             (tmp / "trainer_state.json").write_text(json.dumps(state, indent=2, sort_keys=True) + "\n")
             shutil.rmtree(final, ignore_errors=True)
             os.replace(tmp, final)
-            for old in checkpoints(self.out)[:-self.cfg.keep_checkpoints]:
+            for old in checkpoints(self.out)[: -self.cfg.keep_checkpoints]:
                 shutil.rmtree(old, ignore_errors=True)
         self.accel.wait_for_everyone()
         return final
@@ -216,7 +227,7 @@ class Trainer:
             for s in iter_samples(d):
                 if len(clips) >= self.cfg.val_samples:
                     return clips
-                if s.trimask.shape[0] >= self.cfg.frames and (s.trimask[:self.cfg.frames] == 0).any():  # something to remove
+                if s.trimask.shape[0] >= self.cfg.frames and (s.trimask[: self.cfg.frames] == 0).any():  # something to remove
                     clips.append({**fixed_clip(s, self.cfg.clip()), "fps": s.fps})
         return clips
 
@@ -236,8 +247,13 @@ class Trainer:
                 batch = {"input": c["input"][None], "trimask": c["trimask"][None]}
                 cond, image = self.model.condition(batch), self.model.encode_image(batch["input"])
                 text = self.text([c["caption"]])
-                lat = pipe.sample(cond, text, self.cfg.val_steps, seed=self.cfg.seed + k,
-                                  velocity=lambda x, c, s, e: self.model.denoise(x, c, s, e, net, image))
+                lat = pipe.sample(
+                    cond,
+                    text,
+                    self.cfg.val_steps,
+                    seed=self.cfg.seed + k,
+                    velocity=lambda x, c, s, e: self.model.denoise(x, c, s, e, net, image),
+                )
                 pred = to_uint8(self.model.decode_latents(lat)[0])
                 inp, tgt, tm = to_uint8(c["input"]), to_uint8(c["target"]), trimask_uint8(c["trimask"])
                 row = scores(pred, inp, tgt, tm)
@@ -264,8 +280,7 @@ class Trainer:
         out = baseline_scores(clips)
         if self.model.vae is None:
             return out
-        rows = [scores(self._vae_target(c), to_uint8(c["input"]), to_uint8(c["target"]), trimask_uint8(c["trimask"]))
-                for c in clips]
+        rows = [scores(self._vae_target(c), to_uint8(c["input"]), to_uint8(c["target"]), trimask_uint8(c["trimask"])) for c in clips]
         out["vae-ceiling"] = mean_scores(rows)
         return out
 
@@ -309,14 +324,23 @@ class Trainer:
             accel.init_trackers("genomni")
         val = self.val_clips()
         if val and accel.distributed_type.value in ("FSDP", "DEEPSPEED"):
-            accel.print("note: in-training validation needs the whole model on one process; it is off under "
-                        "FSDP/DeepSpeed (run `genomni remove` on held-out clips with the exported model instead)")
+            accel.print(
+                "note: in-training validation needs the whole model on one process; it is off under "
+                "FSDP/DeepSpeed (run `genomni remove` on held-out clips with the exported model instead)"
+            )
             val = []
         if val and accel.is_main_process and self.step == 0:
             self.log({"step": 0, "event": "baselines", **{f"{m}/{k}": v for m, b in self.baselines(val).items() for k, v in b.items()}})
         micro = self.step * cfg.grad_accum
-        loader = make_loader(self.dataset, cfg.batch_size, start=micro, stop=cfg.steps * cfg.grad_accum,
-                             rank=accel.process_index, world=accel.num_processes, workers=cfg.workers)
+        loader = make_loader(
+            self.dataset,
+            cfg.batch_size,
+            start=micro,
+            stop=cfg.steps * cfg.grad_accum,
+            rank=accel.process_index,
+            world=accel.num_processes,
+            workers=cfg.workers,
+        )
         t_start, t_last, losses, deadline = time.time(), time.time(), [], None
         if cfg.max_minutes:
             deadline = t_start + 60.0 * cfg.max_minutes
@@ -333,8 +357,10 @@ class Trainer:
                 with accel.accumulate(self.transformer):
                     loss = flow_matching_loss(self.model, self.transformer, batch, self.text(captions), gen, cfg.timestep_sampling)
                     if not torch.isfinite(loss):  # before the update: the weights of the last checkpoint stay usable
-                        raise GenomniError(f"step {self.step + 1}: the loss is {float(loss.detach())}; the model's weights are not "
-                                           f"finite or training diverged (lower --lr, or resume an earlier checkpoint)")
+                        raise GenomniError(
+                            f"step {self.step + 1}: the loss is {float(loss.detach())}; the model's weights are not "
+                            f"finite or training diverged (lower --lr, or resume an earlier checkpoint)"
+                        )
                     accel.backward(loss)
                     if accel.sync_gradients:
                         accel.clip_grad_norm_([p for p in self.transformer.parameters() if p.requires_grad], 1.0)
@@ -348,12 +374,18 @@ class Trainer:
                 self.step += 1
                 if self.ema is not None:
                     self.ema.step(self._trainable())
-                bar.update(task, completed=self.step, loss=f"{np.mean(losses[-cfg.grad_accum:]):.4f}")
+                bar.update(task, completed=self.step, loss=f"{np.mean(losses[-cfg.grad_accum :]):.4f}")
                 if self.step % cfg.log_every == 0:
                     now = time.time()
-                    self.log({"step": self.step, "loss": float(np.mean(losses)), "lr": self.lr_scheduler.get_last_lr()[0],
-                              "samples_per_s": cfg.log_every * cfg.grad_accum * cfg.batch_size * accel.num_processes / (now - t_last),
-                              "elapsed_s": now - t_start})
+                    self.log(
+                        {
+                            "step": self.step,
+                            "loss": float(np.mean(losses)),
+                            "lr": self.lr_scheduler.get_last_lr()[0],
+                            "samples_per_s": cfg.log_every * cfg.grad_accum * cfg.batch_size * accel.num_processes / (now - t_last),
+                            "elapsed_s": now - t_start,
+                        }
+                    )
                     losses, t_last = [], now
                 out_of_time = deadline is not None and time.time() > deadline
                 # validation before the checkpoint: a kill in between repeats both from the previous checkpoint
@@ -368,8 +400,16 @@ class Trainer:
         if accel.is_main_process:
             self.export(self.out / "model")
         accel.end_training()
-        return TrainSummary(start_step, self.step, time.time() - t_start, str(self.out / "model"), self.n_trainable,
-                            accel.is_main_process, accel.num_processes, stopped)
+        return TrainSummary(
+            start_step,
+            self.step,
+            time.time() - t_start,
+            str(self.out / "model"),
+            self.n_trainable,
+            accel.is_main_process,
+            accel.num_processes,
+            stopped,
+        )
 
     def export(self, path: Path) -> Path:
         """Write a Casper model dir with the trained weights (EMA weights when EMA is on; LoRA fused)."""

@@ -44,9 +44,19 @@ class VaeFit:
     data: list[str]
 
 
-def fit_vae(model_dir: str | os.PathLike, data: list[str], steps: int = 500, batch_size: int = 4, lr: float = 1e-3,
-            clip: ClipConfig | None = None, val: list[str] | None = None, seed: int = 0, max_minutes: float | None = None,
-            kl_weight: float = 1e-6, progress: bool = True) -> "VaeFit":
+def fit_vae(
+    model_dir: str | os.PathLike,
+    data: list[str],
+    steps: int = 500,
+    batch_size: int = 4,
+    lr: float = 1e-3,
+    clip: ClipConfig | None = None,
+    val: list[str] | None = None,
+    seed: int = 0,
+    max_minutes: float | None = None,
+    kl_weight: float = 1e-6,
+    progress: bool = True,
+) -> "VaeFit":
     """Train the model dir's VAE on input and target clips, set its latent statistics, save in place.
 
     Reconstruction PSNR before and after is measured on 4 clips of `val` (or of `data` when no
@@ -86,8 +96,9 @@ def fit_vae(model_dir: str | os.PathLike, data: list[str], steps: int = 500, bat
                 break
     vae.requires_grad_(False).eval()
     with torch.no_grad():
-        z = torch.cat([vae.encode(collate([ds[(10**9 + k, j)] for j in range(4)])["target"]).latent_dist.mode()
-                       for k in range(1, 5)])  # 16 clips measure the latent statistics
+        z = torch.cat(
+            [vae.encode(collate([ds[(10**9 + k, j)] for j in range(4)])["target"]).latent_dist.mode() for k in range(1, 5)]
+        )  # 16 clips measure the latent statistics
     mean = z.mean(dim=(0, 2, 3, 4))
     std = z.std(dim=(0, 2, 3, 4)).clamp_min(1e-3)
     vae.register_to_config(latents_mean=mean.tolist(), latents_std=std.tolist())

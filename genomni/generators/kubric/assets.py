@@ -13,8 +13,18 @@ from ...errors import GenomniError
 
 PRIMITIVES = ("cube", "uv_sphere", "ico_sphere", "cylinder", "cone", "torus", "monkey")
 # Named pybullet_data meshes that are closed objects (plane/terrain/cloth and hull soups are left out).
-PYBULLET_NAMED = ("duck.obj", "bunny.obj", "soccerball.obj", "sphere_smooth.obj", "objects/mug.obj", "domino/domino.obj",
-                  "jenga/jenga.obj", "torus/torus_textured.obj", "tray/tray_textured.obj", "table/table.obj")
+PYBULLET_NAMED = (
+    "duck.obj",
+    "bunny.obj",
+    "soccerball.obj",
+    "sphere_smooth.obj",
+    "objects/mug.obj",
+    "domino/domino.obj",
+    "jenga/jenga.obj",
+    "torus/torus_textured.obj",
+    "tray/tray_textured.obj",
+    "table/table.obj",
+)
 MESH_SUFFIXES = (".obj", ".glb", ".gltf")
 HDRI_SUFFIXES = (".hdr", ".exr")
 
@@ -41,8 +51,7 @@ def resolve(ref: str, assets_dir: str | None = None, hdri_dir: str | None = None
 
     root_name, _, rel = ref.partition(":")
     bundled = bundled_dir() if root_name == "bpy" else None
-    roots = {"pybullet": str(pybullet_data_dir()), "assets": assets_dir, "hdri": hdri_dir,
-             "bpy": str(bundled) if bundled else None}
+    roots = {"pybullet": str(pybullet_data_dir()), "assets": assets_dir, "hdri": hdri_dir, "bpy": str(bundled) if bundled else None}
     root = roots.get(root_name)
     if not root or not rel:
         raise GenomniError(f"cannot resolve asset reference {ref!r} (is --assets-dir/--hdri-dir set?)")
@@ -58,8 +67,9 @@ def pybullet_data_dir() -> Path:
 def pybullet_meshes() -> list[AssetRef]:
     """The named meshes plus the 1000 procedurally made `random_urdfs` shapes of pybullet_data."""
     root = pybullet_data_dir()
-    refs = [AssetRef("file", Path(n).stem.split("_")[0], f"pybullet:{n}", has_texture(root / n))
-            for n in PYBULLET_NAMED if (root / n).exists()]
+    refs = [
+        AssetRef("file", Path(n).stem.split("_")[0], f"pybullet:{n}", has_texture(root / n)) for n in PYBULLET_NAMED if (root / n).exists()
+    ]
     rand = root / "random_urdfs"
     if rand.is_dir():
         for d in sorted(rand.iterdir()):
@@ -118,6 +128,7 @@ def catalog(sources: tuple[str, ...], asset_files: list[str], assets_dir: str | 
     if "pybullet" in sources:
         out["pybullet"] = pybullet_meshes()
     if "assets" in sources:
-        out["assets"] = [AssetRef("file", Path(f).stem, f"assets:{f}", has_texture(Path(assets_dir) / f) if assets_dir else False)
-                         for f in asset_files]
+        out["assets"] = [
+            AssetRef("file", Path(f).stem, f"assets:{f}", has_texture(Path(assets_dir) / f) if assets_dir else False) for f in asset_files
+        ]
     return {k: v for k, v in out.items() if v}

@@ -32,8 +32,7 @@ from .scene import ObjectSpec, SceneSpec
 FLOOR_SIZE = 200.0
 HORIZON_RADIUS = 99.0  # m: the ring that carries the floor on to the horizon (`_horizon`), just inside its edge
 FLOOR_FADE = (25.0, 60.0)  # m: the floor's pattern fades to its mean colour between these distances
-RAY_FLAGS = ("visible_camera", "visible_diffuse", "visible_glossy", "visible_transmission",
-             "visible_volume_scatter", "visible_shadow")
+RAY_FLAGS = ("visible_camera", "visible_diffuse", "visible_glossy", "visible_transmission", "visible_volume_scatter", "visible_shadow")
 PRIMITIVE_OPS = {
     "cube": ("primitive_cube_add", {"size": 1.0}),
     "uv_sphere": ("primitive_uv_sphere_add", {"segments": 32, "ring_count": 16}),
@@ -55,8 +54,7 @@ def require_bpy():
         return importlib.import_module("bpy")
     except ImportError as exc:
         raise GenomniError(
-            "the kubric generator renders with Blender: install it with pip install 'genomni[render]' "
-            "(bpy 4.5 for Python 3.11)"
+            "the kubric generator renders with Blender: install it with pip install 'genomni[render]' (bpy 4.5 for Python 3.11)"
         ) from exc
 
 
@@ -272,8 +270,9 @@ class BlenderRenderer:
         shadows nothing). A floor that really reached the horizon would make renders irreproducible (see FLOOR_SIZE)."""
         bpy = self.bpy
         height = spec.camera.position(0.0)[2]
-        bpy.ops.mesh.primitive_cylinder_add(vertices=256, radius=HORIZON_RADIUS, depth=height, end_fill_type="NOTHING",
-                                            location=(0.0, 0.0, height / 2))
+        bpy.ops.mesh.primitive_cylinder_add(
+            vertices=256, radius=HORIZON_RADIUS, depth=height, end_fill_type="NOTHING", location=(0.0, 0.0, height / 2)
+        )
         ring = bpy.context.object
         ring.name = "horizon"
         ring_mat = mat.copy()  # the floor's material, shaded with the floor's normal
@@ -413,8 +412,11 @@ class BlenderRenderer:
             links.new(coord.outputs["Object"], tex.inputs["Vector"])
             links.new(tex.outputs["Color"], bsdf.inputs["Base Color"])
             return
-        kind, cut = {"stripes": ("ShaderNodeTexWave", 0.5), "spots": ("ShaderNodeTexVoronoi", 0.35),
-                     "mottled": ("ShaderNodeTexNoise", None)}[spec.pattern]
+        kind, cut = {
+            "stripes": ("ShaderNodeTexWave", 0.5),
+            "spots": ("ShaderNodeTexVoronoi", 0.35),
+            "mottled": ("ShaderNodeTexNoise", None),
+        }[spec.pattern]
         tex = nodes.new(kind)
         tex.inputs["Scale"].default_value = scale
         links.new(coord.outputs["Object"], tex.inputs["Vector"])
@@ -541,8 +543,13 @@ class BlenderRenderer:
             self._place(spec, poses, t)
             self.bpy.context.view_layer.update()
             px = self._project(spec, poses[t, self.removable, :3])
-            inside = ((px[:, 0] > margin * spec.width) & (px[:, 0] < (1 - margin) * spec.width)
-                      & (px[:, 1] > margin * spec.height) & (px[:, 1] < (1 - margin) * spec.height) & (px[:, 2] > 0))
+            inside = (
+                (px[:, 0] > margin * spec.width)
+                & (px[:, 0] < (1 - margin) * spec.width)
+                & (px[:, 1] > margin * spec.height)
+                & (px[:, 1] < (1 - margin) * spec.height)
+                & (px[:, 2] > 0)
+            )
             if not inside.all():
                 return False
         return True
@@ -692,9 +699,18 @@ class BlenderRenderer:
         finally:
             render.use_border = False
 
-    def _render_pass(self, spec: SceneSpec, poses: np.ndarray, tmp: str, tag: str, once: bool = False,
-                     base: np.ndarray | None = None, box_of=None, base_idx: np.ndarray | None = None,
-                     cloth: np.ndarray | None = None):
+    def _render_pass(
+        self,
+        spec: SceneSpec,
+        poses: np.ndarray,
+        tmp: str,
+        tag: str,
+        once: bool = False,
+        base: np.ndarray | None = None,
+        box_of=None,
+        base_idx: np.ndarray | None = None,
+        cloth: np.ndarray | None = None,
+    ):
         """Render a pass frame by frame (one frame if `once`); where `box_of(t)` gives a box, render
         only the box and take `base` (and `base_idx`, else no object) outside it. Returns rgb, instance ids,
         frames, pixels rendered."""
@@ -743,8 +759,7 @@ class BlenderRenderer:
             rgb[t][only_kept] = passes.full[t][only_kept]
             idx[t][only_kept] = np.where(np.isin(passes.instances[t], kept_ids), passes.instances[t], 0)[only_kept]
             rows, cols = np.nonzero(keep_area & drop_area)
-            boxes_at.append((int(rows.min()), int(rows.max()) + 1, int(cols.min()), int(cols.max()) + 1) if len(rows)
-                            else (0, 0, 0, 0))
+            boxes_at.append((int(rows.min()), int(rows.max()) + 1, int(cols.min()), int(cols.max()) + 1) if len(rows) else (0, 0, 0, 0))
         return rgb, idx, boxes_at.__getitem__
 
     def _union_box(self, spec: SceneSpec, poses: np.ndarray, indices: set[int], t: int):
@@ -771,8 +786,9 @@ class BlenderRenderer:
             shutil.rmtree(tmp, ignore_errors=True)
         return Passes(full, inst, rendered_frames={"full": frames}, seconds={"full": time.perf_counter() - t0})
 
-    def render_targets(self, spec: SceneSpec, poses: np.ndarray, passes: Passes, plans: list[TargetPlan],
-                       resimulated: Motion | None = None) -> Passes:
+    def render_targets(
+        self, spec: SceneSpec, poses: np.ndarray, passes: Passes, plans: list[TargetPlan], resimulated: Motion | None = None
+    ) -> Passes:
         """Add a target pass per plan to a full pass (the plan tagged "all", keeping no object, first).
 
         With a static camera the background is one frame, and so is a target whose kept objects all rest.
@@ -805,8 +821,7 @@ class BlenderRenderer:
                         box = lambda t, kept=kept: self._union_box(spec, poses, kept, t)  # noqa: E731
                     elif crop:
                         base, base_idx, box = self._kept_base(spec, poses, passes, kept)
-                    out = self._render_pass(spec, poses, tmp, plan.tag, once=once, base=base, box_of=box,
-                                            base_idx=base_idx)
+                    out = self._render_pass(spec, poses, tmp, plan.tag, once=once, base=base, box_of=box, base_idx=base_idx)
                 passes.targets[plan.tag] = out[0], out[1]
                 kind = "background" if not plan.kept else "kept"
                 counts[kind] = counts.get(kind, 0) + out[2]
@@ -816,8 +831,14 @@ class BlenderRenderer:
             shutil.rmtree(tmp, ignore_errors=True)
         return passes
 
-    def render(self, spec: SceneSpec, poses: np.ndarray, plans: list[TargetPlan] | None = None,
-               resimulated: Motion | None = None, cloth: np.ndarray | None = None) -> Passes:
+    def render(
+        self,
+        spec: SceneSpec,
+        poses: np.ndarray,
+        plans: list[TargetPlan] | None = None,
+        resimulated: Motion | None = None,
+        cloth: np.ndarray | None = None,
+    ) -> Passes:
         """Render the full pass and the target passes (default: the background and one per object keeping only it)."""
         plans = plans or standard_plans(spec)
         return self.render_targets(spec, poses, self.render_full(spec, poses, cloth), plans, resimulated)

@@ -51,18 +51,28 @@ class KubricConfig:
     fps: float = option(24.0, "Frames per second (physics sampling and video rate).")
     min_objects: int = option(1, "Fewest objects per scene.")
     max_objects: int = option(3, "Most objects per scene.")
-    object_sources: tuple[str, ...] = option(("primitives", "pybullet"), "Object sources, comma-separated: "
-                                             + ",".join(OBJECT_SOURCES) + ".", flag="objects")
-    min_object_area: float = option(0.01, "On-screen area of each object as a fraction of the frame, MIN,MAX: log-uniform "
-                                    "between them (the size in metres follows from its distance to the camera).",
-                                    flag="object_area", parse=area_fields, show_default="0.01,0.15")
+    object_sources: tuple[str, ...] = option(
+        ("primitives", "pybullet"), "Object sources, comma-separated: " + ",".join(OBJECT_SOURCES) + ".", flag="objects"
+    )
+    min_object_area: float = option(
+        0.01,
+        "On-screen area of each object as a fraction of the frame, MIN,MAX: log-uniform "
+        "between them (the size in metres follows from its distance to the camera).",
+        flag="object_area",
+        parse=area_fields,
+        show_default="0.01,0.15",
+    )
     max_object_area: float = 0.15
     scenarios: tuple[str, ...] = option(
-        ("standard",), "Scene families mixed by weight, NAME[=WEIGHT],...: standard (1-3 objects, each removed alone "
+        ("standard",),
+        "Scene families mixed by weight, NAME[=WEIGHT],...: standard (1-3 objects, each removed alone "
         "and all together), similar (5-12 copies of one object, some removed, the rest kept), push (an object "
         "knocks resting things over; the target is the scene simulated without it), deform (objects dropped on a sheet "
         "held at its rim; the target is the sheet simulated without them). Recorded as meta.scene.scenario.",
-        flag="scenario", parse=scenario_fields, show_default="standard")
+        flag="scenario",
+        parse=scenario_fields,
+        show_default="standard",
+    )
     scenario_weights: tuple[float, ...] = (1.0,)
     motions: tuple[str, ...] = option(MOTIONS, "Object motions, comma-separated: " + ",".join(MOTIONS) + ".")
     floors: tuple[str, ...] = option(FLOORS, "Floor materials, comma-separated: " + ",".join(FLOORS) + ".")
@@ -75,57 +85,90 @@ class KubricConfig:
     camera_motion_prob: float = option(0.3, "Chance of a slowly orbiting camera.")
     max_extra_lights: int = option(0, "Point lights besides the sun (each adds ~0.1-0.5 s per frame on CPU).")
     max_bounces: int = option(4, "Cycles light bounces.")
-    denoise: bool = option(False, "OpenImageDenoise (fast prefilter, balanced quality) on every pass: clean, realistic "
-                                  "frames for ~1.2x the render time; output then depends on the thread count (not "
-                                  "byte-identical across --workers).")
+    denoise: bool = option(
+        False,
+        "OpenImageDenoise (fast prefilter, balanced quality) on every pass: clean, realistic "
+        "frames for ~1.2x the render time; output then depends on the thread count (not "
+        "byte-identical across --workers).",
+    )
     effect_crop: bool = option(True, "Render target passes only inside the objects' effect boxes (see README).")
-    min_object_pixels: int = option(0, "Resample scenes where an object shows fewer pixels in some frame "
-                                    "(0 = max(4, 0.1% of the frame)).")
-    min_motion: float = option(1.0, "With a static camera, resample scenes in which no object moves more than this many "
-                                    "pixels (a still clip; checked on the simulated poses before rendering).")
-    max_drift: float = option(0.05, "Resample scenes where more than this fraction of the pixels outside the changed region "
-                              "differ by more than 6 levels in the target render (render noise).")
-    layers: bool = option(False, "Also store each object's true omnimatte layer (RGBA: the object and its shadows and "
-                          "reflections, in object-id compositing order, recomposing the input; costs N-2 extra target "
-                          "passes for N objects) with the remove-all sample, for `eval --layers`.")
-    max_attempts: int = option(4, "Rendered attempts per scene before it is dropped (scenes rejected from their simulated "
-                                  "poses render nothing and may be resampled 4x as often).")
+    min_object_pixels: int = option(0, "Resample scenes where an object shows fewer pixels in some frame (0 = max(4, 0.1% of the frame)).")
+    min_motion: float = option(
+        1.0,
+        "With a static camera, resample scenes in which no object moves more than this many "
+        "pixels (a still clip; checked on the simulated poses before rendering).",
+    )
+    max_drift: float = option(
+        0.05,
+        "Resample scenes where more than this fraction of the pixels outside the changed region "
+        "differ by more than 6 levels in the target render (render noise).",
+    )
+    layers: bool = option(
+        False,
+        "Also store each object's true omnimatte layer (RGBA: the object and its shadows and "
+        "reflections, in object-id compositing order, recomposing the input; costs N-2 extra target "
+        "passes for N objects) with the remove-all sample, for `eval --layers`.",
+    )
+    max_attempts: int = option(
+        4,
+        "Rendered attempts per scene before it is dropped (scenes rejected from their simulated "
+        "poses render nothing and may be resampled 4x as often).",
+    )
     asset_files: list[str] = field(default_factory=list)  # filled in from assets_dir, part of identity
     hdri_files: list[str] = field(default_factory=list)  # portable refs (bpy:NAME, hdri:REL), part of identity
 
     def __post_init__(self) -> None:
         """Reject impossible or conflicting settings with a one-line error."""
-        require([
-            (self.num_scenes >= 1, f"--num-scenes must be >= 1, got {self.num_scenes}"),
-            (1 <= self.frames <= 10000, f"--frames must be in 1..10000, got {self.frames}"),
-            (16 <= self.height <= 4096 and 16 <= self.width <= 4096,
-             f"--resolution must be between 16 and 4096 pixels per side, got {self.width}x{self.height}"),
-            (1 <= self.samples <= 65536, f"--samples must be in 1..65536, got {self.samples}"),
-            (0 < self.fps <= 240, f"--fps must be in (0, 240], got {self.fps}"),
-            (1 <= self.min_objects <= self.max_objects <= 20,
-             f"need 1 <= --min-objects <= --max-objects <= 20, got {self.min_objects}..{self.max_objects}"),
-            (len(self.object_sources) > 0, "--objects needs at least one source"),
-            (len(self.motions) > 0, "--motions needs at least one motion"),
-            (0 < self.min_object_area <= self.max_object_area <= 0.5,
-             f"--object-area must be 0 < MIN <= MAX <= 0.5, got {self.min_object_area},{self.max_object_area}"),
-            (self.min_motion >= 0, "--min-motion must be >= 0"),
-            (set(self.motions) != {"static"} or self.camera_motion_prob > 0 or self.min_motion == 0,
-             "with --motions static and no camera motion nothing ever moves; add a motion, --camera-motion-prob, "
-             "or --min-motion 0 for still clips"),
-            (len(self.floors) > 0, "--floors needs at least one floor"),
-            (0 <= self.max_drift <= 1, f"--max-drift must be a fraction in [0, 1], got {self.max_drift}"),
-            (self.max_attempts >= 1, "--max-attempts must be >= 1"),
-            (self.max_bounces >= 0, "--max-bounces must be >= 0"),
-        ])
+        require(
+            [
+                (self.num_scenes >= 1, f"--num-scenes must be >= 1, got {self.num_scenes}"),
+                (1 <= self.frames <= 10000, f"--frames must be in 1..10000, got {self.frames}"),
+                (
+                    16 <= self.height <= 4096 and 16 <= self.width <= 4096,
+                    f"--resolution must be between 16 and 4096 pixels per side, got {self.width}x{self.height}",
+                ),
+                (1 <= self.samples <= 65536, f"--samples must be in 1..65536, got {self.samples}"),
+                (0 < self.fps <= 240, f"--fps must be in (0, 240], got {self.fps}"),
+                (
+                    1 <= self.min_objects <= self.max_objects <= 20,
+                    f"need 1 <= --min-objects <= --max-objects <= 20, got {self.min_objects}..{self.max_objects}",
+                ),
+                (len(self.object_sources) > 0, "--objects needs at least one source"),
+                (len(self.motions) > 0, "--motions needs at least one motion"),
+                (
+                    0 < self.min_object_area <= self.max_object_area <= 0.5,
+                    f"--object-area must be 0 < MIN <= MAX <= 0.5, got {self.min_object_area},{self.max_object_area}",
+                ),
+                (self.min_motion >= 0, "--min-motion must be >= 0"),
+                (
+                    set(self.motions) != {"static"} or self.camera_motion_prob > 0 or self.min_motion == 0,
+                    "with --motions static and no camera motion nothing ever moves; add a motion, --camera-motion-prob, "
+                    "or --min-motion 0 for still clips",
+                ),
+                (len(self.floors) > 0, "--floors needs at least one floor"),
+                (0 <= self.max_drift <= 1, f"--max-drift must be a fraction in [0, 1], got {self.max_drift}"),
+                (self.max_attempts >= 1, "--max-attempts must be >= 1"),
+                (self.max_bounces >= 0, "--max-bounces must be >= 0"),
+            ]
+        )
         check_choice("--objects", self.object_sources, OBJECT_SOURCES)
         check_choice("--motions", self.motions, MOTIONS)
         check_choice("--scenario", self.scenarios, SCENARIOS)
-        require([(len(self.scenarios) == len(self.scenario_weights) and len(self.scenarios) > 0
-                  and all(w >= 0 for w in self.scenario_weights) and sum(self.scenario_weights) > 0,
-                  "--scenario needs at least one scenario with a positive weight and no negative weights")])
+        require(
+            [
+                (
+                    len(self.scenarios) == len(self.scenario_weights)
+                    and len(self.scenarios) > 0
+                    and all(w >= 0 for w in self.scenario_weights)
+                    and sum(self.scenario_weights) > 0,
+                    "--scenario needs at least one scenario with a positive weight and no negative weights",
+                )
+            ]
+        )
         check_choice("--floors", self.floors, FLOORS)
-        require([("assets" not in self.object_sources or bool(self.assets_dir),
-                  "--objects includes 'assets' but no --assets-dir was given")])
+        require(
+            [("assets" not in self.object_sources or bool(self.assets_dir), "--objects includes 'assets' but no --assets-dir was given")]
+        )
         for p in (self.glossy_floor_prob, self.walls_prob, self.camera_motion_prob, self.hdri_prob):
             require([(0 <= p <= 1, f"probabilities must be in [0, 1], got {p}")])
 

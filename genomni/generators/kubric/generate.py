@@ -53,8 +53,9 @@ def scene_plans(spec: SceneSpec) -> list[TargetPlan]:
     return standard_plans(spec)
 
 
-def build_samples(cfg: KubricConfig, spec: SceneSpec, passes: Passes, plans: list[TargetPlan], blender_version: str,
-                  captioner: Captioner) -> list[Sample]:
+def build_samples(
+    cfg: KubricConfig, spec: SceneSpec, passes: Passes, plans: list[TargetPlan], blender_version: str, captioner: Captioner
+) -> list[Sample]:
     """One sample per target pass: input the full render, target the pass (cleaned: `pairs.clean_target`), trimask
     removed objects 0, kept objects 255, the rest (scenery included) 128."""
     ids = spec.object_ids
@@ -122,8 +123,7 @@ def add_truth_layers(sample: Sample, passes: Passes, ids: list[int]) -> None:
     sample.meta["qc"]["layers_recomposition_psnr"] = round(float(psnr_uint8(rec, sample.input)), 3)
 
 
-def _precheck(cfg: KubricConfig, spec: SceneSpec, renderer: BlenderRenderer, motion: Motion,
-              resimulated: Motion | None) -> str | None:
+def _precheck(cfg: KubricConfig, spec: SceneSpec, renderer: BlenderRenderer, motion: Motion, resimulated: Motion | None) -> str | None:
     """Why a scene fails QC that the simulated poses already decide (nothing rendered yet), or None."""
     poses = motion.poses
     if not renderer.in_view(spec, poses):
@@ -145,8 +145,7 @@ def _precheck(cfg: KubricConfig, spec: SceneSpec, renderer: BlenderRenderer, mot
     return None
 
 
-def generate_scene(cfg: KubricConfig, index: int, renderer: BlenderRenderer,
-                   captioner: Captioner | None = None) -> SceneResult:
+def generate_scene(cfg: KubricConfig, index: int, renderer: BlenderRenderer, captioner: Captioner | None = None) -> SceneResult:
     """Render scene `index` of the run, resampling on QC failure; see the module docstring."""
     captioner = captioner or TemplateCaptioner()
     reasons: list[str] = []
@@ -210,9 +209,6 @@ def worker_generate(cfg: KubricConfig, index: int, threads: int) -> SceneResult:
     return generate_scene(cfg, index, renderer)
 
 
-
-
-
 def resolve_files(cfg: KubricConfig):
     """Fill in the config's file lists (user meshes, bundled and user HDRIs as portable refs: part of the run's
     identity) and return bpy; one-line errors for missing or unreadable folders and for HDRI lighting without maps."""
@@ -222,8 +218,14 @@ def resolve_files(cfg: KubricConfig):
         cfg.object_sources = (*cfg.object_sources, "assets")
     bpy = require_bpy()
     cfg.hdri_files = (bundled_hdris() if cfg.bundled_hdris else []) + user_hdris
-    require([(bool(cfg.hdri_files) or cfg.hdri_prob == 0,
-              "no HDRI to light the scenes with: give --hdri-dir, keep --bundled-hdris, or set --hdri-prob 0")])
+    require(
+        [
+            (
+                bool(cfg.hdri_files) or cfg.hdri_prob == 0,
+                "no HDRI to light the scenes with: give --hdri-dir, keep --bundled-hdris, or set --hdri-prob 0",
+            )
+        ]
+    )
     return bpy
 
 

@@ -102,9 +102,14 @@ def hdri_stats(path: str) -> HdriStats:
     el, az = (np.radians(a) for a in direction_of(rows, cols, h, w))
     power = np.minimum(lum, clamp) * weight * (el > 0)  # the clamped sky above the floor
     moment = ((power * np.cos(el) * np.cos(az)).sum(), (power * np.cos(el) * np.sin(az)).sum())
-    return HdriStats(sun_elevation=round(elevation, 3), sun_azimuth=round(azimuth, 3), sun_share=round(above, 4),
-                     clamp=float(clamp), mean=float(mean),
-                     light_azimuth=round(float(np.degrees(np.arctan2(moment[1], moment[0]))) % 360.0, 3))
+    return HdriStats(
+        sun_elevation=round(elevation, 3),
+        sun_azimuth=round(azimuth, 3),
+        sun_share=round(above, 4),
+        clamp=float(clamp),
+        mean=float(mean),
+        light_azimuth=round(float(np.degrees(np.arctan2(moment[1], moment[0]))) % 360.0, 3),
+    )
 
 
 def world_azimuth(map_azimuth: float, rotation: float) -> float:

@@ -54,10 +54,23 @@ def _load_cloth(spec_obj, client: int) -> int:
         with open(path, "w") as fh:
             fh.writelines(f"v {x:.6f} {y:.6f} {z:.6f}\n" for x, y, z in verts)
             fh.writelines(f"f {a + 1} {b + 1} {c + 1}\n" for a, b, c in faces)
-        cloth = pb.loadSoftBody(path, basePosition=list(spec_obj.position), scale=1.0, mass=0.5, useNeoHookean=0,
-                                useBendingSprings=1, useMassSpring=1, springElasticStiffness=500,
-                                springDampingStiffness=4.0, springBendingStiffness=5, useSelfCollision=0,
-                                frictionCoeff=0.5, useFaceContact=1, collisionMargin=0.02, physicsClientId=client)
+        cloth = pb.loadSoftBody(
+            path,
+            basePosition=list(spec_obj.position),
+            scale=1.0,
+            mass=0.5,
+            useNeoHookean=0,
+            useBendingSprings=1,
+            useMassSpring=1,
+            springElasticStiffness=500,
+            springDampingStiffness=4.0,
+            springBendingStiffness=5,
+            useSelfCollision=0,
+            frictionCoeff=0.5,
+            useFaceContact=1,
+            collisionMargin=0.02,
+            physicsClientId=client,
+        )
     for k in range(CLOTH_GRID * CLOTH_GRID):
         j, i = divmod(k, CLOTH_GRID)
         if i in (0, CLOTH_GRID - 1) or j in (0, CLOTH_GRID - 1):
@@ -96,8 +109,9 @@ def simulate_motion(spec: SceneSpec, vertices: list[np.ndarray], without: frozen
             box = pb.createCollisionShape(pb.GEOM_BOX, halfExtents=[0.05, 8.0, 4.0], physicsClientId=client)
             x, y, _ = wall["position"]
             yaw = math.radians(wall["yaw_deg"])
-            pb.createMultiBody(0, box, basePosition=[x, y, 4.0],
-                               baseOrientation=pb.getQuaternionFromEuler([0, 0, yaw]), physicsClientId=client)
+            pb.createMultiBody(
+                0, box, basePosition=[x, y, 4.0], baseOrientation=pb.getQuaternionFromEuler([0, 0, yaw]), physicsClientId=client
+            )
         cloth = None
         if cloth_spec is not None:
             cloth = _load_cloth(cloth_spec, client)
@@ -108,18 +122,15 @@ def simulate_motion(spec: SceneSpec, vertices: list[np.ndarray], without: frozen
             if obj.id in without or obj.asset["kind"] == "cloth":
                 bodies.append(None)
                 continue
-            shape = pb.createCollisionShape(pb.GEOM_MESH, vertices=np.asarray(verts, dtype=float).tolist(),
-                                            physicsClientId=client)
+            shape = pb.createCollisionShape(pb.GEOM_MESH, vertices=np.asarray(verts, dtype=float).tolist(), physicsClientId=client)
             pos = list(obj.position)
             if obj.motion in ("static", "rest"):  # rest the lowest vertex on the floor
                 rot = np.array(pb.getMatrixFromQuaternion(obj.orientation)).reshape(3, 3)
                 pos[2] = float(-(np.asarray(verts) @ rot.T)[:, 2].min()) + 1e-3
             # static objects stay put and others bounce off them; resting ones (scenery) can be knocked over
             mass = {"static": 0.0, "rest": 0.3}.get(obj.motion, obj.mass)
-            body = pb.createMultiBody(mass, shape, basePosition=pos, baseOrientation=obj.orientation,
-                                      physicsClientId=client)
-            pb.changeDynamics(body, -1, lateralFriction=obj.friction, restitution=obj.restitution,
-                              physicsClientId=client)
+            body = pb.createMultiBody(mass, shape, basePosition=pos, baseOrientation=obj.orientation, physicsClientId=client)
+            pb.changeDynamics(body, -1, lateralFriction=obj.friction, restitution=obj.restitution, physicsClientId=client)
             pb.resetBaseVelocity(body, obj.linear_velocity, obj.angular_velocity, physicsClientId=client)
             bodies.append(body)
         steps = max(1, round(hz / spec.fps))

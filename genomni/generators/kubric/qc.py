@@ -29,8 +29,15 @@ def visible_pixels(instances: np.ndarray, ids: list[int]) -> list[int]:
     return [int((flat == i).sum(1).min()) for i in ids]
 
 
-def sample_qc(inp: np.ndarray, rendered: np.ndarray, target: np.ndarray, region: np.ndarray, instances: np.ndarray,
-              target_instances: np.ndarray, removed: list[int]) -> dict[str, Any]:
+def sample_qc(
+    inp: np.ndarray,
+    rendered: np.ndarray,
+    target: np.ndarray,
+    region: np.ndarray,
+    instances: np.ndarray,
+    target_instances: np.ndarray,
+    removed: list[int],
+) -> dict[str, Any]:
     """QC figures of one pair: `rendered` is the target pass as Cycles made it, `target` the sample's target
     (the input outside the changed `region`, see `pairs.py`); see the module docstring."""
     raw = np.abs(inp.astype(np.int16) - rendered.astype(np.int16)).max(-1)

@@ -17,10 +17,18 @@ from .config import KubricConfig
 
 # Named colours (sRGB) so captions can say what the renderer shows.
 COLORS = {
-    "red": (0.80, 0.10, 0.10), "orange": (0.90, 0.45, 0.10), "yellow": (0.90, 0.80, 0.15),
-    "green": (0.20, 0.65, 0.20), "teal": (0.10, 0.55, 0.55), "blue": (0.15, 0.30, 0.85),
-    "purple": (0.50, 0.20, 0.70), "pink": (0.90, 0.45, 0.65), "white": (0.90, 0.90, 0.90),
-    "gray": (0.50, 0.50, 0.50), "black": (0.08, 0.08, 0.08), "brown": (0.45, 0.28, 0.15),
+    "red": (0.80, 0.10, 0.10),
+    "orange": (0.90, 0.45, 0.10),
+    "yellow": (0.90, 0.80, 0.15),
+    "green": (0.20, 0.65, 0.20),
+    "teal": (0.10, 0.55, 0.55),
+    "blue": (0.15, 0.30, 0.85),
+    "purple": (0.50, 0.20, 0.70),
+    "pink": (0.90, 0.45, 0.65),
+    "white": (0.90, 0.90, 0.90),
+    "gray": (0.50, 0.50, 0.50),
+    "black": (0.08, 0.08, 0.08),
+    "brown": (0.45, 0.28, 0.15),
 }
 FINISHES = ("matte", "glossy", "metallic")
 SCENE_RADIUS = 2.2  # objects start within this distance of the origin (metres)
@@ -94,9 +102,11 @@ class CameraSpec:
         az = math.radians(self.azimuth + self.azimuth_sweep * t)
         el = math.radians(self.elevation)
         tx, ty, tz = self.target
-        return (tx + self.distance * math.cos(el) * math.cos(az),
-                ty + self.distance * math.cos(el) * math.sin(az),
-                tz + self.distance * math.sin(el))
+        return (
+            tx + self.distance * math.cos(el) * math.cos(az),
+            ty + self.distance * math.cos(el) * math.sin(az),
+            tz + self.distance * math.sin(el),
+        )
 
 
 @dataclass
@@ -249,8 +259,14 @@ class _Placer:
     (`in_view`) under a random point of the middle 60% of the first frame, its start and its landing spot inside
     the frame, so objects spread over the picture rather than hide behind each other or fall out of it."""
 
-    def __init__(self, camera: CameraSpec, centre: tuple[float, float] = (0.0, 0.0), radius: float = SCENE_RADIUS,
-                 in_view: bool = False, aspect: float = 1.0):
+    def __init__(
+        self,
+        camera: CameraSpec,
+        centre: tuple[float, float] = (0.0, 0.0),
+        radius: float = SCENE_RADIUS,
+        in_view: bool = False,
+        aspect: float = 1.0,
+    ):
         self.camera, self.centre, self.radius, self.in_view, self.aspect = camera, np.asarray(centre), radius, in_view, aspect
         self.cam = np.array(camera.position(0.0))
         self.placed: list[tuple[np.ndarray, float]] = []
@@ -274,8 +290,7 @@ class _Placer:
         for _ in range(100):
             lift = {"static": 0.0, "rest": 0.0, "drop": rng.uniform(1.2, 2.5), "throw": rng.uniform(0.6, 1.4)}[motion]
             xy = self._xy(rng, 0.0)
-            size = object_size_for_area(area, float(np.linalg.norm(self.cam - np.array([*xy, 0.5]))),
-                                        self.camera.focal_length)
+            size = object_size_for_area(area, float(np.linalg.norm(self.cam - np.array([*xy, 0.5]))), self.camera.focal_length)
             radius = size * 0.75
             pos = np.array([xy[0], xy[1], max(lift, radius + 0.05)])  # never starts inside the floor
             framed = not self.in_view or self._framed(pos, radius)
@@ -285,9 +300,18 @@ class _Placer:
         return pos, size
 
 
-def _make_object(oid: int, look: _Look, rng: np.random.Generator, pos: np.ndarray, size: float, area: float,
-                 motion: str, role: str = "object", toward: np.ndarray | None = None,
-                 speed: tuple[float, float] = (1.0, 2.5)) -> ObjectSpec:
+def _make_object(
+    oid: int,
+    look: _Look,
+    rng: np.random.Generator,
+    pos: np.ndarray,
+    size: float,
+    area: float,
+    motion: str,
+    role: str = "object",
+    toward: np.ndarray | None = None,
+    speed: tuple[float, float] = (1.0, 2.5),
+) -> ObjectSpec:
     """An object spec at `pos` with the motion's start orientation and velocities (a throw aims at `toward`)."""
     if motion in ("static", "rest"):
         orient = _yaw_quat(float(rng.uniform(0, 2 * math.pi)))
@@ -303,14 +327,26 @@ def _make_object(oid: int, look: _Look, rng: np.random.Generator, pos: np.ndarra
         lin = (float(aim[0] * v), float(aim[1] * v), float(rng.uniform(0.5, 2.0)))
         ang = tuple(float(v) for v in rng.normal(0, 3.0, 3))
     return ObjectSpec(
-        id=oid, asset={"kind": look.ref.kind, "name": look.ref.name, "ref": look.ref.ref, "source": look.src},
-        size=float(size), color_name=look.color_name, color=_jitter(COLORS[look.color_name], rng), finish=look.finish,
-        roughness=look.roughness, motion=motion, position=tuple(float(v) for v in pos), orientation=orient,
-        linear_velocity=lin, angular_velocity=ang,
-        friction=float(rng.uniform(0.3, 0.9)), restitution=float(rng.uniform(0.05, 0.5)),
-        pattern=look.pattern, color2_name=look.color2_name,
+        id=oid,
+        asset={"kind": look.ref.kind, "name": look.ref.name, "ref": look.ref.ref, "source": look.src},
+        size=float(size),
+        color_name=look.color_name,
+        color=_jitter(COLORS[look.color_name], rng),
+        finish=look.finish,
+        roughness=look.roughness,
+        motion=motion,
+        position=tuple(float(v) for v in pos),
+        orientation=orient,
+        linear_velocity=lin,
+        angular_velocity=ang,
+        friction=float(rng.uniform(0.3, 0.9)),
+        restitution=float(rng.uniform(0.05, 0.5)),
+        pattern=look.pattern,
+        color2_name=look.color2_name,
         color2=_jitter(COLORS[look.color2_name], rng) if look.color2_name else (0.0, 0.0, 0.0),
-        pattern_scale=look.pattern_scale, area=area, role=role,
+        pattern_scale=look.pattern_scale,
+        area=area,
+        role=role,
     )
 
 
@@ -404,8 +440,16 @@ def _sample_deform(cfg: KubricConfig, rng: np.random.Generator, camera: CameraSp
         objects.append(_make_object(i + 1, look, rng, pos, size, area, "drop"))
         objects[-1].mass = float(rng.uniform(2.0, 4.0))  # heavy enough to dent the sheet visibly
     first = list(COLORS)[int(rng.integers(len(COLORS)))]
-    sheet = _Look("cloth", AssetRef("cloth", "trampoline"), first, "matte", float(rng.uniform(0.6, 0.9)),
-                  PATTERNS[int(rng.integers(len(PATTERNS)))], _second_color(first, rng), float(rng.uniform(4.0, 8.0)))
+    sheet = _Look(
+        "cloth",
+        AssetRef("cloth", "trampoline"),
+        first,
+        "matte",
+        float(rng.uniform(0.6, 0.9)),
+        PATTERNS[int(rng.integers(len(PATTERNS)))],
+        _second_color(first, rng),
+        float(rng.uniform(4.0, 8.0)),
+    )
     cloth = _make_object(len(objects) + 1, sheet, rng, np.array([*centre, height]), side, 0.0, "rest", role="scenery")
     cloth.orientation = (0.0, 0.0, 0.0, 1.0)
     return [*objects, cloth]
@@ -417,8 +461,14 @@ FLOOR_PALETTES = {
     "concrete": [((0.55, 0.55, 0.53), (0.35, 0.35, 0.34))],
     "checker": [((0.85, 0.85, 0.85), (0.15, 0.15, 0.15)), ((0.80, 0.70, 0.50), (0.30, 0.35, 0.45))],
 }
-PLAIN_COLORS = {"gray": (0.5, 0.5, 0.5), "white": (0.82, 0.82, 0.8), "beige": (0.75, 0.68, 0.55),
-                "green": (0.35, 0.5, 0.3), "blue": (0.35, 0.45, 0.6), "brown": (0.45, 0.33, 0.22)}
+PLAIN_COLORS = {
+    "gray": (0.5, 0.5, 0.5),
+    "white": (0.82, 0.82, 0.8),
+    "beige": (0.75, 0.68, 0.55),
+    "green": (0.35, 0.5, 0.3),
+    "blue": (0.35, 0.45, 0.6),
+    "brown": (0.45, 0.33, 0.22),
+}
 
 
 def _sample_floor(cfg: KubricConfig, rng: np.random.Generator) -> FloorSpec:
@@ -431,9 +481,12 @@ def _sample_floor(cfg: KubricConfig, rng: np.random.Generator) -> FloorSpec:
     glossy = bool(rng.random() < cfg.glossy_floor_prob)
     mirror = glossy and bool(rng.random() < 0.3)
     return FloorSpec(
-        kind=kind, colors=colors, texture_scale=float(rng.uniform(0.5, 2.0)),
+        kind=kind,
+        colors=colors,
+        texture_scale=float(rng.uniform(0.5, 2.0)),
         roughness=float(rng.uniform(0.02, 0.12) if glossy else rng.uniform(0.5, 0.9)),
-        metallic=0.8 if mirror else 0.0, glossy=glossy,
+        metallic=0.8 if mirror else 0.0,
+        glossy=glossy,
     )
 
 
@@ -449,24 +502,43 @@ def _sample_light(cfg: KubricConfig, rng: np.random.Generator) -> LightSpec:
     for _ in range(int(rng.integers(0, cfg.max_extra_lights + 1))):
         ang = rng.uniform(0, 2 * math.pi)
         r = rng.uniform(2.0, 4.0)
-        extra.append({"position": (float(r * math.cos(ang)), float(r * math.sin(ang)), float(rng.uniform(2.5, 4.5))),
-                      "power": float(rng.uniform(150, 500)), "radius": float(rng.uniform(0.05, 0.3))})
+        extra.append(
+            {
+                "position": (float(r * math.cos(ang)), float(r * math.sin(ang)), float(rng.uniform(2.5, 4.5))),
+                "power": float(rng.uniform(150, 500)),
+                "radius": float(rng.uniform(0.05, 0.3)),
+            }
+        )
     elevation, azimuth = float(rng.uniform(*SUN_ELEVATION)), float(rng.uniform(0, 360))
     sun_angle, sun_strength = float(rng.uniform(0.5, 5.0)), float(rng.uniform(1.5, 3.0))
     ambient = float(rng.uniform(0.1, 0.3))  # the sky's strength, or the clamped map's mean radiance
     hdri = cfg.hdri_files[int(rng.integers(len(cfg.hdri_files)))] if cfg.hdri_files else ""
     if not use_hdri:
-        return LightSpec(sun_elevation=elevation, sun_azimuth=azimuth, sun_angle=sun_angle, sun_strength=sun_strength,
-                         world="sky", world_strength=ambient, extra_lights=extra)
+        return LightSpec(
+            sun_elevation=elevation,
+            sun_azimuth=azimuth,
+            sun_angle=sun_angle,
+            sun_strength=sun_strength,
+            world="sky",
+            world_strength=ambient,
+            extra_lights=extra,
+        )
     from .assets import resolve
     from .hdri import hdri_stats, rotation_for, sun_elevation_for
 
     stats = hdri_stats(str(resolve(hdri, cfg.assets_dir, cfg.hdri_dir)))
     from_map = sun_elevation_for(stats, SUN_ELEVATION)
     return LightSpec(
-        sun_elevation=elevation if from_map is None else from_map, sun_azimuth=azimuth, sun_angle=sun_angle,
-        sun_strength=sun_strength, world="hdri", world_strength=ambient / stats.mean, hdri=hdri,
-        hdri_rotation=rotation_for(stats, azimuth), hdri_clamp=stats.clamp, sun_from_hdri=from_map is not None,
+        sun_elevation=elevation if from_map is None else from_map,
+        sun_azimuth=azimuth,
+        sun_angle=sun_angle,
+        sun_strength=sun_strength,
+        world="hdri",
+        world_strength=ambient / stats.mean,
+        hdri=hdri,
+        hdri_rotation=rotation_for(stats, azimuth),
+        hdri_clamp=stats.clamp,
+        sun_from_hdri=from_map is not None,
         extra_lights=extra,
     )
 
@@ -474,10 +546,12 @@ def _sample_light(cfg: KubricConfig, rng: np.random.Generator) -> LightSpec:
 def _sample_camera(cfg: KubricConfig, rng: np.random.Generator) -> CameraSpec:
     moving = bool(rng.random() < cfg.camera_motion_prob)
     return CameraSpec(
-        distance=float(rng.uniform(6.5, 9.0)), elevation=float(rng.uniform(22, 45)),
+        distance=float(rng.uniform(6.5, 9.0)),
+        elevation=float(rng.uniform(22, 45)),
         azimuth=float(rng.uniform(0, 360)),
         azimuth_sweep=float(rng.uniform(5, 20) * rng.choice([-1, 1])) if moving else 0.0,
-        focal_length=float(rng.uniform(32, 42)), target=(0.0, 0.0, 0.3),
+        focal_length=float(rng.uniform(32, 42)),
+        target=(0.0, 0.0, 0.3),
     )
 
 
@@ -490,8 +564,13 @@ def _sample_walls(cfg: KubricConfig, rng: np.random.Generator, camera: CameraSpe
     for k in range(int(rng.integers(1, 3))):
         az = math.radians(base + (90.0 if k else 0.0) * rng.choice([-1, 1]))
         d = float(rng.uniform(3.5, 5.0))
-        walls.append({"position": (d * math.cos(az), d * math.sin(az), 0.0), "yaw_deg": math.degrees(az),
-                      "color": _jitter((0.75, 0.73, 0.70), rng, 0.1)})
+        walls.append(
+            {
+                "position": (d * math.cos(az), d * math.sin(az), 0.0),
+                "yaw_deg": math.degrees(az),
+                "color": _jitter((0.75, 0.73, 0.70), rng, 0.1),
+            }
+        )
     return walls
 
 
@@ -513,7 +592,18 @@ def sample_scene(cfg: KubricConfig, index: int, attempt: int = 0) -> SceneSpec:
     light = _sample_light(cfg, rng)
     walls = _sample_walls(cfg, rng, camera)
     return SceneSpec(
-        run_seed=cfg.seed, index=index, attempt=attempt, frames=cfg.frames, fps=cfg.fps,
-        height=cfg.height, width=cfg.width, objects=objects, floor=floor, walls=walls, light=light, camera=camera,
-        scenario=scenario, removals=removals,
+        run_seed=cfg.seed,
+        index=index,
+        attempt=attempt,
+        frames=cfg.frames,
+        fps=cfg.fps,
+        height=cfg.height,
+        width=cfg.width,
+        objects=objects,
+        floor=floor,
+        walls=walls,
+        light=light,
+        camera=camera,
+        scenario=scenario,
+        removals=removals,
     )
