@@ -29,10 +29,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from genomni.baselines import clean_plate
 from genomni.footage import dilate
 from genomni.generators.objectpaste import PasteConfig, run_objectpaste, soft_alpha
 from genomni.generators.run import RunOptions
-from genomni.generators.tripod import TripodConfig, clean_plate, run_tripod
+from genomni.generators.tripod import TripodConfig, run_tripod
 from genomni.media import write_video
 from genomni.metrics import psnr01
 from genomni.shards import iter_samples

@@ -9,7 +9,7 @@ default 2+2, or `default` for the default budget, at the default options); the f
 RSS above its RSS after the imports and the layer's wall time. Prints a Markdown
 table and the least-squares fit bytes = A + B * frames * height * width + C * height * width (the
 U-Net's activations on `frames_per_iter` full-size frames), compared with
-`genomni.inference.omnimatte.layer_memory_bytes`.
+`genomni.inference.memory.layer_memory_bytes`.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ def main() -> None:
     ap.add_argument("--sizes", default="16x128x192,48x128x192,16x192x320,32x192x320,16x256x448,48x256x448")
     ap.add_argument("--iters", default="2+2", help="coarse+full-size iterations, or 'default'")
     args = ap.parse_args()
-    from genomni.inference.omnimatte import layer_memory_bytes
+    from genomni.inference.memory import layer_memory_bytes
 
     rows = []
     for size in args.sizes.split(","):

@@ -34,7 +34,7 @@ import sys
 from genomni.footage_folders import open_footage
 from genomni.inference.config import OmnimatteConfig, RemoveConfig
 from genomni.inference.decompose import decompose, layer_workers
-from genomni.inference.omnimatte import decompose_memory_bytes
+from genomni.inference.memory import decompose_memory_bytes
 footage = open_footage(sys.argv[2])
 n = len(footage.names)
 decompose(footage, sys.argv[1], sys.argv[3], RemoveConfig(), OmnimatteConfig(), show_progress=False)

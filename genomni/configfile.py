@@ -28,6 +28,8 @@ def load_mapping(path: str | os.PathLike) -> dict[str, Any]:
     except (json.JSONDecodeError, yaml.YAMLError) as exc:
         kind = "JSON" if path.suffix == ".json" else "YAML"
         raise GenomniError(f"config file {path} is not valid {kind}: {str(exc).splitlines()[0]}") from exc
+    except UnicodeDecodeError as exc:
+        raise GenomniError(f"config file {path} is not UTF-8 text (byte {exc.start}); save it as UTF-8") from exc
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -44,6 +46,10 @@ def _typed(cls: type, name: str, hint: Any, value: Any) -> Any:
             return None
         base = next((a for a in typing.get_args(hint) if a is not type(None)), hint)
     origin = typing.get_origin(base) or base
+    if origin is typing.Literal:
+        if value not in typing.get_args(base):
+            raise GenomniError(f"{name} must be one of {', '.join(map(str, typing.get_args(base)))}, got {value!r}")
+        return value
     if origin is tuple and isinstance(value, list):
         value = tuple(value)
     if origin is list and isinstance(value, (str, tuple)):

@@ -19,7 +19,6 @@ import os
 import pickle
 from pathlib import Path
 
-import cv2
 import numpy as np
 import torch
 import torch.nn as nn
@@ -85,13 +84,6 @@ def region_masks(inp: np.ndarray, background: np.ndarray, objects: np.ndarray) -
 def region_psnr(pred: np.ndarray, background: np.ndarray, regions: dict[str, np.ndarray]) -> dict[str, float]:
     """PSNR of the pooled MSE inside each region over the whole clip (nan where a region is empty)."""
     return {name: psnr_uint8(pred, background, m) for name, m in regions.items()}
-
-
-def inpaint_telea(frames: np.ndarray, holes: np.ndarray, radius: int = 3) -> np.ndarray:
-    """OpenCV Telea inpainting of (T,H,W) boolean holes, frame by frame: the cv2-inpaint baseline."""
-    return np.stack(
-        [cv2.inpaint(np.ascontiguousarray(f), h.astype(np.uint8) * 255, radius, cv2.INPAINT_TELEA) for f, h in zip(frames, holes)]
-    )
 
 
 def _gaussian(size: int = 11, sigma: float = 1.5) -> torch.Tensor:

@@ -19,8 +19,10 @@ from genomni.inference.config import RemoveConfig
 from genomni.inference.remove import Remover
 from genomni.inference.windows import window_starts
 from genomni.models.bases import import_gen_omnimatte
-from genomni.models.casper import PUBLIC_BACKGROUND, CasperModel, encode_cog_mask, encode_known_mask, encode_vace_mask
-from genomni.models.wan_original import dit_key, vae_config, vae_state
+from genomni.models.casper import CasperModel
+from genomni.models.masks import PUBLIC_BACKGROUND, encode_cog_mask, encode_known_mask, encode_vace_mask
+from genomni.models.wan_original import dit_key
+from genomni.models.wan_original_vae import vae_config, vae_state
 from genomni.pipelines.casper import CasperPipeline
 
 sys.path.insert(0, str(Path(__file__).parent))

@@ -261,10 +261,10 @@ def test_a_sequence_folder_without_its_video_is_named_by_every_verb_and_nothing_
 
 
 def test_decompose_refuses_a_clip_whose_layers_exceed_the_machine_before_any_work(tiny, tmp_path, capsys, monkeypatch):
-    from genomni.inference import omnimatte
+    from genomni.inference import memory
 
     _sequence(tmp_path / "seq")
-    monkeypatch.setattr(omnimatte, "machine_memory_bytes", lambda: 100_000_000)
+    monkeypatch.setattr(memory, "machine_memory_bytes", lambda: 100_000_000)
     out = tmp_path / "dec"
     assert run_cli(["decompose", str(tmp_path / "seq"), "--model", str(tiny), "--out", str(out)]) == 1
     err = capsys.readouterr().err

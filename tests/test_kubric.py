@@ -17,8 +17,10 @@ from genomni.errors import GenomniError
 from genomni.footage import dilate
 from genomni.generators.kubric.blender import BlenderRenderer
 from genomni.generators.kubric.config import KubricConfig
+from genomni.generators.kubric.passes import render, render_full, union_box
 from genomni.generators.kubric.physics import simulate
-from genomni.generators.kubric.scene import CameraSpec, FloorSpec, LightSpec, ObjectSpec, SceneSpec
+from genomni.generators.kubric.spec import CameraSpec, FloorSpec, LightSpec, ObjectSpec, SceneSpec
+from genomni.generators.kubric.views import effect_box, motion_px
 from genomni.shards import iter_samples, load_hf, read_card, read_manifest
 
 
@@ -70,7 +72,7 @@ def controlled():
     renderer = BlenderRenderer(cfg)
     spec = _controlled_scene()
     poses = simulate(spec, renderer.build(spec))
-    return spec, poses, renderer.render(spec, poses), renderer
+    return spec, poses, render(renderer, spec, poses), renderer
 
 
 def test_passes_remove_objects_and_their_shadows(controlled):
@@ -101,9 +103,9 @@ def test_passes_remove_objects_and_their_shadows(controlled):
 
 def test_effect_box_covers_object_and_shadow(controlled):
     spec, poses, p, renderer = controlled
-    renderer._place(spec, poses, 0)
+    renderer.place(spec, poses, 0)
     for i in range(2):
-        r0, r1, c0, c1 = renderer.effect_box(spec, poses, i, 0)
+        r0, r1, c0, c1 = effect_box(renderer, spec, poses, i, 0)
         changed = np.abs(p.targets[f"obj{i + 1}"][0][0].astype(int) - p.background[0].astype(int)).max(-1) > 6
         rows, cols = np.nonzero(changed)
         assert rows.min() >= r0 and rows.max() < r1 and cols.min() >= c0 and cols.max() < c1
@@ -271,7 +273,7 @@ def test_unreadable_asset_and_changed_config_leave_output_untouched(kubric_dir, 
 def test_missing_blender_is_one_clear_error(monkeypatch):
     import importlib
 
-    from genomni.generators.kubric import blender
+    from genomni.generators.kubric import bpy_runtime
 
     real = importlib.import_module
 
@@ -280,9 +282,9 @@ def test_missing_blender_is_one_clear_error(monkeypatch):
             raise ImportError("No module named 'bpy'")
         return real(name, *a, **k)
 
-    monkeypatch.setattr(blender.importlib, "import_module", fake)
+    monkeypatch.setattr(bpy_runtime.importlib, "import_module", fake)
     with pytest.raises(GenomniError, match=r"pip install 'genomni\[render\]'"):
-        blender.require_bpy()
+        bpy_runtime.require_bpy()
 
 
 def test_orbiting_camera_background_has_no_objects_and_matches_full_far_away():
@@ -291,12 +293,12 @@ def test_orbiting_camera_background_has_no_objects_and_matches_full_far_away():
     spec = _controlled_scene(frames=4)
     spec.camera.azimuth_sweep = 12.0
     poses = simulate(spec, renderer.build(spec))
-    p = renderer.render(spec, poses)
+    p = render(renderer, spec, poses)
     assert p.rendered_frames["background"] == 4 and p.rendered_frames["background_pixels"] < 4 * 64 * 64
     assert not p.background_instances.any()
     for t in range(4):
-        renderer._place(spec, poses, t)
-        r0, r1, c0, c1 = renderer._union_box(spec, poses, {0, 1}, t)
+        renderer.place(spec, poses, t)
+        r0, r1, c0, c1 = union_box(renderer, spec, poses, {0, 1}, t)
         assert (p.instances[t] > 0).sum() == (p.instances[t, r0:r1, c0:c1] > 0).sum()
         outside = np.ones((64, 64), bool)
         outside[r0:r1, c0:c1] = False
@@ -316,9 +318,9 @@ def test_hdri_world_lights_the_scene(tmp_path):
     renderer = BlenderRenderer(cfg)
     spec = _controlled_scene(frames=1)
     spec.height = spec.width = 48
-    plain = renderer.render_full(spec, simulate(spec, renderer.build(spec))).full
+    plain = render_full(renderer, spec, simulate(spec, renderer.build(spec))).full
     spec.light.world, spec.light.hdri = "hdri", "hdri:orange.hdr"
-    lit = renderer.render_full(spec, simulate(spec, renderer.build(spec))).full
+    lit = render_full(renderer, spec, simulate(spec, renderer.build(spec))).full
     r, b = lit[..., 0].astype(int), lit[..., 2].astype(int)
     assert (r - b).mean() > (plain[..., 0].astype(int) - plain[..., 2].astype(int)).mean() + 10  # it turned orange
 
@@ -330,10 +332,10 @@ def test_still_clips_are_found_from_the_poses_before_rendering(controlled):
 
     spec, _, _, renderer = controlled
     poses = simulate(spec, renderer.build(spec))  # other tests in this process may have built other scenes since
-    assert renderer.motion_px(spec, poses) < 0.05
+    assert motion_px(renderer, spec, poses) < 0.05
     slid = poses.copy()
     slid[-1, 0, 0] += 1.0
-    assert renderer.motion_px(spec, slid) > 5
+    assert motion_px(renderer, spec, slid) > 5
     with pytest.raises(GenomniError, match="nothing ever moves"):
         KubricConfig(motions=("static",), camera_motion_prob=0.0)
     assert dataclasses.replace(KubricConfig(), motions=("static",), camera_motion_prob=0.0, min_motion=0).min_motion == 0

@@ -9,12 +9,14 @@ import pytest
 
 from genomni.generators.captions import TemplateCaptioner
 from genomni.generators.kubric.assets import resolve
-from genomni.generators.kubric.blender import BlenderRenderer, TargetPlan
+from genomni.generators.kubric.blender import BlenderRenderer
 from genomni.generators.kubric.config import KubricConfig
 from genomni.generators.kubric.generate import generate_scene, resolve_files
 from genomni.generators.kubric.hdri import hdri_stats, rotation_for, world_azimuth
+from genomni.generators.kubric.passes import TargetPlan, render, render_full, render_targets
 from genomni.generators.kubric.physics import simulate
-from genomni.generators.kubric.scene import sample_scene
+from genomni.generators.kubric.sampling import sample_scene
+from genomni.generators.kubric.views import visible_estimate
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -52,14 +54,14 @@ def test_the_lamp_direction_looks_at_the_maps_sun_in_the_render(tmp_path):
     stats = hdri_stats(str(resolve("bpy:city.exr")))
     spec.light.hdri_clamp, spec.light.world_strength, spec.light.sun_strength = stats.clamp, 0.2 / stats.clamp, 0.0
     poses = simulate(spec, renderer.build(spec))
-    renderer._place(spec, poses, 0)
+    renderer.place(spec, poses, 0)
     from mathutils import Vector  # importable once bpy is
 
     el, az = math.radians(stats.sun_elevation), math.radians(world_azimuth(stats.sun_azimuth, 77.0))
     cam = renderer.camera
     cam.location = (0.0, 0.0, 50.0)  # above the floor, looking up at the sky
     cam.rotation_quaternion = Vector((math.cos(el) * math.cos(az), math.cos(el) * math.sin(az), math.sin(el))).to_track_quat("-Z", "Y")
-    rgb, _ = renderer._render(str(tmp_path / "frame.exr"))
+    rgb, _ = renderer.render_frame(str(tmp_path / "frame.exr"))
     lum = rgb.astype(float).mean(-1)
     rows, cols = np.nonzero(lum >= lum.max() - 1)
     assert abs(rows.mean() - 24) < 4 and abs(cols.mean() - 24) < 4
@@ -90,15 +92,15 @@ def test_a_clamped_map_throws_no_second_sun_shadow():
         """Pixels more than 6 px from the object darkened by more than 10 levels."""
         li.hdri_clamp, li.hdri_rotation, li.sun_strength, li.world_strength = clamp, rotation, lamp, map_strength
         poses = simulate(spec, renderer.build(spec))
-        full = renderer.render_full(spec, poses)
-        bg = renderer.render_targets(spec, poses, full, [TargetPlan("all")])
+        full = render_full(renderer, spec, poses)
+        bg = render_targets(renderer, spec, poses, full, [TargetPlan("all")])
         darker = cv2.GaussianBlur((bg.background[0].astype(np.float32) - full.full[0]).mean(-1), (0, 0), 1.0)
         near = cv2.dilate((full.instances[0] > 0).astype(np.uint8), np.ones((13, 13), np.uint8)) > 0
         return (darker > 10) & ~near
 
     strength = 0.2 / stats.mean
     lamp_shadow = far_shadow(stats.clamp, 0.0, 3.0, 0.0)  # the lamp alone
-    centre = np.argwhere(renderer.render_full(spec, simulate(spec, renderer.build(spec))).instances[0] > 0).mean(0)
+    centre = np.argwhere(render_full(renderer, spec, simulate(spec, renderer.build(spec))).instances[0] > 0).mean(0)
     unclamped = far_shadow(0.0, rotation_for(stats, 225.0), 0.0, strength)  # map alone, its light 90 degrees off
     clamped = far_shadow(stats.clamp, rotation_for(stats, 135.0), 0.0, strength)  # map alone, as generated
 
@@ -124,7 +126,7 @@ def test_object_sizes_follow_the_documented_area_range():
     for k in range(12):  # the projected convex hull of each mesh against the area its size was chosen for
         spec = sample_scene(cfg, k)
         poses = simulate(spec, renderer.build(spec))
-        ratios.append(renderer.visible_estimate(spec, poses)[0] / (spec.objects[0].area * 48 * 48))
+        ratios.append(visible_estimate(renderer, spec, poses)[0] / (spec.objects[0].area * 48 * 48))
     assert 0.5 < float(np.median(ratios)) < 2.0
 
 
@@ -183,7 +185,7 @@ def test_pairs_are_noise_free_against_a_many_sample_reference():
     ref_cfg = _cfg(samples=128, frames=3, height=64, width=64)
     ref_renderer = BlenderRenderer(ref_cfg)
     poses = simulate(spec, ref_renderer.build(spec))
-    ref = ref_renderer.render(spec, poses)
+    ref = render(ref_renderer, spec, poses)
     far_diffs = []
     for s in result.samples:
         tag = s.key.rsplit("-", 1)[1]
@@ -243,7 +245,7 @@ def test_captions_state_no_shadow_without_objects_and_no_sun_where_there_is_none
 def test_floor_points_project_back_to_their_image_points():
     """The placement's camera model: the point under image point (u, v) at height z projects back to (u, v), and a
     point placed that way lands where Blender's own projection puts it (1 px at 48 px)."""
-    from genomni.generators.kubric.scene import camera_uv, floor_point
+    from genomni.generators.kubric.spec import camera_uv, floor_point
 
     cfg = _cfg(frames=1)
     spec = sample_scene(cfg, 0)
@@ -252,8 +254,8 @@ def test_floor_points_project_back_to_their_image_points():
         assert point[2] == pytest.approx(z) and camera_uv(spec.camera, point) == pytest.approx((u, v), abs=1e-9)
     renderer = BlenderRenderer(cfg)
     poses = simulate(spec, renderer.build(spec))
-    renderer._place(spec, poses, 0)
+    renderer.place(spec, poses, 0)
     renderer.bpy.context.view_layer.update()
     point = floor_point(spec.camera, 0.3, 0.7, 1.0, 0.0)
-    col, row, _ = renderer._project(spec, point[None])[0]
+    col, row, _ = renderer.project(spec, point[None])[0]
     assert abs(col - 0.3 * 48) < 1 and abs(row - 0.7 * 48) < 1

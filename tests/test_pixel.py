@@ -63,7 +63,7 @@ def test_pixel_model_dir_round_trip_and_copy_start(pixel_dir, tmp_path):
     noisy, sigma, text = torch.randn(1, 3, 5, 32, 32), torch.tensor([0.4]), m.encode_text(["a red cube"])
     # Untrained: the clean-video prediction is the cv2-inpaint baseline (Telea on the removed pixels grown by
     # 2 px), the input everywhere else; the velocity follows from it.
-    from genomni.metrics import inpaint_telea
+    from genomni.baselines import inpaint_telea
 
     frames = ((x[0] + 1) * 127.5).round().byte().permute(1, 2, 3, 0).numpy()
     holes = dilate((trimask[0, 0] == 0).numpy(), 2)

@@ -7,7 +7,9 @@ from safetensors.torch import load_file
 
 from genomni.errors import GenomniError
 from genomni.models.bases import init_from_base
-from genomni.models.casper import CasperModel, encode_trimask, widen_input
+from genomni.models.casper import CasperModel
+from genomni.models.masks import encode_trimask
+from genomni.models.parts import widen_input
 from genomni.models.presets import build_preset
 from genomni.training.trainer import TrainConfig, Trainer, flow_matching_loss, train
 

@@ -120,8 +120,8 @@ def test_the_plate_leaves_out_a_slow_shadow_seen_past_even_once():
     """A slow object (1 px per frame) whose shadow covers most pixels of its path in most frames: the plate keeps
     under 5% of the shadow pixels whose floor is seen at least once (a plain median keeps most), and is exact
     elsewhere (the true background is known)."""
+    from genomni.baselines import clean_plate
     from genomni.footage import dilate
-    from genomni.generators.tripod import clean_plate
 
     rng = np.random.default_rng(0)
     bg = rng.integers(40, 220, (64, 96, 3), dtype=np.uint8)

@@ -157,7 +157,7 @@ def test_nested_layers_recompose_an_object_in_another_objects_shadow_exactly():
     """Object 2 stands in object 1's shadow and is darkened by it: a layer of object 2 alone over the background
     is its undarkened colour, which composited over object 1's layer covers that shadow; layers in compositing
     order, each over the scene with the objects before it, recompose the input within rounding."""
-    from genomni.generators.kubric.blender import Passes
+    from genomni.generators.kubric.passes import Passes
     from genomni.generators.kubric.truth_layers import layer_of, scene_layers
 
     bg, s1, obj1, shadow1, refl, alpha1 = _scene()

@@ -18,29 +18,22 @@ from typing import Any, Callable
 
 import numpy as np
 
+from ..baselines import median_background, telea_background
 from ..constants import EFFECT_DILATE
 from ..errors import GenomniError
-from ..footage import dilate
-from ..generators.tripod import clean_plate
 from ..media import VIDEO_SUFFIXES, read_video, resize_video
-from ..metrics import inpaint_telea
-from ..models.casper import weights_sha256
+from ..models.config import weights_sha256
 from .benchmarks import Scene
 
 BUILTIN = ("copy-input", "cv2-inpaint", "temporal-median")
 
 
 def cv2_inpaint(scene: Scene) -> np.ndarray:
-    return inpaint_telea(scene.footage.video, dilate(scene.footage.masks.any(0), EFFECT_DILATE))
+    return telea_background(scene.footage.video, scene.footage.masks)
 
 
 def temporal_median(scene: Scene) -> np.ndarray:
-    holes = dilate(scene.footage.masks.any(0), EFFECT_DILATE)
-    plate, never = clean_plate(scene.footage.video, holes)  # the tripod generator's clean plate
-    out = np.where(holes[..., None], plate[None], scene.footage.video)
-    if never.any():
-        out = inpaint_telea(out, never[None] & holes)
-    return out
+    return median_background(scene.footage.video, scene.footage.masks)
 
 
 def _prediction_file(folder: Path) -> Path:

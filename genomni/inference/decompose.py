@@ -35,17 +35,8 @@ from ..layers import checkerboard, composite_rgba8, read_rgba8_folder, write_rgb
 from ..media import atomic_write_bytes, read_video, write_video
 from ..metrics import psnr_uint8
 from ..outdir import LOCK, locks
-from .omnimatte import (
-    LAYER_RULE,
-    Layer,
-    OmnimatteConfig,
-    check_layer_memory,
-    held_memory_bytes,
-    layer_memory_bytes,
-    machine_memory_bytes,
-    optimize_layer,
-    transfer_from_input,
-)
+from .memory import check_layer_memory, held_memory_bytes, layer_memory_bytes, machine_memory_bytes
+from .omnimatte import LAYER_RULE, Layer, OmnimatteConfig, optimize_layer, transfer_from_input
 from .remove import RemoveConfig, output_name, prompt_for, remove
 
 log = logging.getLogger(__name__)

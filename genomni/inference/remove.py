@@ -26,7 +26,7 @@ from ..constants import DEFAULT_FPS
 from ..errors import GenomniError
 from ..footage import Footage, dilate, letterbox, other_objects
 from ..media import atomic_write_bytes, resize_video, write_video
-from ..models.casper import weights_sha256
+from ..models.config import weights_sha256
 from ..outdir import locks
 from ..pipelines.casper import CasperPipeline
 from ..tensors import from_uint8, pick_device, to_uint8

@@ -30,7 +30,9 @@ import torch
 from ..constants import CASPER_FILE
 from ..errors import GenomniError
 from ..media import atomic_dir
-from .casper import CasperConfig, CasperModel, _check_dir, _class_name, vae_scales, widen_input
+from .casper import CasperModel
+from .config import CasperConfig
+from .parts import check_dir, class_name, vae_scales, widen_input
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +62,7 @@ def _one(folder: Path, pattern: str, what: str) -> Path:
 
 def detect_base(base: Path) -> BaseLayout:
     """Which supported base layout a dir is, or a one-line error naming what is wrong."""
-    _check_dir(base, "base model dir")
+    check_dir(base, "base model dir")
     root_cfg = base / "config.json"
     if root_cfg.is_file() and "num_heads" in json.loads(root_cfg.read_text()):
         files = {
@@ -68,13 +70,13 @@ def detect_base(base: Path) -> BaseLayout:
             "text_encoder": _one(base, "models_t5_*.pth", "the umT5 encoder"),
             "tokenizer": base / "google" / "umt5-xxl",
         }
-        _check_dir(files["tokenizer"], f"{base.name}/google/umt5-xxl: tokenizer folder")
+        check_dir(files["tokenizer"], f"{base.name}/google/umt5-xxl: tokenizer folder")
         clip = sorted(base.glob("models_clip_*.pth"))
         if clip:
             files["image_encoder"] = clip[0]
         return BaseLayout("videox-wan", files)
     if (base / "transformer").is_dir():
-        name = _class_name(base / "transformer")
+        name = class_name(base / "transformer")
         kinds = {"WanTransformer3DModel": "wan", "WanVACETransformer3DModel": "wan-vace", "CogVideoXTransformer3DModel": "cogvideox"}
         if name not in kinds:
             raise GenomniError(
@@ -83,10 +85,10 @@ def detect_base(base: Path) -> BaseLayout:
                 f"(e.g. Wan2.1-T2V-1.3B-Diffusers) or CogVideoX-Fun-V1.5-5b-InP"
             )
         for part in ("vae", "text_encoder", "tokenizer", "scheduler"):
-            _check_dir(base / part, f"{base.name}/{part}: base folder")
+            check_dir(base / part, f"{base.name}/{part}: base folder")
         vae = "AutoencoderKLCogVideoX" if kinds[name] == "cogvideox" else "AutoencoderKLWan"
-        if _class_name(base / "vae") != vae:
-            raise GenomniError(f"{base}/vae holds {_class_name(base / 'vae') or 'no diffusers config'}, not {vae}")
+        if class_name(base / "vae") != vae:
+            raise GenomniError(f"{base}/vae holds {class_name(base / 'vae') or 'no diffusers config'}, not {vae}")
         return BaseLayout(kinds[name], {})
     raise GenomniError(
         f"{base} is neither a diffusers Wan2.1 dir (transformer/, vae/, ...) nor a VideoX-Fun Wan2.1-Fun "
@@ -156,7 +158,7 @@ def _diffusers_base(base: Path, kind: str, out: Path, dtype: torch.dtype) -> Pat
             base=str(base),
         )
         if image:
-            _check_dir(base / "image_encoder", f"{base.name}/image_encoder: the transformer has an image branch; folder")
+            check_dir(base / "image_encoder", f"{base.name}/image_encoder: the transformer has an image branch; folder")
     elif inc == z:
         config = CasperConfig(
             latent_channels=z, mask_channels=temporal * spatial * spatial, spatial_scale=spatial, temporal_scale=temporal, base=str(base)
@@ -219,7 +221,8 @@ def _videox_base(
     from diffusers import FlowMatchEulerDiscreteScheduler
     from transformers import AutoTokenizer
 
-    from .wan_original import load_clip_vision, load_dit, load_t5, load_vae
+    from .wan_original import load_clip_vision, load_dit, load_t5
+    from .wan_original_vae import load_vae
 
     transformer = load_dit(base, casper, lora, lora_weight)
     vae = load_vae(files["vae"])

@@ -30,9 +30,8 @@ no state is averaged away by the VAE's 8x spatial and 4x temporal compression.
 from __future__ import annotations
 
 import json
-import math
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -40,132 +39,18 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .. import __version__
+from ..baselines import inpaint_telea
 from ..constants import CASPER_FILE, DEFAULT_STEPS, EFFECT_DILATE
 from ..errors import GenomniError
 from ..footage import dilate
 from ..media import atomic_dir
-from ..metrics import inpaint_telea
-from ..options import require
 from ..tensors import from_uint8, to_uint8
 from .cogvideox_decode import decode_videox
+from .config import BACKBONES, LAYOUTS, CasperConfig, read_casper_config
+from .masks import encode_cog_mask, encode_known_mask, encode_trimask, encode_vace_mask
+from .parts import check_dir, cogvideox_rope, load_diffusers_model, load_image_encoder, load_scheduler, load_text_encoder
 
-WAN_VAE_CHUNK = 4  # AutoencoderKLWan.encode walks frames 1.. in chunks of 4 whatever its temporal scale
-BACKBONES = ("wan", "pixel", "cogvideox")
-# How the input video and trimask reach the denoiser (README "Mask conventions"):
-#   genomni  [noisy | input latent | trimask pixel-unshuffled onto the latent grid (temporal*spatial^2 channels)]
-#   fun-inp  VideoX-Fun InP / Wan I2V: [noisy | 4-channel "known" mask (1 - public mask) | input latent], plus the
-#            CLIP tokens of the first input frame when the transformer has an image branch
-#   vace     Wan-VACE: the noisy latent alone, and a control context [inactive latent | reactive latent | mask 8x8-unshuffled]
-#   cog-inp  CogVideoX-Fun InP: [noisy | 1-channel "known" mask resized to the latent grid | input latent] (v-prediction)
-LAYOUTS = ("genomni", "fun-inp", "vace", "cog-inp")
-PUBLIC_BACKGROUND = 127.0 / 255.0  # gen-omnimatte's trimask value for "may change" (remove 1, keep 0)
 MIN_SIGMA = 1e-3  # the pixel backbone divides by sigma to turn its clean-video prediction into a velocity
-
-
-@dataclass
-class CasperConfig:
-    """What genomni needs to know about a Casper model dir beyond its diffusers configs."""
-
-    backbone: str = "wan"
-    latent_channels: int = 16
-    prefill: str = ""  # pixel backbone: "telea" = the correction is added to the input with removed pixels pre-filled
-    mask_channels: int = 256
-    spatial_scale: int = 8
-    temporal_scale: int = 4
-    max_text_tokens: int = 226
-    layout: str = "genomni"
-    image_encoder: bool = False  # fun-inp: a CLIP image encoder (image_encoder/) reads the first input frame
-    base: str = ""
-    genomni_version: str = __version__
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        """Values no model can have are refused here, so a damaged casper.json is one line, not a traceback later
-        (or, for inference_steps 0, a silent default)."""
-
-        def positive_int(v: Any) -> bool:
-            return isinstance(v, int) and not isinstance(v, bool) and v >= 1
-
-        extra = self.extra
-        clip = extra.get("train_clip")
-        problems = [
-            (self.backbone not in BACKBONES, f"backbone must be one of {', '.join(BACKBONES)}, got {self.backbone!r}"),
-            (self.layout not in LAYOUTS, f"layout must be one of {', '.join(LAYOUTS)}, got {self.layout!r}"),
-        ]
-        problems += [
-            (not positive_int(getattr(self, k)), f"{k} must be an integer >= 1, got {getattr(self, k)!r}")
-            for k in ("latent_channels", "mask_channels", "spatial_scale", "temporal_scale", "max_text_tokens")
-        ]
-        problems += [
-            (k in extra and extra[k] is not None and not positive_int(extra[k]), f"extra.{k} must be an integer >= 1, got {extra.get(k)!r}")
-            for k in ("inference_steps", "inference_stride")
-        ]
-        problems.append(
-            (
-                clip is not None and not (isinstance(clip, list) and len(clip) == 3 and all(map(positive_int, clip))),
-                f"extra.train_clip must be [frames, height, width] of integers >= 1, got {clip!r}",
-            )
-        )
-        require([(not bad, message) for bad, message in problems])
-
-    @property
-    def in_channels(self) -> int:
-        """The denoiser's input channels (vace: its control context's)."""
-        return 2 * self.latent_channels + self.mask_channels + (self.latent_channels if self.prefill else 0)
-
-    @property
-    def frame_multiple(self) -> int:
-        """Clips have frame_multiple*n+1 frames: Wan's VAE encodes the first frame, then chunks of 4;
-        the pixel backbone takes any length."""
-        if self.backbone == "cogvideox":
-            return self.temporal_scale  # its causal VAE: 1 + 4n frames (odd latent counts are padded for 2-frame patches)
-        return 1 if self.backbone == "pixel" else math.lcm(WAN_VAE_CHUNK, self.temporal_scale)
-
-    @property
-    def parts(self) -> tuple[str, ...]:
-        """The sub-folders of a model dir of this backbone."""
-        vae = ("vae",) if self.backbone != "pixel" else ()
-        image = ("image_encoder",) if self.image_encoder else ()
-        return ("transformer", *vae, *image, "text_encoder", "tokenizer", "scheduler")
-
-
-def weights_sha256(model_dir: str | os.PathLike) -> str:
-    """sha256 (first 16 hex digits) of a model dir's transformer weights: names exactly which model ran."""
-    import hashlib
-
-    h = hashlib.sha256()
-    for f in sorted((Path(model_dir) / "transformer").glob("*.safetensors")):
-        with open(f, "rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                h.update(block)
-    return h.hexdigest()[:16]
-
-
-def read_casper_config(path: Path) -> CasperConfig:
-    """A model dir's casper.json; bad JSON, unknown keys or values of the wrong type are one-line errors."""
-    import dataclasses
-    import typing
-
-    try:
-        data = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise GenomniError(f"{path} is not valid JSON ({exc})") from exc
-    if not isinstance(data, dict):
-        raise GenomniError(f"{path} must hold a JSON object")
-    hints = typing.get_type_hints(CasperConfig)
-    names = {f.name for f in dataclasses.fields(CasperConfig)}
-    unknown = sorted(set(data) - names)
-    if unknown:
-        raise GenomniError(f"{path}: unknown field(s) {', '.join(unknown)} (written by a newer genomni?)")
-    for k, v in data.items():
-        want = typing.get_origin(hints[k]) or hints[k]
-        if not isinstance(v, want) or (want is int and isinstance(v, bool)):
-            raise GenomniError(f"{path}: {k} must be {getattr(want, '__name__', want)}, got {v!r}")
-    try:
-        return CasperConfig(**data)
-    except GenomniError as exc:
-        raise GenomniError(f"{path}: {exc}") from None
 
 
 def prefill_removed(video: torch.Tensor, trimask: torch.Tensor) -> torch.Tensor:
@@ -176,185 +61,6 @@ def prefill_removed(video: torch.Tensor, trimask: torch.Tensor) -> torch.Tensor:
     holes = (trimask[:, 0] < 0.25).cpu().numpy()
     filled = np.stack([inpaint_telea(f, dilate(h, EFFECT_DILATE)) for f, h in zip(frames, holes)])
     return from_uint8(filled)
-
-
-def vae_scales(vae: Any) -> tuple[int, int]:
-    """(spatial, temporal) compression of an AutoencoderKLWan or AutoencoderKLCogVideoX, from its architecture."""
-    c = vae.config
-    if "temporal_compression_ratio" in c:
-        return 2 ** (len(c.block_out_channels) - 1), int(c.temporal_compression_ratio)
-    return 2 ** (len(c.dim_mult) - 1), 2 ** sum(bool(x) for x in c.temperal_downsample)
-
-
-def _check_grid(t: int, h: int, w: int, spatial: int, temporal: int) -> None:
-    if (t - 1) % temporal or h % spatial or w % spatial:
-        raise GenomniError(
-            f"trimask of {t} frames at {h}x{w} does not fit the VAE grid (frames must be {temporal}n+1, sides multiples of {spatial})"
-        )
-
-
-def _known(mask: torch.Tensor) -> torch.Tensor:
-    """A trimask as the public Casper's InP models read it, 1 - m: remove 0, may-change 128/255, keep 1."""
-    return torch.where((mask > 0.25) & (mask < 0.75), torch.full_like(mask, 1.0 - PUBLIC_BACKGROUND), mask)
-
-
-def encode_trimask(mask: torch.Tensor, spatial: int, temporal: int) -> torch.Tensor:
-    """(B,1,T,H,W) trimask in {0,0.5,1} -> (B, temporal*spatial^2, 1+(T-1)/temporal, H/s, W/s).
-
-    The first frame has a latent frame of its own (causal VAE), so it is repeated `temporal` times.
-    """
-    b, _, t, h, w = mask.shape
-    _check_grid(t, h, w, spatial, temporal)
-    m = torch.cat([mask[:, :, :1].expand(-1, -1, temporal - 1, -1, -1), mask], dim=2)  # (B,1,T+temporal-1,H,W)
-    tl = m.shape[2] // temporal
-    m = m.reshape(b, tl, temporal, h, w).reshape(b * tl, temporal, h, w)
-    m = F.pixel_unshuffle(m, spatial)  # (B*tl, temporal*s*s, H/s, W/s)
-    return m.reshape(b, tl, temporal * spatial * spatial, h // spatial, w // spatial).permute(0, 2, 1, 3, 4)
-
-
-def encode_known_mask(mask: torch.Tensor, spatial: int, temporal: int) -> torch.Tensor:
-    """(B,1,T,H,W) trimask in {0,0.5,1} -> the VideoX-Fun InP mask latent (B, temporal, 1+(T-1)/temporal, H/s, W/s).
-
-    The public Casper feeds its mask m (remove 1, may-change 127/255, keep 0) as 1 - m, so a genomni trimask maps
-    value for value (0.5 -> 128/255); each latent frame stacks its `temporal` frames as channels (the first frame
-    repeated) and space is resized trilinearly to the latent grid, as VideoX-Fun's `resize_mask` does.
-    """
-    b, _, t, h, w = mask.shape
-    _check_grid(t, h, w, spatial, temporal)
-    m = _known(mask)
-    m = torch.cat([m[:, :, :1].expand(-1, -1, temporal - 1, -1, -1), m], dim=2)
-    tl = m.shape[2] // temporal
-    m = m.reshape(b, tl, temporal, h, w).transpose(1, 2)  # (B, temporal, tl, H, W)
-    return F.interpolate(m, size=(tl, h // spatial, w // spatial), mode="trilinear", align_corners=False)
-
-
-def encode_cog_mask(mask: torch.Tensor, spatial: int, temporal: int) -> torch.Tensor:
-    """(B,1,T,H,W) trimask -> CogVideoX-Fun's 1-channel mask latent (B, 1, 1+(T-1)/temporal, H/s, W/s) (unscaled).
-
-    As VideoX-Fun's `resize_mask`: 1 - the public mask (remove 0, may-change 128/255, keep 1), the first frame
-    resized on its own and the other frames resized trilinearly onto the remaining latent frames.
-    """
-    b, _, t, h, w = mask.shape
-    _check_grid(t, h, w, spatial, temporal)
-    m = _known(mask)
-    size = (h // spatial, w // spatial)
-    first = F.interpolate(m[:, :, :1], size=(1, *size), mode="trilinear", align_corners=False)
-    if t == 1:
-        return first
-    rest = F.interpolate(m[:, :, 1:], size=((t - 1) // temporal, *size), mode="trilinear", align_corners=False)
-    return torch.cat([first, rest], dim=2)
-
-
-def cogvideox_rope(transformer: Any, frames: int, height: int, width: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-    """CogVideoX's 3D rotary embedding for a latent grid (frames, height, width), as its pipelines build it
-    (1.5 with 2-frame patches: the "slice" grid over the model's sample size)."""
-    from diffusers.models.embeddings import get_3d_rotary_pos_embed
-    from diffusers.pipelines.cogvideo.pipeline_cogvideox import get_resize_crop_region_for_grid
-
-    c = transformer.config
-    p, pt = c.patch_size, c.patch_size_t
-    gh, gw = height // p, width // p
-    bh, bw = c.sample_height // p, c.sample_width // p
-    if pt is None:
-        crops = get_resize_crop_region_for_grid((gh, gw), bw, bh)
-        cos, sin = get_3d_rotary_pos_embed(c.attention_head_dim, crops, (gh, gw), temporal_size=frames)
-    else:
-        cos, sin = get_3d_rotary_pos_embed(
-            c.attention_head_dim, None, (gh, gw), temporal_size=(frames + pt - 1) // pt, grid_type="slice", max_size=(bh, bw)
-        )
-    return cos.to(device), sin.to(device)
-
-
-def encode_vace_mask(mask: torch.Tensor, spatial: int, temporal: int) -> torch.Tensor:
-    """(B,1,T,H,W) trimask -> Wan-VACE's mask context (B, spatial^2, (T+temporal-1)//temporal, H/s, W/s).
-
-    VACE's mask is 1 where it generates and 0 where it keeps: remove -> 1, keep -> 0, and may-change -> 0.5, a value
-    the base never saw that fine-tuning gives its meaning. Each latent cell carries its s x s pixels as channels
-    and time is resampled nearest-exact to the latent frames, as diffusers' WanVACEPipeline prepares masks.
-    """
-    b, _, t, h, w = mask.shape
-    m = (1.0 - mask)[:, 0].reshape(b * t, 1, h, w)
-    m = F.pixel_unshuffle(m, spatial).reshape(b, t, spatial * spatial, h // spatial, w // spatial).transpose(1, 2)
-    tl = (t + temporal - 1) // temporal
-    return F.interpolate(m, size=(tl, h // spatial, w // spatial), mode="nearest-exact")
-
-
-def widen_input(transformer: Any, extra: int) -> Any:
-    """A copy of a Wan transformer with `extra` zero-initialised input channels appended."""
-    from diffusers import WanTransformer3DModel
-
-    cfg = dict(transformer.config)
-    old = cfg["in_channels"]
-    cfg["in_channels"] = old + extra
-    wide = WanTransformer3DModel.from_config(cfg)
-    if transformer.dtype != torch.float32:
-        wide = wide.to(transformer.dtype)
-    state = transformer.state_dict()
-    w = state["patch_embedding.weight"]
-    pad = torch.zeros(w.shape[0], extra, *w.shape[2:], dtype=w.dtype)
-    state["patch_embedding.weight"] = torch.cat([w, pad], dim=1)
-    wide.load_state_dict(state)
-    return wide
-
-
-def _check_dir(path: Path, what: str) -> None:
-    if not path.is_dir():
-        raise GenomniError(f"{what} {path} does not exist; supply a directory in diffusers save_pretrained layout")
-
-
-def _class_name(folder: Path) -> str | None:
-    for name in ("config.json", "scheduler_config.json"):
-        f = folder / name
-        if f.is_file():
-            return json.loads(f.read_text()).get("_class_name")
-    return None
-
-
-def load_text_encoder(path: Path, dtype: torch.dtype = torch.float32) -> Any:
-    """The encoder class named in config.json `architectures` (AutoModel would pick UMT5's encoder-decoder)."""
-    import transformers
-
-    arch = (json.loads((path / "config.json").read_text()).get("architectures") or ["AutoModel"])[0]
-    cls = getattr(transformers, arch, None)
-    if cls is None:
-        raise GenomniError(f"{path}: unknown text encoder architecture {arch!r}")
-    return cls.from_pretrained(path, torch_dtype=dtype)
-
-
-def load_image_encoder(path: Path, dtype: torch.dtype = torch.float32) -> Any:
-    """The CLIP vision tower of an image-conditioned base (transformers CLIPVisionModel, or the vision part of a
-    CLIPVisionModelWithProjection as diffusers' Wan I2V dirs hold it)."""
-    from transformers import CLIPVisionModel
-
-    return CLIPVisionModel.from_pretrained(path, torch_dtype=dtype)
-
-
-def load_scheduler(path: Path) -> Any:
-    """The flow-matching scheduler named in scheduler_config.json (Wan ships UniPC with flow sigmas)."""
-    import diffusers
-
-    name = _class_name(path)
-    cls = getattr(diffusers, name or "", None)
-    if cls is None:
-        raise GenomniError(f"{path}: unknown scheduler class {name!r}")
-    return cls.from_pretrained(path)
-
-
-def flow_shift(scheduler: Any) -> float:
-    """The timestep shift of a flow-matching scheduler config (Wan: 3.0 at 480p)."""
-    cfg = scheduler.config
-    return float(cfg.get("flow_shift") or cfg.get("shift") or 1.0)
-
-
-def load_diffusers_model(path: Path, dtype: torch.dtype = torch.float32) -> Any:
-    """The diffusers model class named in the folder's config.json (WanTransformer3DModel, AutoencoderKLWan, ...)."""
-    import diffusers
-
-    name = _class_name(path)
-    cls = getattr(diffusers, name or "", None)
-    if cls is None:
-        raise GenomniError(f"{path}: unknown denoiser class {name!r}")
-    return cls.from_pretrained(path, torch_dtype=dtype)
 
 
 class CasperModel:
@@ -395,7 +101,7 @@ class CasperModel:
         from transformers import AutoTokenizer
 
         path = Path(path)
-        _check_dir(path, "Casper model dir")
+        check_dir(path, "Casper model dir")
         if not (path / CASPER_FILE).is_file():
             raise GenomniError(
                 f"{path} is not a Casper model dir (no {CASPER_FILE}); build one with "
@@ -405,7 +111,7 @@ class CasperModel:
         if config.backbone not in BACKBONES:
             raise GenomniError(f"{path}: backbone {config.backbone!r} is not supported by this genomni ({', '.join(BACKBONES)})")
         for part in config.parts:
-            _check_dir(path / part, f"{path.name}/{part}:")
+            check_dir(path / part, f"{path.name}/{part}:")
         try:
             transformer = load_diffusers_model(path / "transformer", dtype)
             vae = load_diffusers_model(path / "vae") if "vae" in config.parts else None

@@ -20,7 +20,9 @@ from typing import Any
 import torch
 
 from ..errors import GenomniError
-from .casper import CasperConfig, CasperModel, vae_scales, widen_input
+from .casper import CasperModel
+from .config import CasperConfig
+from .parts import vae_scales, widen_input
 
 # name -> transformer size (layers, heads, head dim, ffn dim); all share the small Wan VAE and UMT5.
 WAN_PRESETS = {"tiny": (2, 2, 12, 96), "small": (4, 4, 16, 256)}

@@ -19,7 +19,8 @@ import torch
 from diffusers import DiffusionPipeline
 from diffusers.utils import BaseOutput
 
-from ..models.casper import CasperConfig, CasperModel
+from ..models.casper import CasperModel
+from ..models.config import CasperConfig
 from ..tensors import to_uint8
 
 Velocity = Callable[[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]

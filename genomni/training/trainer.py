@@ -25,7 +25,8 @@ from ..datasets.loader import ClipDataset, fixed_clip, make_loader
 from ..errors import GenomniError
 from ..media import atomic_write_bytes
 from ..metrics import psnr_uint8
-from ..models.casper import CasperModel, flow_shift
+from ..models.casper import CasperModel
+from ..models.parts import flow_shift
 from ..outdir import exclusive
 from ..pipelines.casper import CasperPipeline
 from ..shards import iter_samples

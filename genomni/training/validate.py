@@ -9,10 +9,11 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..baselines import inpaint_telea
 from ..constants import EFFECT_DILATE
 from ..footage import dilate
 from ..media import write_video
-from ..metrics import changed, inpaint_telea, psnr_uint8
+from ..metrics import changed, psnr_uint8
 from ..tensors import to_uint8  # noqa: F401  (re-exported for the trainer)
 
 

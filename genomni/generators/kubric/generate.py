@@ -27,14 +27,18 @@ from ...sample import Sample
 from ..captions import Captioner, TemplateCaptioner
 from ..run import RunOptions, RunSummary, SceneResult, run_generator
 from .assets import HDRI_SUFFIXES, MESH_SUFFIXES, AssetError, user_files
-from .blender import BlenderRenderer, Passes, TargetPlan, require_bpy, standard_plans
+from .blender import BlenderRenderer
+from .bpy_runtime import require_bpy
 from .config import KubricConfig
 from .hdri import bundled_hdris
 from .pairs import clean_target
+from .passes import Passes, TargetPlan, render_full, render_targets, standard_plans
 from .physics import Motion, simulate_motion
 from .qc import sample_qc, visible_pixels
-from .scene import SceneSpec, sample_scene
+from .sampling import sample_scene
+from .spec import SceneSpec
 from .truth_layers import layer_plans, scene_layers
+from .views import cloth_px, in_view, motion_px, visible_estimate
 
 SOURCE = "kubric"
 POSE_ATTEMPTS = 4  # a scene rejected from its poses costs no render: it may be resampled this many times more often
@@ -126,19 +130,19 @@ def add_truth_layers(sample: Sample, passes: Passes, ids: list[int]) -> None:
 def _precheck(cfg: KubricConfig, spec: SceneSpec, renderer: BlenderRenderer, motion: Motion, resimulated: Motion | None) -> str | None:
     """Why a scene fails QC that the simulated poses already decide (nothing rendered yet), or None."""
     poses = motion.poses
-    if not renderer.in_view(spec, poses):
+    if not in_view(renderer, spec, poses):
         return "an object leaves the view"
     if not spec.camera.moving and cfg.min_motion > 0:
-        moved = renderer.motion_px(spec, poses)
+        moved = motion_px(renderer, spec, poses)
         if moved < cfg.min_motion:  # a still clip (10% of scenes before this check): nothing to learn about time
             return f"nothing moves ({moved:.2f} px < --min-motion {cfg.min_motion})"
     if resimulated is not None:
-        pushed = renderer.motion_px(spec, poses, against=resimulated.poses)
+        pushed = motion_px(renderer, spec, poses, against=resimulated.poses)
         if motion.cloth is not None:
-            pushed = max(pushed, renderer.cloth_px(spec, motion.cloth, resimulated.cloth))
+            pushed = max(pushed, cloth_px(renderer, spec, motion.cloth, resimulated.cloth))
         if pushed < max(cfg.min_motion, 2.0):
             return f"the removed object changes how nothing else moves ({pushed:.2f} px)"
-    seen = renderer.visible_estimate(spec, poses)
+    seen = visible_estimate(renderer, spec, poses)
     fewest = min(seen[k] for k in renderer.removable)
     if fewest < cfg.object_pixel_floor:
         return f"an object would show about {fewest} pixels (< {cfg.object_pixel_floor}; from the poses)"
@@ -171,10 +175,10 @@ def generate_scene(cfg: KubricConfig, index: int, renderer: BlenderRenderer, cap
             reasons.append(f"attempt {attempt}: {why}")
             continue
         rendered += 1
-        passes = renderer.render_full(spec, poses, motion.cloth)
+        passes = render_full(renderer, spec, poses, motion.cloth)
         visible = visible_pixels(passes.instances, spec.object_ids)
         if min(visible) >= cfg.object_pixel_floor:  # check before paying for the target passes
-            passes = renderer.render_targets(spec, poses, passes, plans + extra, resimulated)
+            passes = render_targets(renderer, spec, poses, passes, plans + extra, resimulated)
         for k, v in passes.rendered_frames.items():
             stats["rendered_frames"][k] = stats["rendered_frames"].get(k, 0) + v
         for k, v in passes.seconds.items():

@@ -57,9 +57,9 @@ def bundled_dir() -> Path | None:
 
 def read_map(path: Path) -> np.ndarray:
     """(H, W, 3) float32 linear radiance of an equirectangular .exr/.hdr map, read with bpy's OpenImageIO."""
-    from .blender import _oiio
+    from .bpy_runtime import open_image_io
 
-    oiio = _oiio()
+    oiio = open_image_io()
     inp = oiio.ImageInput.open(str(path))
     if inp is None:
         raise GenomniError(f"HDRI file {path} could not be read: {oiio.geterror().strip() or 'not an image'}")

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import pybullet as pb
 
-from .scene import SceneSpec
+from .spec import SceneSpec
 
 SIM_HZ = 240
 CLOTH_HZ = 960

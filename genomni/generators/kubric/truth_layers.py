@@ -21,9 +21,9 @@ import numpy as np
 
 from ...effects import layer_support
 from ...layers import composite, from_rgba8, to_rgba8, truth_layer
-from .blender import Passes, TargetPlan
 from .pairs import clean_target
-from .scene import SceneSpec
+from .passes import Passes, TargetPlan
+from .spec import SceneSpec
 
 
 def _prefix_tag(k: int) -> str:

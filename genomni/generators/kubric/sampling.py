@@ -1,19 +1,18 @@
-"""Scene descriptions and their sampling: a pure function of (run seed, scene index, attempt, config).
-
-A SceneSpec says everything the simulator and renderer need (assets, sizes, materials, motion,
-floor, walls, lights, world, camera) in plain JSON-able values.
-"""
+"""Scene sampling: a scene description (`spec.SceneSpec`) as a pure function of (run seed, scene index, attempt,
+config): assets and their looks, non-overlapping starts in view, floor, light matched to the world, camera, walls,
+and the scenario's arrangement (standard, similar, push, deform)."""
 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
 
 from .assets import AssetRef, catalog
 from .config import KubricConfig
+from .spec import CameraSpec, ObjectSpec, SceneSpec, camera_uv, floor_point
+from .surroundings import jitter_color, sample_camera, sample_floor, sample_light, sample_walls
 
 # Named colours (sRGB) so captions can say what the renderer shows.
 COLORS = {
@@ -34,107 +33,6 @@ FINISHES = ("matte", "glossy", "metallic")
 SCENE_RADIUS = 2.2  # objects start within this distance of the origin (metres)
 
 
-@dataclass
-class ObjectSpec:
-    id: int  # 1-based instance id (the Object Index pass value)
-    asset: dict[str, str]
-    size: float  # longest bounding-box side after normalisation (m)
-    color_name: str
-    color: tuple[float, float, float]
-    finish: str
-    roughness: float
-    motion: str
-    position: tuple[float, float, float]
-    orientation: tuple[float, float, float, float]  # quaternion x, y, z, w (pybullet order)
-    linear_velocity: tuple[float, float, float]
-    angular_velocity: tuple[float, float, float]
-    friction: float
-    restitution: float
-    pattern: str = "plain"  # plain | checker | stripes | spots | mottled (procedural, two colours) | image (its own texture)
-    color2_name: str = ""
-    color2: tuple[float, float, float] = (0.0, 0.0, 0.0)
-    pattern_scale: float = 1.0  # pattern repeats per object size
-    area: float = 0.0  # the on-screen area (fraction of the frame) its size was chosen for
-    role: str = "object"  # object (in the instance map, removable) | scenery (background things it may push)
-    mass: float = 1.0  # kg, for objects that move (static ones do not)
-
-
-@dataclass
-class FloorSpec:
-    kind: str
-    colors: list[tuple[float, float, float]]
-    texture_scale: float
-    roughness: float
-    metallic: float
-    glossy: bool
-
-
-@dataclass
-class LightSpec:
-    sun_elevation: float  # degrees above the horizon
-    sun_azimuth: float  # degrees
-    sun_angle: float  # angular diameter (degrees): softness of shadows
-    sun_strength: float
-    world: str  # "sky" | "hdri"
-    world_strength: float
-    hdri: str = ""
-    hdri_rotation: float = 0.0
-    hdri_clamp: float = 0.0  # lighting rays see the map clamped at this radiance (0 = unclamped); see hdri.py
-    sun_from_hdri: bool = False  # the sun lamp stands where the map's own sun is
-    extra_lights: list[dict[str, Any]] = field(default_factory=list)
-
-
-@dataclass
-class CameraSpec:
-    distance: float
-    elevation: float  # degrees
-    azimuth: float  # degrees at the first frame
-    azimuth_sweep: float  # degrees turned over the clip (0 = static camera)
-    focal_length: float  # mm on a 36 mm sensor
-    target: tuple[float, float, float]
-
-    @property
-    def moving(self) -> bool:
-        return self.azimuth_sweep != 0.0
-
-    def position(self, t: float) -> tuple[float, float, float]:
-        """Camera position at clip fraction t in [0, 1] (an orbit around the target)."""
-        az = math.radians(self.azimuth + self.azimuth_sweep * t)
-        el = math.radians(self.elevation)
-        tx, ty, tz = self.target
-        return (
-            tx + self.distance * math.cos(el) * math.cos(az),
-            ty + self.distance * math.cos(el) * math.sin(az),
-            tz + self.distance * math.sin(el),
-        )
-
-
-@dataclass
-class SceneSpec:
-    run_seed: int
-    index: int
-    attempt: int
-    frames: int
-    fps: float
-    height: int
-    width: int
-    objects: list[ObjectSpec]
-    floor: FloorSpec
-    walls: list[dict[str, Any]]
-    light: LightSpec
-    camera: CameraSpec
-    scenario: str = "standard"
-    removals: list[list[int]] = field(default_factory=list)  # similar: the ids removed by each extra sample
-
-    @property
-    def object_ids(self) -> list[int]:
-        """Ids of the removable objects (in the instance map and the trimask), scenery left out."""
-        return [o.id for o in self.objects if o.role == "object"]
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
 def _random_quat(rng: np.random.Generator) -> tuple[float, float, float, float]:
     q = rng.normal(size=4)
     q /= np.linalg.norm(q)
@@ -143,10 +41,6 @@ def _random_quat(rng: np.random.Generator) -> tuple[float, float, float, float]:
 
 def _yaw_quat(yaw: float) -> tuple[float, float, float, float]:
     return (0.0, 0.0, math.sin(yaw / 2), math.cos(yaw / 2))
-
-
-def _jitter(rgb: tuple[float, float, float], rng: np.random.Generator, amount: float = 0.05) -> tuple[float, float, float]:
-    return tuple(float(np.clip(c + rng.uniform(-amount, amount), 0.0, 1.0)) for c in rgb)
 
 
 PATTERNS = ("checker", "stripes", "spots", "mottled")
@@ -214,44 +108,6 @@ def _sample_look(assets: dict[str, list[AssetRef]], rng: np.random.Generator) ->
     pattern, scale = _sample_pattern(ref, rng)
     name2 = _second_color(name, rng) if pattern in PATTERNS else ""
     return _Look(src, ref, name, finish, float(rough), pattern, name2, scale)
-
-
-def _camera_frame(camera: CameraSpec) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(position, forward, right, up) of the camera at its first frame (it looks at its target, z up)."""
-    pos = np.array(camera.position(0.0))
-    forward = np.asarray(camera.target) - pos
-    forward /= np.linalg.norm(forward)
-    right = np.cross(forward, [0.0, 0.0, 1.0])
-    right /= np.linalg.norm(right)
-    return pos, forward, right, np.cross(right, forward)
-
-
-def _half_extents(camera: CameraSpec, aspect: float) -> tuple[float, float]:
-    """Half the image plane's width and height at unit depth (Blender's sensor fit: 36 mm across the longer side)."""
-    half = 18.0 / camera.focal_length
-    return (half, half / aspect) if aspect >= 1 else (half * aspect, half)
-
-
-def floor_point(camera: CameraSpec, u: float, v: float, aspect: float = 1.0, height: float = 0.0) -> np.ndarray | None:
-    """Where the camera's ray through image point (u, v) (0..1 from the left and the top, frame width/height =
-    `aspect`) meets the plane z = `height` at its first frame, or None if it never does; Blender's sensor fit:
-    36 mm across the longer side."""
-    pos, forward, right, up = _camera_frame(camera)
-    sx, sy = _half_extents(camera, aspect)
-    d = forward + (2 * u - 1) * sx * right + (1 - 2 * v) * sy * up
-    return None if d[2] >= -1e-6 or pos[2] <= height else pos + d * ((height - pos[2]) / d[2])
-
-
-def camera_uv(camera: CameraSpec, point: np.ndarray, aspect: float = 1.0) -> tuple[float, float] | None:
-    """Image point (0..1 from the left and the top) of a world point at the camera's first frame (the inverse of
-    `floor_point`), or None behind the camera."""
-    pos, forward, right, up = _camera_frame(camera)
-    rel = np.asarray(point, float) - pos
-    depth = float(rel @ forward)
-    if depth <= 1e-6:
-        return None
-    sx, sy = _half_extents(camera, aspect)
-    return (float(rel @ right) / depth / sx + 1) / 2, (1 - float(rel @ up) / depth / sy) / 2
 
 
 class _Placer:
@@ -331,7 +187,7 @@ def _make_object(
         asset={"kind": look.ref.kind, "name": look.ref.name, "ref": look.ref.ref, "source": look.src},
         size=float(size),
         color_name=look.color_name,
-        color=_jitter(COLORS[look.color_name], rng),
+        color=jitter_color(COLORS[look.color_name], rng),
         finish=look.finish,
         roughness=look.roughness,
         motion=motion,
@@ -343,7 +199,7 @@ def _make_object(
         restitution=float(rng.uniform(0.05, 0.5)),
         pattern=look.pattern,
         color2_name=look.color2_name,
-        color2=_jitter(COLORS[look.color2_name], rng) if look.color2_name else (0.0, 0.0, 0.0),
+        color2=jitter_color(COLORS[look.color2_name], rng) if look.color2_name else (0.0, 0.0, 0.0),
         pattern_scale=look.pattern_scale,
         area=area,
         role=role,
@@ -455,129 +311,10 @@ def _sample_deform(cfg: KubricConfig, rng: np.random.Generator, camera: CameraSp
     return [*objects, cloth]
 
 
-FLOOR_PALETTES = {
-    "wood": [((0.45, 0.28, 0.14), (0.25, 0.14, 0.06)), ((0.65, 0.47, 0.30), (0.40, 0.26, 0.14))],
-    "tiles": [((0.85, 0.85, 0.82), (0.30, 0.30, 0.30)), ((0.70, 0.35, 0.25), (0.85, 0.80, 0.70))],
-    "concrete": [((0.55, 0.55, 0.53), (0.35, 0.35, 0.34))],
-    "checker": [((0.85, 0.85, 0.85), (0.15, 0.15, 0.15)), ((0.80, 0.70, 0.50), (0.30, 0.35, 0.45))],
-}
-PLAIN_COLORS = {
-    "gray": (0.5, 0.5, 0.5),
-    "white": (0.82, 0.82, 0.8),
-    "beige": (0.75, 0.68, 0.55),
-    "green": (0.35, 0.5, 0.3),
-    "blue": (0.35, 0.45, 0.6),
-    "brown": (0.45, 0.33, 0.22),
-}
-
-
-def _sample_floor(cfg: KubricConfig, rng: np.random.Generator) -> FloorSpec:
-    kind = cfg.floors[int(rng.integers(len(cfg.floors)))]
-    if kind == "plain":
-        colors = [_jitter(list(PLAIN_COLORS.values())[int(rng.integers(len(PLAIN_COLORS)))], rng)]
-    else:
-        pal = FLOOR_PALETTES[kind]
-        colors = [_jitter(c, rng, 0.04) for c in pal[int(rng.integers(len(pal)))]]
-    glossy = bool(rng.random() < cfg.glossy_floor_prob)
-    mirror = glossy and bool(rng.random() < 0.3)
-    return FloorSpec(
-        kind=kind,
-        colors=colors,
-        texture_scale=float(rng.uniform(0.5, 2.0)),
-        roughness=float(rng.uniform(0.02, 0.12) if glossy else rng.uniform(0.5, 0.9)),
-        metallic=0.8 if mirror else 0.0,
-        glossy=glossy,
-    )
-
-
-SUN_ELEVATION = (12.0, 70.0)  # degrees: a lower sun throws shadows to the horizon, a higher one hides them
-
-
-def _sample_light(cfg: KubricConfig, rng: np.random.Generator) -> LightSpec:
-    """One sun lamp, and an HDRI world (the map clamped for lighting rays, turned so its sun lies at the lamp's
-    azimuth, the lamp at the map sun's elevation when that is 12-70 degrees: see `hdri.py`) with probability
-    --hdri-prob, else Cycles' Nishita sky; draws in a fixed order."""
-    use_hdri = bool(cfg.hdri_files) and bool(rng.random() < cfg.hdri_prob)
-    extra = []
-    for _ in range(int(rng.integers(0, cfg.max_extra_lights + 1))):
-        ang = rng.uniform(0, 2 * math.pi)
-        r = rng.uniform(2.0, 4.0)
-        extra.append(
-            {
-                "position": (float(r * math.cos(ang)), float(r * math.sin(ang)), float(rng.uniform(2.5, 4.5))),
-                "power": float(rng.uniform(150, 500)),
-                "radius": float(rng.uniform(0.05, 0.3)),
-            }
-        )
-    elevation, azimuth = float(rng.uniform(*SUN_ELEVATION)), float(rng.uniform(0, 360))
-    sun_angle, sun_strength = float(rng.uniform(0.5, 5.0)), float(rng.uniform(1.5, 3.0))
-    ambient = float(rng.uniform(0.1, 0.3))  # the sky's strength, or the clamped map's mean radiance
-    hdri = cfg.hdri_files[int(rng.integers(len(cfg.hdri_files)))] if cfg.hdri_files else ""
-    if not use_hdri:
-        return LightSpec(
-            sun_elevation=elevation,
-            sun_azimuth=azimuth,
-            sun_angle=sun_angle,
-            sun_strength=sun_strength,
-            world="sky",
-            world_strength=ambient,
-            extra_lights=extra,
-        )
-    from .assets import resolve
-    from .hdri import hdri_stats, rotation_for, sun_elevation_for
-
-    stats = hdri_stats(str(resolve(hdri, cfg.assets_dir, cfg.hdri_dir)))
-    from_map = sun_elevation_for(stats, SUN_ELEVATION)
-    return LightSpec(
-        sun_elevation=elevation if from_map is None else from_map,
-        sun_azimuth=azimuth,
-        sun_angle=sun_angle,
-        sun_strength=sun_strength,
-        world="hdri",
-        world_strength=ambient / stats.mean,
-        hdri=hdri,
-        hdri_rotation=rotation_for(stats, azimuth),
-        hdri_clamp=stats.clamp,
-        sun_from_hdri=from_map is not None,
-        extra_lights=extra,
-    )
-
-
-def _sample_camera(cfg: KubricConfig, rng: np.random.Generator) -> CameraSpec:
-    moving = bool(rng.random() < cfg.camera_motion_prob)
-    return CameraSpec(
-        distance=float(rng.uniform(6.5, 9.0)),
-        elevation=float(rng.uniform(22, 45)),
-        azimuth=float(rng.uniform(0, 360)),
-        azimuth_sweep=float(rng.uniform(5, 20) * rng.choice([-1, 1])) if moving else 0.0,
-        focal_length=float(rng.uniform(32, 42)),
-        target=(0.0, 0.0, 0.3),
-    )
-
-
-def _sample_walls(cfg: KubricConfig, rng: np.random.Generator, camera: CameraSpec) -> list[dict[str, Any]]:
-    if rng.random() >= cfg.walls_prob:
-        return []
-    # One wall behind the scene (opposite the camera), sometimes a second at a right angle.
-    walls = []
-    base = camera.azimuth + 180.0
-    for k in range(int(rng.integers(1, 3))):
-        az = math.radians(base + (90.0 if k else 0.0) * rng.choice([-1, 1]))
-        d = float(rng.uniform(3.5, 5.0))
-        walls.append(
-            {
-                "position": (d * math.cos(az), d * math.sin(az), 0.0),
-                "yaw_deg": math.degrees(az),
-                "color": _jitter((0.75, 0.73, 0.70), rng, 0.1),
-            }
-        )
-    return walls
-
-
 def sample_scene(cfg: KubricConfig, index: int, attempt: int = 0) -> SceneSpec:
     """Sample scene `index` of a run; `attempt` > 0 resamples a scene that failed QC."""
     rng = np.random.default_rng([cfg.seed, index, attempt])
-    camera = _sample_camera(cfg, rng)
+    camera = sample_camera(cfg, rng)
     scenario = cfg.scenarios[int(rng.choice(len(cfg.scenarios), p=np.asarray(cfg.scenario_weights) / sum(cfg.scenario_weights)))]
     removals: list[list[int]] = []
     if scenario == "similar":
@@ -588,9 +325,9 @@ def sample_scene(cfg: KubricConfig, index: int, attempt: int = 0) -> SceneSpec:
         objects = _sample_deform(cfg, rng, camera)
     else:
         objects = _sample_objects(cfg, rng, camera)
-    floor = _sample_floor(cfg, rng)
-    light = _sample_light(cfg, rng)
-    walls = _sample_walls(cfg, rng, camera)
+    floor = sample_floor(cfg, rng)
+    light = sample_light(cfg, rng)
+    walls = sample_walls(cfg, rng, camera)
     return SceneSpec(
         run_seed=cfg.seed,
         index=index,

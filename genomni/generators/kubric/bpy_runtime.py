@@ -1,0 +1,66 @@
+"""Blender as a Python module: importing `bpy` (or one line naming what to install), the OpenImageIO bundled
+inside it, sRGB conversion as Blender's Standard view transform does it, and silencing its C-level prints. Both
+the renderer and the HDRI reader import it, so neither imports the other."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from ...errors import GenomniError
+
+
+def require_bpy():
+    """Import Blender's `bpy`, or fail with one line naming what to install."""
+    if "bpy" not in sys.modules:
+        # A process spawned from one that imported bpy inherits its sys.path, whose bundled
+        # scripts/modules/bpy package would shadow the real module: drop those entries first.
+        sys.path[:] = [p for p in sys.path if not (f"{os.sep}bpy{os.sep}" in p and f"{os.sep}scripts" in p)]
+    try:
+        return importlib.import_module("bpy")
+    except ImportError as exc:
+        raise GenomniError(
+            "the kubric generator renders with Blender: install it with pip install 'genomni[render]' (bpy 4.5 for Python 3.11)"
+        ) from exc
+
+
+def open_image_io():
+    """OpenImageIO as bundled inside bpy (reads the multi-layer EXR with the Object Index pass)."""
+    bpy = require_bpy()
+    version = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    site = Path(bpy.utils.resource_path("LOCAL")) / "python" / "lib" / version / "site-packages"
+    if str(site) not in sys.path:
+        sys.path.append(str(site))
+    return importlib.import_module("OpenImageIO")
+
+
+def srgb_to_linear(c: float) -> float:
+    return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+
+def linear_to_srgb8(x: np.ndarray) -> np.ndarray:
+    """Scene-linear float RGB -> 8-bit sRGB, as Blender's 'Standard' view transform without dithering."""
+    x = np.clip(x, 0.0, 1.0)
+    y = np.where(x <= 0.0031308, 12.92 * x, 1.055 * np.power(x, 1 / 2.4) - 0.055)
+    return np.round(y * 255.0).astype(np.uint8)
+
+
+class quiet_stdout:
+    """Silence Blender's per-frame prints (it writes to fd 1 from C), keeping our own output clean."""
+
+    def __enter__(self):
+        sys.stdout.flush()
+        self._saved = os.dup(1)
+        self._null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(self._null, 1)
+        return self
+
+    def __exit__(self, *exc):
+        os.dup2(self._saved, 1)
+        os.close(self._saved)
+        os.close(self._null)
+        return False
