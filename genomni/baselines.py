@@ -83,7 +83,7 @@ def clean_plate(video: np.ndarray, holes: np.ndarray) -> tuple[np.ndarray, np.nd
         take_other = np.where(both, np.where(shadow, o_brighter, o_far > a_far), other.any(0) & ~agree.any(0))
         plate = np.where(take_other[..., None], o_val, a_val)
     never = ~usable.any(0)
-    plate8 = np.clip(np.nan_to_num(plate), 0, 255).round().astype(np.uint8)
+    plate8: np.ndarray = np.clip(np.nan_to_num(plate), 0, 255).round().astype(np.uint8)
     if never.any():
         plate8 = cv2.inpaint(plate8, never.astype(np.uint8), 3, cv2.INPAINT_TELEA)
     return plate8, never

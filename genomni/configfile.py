@@ -47,9 +47,7 @@ def _typed(cls: type, name: str, hint: Any, value: Any) -> Any:
         base = next((a for a in typing.get_args(hint) if a is not type(None)), hint)
     origin = typing.get_origin(base) or base
     if origin is typing.Literal:
-        if value not in typing.get_args(base):
-            raise GenomniError(f"{name} must be one of {', '.join(map(str, typing.get_args(base)))}, got {value!r}")
-        return value
+        return value  # checked against its choices in `_checked`, which knows the option's name
     if origin is tuple and isinstance(value, list):
         value = tuple(value)
     if origin is list and isinstance(value, (str, tuple)):
@@ -66,10 +64,27 @@ def _typed(cls: type, name: str, hint: Any, value: Any) -> Any:
     return value
 
 
-def _checked(f: dataclasses.Field, value: Any) -> Any:
-    """Numbers that cannot mean anything are refused for every option of every verb: NaN and infinities, and values
-    outside the field's `bounds` (`options.option`), in one line naming the option."""
+def _choices(hint: Any) -> tuple[Any, ...]:
+    """The allowed values of a `Literal[...]` field, of each item of a tuple of them, or of an optional one; else ()."""
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        hint = next((a for a in typing.get_args(hint) if a is not type(None)), hint)
+    if typing.get_origin(hint) is tuple:
+        hint = (typing.get_args(hint) or (None,))[0]
+    return typing.get_args(hint) if typing.get_origin(hint) is typing.Literal else ()
+
+
+def _checked(f: dataclasses.Field, hint: Any, value: Any) -> Any:
+    """Values that cannot mean anything are refused for every option of every verb, in one line naming the option:
+    a choice outside its `Literal[...]` list, NaN and infinities, and numbers outside the field's `bounds`
+    (`options.option`). Fields that are no command-line option (a model dir's casper.json) are named bare."""
     flag = "--" + (f.metadata.get("flag") or f.name).replace("_", "-")
+    choices = _choices(hint)
+    if choices and value is not None:
+        unknown = [str(v) for v in (value if isinstance(value, (tuple, list)) else (value,)) if v not in choices]
+        if unknown and f.metadata.get("help"):
+            raise GenomniError(f"{flag}: unknown value(s) {', '.join(unknown)}; choose from {', '.join(map(str, choices))}")
+        if unknown:
+            raise GenomniError(f"{f.name} must be one of {', '.join(map(str, choices))}, got {value!r}")
     for v in value if isinstance(value, (tuple, list)) else (value,):
         if isinstance(v, float) and not math.isfinite(v):
             raise GenomniError(f"{flag}: {v} is not a finite number")
@@ -86,7 +101,7 @@ def merge(cls: type[T], *layers: dict[str, Any]) -> T:
     fields = {f.name: f for f in dataclasses.fields(cls)}
     values: dict[str, Any] = {}
     for layer in layers:
-        values.update({k: _checked(fields[k], _typed(cls, k, hints[k], v)) for k, v in layer.items() if k in fields})
+        values.update({k: _checked(fields[k], hints[k], _typed(cls, k, hints[k], v)) for k, v in layer.items() if k in fields})
     missing = [
         ("--" + (f.metadata.get("flag") or f.name).replace("_", "-"))
         for f in fields.values()

@@ -62,7 +62,8 @@ class Footage:
 
     @property
     def shape(self) -> tuple[int, int, int]:
-        return self.video.shape[:3]
+        t, h, w = self.video.shape[:3]
+        return t, h, w
 
 
 def instance_maps(folder: Path, files: list[Path] | None = None) -> np.ndarray:
@@ -85,7 +86,7 @@ def instance_maps(folder: Path, files: list[Path] | None = None) -> np.ndarray:
     return np.stack(maps)
 
 
-def check_masks(masks: np.ndarray, names: list[str], shape: tuple[int, int, int]) -> None:
+def check_masks(masks: np.ndarray, names: list[str], shape: tuple[int, ...]) -> None:
     """Refuse mask tracks that do not fit the video, are empty, or coincide with another object's."""
     t, h, w = shape
     for m, name in zip(masks, names):

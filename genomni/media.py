@@ -106,6 +106,8 @@ def decode_video(data: bytes, source: str = "<bytes>") -> tuple[np.ndarray, floa
     try:
         with av.open(io.BytesIO(data)) as container:
             return _decode_container(container, source)
+    except GenomniError:
+        raise
     except (av.error.FFmpegError, ValueError, OverflowError) as exc:  # damaged bytes surface as any of these
         raise GenomniError(f"{source}: cannot decode video ({exc})") from exc
 

@@ -56,12 +56,23 @@ def _shown_default(f: dataclasses.Field) -> str | None:
     return str(value)
 
 
+def _choices(hint: Any) -> tuple[str, ...]:
+    """The closed choices of a `Literal[...]` field (or of each item of a tuple of them), else ()."""
+    if typing.get_origin(hint) is tuple:
+        hint = (typing.get_args(hint) or (None,))[0]
+    return tuple(map(str, typing.get_args(hint))) if typing.get_origin(hint) is typing.Literal else ()
+
+
 def _parameter(f: dataclasses.Field, hint: Any) -> inspect.Parameter:
     """The typer parameter of one field: given values arrive as text and are converted by `_convert`."""
     name, base = _flag(f), _base_type(hint)
     shown = _shown_default(f)
     # typer renders help as rich markup, which would swallow bracketed text such as `casper[steps=N]`.
-    help_text = escape(f.metadata["help"] + (f" (default: {shown})" if shown is not None else ""))
+    bounds, choices = f.metadata.get("bounds"), _choices(base)
+    notes = [f"default: {shown}"] if shown is not None else []
+    notes += [f"range: {bounds[0]}..{bounds[1]}"] if bounds is not None else []
+    notes += [f"one of: {', '.join(choices)}"] if choices else []
+    help_text = escape(f.metadata["help"] + (f" ({'; '.join(notes)})" if notes else ""))
     dashed = "--" + name.replace("_", "-")
     if f.metadata.get("positional"):
         return inspect.Parameter(
@@ -148,7 +159,7 @@ def config_options(
                     file_values.update(_convert(f, hint, str(value) if f.metadata.get("parse") and not isinstance(value, list) else value))
             check_known(file, file_values, *classes)
             first = base({**file_values, **given}) if base is not None else {}
-            configs = [merge(cls, first, file_values, given, fixed) for cls in classes]
+            configs: list[Any] = [merge(cls, first, file_values, given, fixed) for cls in classes]
             return fn(*configs, **kwargs)
 
         del command.__wrapped__  # typer must see the signature below, not fn's

@@ -6,7 +6,7 @@ import itertools
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 from PIL import Image
@@ -69,7 +69,7 @@ def _row(sample: Sample, t: int) -> np.ndarray:
     return np.concatenate([sample.input[t], sep, tri, sep, sample.target[t]], axis=1)
 
 
-def _grid(samples: list[Sample], t_of: callable) -> np.ndarray:
+def _grid(samples: list[Sample], t_of: Callable[[Sample], int]) -> np.ndarray:
     rows = [_row(s, t_of(s)) for s in samples]
     width = max(r.shape[1] for r in rows)
     rows = [np.pad(r, ((0, 2), (0, width - r.shape[1]), (0, 0)), constant_values=255) for r in rows]

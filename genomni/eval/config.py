@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from ..errors import GenomniError
 from ..footage import MaskOptions
-from ..options import check_choice, check_device, check_output_dir, option, require
+from ..options import check_device, check_output_dir, option, require
 
 
 def _named_dirs(flag: str, field_name: str):
@@ -57,7 +57,7 @@ class EvalConfig(MaskOptions):
         parse=_named_dirs("decompose", "decompose"),
     )
     out: str = option(help="Report folder (resumes from its cache/).")
-    layout: str = option("auto", "Scene layout: auto, genomni, omnimatte or omnimatterf (rgb_1x/, masks/mask/NN/).")
+    layout: Literal["auto", "genomni", "omnimatte", "omnimatterf"] = option("auto", "Scene layout (omnimatterf: rgb_1x/, masks/mask/NN/).")
     gt_name: str = option("bg_gt", "Ground-truth background folder name in the omnimatte layout.")
     strict: bool = option(False, "Fail on the first unreadable scene or prediction instead of reporting it skipped.")
     resize: str | None = option(
@@ -83,7 +83,6 @@ class EvalConfig(MaskOptions):
                 (not set(self.layers) & set(self.decompose), "--layers and --decompose name the same method"),
             ]
         )
-        check_choice("--layout", self.layout, ("auto", "genomni", "omnimatte", "omnimatterf"))
         if self.resize is not None:
             from .benchmarks import scoring_size
 

@@ -7,11 +7,11 @@ Model captioners (BLIP-2) implement the same `Captioner` protocol.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import numpy as np
 
-from ..options import check_choice, option
+from ..options import option
 
 
 class Captioner(Protocol):
@@ -208,11 +208,8 @@ class CaptionOptions:
     caption: str | None = option(
         None, "Caption for every sample (else BLIP-2 with --captioner blip2, else the source's own caption.txt or prompt.json)."
     )
-    captioner: str = option("file", "file (--caption or the source's caption) or blip2 (captions each target clip).")
+    captioner: Literal["file", "blip2"] = option("file", "file (--caption or the source's caption) or blip2 (captions each target clip).")
     captioner_model: str | None = option(None, "Local BLIP-2 dir (save_pretrained layout) for --captioner blip2.")
-
-    def __post_init__(self) -> None:
-        check_choice("--captioner", self.captioner, ("file", "blip2"))
 
     def check_captioner(self) -> None:
         """Load the captioner model now, so a missing model dir fails before any work."""

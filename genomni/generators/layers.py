@@ -43,7 +43,6 @@ class LayersConfig(CaptionOptions):
     object_alpha: float = option(0.9, "Without masks/: an object is where its layer's alpha is at least this.")
 
     def __post_init__(self) -> None:
-        super().__post_init__()
         require(
             [
                 (bool(self.inputs), "give one or more decomposition folders (background/ + layers/<name>/)"),

@@ -71,7 +71,6 @@ class PasteConfig(MaskOptions, CaptionOptions):
 
     def __post_init__(self) -> None:
         MaskOptions.__post_init__(self)
-        CaptionOptions.__post_init__(self)
         require(
             [
                 (bool(self.objects) and bool(self.backgrounds), "give --objects and --backgrounds (footage folders, videos or shard dirs)"),

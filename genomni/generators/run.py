@@ -25,7 +25,7 @@ import tarfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
@@ -33,7 +33,7 @@ from rich.text import Text
 
 from .. import __version__
 from ..errors import GenomniError
-from ..options import check_choice, check_output_dir, option, require
+from ..options import check_output_dir, option, require
 from ..outdir import exclusive
 from ..sample import Sample
 from ..shards import shard_name, write_index, write_shard
@@ -53,7 +53,7 @@ class RunOptions:
     workers: int = option(
         1, "Render processes (kubric: each takes ~300 MB); with --executor ray and no --ray-address, the CPUs of the local Ray."
     )
-    executor: str = option("local", "local (processes on this machine) or ray (Ray tasks; pip install 'genomni[ray]').")
+    executor: Literal["local", "ray"] = option("local", "local (processes on this machine) or ray (Ray tasks; pip install 'genomni[ray]').")
     ray_address: str | None = option(
         None, "Ray cluster to use with --executor ray (e.g. ray://head:10001 or auto).", show_default="start a local Ray"
     )
@@ -66,7 +66,9 @@ class RunOptions:
     num_shards: int = option(1, "Split the run into this many independent jobs (e.g. machines).")
     shard_index: int = option(0, "Which job this is: makes output shards j with j % num-shards == index.")
     scenes_per_shard: int = option(16, "Scenes per output shard (fixes the shard layout of the run).")
-    video_codec: str = option("ffv1", "Input/target video codec: ffv1 (lossless) or h264 (lossy). Trimasks are always lossless.")
+    video_codec: Literal["ffv1", "h264"] = option(
+        "ffv1", "Input/target video codec: ffv1 (lossless) or h264 (lossy); trimasks are always lossless."
+    )
     command: str = ""
     progress: bool = option(True, "Show a progress bar.")
 
@@ -84,8 +86,6 @@ class RunOptions:
                 (self.scenes_per_shard >= 1, f"--scenes-per-shard must be >= 1, got {self.scenes_per_shard}"),
             ]
         )
-        check_choice("--video-codec", self.video_codec, ("ffv1", "h264"))
-        check_choice("--executor", self.executor, ("local", "ray"))
         require(
             [
                 (

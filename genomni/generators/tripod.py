@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import cv2
 import numpy as np
@@ -35,7 +35,7 @@ from ..errors import GenomniError
 from ..footage import Footage, MaskOptions, dilate
 from ..footage_folders import read_folder_footage, require_folder
 from ..media import read_video
-from ..options import SEED_BOUNDS, check_choice, option, require
+from ..options import SEED_BOUNDS, option, require
 from ..sample import Sample
 from .captions import CaptionOptions
 from .run import RunOptions, RunSummary, SceneResult, run_generator, skipping_bad
@@ -75,7 +75,7 @@ class TripodConfig(MaskOptions, CaptionOptions):
         "crop to the area every frame covers (recorded in meta.stabilized).",
     )
     clean: str | None = option(None, "A separately shot clean clip of the same view (one footage folder only).")
-    plate: str = option(
+    plate: Literal["clip", "sample"] = option(
         "clip",
         "clip: one clean plate from the whole clip (the most frames to see past slow shadows); "
         "sample: each sample's plate from its own frames (scenes that change for good, e.g. a "
@@ -84,7 +84,6 @@ class TripodConfig(MaskOptions, CaptionOptions):
 
     def __post_init__(self) -> None:
         MaskOptions.__post_init__(self)
-        CaptionOptions.__post_init__(self)
         require(
             [
                 (
@@ -97,7 +96,6 @@ class TripodConfig(MaskOptions, CaptionOptions):
                 (not self.clean or len(self.inputs) == 1, "--clean goes with exactly one footage folder"),
             ]
         )
-        check_choice("--plate", self.plate, ("clip", "sample"))
 
 
 MOTION_SIDE = 256  # px: frames are measured at most this large (ECC cost grows with pixels; sub-pixel accuracy stays)

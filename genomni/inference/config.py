@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Literal, get_args
 
 from ..constants import DEFAULT_STEPS
 from ..footage import MaskOptions
-from ..options import SEED_BOUNDS, check_choice, check_device, option, require
+from ..options import SEED_BOUNDS, check_device, option, require
 
-FORMATS = ("mp4", "mkv", "png")
+VideoFormat = Literal["mp4", "mkv", "png"]
+FORMATS: tuple[str, ...] = get_args(VideoFormat)
 
 
 @dataclass(kw_only=True)
@@ -43,9 +45,9 @@ class RemoveConfig(MaskOptions):
         show_default="the mask files' names",
     )
     device: str = option("auto", "auto, cpu or cuda[:N].")
-    dtype: str = option("float32", "float32, bf16 or fp16 for the transformer.")
+    dtype: Literal["float32", "bf16", "fp16"] = option("float32", "The transformer's dtype.")
     offload: bool = option(False, "Diffusers model CPU offload: each part on the GPU only while it runs (large models, small GPUs).")
-    format: str = option("mp4", "Output videos: mp4 (H.264), mkv (lossless FFV1) or png (frame folders).")
+    format: VideoFormat = option("mp4", "Output videos: mp4 (H.264), mkv (lossless FFV1) or png (frame folders).")
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -62,8 +64,6 @@ class RemoveConfig(MaskOptions):
                 ),
             ]
         )
-        check_choice("--format", self.format, FORMATS)
-        check_choice("--dtype", self.dtype, ("float32", "bf16", "fp16"))
         check_device("--device", self.device)
 
 

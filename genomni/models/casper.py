@@ -119,6 +119,8 @@ class CasperModel:
             text_encoder = load_text_encoder(path / "text_encoder", dtype)
             tokenizer = AutoTokenizer.from_pretrained(path / "tokenizer")
             scheduler = load_scheduler(path / "scheduler")
+        except GenomniError:
+            raise
         except (OSError, ValueError) as exc:
             raise GenomniError(f"{path}: cannot load model parts ({str(exc).splitlines()[0]})") from exc
         if config.layout not in LAYOUTS:

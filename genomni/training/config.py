@@ -7,13 +7,13 @@ import logging
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 from ..configfile import build, load_mapping
 from ..constants import CASPER_FILE
 from ..datasets.clips import ClipConfig
 from ..errors import GenomniError
-from ..options import SEED_BOUNDS, check_choice, check_output_dir, option, require, resolution_fields
+from ..options import SEED_BOUNDS, check_output_dir, option, require, resolution_fields
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,8 @@ RESUMABLE_CHANGES = {
 
 
 # diffusers.optimization.SchedulerType's names (listed here so --help needs no torch; a test compares the two)
-LR_SCHEDULES = ("linear", "cosine", "cosine_with_restarts", "polynomial", "constant", "constant_with_warmup", "piecewise_constant")
+LrSchedule = Literal["linear", "cosine", "cosine_with_restarts", "polynomial", "constant", "constant_with_warmup", "piecewise_constant"]
+LR_SCHEDULES: tuple[str, ...] = get_args(LrSchedule)
 
 
 @dataclass
@@ -70,22 +71,22 @@ class TrainConfig:
     lr: float = option(1e-4, "Peak learning rate.")
     weight_decay: float = option(0.0, "AdamW weight decay.")
     warmup_steps: int = option(50, "Linear warmup steps.")
-    lr_schedule: str = option("constant_with_warmup", "Learning-rate schedule (diffusers get_scheduler name), e.g. cosine.")
-    mixed_precision: str = option("no", "no, fp16 or bf16.")
+    lr_schedule: LrSchedule = option("constant_with_warmup", "Learning-rate schedule (diffusers get_scheduler name), e.g. cosine.")
+    mixed_precision: Literal["no", "fp16", "bf16"] = option("no", "Mixed precision (accelerate).")
     gradient_checkpointing: bool = option(False, "Recompute activations in the backward pass (less memory, slower).")
     lora_rank: int = option(0, "Train LoRA adapters of this rank (0 = full fine-tuning).")
     lora_alpha: float | None = option(None, "LoRA alpha (default: the rank).")
     ema_decay: float = option(0.0, "EMA of the weights (0 = off), e.g. 0.999.")
     caption_dropout: float = option(0.1, "Probability of training on an empty caption (for guidance).")
     binary_mask: bool = option(False, "Ablation: train with kept objects marked as background (a binary mask).")
-    timestep_sampling: str = option("logit_normal", "Noise-level distribution: logit_normal or uniform.")
+    timestep_sampling: Literal["logit_normal", "uniform"] = option("logit_normal", "Noise-level distribution.")
     checkpoint_every: int = option(250, "Checkpoint every N steps.")
     keep_checkpoints: int = option(3, "Checkpoints kept (older ones are deleted).")
     validate_every: int = option(250, "Validate every N steps.")
     val_samples: int = option(4, "Held-out clips per validation.")
     val_steps: int = option(20, "Denoising steps of each validation sample.")
     log_every: int = option(10, "Log the loss every N steps.")
-    log_with: str = option("jsonl", "jsonl (always written) or tensorboard (also).")
+    log_with: Literal["jsonl", "tensorboard"] = option("jsonl", "jsonl (always written) or tensorboard (also).")
     cache_text: bool = option(True, "Encode each distinct caption once.")
     workers: int = option(2, "Data loader processes.")
     seed: int = option(0, "Seed of every random draw (data, noise).", bounds=SEED_BOUNDS)
@@ -105,10 +106,6 @@ class TrainConfig:
             require([(getattr(self, name) >= 1, f"--{name.replace('_', '-')} must be >= 1")])
         require([(self.lr > 0, f"--lr must be > 0, got {self.lr}"), (self.warmup_steps >= 0, "--warmup-steps must be >= 0")])
         check_output_dir("--out", self.out)
-        check_choice("--mixed-precision", self.mixed_precision, ("no", "fp16", "bf16"))
-        check_choice("--lr-schedule", self.lr_schedule, LR_SCHEDULES)
-        check_choice("--timestep-sampling", self.timestep_sampling, ("logit_normal", "uniform"))
-        check_choice("--log-with", self.log_with, ("jsonl", "tensorboard"))
         require(
             [
                 (

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Literal, get_args
 
 from ...errors import GenomniError
-from ...options import SEED_BOUNDS, check_choice, option, require, resolution_fields
+from ...options import SEED_BOUNDS, option, require, resolution_fields
 
-MOTIONS = ("drop", "throw", "static")
-SCENARIOS = ("standard", "similar", "push", "deform")
-OBJECT_SOURCES = ("primitives", "pybullet", "assets")
-FLOORS = ("plain", "wood", "tiles", "concrete", "checker")
+MotionName = Literal["drop", "throw", "static"]
+Scenario = Literal["standard", "similar", "push", "deform"]
+ObjectSource = Literal["primitives", "pybullet", "assets"]
+Floor = Literal["plain", "wood", "tiles", "concrete", "checker"]
+MOTIONS: tuple[str, ...] = get_args(MotionName)
+SCENARIOS: tuple[str, ...] = get_args(Scenario)
+OBJECT_SOURCES: tuple[str, ...] = get_args(ObjectSource)
+FLOORS: tuple[str, ...] = get_args(Floor)
 
 
 def scenario_fields(text: str) -> dict[str, Any]:
@@ -51,7 +55,7 @@ class KubricConfig:
     fps: float = option(24.0, "Frames per second (physics sampling and video rate).")
     min_objects: int = option(1, "Fewest objects per scene.")
     max_objects: int = option(3, "Most objects per scene.")
-    object_sources: tuple[str, ...] = option(
+    object_sources: tuple[ObjectSource, ...] = option(
         ("primitives", "pybullet"), "Object sources, comma-separated: " + ",".join(OBJECT_SOURCES) + ".", flag="objects"
     )
     min_object_area: float = option(
@@ -63,7 +67,7 @@ class KubricConfig:
         show_default="0.01,0.15",
     )
     max_object_area: float = 0.15
-    scenarios: tuple[str, ...] = option(
+    scenarios: tuple[Scenario, ...] = option(
         ("standard",),
         "Scene families mixed by weight, NAME[=WEIGHT],...: standard (1-3 objects, each removed alone "
         "and all together), similar (5-12 copies of one object, some removed, the rest kept), push (an object "
@@ -74,8 +78,8 @@ class KubricConfig:
         show_default="standard",
     )
     scenario_weights: tuple[float, ...] = (1.0,)
-    motions: tuple[str, ...] = option(MOTIONS, "Object motions, comma-separated: " + ",".join(MOTIONS) + ".")
-    floors: tuple[str, ...] = option(FLOORS, "Floor materials, comma-separated: " + ",".join(FLOORS) + ".")
+    motions: tuple[MotionName, ...] = option(MOTIONS, "Object motions, comma-separated: " + ",".join(MOTIONS) + ".")
+    floors: tuple[Floor, ...] = option(FLOORS, "Floor materials, comma-separated: " + ",".join(FLOORS) + ".")
     assets_dir: str | None = option(None, "Folder of your own OBJ/GLB meshes (adds source 'assets').")
     hdri_dir: str | None = option(None, "Folder of your own .hdr/.exr environment maps (added to the bundled ones).")
     bundled_hdris: bool = option(True, "Use the eight CC0 Poly Haven HDRIs shipped inside the bpy wheel.")
@@ -151,9 +155,6 @@ class KubricConfig:
                 (self.max_bounces >= 0, "--max-bounces must be >= 0"),
             ]
         )
-        check_choice("--objects", self.object_sources, OBJECT_SOURCES)
-        check_choice("--motions", self.motions, MOTIONS)
-        check_choice("--scenario", self.scenarios, SCENARIOS)
         require(
             [
                 (
@@ -165,7 +166,6 @@ class KubricConfig:
                 )
             ]
         )
-        check_choice("--floors", self.floors, FLOORS)
         require(
             [("assets" not in self.object_sources or bool(self.assets_dir), "--objects includes 'assets' but no --assets-dir was given")]
         )

@@ -14,7 +14,8 @@ from .spec import CameraSpec, FloorSpec, LightSpec
 
 
 def jitter_color(rgb: tuple[float, float, float], rng: np.random.Generator, amount: float = 0.05) -> tuple[float, float, float]:
-    return tuple(float(np.clip(c + rng.uniform(-amount, amount), 0.0, 1.0)) for c in rgb)
+    r, g, b = (float(np.clip(c + rng.uniform(-amount, amount), 0.0, 1.0)) for c in rgb)
+    return r, g, b
 
 
 FLOOR_PALETTES = {
