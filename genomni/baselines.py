@@ -21,7 +21,7 @@ def inpaint_telea(frames: np.ndarray, holes: np.ndarray, radius: int = 3) -> np.
 
 
 PLATE_FAR_SHARE = 0.25  # the first estimate of a pixel's plate uses this share of its uncovered frames, the farthest
-PLATE_ROUNDS = 2  # refinement rounds (measured: 1-3 rounds give the same figures within 1%)
+PLATE_ROUNDS = 2  # refinement rounds (more change nothing measurable: benchmarks/generate_footage.py)
 SHADOW_RATIO = 0.95  # a darker group whose channels are all below this share of the brighter one's, ...
 SHADOW_SPREAD = 0.2  # ... and within this of each other, is a shadow of it (a multiplicative darkening)
 

@@ -21,7 +21,7 @@ def write_rgba_folder(path: Path, rgba: np.ndarray) -> None:
             write_png(tmp / f"{i:05d}.png", cv2.cvtColor(frame, cv2.COLOR_RGBA2BGRA))
 
 
-CHUNK = 8  # frames composited at a time: a clip-sized float copy of a 200-frame 640x384 layer is 1.5 GB
+CHUNK = 8  # frames composited at a time: a float copy of a whole clip's layer takes gigabytes
 
 
 def read_rgba8_folder(path: Path) -> np.ndarray:

@@ -95,7 +95,7 @@ def decompose_cmd(
     masks_dir: Optional[Path] = MASKS_DIR_OPT,
     instances: Optional[Path] = INSTANCES_OPT,
     model: Path = MODEL_OPT,
-    out: Path = typer.Option(..., help="Output folder (see README for its layout)."),
+    out: Path = typer.Option(..., help="Output folder (its layout: docs/decompose.md)."),
     resume: bool = RESUME_OPT,
     progress: bool = PROGRESS,
 ) -> None:

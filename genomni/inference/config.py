@@ -72,17 +72,16 @@ class OmnimatteConfig:
     """Iterations, loss weights and sizes of one layer's optimization."""
 
     coarse_side: int = option(128, "Long side of the coarse omnimatte stage.")
-    # measured on kubric truth (benchmarks/omnimatte.py, README *The layer by its rule alone*): the optimized network
-    # added at most 0.01 alpha IoU on average over the rule on every input measured (oracle, noisy and refilled inputs,
-    # two trained Caspers' outputs) at 460-2,000x the time, so by default a layer is its rule alone; iterations
-    # optimize the network first
+    # By default a layer is its rule alone: against kubric truth layers the optimized network added next to nothing
+    # over the rule at a large multiple of the time (benchmarks/omnimatte.py, "The layer by its rule alone" in
+    # benchmarks/README.md); iterations, when asked for, optimize the network first
     coarse_iters: int = option(
         0, "Omnimatte iterations at the coarse size (0 with --fine-iters 0: the layer by its rule alone, no network)."
     )
     fine_iters: int = option(0, "Omnimatte iterations at full size.")
     frames_per_iter: int = 4
-    # measured against ground-truth layers (benchmarks/omnimatte.py, README Results): tuned on bench_out/om128,
-    # checked on held-out scenes and the constructed disk with a soft shadow
+    # tuned against ground-truth layers and checked on held-out scenes and a constructed disk with a soft shadow
+    # (benchmarks/omnimatte.py)
     lr: float = 5e-3
     fg_lr: float = 0.2
     sparsity: float = 0.03

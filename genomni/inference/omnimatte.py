@@ -4,7 +4,7 @@
 A layer is its rule (the default): opaque on the object's mask and, inside where the solo and background differ
 coherently (not by noise) and off the other objects' places (`_need`, `_elsewhere`), the least opaque alpha that
 explains the solo over the background (`least_opaque`, the definition the ground-truth layers use), with the
-colour that reconstructs the solo exactly there. Measured against true layers (README), optimizing the paper's
+colour that reconstructs the solo exactly there. Measured against true layers (benchmarks/omnimatte.py), optimizing the paper's
 alpha network first added nothing to this on any input, so it is opt-in (`coarse_iters`, `fine_iters`): then an
 alpha U-Net (diffusers `UNet2DModel`, fed the solo frame and that least alpha) and a per-pixel foreground RGB are
 optimized so that `alpha * fg + (1 - alpha) * background` reconstructs the solo video (the object opaque on its
@@ -80,9 +80,9 @@ def _need(solo: torch.Tensor, bg: torch.Tensor, mask: torch.Tensor, elsewhere: t
     and kept to the object and its coherent effect (`effects.layer_support`) where that reaches near the object
     (`effects.near_object`: no far-away changes, frame borders) off `elsewhere` (`_elsewhere`), so two
     videos that differ by noise everywhere (a removal model's outputs, renders) give a layer only where the object
-    changed the scene; the frames being fixed, it is computed once per resolution. Measured on held-out kubric
-    layers with 3 levels of independent noise on each input (README, *Layer rule 2*): alpha IoU 0.156 -> 0.728
-    at the default budget; a noise-free pair's difference passes the filter unchanged."""
+    changed the scene; the frames being fixed, it is computed once per resolution. Held-out kubric layers with
+    independent noise on each input are the reference (benchmarks/omnimatte.py, "Layer rule 2" in
+    benchmarks/README.md); a noise-free pair's difference passes the filter unchanged."""
     s = solo.permute(0, 2, 3, 1).numpy() * 255.0
     b = bg.permute(0, 2, 3, 1).numpy() * 255.0
     obj = mask[:, 0].numpy() > 0.5

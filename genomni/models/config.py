@@ -21,7 +21,7 @@ WAN_VAE_CHUNK = 4  # AutoencoderKLWan.encode walks frames 1.. in chunks of 4 wha
 Backbone = Literal["wan", "pixel", "cogvideox"]
 BACKBONES: tuple[str, ...] = get_args(Backbone)
 
-# How the input video and trimask reach the denoiser (README "Mask conventions"):
+# How the input video and trimask reach the denoiser ("Mask conventions" in docs/train.md):
 #   genomni  [noisy | input latent | trimask pixel-unshuffled onto the latent grid (temporal*spatial^2 channels)]
 #   fun-inp  VideoX-Fun InP / Wan I2V: [noisy | 4-channel "known" mask (1 - public mask) | input latent], plus the
 #            CLIP tokens of the first input frame when the transformer has an image branch

@@ -1,4 +1,4 @@
-"""How a trimask reaches each denoiser layout's input grid (README "Mask conventions"):
+"""How a trimask reaches each denoiser layout's input grid ("Mask conventions" in docs/train.md):
 
 - genomni: pixel-unshuffled onto the latent grid (temporal*spatial^2 channels, every pixel's raw value kept);
 - fun-inp: VideoX-Fun InP / Wan I2V's 4-channel "known" mask (1 - the public mask), resized trilinearly;

@@ -39,11 +39,11 @@ class PixelPreset:
     head_dim: int
     ffn: int
     train: dict[str, Any]
-    inference_steps: int = 1  # measured best PSNR and LPIPS (benchmarks/casper_proof.py): the posterior mean
+    inference_steps: int = 1  # the posterior mean: the best PSNR and LPIPS of the step counts benchmarks/casper_proof.py tries
 
 
-# Measured on the 2-core CPU (benchmarks/pixel_arch.py): 8x8 patches train 7x faster per step than 4x4 patches,
-# 14x faster than a diffusers 2D U-Net of similar size run per frame and 35x faster than UNet3DConditionModel.
+# 8x8 patches: the fastest to train per step on a CPU of the architectures benchmarks/pixel_arch.py compares (4x4
+# patches, a diffusers 2D U-Net of similar size run per frame, UNet3DConditionModel).
 PIXEL_PRESETS = {
     "pixel": PixelPreset(
         8,

@@ -183,7 +183,7 @@ def lights(bpy: Any, cfg: KubricConfig, scene, spec: SceneSpec) -> None:
         sky.sun_rotation = az
         links.new(sky.outputs["Color"], background.inputs["Color"])
     # Neither the sky (no sun disc: the lamp is the sun) nor a clamped map (at most 4x its mean) has a small
-    # bright spot, so the world is lit by BSDF sampling alone: no per-frame importance map (0.45 -> 0.29
-    # s/frame for the sky), and none built by threads whose sums depend on their count, so renders are
+    # bright spot, so the world is lit by BSDF sampling alone: no per-frame importance map to build (its cost:
+    # benchmarks/generate_kubric.py), and none built by threads whose sums depend on their count, so renders are
     # byte-identical whatever --workers.
     world.cycles.sampling_method = "NONE"

@@ -87,15 +87,14 @@ class KubricConfig:
     glossy_floor_prob: float = option(0.3, "Chance of a glossy or mirror-like floor.")
     walls_prob: float = option(0.3, "Chance of walls behind the objects.")
     camera_motion_prob: float = option(0.3, "Chance of a slowly orbiting camera.")
-    max_extra_lights: int = option(0, "Point lights besides the sun (each adds ~0.1-0.5 s per frame on CPU).")
+    max_extra_lights: int = option(0, "Point lights besides the sun (each adds render time: benchmarks/generate_kubric.py).")
     max_bounces: int = option(4, "Cycles light bounces.")
     denoise: bool = option(
         False,
-        "OpenImageDenoise (fast prefilter, balanced quality) on every pass: clean, realistic "
-        "frames for ~1.2x the render time; output then depends on the thread count (not "
-        "byte-identical across --workers).",
+        "OpenImageDenoise (fast prefilter, balanced quality) on every pass: cleaner frames at a small extra "
+        "render time; output is then not byte-identical between runs or across --workers.",
     )
-    effect_crop: bool = option(True, "Render target passes only inside the objects' effect boxes (see README).")
+    effect_crop: bool = option(True, "Render target passes only inside the objects' effect boxes (docs/generate.md).")
     min_object_pixels: int = option(0, "Resample scenes where an object shows fewer pixels in some frame (0 = max(4, 0.1% of the frame)).")
     min_motion: float = option(
         1.0,

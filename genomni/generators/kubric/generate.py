@@ -134,7 +134,7 @@ def _precheck(cfg: KubricConfig, spec: SceneSpec, renderer: BlenderRenderer, mot
         return "an object leaves the view"
     if not spec.camera.moving and cfg.min_motion > 0:
         moved = motion_px(renderer, spec, poses)
-        if moved < cfg.min_motion:  # a still clip (10% of scenes before this check): nothing to learn about time
+        if moved < cfg.min_motion:  # a still clip has nothing to teach about time
             return f"nothing moves ({moved:.2f} px < --min-motion {cfg.min_motion})"
     if resimulated is not None:
         pushed = motion_px(renderer, spec, poses, against=resimulated.poses)

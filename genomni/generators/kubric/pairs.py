@@ -1,7 +1,7 @@
 """Noise-free training pairs: the target equals the input everywhere the removed objects do not affect.
 
 Input and target are separate Cycles renders, so at a few samples per pixel they differ by path-tracing
-noise everywhere (1.4% of far background pixels by more than 6 levels at 16 spp). A model trained on that
+noise everywhere (how much: benchmarks/kubric_pairs.py). A model trained on that
 learns to change the background at random. The rule here:
 
 1. the *effect region* is where the target differs from the input *coherently* (`effects.effect_region`:
