@@ -102,6 +102,8 @@ def _convert(f: dataclasses.Field, hint: Any, value: Any) -> dict[str, Any]:
     base = _base_type(hint)
     if typing.get_origin(base) is tuple and isinstance(value, str):
         item = (typing.get_args(base) or (str,))[0]
+        if typing.get_origin(item) is typing.Literal:  # closed choices: checked against the list in `configfile`
+            item = type(typing.get_args(item)[0])
         parts = [v.strip() for v in value.split(",") if v.strip()]
         try:
             return {f.name: tuple(item(p) for p in parts)}
