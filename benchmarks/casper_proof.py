@@ -65,6 +65,8 @@ def train_log(run: Path) -> dict:
 def kept_region_psnr(model_dir: Path, val: Path, steps: int) -> dict:
     """Mean PSNR inside the kept objects (trimask 255) of held-out solo samples, and on the whole frame."""
 
+    import torch
+
     from genomni.datasets.clips import ClipConfig
     from genomni.datasets.loader import fixed_clip
     from genomni.metrics import psnr_uint8
@@ -74,13 +76,15 @@ def kept_region_psnr(model_dir: Path, val: Path, steps: int) -> dict:
 
     pipe = CasperPipeline.from_pretrained(model_dir)
     pipe.set_progress_bar_config(disable=True)
-    frames, h, w = pipe.model.config.extra["train_clip"]
+    frames, h, w = pipe.casper.config.extra["train_clip"]
     kept, whole = [], []
     for k, s in enumerate(iter_samples(str(val))):
         if not (s.trimask == 255).any():
             continue
         c = fixed_clip(s, ClipConfig(frames, h, w))
-        out = pipe(c["input"][None], c["trimask"][None], c["caption"], num_inference_steps=steps, seed=k).frames
+        out = pipe(
+            c["input"][None], c["trimask"][None], c["caption"], num_inference_steps=steps, generator=torch.Generator().manual_seed(k)
+        ).frames
         pred, tgt, tri = to_uint8(out[0]), to_uint8(c["target"]), trimask_uint8(c["trimask"])
         kept.append(psnr_uint8(pred, tgt, tri == 255))
         whole.append(psnr_uint8(pred, tgt))

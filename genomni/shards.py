@@ -21,7 +21,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from . import __version__
 from .errors import GenomniError
@@ -185,10 +185,21 @@ def manifest_by_shard(directory: Path) -> dict[str, dict[str, dict[str, Any]]] |
     return table
 
 
-def iter_samples(source: str | os.PathLike | list[Path], skipped: list[BadSample] | None = None) -> Iterator[Sample]:
+def iter_samples(source: str | os.PathLike | list[Path], handler: Callable[[BadSample], None] | None = None) -> Iterator[Sample]:
     """Yield decoded, contract-checked Samples from shards in order, each member checked against the manifest
-    (when the directory has one). Damage is a GenomniError naming shard, sample and member; with a `skipped`
-    list, a bad sample (or the unreadable rest of a shard) is recorded there and skipped instead."""
+    (when the directory has one).
+
+    Args:
+        source: a shard directory (local or an fsspec URL) or a list of shard files.
+        handler: what to do with a damaged sample (or the unreadable rest of a shard), as webdataset's `handler=`:
+            called with a `BadSample` naming shard, sample and reason, after which reading goes on (`list.append`
+            collects them). Without one, damage is a GenomniError naming shard, sample and member.
+
+    Example:
+        >>> bad = []
+        >>> for sample in iter_samples("data/kubric", handler=bad.append):  # doctest: +SKIP
+        ...     print(sample.key, sample.input.shape, sample.caption)
+    """
     paths = source if isinstance(source, list) else shard_paths(source)
     manifests: dict[Path, Any] = {}
     for path in paths:
@@ -205,21 +216,22 @@ def iter_samples(source: str | os.PathLike | list[Path], skipped: list[BadSample
                         check_members(path, key, members, listed.get(key))
                     sample = decode({"__key__": key, **members})
                 except GenomniError as exc:
-                    if skipped is None:
+                    if handler is None:
                         raise
-                    skipped.append(BadSample(path.name, key, str(exc)))
+                    handler(BadSample(path.name, key, str(exc)))
                     continue
                 yield sample
         except GenomniError as exc:
-            if skipped is None:
+            if handler is None:
                 raise
-            skipped.append(BadSample(path.name, "*", str(exc)))
+            handler(BadSample(path.name, "*", str(exc)))
         missing = sorted(set(listed or {}) - seen)
         if missing:
             message = f"{path}: sample(s) {', '.join(missing)} listed in manifest.jsonl are not in the shard"
-            if skipped is None:
+            if handler is None:
                 raise GenomniError(message)
-            skipped.extend(BadSample(path.name, k, "listed in manifest.jsonl but not readable from the shard") for k in missing)
+            for k in missing:
+                handler(BadSample(path.name, k, "listed in manifest.jsonl but not readable from the shard"))
 
 
 def write_index(out_dir: str | os.PathLike, records: list[dict[str, Any]], card_extra: dict[str, Any]) -> dict[str, Any]:

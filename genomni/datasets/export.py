@@ -38,7 +38,7 @@ def export_footage(
     out.mkdir(parents=True, exist_ok=True)
     wanted = set(keys) if keys else None
     written: list[Path] = []
-    for s in iter_samples(source, skipped):
+    for s in iter_samples(source, None if skipped is None else skipped.append):
         if (wanted is not None and s.key not in wanted) or (benchmark and s.meta.get("kept_ids")):
             continue
         if limit is not None and len(written) >= limit:

@@ -15,7 +15,7 @@ import tarfile
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from ..errors import GenomniError
 from ..sample import Sample, decode
@@ -36,7 +36,7 @@ class Entry:
 class ShardIndex:
     """Samples of one or more shard directories, readable by position, grouped by `meta.source`."""
 
-    def __init__(self, dirs: list[str | os.PathLike]):
+    def __init__(self, dirs: Sequence[str | os.PathLike]):
         if not dirs:
             raise GenomniError("no training data given (pass one or more shard directories)")
         self.entries: list[Entry] = []
@@ -121,7 +121,7 @@ class HFIndex:
         return decode(members)
 
 
-def open_index(dirs: list[str | os.PathLike], hf: bool = False) -> ShardIndex | HFIndex:
+def open_index(dirs: Sequence[str | os.PathLike], hf: bool = False) -> ShardIndex | HFIndex:
     """A ShardIndex over shard dirs, or (hf) an HFIndex over the same dirs read by Hugging Face `datasets`:
     shard dirs through `load_dataset("webdataset")`, `save_to_disk` dirs through `load_from_disk`."""
     if not hf:

@@ -49,7 +49,7 @@ def export_samples(source: str | os.PathLike, out: str | os.PathLike, fmt: str, 
         raise GenomniError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
     out = Path(out)
     written = []
-    for s in iter_samples(source, skipped):
+    for s in iter_samples(source, None if skipped is None else skipped.append):
         with atomic_dir(out / s.key) as tmp:
             if fmt == "png":
                 write_video(tmp / "input", s.input)

@@ -162,7 +162,7 @@ class Remover:
     """Runs Casper removals on one footage: shared encodings, one sampling per trimask."""
 
     def __init__(self, pipe: CasperPipeline, cfg: RemoveConfig):
-        self.pipe, self.model, self.cfg = pipe, pipe.model, cfg
+        self.pipe, self.model, self.cfg = pipe, pipe.model_on_device(), cfg
         c, extra = self.model.config, self.model.config.extra
         self.multiple = self.model.size_multiple
         recipe = extra.get("train_defaults", {})
@@ -201,7 +201,7 @@ class Remover:
     @torch.no_grad()
     def removals(self, footage: Footage, outputs: list[str] | None = None, progress: Any = None) -> Iterator[tuple[str, np.ndarray]]:
         """Yield (name, video) one removal at a time; the input video is encoded once for all of them."""
-        model, cfg = self.pipe.model, self.cfg
+        model, cfg = self.pipe.model_on_device(), self.cfg
         plan = self.plan(footage.shape)
         mh, mw = plan.size
         masks = dilate(footage.masks, cfg.dilate)
@@ -232,7 +232,8 @@ class Remover:
                     progress.update(task, completed=i + 1)
                 return tensors
 
-            lat = self.pipe.sample(cond, text, self.steps, cfg.seed, cfg.guidance, uncond, velocity=velocity, callback_on_step_end=on_step)
+            seed = torch.Generator().manual_seed(cfg.seed)
+            lat = self.pipe.sample(cond, text, self.steps, seed, cfg.guidance, uncond, velocity=velocity, callback_on_step_end=on_step)
             if not torch.isfinite(lat).all():
                 raise GenomniError(
                     f"{name}: the model produced values that are not finite (NaN or inf); its weights are "

@@ -96,7 +96,7 @@ class CasperModel:
 
     # --- loading and saving -------------------------------------------------------------------
     @classmethod
-    def from_pretrained(cls, path: str | os.PathLike, dtype: torch.dtype = torch.float32) -> "CasperModel":
+    def from_pretrained(cls, path: str | os.PathLike, torch_dtype: torch.dtype = torch.float32) -> "CasperModel":
         """Load a Casper model dir; a missing or foreign dir is a one-line error naming what to supply."""
         from transformers import AutoTokenizer
 
@@ -113,10 +113,10 @@ class CasperModel:
         for part in config.parts:
             check_dir(path / part, f"{path.name}/{part}:")
         try:
-            transformer = load_diffusers_model(path / "transformer", dtype)
+            transformer = load_diffusers_model(path / "transformer", torch_dtype)
             vae = load_diffusers_model(path / "vae") if "vae" in config.parts else None
-            image_encoder = load_image_encoder(path / "image_encoder", dtype) if config.image_encoder else None
-            text_encoder = load_text_encoder(path / "text_encoder", dtype)
+            image_encoder = load_image_encoder(path / "image_encoder", torch_dtype) if config.image_encoder else None
+            text_encoder = load_text_encoder(path / "text_encoder", torch_dtype)
             tokenizer = AutoTokenizer.from_pretrained(path / "tokenizer")
             scheduler = load_scheduler(path / "scheduler")
         except GenomniError:

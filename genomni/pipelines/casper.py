@@ -1,6 +1,6 @@
 """`CasperPipeline`: a diffusers `DiffusionPipeline` over a Casper model's components (after diffusers'
 `pipeline_wan.py`): registered modules, `from_pretrained` / `save_pretrained`, `.to`,
-`enable_model_cpu_offload`, a progress bar, `callback_on_step_end` and an output dataclass.
+`enable_model_cpu_offload`, a progress bar, `generator=`, `callback_on_step_end` and a typed output dataclass.
 
 It lives beside the model (not in inference/) because training validation samples too; the inference
 stage adds long-video windows, resizing and I/O on top of `CasperPipeline.sample`. Every backbone
@@ -13,18 +13,22 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Literal
 
+import numpy as np
 import torch
-from diffusers import DiffusionPipeline
+from diffusers.pipelines.pipeline_utils import DiffusionPipeline
 from diffusers.utils import BaseOutput
+from diffusers.utils.torch_utils import randn_tensor
 
+from ..errors import GenomniError
 from ..models.casper import CasperModel
 from ..models.config import CasperConfig
 from ..tensors import to_uint8
 
 Velocity = Callable[[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
 StepCallback = Callable[["CasperPipeline", int, torch.Tensor, dict[str, torch.Tensor]], dict[str, torch.Tensor]]
+Generator = torch.Generator | list[torch.Generator] | None
 
 
 @dataclass
@@ -32,13 +36,34 @@ class CasperPipelineOutput(BaseOutput):
     """The removal: `frames` (B,3,T,H,W) in [-1,1] (output_type "pt"), uint8 (B,T,H,W,3) ("np"), or the
     final latents ("latent")."""
 
-    frames: Any
+    frames: torch.Tensor | np.ndarray
+
+
+def _refuse_unknown(where: str, kwargs: dict[str, Any]) -> None:
+    """diffusers' loaders take many hub options; none means anything for a local Casper model dir, so they are
+    refused by name rather than dropped silently."""
+    if kwargs:
+        raise GenomniError(f"{where}: unknown argument(s) {', '.join(sorted(kwargs))} (a Casper model dir is local)")
 
 
 class CasperPipeline(DiffusionPipeline):
-    """Casper object-and-effect removal for one clip: [input video | trimask] + caption -> the clean video."""
+    """Casper object-and-effect removal for one clip: [input video | trimask] + caption -> the clean video.
 
-    model_cpu_offload_seq = "text_encoder->image_encoder->transformer->vae"
+    Example:
+        ```py
+        >>> import torch
+        >>> from genomni.pipelines.casper import CasperPipeline
+        >>> pipe = CasperPipeline.from_pretrained("runs/train/model", torch_dtype=torch.float32)
+        >>> video = torch.zeros(1, 3, 9, 64, 64)  # (B,3,T,H,W) in [-1, 1]
+        >>> trimask = torch.ones(1, 1, 9, 64, 64)  # 0 remove, 0.5 may change, 1 keep
+        >>> trimask[..., 20:40, 20:40] = 0.0
+        >>> out = pipe(video, trimask, prompt="an empty room", generator=torch.Generator().manual_seed(0))
+        >>> out.frames.shape
+        torch.Size([1, 3, 9, 64, 64])
+        ```
+    """
+
+    model_cpu_offload_seq = "text_encoder->image_encoder->transformer->vae"  # type: ignore[assignment]  # diffusers declares it None
     _optional_components = ["vae", "image_encoder"]
     _callback_tensor_inputs = ["latents"]
 
@@ -72,17 +97,24 @@ class CasperPipeline(DiffusionPipeline):
         return pipe
 
     @classmethod
-    def from_pretrained(cls, path: str | os.PathLike, torch_dtype: torch.dtype = torch.float32, **_: Any) -> "CasperPipeline":
-        """Load a Casper model dir (genomni's checks: a missing or foreign dir is a one-line error)."""
-        return cls.from_model(CasperModel.from_pretrained(path, dtype=torch_dtype))
+    def from_pretrained(cls, path: str | os.PathLike, torch_dtype: torch.dtype = torch.float32, **kwargs: Any) -> "CasperPipeline":  # type: ignore[override]
+        """Load a Casper model dir (genomni's checks: a missing or foreign dir is a one-line error).
 
-    def save_pretrained(self, path: str | os.PathLike, **_: Any) -> Path:  # type: ignore[override]
+        Args:
+            path: the model dir (`genomni train init` / `train run` write one).
+            torch_dtype: the denoiser's and text encoder's dtype (the VAE stays float32).
+        """
+        _refuse_unknown("CasperPipeline.from_pretrained", kwargs)
+        return cls.from_model(CasperModel.from_pretrained(path, torch_dtype=torch_dtype))
+
+    def save_pretrained(self, path: str | os.PathLike, **kwargs: Any) -> Path:  # type: ignore[override]
         """Write the model dir atomically, casper.json included (what `from_pretrained` reads back)."""
+        _refuse_unknown("CasperPipeline.save_pretrained", kwargs)
         return self.casper.save_pretrained(path)
 
-    @property
-    def model(self) -> CasperModel:
-        """The Casper operations, told where this pipeline executes (the GPU under CPU offload)."""
+    def model_on_device(self) -> CasperModel:
+        """The Casper operations, told where this pipeline executes now (the GPU under CPU offload, which can
+        change between calls), so they encode and decode there."""
         self.casper.execution_device = self._execution_device
         return self.casper
 
@@ -93,22 +125,21 @@ class CasperPipeline(DiffusionPipeline):
         cond: torch.Tensor,
         text: torch.Tensor,
         steps: int,
-        seed: int,
+        generator: Generator = None,
         guidance: float = 1.0,
         uncond_text: torch.Tensor | None = None,
         velocity: Velocity | None = None,
         callback_on_step_end: StepCallback | None = None,
         image: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """Denoise from seeded noise with a fresh copy of the model's scheduler; classifier-free guidance when
-        guidance != 1. `cond` is `model.condition(batch)`, `image` its `model.encode_image(video)`;
-        `velocity(latents, cond, sigma, text)` replaces the single denoiser call (inference passes one that blends
-        overlapping windows, with the image tokens bound)."""
-        model = self.model
+        """Denoise from noise drawn with `generator` (diffusers' `randn_tensor`: a CPU generator gives the same
+        noise on any device) with a fresh copy of the model's scheduler; classifier-free guidance when guidance != 1.
+        `cond` is `model.condition(batch)`, `image` its `model.encode_image(video)`; `velocity(latents, cond, sigma,
+        text)` replaces the single denoiser call (inference passes one that blends overlapping windows)."""
+        model = self.model_on_device()
         velocity = velocity or (lambda x, c, s, e: model.denoise(x, c, s, e, image=image))
         b, _, t, h, w = cond.shape
-        gen = torch.Generator(device="cpu").manual_seed(seed)
-        latents = torch.randn((b, model.config.latent_channels, t, h, w), generator=gen).to(cond.device)
+        latents = randn_tensor((b, model.config.latent_channels, t, h, w), generator=generator, device=cond.device, dtype=torch.float32)
         scheduler = self.scheduler.__class__.from_config(self.scheduler.config)  # schedulers keep per-run state
         scheduler.set_timesteps(steps, device=cond.device)
         n_train = float(scheduler.config.num_train_timesteps)
@@ -134,29 +165,43 @@ class CasperPipeline(DiffusionPipeline):
         num_inference_steps: int | None = None,
         guidance_scale: float = 1.0,
         negative_prompt: str = "",
-        seed: int = 0,
-        output_type: str = "pt",
+        generator: Generator = None,
+        output_type: Literal["pt", "np", "latent"] = "pt",
         callback_on_step_end: StepCallback | None = None,
         return_dict: bool = True,
     ) -> CasperPipelineOutput | tuple:
-        """Remove what the trimask marks 0 from `video` (B,3,T,H,W) in [-1,1]; `trimask` (B,1,T,H,W) in
-        {0, 0.5, 1}. Shapes must fit the model (`model.check_clip`); `genomni.inference.remove` handles any
-        video (resizing, padding, windows)."""
-        model = self.model
+        """Remove what the trimask marks 0 (the objects and, where it marks 0.5, their effects) from `video`.
+
+        Args:
+            video: (B,3,T,H,W) in [-1, 1]; its shape must fit the model (`CasperModel.check_clip`):
+                `genomni.inference.remove` takes any video (resizing, padding, temporal windows).
+            trimask: (B,1,T,H,W) in {0, 0.5, 1}: remove, may change, keep.
+            prompt: the caption of the result (what the clean video shows), one per clip or one for all.
+            num_inference_steps: sampling steps (default: what the model dir records, else 30).
+            guidance_scale: classifier-free guidance (1 = off; then `negative_prompt` is unused).
+            negative_prompt: the unconditional caption for guidance.
+            generator: torch generator(s) for the initial noise, as in diffusers (None: torch's global RNG).
+            output_type: "pt" (B,3,T,H,W) in [-1,1], "np" uint8 (B,T,H,W,3), or "latent".
+            callback_on_step_end: `f(pipe, step, timestep, {"latents": ...})` after each step; it may return
+                replaced latents.
+            return_dict: a `CasperPipelineOutput` (else a tuple).
+        """
+        model = self.model_on_device()
         b, _, t, h, w = video.shape
         model.check_clip(t, h, w)
         if output_type not in ("pt", "np", "latent"):
-            raise ValueError(f"output_type must be pt, np or latent, got {output_type!r}")
+            raise GenomniError(f"output_type must be pt, np or latent, got {output_type!r}")
         steps = num_inference_steps or model.inference_steps
         prompts = [prompt] * b if isinstance(prompt, str) else list(prompt)
         text = model.encode_text(prompts)
         uncond = model.encode_text([negative_prompt] * b) if guidance_scale != 1.0 else None
         cond = model.condition({"input": video, "trimask": trimask}).to(model.device)
         latents = self.sample(
-            cond, text, steps, seed, guidance_scale, uncond, callback_on_step_end=callback_on_step_end, image=model.encode_image(video)
+            cond, text, steps, generator, guidance_scale, uncond, callback_on_step_end=callback_on_step_end, image=model.encode_image(video)
         )
+        frames: torch.Tensor | np.ndarray
         if output_type == "latent":
-            frames: Any = latents
+            frames = latents
         else:
             frames = model.decode_latents(latents)
             if output_type == "np":

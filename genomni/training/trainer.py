@@ -72,7 +72,8 @@ class TextCache:
     """Caption embeddings, computed once per distinct caption when caching is on."""
 
     def __init__(self, model: CasperModel, enabled: bool):
-        self.model, self.enabled, self.cache = model, enabled, {}
+        self.model, self.enabled = model, enabled
+        self.cache: dict[str, torch.Tensor] = {}
 
     def __call__(self, captions: list[str]) -> torch.Tensor:
         if not self.enabled:
@@ -155,7 +156,7 @@ class Trainer:
             t.add_adapter(
                 LoraConfig(
                     r=cfg.lora_rank,
-                    lora_alpha=cfg.lora_alpha or cfg.lora_rank,
+                    lora_alpha=cfg.lora_alpha or cfg.lora_rank,  # type: ignore[arg-type]  # peft types it int; it scales by alpha / r
                     init_lora_weights="gaussian",
                     target_modules=["to_q", "to_k", "to_v", "to_out.0", "ffn.net.0.proj", "ffn.net.2"],
                 )
@@ -223,7 +224,7 @@ class Trainer:
     def val_clips(self) -> list[dict[str, Any]]:
         if not self.cfg.val:
             return []
-        clips = []
+        clips: list[dict[str, Any]] = []
         for d in self.cfg.val:
             for s in iter_samples(d):
                 if len(clips) >= self.cfg.val_samples:
@@ -252,7 +253,7 @@ class Trainer:
                     cond,
                     text,
                     self.cfg.val_steps,
-                    seed=self.cfg.seed + k,
+                    generator=torch.Generator().manual_seed(self.cfg.seed + k),
                     velocity=lambda x, c, s, e: self.model.denoise(x, c, s, e, net, image),
                 )
                 pred = to_uint8(self.model.decode_latents(lat)[0])
