@@ -124,13 +124,12 @@ def data_import(
     progress: bool = PROGRESS,
 ) -> None:
     """Import training samples into shards, or sequence folders without a target into footage folders."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
     from ..datasets.interchange import import_footage, import_samples, load_captions, sample_folders, targetless
+    from ..progress import progress_bar
 
     check_output_dir("--out", out)
     folders = sample_folders(root)
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), disable=not progress) as bar:
+    with progress_bar(progress) as bar:
         task = bar.add_task("import", total=len(folders))
         advance = lambda _folder: bar.advance(task)  # noqa: E731
         if targetless(folders):

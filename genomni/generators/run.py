@@ -28,13 +28,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-from rich.text import Text
 
 from .. import __version__
 from ..errors import GenomniError
 from ..options import check_output_dir, option, require
 from ..outdir import exclusive
+from ..progress import progress_bar
 from ..sample import Sample
 from ..shards import shard_name, write_index, write_shard
 from ..storage import is_remote, location, put_file, staging_dir, write_bytes
@@ -160,12 +159,6 @@ def _diff(old: Any, new: Any, prefix: str = "") -> list[str]:
     return [] if old == new else [f"{prefix.rstrip('.')}: {old!r} != {new!r}"]
 
 
-class _RateColumn(ProgressColumn):
-    def render(self, task) -> Text:
-        speed = task.finished_speed or task.speed
-        return Text(f"{speed:.2f} scenes/s" if speed else "-- scenes/s")
-
-
 def _concat_tars(parts: list[Path], dest: Path) -> None:
     """Copy members of per-scene tars into one shard tar, in order, via a temporary name."""
     tmp = dest.with_name(f".{dest.name}.tmp")
@@ -274,17 +267,8 @@ def _run_locked(
 
     finish_ready_shards()  # shards whose scenes all finished before an interruption
     console = console or Console(stderr=True)
-    columns = [
-        TextColumn(f"[bold]{name}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        _RateColumn(),
-        TimeElapsedColumn(),
-        TextColumn("ETA"),
-        TimeRemainingColumn(),
-    ]
     retries: dict[int, int] = {}
-    with Progress(*columns, console=console, disable=not opts.progress) as progress:
+    with progress_bar(opts.progress, unit="scenes", console=console) as progress:
         task = progress.add_task(name, total=total, completed=total - len(pending))
         for result in _results(job, pending, opts, lambda s, reason: retries.__setitem__(s, retries.get(s, 0) + 1)):
             result.stats["retries"] = retries.get(result.index, 0)

@@ -35,6 +35,7 @@ from ..layers import checkerboard, composite_rgba8, read_rgba8_folder, write_rgb
 from ..media import atomic_write_bytes, read_video, write_video
 from ..metrics import psnr_uint8
 from ..outdir import LOCK, locks
+from ..progress import progress_bar
 from .memory import check_layer_memory, held_memory_bytes, layer_memory_bytes, machine_memory_bytes
 from .omnimatte import LAYER_RULE, Layer, OmnimatteConfig, optimize_layer, transfer_from_input
 from .remove import RemoveConfig, output_name, prompt_for, remove
@@ -183,7 +184,6 @@ def decompose(
 ) -> "Decomposition":
     """Remove every object with Casper, then make one RGBA layer per object, stacked by `layer_order` (see
     `genomni.layer_order.layer_order`); returns the report."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     out = Path(out_dir)
     if out.exists() and not resume and any(p.name != LOCK for p in out.iterdir()):
@@ -198,7 +198,7 @@ def decompose(
     rcfg = dataclasses.replace(rcfg, format="png", prompt=prompt_for(rcfg, footage))
     removal = remove(footage, model_dir, out / "removals", rcfg, resume=resume, show_progress=show_progress)
     timings = {"remove_s": time.time() - t0}
-    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), disable=not show_progress)
+    progress = progress_bar(show_progress)
     with progress as bar:
         task = bar.add_task("background and masks", total=1 + len(footage.names))
         bg, _ = read_video(out / "removals" / output_name("background", footage.names, "png"))

@@ -29,6 +29,7 @@ from ..media import atomic_write_bytes, resize_video, write_video
 from ..models.config import weights_sha256
 from ..outdir import locks
 from ..pipelines.casper import CasperPipeline
+from ..progress import progress_bar
 from ..tensors import from_uint8, pick_device, to_uint8
 from .config import RemoveConfig
 from .windows import blended_velocity, model_size, pad_frames, padded_length
@@ -306,7 +307,6 @@ def remove(
     footage: Footage, model_dir: str, out_dir: str | Path, cfg: RemoveConfig, resume: bool = False, show_progress: bool = True
 ) -> RemoveReport:
     """Write the background and solo videos of a footage into out_dir; `resume` skips finished ones."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     out = Path(out_dir)
     fps = footage.fps or DEFAULT_FPS
@@ -331,9 +331,7 @@ def remove(
     atomic_write_bytes(out / "remove.json", (json.dumps({"identity": identity, "complete": False}, indent=2) + "\n").encode())
     written = []
     if remover is not None:
-        with Progress(
-            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), disable=not show_progress
-        ) as bar:
+        with progress_bar(show_progress) as bar:
             t1 = time.time()
             for name, frames in remover.removals(footage, todo, bar):  # each written as soon as it is done
                 write_video(out / output_name(name, footage.names, cfg.format), frames, fps)

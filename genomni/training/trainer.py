@@ -29,6 +29,7 @@ from ..models.casper import CasperModel
 from ..models.parts import flow_shift
 from ..outdir import exclusive
 from ..pipelines.casper import CasperPipeline
+from ..progress import progress_bar
 from ..shards import iter_samples
 from .config import TrainConfig
 from .validate import baseline_scores, mean_scores, scores, side_by_side, to_uint8, trimask_uint8
@@ -310,7 +311,6 @@ class Trainer:
 
     # --- the loop -------------------------------------------------------------------------------
     def run(self, progress: bool = True) -> "TrainSummary":
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
         cfg, accel = self.cfg, self.accel
         self.out.mkdir(parents=True, exist_ok=True)
@@ -347,8 +347,7 @@ class Trainer:
         if cfg.max_minutes:
             deadline = t_start + 60.0 * cfg.max_minutes
         start_step, stopped = self.step, None
-        cols = (TextColumn("train"), BarColumn(), MofNCompleteColumn(), TextColumn("loss {task.fields[loss]}"), TimeRemainingColumn())
-        with Progress(*cols, disable=not (progress and accel.is_main_process)) as bar:
+        with progress_bar(progress and accel.is_main_process, fields=("loss",)) as bar:
             task = bar.add_task("train", total=cfg.steps, completed=self.step, loss="-")
             for batch in loader:
                 step_seeds = np.random.SeedSequence([cfg.seed, micro, accel.process_index]).generate_state(2)

@@ -23,6 +23,7 @@ from ..datasets.loader import ClipDataset, collate
 from ..errors import GenomniError
 from ..metrics import psnr_uint8
 from ..models.casper import CasperModel
+from ..progress import progress_bar
 from .validate import to_uint8
 
 
@@ -62,7 +63,6 @@ def fit_vae(
     Reconstruction PSNR before and after is measured on 4 clips of `val` (or of `data` when no
     held-out data is given).
     """
-    from rich.progress import Progress
 
     model = CasperModel.from_pretrained(model_dir)
     if model.vae is None:
@@ -79,7 +79,7 @@ def fit_vae(
     opt = torch.optim.AdamW(vae.parameters(), lr=lr)
     before = _recon_psnr(vae, held_out)
     t0, deadline, done = time.time(), (time.time() + 60 * max_minutes) if max_minutes else None, 0
-    with Progress(disable=not progress) as bar:
+    with progress_bar(progress) as bar:
         task = bar.add_task("fit vae", total=steps)
         for step in range(steps):
             b = collate([ds[(step, j)] for j in range(batch_size)])
