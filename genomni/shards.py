@@ -21,7 +21,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Literal
 
 from . import __version__
 from .errors import GenomniError
@@ -64,8 +64,20 @@ def manifest_record(sample: Sample, shard: str, members: dict[str, Any] | None =
     }
 
 
-def write_shard(path: str | os.PathLike, samples: Iterable[Sample], video_codec: str = "ffv1") -> list[dict[str, Any]]:
-    """Write samples to one shard atomically and return their manifest records."""
+def write_shard(path: str | os.PathLike, samples: Iterable[Sample], video_codec: Literal["ffv1", "h264"] = "ffv1") -> list[dict[str, Any]]:
+    """Write samples to one shard atomically (a temporary name, renamed when complete) and return their manifest
+    records (key, members with sha256 and size, caption, QC); `write_index` turns records into manifest.jsonl and
+    dataset.json.
+
+    Args:
+        path: the shard file, e.g. `out/kubric-000000.tar`.
+        samples: checked `Sample`s (the data contract: trimask values, shapes, caption).
+        video_codec: input/target videos as FFV1 (lossless .mkv) or H.264 (.mp4); trimasks are always lossless.
+
+    Example:
+        >>> records = write_shard("out/mine-000000.tar", [sample])  # doctest: +SKIP
+        >>> write_index("out", records, {"source": "mine"})  # doctest: +SKIP
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
@@ -317,8 +329,12 @@ def read_card(out_dir: str | os.PathLike) -> dict[str, Any]:
     return card
 
 
-def load_hf(source: str | os.PathLike, split: str = "train"):
-    """Load shards with Hugging Face `datasets`; video members stay as raw bytes.
+def load_hf(source: str | os.PathLike, split: str = "train") -> Any:
+    """Load shards with Hugging Face `datasets` (a `datasets.Dataset`); video members stay as raw bytes.
+
+    Args:
+        source: a shard directory (local or an fsspec URL).
+        split: the split name `datasets` gives it.
 
     HF infers `.mkv`/`.mp4` members as `Video`, whose decoder needs torchcodec (not usable with the
     CPU torch build), so video columns are cast to `Video(decode=False)`: each cell is

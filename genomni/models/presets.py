@@ -218,7 +218,19 @@ def preset(name: str = "tiny", seed: int = 0) -> CasperModel:
 
 
 def build_preset(name: str, out: str | os.PathLike, seed: int = 0) -> Path:
-    """Write preset `name` as a Casper model dir at `out` (refusing to overwrite)."""
+    """Write a preset as a Casper model dir at `out`, its weights drawn at random from `seed` (what `genomni train
+    init --preset` does), and return the dir; an existing `out` is refused, never overwritten.
+
+    Args:
+        name: pixel / pixel-base (the paper's pixel-space denoiser, with their training recipes), tiny / small
+            (random Wan-architecture models for tests and CPU runs).
+        out: the model dir to create.
+        seed: the weights' seed.
+
+    Example:
+        >>> from genomni.pipelines.casper import CasperPipeline
+        >>> pipe = CasperPipeline.from_pretrained(build_preset("tiny", "models/tiny"))  # doctest: +SKIP
+    """
     out = Path(out)
     if out.exists():
         raise GenomniError(f"{out} already exists; choose a new --out (nothing was changed)")
