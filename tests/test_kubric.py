@@ -131,7 +131,7 @@ def test_dataset_samples_follow_the_contract(kubric_dir):
             assert s.input.shape == (5, 48, 48, 3) and s.target.shape == s.input.shape
             assert set(np.unique(s.trimask)) <= {0, 128, 255}
             assert np.array_equal(s.input, group[0].input)  # input is always the full render
-            assert s.meta["qc"]["residual_object_pixels"] == 0
+            assert s.meta["qc"]["residual_object_pixels"] == 0 and s.meta["render_device"] == "CPU"
             removed, kept = s.meta["removed_ids"], s.meta["kept_ids"]
             assert sorted(removed + kept) == sorted(ids)
             # each object's pixels and its 1-px antialiased rim (removed objects' rims first)
@@ -339,3 +339,28 @@ def test_still_clips_are_found_from_the_poses_before_rendering(controlled):
     with pytest.raises(GenomniError, match="nothing ever moves"):
         KubricConfig(motions=("static",), camera_motion_prob=0.0)
     assert dataclasses.replace(KubricConfig(), motions=("static",), camera_motion_prob=0.0, min_motion=0).min_motion == 0
+
+
+def test_render_device_gpu_names_the_gpus_or_is_one_line_before_any_work(tmp_path, capsys):
+    """Cycles' own device list decides: on a machine without a GPU (CI) `--render-device gpu` is one line and
+    nothing is written; with one, the devices are enabled and named."""
+    import bpy
+
+    from genomni.generators.kubric.bpy_runtime import use_gpu
+
+    prefs = bpy.context.preferences.addons["cycles"].preferences
+    found = []
+    for kind in ("OPTIX", "CUDA", "HIP", "ONEAPI"):
+        try:
+            prefs.compute_device_type = kind
+        except TypeError:
+            continue
+        prefs.refresh_devices()
+        found += [d.name for d in prefs.devices if d.type == kind]
+    if found:
+        assert any(name in use_gpu(bpy) for name in found)
+        return
+    out = tmp_path / "o"
+    assert run_cli(["generate", "kubric", "--out", str(out), "--num-scenes", "1", "--frames", "2", "--render-device", "gpu"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Cycles finds no GPU on this machine" in err and not out.exists()

@@ -17,7 +17,7 @@ import numpy as np
 from ...errors import GenomniError
 from . import bpy_scenery
 from .assets import AssetError, resolve
-from .bpy_runtime import linear_to_srgb8, open_image_io, quiet_stdout, require_bpy, srgb_to_linear
+from .bpy_runtime import linear_to_srgb8, open_image_io, quiet_stdout, require_bpy, srgb_to_linear, use_gpu
 from .config import KubricConfig
 from .spec import ObjectSpec, SceneSpec
 
@@ -43,6 +43,7 @@ class BlenderRenderer:
         self.bpy = require_bpy()
         self.oiio = open_image_io()
         self.version = self.bpy.app.version_string
+        self.device = use_gpu(self.bpy) if cfg.render_device == "gpu" else "CPU"
 
     # ---- scene building -------------------------------------------------------------------
     def build(self, spec: SceneSpec) -> list[np.ndarray]:
@@ -79,6 +80,9 @@ class BlenderRenderer:
         cfg = self.cfg
         scene.render.engine = "CYCLES"
         scene.cycles.device = "CPU"
+        if cfg.render_device == "gpu":
+            use_gpu(self.bpy)
+            scene.cycles.device = "GPU"
         scene.cycles.samples = cfg.samples
         scene.cycles.use_adaptive_sampling = False
         scene.cycles.use_denoising = cfg.denoise

@@ -64,3 +64,27 @@ class quiet_stdout:
         os.close(self._saved)
         os.close(self._null)
         return False
+
+
+GPU_BACKENDS = ("OPTIX", "CUDA", "HIP", "ONEAPI")  # Cycles' GPU backends in the bpy wheel, the first found is used
+
+
+def use_gpu(bpy) -> str:
+    """Render on every GPU of the first backend Cycles finds (OptiX, CUDA, HIP, oneAPI) and name them, e.g.
+    "OPTIX: NVIDIA H100 80GB HBM3"; a machine with none is a one-line error. Preferences are reset with the
+    factory settings each scene, so this runs per scene."""
+    prefs = bpy.context.preferences.addons["cycles"].preferences
+    for kind in GPU_BACKENDS:
+        try:
+            prefs.compute_device_type = kind
+        except TypeError:  # not built into this bpy
+            continue
+        prefs.refresh_devices()
+        gpus = [d for d in prefs.devices if d.type == kind]
+        if gpus:
+            for d in prefs.devices:
+                d.use = d.type == kind
+            return f"{kind}: " + ", ".join(d.name for d in gpus)
+    raise GenomniError(
+        "--render-device gpu: Cycles finds no GPU on this machine (OptiX, CUDA, HIP, oneAPI); render with --render-device cpu"
+    )

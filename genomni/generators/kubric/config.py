@@ -89,6 +89,9 @@ class KubricConfig:
     camera_motion_prob: float = option(0.3, "Chance of a slowly orbiting camera.")
     max_extra_lights: int = option(0, "Point lights besides the sun (each adds render time: benchmarks/generate_kubric.py).")
     max_bounces: int = option(4, "Cycles light bounces.")
+    render_device: Literal["cpu", "gpu"] = option(
+        "cpu", "Cycles device: cpu, or gpu (every GPU of the first backend found: OptiX, CUDA, HIP, oneAPI; recorded in meta)."
+    )
     denoise: bool = option(
         False,
         "OpenImageDenoise (fast prefilter, balanced quality) on every pass: cleaner frames at a small extra "

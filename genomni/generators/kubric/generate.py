@@ -28,7 +28,7 @@ from ..captions import Captioner, TemplateCaptioner
 from ..run import RunOptions, RunSummary, SceneResult, run_generator
 from .assets import HDRI_SUFFIXES, MESH_SUFFIXES, AssetError, user_files
 from .blender import BlenderRenderer
-from .bpy_runtime import require_bpy
+from .bpy_runtime import require_bpy, use_gpu
 from .config import KubricConfig
 from .hdri import bundled_hdris
 from .pairs import clean_target
@@ -58,7 +58,13 @@ def scene_plans(spec: SceneSpec) -> list[TargetPlan]:
 
 
 def build_samples(
-    cfg: KubricConfig, spec: SceneSpec, passes: Passes, plans: list[TargetPlan], blender_version: str, captioner: Captioner
+    cfg: KubricConfig,
+    spec: SceneSpec,
+    passes: Passes,
+    plans: list[TargetPlan],
+    blender_version: str,
+    captioner: Captioner,
+    render_device: str = "CPU",
 ) -> list[Sample]:
     """One sample per target pass: input the full render, target the pass (cleaned: `pairs.clean_target`), trimask
     removed objects 0, kept objects 255, the rest (scenery included) 128."""
@@ -86,6 +92,7 @@ def build_samples(
             "height": spec.height,
             "width": spec.width,
             "spp": cfg.samples,
+            "render_device": render_device,
             "effect_crop": cfg.effect_crop,
             "object_ids": ids,
             "removed_ids": removed,
@@ -186,7 +193,7 @@ def generate_scene(cfg: KubricConfig, index: int, renderer: BlenderRenderer, cap
         if min(visible) < cfg.object_pixel_floor:
             reasons.append(f"attempt {attempt}: an object shows only {min(visible)} pixels (< {cfg.object_pixel_floor})")
             continue
-        samples = build_samples(cfg, spec, passes, plans, renderer.version, captioner)
+        samples = build_samples(cfg, spec, passes, plans, renderer.version, captioner, renderer.device)
         worst = max(s.meta["qc"]["drift_frac"] for s in samples)
         residual = sum(s.meta["qc"]["residual_object_pixels"] for s in samples)
         if worst > cfg.max_drift:
@@ -221,6 +228,8 @@ def resolve_files(cfg: KubricConfig):
     if cfg.assets_dir and "assets" not in cfg.object_sources:
         cfg.object_sources = (*cfg.object_sources, "assets")
     bpy = require_bpy()
+    if cfg.render_device == "gpu":
+        use_gpu(bpy)  # no GPU: one line before any work
     cfg.hdri_files = (bundled_hdris() if cfg.bundled_hdris else []) + user_hdris
     require(
         [
