@@ -364,3 +364,16 @@ def test_render_device_gpu_names_the_gpus_or_is_one_line_before_any_work(tmp_pat
     assert run_cli(["generate", "kubric", "--out", str(out), "--num-scenes", "1", "--frames", "2", "--render-device", "gpu"]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "Cycles finds no GPU on this machine" in err and not out.exists()
+
+
+def test_a_preset_sets_the_reference_works_settings_and_options_override_them(tmp_path):
+    """`--preset void` stands for VOID's kubric_variable_objects.py defaults (384 px, 60 frames at 12 fps, 32 spp,
+    kubric's denoising); options given with it win."""
+    from genomni.shards import read_card
+
+    out = tmp_path / "v"
+    args = ["generate", "kubric", "--out", str(out), "--preset", "void", "--num-scenes", "1", "--resolution", "32", "--frames", "3"]
+    assert run_cli([*args, "--samples", "2", "--no-progress"]) == 0
+    cfg = read_card(out)["config"]
+    assert (cfg["preset"], cfg["fps"], cfg["denoise"]) == ("void", 12.0, True)  # from the preset
+    assert (cfg["height"], cfg["width"], cfg["frames"], cfg["samples"]) == (32, 32, 3, 2)  # given

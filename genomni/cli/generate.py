@@ -7,7 +7,7 @@ import dataclasses
 import typer
 
 from ..errors import GenomniError
-from ..generators.kubric.config import KubricConfig
+from ..generators.kubric.config import KubricConfig, preset_values
 from ..generators.layers import LayersConfig
 from ..generators.objectpaste import PasteConfig
 from ..generators.run import RunOptions, RunSummary, command_line
@@ -40,12 +40,13 @@ def _dropped(summary: RunSummary, what: str) -> str:
     epilog=(
         "Examples:\n\n"
         "  genomni generate kubric --out data/kubric --num-scenes 100 --workers 2\n\n"
+        "  genomni generate kubric --out data/paper --preset gen-omnimatte --num-scenes 569 --render-device gpu\n\n"
         "  genomni generate kubric --out data/k64 --resolution 64 --frames 9 --samples 8 --num-scenes 400\n\n"
         "  genomni generate kubric --out /shared/k --num-scenes 10000 --num-shards 8 --shard-index 3\n\n"
         "  genomni generate kubric --out data/mine --assets-dir meshes/ --hdri-dir hdris/ --config kubric.yaml"
     ),
 )
-@config_options(KubricConfig, RunOptions)
+@config_options(KubricConfig, RunOptions, base=preset_values)
 def generate_kubric(cfg: KubricConfig, opts: RunOptions) -> None:
     """Render Kubric-style scenes (pybullet physics, Blender Cycles) into Casper training shards."""
     from ..generators.kubric.generate import run_kubric
