@@ -377,3 +377,92 @@ def test_a_preset_sets_the_reference_works_settings_and_options_override_them(tm
     cfg = read_card(out)["config"]
     assert (cfg["preset"], cfg["fps"], cfg["denoise"]) == ("void", 12.0, True)  # from the preset
     assert (cfg["height"], cfg["width"], cfg["frames"], cfg["samples"]) == (32, 32, 3, 2)  # given
+
+
+CUBE_OBJ = """mtllib model.mtl
+v -0.05 -0.05 0
+v 0.05 -0.05 0
+v 0.05 0.05 0
+v -0.05 0.05 0
+v -0.05 -0.05 0.1
+v 0.05 -0.05 0.1
+v 0.05 0.05 0.1
+v -0.05 0.05 0.1
+vt 0 0
+vt 1 0
+vt 1 1
+vt 0 1
+usemtl material_0
+f 1/1 2/2 3/3 4/4
+f 5/1 8/4 7/3 6/2
+f 1/1 5/2 6/3 2/4
+f 2/1 6/2 7/3 3/4
+f 3/1 7/2 8/3 4/4
+f 4/1 8/2 5/3 1/4
+"""
+
+
+def _gso_object(root, name: str, rgb: tuple[int, int, int]) -> None:
+    """A miniature Google Scanned Objects folder as distributed: meshes/model.obj whose model.mtl names texture.png,
+    which lives in materials/textures/ (not beside the mesh), plus metadata.pbtxt."""
+    from PIL import Image
+
+    (root / name / "meshes").mkdir(parents=True)
+    (root / name / "materials" / "textures").mkdir(parents=True)
+    (root / name / "meshes" / "model.obj").write_text(CUBE_OBJ)
+    (root / name / "meshes" / "model.mtl").write_text("newmtl material_0\nKd 1 1 1\nmap_Kd texture.png\n")
+    Image.new("RGB", (8, 8), rgb).save(root / name / "materials" / "textures" / "texture.png")
+    (root / name / "metadata.pbtxt").write_text(f'name: "{name}"\n')
+
+
+def test_google_scanned_objects_folders_render_with_their_own_texture(tmp_path):
+    """GSO folders as distributed: each object is named by its folder and wears the texture from
+    materials/textures/ (the colour of the image, whatever the random object colour)."""
+    from genomni.generators.kubric.assets import catalog, user_meshes
+
+    gso = tmp_path / "gso"
+    _gso_object(gso, "Red_Box", (220, 20, 20))
+    files = user_meshes(str(gso))
+    assert files == ["Red_Box/meshes/model.obj"]
+    (ref,) = catalog(("assets",), files, str(gso))["assets"]
+    assert (ref.name, ref.textured) == ("Red Box", True)
+    out = tmp_path / "ds"
+    args = ["generate", "kubric", "--out", str(out), "--num-scenes", "3", "--objects", "assets", "--assets-dir", str(gso)]
+    assert run_cli([*args, "--max-objects", "1", "--hdri-prob", "0", *TINY]) == 0
+    textured = 0
+    for s in iter_samples(out):
+        if s.meta["kept_ids"] or s.meta["scene"]["objects"][0]["pattern"] != "image":
+            continue
+        pixels = s.input[s.extras["instances"] > 0].astype(float)
+        r, g, b = pixels.mean(0)
+        assert r > 2 * g and r > 2 * b, (r, g, b)  # the texture's red, not an untextured grey or a random colour
+        textured += 1
+    assert textured >= 1
+
+
+def test_kubric_asset_manifests_name_their_render_meshes_and_leave_collision_meshes_out(tmp_path):
+    """A Kubric asset manifest (kubric's GSO.json shape: assets.<id>.kwargs.render_filename with {object_id},
+    metadata.category) names the objects; the collision meshes beside them are not objects."""
+    from genomni.generators.kubric.assets import catalog, user_meshes
+
+    root = tmp_path / "kub"
+    for asset_id in ("toy_cube", "mug_01"):
+        (root / asset_id).mkdir(parents=True)
+        (root / asset_id / "visual_geometry.obj").write_text(CUBE_OBJ.replace("mtllib model.mtl\n", ""))
+        (root / asset_id / "collision_geometry.obj").write_text(CUBE_OBJ.replace("mtllib model.mtl\n", ""))
+    manifest = {
+        "assets": {
+            "toy_cube": {
+                "asset_type": "FileBasedObject",
+                "kwargs": {"render_filename": "{object_id}/visual_geometry.obj"},
+                "metadata": {"category": "toy_block"},
+            },
+            "mug_01": {"asset_type": "FileBasedObject", "kwargs": {"render_filename": "{object_id}/visual_geometry.obj"}, "metadata": {}},
+            "missing": {"kwargs": {"render_filename": "{object_id}/visual_geometry.obj"}},
+        }
+    }
+    (root / "GSO.json").write_text(json.dumps(manifest))
+    files = user_meshes(str(root))
+    assert files == ["mug_01/visual_geometry.obj", "toy_cube/visual_geometry.obj"]
+    names = [r.name for r in catalog(("assets",), files, str(root))["assets"]]
+    assert names == ["mug 01", "toy block"]

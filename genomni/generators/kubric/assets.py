@@ -1,11 +1,16 @@
 """Object and HDRI catalogs: Blender primitives, meshes shipped with pybullet_data, user files.
 
-Every asset is local: nothing is downloaded. Catalog order is sorted, so asset choice by index is
-deterministic across machines with the same files.
+User meshes (`--assets-dir`) are read in the layouts object sets are distributed in: loose OBJ/glTF files (named by
+their file), Google Scanned Objects folders as distributed (`<Name>/meshes/model.obj` with its texture in
+`<Name>/materials/textures/`, named by the folder), and Kubric asset manifests (a JSON file with an `assets` mapping
+whose `kwargs.render_filename` names each object's render mesh; named by `metadata.category`, else the id; the
+collision meshes beside them are not objects). Every asset is local: nothing is downloaded. Catalog order is
+sorted, so asset choice by index is deterministic across machines with the same files.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -100,6 +105,58 @@ def user_files(folder: str | None, suffixes: tuple[str, ...], what: str) -> list
     return [str(Path(f).relative_to(root)) for f in files]
 
 
+def find_texture(obj: Path, name: str) -> Path | None:
+    """The image an OBJ's .mtl names (`map_Kd NAME`): beside the OBJ, or where Google Scanned Objects keep it
+    (`../materials/textures/`, while their model.mtl names it as if beside the mesh)."""
+    for candidate in (obj.parent / name, obj.parent.parent / "materials" / "textures" / Path(name).name):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def kubric_manifests(root: Path) -> dict[str, str]:
+    """Render-mesh path (relative to `root`) -> object name, from the Kubric asset manifests at `root` (JSON files
+    with an `assets` mapping, as kubric's GSO.json / KuBasic.json); files they name that do not exist are left out."""
+    names: dict[str, str] = {}
+    for manifest in sorted(root.glob("*.json")):
+        try:
+            data = json.loads(manifest.read_text())
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+            continue
+        assets = data.get("assets") if isinstance(data, dict) else None
+        if not isinstance(assets, dict):
+            continue
+        for asset_id, entry in sorted(assets.items()):
+            kwargs = entry.get("kwargs", {}) if isinstance(entry, dict) else {}
+            render = str(kwargs.get("render_filename", "")).replace("{object_id}", asset_id)
+            if render and (root / render).is_file() and Path(render).suffix.lower() in MESH_SUFFIXES:
+                meta = entry.get("metadata") or {}
+                names[str(Path(render))] = str(meta.get("category") or asset_id).replace("_", " ")
+    return names
+
+
+def user_meshes(folder: str | None) -> list[str]:
+    """The object meshes of `--assets-dir`, relative to it and sorted: what Kubric manifests name, GSO folders'
+    meshes/model.obj, and loose mesh files; Kubric collision meshes are not objects."""
+    files = user_files(folder, MESH_SUFFIXES, "--assets-dir")
+    if not folder:
+        return files
+    listed = kubric_manifests(Path(folder))
+    if not listed:
+        return [f for f in files if not Path(f).stem.startswith("collision_geometry")]
+    return sorted(set(listed) | {f for f in files if not Path(f).stem.startswith(("collision_geometry", "visual_geometry"))})
+
+
+def mesh_name(folder: str | None, rel: str, manifest: dict[str, str] | None = None) -> str:
+    """What a user mesh is called in captions: its manifest name, a GSO folder's name, else the file's name."""
+    path = Path(rel)
+    if manifest and rel in manifest:
+        return manifest[rel]
+    if path.name == "model.obj" and path.parent.name == "meshes" and len(path.parts) >= 3:
+        return path.parent.parent.name.replace("_", " ")
+    return path.stem
+
+
 def has_texture(path: Path) -> bool:
     """Whether a mesh file brings an image texture: a glTF/GLB, or an OBJ whose .mtl names an existing map_Kd image."""
     if path.suffix.lower() in (".glb", ".gltf"):
@@ -115,7 +172,7 @@ def has_texture(path: Path) -> bool:
             continue
         for ln in mtl:
             parts = ln.strip().split(None, 1)
-            if len(parts) == 2 and parts[0] == "map_Kd" and (path.parent / parts[1].strip()).is_file():
+            if len(parts) == 2 and parts[0] == "map_Kd" and find_texture(path, parts[1].strip()) is not None:
                 return True
     return False
 
@@ -128,7 +185,9 @@ def catalog(sources: tuple[str, ...], asset_files: list[str], assets_dir: str | 
     if "pybullet" in sources:
         out["pybullet"] = pybullet_meshes()
     if "assets" in sources:
+        manifest = kubric_manifests(Path(assets_dir)) if assets_dir else {}
         out["assets"] = [
-            AssetRef("file", Path(f).stem, f"assets:{f}", has_texture(Path(assets_dir) / f) if assets_dir else False) for f in asset_files
+            AssetRef("file", mesh_name(assets_dir, f, manifest), f"assets:{f}", has_texture(Path(assets_dir) / f) if assets_dir else False)
+            for f in asset_files
         ]
     return {k: v for k, v in out.items() if v}

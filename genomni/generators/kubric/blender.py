@@ -16,7 +16,7 @@ import numpy as np
 
 from ...errors import GenomniError
 from . import bpy_scenery
-from .assets import AssetError, resolve
+from .assets import AssetError, find_texture, resolve
 from .bpy_runtime import linear_to_srgb8, open_image_io, quiet_stdout, require_bpy, srgb_to_linear, use_gpu
 from .config import KubricConfig
 from .spec import ObjectSpec, SceneSpec
@@ -131,6 +131,8 @@ class BlenderRenderer:
                 raise AssetError(f"asset file {path} could not be imported: {str(exc).strip().splitlines()[-1]}") from exc
         new = [o for o in bpy.data.objects if o not in before]
         meshes = [o for o in new if o.type == "MESH" and len(o.data.vertices)]
+        if asset["kind"] != "primitive" and Path(path).suffix.lower() == ".obj":
+            self._relink_textures(meshes, Path(path))
         for o in new:
             if o not in meshes:
                 bpy.data.objects.remove(o, do_unlink=True)
@@ -145,6 +147,19 @@ class BlenderRenderer:
             with bpy.context.temp_override(active_object=meshes[0], selected_editable_objects=meshes):
                 bpy.ops.object.join()
         return meshes[0]
+
+    def _relink_textures(self, meshes: list, obj: Path) -> None:
+        """Image textures the OBJ importer could not find where the .mtl says, found where their layout keeps them
+        (Google Scanned Objects: ../materials/textures/)."""
+        for mesh in meshes:
+            for mat in mesh.data.materials:
+                for node in mat.node_tree.nodes if mat is not None and mat.node_tree else []:
+                    image = getattr(node, "image", None)
+                    if node.type != "TEX_IMAGE" or image is None or image.has_data or Path(image.filepath).is_file():
+                        continue
+                    found = find_texture(obj, Path(image.filepath).name)
+                    if found is not None:
+                        node.image = self.bpy.data.images.load(str(found), check_existing=True)
 
     def _pattern(self, mat, bsdf, spec: ObjectSpec) -> None:
         """Two-colour procedural texture in the object's own coordinates (it moves with the object):

@@ -26,7 +26,7 @@ from ...options import require
 from ...sample import Sample
 from ..captions import Captioner, TemplateCaptioner
 from ..run import RunOptions, RunSummary, SceneResult, run_generator
-from .assets import HDRI_SUFFIXES, MESH_SUFFIXES, AssetError, user_files
+from .assets import HDRI_SUFFIXES, AssetError, user_files, user_meshes
 from .blender import BlenderRenderer
 from .bpy_runtime import require_bpy, use_gpu
 from .config import KubricConfig
@@ -223,7 +223,7 @@ def worker_generate(cfg: KubricConfig, index: int, threads: int) -> SceneResult:
 def resolve_files(cfg: KubricConfig):
     """Fill in the config's file lists (user meshes, bundled and user HDRIs as portable refs: part of the run's
     identity) and return bpy; one-line errors for missing or unreadable folders and for HDRI lighting without maps."""
-    cfg.asset_files = user_files(cfg.assets_dir, MESH_SUFFIXES, "--assets-dir")
+    cfg.asset_files = user_meshes(cfg.assets_dir)
     user_hdris = ["hdri:" + f for f in user_files(cfg.hdri_dir, HDRI_SUFFIXES, "--hdri-dir")]
     if cfg.assets_dir and "assets" not in cfg.object_sources:
         cfg.object_sources = (*cfg.object_sources, "assets")
