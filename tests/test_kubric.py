@@ -466,3 +466,47 @@ def test_kubric_asset_manifests_name_their_render_meshes_and_leave_collision_mes
     assert files == ["mug_01/visual_geometry.obj", "toy_cube/visual_geometry.obj"]
     names = [r.name for r in catalog(("assets",), files, str(root))["assets"]]
     assert names == ["mug 01", "toy block"]
+
+
+def test_ctrl_c_in_blender_is_held_until_the_call_returns_then_stops_the_run(tmp_path, capsys, monkeypatch):
+    """Blender's Python-written operators turn a KeyboardInterrupt into their own RuntimeError (and Cycles' render
+    code swallows it): measured here on Blender's own torus operator. Inside `held_interrupt` the operator
+    completes and the interrupt is raised after it; the CLI then says to run again and exits 130 (typer turns
+    Ctrl-C into Exit(130), which alone would be silent)."""
+    import os
+    import signal
+
+    import bpy
+
+    from genomni.generators.kubric import generate as kubric_generate
+    from genomni.generators.kubric.bpy_runtime import held_interrupt
+
+    class Interrupted(bpy.types.Operator):
+        """A Python-written operator that gets a Ctrl-C while it runs, then adds a torus as Blender's does."""
+
+        bl_idname = "mesh.genomni_interrupted_torus"
+        bl_label = "interrupted torus"
+
+        def execute(self, context):
+            os.kill(os.getpid(), signal.SIGINT)
+            return bpy.ops.mesh.primitive_torus_add()
+
+    bpy.utils.register_class(Interrupted)
+    try:
+        bpy.ops.wm.read_factory_settings(use_empty=True)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        with pytest.raises(RuntimeError, match="KeyboardInterrupt"):  # Blender's own handling: the interrupt is lost
+            bpy.ops.mesh.genomni_interrupted_torus()
+        with pytest.raises(KeyboardInterrupt):
+            with held_interrupt():
+                bpy.ops.mesh.genomni_interrupted_torus()
+        assert len([o for o in bpy.data.objects if o.type == "MESH"]) == 1  # the held call completed
+    finally:
+        bpy.utils.unregister_class(Interrupted)
+
+    def stop(*_args, **_kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(kubric_generate, "generate_scene", stop)
+    assert run_cli(["generate", "kubric", "--out", str(tmp_path / "o"), "--num-scenes", "2", *TINY]) == 130
+    assert capsys.readouterr().err.strip().endswith("error: interrupted; run the same command again to resume")

@@ -25,6 +25,7 @@ train_app = typer.Typer(no_args_is_help=True, help="Build Casper model dirs and 
 app.add_typer(generate_app, name="generate")
 app.add_typer(data_app, name="data")
 app.add_typer(train_app, name="train")
+INTERRUPTED = 130  # the exit status of a run stopped by Ctrl-C (128 + SIGINT), as shells report it
 console = Console(soft_wrap=True)  # long paths stay on one line for scripts that read the output
 invocation: list[str] = ["genomni"]  # the command line being run, for dataset cards and reports
 
@@ -57,6 +58,8 @@ def main(argv: Optional[list[str]] = None) -> None:
     try:
         code = command.main(args=argv, prog_name="genomni", standalone_mode=False)
         if isinstance(code, int) and code:  # typer.Exit(n) comes back as a return value here
+            if code == INTERRUPTED:  # typer turns Ctrl-C into Exit(130)
+                err.print("error: interrupted; run the same command again to resume", markup=False)
             sys.exit(code)
     except GenomniError as exc:
         if debug:
@@ -71,7 +74,7 @@ def main(argv: Optional[list[str]] = None) -> None:
         sys.exit(1)
     except (typer.Abort, KeyboardInterrupt):
         err.print("error: interrupted; run the same command again to resume", markup=False)
-        sys.exit(130)
+        sys.exit(INTERRUPTED)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except typer.TyperException as exc:  # typer's (vendored click) usage errors

@@ -17,7 +17,7 @@ import numpy as np
 from ...errors import GenomniError
 from . import bpy_scenery
 from .assets import AssetError, find_texture, resolve
-from .bpy_runtime import linear_to_srgb8, open_image_io, quiet_stdout, require_bpy, srgb_to_linear, use_gpu
+from .bpy_runtime import held_interrupt, linear_to_srgb8, open_image_io, quiet_stdout, require_bpy, srgb_to_linear, use_gpu
 from .config import KubricConfig
 from .spec import ObjectSpec, SceneSpec
 
@@ -47,7 +47,12 @@ class BlenderRenderer:
 
     # ---- scene building -------------------------------------------------------------------
     def build(self, spec: SceneSpec) -> list[np.ndarray]:
-        """Create the scene in Blender; return each object's local mesh vertices for physics."""
+        """Create the scene in Blender; return each object's local mesh vertices for physics. Blender's operators
+        written in Python turn a Ctrl-C into their own error, so it is held until the scene is built."""
+        with held_interrupt():
+            return self._build(spec)
+
+    def _build(self, spec: SceneSpec) -> list[np.ndarray]:
         bpy = self.bpy
         with quiet_stdout():
             bpy.ops.wm.read_factory_settings(use_empty=True)
@@ -286,7 +291,7 @@ class BlenderRenderer:
 
     def render_frame(self, path: str) -> tuple[np.ndarray, np.ndarray]:
         bpy = self.bpy
-        with quiet_stdout():
+        with quiet_stdout(), held_interrupt():
             bpy.ops.render.render(write_still=False)
             bpy.data.images["Render Result"].save_render(path)
         inp = self.oiio.ImageInput.open(path)

@@ -6,7 +6,11 @@ from __future__ import annotations
 
 import importlib
 import os
+import signal
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -88,3 +92,21 @@ def use_gpu(bpy) -> str:
     raise GenomniError(
         "--render-device gpu: Cycles finds no GPU on this machine (OptiX, CUDA, HIP, oneAPI); render with --render-device cpu"
     )
+
+
+@contextmanager
+def held_interrupt() -> Iterator[None]:
+    """Ctrl-C during a Blender call is held and raised after it: Blender runs Cycles' Python render code inside
+    its operator and swallows a KeyboardInterrupt raised there (printing a traceback and going on), so without
+    this a run could not be interrupted, and a frame it cut short could be kept."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    pressed: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: pressed.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if pressed:
+        raise KeyboardInterrupt
