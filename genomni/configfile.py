@@ -18,13 +18,36 @@ from .errors import GenomniError
 T = TypeVar("T")
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing a key given twice in one mapping (PyYAML keeps the last silently)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if isinstance(key, (str, int, float, bool)) and key in seen:
+                raise yaml.constructor.ConstructorError(None, None, f"key {key!r} is given twice", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    keys = [k for k, _ in pairs]
+    twice = sorted({k for k in keys if keys.count(k) > 1})
+    if twice:
+        raise json.JSONDecodeError(f"key {twice[0]!r} is given twice", "", 0)
+    return dict(pairs)
+
+
 def load_mapping(path: str | os.PathLike) -> dict[str, Any]:
-    """Read a YAML/JSON file holding one mapping of field names to values."""
+    """Read a YAML/JSON file holding one mapping of field names to values; a key given twice is an error (the
+    parsers would keep the last one silently)."""
     path = Path(path)
     if not path.is_file():
         raise GenomniError(f"config file {path} does not exist")
     try:
-        data = json.loads(path.read_text()) if path.suffix == ".json" else yaml.safe_load(path.read_text())
+        text = path.read_text()
+        data = json.loads(text, object_pairs_hook=_unique_pairs) if path.suffix == ".json" else yaml.load(text, Loader=_UniqueKeyLoader)
     except (json.JSONDecodeError, yaml.YAMLError) as exc:
         kind = "JSON" if path.suffix == ".json" else "YAML"
         raise GenomniError(f"config file {path} is not valid {kind}: {str(exc).splitlines()[0]}") from exc
@@ -61,6 +84,13 @@ def _typed(cls: type, name: str, hint: Any, value: Any) -> Any:
     expected = origin if isinstance(origin, type) else None
     if expected is not None and not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
         raise GenomniError(f"option {name.replace('_', '-')}: expected {getattr(expected, '__name__', expected)}, got {value!r}")
+    item = (typing.get_args(base) or (None,))[0] if origin in (list, tuple) else None
+    if item in (str, int, float):  # a list of scalars: nested lists or mappings in a file are refused by name
+        wrong = [v for v in value if not isinstance(v, item) or (item is not float and isinstance(v, bool))]
+        if item is float:
+            wrong = [v for v in value if not isinstance(v, (int, float)) or isinstance(v, bool)]
+        if wrong:
+            raise GenomniError(f"option {name.replace('_', '-')}: expected a list of {item.__name__}, got {wrong[0]!r} in it")
     return value
 
 

@@ -109,6 +109,9 @@ def shard_paths(source: str | os.PathLike) -> list[Path]:
     paths = sorted(p for p in source.iterdir() if SHARD_RE.match(p.name))
     if not paths:
         raise GenomniError(f"{source}: no shards (<prefix>-NNNNNN.tar) found")
+    odd = next((p for p in paths if not p.is_file()), None)
+    if odd is not None:  # a device, pipe or socket (or a link to one) would be read forever
+        raise GenomniError(f"{odd}: not a regular file (a device, pipe, socket or folder); a shard is a tar file")
     return paths
 
 
@@ -310,9 +313,18 @@ def manifest_lines(out_dir: str | os.PathLike) -> list[tuple[int, str]]:
 
 
 def read_manifest(out_dir: str | os.PathLike) -> list[dict[str, Any]]:
-    """Every manifest record; a line that is not one is an error naming the line."""
+    """Every manifest record; a line that is not one, or that lists a key again, is an error naming the line."""
     path = location(out_dir) / MANIFEST
-    return [parse_manifest_line(path, n, line) for n, line in manifest_lines(out_dir)]
+    records, first = [], {}
+    for n, line in manifest_lines(out_dir):
+        r = parse_manifest_line(path, n, line)
+        if r["key"] in first:
+            raise GenomniError(
+                f"{path}: line {n} lists {r['key']} again (first on line {first[r['key']]}); `genomni data validate` lists all"
+            )
+        first[r["key"]] = n
+        records.append(r)
+    return records
 
 
 def read_card(out_dir: str | os.PathLike) -> dict[str, Any]:

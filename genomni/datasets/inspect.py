@@ -38,6 +38,11 @@ def summarize(out_dir: str | os.PathLike) -> DatasetSummary:
     """Totals, per-source counts and QC statistics from `dataset.json` and `manifest.jsonl`."""
     card = read_card(out_dir)
     records = read_manifest(out_dir)
+    if isinstance(card.get("samples"), int) and card["samples"] != len(records):
+        raise GenomniError(
+            f"{out_dir}: manifest.jsonl lists {len(records)} samples, dataset.json says {card['samples']}; "
+            "`genomni data validate` checks them"
+        )
     qc: dict[str, dict[str, float]] = {}
     for name in QC_FIELDS:
         values = np.array([r["qc"][name] for r in records if name in r.get("qc", {})], dtype=float)

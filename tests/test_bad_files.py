@@ -1,0 +1,75 @@
+"""Files that are not what they claim (issue 31, classes 5-7): each is one line and a non-zero exit before any work,
+never a traceback, a silent guess or a hang."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+
+import pytest
+from conftest import run_cli
+
+
+@pytest.mark.parametrize(
+    "name, text, message",
+    [
+        ("dup.yaml", "seed: 1\nseed: 2\n", "is not valid YAML: key 'seed' is given twice"),
+        ("dup.json", '{"seed": 1, "seed": 2}', "is not valid JSON: key 'seed' is given twice"),
+        ("nested.yaml", "objects:\n  - [primitives, pybullet]\n", "--objects: unknown value(s) ['primitives', 'pybullet']"),
+        ("alias.yaml", "objects: &a [*a]\n", "--objects: unknown value(s) [[...]]"),
+        ("latin1.yaml", "caption: caf\xe9\n", "is not UTF-8 text"),
+    ],
+)
+def test_config_files_that_mean_two_things_or_nothing_are_one_line(tmp_path, capsys, name, text, message):
+    """YAML and JSON parsers keep the last of two equal keys silently and take a nested list where a list of names
+    belongs; a Latin-1 file is not UTF-8."""
+    path = tmp_path / name
+    path.write_bytes(text.encode("latin-1"))
+    out = tmp_path / "o"
+    assert run_cli(["generate", "kubric", "--out", str(out), "--config", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1 and not out.exists()
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device"])
+def test_a_shard_that_is_a_pipe_or_a_device_is_refused_not_read_forever(kubric_dir, tmp_path, capsys, kind):
+    """A shard name that is a FIFO or a link to /dev/zero would be hashed forever by validate and read forever by
+    every reader; the shard lister refuses it, naming it."""
+    d = tmp_path / "ds"
+    shutil.copytree(kubric_dir, d)
+    shard = sorted(d.glob("*.tar"))[0]
+    shard.unlink()
+    if kind == "fifo":
+        os.mkfifo(shard)
+    else:
+        shard.symlink_to("/dev/zero")
+    for verb in (["data", "validate"], ["data", "inspect"], ["data", "export", "--out", str(tmp_path / "x")]):
+        assert run_cli([*verb[:2], str(d), *verb[2:]]) == 1, verb
+        err = capsys.readouterr().err
+        assert f"{shard}: not a regular file" in err and err.count("\n") == 1, (verb, err)
+
+
+def test_inspect_refuses_a_manifest_that_disagrees_with_its_shards(kubric_dir, tmp_path, capsys):
+    """A duplicated manifest line counted a shard of 11 samples as 12; an emptied manifest as 0."""
+    d = tmp_path / "ds"
+    shutil.copytree(kubric_dir, d)
+    manifest = d / "manifest.jsonl"
+    lines = manifest.read_text().splitlines()
+    manifest.write_text("\n".join([*lines, lines[0]]) + "\n")
+    assert run_cli(["data", "inspect", str(d)]) == 1
+    key = json.loads(lines[0])["key"]
+    assert f"line {len(lines) + 1} lists {key} again (first on line 1)" in capsys.readouterr().err
+    manifest.write_text("")
+    assert run_cli(["data", "inspect", str(d)]) == 1
+    assert f"manifest.jsonl lists 0 samples, dataset.json says {len(lines)}" in capsys.readouterr().err
+
+
+def test_a_list_option_given_a_nested_list_in_a_file_is_one_line(tmp_path, capsys):
+    """eval's methods from YAML: a nested list or a recursive alias was an AttributeError traceback."""
+    for text in ("method:\n  - [copy-input, cv2-inpaint]\n", "method: &m [*m]\n"):
+        path = tmp_path / "eval.yaml"
+        path.write_text(text + f"benchmark: [demo={tmp_path}]\n")
+        assert run_cli(["eval", "--config", str(path), "--out", str(tmp_path / "ev")]) == 1
+        err = capsys.readouterr().err
+        assert "option methods: expected a list of str" in err and err.count("\n") == 1
