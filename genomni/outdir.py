@@ -78,3 +78,18 @@ def die_with_parent() -> None:
         libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
         if os.getppid() == 1:  # the parent died before the call
             os._exit(1)
+
+
+def check_replaceable(path: Path, ours: frozenset[str], flag: str = "--out") -> None:
+    """A folder a writer is about to replace may hold only entries that writer makes (`ours`); anything else is
+    someone's own file, which genomni never deletes: a one-line refusal before the folder is touched."""
+    if not path.exists():
+        return
+    if not path.is_dir():
+        raise GenomniError(f"{path} is a file where genomni writes a folder; choose another {flag} (nothing was changed)")
+    foreign = sorted(p.name for p in path.iterdir() if p.name not in ours)
+    if foreign:
+        raise GenomniError(
+            f"{path} holds {', '.join(foreign[:3])}{' ...' if len(foreign) > 3 else ''}, which genomni did not write there; "
+            f"move it or choose another {flag} (nothing was changed)"
+        )

@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 from conftest import run_cli
 
 from genomni.shards import iter_samples
@@ -19,9 +20,9 @@ def test_png_export_import_export_is_lossless(kubric_dir, tmp_path):
 
 def test_gen_omnimatte_tuples_round_trip(kubric_dir, tmp_path, capsys):
     assert run_cli(["data", "export", str(kubric_dir), "--out", str(tmp_path / "g"), "--format", "gen-omnimatte"]) == 0
-    one = sorted((tmp_path / "g").iterdir())[0]
-    assert {p.name for p in one.iterdir()} >= {"rgb_full.mp4", "mask.mp4", "rgb_removed.mp4", "caption.txt"}
-    for folder in (tmp_path / "g").iterdir():
+    folders = [p for p in sorted((tmp_path / "g").iterdir()) if not p.name.startswith(".")]  # .genomni: the writer's lock
+    assert {p.name for p in folders[0].iterdir()} >= {"rgb_full.mp4", "mask.mp4", "rgb_removed.mp4", "caption.txt"}
+    for folder in folders:
         (folder / "mask.mkv").unlink()  # as the public tuples come: only the lossy mp4 mask
     assert run_cli(["data", "import", str(tmp_path / "g"), "--out", str(tmp_path / "ds")]) == 0
     originals = {s.key: s for s in iter_samples(kubric_dir)}
@@ -31,3 +32,38 @@ def test_gen_omnimatte_tuples_round_trip(kubric_dir, tmp_path, capsys):
         assert (s.trimask != o.trimask).mean() < 0.01  # H.264 edges, snapped explicitly and counted
         assert s.meta["mask_pixels_snapped"] >= 0 and s.meta["source"] == "omnimatte"
         assert np.abs(s.input.astype(int) - o.input).mean() < 12  # H.264 4:2:0 on noisy 48 px renders: 8.5 measured
+
+
+@pytest.mark.parametrize("fmt", ["footage", "png", "gen-omnimatte"])
+def test_export_never_replaces_a_key_folder_holding_files_it_did_not_write(kubric_dir, tmp_path, capsys, fmt):
+    """An export replaced `<out>/<key>/` wholesale, a user's file in it included; now a key folder with anything the
+    export does not write is refused before it is touched, and a folder of the export's own files is re-exported."""
+    out = tmp_path / "x"
+    args = ["data", "export", str(kubric_dir), "--out", str(out)] + ([] if fmt == "footage" else ["--format", fmt])
+    assert run_cli(args) == 0
+    key = next(p for p in sorted(out.iterdir()) if not p.name.startswith("."))
+    assert run_cli(args) == 0  # its own files: replaced
+    (key / "notes.txt").write_text("mine")
+    before = sorted(p.name for p in key.iterdir())
+    assert run_cli(args) == 1
+    err = capsys.readouterr().err
+    assert f"{key} holds notes.txt, which genomni did not write there" in err and err.count("\n") == 1
+    assert (key / "notes.txt").read_text() == "mine" and sorted(p.name for p in key.iterdir()) == before
+
+
+@pytest.mark.parametrize("verb", ["export", "import"])
+def test_import_and_export_take_the_output_folders_lock(kubric_dir, tmp_path, capsys, verb):
+    """Two imports into one --out both exited 0 and left an orphan shard and bad manifest lines: a second writer
+    of a folder now gets the one-line refusal every other writer gives."""
+    from genomni.outdir import exclusive
+
+    out = tmp_path / "o"
+    if verb == "import":
+        assert run_cli(["data", "export", str(kubric_dir), "--out", str(tmp_path / "png"), "--format", "png"]) == 0
+        args = ["data", "import", str(tmp_path / "png"), "--out", str(out)]
+    else:
+        args = ["data", "export", str(kubric_dir), "--out", str(out)]
+    with exclusive(out):  # another genomni process writing the folder
+        assert run_cli(args) == 1
+    assert "is being written by another genomni process" in capsys.readouterr().err
+    assert run_cli(args) == 0  # released

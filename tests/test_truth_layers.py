@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from conftest import run_cli
 
-from genomni.eval.layers import other_background, score_layer
+from genomni.eval.layers import other_background, scenes_with_layers, score_layer
 from genomni.layers import composite, from_rgba8, read_rgba_folder, to_rgba8, truth_layer, write_rgba_folder
 from genomni.shards import iter_samples
 
@@ -112,11 +112,12 @@ def test_kubric_true_layers_recompose_the_input(layered, tmp_path):
         assert s.meta["qc"]["layers_recomposition_psnr"] > 40
     bench = tmp_path / "bench"
     assert run_cli(["data", "export", str(layered), "--out", str(bench), "--benchmark"]) == 0
-    scene = next(bench.iterdir())
+    scenes = scenes_with_layers(bench)  # the scene folders (.genomni holds the writer's lock)
+    scene = scenes[0]
     truth_a, truth_rgb = read_rgba_folder(scene / "layers" / "object01")
     # a "decomposition" that is the truth, and one whose alpha is halved
     for name, scale in (("exact", 1.0), ("half", 0.5)):
-        for sc in bench.iterdir():
+        for sc in scenes:
             d = tmp_path / name / sc.name
             a, rgb = read_rgba_folder(sc / "layers" / "object01")
             write_rgba_folder(d / "layers" / "object01", to_rgba8(a * scale, rgb))
@@ -140,7 +141,7 @@ def test_kubric_true_layers_recompose_the_input(layered, tmp_path):
     import cv2
 
     expected = []
-    for sc in sorted(bench.iterdir()):
+    for sc in scenes:
         a, _ = read_rgba_folder(sc / "layers" / "object01")
         obj = np.stack([cv2.imread(str(f), cv2.IMREAD_GRAYSCALE) > 127 for f in sorted((sc / "masks/object01").iterdir())])
         region = np.stack([cv2.dilate(m.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))) > 0 for m in obj])
@@ -265,14 +266,14 @@ def test_eval_decompose_makes_and_scores_the_layers_in_one_command(layered, tmp_
     assert got["scenes"] == 2 and got["layers"] == 2 and not report["skipped"]
     root = tmp_path / "rep" / "decompositions" / "tiny"
     assert all(json.loads(f.read_text())["omnimatte"]["coarse_iters"] == 40 for f in root.glob("*/decomposition.json"))
-    scores = [score_scene(sc, root / sc.name).layers[0] for sc in sorted(bench.iterdir())]
+    scores = [score_scene(sc, root / sc.name).layers[0] for sc in scenes_with_layers(bench)]
     assert got["alpha_iou"] == pytest.approx(np.mean([s.alpha_iou for s in scores]))
     assert got["alpha_mae_object"] == pytest.approx(np.mean([s.alpha_mae_object for s in scores]))
     layer_files = sorted(root.glob("*/layers/object01/*.png"))
     stamps = [f.stat().st_mtime_ns for f in layer_files]
     assert len(layer_files) == 10 and run_cli(args) == 0  # resumed: the layers are not written again
     assert [f.stat().st_mtime_ns for f in layer_files] == stamps
-    broken = sorted(bench.iterdir())[0]
+    broken = scenes_with_layers(bench)[0]
     shutil.rmtree(root / broken.name)
     for f in (broken / "masks" / "object01").iterdir():
         f.unlink()

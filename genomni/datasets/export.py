@@ -20,9 +20,13 @@ import numpy as np
 from ..errors import GenomniError
 from ..layers import write_rgba_folder
 from ..media import atomic_dir, write_video
+from ..outdir import check_replaceable, locks
 from ..shards import BadSample, iter_samples
 
+FOOTAGE_ENTRIES = frozenset({"input.mkv", "target.mkv", "background.mkv", "masks", "layers", "caption.txt"})
 
+
+@locks("out")
 def export_footage(
     source: str | os.PathLike,
     out: str | os.PathLike,
@@ -46,6 +50,7 @@ def export_footage(
         if "instances" not in s.extras:
             raise GenomniError(f"sample {s.key} has no instances member to make object masks from")
         ids = [int(i) for i in s.meta.get("object_ids") or np.unique(s.extras["instances"]) if int(i) != 0]
+        check_replaceable(out / s.key, FOOTAGE_ENTRIES)
         with atomic_dir(out / s.key) as tmp:
             write_video(tmp / "input.mkv", s.input, s.fps)
             write_video(tmp / ("background.mkv" if benchmark else "target.mkv"), s.target, s.fps)

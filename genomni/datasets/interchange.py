@@ -36,12 +36,18 @@ from ..constants import DEFAULT_FPS, MASK_THRESHOLD
 from ..errors import GenomniError
 from ..footage_folders import KUBRIC, SEQUENCE, FootageFolder, read_caption_txt, read_folder_footage, read_prompt_json, scan_folder
 from ..media import atomic_dir, read_video, write_video
+from ..outdir import check_replaceable, locks
 from ..sample import Sample
 from ..shards import BadSample, iter_samples, shard_name, write_index, write_shard
 
 FORMATS = ("gen-omnimatte", "png")
+ENTRIES = {
+    "png": frozenset({"input", "target", "trimask", "meta.json", "caption.txt"}),
+    "gen-omnimatte": frozenset({"rgb_full.mp4", "rgb_removed.mp4", "mask.mp4", "mask.mkv", "caption.txt"}),
+}
 
 
+@locks("out")
 def export_samples(source: str | os.PathLike, out: str | os.PathLike, fmt: str, skipped: list[BadSample] | None = None) -> list[Path]:
     """Write every sample of a shard dir as a folder in `fmt`; returns the folders. With a `skipped` list,
     damaged samples are recorded there and skipped instead of stopping the export."""
@@ -50,6 +56,7 @@ def export_samples(source: str | os.PathLike, out: str | os.PathLike, fmt: str, 
     out = Path(out)
     written = []
     for s in iter_samples(source, None if skipped is None else skipped.append):
+        check_replaceable(out / s.key, ENTRIES[fmt])
         with atomic_dir(out / s.key) as tmp:
             if fmt == "png":
                 write_video(tmp / "input", s.input)
@@ -196,6 +203,7 @@ def targetless(folders: list[Path]) -> bool:
     return bool(bare)
 
 
+@locks("out")
 def import_footage(
     folders: list[Path], out: str | os.PathLike, threshold: int = MASK_THRESHOLD, on_folder: Callable[[Path], None] | None = None
 ) -> list[Path]:
@@ -225,6 +233,7 @@ def import_footage(
     return written
 
 
+@locks("out")
 def import_samples(
     root: str | os.PathLike,
     out: str | os.PathLike,

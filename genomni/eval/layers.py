@@ -157,7 +157,7 @@ def _mean(values: list[float]) -> float:
 
 def scenes_with_layers(bench_root: str | Path) -> list[Path]:
     """A benchmark's scene folders that hold true layers (layers/<object>/), sorted by name."""
-    return sorted(p for p in Path(bench_root).iterdir() if (p / "layers").is_dir())
+    return sorted(p for p in Path(bench_root).iterdir() if (p / "layers").is_dir() and not p.name.startswith("."))
 
 
 def decompose_scenes(
