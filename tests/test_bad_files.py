@@ -73,3 +73,17 @@ def test_a_list_option_given_a_nested_list_in_a_file_is_one_line(tmp_path, capsy
         assert run_cli(["eval", "--config", str(path), "--out", str(tmp_path / "ev")]) == 1
         err = capsys.readouterr().err
         assert "option methods: expected a list of str" in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["generate", "kubric", "--num-scenes", str(10**9)], "--num-scenes must be at most 10,000,000 per run"),
+        (["generate", "objectpaste", "--objects", "x", "--backgrounds", "y", "--num-samples", str(10**9)], "--num-samples must be at most"),
+    ],
+)
+def test_a_run_too_big_to_plan_is_one_line_not_a_memory_error(tmp_path, capsys, args, message):
+    """A billion scenes built gigabytes of bookkeeping before any work (MemoryError under a 6 GB cap)."""
+    assert run_cli([*args, "--out", str(tmp_path / "o")]) == 1
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1 and not (tmp_path / "o").exists()

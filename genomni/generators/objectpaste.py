@@ -34,7 +34,7 @@ from ..options import SEED_BOUNDS, option, require
 from ..sample import Sample
 from ..shards import SHARD_RE, iter_samples
 from .captions import CaptionOptions
-from .run import RunOptions, RunSummary, SceneResult, run_generator
+from .run import MAX_SCENES, RunOptions, RunSummary, SceneResult, run_generator
 
 SOURCE = "objectpaste"
 
@@ -78,6 +78,7 @@ class PasteConfig(MaskOptions, CaptionOptions):
                     self.num_samples >= 1 and self.frames >= 0 and self.max_attempts >= 1,
                     "--num-samples and --max-attempts must be >= 1, --frames >= 0",
                 ),
+                (self.num_samples <= MAX_SCENES, f"--num-samples must be at most {MAX_SCENES:,} per run, got {self.num_samples:,}"),
                 (
                     len(self.scale) == 2 and 0 < self.scale[0] <= self.scale[-1],
                     f"--scale must be MIN,MAX with 0 < MIN <= MAX, got {','.join(map(str, self.scale))}",

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import tarfile
 from collections.abc import Callable, Iterator
@@ -39,6 +40,7 @@ from ..shards import shard_name, write_index, write_shard
 from ..storage import is_remote, location, put_file, staging_dir, write_bytes
 from .executors import local_results, ray_results
 
+MAX_SCENES = 10_000_000  # scenes (or samples) one run may plan: its bookkeeping is a list of them, made before any work
 STATE = ".genomni"
 
 
@@ -218,16 +220,26 @@ def _run_locked(
     _check_identity(out, identity)
     per = opts.scenes_per_shard
     n_shards = (num_scenes + per - 1) // per
-    mine = [j for j in range(n_shards) if j % opts.num_shards == opts.shard_index]
-    ours = {shard_name(name, j) for j in mine} | {f"{s:07d}." for j in mine for s in range(j * per, min(num_scenes, (j + 1) * per))}
+    mine = range(opts.shard_index, n_shards, opts.num_shards)
+
+    def partition_of(tmp_name: str) -> int | None:
+        """The shard a partial file belongs to (shard tars and scene files carry their index), or None."""
+        if (m := re.search(rf"{re.escape(name)}-(\d{{6}})\.tar", tmp_name)) is not None:
+            return int(m.group(1))
+        if (m := re.match(r"\.(\d{7})\.", tmp_name)) is not None:
+            return int(m.group(1)) // per
+        return None
+
     for stale in list(work.glob(".*.tmp")) + list(state.rglob(".*.tmp")):  # a killed run's partial files (this partition's)
-        if any(tag in stale.name for tag in ours):
+        j = partition_of(stale.name)
+        if j is not None and j in mine:
             stale.unlink(missing_ok=True)
     records_at = out / STATE / "shards"  # a shard's record is written after the shard: it marks the shard done
     listed = {p.name for p in records_at.iterdir()} if records_at.exists() else set()
     done_shards = {j for j in mine if f"{shard_name(name, j)}.json" in listed}
     scene_done = lambda s: (state / "scenes" / f"{s:07d}.json").exists()  # noqa: E731
     todo_shards = [j for j in mine if j not in done_shards]
+    todo = set(todo_shards)
     pending = [s for j in todo_shards for s in range(j * per, min(num_scenes, (j + 1) * per)) if not scene_done(s)]
     total = sum(min(num_scenes, (j + 1) * per) - j * per for j in mine)
     summary = RunSummary(out, 0, 0)
@@ -246,8 +258,11 @@ def _run_locked(
             },
         )
 
-    def finish_ready_shards() -> None:
-        for j in list(todo_shards):
+    def finish_ready_shards(only: int | None = None) -> None:
+        """Assemble every finished shard of this partition (`only`: the one shard a scene just finished)."""
+        for j in [only] if only is not None else sorted(todo):
+            if j not in todo:
+                continue
             scenes = range(j * per, min(num_scenes, (j + 1) * per))
             if not all(scene_done(s) for s in scenes):
                 continue
@@ -262,7 +277,7 @@ def _run_locked(
             for s in scenes:
                 (state / "scenes" / f"{s:07d}.tar").unlink(missing_ok=True)
                 (state / "scenes" / f"{s:07d}.json").unlink(missing_ok=True)
-            todo_shards.remove(j)
+            todo.discard(j)
             summary.shards_written += 1
 
     finish_ready_shards()  # shards whose scenes all finished before an interruption
@@ -273,7 +288,7 @@ def _run_locked(
         for result in _results(job, pending, opts, lambda s, reason: retries.__setitem__(s, retries.get(s, 0) + 1)):
             result.stats["retries"] = retries.get(result.index, 0)
             commit_scene(result)
-            finish_ready_shards()
+            finish_ready_shards(result.index // per)
             progress.advance(task)
     return _finalize(out, name, n_shards, num_scenes, summary, {**(card_extra or {}), "command": opts.command})
 

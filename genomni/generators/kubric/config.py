@@ -7,6 +7,7 @@ from typing import Any, Literal, get_args
 
 from ...errors import GenomniError
 from ...options import SEED_BOUNDS, option, require, resolution_fields
+from ..run import MAX_SCENES
 
 MotionName = Literal["drop", "throw", "static"]
 Scenario = Literal["standard", "similar", "push", "deform"]
@@ -148,6 +149,10 @@ class KubricConfig:
         require(
             [
                 (self.num_scenes >= 1, f"--num-scenes must be >= 1, got {self.num_scenes}"),
+                (
+                    self.num_scenes <= MAX_SCENES,
+                    f"--num-scenes must be at most {MAX_SCENES:,} per run (run more with another --seed), got {self.num_scenes:,}",
+                ),
                 (1 <= self.frames <= 10000, f"--frames must be in 1..10000, got {self.frames}"),
                 (
                     16 <= self.height <= 4096 and 16 <= self.width <= 4096,
