@@ -94,7 +94,7 @@ def _typed(cls: type, name: str, hint: Any, value: Any) -> Any:
     return value
 
 
-def _choices(hint: Any) -> tuple[Any, ...]:
+def choices_of(hint: Any) -> tuple[Any, ...]:
     """The allowed values of a `Literal[...]` field, of each item of a tuple of them, or of an optional one; else ()."""
     if typing.get_origin(hint) in (typing.Union, types.UnionType):
         hint = next((a for a in typing.get_args(hint) if a is not type(None)), hint)
@@ -108,7 +108,7 @@ def _checked(f: dataclasses.Field, hint: Any, value: Any) -> Any:
     a choice outside its `Literal[...]` list, NaN and infinities, and numbers outside the field's `bounds`
     (`options.option`). Fields that are no command-line option (a model dir's casper.json) are named bare."""
     flag = "--" + (f.metadata.get("flag") or f.name).replace("_", "-")
-    choices = _choices(hint)
+    choices = choices_of(hint)
     if choices and value is not None:
         unknown = [str(v) for v in (value if isinstance(value, (tuple, list)) else (value,)) if v not in choices]
         if unknown and f.metadata.get("help"):

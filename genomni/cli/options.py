@@ -17,7 +17,7 @@ from typing import Any, Callable, Optional
 import typer
 from rich.markup import escape
 
-from ..configfile import check_known, load_mapping, merge
+from ..configfile import check_known, choices_of, load_mapping, merge
 from ..errors import GenomniError
 
 CONFIG = "config"
@@ -56,19 +56,12 @@ def _shown_default(f: dataclasses.Field) -> str | None:
     return str(value)
 
 
-def _choices(hint: Any) -> tuple[str, ...]:
-    """The closed choices of a `Literal[...]` field (or of each item of a tuple of them), else ()."""
-    if typing.get_origin(hint) is tuple:
-        hint = (typing.get_args(hint) or (None,))[0]
-    return tuple(map(str, typing.get_args(hint))) if typing.get_origin(hint) is typing.Literal else ()
-
-
 def _parameter(f: dataclasses.Field, hint: Any) -> inspect.Parameter:
     """The typer parameter of one field: given values arrive as text and are converted by `_convert`."""
     name, base = _flag(f), _base_type(hint)
     shown = _shown_default(f)
     # typer renders help as rich markup, which would swallow bracketed text such as `casper[steps=N]`.
-    bounds, choices = f.metadata.get("bounds"), _choices(base)
+    bounds, choices = f.metadata.get("bounds"), tuple(map(str, choices_of(base)))
     notes = [f"default: {shown}"] if shown is not None else []
     notes += [f"range: {bounds[0]}..{bounds[1]}"] if bounds is not None else []
     notes += [f"one of: {', '.join(choices)}"] if choices else []
