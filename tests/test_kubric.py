@@ -159,6 +159,17 @@ def test_same_command_gives_identical_shards_with_any_worker_count(kubric_dir, t
     assert _tree(out) == _tree(kubric_dir)
 
 
+def _wait_for_group_gone(pgid: int, seconds: float = 10.0) -> None:
+    """Until no process of the group is left (SIGKILL is delivered at once, the exit of each member is not)."""
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.05)
+
+
 def test_killed_run_resumes_to_the_same_result(kubric_dir, tmp_path):
     out = tmp_path / "killed"
     cmd = [sys.executable, "-m", "genomni.cli", "generate", "kubric", "--out", str(out), "--num-scenes", "3", *TINY]
@@ -169,6 +180,7 @@ def test_killed_run_resumes_to_the_same_result(kubric_dir, tmp_path):
         time.sleep(0.05)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
+    _wait_for_group_gone(proc.pid)  # every process of the run dead, so none holds the output's lock any more
     assert not (out / "dataset.json").exists()  # it really was cut off mid-run
     assert run_cli(["generate", "kubric", "--out", str(out), "--num-scenes", "3", *TINY]) == 0
     assert _tree(out) == _tree(kubric_dir)
