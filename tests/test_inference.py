@@ -308,6 +308,13 @@ def test_remove_and_decompose_cli_end_to_end(tiny_model, tmp_path, capsys):
     (tmp_path / "r/solo_disk.mp4").unlink()
     assert run_cli(["remove", str(video), *args, "--out", str(tmp_path / "r"), "--resume"]) == 0
     assert json.loads((tmp_path / "r/remove.json").read_text())["written"] == ["solo_1"]
+    # killed after the removals, before the final report (remove.json is then the one written at the start): a
+    # resume has nothing to do, loads no model, and still reports the plan the removals were made with
+    started = {"identity": report["identity"], "complete": False, "plan": report["plan"]}
+    (tmp_path / "r/remove.json").write_text(json.dumps(started))
+    assert run_cli(["remove", str(video), *args, "--out", str(tmp_path / "r"), "--resume"]) == 0
+    resumed = json.loads((tmp_path / "r/remove.json").read_text())
+    assert resumed["written"] == [] and resumed["plan"] == report["plan"] and resumed["plan"] and resumed["complete"]
     out = tmp_path / "dec"
     assert run_cli(["decompose", str(video), *args, "--out", str(out), "--coarse-iters", "3", "--fine-iters", "2"]) == 0
     rep = json.loads((out / DECOMPOSITION).read_text())

@@ -302,6 +302,15 @@ def guard_resume(out: Path, record: str, identity: dict[str, Any], resume: bool,
         )
 
 
+def _recorded_plan(path: Path) -> dict[str, Any]:
+    """The working plan an earlier run recorded in remove.json (written before its first output), or {}."""
+    try:
+        plan = json.loads(path.read_text()).get("plan") if path.is_file() else None
+    except (OSError, ValueError, AttributeError):
+        return {}
+    return plan if isinstance(plan, dict) else {}
+
+
 @locks("out_dir")
 def remove(
     footage: Footage, model_dir: str, out_dir: str | Path, cfg: RemoveConfig, resume: bool = False, show_progress: bool = True
@@ -326,9 +335,13 @@ def remove(
     timings["load_s"] = time.time() - t0
     remover = Remover(pipe, cfg) if pipe is not None else None
     if remover is not None:  # every size and capacity limit is checked here, before anything is written
-        log.info("removal plan for %s: %s", out, remover.plan(footage.shape))
+        plan = asdict(remover.plan(footage.shape))
+        log.info("removal plan for %s: %s", out, plan)
+    else:  # a resume with every output there: the plan the run that made them recorded (same identity)
+        plan = _recorded_plan(out / "remove.json")
     out.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(out / "remove.json", (json.dumps({"identity": identity, "complete": False}, indent=2) + "\n").encode())
+    started = {"identity": identity, "complete": False, "plan": plan}
+    atomic_write_bytes(out / "remove.json", (json.dumps(started, indent=2) + "\n").encode())
     written = []
     if remover is not None:
         with progress_bar(show_progress) as bar:
@@ -338,9 +351,6 @@ def remove(
                 timings[f"{name}_s"] = time.time() - t1
                 written.append(name)
                 t1 = time.time()
-        plan = asdict(remover.plan(footage.shape))
-    else:
-        plan = {}
     report = RemoveReport(
         {n: output_name(n, footage.names, cfg.format) for n in names},
         footage.names,
