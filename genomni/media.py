@@ -74,7 +74,10 @@ def encode_video(frames: np.ndarray, fps: float, codec: str = "ffv1", crf: int =
             stream = container.add_stream("ffv1", rate=_rate(fps), options={"flags": "+bitexact"})
             stream.pix_fmt = "gray" if gray else "bgr0"
         else:
-            stream = container.add_stream("libx264", rate=_rate(fps), options={"crf": str(crf), "preset": "medium", "flags": "+bitexact"})
+            # cpu-independent: x264's assembly otherwise picks paths by buffer alignment, so the same frames gave
+            # different bytes (and pixels) from one call to the next (tests/test_media.py)
+            options = {"crf": str(crf), "preset": "medium", "flags": "+bitexact", "x264-params": "cpu-independent=1"}
+            stream = container.add_stream("libx264", rate=_rate(fps), options=options)
             stream.pix_fmt = "yuv420p"
         stream.width, stream.height = w, h
         src_fmt = "gray" if gray else "rgb24"
