@@ -27,20 +27,94 @@ def _cfg(**kw) -> KubricConfig:
     return cfg
 
 
-def test_bundled_hdris_light_every_default_scene_and_their_sun_is_where_the_lamp_goes():
+def test_bundled_hdris_light_every_default_scene_and_the_lamp_is_their_sun():
     cfg = _cfg()
     assert len(cfg.hdri_files) == 8 and all(h.startswith("bpy:") for h in cfg.hdri_files)
     lights = [sample_scene(cfg, k).light for k in range(24)]
     assert all(li.world == "hdri" and li.hdri_clamp > 0 for li in lights)
     assert len({li.hdri for li in lights}) >= 5  # the maps vary
-    for li in lights:  # the map's light lies at the lamp's azimuth; the lamp takes its sun's elevation when 12-70 up
+    for li in lights:  # the map's light lies at the lamp's azimuth; the lamp is its sun, within the stated ranges
         stats = hdri_stats(str(resolve(li.hdri)))
         assert world_azimuth(stats.light_azimuth, li.hdri_rotation) == pytest.approx(li.sun_azimuth % 360, abs=1e-6)
-        if li.sun_from_hdri:
-            assert li.sun_elevation == stats.sun_elevation
-        else:
-            assert not 12 <= stats.sun_elevation <= 70 or stats.sun_share < 0.02
-    assert any(li.sun_from_hdri for li in lights) and not all(li.sun_from_hdri for li in lights)
+        assert li.sun_from_hdri and li.sun_elevation == min(max(stats.sun_elevation, 12.0), 70.0)
+        assert li.sun_color == stats.sun_color
+        rise = math.sin(math.radians(li.sun_elevation))
+        floor_ratio = li.sun_strength * rise / (li.world_strength * stats.sky_irradiance)  # lamp over sky, on the floor
+        own = stats.sun_irradiance * rise / stats.sky_irradiance  # the map's own, at the lamp's elevation
+        assert min(max(own * 2 / 3, 1.0), 10.0) - 1e-9 <= floor_ratio <= min(max(own * 4 / 3, 1.0), 10.0) + 1e-9
+
+
+def _write_exr(path, rgb: np.ndarray) -> None:
+    from genomni.generators.kubric.bpy_runtime import open_image_io
+
+    oiio = open_image_io()
+    out = oiio.ImageOutput.create(str(path))
+    out.open(str(path), oiio.ImageSpec(rgb.shape[1], rgb.shape[0], 3, "float"))
+    out.write_image(np.ascontiguousarray(rgb, np.float32))
+    out.close()
+
+
+def test_a_constructed_map_gives_the_lamp_its_suns_direction_colour_and_power(tmp_path):
+    """A map built here: sky 0.5 above the horizon, ground 0.2 below, and an orange sun (1, 0.5, 0.25) of luminance
+    400 filling a block of pixels around 30 degrees up at azimuth 90. The lamp's elevation, colour and power ratio
+    are computed here from the map's definition (exact pixel solid angles), not by the code under test."""
+    h, w = 90, 180
+    rgb = np.zeros((h, w, 3), np.float32)
+    rgb[: h // 2] = 0.5
+    rgb[h // 2 :] = 0.2
+    sun = np.array([1.0, 0.5, 0.25], np.float32)
+    sun_lum = 400.0
+    sun *= sun_lum / float(sun @ np.array([0.2126, 0.7152, 0.0722], np.float32))
+    rows, cols = slice(29, 31), slice(44, 46)  # rows 29-30: 30 degrees up (edges 32-28); cols 44-45: azimuth 90
+    rgb[rows, cols] = sun
+    _write_exr(tmp_path / "sun.exr", rgb)
+    stats = hdri_stats(str(tmp_path / "sun.exr"))
+
+    def pixel_solid_angle(row: int) -> float:
+        top, bottom = math.radians(90 - 180 * row / h), math.radians(90 - 180 * (row + 1) / h)
+        return (2 * math.pi / w) * (math.sin(top) - math.sin(bottom))
+
+    sphere = sum(pixel_solid_angle(r) for r in range(h)) * w
+    sky_mean = (0.5 * sphere / 2 + 0.2 * sphere / 2) / sphere  # the disc adds clamp x 4 pixels' share: below
+    clamp = 4 * sky_mean
+    for _ in range(50):  # the clamp's own definition: 4 times the mean of the map clamped at it
+        disc = sum(pixel_solid_angle(r) for r in (29, 30)) * 2
+        mean = ((0.5 * (sphere / 2 - disc)) + 0.2 * sphere / 2 + min(sun_lum, clamp) * disc) / sphere
+        clamp = 4 * mean
+    excess = (sun_lum - clamp) * disc
+
+    def row_on_floor(row: int) -> float:  # a pixel's solid angle times the sine of its elevation, integrated
+        top, bottom = math.radians(90 - 180 * row / h), math.radians(90 - 180 * (row + 1) / h)
+        return (2 * math.pi / w) * (math.sin(top) ** 2 - math.sin(bottom) ** 2) / 2
+
+    sky = 0.5 * math.pi - (0.5 - clamp) * sum(row_on_floor(r) for r in (29, 30)) * 2  # the clamped sky on the floor
+    assert stats.sun_elevation == pytest.approx(30.0, abs=1.0) and stats.sun_azimuth == pytest.approx(90.0, abs=2.0)
+    assert stats.clamp == pytest.approx(clamp, rel=0.01)
+    assert stats.sun_color == pytest.approx((1.0, 0.5, 0.25), abs=1e-3)
+    assert stats.sun_irradiance == pytest.approx(excess, rel=0.01)
+    assert stats.sky_irradiance == pytest.approx(sky, rel=0.01)
+    cfg = _cfg(hdri_dir=str(tmp_path), bundled_hdris=False, hdri_prob=1.0)
+    assert cfg.hdri_files == ["hdri:sun.exr"]
+    light = sample_scene(cfg, 0).light
+    assert light.sun_elevation == stats.sun_elevation and light.sun_color == stats.sun_color
+
+
+def test_captions_under_the_bundled_maps_say_what_the_lamp_does():
+    """The setting and the light in a caption come from the same values: no 'at sunrise, in bright overhead
+    sunlight', no sunlight at night, indoors or in a studio; sunrise and sunset are low light."""
+    cfg = _cfg()
+    captioner = TemplateCaptioner()
+    seen = set()
+    for k in range(48):
+        spec = sample_scene(cfg, k)
+        text = captioner.caption(np.zeros((1, 8, 8, 3), np.uint8), {"scene": spec.to_dict(), "kept_ids": spec.object_ids})
+        stem = spec.light.hdri.rpartition(":")[2].removesuffix(".exr")
+        seen.add(stem)
+        if stem in ("sunrise", "sunset"):
+            assert "low sunlight" in text, text
+        if stem in ("night", "studio", "interior"):
+            assert "sunlight" not in text, text
+    assert seen >= {"sunrise", "sunset", "night", "studio"}
 
 
 def test_the_lamp_direction_looks_at_the_maps_sun_in_the_render(tmp_path):

@@ -128,6 +128,7 @@ def lights(bpy: Any, cfg: KubricConfig, scene, spec: SceneSpec) -> None:
     to_sun = Vector((math.cos(el) * math.cos(az), math.cos(el) * math.sin(az), math.sin(el)))
     sun = bpy.data.lights.new("sun", "SUN")
     sun.energy = li.sun_strength
+    sun.color = tuple(li.sun_color)
     sun.angle = math.radians(li.sun_angle)
     sun_obj = bpy.data.objects.new("sun", sun)
     sun_obj.rotation_mode = "QUATERNION"

@@ -4,14 +4,16 @@ An HDRI with a sun in it lights a scene with that sun *and* with the sun lamp th
 shadows come in pairs, and its tiny, very bright sun disc is sampled poorly (fireflies). So rays that
 *light* the scene see the map clamped at `HdriStats.clamp` (a few times its mean: the sky and its
 broad bright areas stay, the sun disc goes), camera rays see it unclamped (the backdrop), and the sun
-lamp takes the map sun's elevation (when that sun is high enough to throw a usable shadow; for a sunless
-or low-sun map a sampled one); the map is turned so that where its clamped light comes from on average lies
-at the lamp's azimuth, so the soft shadow the clamped map throws falls the same way as the lamp's: one
-sun's shadows in every scene.
+lamp stands in for what the clamp took away: the map sun's elevation (kept within the range where a shadow
+lands in view), its colour, and its power relative to the clamped sky (within a range where shadows stay
+visible and lit objects unclipped), so a sunset map is lit by a low orange sun and a studio by its lamps;
+the map is turned so that where its clamped light comes from on average lies at the lamp's azimuth, so the
+soft shadow the clamped map throws falls the same way as the lamp's: one sun's shadows in every scene.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -33,6 +35,9 @@ class HdriStats:
     clamp: float  # linear radiance lighting rays see the map clamped at
     mean: float  # mean luminance of the clamped map over the sphere
     light_azimuth: float  # degrees: where the clamped map's light comes from on average (its first moment)
+    sun_color: tuple[float, float, float] = (1.0, 1.0, 1.0)  # linear RGB of the power above `clamp`, brightest channel 1
+    sun_irradiance: float = 0.0  # of the power above `clamp` above the horizon, on a surface facing it
+    sky_irradiance: float = 0.0  # of the clamped map above the horizon, on the floor (facing up)
 
 
 def bundled_hdris() -> list[str]:
@@ -102,6 +107,10 @@ def hdri_stats(path: str) -> HdriStats:
     el, az = (np.radians(a) for a in direction_of(rows, cols, h, w))
     power = np.minimum(lum, clamp) * weight * (el > 0)  # the clamped sky above the floor
     moment = ((power * np.cos(el) * np.cos(az)).sum(), (power * np.cos(el) * np.sin(az)).sum())
+    solid_angle = weight * (2.0 * np.pi / w) * (np.pi / h)  # of each pixel
+    excess = np.maximum(lum - clamp, 0.0) * solid_angle * (el > 0)  # what the clamp takes away: the lamp gives it back
+    color = (rgb * (excess / np.maximum(lum, 1e-12))[..., None]).reshape(-1, 3).sum(0)
+    sky = float((np.minimum(lum, clamp) * solid_angle * np.sin(el) * (el > 0)).sum())
     return HdriStats(
         sun_elevation=round(elevation, 3),
         sun_azimuth=round(azimuth, 3),
@@ -109,7 +118,19 @@ def hdri_stats(path: str) -> HdriStats:
         clamp=float(clamp),
         mean=float(mean),
         light_azimuth=round(float(np.degrees(np.arctan2(moment[1], moment[0]))) % 360.0, 3),
+        sun_color=_unit_color(color),
+        sun_irradiance=float(excess.sum()),
+        sky_irradiance=sky,
     )
+
+
+def _unit_color(rgb: np.ndarray) -> tuple[float, float, float]:
+    """An RGB scaled so its brightest channel is 1 (white where there is no light to take a colour from)."""
+    top = float(rgb.max())
+    if top <= 0:
+        return 1.0, 1.0, 1.0
+    r, g, b = (round(float(c) / top, 4) for c in rgb)
+    return r, g, b
 
 
 def world_azimuth(map_azimuth: float, rotation: float) -> float:
@@ -117,13 +138,28 @@ def world_azimuth(map_azimuth: float, rotation: float) -> float:
     return (map_azimuth - rotation) % 360.0  # the Mapping node turns the lookup direction by +rotation
 
 
+SUN_SHARE_MIN = 0.02  # a map whose light above the clamp is less than this share has no sun to follow (overcast)
+FLOOR_RATIO_RANGE = (1.0, 10.0)  # lamp over sky light on the floor: below, shadows fade into the sky; above, objects clip
+
+
 def sun_elevation_for(stats: HdriStats, elevation_range: tuple[float, float]) -> float | None:
-    """The lamp's elevation when the map's own sun is in `elevation_range` and carries a real share of its light;
-    None when the lamp should take a sampled elevation (the clamp removes the map's sun either way)."""
-    lo, hi = elevation_range
-    if stats.sun_share < 0.02 or not lo <= stats.sun_elevation <= hi:
+    """The lamp's elevation: the map sun's, moved into `elevation_range` (a sunrise sun at 8 degrees becomes a
+    12-degree lamp: still low, its shadow still in view); None when the map has no sun to follow."""
+    if stats.sun_share < SUN_SHARE_MIN:
         return None
-    return stats.sun_elevation
+    lo, hi = elevation_range
+    return float(min(max(stats.sun_elevation, lo), hi))
+
+
+def sun_strength_for(stats: HdriStats, world_strength: float, elevation: float, jitter: float) -> float:
+    """The lamp's strength (Blender's sun: irradiance on a surface facing it) for a map rendered at `world_strength`
+    with the lamp `elevation` degrees up: the floor gets from the lamp what it gets from the map's sun there, over
+    what it gets from the clamped sky, varied by `jitter` and kept in `FLOOR_RATIO_RANGE` (a shadow at most half
+    as bright as the lit floor, at least an eleventh)."""
+    rise = math.sin(math.radians(elevation))
+    floor_ratio = stats.sun_irradiance * rise / max(stats.sky_irradiance, 1e-12) * jitter
+    lo, hi = FLOOR_RATIO_RANGE
+    return float(min(max(floor_ratio, lo), hi) * world_strength * stats.sky_irradiance / rise)
 
 
 def rotation_for(stats: HdriStats, lamp_azimuth: float) -> float:

@@ -63,6 +63,7 @@ class LightSpec:
     hdri_rotation: float = 0.0
     hdri_clamp: float = 0.0  # lighting rays see the map clamped at this radiance (0 = unclamped); see hdri.py
     sun_from_hdri: bool = False  # the sun lamp stands where the map's own sun is
+    sun_color: tuple[float, float, float] = (1.0, 1.0, 1.0)  # linear RGB of the lamp (a map's sun colour)
     extra_lights: list[dict[str, Any]] = field(default_factory=list)
 
 

@@ -56,12 +56,15 @@ def sample_floor(cfg: KubricConfig, rng: np.random.Generator) -> FloorSpec:
 
 
 SUN_ELEVATION = (12.0, 70.0)  # degrees: a lower sun throws shadows to the horizon, a higher one hides them
+SUN_STRENGTH = (1.5, 3.0)  # the lamp under the sky; under a map this draw only varies the map's own ratio
+SUN_STRENGTH_MID = sum(SUN_STRENGTH) / 2
 
 
 def sample_light(cfg: KubricConfig, rng: np.random.Generator) -> LightSpec:
-    """One sun lamp, and an HDRI world (the map clamped for lighting rays, turned so its sun lies at the lamp's
-    azimuth, the lamp at the map sun's elevation when that is 12-70 degrees: see `hdri.py`) with probability
-    --hdri-prob, else Cycles' Nishita sky; draws in a fixed order."""
+    """One sun lamp, and an HDRI world with probability --hdri-prob, else Cycles' Nishita sky; draws in a fixed
+    order. Under a map the lamp is the map's sun (see `hdri.py`): its elevation (moved into 12-70 degrees), its
+    colour and its strength relative to the clamped map's light; the map is turned so its light lies at the
+    lamp's azimuth. Under the sky the lamp is white at a sampled elevation, which the sky's own sun follows."""
     use_hdri = bool(cfg.hdri_files) and bool(rng.random() < cfg.hdri_prob)
     extra = []
     for _ in range(int(rng.integers(0, cfg.max_extra_lights + 1))):
@@ -75,7 +78,7 @@ def sample_light(cfg: KubricConfig, rng: np.random.Generator) -> LightSpec:
             }
         )
     elevation, azimuth = float(rng.uniform(*SUN_ELEVATION)), float(rng.uniform(0, 360))
-    sun_angle, sun_strength = float(rng.uniform(0.5, 5.0)), float(rng.uniform(1.5, 3.0))
+    sun_angle, sun_strength = float(rng.uniform(0.5, 5.0)), float(rng.uniform(*SUN_STRENGTH))
     ambient = float(rng.uniform(0.1, 0.3))  # the sky's strength, or the clamped map's mean radiance
     hdri = cfg.hdri_files[int(rng.integers(len(cfg.hdri_files)))] if cfg.hdri_files else ""
     if not use_hdri:
@@ -89,15 +92,17 @@ def sample_light(cfg: KubricConfig, rng: np.random.Generator) -> LightSpec:
             extra_lights=extra,
         )
     from .assets import resolve
-    from .hdri import hdri_stats, rotation_for, sun_elevation_for
+    from .hdri import hdri_stats, rotation_for, sun_elevation_for, sun_strength_for
 
     stats = hdri_stats(str(resolve(hdri, cfg.assets_dir, cfg.hdri_dir)))
     from_map = sun_elevation_for(stats, SUN_ELEVATION)
+    elevation = elevation if from_map is None else from_map
     return LightSpec(
-        sun_elevation=elevation if from_map is None else from_map,
+        sun_elevation=elevation,
         sun_azimuth=azimuth,
         sun_angle=sun_angle,
-        sun_strength=sun_strength,
+        sun_strength=sun_strength_for(stats, ambient / stats.mean, elevation, jitter=sun_strength / SUN_STRENGTH_MID),
+        sun_color=stats.sun_color,
         world="hdri",
         world_strength=ambient / stats.mean,
         hdri=hdri,
