@@ -67,7 +67,7 @@ class KubricConfig:
         "(384 px, 60 frames at 12 fps, 32 spp, denoised); options given override them.",
     )
 
-    num_scenes: int = option(8, "Scenes to make (each gives 1 + objects samples).")
+    num_scenes: int = option(8, "Scenes to make (each gives 1 + objects samples, a one-object scene 1).")
     seed: int = option(0, "Run seed: scene k is a pure function of (seed, k, config).", bounds=SEED_BOUNDS)
     frames: int = option(24, "Frames per clip.")
     height: int = option(128, "N (square) or WIDTHxHEIGHT.", flag="resolution", parse=resolution_fields)
@@ -99,6 +99,10 @@ class KubricConfig:
         show_default="standard",
     )
     scenario_weights: tuple[float, ...] = (1.0,)
+    keep_identity_samples: bool = option(
+        False,
+        "Keep the solo sample of one-object scenes: its target is its input (a pair that teaches 'change nothing').",
+    )
     motions: tuple[MotionName, ...] = option(MOTIONS, "Object motions, comma-separated: " + ",".join(MOTIONS) + ".")
     floors: tuple[Floor, ...] = option(FLOORS, "Floor materials, comma-separated: " + ",".join(FLOORS) + ".")
     assets_dir: str | None = option(None, "Folder of your own OBJ/GLB meshes (adds source 'assets').")

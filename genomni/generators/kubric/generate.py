@@ -44,17 +44,18 @@ SOURCE = "kubric"
 POSE_ATTEMPTS = 4  # a scene rejected from its poses costs no render: it may be resampled this many times more often
 
 
-def scene_plans(spec: SceneSpec) -> list[TargetPlan]:
-    """The target passes a scene's samples need: standard scenes remove all objects and keep each alone; similar
-    scenes also remove one instance and a subset (`spec.removals`); push and deform scenes remove the objects,
-    with the scenery (pushed things, the sheet) simulated without them."""
+def scene_plans(spec: SceneSpec, keep_identity: bool = False) -> list[TargetPlan]:
+    """The target passes a scene's samples need: standard scenes remove all objects and keep each alone (with
+    two or more: see `passes.standard_plans`); similar scenes also remove one instance and a subset
+    (`spec.removals`); push and deform scenes remove the objects, with the scenery (pushed things, the sheet)
+    simulated without them."""
     ids = spec.object_ids
     if spec.scenario in ("push", "deform"):
         return [TargetPlan("all", (), resimulated=True)]
     if spec.scenario == "similar":
         names = ("one", "some")
         return [TargetPlan("all")] + [TargetPlan(n, tuple(i for i in ids if i not in r)) for n, r in zip(names, spec.removals)]
-    return standard_plans(spec)
+    return standard_plans(spec, keep_identity)
 
 
 def build_samples(
@@ -173,7 +174,7 @@ def generate_scene(cfg: KubricConfig, index: int, renderer: BlenderRenderer, cap
             continue
         motion = simulate_motion(spec, vertices)
         poses = motion.poses
-        plans = scene_plans(spec)
+        plans = scene_plans(spec, cfg.keep_identity_samples)
         extra = layer_plans(spec) if cfg.layers and spec.scenario == "standard" else []
         removed = frozenset(spec.object_ids)
         resimulated = simulate_motion(spec, vertices, without=removed) if any(p.resimulated for p in plans) else None

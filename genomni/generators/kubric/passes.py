@@ -200,6 +200,9 @@ def render(
     return render_targets(r, spec, poses, render_full(r, spec, poses, cloth), plans, resimulated)
 
 
-def standard_plans(spec: SceneSpec) -> list[TargetPlan]:
-    """Remove all objects, and for each object keep only it."""
-    return [TargetPlan("all")] + [TargetPlan(f"obj{i}", (i,)) for i in spec.object_ids]
+def standard_plans(spec: SceneSpec, keep_identity: bool = False) -> list[TargetPlan]:
+    """Remove all objects, and for each object keep only it: not with one object (keeping it alone is the input
+    itself, a pair that teaches "change nothing") unless `keep_identity`."""
+    ids = spec.object_ids
+    solo = len(ids) > 1 or keep_identity
+    return [TargetPlan("all")] + ([TargetPlan(f"obj{i}", (i,)) for i in ids] if solo else [])
