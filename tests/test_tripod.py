@@ -266,3 +266,22 @@ def test_a_background_without_texture_is_not_measured_as_a_camera_move(tmp_path)
     (folder / "caption.txt").write_text("A wall.\n")
     assert run_cli(["generate", "tripod", str(folder), "--out", str(tmp_path / "o"), "--no-progress"]) == 1  # nothing written: exit 1
     assert read_card(tmp_path / "o")["dropped_scenes"][0]["reason"].startswith("camera motion cannot be measured")
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_fixed_camera_with_jitter_and_flicker_reads_its_jitter_not_a_drift(seed):
+    """A constructed old-film clip: a textured background shifted by a random +-1.5 px each frame (no drift), with
+    +-10% flicker and grain. The true largest shift from the first frame is known; chained frame-to-frame
+    estimates summed their errors into 5-10 px (the real animator-draw clip read 8.8 px), measuring each frame
+    against the first with brightness matched reads the truth within 0.3 px."""
+    rng = np.random.default_rng(seed)
+    h, w, frames = 144, 256, 48
+    base = cv2.GaussianBlur(rng.integers(0, 255, (2 * h, 2 * w, 3)).astype(np.float32), (0, 0), 3)
+    base = cv2.normalize(base, None, 0, 255, cv2.NORM_MINMAX)
+    video, offsets = [], rng.uniform(-1.5, 1.5, (frames, 2))
+    for dx, dy in offsets:
+        frame = cv2.warpAffine(base, np.float32([[1, 0, dx - w / 2], [0, 1, dy - h / 2]]), (w, h), flags=cv2.INTER_LINEAR)
+        frame = frame * rng.uniform(0.9, 1.1) + rng.normal(0, 6, frame.shape)
+        video.append(np.clip(frame, 0, 255).astype(np.uint8))
+    truth = float(np.hypot(*(offsets - offsets[0]).T).max())
+    assert abs(camera_shift(np.stack(video)) - truth) < 0.3

@@ -1,8 +1,9 @@
 """`genomni generate tripod`: training samples from static-camera footage in which objects move.
 
-The camera must not move: the background's motion (tracked corners and RANSAC, ECC for flat scenes,
-between consecutive frames with the objects and their surroundings masked out, chained over the clip; see
-`camera_shift`) is measured, and a clip whose frame corners move more than `max_shift` pixels is dropped
+The camera must not move: the background's motion (tracked corners and RANSAC, ECC for flat scenes, with the
+objects and their surroundings masked out and each frame's brightness matched to the first: chained between
+consecutive frames, then each frame measured straight against the first; see `camera_path`) is measured,
+and a clip whose frame corners move more than `max_shift` pixels is dropped
 with the measured motion as its reason. The clean plate is, per pixel, the median over the uncovered
 frames in which neither the objects nor their effects (shadows, reflections) cover it (see
 `clean_plate`), from the whole clip or, with `plate="sample"`, from each sample's own frames; or a
@@ -60,7 +61,7 @@ class TripodConfig(MaskOptions, CaptionOptions):
     max_shift: float = option(
         1.0,
         "Drop clips whose camera moves more than this many pixels over the clip "
-        "(ECC on the background, objects and their surroundings masked out).",
+        "(each frame against the first, on the background: objects and their surroundings masked out).",
     )
     max_uncovered: float = option(0.0, "Drop clips where more than this fraction of pixels is never uncovered.")
     camera_motion_prob: float = option(
@@ -126,6 +127,25 @@ def _frame_motion(a: np.ndarray, b: np.ndarray, mask: np.ndarray) -> np.ndarray 
     return warp.astype(np.float64)
 
 
+def _direct_motion(first: np.ndarray, frame: np.ndarray, mask: np.ndarray, guess: np.ndarray) -> np.ndarray | None:
+    """2x3 similarity warp from the first frame straight to `frame`: the first frame's background corners tracked
+    into it from where `guess` (the chained estimate) puts them, fitted with RANSAC; None when too few agree."""
+    points = cv2.goodFeaturesToTrack(first.astype(np.uint8), 400, 0.01, 4, mask=mask)
+    if points is None or len(points) < 12:
+        return None
+    predicted = cv2.transform(points, guess).astype(np.float32)
+    moved, ok, _ = cv2.calcOpticalFlowPyrLK(
+        first.astype(np.uint8), frame.astype(np.uint8), points, predicted, winSize=(15, 15), flags=cv2.OPTFLOW_USE_INITIAL_FLOW
+    )
+    ok = ok.ravel() == 1
+    if ok.sum() < 12:
+        return None
+    warp, inliers = cv2.estimateAffinePartial2D(points[ok], moved[ok], method=cv2.RANSAC, ransacReprojThreshold=1.0)
+    if warp is None or inliers is None or inliers.sum() < max(8, 0.3 * ok.sum()):
+        return None
+    return warp.astype(np.float64)
+
+
 def camera_path(video: np.ndarray, holes: np.ndarray | None = None) -> list[np.ndarray] | None:
     """The background's motion from the first frame to each frame, as 3x3 similarity matrices in full-size pixel
     coordinates (frame 0 -> frame k), or None where it cannot be estimated (too little background, no fit).
@@ -134,13 +154,18 @@ def camera_path(video: np.ndarray, holes: np.ndarray | None = None) -> list[np.n
     and a RANSAC similarity fit, ECC for flat scenes): the object masks (`holes`), grown by EXCLUDE_FRAC of
     the frame so their shadows near them are out too, are left out (not filled with a constant, which pinned
     the earlier phase-correlation estimate near zero). The frame-to-frame warps are chained, so a slow pan adds
-    up. Frames are measured at most MOTION_SIDE px large. A background without texture (mean gradient under
+    up; each frame is then measured straight against the first from there (`_direct_motion`), so the chain's
+    errors do not add up: a fixed camera with jitter reads its jitter, not a drift. Frames are measured at most
+    MOTION_SIDE px large. A background without texture (mean gradient under
     FLAT_GRADIENT levels per pixel) shows no camera motion: None.
     """
     t, h, w = video.shape[:3]
     scale = min(1.0, MOTION_SIDE / max(h, w))
     size = (max(8, round(w * scale)), max(8, round(h * scale)))
     gray = [cv2.resize(cv2.cvtColor(f, cv2.COLOR_RGB2GRAY), size, interpolation=cv2.INTER_AREA).astype(np.float32) for f in video]
+    mean, spread = float(gray[0].mean()), float(gray[0].std()) + 1e-6
+    # each frame's brightness and contrast matched to the first: flicker breaks the trackers' brightness constancy
+    gray = [np.clip((g - g.mean()) * (spread / (g.std() + 1e-6)) + mean, 0, 255) for g in gray]
     grow = max(1, round(EXCLUDE_FRAC * max(size)))
     if holes is not None:
         small = np.stack([cv2.resize(m.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST) for m in holes]) > 0
@@ -162,6 +187,9 @@ def camera_path(video: np.ndarray, holes: np.ndarray | None = None) -> list[np.n
         if warp is None:
             return None
         total = np.vstack([warp, [0, 0, 1]]) @ total
+        direct = _direct_motion(gray[0], gray[k], (~(excluded[0] | excluded[k])).astype(np.uint8), total[:2])
+        if direct is not None:
+            total = np.vstack([direct, [0, 0, 1]])
         path.append(np.linalg.inv(to_small) @ total @ to_small)
     return path
 
@@ -259,7 +287,7 @@ def tripod_job(cfg: TripodConfig, index: int) -> SceneResult:
                 "camera_shift_px": round(shift, 3),
                 "residual_shift_px": round(residual, 3),
                 "crop": box,
-                "motion": "similarity (translation, rotation, scale), chained frame to frame",
+                "motion": "similarity (translation, rotation, scale) from the first frame to each",
             }
             footage = Footage(video, masks, footage.names, footage.fps, prompt=footage.prompt)
             holes, shift = dilate(masks.any(0), cfg.dilate), residual
