@@ -277,3 +277,40 @@ def test_a_reflection_mirrors_the_object_below_its_contact_line(tmp_path):
     assert p["kind"] == "reflection" and (opacity[0, :30, 30:42] == 0).all() and (opacity[0, :24] == 0).all()
     assert (opacity[0, 31:49, 31:41] > 0.1).all()
     assert (colour[0, 31:39, 31:41, 2] > 200).all() and (colour[0, 41:49, 31:41, 0] > 200).all()  # blue first, then red
+
+
+def test_an_object_cut_by_its_source_frame_keeps_the_cut_at_the_same_edge(tmp_path):
+    """A square entering from the bottom of its clip (its mask touches the bottom row) is pasted with that cut
+    against the background's bottom edge, never mid-frame with a straight cut; one cut by opposite edges is not
+    pasted at all."""
+    t, h, w = 6, 48, 64
+    video = np.full((t, h, w, 3), 90, np.uint8)
+    mask = np.zeros((t, h, w), np.uint8)
+    mask[:, 30:, 20:34] = 255  # cut by the bottom edge in every frame
+    for k in range(t):
+        mask[k, 30:, 20 + 2 * k : 34 + 2 * k] = 255
+    video[mask > 0] = (200, 30, 30)
+    write_video(tmp_path / "obj" / "input", video)
+    write_video(tmp_path / "obj" / "masks" / "hand", mask)
+    _background(tmp_path / "bg", h=72, w=96)
+    out = tmp_path / "ds"
+    args = ["generate", "objectpaste", "--objects", str(tmp_path / "obj"), "--backgrounds", str(tmp_path / "bg"), "--out", str(out)]
+    args += ["--num-samples", "4", "--scale", "0.8,1.2", "--frames", "4", "--caption", "Noise.", "--no-progress"]
+    assert run_cli(args) == 0
+    samples = list(iter_samples(out))
+    assert len(samples) == 4
+    for s in samples:
+        removed = s.trimask == 0
+        assert s.meta["paste"]["cut_edges"] == ["bottom"]
+        assert all(removed[k, -1].any() for k in range(4))  # the cut lies on the background's bottom row
+        rows = np.nonzero(removed.any((0, 2)))[0]
+        assert rows.max() == 71
+    column = np.zeros((t, h, w), np.uint8)
+    column[:, :, 28:36] = 255  # top to bottom: no edge of another frame can hold both cuts
+    write_video(tmp_path / "obj2" / "input", video)
+    write_video(tmp_path / "obj2" / "masks" / "pole", column)
+    args2 = ["generate", "objectpaste", "--objects", str(tmp_path / "obj2"), "--backgrounds", str(tmp_path / "bg")]
+    args2 += ["--out", str(tmp_path / "ds2"), "--num-samples", "1", "--frames", "4", "--caption", "Noise.", "--no-progress"]
+    assert run_cli(args2) == 1
+    dropped = read_card(tmp_path / "ds2")["dropped_scenes"]
+    assert "cut by opposite edges of its source frame" in dropped[0]["reason"]

@@ -273,13 +273,26 @@ def _place(
         return "the scaled object does not fit the background"
     oy = int(rng.integers(-y0, h - y1 + 1))  # top-left of the track frame in background coordinates
     ox = int(rng.integers(-x0, w - x1 + 1))
+    # an object its source frame cuts (the mask touches that edge) keeps the cut at the background's same edge:
+    # pasted mid-frame it would show a straight cut no real object has
+    cut = {
+        side: bool(edge.any())
+        for side, edge in (("top", mask[:, 0]), ("bottom", mask[:, -1]), ("left", mask[:, :, 0]), ("right", mask[:, :, -1]))
+    }
+    if (cut["top"] and cut["bottom"]) or (cut["left"] and cut["right"]):
+        return "the object is cut by opposite edges of its source frame"
+    oy = 0 if cut["top"] else h - nh if cut["bottom"] else oy
+    ox = 0 if cut["left"] else w - nw if cut["right"] else ox
+    if y0 + oy < 0 or y1 + oy > h or x0 + ox < 0 or x1 + ox > w:
+        return "the object, cut by its source frame, does not fit against the same edge of the background"
     out_px = np.zeros((n, h, w, 3), np.uint8)
     out_m = np.zeros((n, h, w), bool)
     sy0, sy1 = max(0, -oy), min(nh, h - oy)
     sx0, sx1 = max(0, -ox), min(nw, w - ox)
     out_px[:, sy0 + oy : sy1 + oy, sx0 + ox : sx1 + ox] = frames[:, sy0:sy1, sx0:sx1]
     out_m[:, sy0 + oy : sy1 + oy, sx0 + ox : sx1 + ox] = mask[:, sy0:sy1, sx0:sx1]
-    return out_px, out_m, {"time_offset": t0, "scale": scale, "flip": flip, "offset": [oy, ox], "size": [nh, nw]}
+    edges = [side for side, touches in cut.items() if touches]
+    return out_px, out_m, {"time_offset": t0, "scale": scale, "flip": flip, "offset": [oy, ox], "size": [nh, nw], "cut_edges": edges}
 
 
 def paste_job(cfg: PasteConfig, index: int) -> SceneResult:

@@ -23,8 +23,10 @@ import os
 import re
 import shlex
 import tarfile
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
@@ -121,6 +123,14 @@ class RunSummary:
     shards_written: int = 0
     complete: bool = False
     card: dict[str, Any] = field(default_factory=dict)
+
+
+def _timed(job: Callable[[int], SceneResult], index: int) -> SceneResult:
+    """Run `job(index)` and record its wall time as `stats["seconds"]` where the job did not (the card's mean)."""
+    start = time.perf_counter()
+    result = job(index)
+    result.stats.setdefault("seconds", round(time.perf_counter() - start, 3))
+    return result
 
 
 def skipping_bad(job: Callable[[int], SceneResult], index: int) -> SceneResult:
@@ -285,7 +295,8 @@ def _run_locked(
     retries: dict[int, int] = {}
     with progress_bar(opts.progress, unit="scenes", console=console) as progress:
         task = progress.add_task(name, total=total, completed=total - len(pending))
-        for result in _results(job, pending, opts, lambda s, reason: retries.__setitem__(s, retries.get(s, 0) + 1)):
+        timed_job = partial(_timed, job)
+        for result in _results(timed_job, pending, opts, lambda s, reason: retries.__setitem__(s, retries.get(s, 0) + 1)):
             result.stats["retries"] = retries.get(result.index, 0)
             commit_scene(result)
             finish_ready_shards(result.index // per)
