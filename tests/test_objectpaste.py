@@ -314,3 +314,16 @@ def test_an_object_cut_by_its_source_frame_keeps_the_cut_at_the_same_edge(tmp_pa
     assert run_cli(args2) == 1
     dropped = read_card(tmp_path / "ds2")["dropped_scenes"]
     assert "cut by opposite edges of its source frame" in dropped[0]["reason"]
+
+
+def test_data_inspect_summarises_objectpaste_qc(tmp_path):
+    """The QC table listed only kubric's figures: objectpaste shards showed an empty one."""
+    from genomni.datasets.inspect import summarize
+
+    _object_clip(tmp_path / "obj")
+    _background(tmp_path / "bg")
+    out = tmp_path / "ds"
+    args = ["generate", "objectpaste", "--objects", str(tmp_path / "obj"), "--backgrounds", str(tmp_path / "bg"), "--out", str(out)]
+    assert run_cli([*args, "--num-samples", "3", "--frames", "4", "--caption", "Noise.", "--no-progress"]) == 0
+    areas = [s.meta["qc"]["mask_area_frac"] for s in iter_samples(out)]
+    assert summarize(out).qc["mask_area_frac"] == {"mean": float(np.mean(areas)), "min": min(areas), "max": max(areas)}

@@ -44,7 +44,9 @@ def summarize(out_dir: str | os.PathLike) -> DatasetSummary:
             "`genomni data validate` checks them"
         )
     qc: dict[str, dict[str, float]] = {}
-    for name in QC_FIELDS:
+    # the kubric figures first, then whatever numeric figures other generators record (objectpaste's mask area...)
+    found = {k for r in records for k, v in r.get("qc", {}).items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+    for name in [*QC_FIELDS, *sorted(found - set(QC_FIELDS))]:
         values = np.array([r["qc"][name] for r in records if name in r.get("qc", {})], dtype=float)
         if len(values):
             qc[name] = {"mean": float(values.mean()), "min": float(values.min()), "max": float(values.max())}
