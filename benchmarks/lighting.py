@@ -37,7 +37,7 @@ from genomni.generators.kubric.generate import resolve_files, scene_plans
 from genomni.generators.kubric.hdri import hdri_stats
 from genomni.generators.kubric.passes import render_full, render_targets
 from genomni.generators.kubric.physics import simulate_motion
-from genomni.generators.kubric.sampling import sample_scene
+from genomni.generators.kubric.sampling import sample_placed
 from genomni.media import write_png
 
 FLOOR = (0.8, 0.8, 0.8)  # sRGB of the plain floor every map lights
@@ -52,7 +52,7 @@ def render_under(cfg: KubricConfig, hdri: str, index: int) -> dict:
     """The scene `index` sampled with `hdri` as the only map (so every map gets the same objects), on a plain
     near-white floor without walls or extra lamps, rendered with and without its objects (frame 0)."""
     cfg = dataclasses.replace(cfg, hdri_files=[hdri], hdri_prob=1.0)
-    spec = sample_scene(cfg, index)
+    spec = sample_placed(cfg, index)
     spec.floor.kind, spec.floor.colors, spec.floor.glossy, spec.floor.metallic, spec.floor.roughness = "plain", [FLOOR], False, 0.0, 0.8
     spec.walls, spec.light.extra_lights = [], []
     renderer = BlenderRenderer(cfg)

@@ -37,7 +37,7 @@ from genomni.generators.kubric.config import KubricConfig
 from genomni.generators.kubric.generate import add_truth_layers, build_samples, resolve_files, scene_plans
 from genomni.generators.kubric.passes import render_full, render_targets
 from genomni.generators.kubric.physics import simulate_motion
-from genomni.generators.kubric.sampling import sample_scene
+from genomni.generators.kubric.sampling import PlacementError, sample_scene
 from genomni.generators.kubric.truth_layers import layer_plans
 from genomni.layers import composite, from_rgba8
 
@@ -85,7 +85,10 @@ def _valid_spec(cfg: KubricConfig, index: int, renderer: BlenderRenderer):
     from genomni.generators.kubric.generate import _precheck
 
     for attempt in range(16):
-        spec = sample_scene(cfg, index, attempt)
+        try:
+            spec = sample_scene(cfg, index, attempt)
+        except PlacementError:
+            continue
         if spec.scenario != "standard":
             continue
         vertices = renderer.build(spec)

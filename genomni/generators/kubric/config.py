@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, get_args
 
@@ -9,6 +10,8 @@ from ...errors import GenomniError
 from ...options import SEED_BOUNDS, option, require, resolution_fields
 from ..run import MAX_SCENES
 
+MIN_INTERACTION_FRAMES = 4  # push and deform: frames before the contact, at it, and of the change
+MIN_PUSH_SECONDS = 1 / 3  # a pusher launched from clear of the things it hits needs this long (benchmarks/README.md)
 MotionName = Literal["drop", "throw", "static"]
 Scenario = Literal["standard", "similar", "push", "deform"]
 ObjectSource = Literal["primitives", "pybullet", "assets"]
@@ -123,7 +126,12 @@ class KubricConfig:
         "render time; output is then not byte-identical between runs or across --workers.",
     )
     effect_crop: bool = option(True, "Render target passes only inside the objects' effect boxes (docs/generate.md).")
-    min_object_pixels: int = option(0, "Resample scenes where an object shows fewer pixels in some frame (0 = max(4, 0.1% of the frame)).")
+    max_cut: float = option(
+        0.02,
+        "Resample scenes where, in some frame, more than this share of an object's projected area lies outside the "
+        "frame (checked on the simulated poses before rendering; 1 allows any cut while the object shows enough pixels).",
+    )
+    min_object_pixels: int = option(0, "Resample scenes where an object shows fewer pixels in some frame (0 = max(4, 0.25% of the frame)).")
     min_motion: float = option(
         1.0,
         "With a static camera, resample scenes in which no object moves more than this many "
@@ -182,6 +190,7 @@ class KubricConfig:
                 ),
                 (len(self.floors) > 0, "--floors needs at least one floor"),
                 (0 <= self.max_drift <= 1, f"--max-drift must be a fraction in [0, 1], got {self.max_drift}"),
+                (0 <= self.max_cut <= 1, f"--max-cut must be a fraction in [0, 1], got {self.max_cut}"),
                 (self.max_attempts >= 1, "--max-attempts must be >= 1"),
                 (self.max_bounces >= 0, "--max-bounces must be >= 0"),
             ]
@@ -200,12 +209,26 @@ class KubricConfig:
         require(
             [("assets" not in self.object_sources or bool(self.assets_dir), "--objects includes 'assets' but no --assets-dir was given")]
         )
+        for name, least in (
+            ("push", max(MIN_INTERACTION_FRAMES, math.ceil(self.fps * MIN_PUSH_SECONDS))),
+            ("deform", MIN_INTERACTION_FRAMES),
+        ):
+            used = any(n == name and w > 0 for n, w in zip(self.scenarios, self.scenario_weights))
+            require(
+                [
+                    (
+                        not used or self.frames >= least,
+                        f"--scenario {name} needs --frames >= {least} at {self.fps:g} fps (the clip must show the "
+                        f"contact and what it changed), got {self.frames}",
+                    )
+                ]
+            )
         for p in (self.glossy_floor_prob, self.walls_prob, self.camera_motion_prob, self.hdri_prob):
             require([(0 <= p <= 1, f"probabilities must be in [0, 1], got {p}")])
 
     @property
     def object_pixel_floor(self) -> int:
-        return self.min_object_pixels or max(4, int(0.001 * self.height * self.width))
+        return self.min_object_pixels or max(4, int(0.0025 * self.height * self.width))
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)

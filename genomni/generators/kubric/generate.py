@@ -33,14 +33,15 @@ from .config import KubricConfig
 from .hdri import bundled_hdris
 from .pairs import clean_target
 from .passes import Passes, TargetPlan, render_full, render_targets, standard_plans
-from .physics import Motion, simulate_motion
+from .physics import Motion, simulate_motion, unsettled_share
 from .qc import sample_qc, visible_pixels
-from .sampling import sample_scene
+from .sampling import PlacementError, sample_scene
 from .spec import SceneSpec
 from .truth_layers import layer_plans, scene_layers
-from .views import cloth_px, in_view, motion_px, visible_estimate
+from .views import cloth_px, motion_px, out_of_frame, visible_estimate
 
 SOURCE = "kubric"
+REST_SHARE = 0.02  # the most scenery may move (share of its size) in a target simulated without the removed objects
 POSE_ATTEMPTS = 4  # a scene rejected from its poses costs no render: it may be resampled this many times more often
 
 
@@ -138,13 +139,17 @@ def add_truth_layers(sample: Sample, passes: Passes, ids: list[int]) -> None:
 def _precheck(cfg: KubricConfig, spec: SceneSpec, renderer: BlenderRenderer, motion: Motion, resimulated: Motion | None) -> str | None:
     """Why a scene fails QC that the simulated poses already decide (nothing rendered yet), or None."""
     poses = motion.poses
-    if not in_view(renderer, spec, poses):
-        return "an object leaves the view"
+    cut = out_of_frame(renderer, spec, poses)
+    if cut > cfg.max_cut:
+        return f"an object is {cut:.0%} out of frame (> --max-cut {cfg.max_cut:g})"
     if not spec.camera.moving and cfg.min_motion > 0:
         moved = motion_px(renderer, spec, poses)
         if moved < cfg.min_motion:  # a still clip has nothing to teach about time
             return f"nothing moves ({moved:.2f} px < --min-motion {cfg.min_motion})"
     if resimulated is not None:
+        unsettled = unsettled_share(spec, resimulated)
+        if unsettled > REST_SHARE:  # nothing acts on the scenery there: it must stand still, not burst or tip over
+            return f"the scene without the removed objects is not at rest (something moves {unsettled:.1%} of its size)"
         pushed = motion_px(renderer, spec, poses, against=resimulated.poses)
         if motion.cloth is not None:
             pushed = max(pushed, cloth_px(renderer, spec, motion.cloth, resimulated.cloth))
@@ -166,7 +171,11 @@ def generate_scene(cfg: KubricConfig, index: int, renderer: BlenderRenderer, cap
     rendered, attempt = 0, -1
     while rendered < cfg.max_attempts and attempt + 1 < cfg.max_attempts * POSE_ATTEMPTS:
         attempt += 1
-        spec = sample_scene(cfg, index, attempt)
+        try:
+            spec = sample_scene(cfg, index, attempt)
+        except PlacementError as exc:
+            reasons.append(f"attempt {attempt}: {exc}")
+            continue
         try:
             vertices = renderer.build(spec)
         except AssetError as exc:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import pybullet as pb
 
-from .spec import SceneSpec
+from .spec import ObjectSpec, SceneSpec
 
 SIM_HZ = 240
 CLOTH_HZ = 960
@@ -82,6 +82,16 @@ def _cloth_vertices(cloth: int, client: int) -> np.ndarray:
     return np.asarray(pb.getMeshData(cloth, -1, flags=pb.MESH_DATA_SIMULATION_MESH, physicsClientId=client)[1])
 
 
+def start_position(obj: ObjectSpec, verts: np.ndarray) -> list[float]:
+    """Where an object starts: its spec position, with things that stand on the floor (static, resting, sliding)
+    lowered or raised so their lowest vertex rests on it."""
+    pos = list(obj.position)
+    if obj.motion in ("static", "rest", "slide"):
+        rot = np.array(pb.getMatrixFromQuaternion(obj.orientation)).reshape(3, 3)
+        pos[2] = float(-(np.asarray(verts) @ rot.T)[:, 2].min()) + 1e-3
+    return pos
+
+
 def simulate(spec: SceneSpec, vertices: list[np.ndarray], without: frozenset[int] = frozenset()) -> np.ndarray:
     """The poses of `simulate_motion` (scenes without a cloth)."""
     return simulate_motion(spec, vertices, without).poses
@@ -123,10 +133,7 @@ def simulate_motion(spec: SceneSpec, vertices: list[np.ndarray], without: frozen
                 bodies.append(None)
                 continue
             shape = pb.createCollisionShape(pb.GEOM_MESH, vertices=np.asarray(verts, dtype=float).tolist(), physicsClientId=client)
-            pos = list(obj.position)
-            if obj.motion in ("static", "rest"):  # rest the lowest vertex on the floor
-                rot = np.array(pb.getMatrixFromQuaternion(obj.orientation)).reshape(3, 3)
-                pos[2] = float(-(np.asarray(verts) @ rot.T)[:, 2].min()) + 1e-3
+            pos = start_position(obj, verts)
             # static objects stay put and others bounce off them; resting ones (scenery) can be knocked over
             mass = {"static": 0.0, "rest": 0.3}.get(obj.motion, obj.mass)
             body = pb.createMultiBody(mass, shape, basePosition=pos, baseOrientation=obj.orientation, physicsClientId=client)
@@ -153,5 +160,45 @@ def simulate_motion(spec: SceneSpec, vertices: list[np.ndarray], without: frozen
             if cloth is not None:
                 track[t] = _cloth_vertices(cloth, client)
         return Motion(poses, track)
+    finally:
+        pb.disconnect(client)
+
+
+def unsettled_share(spec: SceneSpec, motion: Motion) -> float:
+    """How far the scenery moves from where it starts, as the largest share of its own size: a rigid thing's shift
+    plus the arc its half-size turns through, a cloth's farthest vertex. 0 for a scene at rest."""
+    worst = 0.0
+    for i, obj in enumerate(spec.objects):
+        if obj.role != "scenery":
+            continue
+        if obj.asset["kind"] == "cloth":
+            if motion.cloth is not None:
+                worst = max(worst, float(np.linalg.norm(motion.cloth - motion.cloth[:1], axis=-1).max()) / obj.size)
+            continue
+        shift = np.linalg.norm(motion.poses[:, i, :3] - motion.poses[:1, i, :3], axis=-1)
+        turn = 2 * np.arccos(np.clip(np.abs(motion.poses[:, i, 3:] @ motion.poses[0, i, 3:]), 0.0, 1.0))
+        worst = max(worst, float((shift + turn * obj.size / 2).max()) / obj.size)
+    return worst
+
+
+def start_penetration(spec: SceneSpec, vertices: list[np.ndarray]) -> float:
+    """The deepest interpenetration (m) of any two objects at their start poses as pybullet's own closest-points
+    query reports it for their convex hulls (each placed where the spec starts it, nothing simulated), 0 when none
+    touch: objects started inside each other burst apart, in the target too."""
+    client = pb.connect(pb.DIRECT)
+    try:
+        bodies = []
+        for obj, verts in zip(spec.objects, vertices):
+            if obj.asset["kind"] == "cloth":
+                continue
+            pos = start_position(obj, verts)
+            shape = pb.createCollisionShape(pb.GEOM_MESH, vertices=np.asarray(verts, float).tolist(), physicsClientId=client)
+            bodies.append(pb.createMultiBody(1.0, shape, basePosition=pos, baseOrientation=obj.orientation, physicsClientId=client))
+        deepest = 0.0
+        for a in range(len(bodies)):
+            for b in range(a + 1, len(bodies)):
+                for point in pb.getClosestPoints(bodies[a], bodies[b], 0.0, physicsClientId=client):
+                    deepest = max(deepest, -point[8])
+        return deepest
     finally:
         pb.disconnect(client)

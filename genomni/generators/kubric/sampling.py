@@ -9,10 +9,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ...errors import GenomniError
 from .assets import AssetRef, catalog
 from .config import KubricConfig
 from .spec import CameraSpec, ObjectSpec, SceneSpec, camera_uv, floor_point
-from .surroundings import jitter_color, sample_camera, sample_floor, sample_light, sample_walls
+from .surroundings import jitter_color, light_clear_of_walls, sample_camera, sample_floor, sample_light, sample_walls
 
 # Named colours (sRGB) so captions can say what the renderer shows.
 COLORS = {
@@ -110,6 +111,14 @@ def _sample_look(assets: dict[str, list[AssetRef]], rng: np.random.Generator) ->
     return _Look(src, ref, name, finish, float(rough), pattern, name2, scale)
 
 
+PLACE_TRIES = 100  # candidate spots per object before the scene attempt is given up (and resampled)
+
+
+class PlacementError(GenomniError):
+    """No spot keeps an object apart from the others (and in view): the scene attempt is resampled, never started
+    with objects inside each other (they burst apart in the simulation, in the target too) or out of the frame."""
+
+
 class _Placer:
     """Non-overlapping starts (rejection sampling on the floor) for objects of a given on-screen area: in a disc, or
     (`in_view`) under a random point of the middle 60% of the first frame, its start and its landing spot inside
@@ -134,26 +143,29 @@ class _Placer:
                 return hit[:2]
         return self.centre + rng.uniform(-self.radius, self.radius, size=2)
 
-    def _framed(self, pos: np.ndarray, radius: float) -> bool:
-        """The start and where it lands (straight below, resting) both project well inside the frame."""
+    def _framed(self, pos: np.ndarray, radius: float, area: float) -> bool:
+        """The start and where it lands (straight below, resting) both project inside the frame with room for the
+        object itself: its centre at least 0.6 sqrt(area) of the frame from each edge (a square of that area
+        is sqrt(area) wide; the rest is room to tumble)."""
+        room = 0.02 + 0.6 * math.sqrt(area)
         for point in (pos, np.array([pos[0], pos[1], radius])):
             uv = camera_uv(self.camera, point, self.aspect)
-            if uv is None or not (0.08 < uv[0] < 0.92 and 0.08 < uv[1] < 0.92):
+            if uv is None or not (room < uv[0] < 1 - room and room < uv[1] < 1 - room):
                 return False
         return True
 
     def place(self, rng: np.random.Generator, area: float, motion: str) -> tuple[np.ndarray, float]:
-        for _ in range(100):
+        for _ in range(PLACE_TRIES):
             lift = {"static": 0.0, "rest": 0.0, "drop": rng.uniform(1.2, 2.5), "throw": rng.uniform(0.6, 1.4)}[motion]
             xy = self._xy(rng, 0.0)
             size = object_size_for_area(area, float(np.linalg.norm(self.cam - np.array([*xy, 0.5]))), self.camera.focal_length)
             radius = size * 0.75
             pos = np.array([xy[0], xy[1], max(lift, radius + 0.05)])  # never starts inside the floor
-            framed = not self.in_view or self._framed(pos, radius)
+            framed = not self.in_view or self._framed(pos, radius, area)
             if framed and all(np.linalg.norm(pos[:2] - p[:2]) > radius + r for p, r in self.placed):
-                break
-        self.placed.append((pos, radius))
-        return pos, size
+                self.placed.append((pos, radius))
+                return pos, size
+        raise PlacementError(f"no free spot in view for object {len(self.placed) + 1} after {PLACE_TRIES} tries")
 
 
 def _make_object(
@@ -172,6 +184,12 @@ def _make_object(
     if motion in ("static", "rest"):
         orient = _yaw_quat(float(rng.uniform(0, 2 * math.pi)))
         lin, ang = (0.0, 0.0, 0.0), (0.0, 0.0, 0.0)
+    elif motion == "slide":  # upright on the floor, moving along it toward `toward`
+        orient = _yaw_quat(float(rng.uniform(0, 2 * math.pi)))
+        aim = (np.zeros(2) if toward is None else toward[:2]) - pos[:2]
+        aim = aim / (np.linalg.norm(aim) + 1e-6)
+        v = rng.uniform(*speed)
+        lin, ang = (float(aim[0] * v), float(aim[1] * v), 0.0), (0.0, 0.0, 0.0)
     elif motion == "drop":
         orient = _random_quat(rng)
         lin, ang = (0.0, 0.0, 0.0), tuple(float(v) for v in rng.normal(0, 1.0, 3))
@@ -245,36 +263,81 @@ def _sample_similar(cfg: KubricConfig, rng: np.random.Generator, camera: CameraS
 
 
 def _sample_push(cfg: KubricConfig, rng: np.random.Generator, camera: CameraSpec) -> list[ObjectSpec]:
-    """Pushes: 3-8 small things resting together (scenery: part of the background, trimask 128) and one object
-    sliding into them at 2-3.5 m/s, started so that it reaches them within the first 15-45% of the clip; knocking
-    them over is its effect."""
+    """Pushes: 3-8 small things standing apart on a tight hexagonal cluster (scenery: part of the background,
+    trimask 128; apart, so without the pusher they stay at rest) and one object 1.2-2x their size standing on
+    the floor and sliding straight at the cluster's centre from a start short of the first thing in its way
+    (its and their bounding discs apart) by what it covers in 2-20% of the clip (at most 0.4 m), launched so
+    that it meets them at 2-3.5 m/s whatever its friction: it hits early in the clip; its start is in view (else another direction is
+    tried, then the attempt is resampled: `PlacementError`). Knocking them over is its effect."""
     assets = catalog(cfg.object_sources, cfg.asset_files, cfg.assets_dir)
     centre = rng.uniform(-0.8, 0.8, size=2)
     look = _sample_look(assets, rng)
-    area = _log_uniform(rng, max(cfg.min_object_area, 0.02), max(cfg.max_object_area, 0.02))
-    angle = rng.uniform(0, 2 * math.pi)
-    speed = float(rng.uniform(2.0, 3.5))
-    reach = speed * rng.uniform(0.15, 0.45) * cfg.frames / cfg.fps  # metres covered before it reaches them
-    start = np.array([*centre, 0.0])
-    size = object_size_for_area(area, float(np.linalg.norm(np.array(camera.position(0.0)) - start)), camera.focal_length)
-    distance = float(np.clip(reach + 0.75 * size + 0.4, 0.6 + 0.75 * size, 2.5 + 0.75 * size))
-    start[:2] = centre + distance * np.array([math.cos(angle), math.sin(angle)])
-    start[2] = 0.75 * size + 0.02
-    pusher = _make_object(1, look, rng, start, size, area, "throw", toward=np.array([*centre, 0.0]), speed=(speed, speed))
-    pusher.linear_velocity = (*pusher.linear_velocity[:2], 0.0)  # it slides or rolls along the floor
-    pusher.angular_velocity = (0.0, 0.0, 0.0)
+    cam = np.array(camera.position(0.0))
+
+    def size_at(a: float, xy: np.ndarray) -> float:
+        return object_size_for_area(a, float(np.linalg.norm(cam - np.array([*xy, 0.0]))), camera.focal_length)
+
     n = int(rng.integers(3, 9))
     small = _log_uniform(rng, 0.003, 0.015)
-    typical = object_size_for_area(small, float(np.linalg.norm(np.array(camera.position(0.0)) - start)), camera.focal_length)
-    placer = _Placer(camera, centre=tuple(centre), radius=0.3 + 0.6 * math.sqrt(n) * typical)  # room for all to stand apart
-    placer.placed.append((start, size * 0.75))
+    area = small * float(rng.uniform(1.5, 4.0))  # the pusher: 1.2-2x their size
+    speed = float(rng.uniform(2.0, 3.5))
+    gap = min(0.4, speed * float(rng.uniform(0.02, 0.2)) * cfg.frames / cfg.fps)  # reached in the clip's first fifth
+    turn, jitter = rng.uniform(0, 2 * math.pi), rng.uniform(-0.05, 0.05, size=(n, 2))
+    spacing = 1.5 * size_at(small, centre) * 1.15
+    for _ in range(3):  # sizes follow each spot's distance to the camera: space the cluster for its largest
+        spots = _cluster(centre, n, spacing, turn, jitter)
+        spacing = 1.5 * max(size_at(small, xy) for xy in spots) * 1.15
+    spots = _cluster(centre, n, spacing, turn, jitter)
+    sizes = [size_at(small, xy) for xy in spots]
+    size = size_at(area, centre)
+    room = 0.02 + 0.6 * math.sqrt(area)
+    for angle in rng.uniform(0, 2 * math.pi, size=12):
+        way = np.array([math.cos(angle), math.sin(angle)])
+        clear = _first_contact(centre, way, spots, [0.75 * s for s in sizes], 0.75 * size)  # bounding discs touch
+        start = np.array([*(centre + (clear + gap) * way), 0.75 * size + 0.02])
+        uv = camera_uv(camera, start, cfg.width / cfg.height)
+        if uv is not None and room < uv[0] < 1 - room and room < uv[1] < 1 - room:
+            break
+    else:
+        raise PlacementError("no direction from which the pusher starts in view")
+    pusher = _make_object(1, look, rng, start, size, area, "slide", toward=np.array([*centre, 0.0]), speed=(speed, speed))
+    # it meets them at `speed`: friction's loss over the longest way to a contact (half-size discs) is given back
+    reach = clear + gap - _first_contact(centre, way, spots, [0.5 * s for s in sizes], 0.5 * size)
+    launch = math.sqrt(speed**2 + 2 * SLIDE_DECELERATION * pusher.friction * reach)
+    pusher.linear_velocity = (pusher.linear_velocity[0] * launch / speed, pusher.linear_velocity[1] * launch / speed, 0.0)
     standing = {src: [a for a in pool if a.name in STANDING] for src, pool in assets.items()}
     scenery_look = _sample_look({src: pool for src, pool in standing.items() if pool} or assets, rng)
     scenery = []
-    for i in range(n):
-        pos, s = placer.place(rng, small, "rest")
+    for i, (xy, s) in enumerate(zip(spots, sizes)):
+        pos = np.array([xy[0], xy[1], 0.75 * s + 0.05])
         scenery.append(_make_object(i + 2, scenery_look, rng, pos, s, small, "rest", role="scenery"))
     return [pusher, *scenery]
+
+
+SLIDE_DECELERATION = 1.15 * 0.5 * 9.81  # m/s^2 per unit of an object's friction: pybullet multiplies it by the floor's 0.5
+
+
+def _first_contact(centre: np.ndarray, way: np.ndarray, spots: list[np.ndarray], radii: list[float], radius: float) -> float:
+    """How far from `centre` along `way` (a unit floor vector) an object of `radius` coming in along -`way` first
+    touches one of the discs (`spots`, `radii`): where its path passes closer than the sum of the radii."""
+    first = 0.0
+    for xy, r in zip(spots, radii):
+        along = float((xy - centre) @ way)
+        across = float(np.linalg.norm(xy - centre - along * way))
+        if across < radius + r:
+            first = max(first, along + math.sqrt((radius + r) ** 2 - across**2))
+    return first
+
+
+def _cluster(centre: np.ndarray, n: int, spacing: float, turn: float, jitter: np.ndarray) -> list[np.ndarray]:
+    """n floor spots packed around `centre` on a hexagonal grid of `spacing`, turned by `turn` radians, each moved
+    by its `jitter` row (fractions of the spacing, at most 0.05): as close as things can stand without touching,
+    so what is aimed at the centre hits them."""
+    rot = np.array([[math.cos(turn), -math.sin(turn)], [math.sin(turn), math.cos(turn)]])
+    k = int(math.ceil(math.sqrt(n))) + 1
+    grid = [np.array([a + 0.5 * b, b * math.sqrt(3) / 2]) for a in range(-k, k + 1) for b in range(-k, k + 1)]
+    grid.sort(key=lambda p: (float(np.linalg.norm(p)), float(math.atan2(p[1], p[0]))))
+    return [centre + spacing * (rot @ p + d) for p, d in zip(grid[:n], jitter)]
 
 
 def _sample_deform(cfg: KubricConfig, rng: np.random.Generator, camera: CameraSpec) -> list[ObjectSpec]:
@@ -286,13 +349,19 @@ def _sample_deform(cfg: KubricConfig, rng: np.random.Generator, camera: CameraSp
     side = float(rng.uniform(1.8, 2.6))
     height = float(rng.uniform(0.5, 0.8))
     cam = np.array(camera.position(0.0))
+    # the longest fall that lands within the first third of the clip (at most 1.6 m): a short clip still shows the dent
+    drop = min(1.6, 0.5 * 9.81 * (cfg.frames / cfg.fps / 3) ** 2)
     objects = []
     for i in range(int(rng.integers(1, min(2, cfg.max_objects) + 1))):
         look = _sample_look(assets, rng)
         area = _log_uniform(rng, cfg.min_object_area, cfg.max_object_area)
         xy = centre + rng.uniform(-0.25 * side, 0.25 * side, size=2)
-        pos = np.array([xy[0], xy[1], height + rng.uniform(0.8, 1.6) + 0.6 * i])
-        size = min(object_size_for_area(area, float(np.linalg.norm(cam - pos)), camera.focal_length), 0.35 * side)
+        fall = rng.uniform(0.5, 1.0) * drop
+        size = min(object_size_for_area(area, float(np.linalg.norm(cam - np.array([*xy, height]))), camera.focal_length), 0.35 * side)
+        z = height + 0.75 * size + 0.02 + fall  # its bounding sphere clear of the sheet, then the fall
+        if objects:  # the second above the first, clear of it: never started inside it
+            z = max(z, objects[-1].position[2] + 0.75 * (objects[-1].size + size) + 0.02)
+        pos = np.array([xy[0], xy[1], z])
         objects.append(_make_object(i + 1, look, rng, pos, size, area, "drop"))
         objects[-1].mass = float(rng.uniform(2.0, 4.0))  # heavy enough to dent the sheet visibly
     first = list(COLORS)[int(rng.integers(len(COLORS)))]
@@ -311,8 +380,20 @@ def _sample_deform(cfg: KubricConfig, rng: np.random.Generator, camera: CameraSp
     return [*objects, cloth]
 
 
+def sample_placed(cfg: KubricConfig, index: int, attempt: int = 0, tries: int = 64) -> SceneSpec:
+    """The first attempt from `attempt` on whose objects can be placed (`PlacementError` skips one), as the
+    generator's own resampling would reach it; for looking at scenes without generating them."""
+    for k in range(attempt, attempt + tries):
+        try:
+            return sample_scene(cfg, index, k)
+        except PlacementError:
+            continue
+    raise PlacementError(f"scene {index}: no attempt in {tries} could place its objects")
+
+
 def sample_scene(cfg: KubricConfig, index: int, attempt: int = 0) -> SceneSpec:
-    """Sample scene `index` of a run; `attempt` > 0 resamples a scene that failed QC."""
+    """Sample scene `index` of a run; `attempt` > 0 resamples a scene that failed QC. Raises `PlacementError` when
+    the attempt's objects cannot all be placed apart and in view."""
     rng = np.random.default_rng([cfg.seed, index, attempt])
     camera = sample_camera(cfg, rng)
     scenario = cfg.scenarios[int(rng.choice(len(cfg.scenarios), p=np.asarray(cfg.scenario_weights) / sum(cfg.scenario_weights)))]
@@ -328,6 +409,7 @@ def sample_scene(cfg: KubricConfig, index: int, attempt: int = 0) -> SceneSpec:
     floor = sample_floor(cfg, rng)
     light = sample_light(cfg, rng)
     walls = sample_walls(cfg, rng, camera)
+    light = light_clear_of_walls(cfg, light, walls)
     return SceneSpec(
         run_seed=cfg.seed,
         index=index,

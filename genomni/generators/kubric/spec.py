@@ -11,7 +11,8 @@ from typing import Any, Literal
 import numpy as np
 
 Finish = Literal["matte", "glossy", "metallic"]
-MotionKind = Literal["drop", "throw", "static", "rest"]  # rest: scenery placed on the floor, free to be pushed
+# rest: scenery placed on the floor, free to be pushed; slide: placed on the floor, moving at its start velocity
+MotionKind = Literal["drop", "throw", "static", "rest", "slide"]
 Pattern = Literal["plain", "checker", "stripes", "spots", "mottled", "image"]
 Role = Literal["object", "scenery"]
 

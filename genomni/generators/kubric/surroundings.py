@@ -142,3 +142,28 @@ def sample_walls(cfg: KubricConfig, rng: np.random.Generator, camera: CameraSpec
             }
         )
     return walls
+
+
+def light_clear_of_walls(cfg: KubricConfig, light: LightSpec, walls: list[dict[str, Any]]) -> LightSpec:
+    """The lamp turned to the side away from every wall: a low sun behind a wall lays the wall's shadow over the
+    whole scene (every object in shade, nothing to learn). Its azimuth is mapped into the arc no wall faces,
+    keeping its place in that arc in proportion; the map turns with it."""
+    if not walls:
+        return light
+    import dataclasses
+
+    facing = [math.radians(w["yaw_deg"]) for w in walls]  # direction of each wall from the scene's centre
+    clear = [a for a in range(360) if all(math.cos(math.radians(a) - f) <= 0 for f in facing)]
+    if not clear or all(math.cos(math.radians(light.sun_azimuth) - f) <= 0 for f in facing):
+        return light
+    inside = set(clear)  # one arc (the walls' half-planes intersect in one): where it begins, going counter-clockwise
+    start = next((a for a in clear if (a - 1) % 360 not in inside), clear[0])
+    width = len(clear) - 1
+    azimuth = (start + (light.sun_azimuth % 360) / 360 * width) % 360
+    rotation = light.hdri_rotation
+    if light.world == "hdri":
+        from .assets import resolve
+        from .hdri import hdri_stats, rotation_for
+
+        rotation = rotation_for(hdri_stats(str(resolve(light.hdri, cfg.assets_dir, cfg.hdri_dir))), azimuth)
+    return dataclasses.replace(light, sun_azimuth=float(azimuth), hdri_rotation=rotation)

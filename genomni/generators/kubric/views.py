@@ -1,5 +1,5 @@
-"""What the camera sees of a built scene at its simulated poses, measured before anything is rendered: whether
-the objects stay in view, how much of each is visible, how far things move in the image, and each object's effect
+"""What the camera sees of a built scene at its simulated poses, measured before anything is rendered: how much of
+each object leaves the frame, how much of each is visible, how far things move in the image, and each object's effect
 box (the pixels it and its shadows and reflections can change), which lets target passes render only there."""
 
 from __future__ import annotations
@@ -12,23 +12,25 @@ from .blender import BlenderRenderer
 from .spec import SceneSpec
 
 
-def in_view(r: BlenderRenderer, spec: SceneSpec, poses: np.ndarray, margin: float = 0.02) -> bool:
-    """Whether every object's centre (scenery need not stay) projects inside the frame in every frame (checked
-    before rendering)."""
+def out_of_frame(r: BlenderRenderer, spec: SceneSpec, poses: np.ndarray) -> float:
+    """The largest share of any object's projected area (the convex hull of its mesh; scenery need not stay) that
+    lies outside the frame in any frame, checked before rendering; 1.0 when an object is behind the camera."""
+    import cv2
+
+    frame = np.array([[0, 0], [spec.width, 0], [spec.width, spec.height], [0, spec.height]], np.float32)
+    worst = 0.0
     for t in range(spec.frames):
         r.place(spec, poses, t)
         r.bpy.context.view_layer.update()
-        px = r.project(spec, poses[t, r.removable, :3])
-        inside = (
-            (px[:, 0] > margin * spec.width)
-            & (px[:, 0] < (1 - margin) * spec.width)
-            & (px[:, 1] > margin * spec.height)
-            & (px[:, 1] < (1 - margin) * spec.height)
-            & (px[:, 2] > 0)
-        )
-        if not inside.all():
-            return False
-    return True
+        for i in r.removable:
+            px = r.project(spec, posed(poses, i, t, r.local_vertices[i]))
+            if (px[:, 2] <= 0).any():
+                return 1.0
+            hull = cv2.convexHull(px[:, :2].astype(np.float32))
+            area = cv2.contourArea(hull)
+            inside, _ = cv2.intersectConvexConvex(hull, frame)
+            worst = max(worst, 1.0 - inside / area if area > 0 else 1.0)
+    return worst
 
 
 def visible_estimate(r: BlenderRenderer, spec: SceneSpec, poses: np.ndarray) -> list[int]:
