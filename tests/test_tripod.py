@@ -285,3 +285,20 @@ def test_a_fixed_camera_with_jitter_and_flicker_reads_its_jitter_not_a_drift(see
         video.append(np.clip(frame, 0, 255).astype(np.uint8))
     truth = float(np.hypot(*(offsets - offsets[0]).T).max())
     assert abs(camera_shift(np.stack(video)) - truth) < 0.3
+
+
+def test_a_sample_whose_target_differs_from_its_input_on_much_of_the_frame_is_dropped(tmp_path):
+    """The light changes (every pixel 40 levels brighter from frame 6 of 8): one plate cannot match both lights, so
+    targets differ from their inputs on much of the frame. Such samples are dropped with their figure (here all:
+    the run writes nothing and says why); a forced run let them through with no QC flag."""
+    video, _, _ = _footage(tmp_path / "clip")
+    video = video.astype(np.int16)
+    video[6:] += 40
+    write_video(tmp_path / "clip" / "input", np.clip(video, 0, 255).astype(np.uint8))
+    args = ["generate", "tripod", str(tmp_path / "clip"), "--frames", "4", "--no-progress"]
+    assert run_cli([*args, "--out", str(tmp_path / "ds")]) == 1
+    reason = read_card(tmp_path / "ds")["dropped_scenes"][0]["reason"]
+    assert "sample 1 (frames 4-7): target differs from input on" in reason and "> --max-effect 0.3" in reason
+    assert run_cli([*args, "--max-effect", "1", "--out", str(tmp_path / "all")]) == 0
+    effects = [s.meta["qc"]["effect_frac"] for s in iter_samples(tmp_path / "all")]
+    assert len(effects) == 2 and min(effects) > 0.3

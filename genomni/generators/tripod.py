@@ -20,6 +20,7 @@ mask video or folder per object, `caption.txt` describing the clean scene) or a 
 
 from __future__ import annotations
 
+import logging
 from dataclasses import asdict, dataclass
 from functools import partial
 from pathlib import Path
@@ -42,6 +43,7 @@ from .captions import CaptionOptions
 from .run import RunOptions, RunSummary, SceneResult, run_generator, skipping_bad
 
 SOURCE = "tripod"
+logger = logging.getLogger(__name__)
 
 
 @dataclass(kw_only=True)
@@ -64,6 +66,11 @@ class TripodConfig(MaskOptions, CaptionOptions):
         "(each frame against the first, on the background: objects and their surroundings masked out).",
     )
     max_uncovered: float = option(0.0, "Drop clips where more than this fraction of pixels is never uncovered.")
+    max_effect: float = option(
+        0.3,
+        "Drop samples whose target differs from their input on more than this share of the background (a light "
+        "change, exposure drift or a plate that missed: a forced real run showed a third to a half).",
+    )
     camera_motion_prob: float = option(
         0.0,
         "Probability that a sample gets a synthetic moving camera: a smooth pan and "
@@ -93,6 +100,7 @@ class TripodConfig(MaskOptions, CaptionOptions):
                 ),
                 (self.frames >= 0 and self.stride >= 0 and self.dilate >= 0, "--frames, --stride and --dilate must be >= 0"),
                 (self.max_shift >= 0 and 0 <= self.max_uncovered <= 1, "--max-shift must be >= 0 and --max-uncovered in [0, 1]"),
+                (0 <= self.max_effect <= 1, f"--max-effect must be a fraction in [0, 1], got {self.max_effect}"),
                 (0 <= self.camera_motion_prob <= 1, "--camera-motion-prob must be in [0, 1]"),
                 (not self.clean or len(self.inputs) == 1, "--clean goes with exactly one footage folder"),
             ]
@@ -330,7 +338,8 @@ def tripod_job(cfg: TripodConfig, index: int) -> SceneResult:
     distinct = plates if cfg.plate == "sample" else plates[:1]  # a clip plate is captioned once, not once per sample
     captions = cfg.captions([np.repeat(p[None], 3, axis=0) for p in distinct], footage.prompt, str(folder))
     captions = captions if len(captions) == len(plates) else captions * len(plates)
-    samples = []
+    samples: list[Sample] = []
+    skipped: list[str] = []
     for k, (start, p, caption) in enumerate(zip(starts, plates, captions)):
         inp = footage.video[start : start + n]
         tri = np.where(holes[start : start + n], tm.REMOVE, tm.BACKGROUND).astype(np.uint8)
@@ -340,6 +349,12 @@ def tripod_job(cfg: TripodConfig, index: int) -> SceneResult:
         if move is not None:  # the same synthetic camera for all three
             inp, target, tri = apply_camera(move, inp), apply_camera(move, target), apply_camera(move, tri, nearest=True)
         effect = (np.abs(inp.astype(np.int16) - target).max(-1) > EFFECT_LEVELS) & (tri == tm.BACKGROUND)
+        if effect.mean() > cfg.max_effect:
+            skipped.append(
+                f"sample {k} (frames {start}-{start + n - 1}): target differs from input on {effect.mean():.1%} "
+                f"of the background > --max-effect {cfg.max_effect}"
+            )
+            continue
         meta = {
             "source": SOURCE,
             "generator": f"genomni.tripod {__version__}",
@@ -362,7 +377,10 @@ def tripod_job(cfg: TripodConfig, index: int) -> SceneResult:
             },
         }
         samples.append(Sample(f"tripod-s{index:07d}-c{k:03d}", inp, target, tri, caption, meta).validate())
-    return SceneResult(index, samples, 1, None, stats)
+    if skipped:
+        stats["skipped_samples"] = skipped
+        logger.info("%s: %s", folder, "; ".join(skipped))
+    return SceneResult(index, samples, 1, None if samples else "; ".join(skipped), stats)
 
 
 def run_tripod(cfg: TripodConfig, opts: RunOptions, skip_bad: bool = False) -> RunSummary:
