@@ -327,3 +327,15 @@ def test_data_inspect_summarises_objectpaste_qc(tmp_path):
     assert run_cli([*args, "--num-samples", "3", "--frames", "4", "--caption", "Noise.", "--no-progress"]) == 0
     areas = [s.meta["qc"]["mask_area_frac"] for s in iter_samples(out)]
     assert summarize(out).qc["mask_area_frac"] == {"mean": float(np.mean(areas)), "min": min(areas), "max": max(areas)}
+
+
+def test_pasted_objects_stand_on_the_ground_part_of_the_background(tmp_path):
+    """Objects floated in the sky: each pasted object's lowest row now lands below --ground-from of the frame."""
+    _object_clip(tmp_path / "obj")
+    _background(tmp_path / "bg", h=96, w=128)
+    out = tmp_path / "ds"
+    args = ["generate", "objectpaste", "--objects", str(tmp_path / "obj"), "--backgrounds", str(tmp_path / "bg"), "--out", str(out)]
+    assert run_cli([*args, "--num-samples", "8", "--frames", "4", "--caption", "Noise.", "--no-progress"]) == 0
+    for s in iter_samples(out):
+        rows = np.nonzero((s.trimask == 0).any((0, 2)))[0]
+        assert rows.max() >= 0.55 * 96

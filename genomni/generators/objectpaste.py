@@ -15,6 +15,7 @@ since those are changes the model must make). Area and motion filters are comput
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass
 from functools import partial
 from pathlib import Path
@@ -55,6 +56,11 @@ class PasteConfig(MaskOptions, CaptionOptions):
     min_area: float = option(0.005, "Drop draws whose mean mask area is below this fraction of the frame.")
     max_area: float = option(0.4, "Drop draws whose mean mask area is above this fraction.")
     min_motion: float = option(0.0, "Drop draws whose mask centroid travels fewer pixels.")
+    ground_from: float = option(
+        0.55,
+        "Objects stand on the ground: their lowest row lands below this fraction of the background's height (the "
+        "ground of most footage is its lower part; never in the sky). 0 = anywhere.",
+    )
     shadow_prob: float = option(0.0, "Probability of a grounded cast shadow (input only).")
     reflection_prob: float = option(
         0.0, "Probability of a reflection below the object's contact line instead (water, glossy floors; input only)."
@@ -86,6 +92,7 @@ class PasteConfig(MaskOptions, CaptionOptions):
                 (0 <= self.min_area <= self.max_area <= 1, "need 0 <= --min-area <= --max-area <= 1"),
                 (self.edge_erode >= 0 and self.edge_feather >= 0, "--edge-erode and --edge-feather must be >= 0"),
                 (self.shadow_prob + self.reflection_prob <= 1, "--shadow-prob + --reflection-prob must be <= 1"),
+                (0 <= self.ground_from < 1, f"--ground-from must be a fraction in [0, 1), got {self.ground_from}"),
             ]
         )
         for name in ("flip_prob", "shadow_prob", "reflection_prob", "keep_prob"):
@@ -271,7 +278,10 @@ def _place(
     y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
     if y1 - y0 > h or x1 - x0 > w:
         return "the scaled object does not fit the background"
-    oy = int(rng.integers(-y0, h - y1 + 1))  # top-left of the track frame in background coordinates
+    lowest = max(-y0, math.ceil(cfg.ground_from * h) - y1)  # the object's lowest row on the ground (`--ground-from`)
+    if lowest > h - y1:
+        return "the object is too tall to stand on the ground part of the background"
+    oy = int(rng.integers(lowest, h - y1 + 1))  # top-left of the track frame in background coordinates
     ox = int(rng.integers(-x0, w - x1 + 1))
     # an object its source frame cuts (the mask touches that edge) keeps the cut at the background's same edge:
     # pasted mid-frame it would show a straight cut no real object has
