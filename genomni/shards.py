@@ -82,6 +82,7 @@ def write_shard(path: str | os.PathLike, samples: Iterable[Sample], video_codec:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
     records = []
+    writer = None
     try:
         with open(tmp, "wb") as fh:
             import webdataset as wds  # imports torch: not at start-up, so --help stays fast
@@ -94,6 +95,11 @@ def write_shard(path: str | os.PathLike, samples: Iterable[Sample], video_codec:
             writer.close()
         os.replace(tmp, path)
     except BaseException:
+        # a failed write's tar stream is abandoned: left open, tarfile flushes it into the closed file when it is
+        # collected, a second traceback ("write to closed file") after the one-line error (a full disk)
+        stream = getattr(getattr(writer, "tarstream", None), "fileobj", None)
+        if stream is not None:
+            stream.closed = True
         tmp.unlink(missing_ok=True)
         raise
     return records

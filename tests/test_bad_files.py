@@ -87,3 +87,79 @@ def test_a_run_too_big_to_plan_is_one_line_not_a_memory_error(tmp_path, capsys, 
     assert run_cli([*args, "--out", str(tmp_path / "o")]) == 1
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1 and not (tmp_path / "o").exists()
+
+
+class _FillingFile:
+    """A file on a disk that fills after `room` bytes: writes beyond it fail as a full disk does (ENOSPC)."""
+
+    def __init__(self, path, mode, room: int = 4096):
+        self._fh, self._room = open(path, mode), room  # noqa: SIM115
+
+    def write(self, data):
+        self._room -= len(data)
+        if self._room < 0:
+            import errno
+
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return self._fh.write(data)
+
+    def __getattr__(self, name):
+        return getattr(self._fh, name)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self._fh.close()
+
+
+def test_a_full_disk_while_writing_a_shard_is_one_line_and_leaves_nothing_half_written(tmp_path, capsys, monkeypatch):
+    """The shard writer's tar stream, left open by the failed write, was flushed into the closed file when it was
+    collected: a second traceback ("write to closed file") after the error. Now: one line with what to do, no
+    partial shard, and the rerun on a disk with room completes."""
+    import gc
+    import sys
+
+    import numpy as np
+
+    from genomni import shards
+    from genomni.media import write_video
+
+    rng = np.random.default_rng(0)
+    mask = np.zeros((6, 48, 64), np.uint8)
+    mask[:, 10:30, 10:30] = 255
+    write_video(tmp_path / "obj" / "input", rng.integers(0, 255, (6, 48, 64, 3), dtype=np.uint8))
+    write_video(tmp_path / "obj" / "masks" / "thing", mask)
+    write_video(tmp_path / "bg.mp4", rng.integers(0, 255, (6, 48, 64, 3), dtype=np.uint8))
+    unraisable = []
+    monkeypatch.setattr(sys, "unraisablehook", lambda info: unraisable.append(info))
+    monkeypatch.setattr(shards, "open", lambda path, mode: _FillingFile(path, mode), raising=False)
+    out = tmp_path / "ds"
+    args = ["generate", "objectpaste", "--objects", str(tmp_path / "obj"), "--backgrounds", str(tmp_path / "bg.mp4"), "--out", str(out)]
+    args += ["--num-samples", "2", "--frames", "4", "--caption", "Noise.", "--no-progress"]
+    capsys.readouterr()
+    assert run_cli(args) == 1
+    gc.collect()
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["error: No space left on device; free some space and run the same command again to resume"]
+    assert not unraisable and not list(out.glob("*.tar")) and not list(out.rglob(".*.tar.tmp"))
+    monkeypatch.undo()
+    assert run_cli(args) == 0 and len(list(shards.iter_samples(out))) == 2
+
+
+def test_a_full_disk_while_saving_weights_is_one_line(tmp_path, capsys, monkeypatch):
+    """safetensors reports a full disk in its own error type (a traceback before): one line, with what to do."""
+    from safetensors import SafetensorError
+
+    from genomni.models.casper import CasperModel
+
+    def full(self, *args, **kwargs):
+        raise SafetensorError("Error while serializing: I/O error: No space left on device (os error 28)")
+
+    monkeypatch.setattr(CasperModel, "save_pretrained", full)
+    capsys.readouterr()
+    assert run_cli(["train", "init", "--preset", "pixel", "--out", str(tmp_path / "m")]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: a weights file could not be written: ")
+    assert err[0].endswith("; free some space and run the same command again to resume")
+    assert not (tmp_path / "m").exists()

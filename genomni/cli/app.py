@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import sys
@@ -69,6 +70,9 @@ def main(argv: Optional[list[str]] = None) -> None:
     except OSError as exc:  # the file system refused (read-only, full, a file where a folder goes): say so in one line
         if debug:
             traceback.print_exc()
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):  # the file named may be what was being copied, not where to
+            err.print(f"error: {exc.strerror}; free some space and run the same command again to resume", markup=False)
+            sys.exit(1)
         where = f"{exc.filename}: " if exc.filename else ""
         err.print(f"error: {where}{exc.strerror or exc}", markup=False)
         sys.exit(1)
@@ -84,6 +88,14 @@ def main(argv: Optional[list[str]] = None) -> None:
             sys.exit(0)
         err.print(f"error: {exc.format_message()}", markup=False)
         sys.exit(2)
+    except Exception as exc:
+        if type(exc).__name__ != "SafetensorError":  # safetensors reports a full disk in its own error type
+            raise
+        if debug:
+            traceback.print_exc()
+        space = "; free some space and run the same command again to resume" if f"os error {errno.ENOSPC}" in str(exc) else ""
+        err.print(f"error: a weights file could not be written: {exc}{space}", markup=False)
+        sys.exit(1)
 
 
 PROGRESS = typer.Option(True, help="Show progress bars.")
