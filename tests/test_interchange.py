@@ -67,3 +67,23 @@ def test_import_and_export_take_the_output_folders_lock(kubric_dir, tmp_path, ca
         assert run_cli(args) == 1
     assert "is being written by another genomni process" in capsys.readouterr().err
     assert run_cli(args) == 0  # released
+
+
+def test_every_export_format_honours_key_limit_and_benchmark(kubric_dir, tmp_path):
+    """--limit, --key and --benchmark were read by the footage format only: png and gen-omnimatte exported every
+    sample whatever was asked, and --limit -1 exported nothing with exit 0."""
+    from genomni.shards import iter_samples
+
+    keys = [s.key for s in iter_samples(kubric_dir)]
+    for fmt in ("png", "gen-omnimatte", "footage"):
+        out = tmp_path / fmt
+        assert run_cli(["data", "export", str(kubric_dir), "--out", str(out), "--format", fmt, "--limit", "2"]) == 0
+        assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == sorted(keys[:2])
+        one = tmp_path / f"{fmt}-key"
+        assert run_cli(["data", "export", str(kubric_dir), "--out", str(one), "--format", fmt, "--key", keys[-1]]) == 0
+        assert [p.name for p in one.iterdir() if not p.name.startswith(".")] == [keys[-1]]
+        bench = tmp_path / f"{fmt}-bench"
+        assert run_cli(["data", "export", str(kubric_dir), "--out", str(bench), "--format", fmt, "--benchmark"]) == 0
+        assert all(p.name.endswith("-all") for p in bench.iterdir() if not p.name.startswith("."))
+    assert run_cli(["data", "export", str(kubric_dir), "--out", str(tmp_path / "none"), "--limit", "-1"]) == 2
+    assert not (tmp_path / "none").exists()

@@ -169,7 +169,7 @@ def data_export(
         help="footage (input.mkv + masks/objectNN/ + target.mkv), gen-omnimatte (rgb_full/mask/rgb_removed.mp4) or png (lossless folders).",
     ),
     key: Optional[list[str]] = typer.Option(None, help="Sample key to export; repeatable (default: all)."),
-    limit: Optional[int] = typer.Option(None, help="Export at most this many samples."),
+    limit: Optional[int] = typer.Option(None, min=1, help="Export at most this many samples."),
     benchmark: bool = typer.Option(False, help="Only samples with every object removed (target = clean background): an eval benchmark."),
     skip_bad: bool = typer.Option(False, help="Skip damaged samples (each listed, and counted) instead of stopping."),
 ) -> None:
@@ -181,7 +181,7 @@ def data_export(
     if format in ("gen-omnimatte", "png"):
         from ..datasets.interchange import export_samples
 
-        written = export_samples(directory, out, format, skipped)
+        written = export_samples(directory, out, format, skipped, list(key) if key else None, limit, benchmark)
     elif format == "footage":
         written = export_footage(directory, out, list(key) if key else None, limit, benchmark, skipped)
     else:

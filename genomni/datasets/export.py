@@ -13,6 +13,7 @@ Only samples with an `instances` extra (e.g. kubric) can be exported: the masks 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +22,7 @@ from ..errors import GenomniError
 from ..layers import write_rgba_folder
 from ..media import atomic_dir, write_video
 from ..outdir import check_replaceable, locks
+from ..sample import Sample
 from ..shards import BadSample, iter_samples
 
 FOOTAGE_ENTRIES = frozenset({"input.mkv", "target.mkv", "background.mkv", "masks", "layers", "caption.txt"})
@@ -40,13 +42,8 @@ def export_footage(
     `skipped` list, damaged samples are recorded there and skipped instead of stopping the export."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    wanted = set(keys) if keys else None
     written: list[Path] = []
-    for s in iter_samples(source, None if skipped is None else skipped.append):
-        if (wanted is not None and s.key not in wanted) or (benchmark and s.meta.get("kept_ids")):
-            continue
-        if limit is not None and len(written) >= limit:
-            break
+    for s in chosen_samples(source, keys, limit, benchmark, skipped):
         if "instances" not in s.extras:
             raise GenomniError(f"sample {s.key} has no instances member to make object masks from")
         ids = [int(i) for i in s.meta.get("object_ids") or np.unique(s.extras["instances"]) if int(i) != 0]
@@ -63,7 +60,28 @@ def export_footage(
                     write_rgba_folder(tmp / "layers" / f"object{int(i):02d}", rgba)
             (tmp / "caption.txt").write_text(s.caption + "\n")
         written.append(out / s.key)
-    if wanted is not None and len(written) < len(wanted) and limit is None:
-        found = {p.name for p in written}
-        raise GenomniError(f"{source}: no sample(s) {', '.join(sorted(wanted - found))}")
     return written
+
+
+def chosen_samples(
+    source: str | os.PathLike,
+    keys: list[str] | None = None,
+    limit: int | None = None,
+    benchmark: bool = False,
+    skipped: list[BadSample] | None = None,
+) -> Iterator[Sample]:
+    """The samples an export writes: all, or those named in `keys`, at most `limit`; with `benchmark` only those
+    with every object removed. A key no sample has is an error once the shards are read (with no `limit`)."""
+    if limit is not None and limit < 1:
+        raise GenomniError(f"--limit must be >= 1, got {limit}")
+    wanted = set(keys) if keys else None
+    found: set[str] = set()
+    for s in iter_samples(source, None if skipped is None else skipped.append):
+        if (wanted is not None and s.key not in wanted) or (benchmark and s.meta.get("kept_ids")):
+            continue
+        if limit is not None and len(found) >= limit:
+            return
+        found.add(s.key)
+        yield s
+    if wanted is not None and limit is None and wanted - found:
+        raise GenomniError(f"{source}: no sample(s) {', '.join(sorted(wanted - found))}")

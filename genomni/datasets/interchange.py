@@ -38,7 +38,8 @@ from ..footage_folders import KUBRIC, SEQUENCE, FootageFolder, read_caption_txt,
 from ..media import atomic_dir, read_video, write_video
 from ..outdir import check_replaceable, locks
 from ..sample import Sample
-from ..shards import BadSample, iter_samples, shard_name, write_index, write_shard
+from ..shards import BadSample, shard_name, write_index, write_shard
+from .export import chosen_samples
 
 FORMATS = ("gen-omnimatte", "png")
 ENTRIES = {
@@ -48,14 +49,23 @@ ENTRIES = {
 
 
 @locks("out")
-def export_samples(source: str | os.PathLike, out: str | os.PathLike, fmt: str, skipped: list[BadSample] | None = None) -> list[Path]:
-    """Write every sample of a shard dir as a folder in `fmt`; returns the folders. With a `skipped` list,
-    damaged samples are recorded there and skipped instead of stopping the export."""
+def export_samples(
+    source: str | os.PathLike,
+    out: str | os.PathLike,
+    fmt: str,
+    skipped: list[BadSample] | None = None,
+    keys: list[str] | None = None,
+    limit: int | None = None,
+    benchmark: bool = False,
+) -> list[Path]:
+    """Write the chosen samples of a shard dir (`export.chosen_samples`: all, `keys`, at most `limit`, remove-all
+    only with `benchmark`) as folders in `fmt`; returns the folders. With a `skipped` list, damaged samples are
+    recorded there and skipped instead of stopping the export."""
     if fmt not in FORMATS:
         raise GenomniError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
     out = Path(out)
     written = []
-    for s in iter_samples(source, None if skipped is None else skipped.append):
+    for s in chosen_samples(source, keys, limit, benchmark, skipped):
         check_replaceable(out / s.key, ENTRIES[fmt])
         with atomic_dir(out / s.key) as tmp:
             if fmt == "png":
