@@ -396,3 +396,22 @@ def test_the_lamp_never_stands_behind_a_wall():
             assert math.cos(math.radians(li.sun_azimuth - wall["yaw_deg"])) <= 1e-9
         stats = hdri_stats(str(resolve(li.hdri)))
         assert world_azimuth(stats.light_azimuth, li.hdri_rotation) == pytest.approx(li.sun_azimuth % 360, abs=1e-6)
+
+
+def test_the_deform_sheet_stands_on_a_frame_that_reaches_the_floor():
+    """The sheet floated with nothing holding it: four legs from the floor to its corners and a bar under each
+    edge, just below the anchored rim, rendered and collided alike."""
+    from genomni.generators.kubric.physics import frame_parts
+
+    cfg = _cfg(scenarios=("deform",), scenario_weights=(1.0,), frames=9)
+    sheet = next(o for o in sample_placed(cfg, 0).objects if o.asset["kind"] == "cloth")
+    parts = frame_parts(sheet)
+    legs, bars = parts[:4], parts[4:]
+    x, y, z = sheet.position
+    for (cx, cy, cz), (hx, hy, hz) in legs:
+        assert cz - hz == pytest.approx(0.0) and abs(abs(cx - x) - sheet.size / 2) < 1e-9 and abs(abs(cy - y) - sheet.size / 2) < 1e-9
+    for (cx, cy, cz), (hx, hy, hz) in bars:
+        assert z - 0.02 < cz + hz < z  # the bar's top just under the rim
+        assert max(hx, hy) >= sheet.size / 2  # it spans its edge
+    tops = {round(c[2] + e[2], 9) for c, e in legs}
+    assert len(tops) == 1 and tops.pop() == pytest.approx(bars[0][0][2])  # legs end at the bars' centre line

@@ -201,7 +201,7 @@ class BlenderRenderer:
     def _cloth(self, spec: ObjectSpec):
         """The deformation scenario's sheet: `physics.cloth_grid` at its place (vertices in world coordinates, moved
         frame by frame to the simulated ones), with its pattern; background in the instance map."""
-        from .physics import cloth_grid
+        from .physics import cloth_grid, frame_parts
 
         verts, faces = cloth_grid(spec.size)
         verts = verts + np.asarray(spec.position)
@@ -216,6 +216,7 @@ class BlenderRenderer:
         mesh.materials.append(mat)
         obj.pass_index = 0
         obj.rotation_mode = "QUATERNION"
+        bpy_scenery.sheet_frame(self.bpy, frame_parts(spec))
         return obj, verts
 
     def deform(self, cloth: np.ndarray | None, t: int) -> None:

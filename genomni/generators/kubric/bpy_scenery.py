@@ -188,3 +188,15 @@ def lights(bpy: Any, cfg: KubricConfig, scene, spec: SceneSpec) -> None:
     # benchmarks/generate_kubric.py), and none built by threads whose sums depend on their count, so renders are
     # byte-identical whatever --workers.
     world.cycles.sampling_method = "NONE"
+
+
+def sheet_frame(bpy: Any, parts: list[tuple[tuple[float, float, float], tuple[float, float, float]]]) -> None:
+    """The deform sheet's legs and bars (`physics.frame_parts`): dark brushed metal, scenery (background in the
+    instance map) in every pass."""
+    mat = material(bpy, "sheet_frame", (0.12, 0.12, 0.13), 0.35, 0.8)[0]
+    for k, (centre, extents) in enumerate(parts):
+        bpy.ops.mesh.primitive_cube_add(size=2.0, location=centre)
+        obj = bpy.context.object
+        obj.name = f"sheet_frame{k}"
+        obj.scale = extents
+        obj.data.materials.append(mat)

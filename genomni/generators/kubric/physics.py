@@ -46,6 +46,18 @@ def cloth_grid(size: float) -> tuple[np.ndarray, np.ndarray]:
     return verts, np.asarray(faces)
 
 
+def frame_parts(sheet: ObjectSpec) -> list[tuple[tuple[float, float, float], tuple[float, float, float]]]:
+    """The frame that holds a sheet up, as boxes (centre, half extents) in world coordinates: a leg from the floor
+    to each corner and a bar under each edge, just below the rim the sheet is anchored at (a trampoline does not
+    float). Rendered and collided alike: objects that bounce off the sheet hit them."""
+    x, y, z = sheet.position
+    half, r = sheet.size / 2, max(0.02, 0.015 * sheet.size)
+    top = z - r - 0.01  # the bars' centre: their top just under the anchored rim
+    legs = [((x + sx * half, y + sy * half, top / 2), (r, r, top / 2)) for sx in (-1, 1) for sy in (-1, 1)]
+    bars = [((x + sx * half, y, top), (r, half + r, r)) for sx in (-1, 1)] + [((x, y + sy * half, top), (half + r, r, r)) for sy in (-1, 1)]
+    return legs + bars
+
+
 def _load_cloth(spec_obj, client: int) -> int:
     """A mass-spring sheet at the object's position, every rim vertex anchored in place."""
     verts, faces = cloth_grid(spec_obj.size)
@@ -125,6 +137,9 @@ def simulate_motion(spec: SceneSpec, vertices: list[np.ndarray], without: frozen
         cloth = None
         if cloth_spec is not None:
             cloth = _load_cloth(cloth_spec, client)
+            for centre, extents in frame_parts(cloth_spec):
+                box = pb.createCollisionShape(pb.GEOM_BOX, halfExtents=list(extents), physicsClientId=client)
+                pb.createMultiBody(0, box, basePosition=list(centre), physicsClientId=client)
             for _ in range(int(CLOTH_SETTLE_S * hz)):  # the sheet sags under its weight before the clip starts
                 pb.stepSimulation(physicsClientId=client)
         bodies = []
