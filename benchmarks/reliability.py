@@ -272,6 +272,22 @@ def bad_inputs(out: Path) -> list[dict]:
         "URL without its fsspec backend": ["data", "validate", "s3://bucket/none"],
         "--executor bogus": ["generate", "kubric", "--out", str(b / "o21"), "--executor", "bogus"],
         "--scene-timeout without Ray": ["generate", "kubric", "--out", str(b / "o22"), "--scene-timeout", "5"],
+        "export --limit -1": ["data", "export", str(data), "--out", str(b / "o23"), "--limit", "-1"],
+        "--max-cut 2": ["generate", "kubric", "--out", str(b / "o24"), "--max-cut", "2"],
+        "push in a 3-frame clip": ["generate", "kubric", "--out", str(b / "o25"), "--scenario", "push", "--frames", "3"],
+        "tripod --max-effect nan": ["generate", "tripod", str(clip), "--out", str(b / "o26"), "--max-effect", "nan"],
+        "objectpaste --ground-from 1": [
+            "generate",
+            "objectpaste",
+            "--objects",
+            str(clip),
+            "--backgrounds",
+            vid,
+            "--out",
+            str(b / "o27"),
+            "--ground-from",
+            "1",
+        ],
     }
     rows = []
     for what, args in cases.items():
