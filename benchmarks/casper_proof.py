@@ -158,7 +158,7 @@ def main() -> None:
             "--no-progress",
         )
     results = json.loads((out / "eval" / "results.json").read_text())
-    scene = sorted(p for p in bench.iterdir() if p.is_dir())[0]
+    scene = sorted(p for p in bench.iterdir() if p.is_dir() and not p.name.startswith("."))[0]
     t0 = time.time()
     spf = remove_seconds_per_frame(run / "model", scene, out / "remove-timing")
     summary = {"train": main_log, "eval": results["summary"], "remove_s_per_frame": spf, "remove_wall_s": time.time() - t0}

@@ -122,7 +122,7 @@ def kill_points(out: Path, kills: int, rng: random.Random) -> list[dict]:
     footage = out / "footage"
     if not footage.exists():
         run("data", "export", str(data), "--out", str(footage), "--limit", "1")
-    clip = next(p for p in footage.iterdir() if p.is_dir())
+    clip = next(p for p in sorted(footage.iterdir()) if p.is_dir() and not p.name.startswith("."))
     rm = [
         "remove",
         str(clip / "input.mkv"),
@@ -152,7 +152,7 @@ def kill_points(out: Path, kills: int, rng: random.Random) -> list[dict]:
 def bad_inputs(out: Path) -> list[dict]:
     """Bad command lines: each must end with exit code 1 or 2 and exactly one line on stderr starting 'error:'."""
     data, model = out / "data", out / "train-ref" / "model"
-    clip = next(p for p in (out / "footage").iterdir() if p.is_dir())
+    clip = next(p for p in sorted((out / "footage").iterdir()) if p.is_dir() and not p.name.startswith("."))
     b = out / "bad"
     shutil.rmtree(b, ignore_errors=True)
     b.mkdir()
