@@ -257,4 +257,6 @@ def parse_resolution(text: str) -> tuple[int, int]:
             w = h = int(text)
     except ValueError as exc:
         raise GenomniError(f"--resolution must be N or WIDTHxHEIGHT, got {text!r}") from exc
+    if h < 1 or w < 1:
+        raise GenomniError(f"--resolution must be N or WIDTHxHEIGHT with positive sides, got {text!r}")
     return h, w

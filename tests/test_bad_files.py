@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 
 import pytest
@@ -163,3 +164,26 @@ def test_a_full_disk_while_saving_weights_is_one_line(tmp_path, capsys, monkeypa
     assert len(err) == 1 and err[0].startswith("error: a weights file could not be written: ")
     assert err[0].endswith("; free some space and run the same command again to resume")
     assert not (tmp_path / "m").exists()
+
+
+@pytest.mark.parametrize(
+    "field, value, message",
+    [
+        ("ema_decay", 2.0, "--ema-decay must be in [0, 1) (0 = off), got 2.0"),
+        ("max_minutes", -1.0, "--max-minutes must be > 0, got -1.0"),
+    ],
+)
+def test_training_numbers_that_cannot_mean_anything_are_refused(tmp_path, field, value, message):
+    """--ema-decay 2 trained with an exploding average; --max-minutes -1 trained one step and exited 0."""
+    from genomni.errors import GenomniError
+    from genomni.training.config import TrainConfig
+
+    with pytest.raises(GenomniError, match=re.escape(message)):
+        TrainConfig(model=str(tmp_path / "m"), data=[str(tmp_path / "d")], out=str(tmp_path / "o"), **{field: value})
+
+
+@pytest.mark.parametrize("size", ["0x0", "-5x10", "64x0"])
+def test_an_eval_size_without_pixels_is_one_line(tmp_path, capsys, size):
+    """`eval --resize 0x0` was an OpenCV traceback after the first scene was read."""
+    assert run_cli(["eval", "--benchmark", f"x={tmp_path}", "--method", "copy-input", "--out", str(tmp_path / "o"), "--resize", size]) == 1
+    assert f"--resize must be WIDTHxHEIGHT, movie or kubric, got '{size}'" in capsys.readouterr().err

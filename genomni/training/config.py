@@ -104,7 +104,14 @@ class TrainConfig:
         )
         for name in ("batch_size", "grad_accum", "steps", "checkpoint_every", "validate_every", "log_every", "val_steps"):
             require([(getattr(self, name) >= 1, f"--{name.replace('_', '-')} must be >= 1")])
-        require([(self.lr > 0, f"--lr must be > 0, got {self.lr}"), (self.warmup_steps >= 0, "--warmup-steps must be >= 0")])
+        require(
+            [
+                (self.lr > 0, f"--lr must be > 0, got {self.lr}"),
+                (self.warmup_steps >= 0, "--warmup-steps must be >= 0"),
+                (0 <= self.ema_decay < 1, f"--ema-decay must be in [0, 1) (0 = off), got {self.ema_decay}"),
+                (self.max_minutes is None or self.max_minutes > 0, f"--max-minutes must be > 0, got {self.max_minutes}"),
+            ]
+        )
         check_output_dir("--out", self.out)
         require(
             [
