@@ -149,6 +149,68 @@ def kill_points(out: Path, kills: int, rng: random.Random) -> list[dict]:
     return rows
 
 
+def _files(folder: Path) -> list[Path]:
+    """What a writer made, for comparing runs: every file but the run records that hold times and commands."""
+    skip = {"dataset.json", "train_log.jsonl", "remove.json"}  # times, command lines, paths
+    return [p for p in folder.rglob("*") if p.is_file() and ".genomni" not in p.parts and p.name not in skip]
+
+
+def full_disk(out: Path) -> list[dict]:
+    """Per writer: run it on a tmpfs too small for its output (one `error:` line naming the full disk, exit 1,
+    nothing under its final name half-written?), grow the tmpfs and run the same command again (does it finish,
+    byte-identical to a run on a roomy disk?). Needs root to mount the tmpfs; otherwise skipped, saying so."""
+    if os.geteuid() != 0:
+        return [{"writer": "all", "skipped": "needs root to mount a tmpfs"}]
+    data, disk = out / "data", out / "full-disk"
+    clip = next(p for p in sorted((out / "footage").iterdir()) if p.is_dir() and not p.name.startswith("."))
+    seqs = out / "tuples"
+    if not seqs.exists():
+        run("data", "export", str(data), "--out", str(seqs), "--format", "gen-omnimatte", "--limit", "2")
+    writers = {
+        "generate kubric": (
+            ["generate", "kubric", "--num-scenes", "3", "--resolution", "48", "--frames", "5", "--samples", "4", "--no-progress"],
+            300,
+        ),
+        "data import": (["data", "import", str(seqs), "--no-progress"], 24),
+        "data export (footage)": (["data", "export", str(data), "--format", "footage"], 40),
+        "data export (gen-omnimatte)": (["data", "export", str(data), "--format", "gen-omnimatte"], 40),
+        "train init": (["train", "init", "--preset", "pixel"], 600),
+        "remove": (
+            ["remove", str(clip / "input.mkv"), "--masks-dir", str(clip / "masks"), "--model", str(out / "train-ref" / "model")]
+            + ["--format", "mkv", "--no-progress"],
+            12,
+        ),
+    }
+    rows = []
+    disk.mkdir(exist_ok=True)
+    for name, (args, kb) in writers.items():
+        ref = out / f"disk-ref-{len(rows)}"
+        shutil.rmtree(ref, ignore_errors=True)
+        run(*args, "--out", str(ref))
+        subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={kb}K", "tmpfs", str(disk)], check=True)
+        try:
+            target = disk / "o"
+            first = run(*args, "--out", str(target), check=False)
+            lines = [ln for ln in first.stderr.splitlines() if ln.strip() and not ln.startswith("pybullet build time")]
+            one_line = first.returncode == 1 and len(lines) == 1 and "No space left on device" in lines[0]
+            half = [p for p in target.rglob("*") if p.is_file() and p.name.endswith((".tmp", ".partial"))] if target.exists() else []
+            subprocess.run(["mount", "-o", "remount,size=256M", str(disk)], check=True)
+            again = run(*args, "--out", str(target), *(["--resume"] if args[0] == "remove" else []), check=False)
+            same = again.returncode == 0 and digest(_files(target)) == digest(_files(ref))
+            rows.append(
+                {
+                    "writer": name,
+                    "one_line": one_line,
+                    "message": lines[-1] if lines else f"exit {first.returncode}, nothing on stderr",
+                    "partial_left": len(half),
+                    "resumed_identical": same,
+                }
+            )
+        finally:
+            subprocess.run(["umount", str(disk)], check=True)
+    return rows
+
+
 def bad_inputs(out: Path) -> list[dict]:
     """Bad command lines: each must end with exit code 1 or 2 and exactly one line on stderr starting 'error:'."""
     data, model = out / "data", out / "train-ref" / "model"
@@ -391,7 +453,8 @@ def main() -> None:
     kills = kill_points(args.out, args.kills, rng)
     bad = bad_inputs(args.out)
     fz = fuzz(args.out, args.corruptions, rng)
-    (args.out / "summary.json").write_text(json.dumps({"kills": kills, "bad_inputs": bad, "fuzz": fz}, indent=2) + "\n")
+    disk = full_disk(args.out)
+    (args.out / "summary.json").write_text(json.dumps({"kills": kills, "bad_inputs": bad, "fuzz": fz, "full_disk": disk}, indent=2) + "\n")
     print("| stage | kill -9 points | resumed byte-identical |\n|---|---|---|")
     for r in kills:
         print(f"| {r['stage']} | {r['kills']} | {r['identical']} |")
@@ -404,6 +467,13 @@ def main() -> None:
         f"reported valid {fz['reported_valid']}, uncaught exceptions {fz['uncaught_exceptions']}, silent drops "
         f"{fz['silent_drops']}, damaged samples returned {fz['damaged_sample_returned']}"
     )
+    print("\n| writer on a full disk | one line | partial files left | rerun with room identical |\n|---|---|---|---|")
+    for r in disk:
+        if "skipped" in r:
+            print(f"| {r['writer']} | skipped: {r['skipped']} | | |")
+            continue
+        said = "yes" if r["one_line"] else "**no**: " + r["message"][:80]
+        print(f"| {r['writer']} | {said} | {r['partial_left']} | {r['resumed_identical']} |")
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 """The generic run machinery (resume, partitions, workers, config lock) with a cheap synthetic job."""
 
+import json
 import os
 from functools import partial
 from pathlib import Path
@@ -37,7 +38,13 @@ def _run(out, job=synthetic_job, **kw):
 
 
 def _files(d: Path) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in sorted(d.iterdir()) if p.is_file()}
+    """The files of a dataset, its card without the measured time per scene (a timing, not content)."""
+    files = {p.name: p.read_bytes() for p in sorted(d.iterdir()) if p.is_file()}
+    if "dataset.json" in files:
+        card = json.loads(files["dataset.json"])
+        card.pop("mean_seconds_per_scene", None)
+        files["dataset.json"] = json.dumps(card, sort_keys=True).encode()
+    return files
 
 
 def test_run_writes_shards_manifest_and_card(tmp_path):
