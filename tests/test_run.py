@@ -37,14 +37,17 @@ def _run(out, job=synthetic_job, **kw):
     return run_generator("syn", {"config": {"n": 7}}, 7, job, opts)
 
 
-def _files(d: Path) -> dict[str, bytes]:
-    """The files of a dataset, its card without the measured time per scene (a timing, not content)."""
-    files = {p.name: p.read_bytes() for p in sorted(d.iterdir()) if p.is_file()}
+def _content(files: dict[str, bytes]) -> dict[str, bytes]:
+    """A dataset's files with its card's measured time per scene left out (a timing, not content)."""
     if "dataset.json" in files:
         card = json.loads(files["dataset.json"])
         card.pop("mean_seconds_per_scene", None)
-        files["dataset.json"] = json.dumps(card, sort_keys=True).encode()
+        files = {**files, "dataset.json": json.dumps(card, sort_keys=True).encode()}
     return files
+
+
+def _files(d: Path) -> dict[str, bytes]:
+    return _content({p.name: p.read_bytes() for p in sorted(d.iterdir()) if p.is_file()})
 
 
 def test_run_writes_shards_manifest_and_card(tmp_path):

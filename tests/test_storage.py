@@ -6,7 +6,7 @@ import shutil
 import pytest
 from conftest import run_cli
 from test_objectpaste import _background, _object_clip
-from test_run import _files, _run
+from test_run import _content, _files, _run
 
 from genomni.datasets.index import ShardIndex
 from genomni.shards import iter_samples, read_card, read_manifest
@@ -25,7 +25,7 @@ def memory(tmp_path, monkeypatch):
 
 def _remote_files(url: str) -> dict[str, bytes]:
     root = location(url)
-    return {p.name: p.read_bytes() for p in sorted(root.iterdir(), key=lambda p: p.name) if p.is_file()}
+    return _content({p.name: p.read_bytes() for p in sorted(root.iterdir(), key=lambda p: p.name) if p.is_file()})
 
 
 def test_a_run_to_a_memory_url_equals_a_local_run_and_resumes_by_listing(tmp_path, memory):
