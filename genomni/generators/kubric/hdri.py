@@ -107,10 +107,10 @@ def hdri_stats(path: str) -> HdriStats:
     el, az = (np.radians(a) for a in direction_of(rows, cols, h, w))
     power = np.minimum(lum, clamp) * weight * (el > 0)  # the clamped sky above the floor
     moment = ((power * np.cos(el) * np.cos(az)).sum(), (power * np.cos(el) * np.sin(az)).sum())
-    solid_angle = weight * (2.0 * np.pi / w) * (np.pi / h)  # of each pixel
-    excess = np.maximum(lum - clamp, 0.0) * solid_angle * (el > 0)  # what the clamp takes away: the lamp gives it back
+    pixel = (2.0 * np.pi / w) * (np.pi / h)  # a pixel's solid angle per unit of `weight`
+    excess = np.maximum(lum - clamp, 0.0) * weight * pixel * (el > 0)  # what the clamp takes away: the lamp gives it back
     color = (rgb * (excess / np.maximum(lum, 1e-12))[..., None]).reshape(-1, 3).sum(0)
-    sky = float((np.minimum(lum, clamp) * solid_angle * np.sin(el) * (el > 0)).sum())
+    sky = float((power * np.sin(el)).sum()) * pixel  # the clamped sky's irradiance on the floor
     return HdriStats(
         sun_elevation=round(elevation, 3),
         sun_azimuth=round(azimuth, 3),
