@@ -1,0 +1,223 @@
+"""Object masks for a user's clip from clicks and boxes: SAM 2 video tracking (transformers' `Sam2VideoModel`), the
+prompts on any frames, propagated forwards and backwards through the clip, written as a genomni footage folder
+that `remove`, `decompose`, `generate tripod|objectpaste` and `eval` take.
+
+The model's own processor (`Sam2VideoProcessor`) needs torchvision, which does not run beside the CPU torch build
+genomni pins, so its two steps are done here from its code: frames resized to the model's square input size
+(bilinear), scaled to [0, 1] and normalised with the ImageNet mean and deviation; prompt coordinates scaled from
+the frame's width and height to that size; a box is two points labelled 2 and 3 before the clicks. The model's
+low-resolution mask logits are resized to the frame (bilinear) and thresholded at 0.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from .errors import GenomniError
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+# config.json model_type of the model dirs this tracks with: the released SAM 2.1 checkpoints say "sam2" (one
+# checkpoint for images and video), a Sam2VideoModel saved by transformers "sam2_video"
+MODEL_TYPES = ("sam2", "sam2_video")
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """One object's prompt on one frame: clicks (x, y, positive) and/or a box (x0, y0, x1, y1), in frame pixels."""
+
+    name: str
+    frame: int
+    points: tuple[tuple[float, float, bool], ...] = ()
+    box: tuple[float, float, float, float] | None = None
+
+
+@dataclass
+class MaskTracks:
+    """Binary masks per object: `masks` (N,T,H,W) bool, in `names` order."""
+
+    names: list[str]
+    masks: np.ndarray
+
+
+_NAME = r"[A-Za-z0-9][A-Za-z0-9_.-]*"
+
+
+def parse_point(text: str) -> Prompt:
+    """`NAME:FRAME:X,Y` (a click on the object) or `NAME:FRAME:X,Y:neg` (a click off it) -> Prompt."""
+    m = re.fullmatch(rf"({_NAME}):(\d+):([-\d.]+),([-\d.]+)(:neg)?", text.strip())
+    if m is None:
+        raise GenomniError(f"--point takes NAME:FRAME:X,Y or NAME:FRAME:X,Y:neg (pixels), got {text!r}")
+    try:
+        x, y = float(m.group(3)), float(m.group(4))
+    except ValueError:
+        raise GenomniError(f"--point {text!r}: X and Y must be numbers") from None
+    return Prompt(m.group(1), int(m.group(2)), points=((x, y, m.group(5) is None),))
+
+
+def parse_box(text: str) -> Prompt:
+    """`NAME:FRAME:X0,Y0,X1,Y1` (the object's box, pixels) -> Prompt."""
+    m = re.fullmatch(rf"({_NAME}):(\d+):([-\d.]+),([-\d.]+),([-\d.]+),([-\d.]+)", text.strip())
+    if m is None:
+        raise GenomniError(f"--box takes NAME:FRAME:X0,Y0,X1,Y1 (pixels), got {text!r}")
+    try:
+        x0, y0, x1, y1 = (float(m.group(k)) for k in range(3, 7))
+    except ValueError:
+        raise GenomniError(f"--box {text!r}: the corners must be numbers") from None
+    if not (x1 > x0 and y1 > y0):
+        raise GenomniError(f"--box {text!r}: X1,Y1 must lie right of and below X0,Y0")
+    return Prompt(m.group(1), int(m.group(2)), box=(x0, y0, x1, y1))
+
+
+def check_prompts(prompts: list[Prompt], frames: int, height: int, width: int) -> list[Prompt]:
+    """One line for a prompt outside the clip (a frame past its end, a click or box outside the frame), and at
+    most one box per object and frame; prompts of the same object and frame merged."""
+    if not prompts:
+        raise GenomniError("give at least one --point or --box: what to track")
+    merged: dict[tuple[str, int], Prompt] = {}
+    for p in prompts:
+        if p.frame >= frames:
+            raise GenomniError(f"prompt for {p.name!r} on frame {p.frame}: the clip has {frames} frames (0..{frames - 1})")
+        coords = [(x, y) for x, y, _ in p.points] + ([p.box[:2], p.box[2:]] if p.box else [])
+        for x, y in coords:
+            if not (0 <= x <= width and 0 <= y <= height):
+                raise GenomniError(f"prompt for {p.name!r} on frame {p.frame}: ({x:g}, {y:g}) lies outside the {width}x{height} frame")
+        old = merged.get((p.name, p.frame))
+        if old is not None and old.box is not None and p.box is not None:
+            raise GenomniError(f"{p.name!r} has two boxes on frame {p.frame}; give one")
+        merged[(p.name, p.frame)] = Prompt(
+            p.name, p.frame, (old.points if old else ()) + p.points, p.box if p.box is not None else (old.box if old else None)
+        )
+    return list(merged.values())
+
+
+def load_tracker(model_dir: str | Path, device: str = "cpu", dtype: str = "float32") -> Any:
+    """A SAM 2 video model from a local folder (`from_pretrained`, nothing fetched); one line naming what to supply
+    when the folder is missing or holds another model."""
+    folder = Path(model_dir)
+    config = folder / "config.json"
+    if not config.is_file():
+        raise GenomniError(
+            f"--model {folder}: no config.json; supply a SAM 2 video model folder (e.g. facebook/sam2.1-hiera-tiny "
+            "downloaded on a connected machine with huggingface-cli)"
+        )
+    try:
+        kind = json.loads(config.read_text()).get("model_type")
+    except (ValueError, UnicodeDecodeError, AttributeError):
+        raise GenomniError(f"--model {folder}: config.json is not a JSON object") from None
+    if kind not in MODEL_TYPES:
+        raise GenomniError(f"--model {folder}: a {kind!r} model; supply a SAM 2 video model ({', '.join(MODEL_TYPES)})")
+    import torch
+    from transformers import Sam2VideoModel
+
+    model: Any = Sam2VideoModel.from_pretrained(str(folder), dtype=getattr(torch, dtype))
+    return model.to(device).eval()
+
+
+def model_inputs(video: np.ndarray, size: int) -> Any:
+    """(T,3,size,size) float32 tensor: the processor's resize, rescale and ImageNet normalisation."""
+    import torch
+
+    mean, std = np.array(IMAGENET_MEAN, np.float32), np.array(IMAGENET_STD, np.float32)
+    frames = [(cv2.resize(f, (size, size), interpolation=cv2.INTER_LINEAR).astype(np.float32) / 255.0 - mean) / std for f in video]
+    return torch.from_numpy(np.stack(frames).transpose(0, 3, 1, 2).copy())
+
+
+def _point_inputs(prompt: Prompt, size: int, height: int, width: int) -> dict[str, Any]:
+    """The session's point inputs for one prompt: (1,1,N,2) coordinates at the model's size, (1,1,N) labels
+    (1 on the object, 0 off it, a box as 2 and 3 first)."""
+    import torch
+
+    sx, sy = size / width, size / height
+    coords = [(x * sx, y * sy) for x, y, _ in prompt.points]
+    labels = [1 if positive else 0 for _, _, positive in prompt.points]
+    if prompt.box is not None:
+        x0, y0, x1, y1 = prompt.box
+        coords, labels = [(x0 * sx, y0 * sy), (x1 * sx, y1 * sy), *coords], [2, 3, *labels]
+    return {
+        "point_coords": torch.tensor([[coords]], dtype=torch.float32),
+        "point_labels": torch.tensor([[labels]], dtype=torch.int32),
+    }
+
+
+def track(video: np.ndarray, prompts: Iterable[Prompt], model: Any) -> MaskTracks:
+    """Masks of every prompted object in every frame of `video` (T,H,W,3 uint8): the prompts set on their frames,
+    then propagated forwards from the first prompted frame and backwards from it."""
+    import torch
+    import torch.nn.functional as F
+    from transformers.models.sam2_video.modeling_sam2_video import Sam2VideoInferenceSession
+
+    t, h, w = video.shape[:3]
+    prompts = check_prompts(list(prompts), t, h, w)
+    names = list(dict.fromkeys(p.name for p in prompts))
+    size = int(model.config.image_size)
+    device = next(model.parameters()).device
+    dtype = next(model.parameters()).dtype
+    session = Sam2VideoInferenceSession(
+        video=model_inputs(video, size), video_height=h, video_width=w, inference_device=device, dtype=dtype
+    )
+    masks = np.zeros((len(names), t, h, w), bool)
+
+    def keep(output: Any) -> None:
+        logits = F.interpolate(output.pred_masks.float(), size=(h, w), mode="bilinear", align_corners=False)[:, 0]
+        for obj_id, m in zip(session.obj_ids, logits):
+            masks[obj_id - 1, output.frame_idx] = (m > 0).cpu().numpy()
+
+    with torch.no_grad():
+        for frame in sorted({p.frame for p in prompts}):
+            here = [p for p in prompts if p.frame == frame]
+            for p in here:  # object ids: 1 + the name's place in `names`
+                session.add_point_inputs(session.obj_id_to_idx(names.index(p.name) + 1), frame, _point_inputs(p, size, h, w))
+            session.obj_with_new_inputs = [names.index(p.name) + 1 for p in here]
+            keep(model(inference_session=session, frame_idx=frame))
+        first = min(p.frame for p in prompts)
+        for output in model.propagate_in_video_iterator(session, start_frame_idx=first):
+            keep(output)
+        for output in model.propagate_in_video_iterator(session, start_frame_idx=first, reverse=True):
+            keep(output)
+    return MaskTracks(names, masks)
+
+
+def overlay_sheet(video: np.ndarray, tracks: MaskTracks, picks: int = 6) -> np.ndarray:
+    """(H', W', 3) uint8 RGB: `picks` frames spread over the clip with each object's mask tinted in its own colour
+    and outlined, to check the masks before the long work."""
+    colours = np.array([(230, 25, 75), (60, 180, 75), (0, 130, 200), (245, 130, 48), (145, 30, 180), (70, 240, 240)], np.float32)
+    frames = np.linspace(0, len(video) - 1, min(picks, len(video))).round().astype(int)
+    tiles = []
+    for k in frames:
+        tile = video[k].astype(np.float32)
+        for i in range(len(tracks.names)):
+            m = tracks.masks[i, k]
+            tile[m] = 0.5 * tile[m] + 0.5 * colours[i % len(colours)]
+            edge = cv2.morphologyEx(m.astype(np.uint8), cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8)) > 0
+            tile[edge] = colours[i % len(colours)]
+        tiles.append(tile.astype(np.uint8))
+    return np.concatenate(tiles, 1)
+
+
+def write_footage(out: str | Path, video: np.ndarray, fps: float | None, tracks: MaskTracks, caption: str | None = None) -> Path:
+    """A genomni footage folder at `out` (a new or empty folder; written beside it, renamed when complete):
+    `input.mkv` (the frames, lossless), `masks/<name>/` (binary PNG frames), `caption.txt` when a caption is given,
+    and `masks_preview.png` (`overlay_sheet`)."""
+    from .constants import DEFAULT_FPS
+    from .media import atomic_dir, write_png, write_video
+
+    out = Path(out)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise GenomniError(f"--out {out} exists and is not an empty folder; give a new folder for the footage")
+    with atomic_dir(out) as tmp:
+        write_video(tmp / "input.mkv", video, fps or DEFAULT_FPS)
+        for name, mask in zip(tracks.names, tracks.masks):
+            write_video(tmp / "masks" / name, mask.astype(np.uint8) * 255)
+        if caption:
+            (tmp / "caption.txt").write_text(caption.strip() + "\n", encoding="utf-8")
+        write_png(tmp / "masks_preview.png", cv2.cvtColor(overlay_sheet(video, tracks), cv2.COLOR_RGB2BGR))
+    return out

@@ -1,0 +1,160 @@
+"""`genomni masks`: SAM 2 tracking from clicks and boxes into a footage folder, with a tiny random SAM 2 video model
+built here and loaded through the same `from_pretrained` path a user's model dir takes."""
+
+import json
+
+import numpy as np
+import pytest
+from conftest import run_cli
+
+from genomni.media import write_video
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+
+@pytest.fixture(scope="module")
+def sam2_dir(tmp_path_factory):
+    """A 1.2 M-parameter Sam2VideoModel with random weights (the sizes fit together: see the config's comments)."""
+    import torch
+    from transformers import Sam2VideoConfig, Sam2VideoModel
+
+    torch.manual_seed(0)
+    backbone = {
+        "model_type": "sam2_hiera_det_model",
+        "hidden_size": 16,
+        "embed_dim_per_stage": [16, 32, 64, 128],
+        "num_attention_heads_per_stage": [1, 1, 1, 1],
+        "blocks_per_stage": [1, 1, 2, 1],
+        "global_attention_blocks": [3],  # never a stage's first (pooling) block
+        "window_size_per_stage": [8, 4, 4, 4],
+        "image_size": [256, 256],
+    }
+    cfg = Sam2VideoConfig(
+        vision_config={
+            "model_type": "sam2_vision_model",
+            "backbone_config": backbone,
+            "backbone_channel_list": [128, 64, 32, 16],
+            "backbone_feature_sizes": [[64, 64], [32, 32], [16, 16]],
+            "fpn_hidden_size": 128,
+        },
+        prompt_encoder_config={"hidden_size": 128, "image_size": 256, "mask_input_channels": 4},
+        mask_decoder_config={
+            "hidden_size": 128,
+            "mlp_dim": 64,
+            "num_hidden_layers": 1,
+            "num_attention_heads": 2,
+            "iou_head_hidden_dim": 32,
+        },
+        image_size=256,
+        memory_attention_hidden_size=128,  # a multiple of the 64-wide memory keys: object pointers split into 2 tokens
+        memory_attention_num_layers=1,
+        memory_attention_feed_forward_hidden_size=64,
+        memory_attention_rope_feat_sizes=[16, 16],
+        memory_encoder_hidden_size=128,
+        memory_encoder_output_channels=64,
+        mask_downsampler_embed_dim=128,
+        memory_fuser_embed_dim=128,
+        memory_fuser_intermediate_dim=64,
+    )
+    folder = tmp_path_factory.mktemp("sam2") / "sam2-tiny"
+    Sam2VideoModel(cfg).save_pretrained(folder)
+    return folder
+
+
+def _clip(folder, t=5, h=48, w=64):
+    video = np.random.default_rng(0).integers(0, 255, (t, h, w, 3), dtype=np.uint8)
+    write_video(folder / "clip.mkv", video, 12.0)
+    return folder / "clip.mkv", video
+
+
+def test_masks_make_a_footage_folder_that_remove_and_decompose_read(sam2_dir, tmp_path, capsys):
+    from genomni.footage_folders import open_footage
+
+    clip, video = _clip(tmp_path)
+    out = tmp_path / "footage"
+    args = ["masks", str(clip), "--model", str(sam2_dir), "--point", "dog:1:30,20", "--point", "dog:1:5,5:neg"]
+    args += ["--box", "ball:3:5,5,20,25", "--out", str(out), "--caption", "A street.", "--no-progress"]
+    assert run_cli(args) == 0
+    assert "2 mask track(s) over 5 frames" in capsys.readouterr().out
+    footage = open_footage(out)
+    assert sorted(footage.names) == ["ball", "dog"]
+    assert footage.masks.shape == (2, 5, 48, 64) and footage.masks.dtype == bool
+    assert np.array_equal(footage.video, video)  # the input as given (lossless)
+    assert (out / "caption.txt").read_text() == "A street.\n" and (out / "masks_preview.png").is_file()
+    assert run_cli([*args[:-5], "--out", str(out), "--no-progress"]) == 1  # never over a folder it wrote before
+
+
+def test_prompts_reach_the_model_at_its_input_size_with_the_processors_labels(sam2_dir, tmp_path, monkeypatch):
+    """What `Sam2VideoProcessor` would hand the session, computed here from its documented rule (coordinates times
+    the model's size over the frame's width and height; a box as labels 2 and 3 before the clicks, 1 on, 0 off)."""
+    from transformers.models.sam2_video.modeling_sam2_video import Sam2VideoInferenceSession
+
+    from genomni.masks import IMAGENET_MEAN, IMAGENET_STD, load_tracker, model_inputs, parse_box, parse_point, track
+
+    seen = []
+    original = Sam2VideoInferenceSession.add_point_inputs
+    monkeypatch.setattr(
+        Sam2VideoInferenceSession,
+        "add_point_inputs",
+        lambda self, obj, frame, inputs: (seen.append((frame, inputs)), original(self, obj, frame, inputs))[1],
+    )
+    _, video = _clip(tmp_path)
+    box = parse_box("cat:2:8,4,40,30")
+    clicks = [parse_point("cat:2:16,12"), parse_point("cat:2:60,44:neg")]
+    track(video, [box, *clicks], load_tracker(sam2_dir))
+    ((frame, inputs),) = seen
+    s = 256
+    expected = [[8 * s / 64, 4 * s / 48], [40 * s / 64, 30 * s / 48], [16 * s / 64, 12 * s / 48], [60 * s / 64, 44 * s / 48]]
+    assert frame == 2 and inputs["point_coords"].shape == (1, 1, 4, 2)
+    assert np.allclose(inputs["point_coords"][0, 0].numpy(), expected)
+    assert inputs["point_labels"][0, 0].tolist() == [2, 3, 1, 0]
+    pixels = model_inputs(video[:1], s)
+    flat = np.full((1, 48, 64, 3), 200, np.uint8)  # a flat frame resizes to itself: the normalisation alone
+    assert np.allclose(
+        model_inputs(flat, s)[0, :, 10, 10].numpy(), (200 / 255 - np.array(IMAGENET_MEAN)) / np.array(IMAGENET_STD), atol=1e-6
+    )
+    assert pixels.shape == (1, 3, s, s)
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--point", "dog:9:10,10"], "prompt for 'dog' on frame 9: the clip has 5 frames (0..4)"),
+        (["--point", "dog:0:100,10"], "(100, 10) lies outside the 64x48 frame"),
+        (["--point", "dog:0:10"], "--point takes NAME:FRAME:X,Y or NAME:FRAME:X,Y:neg (pixels), got 'dog:0:10'"),
+        (["--box", "dog:0:30,30,10,10"], "X1,Y1 must lie right of and below X0,Y0"),
+        ([], "give at least one --point or --box: what to track"),
+    ],
+)
+def test_prompts_that_cannot_be_tracked_are_one_line_before_any_work(sam2_dir, tmp_path, capsys, extra, message):
+    clip, _ = _clip(tmp_path)
+    assert run_cli(["masks", str(clip), "--model", str(sam2_dir), *extra, "--out", str(tmp_path / "o"), "--no-progress"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0]
+    assert not (tmp_path / "o").exists()
+
+
+def test_a_missing_or_wrong_model_dir_names_what_to_supply(tmp_path, capsys):
+    clip, _ = _clip(tmp_path)
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "config.json").write_text(json.dumps({"model_type": "blip-2"}))
+    for model, message in [(tmp_path / "none", "no config.json; supply a SAM 2 video model folder"), (other, "a 'blip-2' model")]:
+        assert (
+            run_cli(["masks", str(clip), "--model", str(model), "--point", "a:0:1,1", "--out", str(tmp_path / "o"), "--no-progress"]) == 1
+        )
+        assert message in capsys.readouterr().err
+
+
+def test_a_released_style_sam2_checkpoint_dir_loads_for_video(sam2_dir, tmp_path):
+    """The released SAM 2.1 folders (facebook/sam2.1-hiera-*) say model_type "sam2": the video model loads them."""
+    import shutil
+
+    from genomni.masks import load_tracker, parse_point, track
+
+    released = tmp_path / "sam2.1-hiera-tiny"
+    shutil.copytree(sam2_dir, released)
+    config = json.loads((released / "config.json").read_text())
+    (released / "config.json").write_text(json.dumps({**config, "model_type": "sam2", "architectures": ["Sam2Model"]}))
+    _, video = _clip(tmp_path)
+    assert track(video, [parse_point("a:0:10,10")], load_tracker(released)).masks.shape == (1, 5, 48, 64)
