@@ -6,7 +6,8 @@ The model's own processor (`Sam2VideoProcessor`) needs torchvision, which does n
 genomni pins, so its two steps are done here from its code: frames resized to the model's square input size
 (bilinear), scaled to [0, 1] and normalised with the ImageNet mean and deviation; prompt coordinates scaled from
 the frame's width and height to that size; a box is two points labelled 2 and 3 before the clicks. The model's
-low-resolution mask logits are resized to the frame (bilinear) and thresholded at 0.
+low-resolution mask logits are resized to its input size, then to the frame (bilinear both), and thresholded at 0,
+as the processor's `post_process_masks` does.
 """
 
 from __future__ import annotations
@@ -127,7 +128,10 @@ def model_inputs(video: np.ndarray, size: int) -> Any:
     import torch
 
     mean, std = np.array(IMAGENET_MEAN, np.float32), np.array(IMAGENET_STD, np.float32)
-    frames = [(cv2.resize(f, (size, size), interpolation=cv2.INTER_LINEAR).astype(np.float32) / 255.0 - mean) / std for f in video]
+    # the processor resizes with torchvision's antialiased bilinear: OpenCV's area filter when shrinking does the same job
+    shrink = video.shape[1] > size or video.shape[2] > size
+    method = cv2.INTER_AREA if shrink else cv2.INTER_LINEAR
+    frames = [(cv2.resize(f, (size, size), interpolation=method).astype(np.float32) / 255.0 - mean) / std for f in video]
     return torch.from_numpy(np.stack(frames).transpose(0, 3, 1, 2).copy())
 
 
@@ -167,7 +171,8 @@ def track(video: np.ndarray, prompts: Iterable[Prompt], model: Any) -> MaskTrack
     masks = np.zeros((len(names), t, h, w), bool)
 
     def keep(output: Any) -> None:
-        logits = F.interpolate(output.pred_masks.float(), size=(h, w), mode="bilinear", align_corners=False)[:, 0]
+        square = F.interpolate(output.pred_masks.float(), size=(size, size), mode="bilinear", align_corners=False)
+        logits = F.interpolate(square, size=(h, w), mode="bilinear", align_corners=False)[:, 0]  # as post_process_masks
         for obj_id, m in zip(session.obj_ids, logits):
             masks[obj_id - 1, output.frame_idx] = (m > 0).cpu().numpy()
 
