@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -152,9 +152,10 @@ def _point_inputs(prompt: Prompt, size: int, height: int, width: int) -> dict[st
     }
 
 
-def track(video: np.ndarray, prompts: Iterable[Prompt], model: Any) -> MaskTracks:
+def track(video: np.ndarray, prompts: Iterable[Prompt], model: Any, on_frame: Callable[[], None] | None = None) -> MaskTracks:
     """Masks of every prompted object in every frame of `video` (T,H,W,3 uint8): the prompts set on their frames,
-    then propagated forwards from the first prompted frame and backwards from it."""
+    then propagated forwards from the first prompted frame and backwards from it; `on_frame` is called after each
+    frame the propagation tracks (a progress bar: T calls, T + 1 when the first prompt is past frame 0)."""
     import torch
     import torch.nn.functional as F
     from transformers.models.sam2_video.modeling_sam2_video import Sam2VideoInferenceSession
@@ -184,10 +185,11 @@ def track(video: np.ndarray, prompts: Iterable[Prompt], model: Any) -> MaskTrack
             session.obj_with_new_inputs = [names.index(p.name) + 1 for p in here]
             keep(model(inference_session=session, frame_idx=frame))
         first = min(p.frame for p in prompts)
-        for output in model.propagate_in_video_iterator(session, start_frame_idx=first):
-            keep(output)
-        for output in model.propagate_in_video_iterator(session, start_frame_idx=first, reverse=True):
-            keep(output)
+        for reverse in (False, True):
+            for output in model.propagate_in_video_iterator(session, start_frame_idx=first, reverse=reverse):
+                keep(output)
+                if on_frame is not None:
+                    on_frame()
     return MaskTracks(names, masks)
 
 

@@ -101,7 +101,9 @@ def test_prompts_reach_the_model_at_its_input_size_with_the_processors_labels(sa
     _, video = _clip(tmp_path)
     box = parse_box("cat:2:8,4,40,30")
     clicks = [parse_point("cat:2:16,12"), parse_point("cat:2:60,44:neg")]
-    track(video, [box, *clicks], load_tracker(sam2_dir))
+    calls = []
+    track(video, [box, *clicks], load_tracker(sam2_dir), on_frame=lambda: calls.append(1))
+    assert len(calls) == 5 + 1  # every frame tracked, frame 2 both ways
     ((frame, inputs),) = seen
     s = 256
     expected = [[8 * s / 64, 4 * s / 48], [40 * s / 64, 30 * s / 48], [16 * s / 64, 12 * s / 48], [60 * s / 64, 44 * s / 48]]

@@ -34,10 +34,9 @@ def masks_cmd(
     progress: bool = PROGRESS,
 ) -> None:
     """Track objects through a clip from clicks and boxes on any frames (SAM 2), for remove/decompose/generate."""
-    from contextlib import nullcontext
-
     from ..masks import check_prompts, load_tracker, parse_box, parse_point, track, write_footage
     from ..media import read_video
+    from ..progress import progress_bar
 
     check_output_dir("--out", out)
     check_device("--device", device)
@@ -45,8 +44,11 @@ def masks_cmd(
     frames, fps = read_video(video)
     check_prompts(prompts, *frames.shape[:3])
     quiet_hf()
-    with console.status(f"tracking {len(prompts)} prompt(s) through {len(frames)} frames") if progress else nullcontext():
-        tracks = track(frames, prompts, load_tracker(model, device, dtype))
+    tracker = load_tracker(model, device, dtype)
+    first = min(p.frame for p in prompts)
+    with progress_bar(progress, unit="frames", console=console) as bar:
+        task = bar.add_task("masks", total=len(frames) + (1 if first > 0 else 0))  # frame `first` is tracked both ways
+        tracks = track(frames, prompts, tracker, on_frame=lambda: bar.advance(task))
     write_footage(out, frames, fps, tracks, caption)
     shares = ", ".join(f"{n} {m.mean():.1%}" for n, m in zip(tracks.names, tracks.masks))
     console.print(
