@@ -193,27 +193,33 @@ def track(video: np.ndarray, prompts: Iterable[Prompt], model: Any, on_frame: Ca
     return MaskTracks(names, masks)
 
 
-def overlay_sheet(video: np.ndarray, tracks: MaskTracks, picks: int = 6) -> np.ndarray:
-    """(H', W', 3) uint8 RGB: `picks` frames spread over the clip with each object's mask tinted in its own colour
-    and outlined, to check the masks before the long work."""
-    colours = np.array([(230, 25, 75), (60, 180, 75), (0, 130, 200), (245, 130, 48), (145, 30, 180), (70, 240, 240)], np.float32)
+COLOURS = np.array([(230, 25, 75), (60, 180, 75), (0, 130, 200), (245, 130, 48), (145, 30, 180), (70, 240, 240)], np.float32)
+
+
+def overlay(frame: np.ndarray, masks: np.ndarray) -> np.ndarray:
+    """One RGB frame with each object's mask (N,H,W) tinted in its own colour and outlined."""
+    tile = frame.astype(np.float32)
+    for i, m in enumerate(masks):
+        colour = COLOURS[i % len(COLOURS)]
+        tile[m] = 0.5 * tile[m] + 0.5 * colour
+        tile[cv2.morphologyEx(m.astype(np.uint8), cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8)) > 0] = colour
+    return tile.astype(np.uint8)
+
+
+def overlay_sheet(video: np.ndarray, tracks: MaskTracks, picks: int = 6, columns: int = 3) -> np.ndarray:
+    """(H', W', 3) uint8 RGB: `picks` frames spread over the clip, `columns` to a row, with the masks overlaid
+    (`overlay`), to check them before the long work."""
     frames = np.linspace(0, len(video) - 1, min(picks, len(video))).round().astype(int)
-    tiles = []
-    for k in frames:
-        tile = video[k].astype(np.float32)
-        for i in range(len(tracks.names)):
-            m = tracks.masks[i, k]
-            tile[m] = 0.5 * tile[m] + 0.5 * colours[i % len(colours)]
-            edge = cv2.morphologyEx(m.astype(np.uint8), cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8)) > 0
-            tile[edge] = colours[i % len(colours)]
-        tiles.append(tile.astype(np.uint8))
-    return np.concatenate(tiles, 1)
+    tiles = [overlay(video[k], tracks.masks[:, k]) for k in frames]
+    tiles += [np.zeros_like(tiles[0])] * (-len(tiles) % columns)
+    return np.concatenate([np.concatenate(tiles[r : r + columns], 1) for r in range(0, len(tiles), columns)], 0)
 
 
 def write_footage(out: str | Path, video: np.ndarray, fps: float | None, tracks: MaskTracks, caption: str | None = None) -> Path:
     """A genomni footage folder at `out` (a new or empty folder; written beside it, renamed when complete):
     `input.mkv` (the frames, lossless), `masks/<name>/` (binary PNG frames), `caption.txt` when a caption is given,
-    and `masks_preview.png` (`overlay_sheet`)."""
+    `masks_preview.png` (`overlay_sheet`) and `masks_preview.mp4` (every frame overlaid; H.264 needs even sides, so
+    an odd last row or column is left out of the preview)."""
     from .constants import DEFAULT_FPS
     from .media import atomic_dir, write_png, write_video
 
@@ -227,4 +233,7 @@ def write_footage(out: str | Path, video: np.ndarray, fps: float | None, tracks:
         if caption:
             (tmp / "caption.txt").write_text(caption.strip() + "\n", encoding="utf-8")
         write_png(tmp / "masks_preview.png", cv2.cvtColor(overlay_sheet(video, tracks), cv2.COLOR_RGB2BGR))
+        h, w = (video.shape[1] // 2) * 2, (video.shape[2] // 2) * 2
+        shown = np.stack([overlay(f[:h, :w], tracks.masks[:, k, :h, :w]) for k, f in enumerate(video)])
+        write_video(tmp / "masks_preview.mp4", shown, fps or DEFAULT_FPS)
     return out

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from conftest import run_cli
 
-from genomni.media import write_video
+from genomni.media import read_video, write_video
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -81,6 +81,8 @@ def test_masks_make_a_footage_folder_that_remove_and_decompose_read(sam2_dir, tm
     assert footage.masks.shape == (2, 5, 48, 64) and footage.masks.dtype == bool
     assert np.array_equal(footage.video, video)  # the input as given (lossless)
     assert (out / "caption.txt").read_text() == "A street.\n" and (out / "masks_preview.png").is_file()
+    preview, _ = read_video(out / "masks_preview.mp4")
+    assert preview.shape == (5, 48, 64, 3)
     assert run_cli([*args[:-5], "--out", str(out), "--no-progress"]) == 1  # never over a folder it wrote before
 
 

@@ -27,7 +27,7 @@ def masks_cmd(
         None, help="NAME:FRAME:X,Y (pixels) a click on object NAME in that frame; add :neg for a click off it; repeatable."
     ),
     box: Optional[list[str]] = typer.Option(None, help="NAME:FRAME:X0,Y0,X1,Y1 (pixels) object NAME's box in that frame; repeatable."),
-    out: Path = typer.Option(..., help="New footage folder: input.mkv, masks/<name>/, masks_preview.png."),
+    out: Path = typer.Option(..., help="New footage folder: input.mkv, masks/<name>/, masks_preview.png and .mp4."),
     caption: Optional[str] = typer.Option(None, help="Caption of the clip without the objects (caption.txt)."),
     device: str = typer.Option("cpu", help="torch device, e.g. cpu or cuda."),
     dtype: Literal["float32", "bfloat16", "float16"] = typer.Option("float32", help="Model weights' dtype."),
