@@ -119,6 +119,15 @@ class PlacementError(GenomniError):
     with objects inside each other (they burst apart in the simulation, in the target too) or out of the frame."""
 
 
+def in_frame(camera: CameraSpec, point: np.ndarray, area: float, aspect: float) -> bool:
+    """Whether a world point projects inside the first frame with room for an object of on-screen `area` around it:
+    at least 0.6 sqrt(area) of the frame from each edge (a square of that area is sqrt(area) wide; the rest is room
+    to tumble)."""
+    room = 0.02 + 0.6 * math.sqrt(area)
+    uv = camera_uv(camera, point, aspect)
+    return uv is not None and room < uv[0] < 1 - room and room < uv[1] < 1 - room
+
+
 class _Placer:
     """Non-overlapping starts (rejection sampling on the floor) for objects of a given on-screen area: in a disc, or
     (`in_view`) under a random point of the middle 60% of the first frame, its start and its landing spot inside
@@ -144,15 +153,8 @@ class _Placer:
         return self.centre + rng.uniform(-self.radius, self.radius, size=2)
 
     def _framed(self, pos: np.ndarray, radius: float, area: float) -> bool:
-        """The start and where it lands (straight below, resting) both project inside the frame with room for the
-        object itself: its centre at least 0.6 sqrt(area) of the frame from each edge (a square of that area
-        is sqrt(area) wide; the rest is room to tumble)."""
-        room = 0.02 + 0.6 * math.sqrt(area)
-        for point in (pos, np.array([pos[0], pos[1], radius])):
-            uv = camera_uv(self.camera, point, self.aspect)
-            if uv is None or not (room < uv[0] < 1 - room and room < uv[1] < 1 - room):
-                return False
-        return True
+        """The start and where it lands (straight below, resting) both `in_frame`."""
+        return all(in_frame(self.camera, point, area, self.aspect) for point in (pos, np.array([pos[0], pos[1], radius])))
 
     def place(self, rng: np.random.Generator, area: float, motion: str) -> tuple[np.ndarray, float]:
         for _ in range(PLACE_TRIES):
@@ -166,6 +168,12 @@ class _Placer:
                 self.placed.append((pos, radius))
                 return pos, size
         raise PlacementError(f"no free spot in view for object {len(self.placed) + 1} after {PLACE_TRIES} tries")
+
+
+def _aim(pos: np.ndarray, toward: np.ndarray | None) -> np.ndarray:
+    """The unit floor direction from `pos` to `toward` (the origin when None)."""
+    aim = (np.zeros(2) if toward is None else toward[:2]) - pos[:2]
+    return aim / (np.linalg.norm(aim) + 1e-6)
 
 
 def _make_object(
@@ -186,18 +194,14 @@ def _make_object(
         lin, ang = (0.0, 0.0, 0.0), (0.0, 0.0, 0.0)
     elif motion == "slide":  # upright on the floor, moving along it toward `toward`
         orient = _yaw_quat(float(rng.uniform(0, 2 * math.pi)))
-        aim = (np.zeros(2) if toward is None else toward[:2]) - pos[:2]
-        aim = aim / (np.linalg.norm(aim) + 1e-6)
-        v = rng.uniform(*speed)
+        aim, v = _aim(pos, toward), rng.uniform(*speed)
         lin, ang = (float(aim[0] * v), float(aim[1] * v), 0.0), (0.0, 0.0, 0.0)
     elif motion == "drop":
         orient = _random_quat(rng)
         lin, ang = (0.0, 0.0, 0.0), tuple(float(v) for v in rng.normal(0, 1.0, 3))
     else:
         orient = _random_quat(rng)
-        aim = (np.zeros(2) if toward is None else toward[:2]) - pos[:2]
-        aim = aim / (np.linalg.norm(aim) + 1e-6)
-        v = rng.uniform(*speed)
+        aim, v = _aim(pos, toward), rng.uniform(*speed)
         lin = (float(aim[0] * v), float(aim[1] * v), float(rng.uniform(0.5, 2.0)))
         ang = tuple(float(v) for v in rng.normal(0, 3.0, 3))
     return ObjectSpec(
@@ -290,13 +294,11 @@ def _sample_push(cfg: KubricConfig, rng: np.random.Generator, camera: CameraSpec
     spots = _cluster(centre, n, spacing, turn, jitter)
     sizes = [size_at(small, xy) for xy in spots]
     size = size_at(area, centre)
-    room = 0.02 + 0.6 * math.sqrt(area)
     for angle in rng.uniform(0, 2 * math.pi, size=12):
         way = np.array([math.cos(angle), math.sin(angle)])
         clear = _first_contact(centre, way, spots, [0.75 * s for s in sizes], 0.75 * size)  # bounding discs touch
         start = np.array([*(centre + (clear + gap) * way), 0.75 * size + 0.02])
-        uv = camera_uv(camera, start, cfg.width / cfg.height)
-        if uv is not None and room < uv[0] < 1 - room and room < uv[1] < 1 - room:
+        if in_frame(camera, start, area, cfg.width / cfg.height):
             break
     else:
         raise PlacementError("no direction from which the pusher starts in view")
