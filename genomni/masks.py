@@ -193,6 +193,33 @@ def track(video: np.ndarray, prompts: Iterable[Prompt], model: Any, on_frame: Ca
     return MaskTracks(names, masks)
 
 
+def name_tracks(tracks: MaskTracks, prompts: list[Prompt]) -> MaskTracks:
+    """Name found tracks from clicks (`--method motion`): each positive click names the track under it on its
+    frame (tracks clicked with one name become one object; unclicked tracks are left out). No clicks: the tracks
+    as found. One line for a click on no track, a track given two names, or a box or negative click."""
+    if not prompts:
+        return tracks
+    chosen: dict[str, np.ndarray] = {}
+    owner: dict[int, str] = {}
+    for p in prompts:
+        if p.box is not None or any(not positive for _, _, positive in p.points):
+            raise GenomniError(
+                f"{p.name!r}: --method motion takes positive --point clicks that pick and name what it found (no --box, no :neg)"
+            )
+        for x, y, _ in p.points:
+            row, col = min(int(y), tracks.masks.shape[2] - 1), min(int(x), tracks.masks.shape[3] - 1)
+            hit = [i for i in range(len(tracks.names)) if tracks.masks[i, p.frame, row, col]]
+            if not hit:
+                raise GenomniError(
+                    f"--point {p.name}:{p.frame}:{x:g},{y:g}: nothing moves there on frame {p.frame} "
+                    f"(found: {len(tracks.names)} moving object(s); look at a preview without --point)"
+                )
+            if owner.setdefault(hit[0], p.name) != p.name:
+                raise GenomniError(f"{tracks.names[hit[0]]} was clicked as both {owner[hit[0]]!r} and {p.name!r}; give one name")
+            chosen[p.name] = chosen.get(p.name, np.zeros_like(tracks.masks[0])) | tracks.masks[hit[0]]
+    return MaskTracks(list(chosen), np.stack(list(chosen.values())))
+
+
 COLOURS = np.array([(230, 25, 75), (60, 180, 75), (0, 130, 200), (245, 130, 48), (145, 30, 180), (70, 240, 240)], np.float32)
 
 
@@ -215,13 +242,25 @@ def overlay_sheet(video: np.ndarray, tracks: MaskTracks, picks: int = 6, columns
     return np.concatenate([np.concatenate(tiles[r : r + columns], 1) for r in range(0, len(tiles), columns)], 0)
 
 
+def _write_previews(folder: Path, video: np.ndarray, fps: float | None, tracks: MaskTracks) -> None:
+    """masks_preview.png (`overlay_sheet`) and masks_preview.mp4 (every frame overlaid; H.264 needs even sides, so
+    an odd last row or column is left out of the preview)."""
+    from .constants import DEFAULT_FPS
+    from .media import write_png, write_video
+
+    write_png(folder / "masks_preview.png", cv2.cvtColor(overlay_sheet(video, tracks), cv2.COLOR_RGB2BGR))
+    h, w = (video.shape[1] // 2) * 2, (video.shape[2] // 2) * 2
+    shown = np.stack([overlay(f[:h, :w], tracks.masks[:, k, :h, :w]) for k, f in enumerate(video)])
+    write_video(folder / "masks_preview.mp4", shown, fps or DEFAULT_FPS)
+
+
 def write_footage(out: str | Path, video: np.ndarray, fps: float | None, tracks: MaskTracks, caption: str | None = None) -> Path:
     """A genomni footage folder at `out` (a new or empty folder; written beside it, renamed when complete):
     `input.mkv` (the frames, lossless), `masks/<name>/` (binary PNG frames), `caption.txt` when a caption is given,
     `masks_preview.png` (`overlay_sheet`) and `masks_preview.mp4` (every frame overlaid; H.264 needs even sides, so
     an odd last row or column is left out of the preview)."""
     from .constants import DEFAULT_FPS
-    from .media import atomic_dir, write_png, write_video
+    from .media import atomic_dir, write_video
 
     out = Path(out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
@@ -232,8 +271,49 @@ def write_footage(out: str | Path, video: np.ndarray, fps: float | None, tracks:
             write_video(tmp / "masks" / name, mask.astype(np.uint8) * 255)
         if caption:
             (tmp / "caption.txt").write_text(caption.strip() + "\n", encoding="utf-8")
-        write_png(tmp / "masks_preview.png", cv2.cvtColor(overlay_sheet(video, tracks), cv2.COLOR_RGB2BGR))
-        h, w = (video.shape[1] // 2) * 2, (video.shape[2] // 2) * 2
-        shown = np.stack([overlay(f[:h, :w], tracks.masks[:, k, :h, :w]) for k, f in enumerate(video)])
-        write_video(tmp / "masks_preview.mp4", shown, fps or DEFAULT_FPS)
+        _write_previews(tmp, video, fps, tracks)
     return out
+
+
+def open_footage(folder: str | Path) -> tuple[np.ndarray, float | None]:
+    """The frames and fps of a genomni footage folder (input.* + masks/) that `--edit` changes; one line for
+    any other folder."""
+    from .footage_folders import GENOMNI, scan_folder
+    from .media import read_video
+
+    found = scan_folder(folder)
+    if found is None or found.layout != GENOMNI:
+        raise GenomniError(f"--edit {folder}: not a genomni footage folder (input.* and masks/, as genomni masks writes)")
+    return read_video(found.video)
+
+
+def edit_footage(folder: str | Path, tracks: MaskTracks) -> list[str]:
+    """Add or replace the tracks' objects in the footage folder at `folder` (`open_footage`): each written as a
+    PNG folder beside masks/<name> and renamed over it (a mask video of that name is then removed), then the
+    previews redrawn with every object. Returns the names of all objects in the folder."""
+    from .footage import read_footage
+    from .footage_folders import scan_folder
+    from .media import write_video
+
+    folder = Path(folder)
+    found = scan_folder(folder)
+    assert found is not None
+    video, fps = read_video_checked(found.video, tracks)
+    for name, mask in zip(tracks.names, tracks.masks):
+        write_video(folder / "masks" / name, mask.astype(np.uint8) * 255)  # a new folder renamed over the old
+        for old in found.masks:
+            if old.is_file() and old.stem == name:
+                old.unlink()  # the object's earlier track, as a video: replaced by the folder above
+    footage = read_footage(found.video, masks_dir=folder / "masks")
+    _write_previews(folder, video, fps, MaskTracks(footage.names, footage.masks))
+    return footage.names
+
+
+def read_video_checked(path: Path, tracks: MaskTracks) -> tuple[np.ndarray, float | None]:
+    """The footage's frames, which must match the new tracks' length and size."""
+    from .media import read_video
+
+    video, fps = read_video(path)
+    if tracks.masks.shape[1:] != video.shape[:3]:
+        raise GenomniError(f"{path}: {video.shape[:3]} frames, the new masks are {tracks.masks.shape[1:]}")
+    return video, fps

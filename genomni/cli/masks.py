@@ -1,4 +1,5 @@
-"""`genomni masks`: object masks for a user's clip from clicks and boxes (SAM 2), as a footage folder."""
+"""`genomni masks`: object masks for a user's clip, from clicks and boxes (SAM 2) or from what moves in a
+static-camera clip (the motion method, no weights), as a footage folder."""
 
 from __future__ import annotations
 
@@ -7,8 +8,12 @@ from typing import Literal, Optional
 
 import typer
 
+from ..errors import GenomniError
+from ..mask_cleanup import CleanupOptions
+from ..motion_masks import MotionOptions
 from ..options import check_device, check_output_dir
 from .app import PROGRESS, app, console, quiet_hf
+from .options import config_options
 
 
 @app.command(
@@ -17,40 +22,86 @@ from .app import PROGRESS, app, console, quiet_hf
         "Examples:\n\n"
         "  genomni masks clip.mp4 --model models/sam2.1-hiera-tiny --point dog:0:320,200 --out footage/clip\n\n"
         "  genomni masks clip.mp4 --model models/sam2.1-hiera-large --box dog:0:250,120,400,330 "
-        "--point dog:40:300,210 --point ball:10:80,300 --point ball:10:60,280:neg --out footage/clip"
+        "--point dog:40:300,210 --point ball:10:80,300 --point ball:10:60,280:neg --out footage/clip\n\n"
+        "  genomni masks tripod.mp4 --method motion --fill-holes --min-area 50 --out footage/tripod\n\n"
+        "  genomni masks --edit footage/clip --model models/sam2.1-hiera-tiny --point ball:12:90,310"
     ),
 )
+@config_options(CleanupOptions, MotionOptions, config_file=False)
 def masks_cmd(
-    video: Path = typer.Argument(..., help="Input video (mp4/mkv/... or a folder of frames)."),
-    model: Path = typer.Option(..., "--model", help="A SAM 2 video model folder (transformers save_pretrained layout)."),
+    cleanup: CleanupOptions,
+    motion: MotionOptions,
+    video: Optional[Path] = typer.Argument(None, help="Input video (mp4/mkv/... or a folder of frames); not with --edit."),
+    method: Literal["sam2", "motion"] = typer.Option(
+        "sam2", help="sam2: track what --point/--box show (--model); motion: what moves in a static-camera clip, no weights."
+    ),
+    model: Optional[Path] = typer.Option(None, "--model", help="--method sam2: a SAM 2 video model folder (transformers layout)."),
     point: Optional[list[str]] = typer.Option(
-        None, help="NAME:FRAME:X,Y (pixels) a click on object NAME in that frame; add :neg for a click off it; repeatable."
+        None,
+        help="NAME:FRAME:X,Y (pixels) a click on object NAME in that frame; add :neg for a click off it; repeatable. "
+        "With --method motion a click picks and names the moving object under it.",
     ),
     box: Optional[list[str]] = typer.Option(None, help="NAME:FRAME:X0,Y0,X1,Y1 (pixels) object NAME's box in that frame; repeatable."),
-    out: Path = typer.Option(..., help="New footage folder: input.mkv, masks/<name>/, masks_preview.png and .mp4."),
+    out: Optional[Path] = typer.Option(None, help="New footage folder: input.mkv, masks/<name>/, masks_preview.png and .mp4."),
+    edit: Optional[Path] = typer.Option(
+        None, help="An existing footage folder (input.* + masks/) whose objects named by the prompts are added or replaced."
+    ),
     caption: Optional[str] = typer.Option(None, help="Caption of the clip without the objects (caption.txt)."),
     device: str = typer.Option("cpu", help="torch device, e.g. cpu or cuda."),
     dtype: Literal["float32", "bfloat16", "float16"] = typer.Option("float32", help="Model weights' dtype."),
     progress: bool = PROGRESS,
 ) -> None:
-    """Track objects through a clip from clicks and boxes on any frames (SAM 2), for remove/decompose/generate."""
-    from ..masks import check_prompts, load_tracker, parse_box, parse_point, track, write_footage
+    """Object masks for remove/decompose/generate: SAM 2 from clicks and boxes on any frames, or what moves."""
+    from ..mask_cleanup import clean_masks
+    from ..masks import MaskTracks, check_prompts, edit_footage, name_tracks, open_footage, parse_box, parse_point, write_footage
     from ..media import read_video
-    from ..progress import progress_bar
 
-    check_output_dir("--out", out)
+    if (out is None) == (edit is None):
+        raise GenomniError("give --out (a new footage folder) or --edit (an existing one), one of them")
+    if edit is not None and (video is not None or caption is not None):
+        raise GenomniError("--edit takes its frames and caption from the footage folder: leave out VIDEO and --caption")
+    if edit is None and video is None:
+        raise GenomniError("give the VIDEO to make masks for")
+    if out is not None:
+        check_output_dir("--out", out)
     check_device("--device", device)
     prompts = [parse_point(p) for p in point or []] + [parse_box(b) for b in box or []]
-    frames, fps = read_video(video)
-    check_prompts(prompts, *frames.shape[:3])
-    quiet_hf()
-    tracker = load_tracker(model, device, dtype)
-    first = min(p.frame for p in prompts)
-    with progress_bar(progress, unit="frames", console=console) as bar:
-        task = bar.add_task("masks", total=len(frames) + (1 if first > 0 else 0))  # frame `first` is tracked both ways
-        tracks = track(frames, prompts, tracker, on_frame=lambda: bar.advance(task))
-    write_footage(out, frames, fps, tracks, caption)
+    if method == "sam2" and model is None:
+        raise GenomniError("--method sam2 needs --model (a SAM 2 video model folder); --method motion needs none")
+    if method == "motion" and model is not None:
+        raise GenomniError("--method motion uses no model: leave out --model")
+    if edit is not None and not prompts:
+        raise GenomniError("--edit needs --point/--box prompts naming the objects to add or replace")
+    frames, fps = open_footage(edit) if edit is not None else read_video(video)  # type: ignore[arg-type]
+    if method == "sam2" or prompts:
+        prompts = check_prompts(prompts, *frames.shape[:3])
+    if method == "sam2":
+        from ..masks import load_tracker, track
+        from ..progress import progress_bar
+
+        quiet_hf()
+        tracker = load_tracker(model, device, dtype)  # type: ignore[arg-type]
+        first = min(p.frame for p in prompts)
+        with progress_bar(progress, unit="frames", console=console) as bar:
+            task = bar.add_task("masks", total=len(frames) + (1 if first > 0 else 0))  # frame `first` is tracked both ways
+            tracks = track(frames, prompts, tracker, on_frame=lambda: bar.advance(task))
+    else:
+        from ..motion_masks import motion_masks, motion_steps
+        from ..progress import progress_bar
+
+        with progress_bar(progress, unit="steps", console=console) as bar:
+            task = bar.add_task("masks", total=motion_steps(len(frames)))
+            tracks = name_tracks(motion_masks(frames, motion, on_step=lambda: bar.advance(task)), prompts)
+        if not tracks.names:
+            raise GenomniError("--method motion found nothing that moves (lower --min-object, or use SAM 2 prompts)")
+    tracks = MaskTracks(tracks.names, clean_masks(tracks.masks, cleanup))
     shares = ", ".join(f"{n} {m.mean():.1%}" for n, m in zip(tracks.names, tracks.masks))
+    if edit is not None:
+        names = edit_footage(edit, tracks)
+        console.print(f"{edit}: wrote {', '.join(tracks.names)} ({shares} of the frame); objects now {', '.join(names)}")
+        return
+    assert out is not None
+    write_footage(out, frames, fps, tracks, caption)
     console.print(
         f"{out}: {len(tracks.names)} mask track(s) over {len(frames)} frames ({shares} of the frame); look at {out / 'masks_preview.png'}"
     )
