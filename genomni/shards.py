@@ -79,19 +79,32 @@ def write_shard(path: str | os.PathLike, samples: Iterable[Sample], video_codec:
         >>> write_index("out", records, {"source": "mine"})  # doctest: +SKIP
     """
     path = Path(path)
+    records = []
+
+    def encoded() -> Iterator[dict[str, bytes]]:
+        for sample in samples:
+            members = encode(sample, video_codec)
+            records.append(manifest_record(sample, path.name, members))
+            yield members
+
+    write_tar(path, encoded())
+    return records
+
+
+def write_tar(path: str | os.PathLike, samples: Iterable[dict[str, Any]]) -> None:
+    """Write encoded samples ({"__key__": key, member name: bytes}) to one shard atomically: a temporary name,
+    renamed when complete; on any failure nothing is left."""
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
-    records = []
     writer = None
     try:
         with open(tmp, "wb") as fh:
             import webdataset as wds  # imports torch: not at start-up, so --help stays fast
 
             writer = wds.TarWriter(fh, encoder=False, mtime=0.0, user="genomni", group="genomni", mode=0o444)
-            for sample in samples:
-                members = encode(sample, video_codec)
+            for members in samples:
                 writer.write(members)
-                records.append(manifest_record(sample, path.name, members))
             writer.close()
         os.replace(tmp, path)
     except BaseException:
@@ -102,7 +115,6 @@ def write_shard(path: str | os.PathLike, samples: Iterable[Sample], video_codec:
             stream.closed = True
         tmp.unlink(missing_ok=True)
         raise
-    return records
 
 
 def shard_paths(source: str | os.PathLike) -> list[Path]:
@@ -221,6 +233,22 @@ def iter_samples(source: str | os.PathLike | list[Path], handler: Callable[[BadS
         >>> for sample in iter_samples("data/kubric", handler=bad.append):  # doctest: +SKIP
         ...     print(sample.key, sample.input.shape, sample.caption)
     """
+    for path, key, members, _ in iter_members(source, handler):
+        try:
+            sample = decode({"__key__": key, **members})
+        except GenomniError as exc:
+            if handler is None:
+                raise
+            handler(BadSample(path.name, key, str(exc)))
+            continue
+        yield sample
+
+
+def iter_members(
+    source: str | os.PathLike | list[Path], handler: Callable[[BadSample], None] | None = None
+) -> Iterator[tuple[Path, str, dict[str, bytes], dict[str, Any] | None]]:
+    """(shard, key, raw members, manifest record or None) for each sample, in order, the members checked against
+    the manifest (when the directory has one); damage as in `iter_samples`. For copying samples unchanged."""
     paths = source if isinstance(source, list) else shard_paths(source)
     manifests: dict[Path, Any] = {}
     for path in paths:
@@ -232,16 +260,15 @@ def iter_samples(source: str | os.PathLike | list[Path], handler: Callable[[BadS
         try:
             for key, members in read_members(path):
                 seen.add(key)
-                try:
-                    if listed is not None:
+                if listed is not None:
+                    try:
                         check_members(path, key, members, listed.get(key))
-                    sample = decode({"__key__": key, **members})
-                except GenomniError as exc:
-                    if handler is None:
-                        raise
-                    handler(BadSample(path.name, key, str(exc)))
-                    continue
-                yield sample
+                    except GenomniError as exc:
+                        if handler is None:
+                            raise
+                        handler(BadSample(path.name, key, str(exc)))
+                        continue
+                yield path, key, members, None if listed is None else listed.get(key)
         except GenomniError as exc:
             if handler is None:
                 raise
