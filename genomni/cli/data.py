@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict
 from pathlib import Path
 from typing import Optional
@@ -158,7 +159,8 @@ def data_import(
     epilog=(
         "Examples:\n\n"
         "  genomni data export data/kubric-val --out footage/ --format footage --limit 4\n\n"
-        "  genomni data export data/kubric-val --out footage/ --key kubric-s0000003-all"
+        "  genomni data export data/kubric-val --out footage/ --key kubric-s0000003-all\n\n"
+        "  genomni data export data/kubric --format hub --split train=0.95,val=0.05 --license cc-by-4.0 --out hub/kubric"
     ),
 )
 def data_export(
@@ -166,18 +168,36 @@ def data_export(
     out: Path = typer.Option(..., help="Output folder (one subfolder per sample)."),
     format: str = typer.Option(
         "footage",
-        help="footage (input.mkv + masks/objectNN/ + target.mkv), gen-omnimatte (rgb_full/mask/rgb_removed.mp4) or png (lossless folders).",
+        help="footage (input.mkv + masks/objectNN/ + target.mkv), gen-omnimatte (rgb_full/mask/rgb_removed.mp4), png (lossless "
+        "folders) or hub (a Hugging Face dataset folder: data/<split>/ shards and a dataset card, for huggingface-cli upload).",
     ),
     key: Optional[list[str]] = typer.Option(None, help="Sample key to export; repeatable (default: all)."),
     limit: Optional[int] = typer.Option(None, min=1, help="Export at most this many samples."),
     benchmark: bool = typer.Option(False, help="Only samples with every object removed (target = clean background): an eval benchmark."),
     skip_bad: bool = typer.Option(False, help="Skip damaged samples (each listed, and counted) instead of stopping."),
+    split: str = typer.Option("train=1", help="--format hub: splits by scene, NAME=SHARE pairs adding up to 1, e.g. train=0.95,val=0.05."),
+    license: str = typer.Option(
+        "other", help="--format hub: the card's license (a Hub license id such as cc-by-4.0; other = see the card)."
+    ),
 ) -> None:
-    """Export samples: footage folders for remove/decompose/eval, gen-omnimatte training tuples, or PNG folders."""
+    """Export samples: footage folders for remove/decompose/eval, gen-omnimatte training tuples, PNG folders, or a Hub dataset."""
     from ..datasets.export import export_footage
 
     check_output_dir("--out", out)
     skipped: list | None = [] if skip_bad else None
+    if format == "hub":
+        from ..datasets.hub import export_hub, parse_splits
+
+        if key or limit is not None or benchmark:
+            raise GenomniError("--format hub exports every sample (splits by scene): leave out --key, --limit and --benchmark")
+        if not re.fullmatch(r"[a-z0-9][a-z0-9.+-]*", license):
+            raise GenomniError(f"--license {license!r}: give a Hub license id such as cc-by-4.0, cc0-1.0, apache-2.0 or other")
+        hub = export_hub(directory, out, parse_splits(split), license, skip_bad)
+        for b in hub.skipped:
+            console.print(f"skipped {b.key} ({b.shard}): {b.reason}", markup=False)
+        shares = ", ".join(f"{name} {n} samples / {hub.scenes[name]} scenes" for name, n in hub.samples.items())
+        console.print(f"{out}: a Hub dataset ({shares}); publish it with `huggingface-cli upload --repo-type dataset REPO {out}`")
+        return
     if format in ("gen-omnimatte", "png"):
         from ..datasets.interchange import export_samples
 
@@ -185,7 +205,7 @@ def data_export(
     elif format == "footage":
         written = export_footage(directory, out, list(key) if key else None, limit, benchmark, skipped)
     else:
-        raise GenomniError(f"--format {format!r}: choose footage, gen-omnimatte or png")
+        raise GenomniError(f"--format {format!r}: choose footage, gen-omnimatte, png or hub")
     for b in skipped or []:
         console.print(f"skipped {b.key} ({b.shard}): {b.reason}", markup=False)
     console.print(f"{out}: {len(written)} {format} folders" + (f", {len(skipped)} damaged samples skipped" if skip_bad else ""))
