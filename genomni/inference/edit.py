@@ -10,6 +10,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -92,6 +93,12 @@ def edit(folder: str | Path, out: str | Path, edits: Edits, overwrite: bool = Fa
     if not (folder / DECOMPOSITION).is_file():
         raise GenomniError(f"{folder}: no {DECOMPOSITION}; is this a `genomni decompose` output folder?")
     check_edit_output(folder, out, overwrite)
+    frames, fps = edited(folder, edits)
+    return write_video(out, frames, fps)
+
+
+def layer_order(folder: Path) -> tuple[list[str], dict[str, Any]]:
+    """The layer names of a decomposition folder, back to front, and its decomposition.json."""
     try:
         report = json.loads((folder / DECOMPOSITION).read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
@@ -99,6 +106,16 @@ def edit(folder: str | Path, out: str | Path, edits: Edits, overwrite: bool = Fa
     order = report.get("layer_order") if isinstance(report, dict) else None
     if not isinstance(order, list) or not all(isinstance(n, str) and n for n in order):
         raise GenomniError(f"{folder / DECOMPOSITION}: no layer_order list of layer names; is this a `genomni decompose` output folder?")
+    return order, report
+
+
+def edited(folder: str | Path, edits: Edits) -> tuple[np.ndarray, float]:
+    """The decomposition at `folder` re-composited with `edits` applied: (T,H,W,3) uint8 frames and the fps
+    (what `edit` writes, and what the studio shows)."""
+    folder = Path(folder)
+    if not (folder / DECOMPOSITION).is_file():
+        raise GenomniError(f"{folder}: no {DECOMPOSITION}; is this a `genomni decompose` output folder?")
+    order, report = layer_order(folder)
     unknown = sorted((set(edits.drop) | set(edits.retime) | set(edits.move)) - set(order))
     if unknown:
         raise GenomniError(f"unknown layer(s) {', '.join(unknown)}; this decomposition has {', '.join(order)}")
@@ -124,4 +141,4 @@ def edit(folder: str | Path, out: str | Path, edits: Edits, overwrite: bool = Fa
     fps = report.get("fps", DEFAULT_FPS)
     if isinstance(fps, bool) or not isinstance(fps, (int, float)) or not 0 < fps < 1000:
         raise GenomniError(f"{folder / DECOMPOSITION}: fps {fps!r} is not a frame rate")
-    return write_video(out, composite(bg, layers), float(fps))
+    return composite(bg, layers), float(fps)
