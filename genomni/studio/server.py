@@ -1,0 +1,165 @@
+"""The studio's web server: a JSON and image API over `views`, and the page (plain HTML, CSS and JavaScript shipped
+in the package: nothing is fetched from the internet).
+
+Hand-written over the standard library's threading HTTP server rather than Gradio or an ASGI framework: a
+local, single-user viewer of folders needs a dozen GET routes and no new dependency, starts in well under a
+second, and its page (a grid of thousands of samples, synced frame scrubbers) is plain DOM work that Gradio's
+component model does not fit.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import mimetypes
+import re
+import threading
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib import resources
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlparse
+
+from ..errors import GenomniError
+from .discover import Item
+from .views import VIEWS
+
+logger = logging.getLogger(__name__)
+STATIC = ("index.html", "studio.js", "studio.css")
+
+
+class Studio:
+    """The items shown and their views, made on first use (a damaged item fails alone, as a one-line error)."""
+
+    def __init__(self, items: list[Item]):
+        self.items = items
+        self._views: dict[int, Any] = {}
+        self._lock = threading.Lock()
+
+    def view(self, item_id: int) -> Any:
+        if not 0 <= item_id < len(self.items):
+            raise GenomniError(f"no item {item_id}")
+        with self._lock:
+            if item_id not in self._views:
+                item = self.items[item_id]
+                self._views[item_id] = VIEWS[item.kind](item.path)
+            return self._views[item_id]
+
+    def listing(self) -> list[dict[str, Any]]:
+        return [{"id": i.id, "kind": i.kind, "path": i.path, "title": i.title} for i in self.items]
+
+
+def _int(text: str, what: str) -> int:
+    if not re.fullmatch(r"-?\d{1,9}", text):
+        raise GenomniError(f"{what} must be a whole number, got {text!r}")
+    return int(text)
+
+
+def _float(text: str, what: str) -> float | None:
+    if text == "":
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise GenomniError(f"{what} must be a number, got {text!r}") from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise GenomniError(f"{what} must be a finite number, got {text!r}")
+    return value
+
+
+def route(studio: Studio, path: str, query: dict[str, str]) -> tuple[str, bytes]:
+    """(content type, body) for a GET of `path`; GenomniError for anything that cannot be answered."""
+    parts = [unquote(p) for p in path.strip("/").split("/") if p]
+    if not parts or parts == ["index.html"]:
+        return "text/html; charset=utf-8", _static("index.html")
+    if parts[0] == "static" and len(parts) == 2 and parts[1] in STATIC:
+        return (mimetypes.guess_type(parts[1])[0] or "text/plain") + "; charset=utf-8", _static(parts[1])
+    if parts == ["api", "items"]:
+        return _json(studio.listing())
+    if len(parts) < 3 or parts[0] not in ("api", "media"):
+        raise GenomniError(f"no page {path}")
+    view = studio.view(_int(parts[1], "item"))
+    kind, rest = studio.items[int(parts[1])].kind, parts[2:]
+    if parts[0] == "api":
+        if rest == ["summary"]:
+            return _json(view.summary())
+        if kind == "dataset" and rest == ["page"]:
+            ranges: dict[str, tuple[float | None, float | None]] = {}
+            for name, value in query.items():
+                if name.startswith(("min_", "max_")) and value != "":
+                    lo, hi = ranges.get(name[4:], (None, None))
+                    number = _float(value, name)
+                    ranges[name[4:]] = (number, hi) if name.startswith("min_") else (lo, number)
+            return _json(
+                view.page(
+                    page=_int(query.get("page", "0"), "page"),
+                    per=_int(query.get("per", "24"), "per"),
+                    source=query.get("source", ""),
+                    text=query.get("q", ""),
+                    sort=query.get("sort", ""),
+                    descending=query.get("desc", "") == "1",
+                    ranges=ranges,
+                )
+            )
+        if kind == "dataset" and len(rest) == 2 and rest[0] == "sample":
+            return _json(view.details(rest[1]))
+    else:
+        if kind == "dataset" and len(rest) == 3 and rest[0] == "sample" and rest[2] == "preview.gif":
+            return "image/gif", view.preview_gif(rest[1])
+        if kind == "dataset" and len(rest) == 4 and rest[0] == "sample" and rest[2] == "frame":
+            return "image/png", view.frame_png(rest[1], _int(rest[3].removesuffix(".png"), "frame"))
+        if kind == "decomposition" and len(rest) == 2:
+            drop = tuple(n for n in query.get("drop", "").split(",") if n)
+            return "image/png", view.frame_png(rest[0], _int(rest[1].removesuffix(".png"), "frame"), query.get("name", ""), drop)
+        if kind == "eval" and len(rest) == 2 and rest[0] == "worst":
+            return "image/png", view.worst_png(rest[1])
+        if kind == "run" and len(rest) == 3 and rest[0] == "validation":
+            return mimetypes.guess_type(rest[2])[0] or "application/octet-stream", view.video(rest[1], rest[2])
+        if kind == "footage" and len(rest) == 1:
+            return "image/png", view.frame_png(_int(rest[0].removesuffix(".png"), "frame"))
+    raise GenomniError(f"no page {path}")
+
+
+def _json(value: Any) -> tuple[str, bytes]:
+    return "application/json", json.dumps(value, allow_nan=False, default=str).encode("utf-8")
+
+
+def _static(name: str) -> bytes:
+    return resources.files("genomni.studio").joinpath("static", name).read_bytes()
+
+
+class Handler(BaseHTTPRequestHandler):
+    studio: Studio
+
+    def do_GET(self) -> None:  # noqa: N802 (the standard library's name)
+        url = urlparse(self.path)
+        query = {k: v[-1] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
+        try:
+            ctype, body = route(self.studio, url.path, query)
+            status = HTTPStatus.OK
+        except GenomniError as exc:  # a one-line reason the page shows, never a traceback
+            status, ctype, body = HTTPStatus.UNPROCESSABLE_ENTITY, "application/json", json.dumps({"error": str(exc)}).encode()
+        except Exception as exc:  # noqa: BLE001 (the page gets one line; the log gets the traceback)
+            logger.exception("studio: %s failed", self.path)
+            status = HTTPStatus.INTERNAL_SERVER_ERROR
+            ctype, body = "application/json", json.dumps({"error": f"{type(exc).__name__}: {exc}".splitlines()[0]}).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-store" if ctype.startswith(("application/json", "text/")) else "max-age=3600")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (the standard library's signature)
+        logger.debug("studio: " + format, *args)
+
+
+def serve(items: list[Item], host: str = "127.0.0.1", port: int = 8765) -> ThreadingHTTPServer:
+    """A started-up server (call `serve_forever`); a port in use is one line."""
+    handler = type("StudioHandler", (Handler,), {"studio": Studio(items)})
+    try:
+        server = ThreadingHTTPServer((host, port), handler)
+    except OSError as exc:
+        raise GenomniError(f"--host {host} --port {port}: cannot listen there ({exc.strerror}); choose another --port") from exc
+    server.daemon_threads = True
+    return server

@@ -1,0 +1,204 @@
+"""`genomni studio` in a real browser (Debian's headless Chromium driven by Selenium): each page loads without a
+console error, a scrubbed sample page shows the frame the shard holds (its pixels read back from the page and
+compared with the sample decoded here), a layer toggle changes the composite to what numpy composites without
+that layer, a damaged shard shows one line and the rest stays browsable; and the server's own refusals."""
+
+import json
+import os
+import shutil
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import run_cli
+
+from genomni.layers import write_rgba_folder
+from genomni.media import write_video
+from genomni.shards import iter_samples
+from genomni.studio.discover import discover
+from genomni.studio.server import serve
+from genomni.studio.views import PANEL_HEIGHT
+
+CHROMIUM, DRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory, kubric_dir):
+    """A folder holding a dataset, a damaged copy of it, a constructed decomposition, an eval output and a
+    training run."""
+    root = tmp_path_factory.mktemp("studio")
+    shutil.copytree(kubric_dir, root / "data")
+    damaged = root / "damaged"
+    shutil.copytree(kubric_dir, damaged)
+    shard = sorted(damaged.glob("*.tar"))[0]
+    raw = bytearray(shard.read_bytes())
+    raw[5000:5400] = b"\x07" * 400  # inside the first sample's members: its checksum no longer matches
+    shard.write_bytes(bytes(raw))
+    rng = np.random.default_rng(0)
+    t, h, w = 4, 24, 32
+    decomp = root / "decomp"
+    background = rng.integers(0, 255, (t, h, w, 3), dtype=np.uint8)
+    write_video(decomp / "background", background)
+    a = np.zeros((t, h, w, 4), np.uint8)
+    a[:, 4:12, 4:14] = (220, 30, 30, 255)
+    b = np.zeros((t, h, w, 4), np.uint8)
+    b[:, 10:20, 12:28] = (30, 30, 220, 128)
+    write_rgba_folder(decomp / "layers" / "cat", a)
+    write_rgba_folder(decomp / "layers" / "ball", b)
+    (decomp / "decomposition.json").write_text(
+        json.dumps({"objects": ["cat", "ball"], "layer_order": ["cat", "ball"], "fps": 8.0, "frames": t, "size": [h, w], "layers": {}})
+    )
+    ev = root / "eval"
+    ev.mkdir()
+    (ev / "results.json").write_text(json.dumps({"summary": {"copy-input": {"demo": {"psnr": 20.5, "scenes": 2}}}}))
+    (ev / "per_scene.csv").write_text("method,benchmark,scene,psnr\ncopy-input,demo,s0,19.0\ncopy-input,demo,s1,22.0\n")
+    run = root / "run"
+    run.mkdir()
+    log = [{"step": s, "loss": 1.0 / (1 + s)} for s in range(0, 50, 10)] + [{"event": "validation", "step": 40, "val/psnr": 25.0}]
+    (run / "train_log.jsonl").write_text("".join(json.dumps(e) + "\n" for e in log))
+    return root, background, a, b
+
+
+@pytest.fixture(scope="module")
+def studio(world):
+    root = world[0]
+    items = discover([str(root)])
+    server = serve(items, "127.0.0.1", 0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", {i.title: i.id for i in items}
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not (os.path.exists(CHROMIUM) and os.path.exists(DRIVER)):
+        pytest.fail(f"the browser tests need Debian's chromium and chromium-driver ({CHROMIUM}, {DRIVER}): make setup installs them")
+    os.environ["SE_OFFLINE"] = "true"  # Selenium must not try to download a driver
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1400,1000"):
+        options.add_argument(arg)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(DRIVER), options=options)
+    yield driver
+    driver.quit()
+
+
+def _open(driver, url, hash_):
+    driver.get(f"{url}/{hash_}")
+    _wait(driver, lambda: driver.execute_script("return document.body.dataset.ready") == hash_)
+
+
+def _wait(driver, done, seconds=20.0):
+    end = time.time() + seconds
+    while time.time() < end:
+        if done():
+            return
+        time.sleep(0.05)
+    raise AssertionError("the page did not get there in time")
+
+
+def _pixels(driver, element_id):
+    """The RGB pixels the page shows in <img id=element_id>, read back through a canvas."""
+    _wait(
+        driver,
+        lambda: driver.execute_script(f"const i = document.getElementById('{element_id}'); return i && i.complete && i.naturalWidth > 0"),
+    )
+    w, h, data = driver.execute_script(
+        f"""const i = document.getElementById('{element_id}');
+        const c = document.createElement('canvas'); c.width = i.naturalWidth; c.height = i.naturalHeight;
+        const g = c.getContext('2d'); g.drawImage(i, 0, 0);
+        return [c.width, c.height, Array.from(g.getImageData(0, 0, c.width, c.height).data)];"""
+    )
+    return np.array(data, np.uint8).reshape(h, w, 4)[..., :3]
+
+
+def _enlarged(image):
+    factor = max(1, -(-PANEL_HEIGHT // image.shape[0]))
+    return (
+        np.kron(image, np.ones((factor, factor, 1), np.uint8)) if image.ndim == 3 else np.kron(image, np.ones((factor, factor), np.uint8))
+    )
+
+
+def _errors(driver):
+    return [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+
+
+def test_every_page_loads_without_console_errors(studio, browser):
+    url, ids = studio
+    for hash_ in ["#/", f"#/dataset/{ids['data']}", f"#/decomposition/{ids['decomp']}", f"#/eval/{ids['eval']}", f"#/run/{ids['run']}"]:
+        _open(browser, url, hash_)
+        assert not browser.find_elements("css selector", ".error"), hash_
+        assert not _errors(browser), hash_
+    assert len(browser.find_elements("css selector", "svg.curve polyline")) == 2  # loss and validation curves
+
+
+def test_a_scrubbed_sample_page_shows_the_frame_the_shard_holds(studio, browser, world):
+    url, ids = studio
+    sample = next(iter(iter_samples(world[0] / "data")))
+    _open(browser, url, f"#/sample/{ids['data']}/{sample.key}")
+    browser.execute_script("const r = document.getElementById('scrubber'); r.value = 3; r.dispatchEvent(new Event('input'));")
+    _wait(browser, lambda: browser.find_element("id", "frame").get_attribute("src").endswith("/frame/3.png"))
+    sep = np.full((sample.input.shape[1], 2, 3), 255, np.uint8)
+    expected = np.concatenate([sample.input[3], sep, np.repeat(sample.trimask[3][..., None], 3, -1), sep, sample.target[3]], 1)
+    assert np.array_equal(_pixels(browser, "frame"), _enlarged(expected))
+    assert browser.find_element("id", "frame-label").text == "frame 3"
+
+
+def test_the_grid_pages_and_sorts_by_a_qc_figure(studio, browser, world):
+    url, ids = studio
+    records = [json.loads(line) for line in (world[0] / "data" / "manifest.jsonl").read_text().splitlines()]
+    _open(browser, url, f"#/dataset/{ids['data']}?per=12&sort=effect_frac&desc=1")
+    keys = [c.get_attribute("data-key") for c in browser.find_elements("css selector", ".card")]
+    expected = [r["key"] for r in sorted(records, key=lambda r: r["qc"]["effect_frac"], reverse=True)][:12]
+    assert [r for r in keys] == expected[: len(keys)] and len(keys) == min(12, len(records))
+
+
+def test_a_layer_toggle_changes_the_composite_to_the_one_without_it(studio, browser, world):
+    url, ids = studio
+    _, background, cat, ball = world
+    _open(browser, url, f"#/decomposition/{ids['decomp']}")
+
+    def over(bg, layer):
+        alpha = layer[..., 3:4].astype(np.float64) / 255
+        return np.round(alpha * layer[..., :3] / 255 + (1 - alpha) * bg.astype(np.float64) / 255, 12)
+
+    both = np.round(255 * over(255 * over(background[0], cat[0]), ball[0])).astype(np.uint8)
+    assert np.abs(_pixels(browser, "composite").astype(int) - _enlarged(both)).max() <= 1
+    browser.find_element("css selector", "input.layer-toggle[data-layer=cat]").click()
+    _wait(browser, lambda: "drop=cat" in browser.find_element("id", "composite").get_attribute("src"))
+    without_cat = np.round(255 * over(background[0], ball[0])).astype(np.uint8)
+    assert np.abs(_pixels(browser, "composite").astype(int) - _enlarged(without_cat)).max() <= 1
+    assert not _errors(browser)
+
+
+def test_a_damaged_shard_is_one_line_on_its_sample_and_the_rest_browsable(studio, browser):
+    url, ids = studio
+    _open(browser, url, f"#/dataset/{ids['damaged']}")
+    _wait(browser, lambda: len(browser.find_elements("css selector", ".card .error")) >= 1)
+    errors = browser.find_elements("css selector", ".card .error")
+    assert len(errors) == 1 and "checksum" in errors[0].text
+    assert len(browser.find_elements("css selector", ".card img")) >= 1  # the other samples still show
+
+
+def test_studio_refuses_what_it_cannot_show_in_one_line(tmp_path, capsys, world):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert run_cli(["studio", str(empty)]) == 1
+    assert "no genomni output found" in capsys.readouterr().err
+    assert run_cli(["studio", str(tmp_path / "missing")]) == 1
+    assert "no such file or folder" in capsys.readouterr().err
+    server = serve(discover([str(world[0] / "run")]), "127.0.0.1", 0)
+    try:
+        assert run_cli(["studio", str(world[0] / "run"), "--port", str(server.server_address[1])]) == 1
+        assert "cannot listen there" in capsys.readouterr().err
+    finally:
+        server.server_close()
+    assert Path(world[0] / "run" / "train_log.jsonl").is_file()
