@@ -219,6 +219,11 @@ function curve(points, label) {
   const text = document.createElementNS("http://www.w3.org/2000/svg", "text");
   text.setAttribute("x", pad); text.setAttribute("y", 16); text.textContent = `${label}: ${fmt(y0)} … ${fmt(y1)}, step ${x0} … ${x1}`;
   svg.append(line, text);
+  if (points.length <= 60) for (const p of points) {  // dots: a single validation is a point, not a line
+    const dot = document.createElementNS("http://www.w3.org/2000/svg", "circle");
+    dot.setAttribute("cx", sx(p[0])); dot.setAttribute("cy", sy(p[1])); dot.setAttribute("r", 3); dot.setAttribute("fill", "#1565c0");
+    svg.append(dot);
+  }
   return svg;
 }
 
