@@ -1,7 +1,13 @@
 """One progress bar for every long job (rich): what it is doing, the bar, done/total, the rate in the job's own
-unit, time elapsed and, once the rate is known, time remaining; extra text columns for live figures (the loss)."""
+unit, time elapsed and, once the rate is known, time remaining; extra text columns for live figures (the loss).
+Inside `reporting(callback)` every bar's progress also goes to the callback, drawn or not (the studio's jobs)."""
 
 from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, Task, TextColumn, TimeElapsedColumn, TimeRemainingColumn
@@ -25,4 +31,36 @@ def progress_bar(enabled: bool, unit: str = "", fields: tuple[str, ...] = (), co
     columns += [TextColumn(f"{f} {{task.fields[{f}]}}") for f in fields]
     columns += [_RateColumn(unit)] if unit else []
     columns += [TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn()]
-    return Progress(*columns, console=console, disable=not enabled)
+    return _Reporting(*columns, console=console, disable=not enabled)
+
+
+Report = Callable[[str, float, float | None], None]  # (what, done, total)
+_REPORT: ContextVar[Report | None] = ContextVar("genomni_progress_report", default=None)
+
+
+class _Reporting(Progress):
+    """A rich Progress that also tells `reporting`'s callback, in this thread, where each task stands."""
+
+    def update(self, task_id: Any, **kwargs: Any) -> None:
+        super().update(task_id, **kwargs)
+        self._report(task_id)
+
+    def advance(self, task_id: Any, advance: float = 1) -> None:
+        super().advance(task_id, advance)
+        self._report(task_id)
+
+    def _report(self, task_id: Any) -> None:
+        callback = _REPORT.get()
+        if callback is not None:
+            task = self._tasks[task_id]
+            callback(task.description, task.completed, task.total)
+
+
+@contextmanager
+def reporting(callback: Report) -> Iterator[None]:
+    """Within the block, in this thread, every progress bar reports (what, done, total) to `callback`."""
+    token = _REPORT.set(callback)
+    try:
+        yield
+    finally:
+        _REPORT.reset(token)

@@ -12,55 +12,6 @@ from genomni.media import read_video, write_video
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 
-@pytest.fixture(scope="module")
-def sam2_dir(tmp_path_factory):
-    """A 1.2 M-parameter Sam2VideoModel with random weights (the sizes fit together: see the config's comments)."""
-    import torch
-    from transformers import Sam2VideoConfig, Sam2VideoModel
-
-    torch.manual_seed(0)
-    backbone = {
-        "model_type": "sam2_hiera_det_model",
-        "hidden_size": 16,
-        "embed_dim_per_stage": [16, 32, 64, 128],
-        "num_attention_heads_per_stage": [1, 1, 1, 1],
-        "blocks_per_stage": [1, 1, 2, 1],
-        "global_attention_blocks": [3],  # never a stage's first (pooling) block
-        "window_size_per_stage": [8, 4, 4, 4],
-        "image_size": [256, 256],
-    }
-    cfg = Sam2VideoConfig(
-        vision_config={
-            "model_type": "sam2_vision_model",
-            "backbone_config": backbone,
-            "backbone_channel_list": [128, 64, 32, 16],
-            "backbone_feature_sizes": [[64, 64], [32, 32], [16, 16]],
-            "fpn_hidden_size": 128,
-        },
-        prompt_encoder_config={"hidden_size": 128, "image_size": 256, "mask_input_channels": 4},
-        mask_decoder_config={
-            "hidden_size": 128,
-            "mlp_dim": 64,
-            "num_hidden_layers": 1,
-            "num_attention_heads": 2,
-            "iou_head_hidden_dim": 32,
-        },
-        image_size=256,
-        memory_attention_hidden_size=128,  # a multiple of the 64-wide memory keys: object pointers split into 2 tokens
-        memory_attention_num_layers=1,
-        memory_attention_feed_forward_hidden_size=64,
-        memory_attention_rope_feat_sizes=[16, 16],
-        memory_encoder_hidden_size=128,
-        memory_encoder_output_channels=64,
-        mask_downsampler_embed_dim=128,
-        memory_fuser_embed_dim=128,
-        memory_fuser_intermediate_dim=64,
-    )
-    folder = tmp_path_factory.mktemp("sam2") / "sam2-tiny"
-    Sam2VideoModel(cfg).save_pretrained(folder)
-    return folder
-
-
 def _clip(folder, t=5, h=48, w=64):
     video = np.random.default_rng(0).integers(0, 255, (t, h, w, 3), dtype=np.uint8)
     write_video(folder / "clip.mkv", video, 12.0)

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import run_cli
+from test_motion_masks import static_clip
 
 from genomni.layers import write_rgba_folder
 from genomni.media import write_video
@@ -62,7 +63,9 @@ def world(tmp_path_factory, kubric_dir):
 
 
 @pytest.fixture(scope="module")
-def studio(world):
+def studio(world, tmp_path_factory):
+    cache = os.environ.get("XDG_CACHE_HOME")
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("cache"))  # previews are kept here, not in ~/.cache
     root = world[0]
     items = discover([str(root)])
     server = serve(items, "127.0.0.1", 0)
@@ -71,6 +74,10 @@ def studio(world):
     yield f"http://127.0.0.1:{server.server_address[1]}", {i.title: i.id for i in items}
     server.shutdown()
     server.server_close()
+    if cache is None:
+        os.environ.pop("XDG_CACHE_HOME", None)
+    else:
+        os.environ["XDG_CACHE_HOME"] = cache
 
 
 @pytest.fixture(scope="module")
@@ -186,13 +193,14 @@ def test_a_damaged_shard_is_one_line_on_its_sample_and_the_rest_browsable(studio
     errors = browser.find_elements("css selector", ".card .error")
     assert len(errors) == 1 and "checksum" in errors[0].text
     assert len(browser.find_elements("css selector", ".card img")) >= 1  # the other samples still show
+    assert all("422" in e["message"] for e in _errors(browser))  # the damaged sample's refusal, nothing else
 
 
 def test_studio_refuses_what_it_cannot_show_in_one_line(tmp_path, capsys, world):
     empty = tmp_path / "empty"
     empty.mkdir()
     assert run_cli(["studio", str(empty)]) == 1
-    assert "no genomni output found" in capsys.readouterr().err
+    assert "no genomni output or video found" in capsys.readouterr().err
     assert run_cli(["studio", str(tmp_path / "missing")]) == 1
     assert "no such file or folder" in capsys.readouterr().err
     server = serve(discover([str(world[0] / "run")]), "127.0.0.1", 0)
@@ -202,3 +210,78 @@ def test_studio_refuses_what_it_cannot_show_in_one_line(tmp_path, capsys, world)
     finally:
         server.server_close()
     assert Path(world[0] / "run" / "train_log.jsonl").is_file()
+
+
+@pytest.fixture(scope="module")
+def clip_studio(tmp_path_factory, sam2_dir):
+    """A studio over one static-camera clip (a ball and a box with a shadow, true masks known), with a tiny random
+    SAM 2, an untrained tiny Casper model and a work folder: the page can go from clicks to layers."""
+    from genomni.models.presets import build_preset
+    from genomni.studio.actions import Setup
+
+    root = tmp_path_factory.mktemp("clips")
+    video, truth, _ = static_clip(21)
+    write_video(root / "clips" / "street.mkv", video, 24.0)
+    model = build_preset("tiny", root / "casper")
+    setup = Setup(root / "work", str(model), str(sam2_dir))
+    server = serve(discover([str(root / "clips")]), "127.0.0.1", 0, setup)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", root, truth
+    server.shutdown()
+    server.server_close()
+
+
+def _click(driver, element_id, x, y, scale):
+    """Click at clip pixel (x, y) of the <img> showing a frame enlarged `scale` times."""
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    img = driver.find_element("id", element_id)
+    _wait(driver, lambda: driver.execute_script(f"return document.getElementById('{element_id}').naturalWidth > 0"))
+    shown = img.size["width"] / driver.execute_script(f"return document.getElementById('{element_id}').naturalWidth")
+    dx = (x + 0.5) * scale * shown - img.size["width"] / 2
+    dy = (y + 0.5) * scale * shown - img.size["height"] / 2
+    ActionChains(driver).move_to_element_with_offset(img, int(dx), int(dy)).click().perform()
+
+
+def _job_done(driver):
+    _wait(driver, lambda: driver.find_elements("css selector", "a.job-result") or driver.find_elements("css selector", "#jobs .error"), 240)
+    assert not driver.find_elements("css selector", "#jobs .error"), driver.find_element("css selector", "#jobs").text
+    return driver.find_element("css selector", "a.job-result").get_attribute("href").split("#")[1]
+
+
+def test_from_a_clip_to_layers_by_clicking(clip_studio, browser):
+    from genomni.footage_folders import open_footage
+
+    url, root, truth = clip_studio
+    _open(browser, url, "#/video/0")
+    ys, xs = np.nonzero(truth[0, 5])
+    scale = max(1, -(-PANEL_HEIGHT // truth.shape[2]))
+    browser.execute_script("const r = document.getElementById('scrubber'); r.value = 5; r.dispatchEvent(new Event('input'));")
+    _wait(browser, lambda: browser.find_element("id", "frame").get_attribute("src").endswith("/5.png"))
+    browser.find_element("id", "object-name").clear()
+    browser.find_element("id", "object-name").send_keys("ball")
+    _click(browser, "frame", int(xs.mean()), int(ys.mean()), scale)
+    assert "ball frame 5" in browser.find_element("id", "points").text
+    # the motion method: the click picks the ball, and the mask is the ball's
+    browser.find_element("css selector", "#method option[value=motion]").click()
+    browser.find_element("id", "make-masks").click()
+    footage_hash = _job_done(browser)
+    made = open_footage(root / "work" / "street-masks")
+    assert made.names == ["ball"] and (made.masks[0] & truth[0]).sum() / (made.masks[0] | truth[0]).sum() >= 0.9
+    # SAM 2 (tiny, random weights): a click gives a mask track of the clip's size, in a new folder
+    _open(browser, url, "#/video/0")
+    _click(browser, "frame", int(xs.mean()), int(ys.mean()), scale)
+    browser.find_element("id", "make-masks").click()
+    _wait(browser, lambda: len(browser.find_elements("css selector", "a.job-result")) >= 2, 240)
+    assert open_footage(root / "work" / "street-masks-2").masks.shape == (1, *truth.shape[1:])
+    # decompose the motion footage; a reload while it runs finds the job again
+    _open(browser, url, f"#{footage_hash}")
+    browser.find_element("id", "decompose").click()
+    _wait(browser, lambda: browser.find_elements("css selector", "#jobs .job"))
+    browser.refresh()
+    _wait(browser, lambda: browser.execute_script("return document.body.dataset.ready") == f"#{footage_hash}")
+    layers_hash = _job_done(browser)
+    _open(browser, url, f"#{layers_hash}")
+    assert [e.get_attribute("data-layer") for e in browser.find_elements("css selector", "input.layer-toggle")] == ["ball"]
+    assert (root / "work" / "street-masks-layers" / "decomposition.json").is_file()
+    assert not _errors(browser)

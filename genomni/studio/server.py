@@ -21,32 +21,67 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlparse
 
 from ..errors import GenomniError
+from .actions import Setup, decompose_job, masks_job
 from .discover import Item
+from .jobs import Job, Jobs
 from .views import VIEWS
 
 logger = logging.getLogger(__name__)
 STATIC = ("index.html", "studio.js", "studio.css")
+MAX_BODY = 2**20  # bytes: a click list, never more
 
 
 class Studio:
-    """The items shown and their views, made on first use (a damaged item fails alone, as a one-line error)."""
+    """The items shown and their views, made on first use (a damaged item fails alone, as a one-line error), and
+    the jobs started from the page (`actions`), whose outputs join the items."""
 
-    def __init__(self, items: list[Item]):
-        self.items = items
+    def __init__(self, items: list[Item], setup: Setup | None = None):
+        self.items = list(items)
+        self.setup = setup
+        self.jobs = Jobs()
         self._views: dict[int, Any] = {}
         self._lock = threading.Lock()
 
+    def add(self, kind: str, path: str) -> Item:
+        with self._lock:
+            item = Item(len(self.items), kind, path)
+            self.items.append(item)
+            return item
+
+    def act(self, action: str, item_id: int, body: Any) -> Job:
+        """Start `action` (masks for a video, decompose for a footage folder) on an item, checked first."""
+        item = self.item(item_id)
+        if self.setup is None:
+            raise GenomniError("this studio runs no jobs (it was started without a work folder)")
+        if action == "masks" and item.kind == "video":
+            work, made = masks_job(self.setup, item.path, body), "footage"
+        elif action == "decompose" and item.kind == "footage":
+            work, made = decompose_job(self.setup, item.path), "decomposition"
+        else:
+            raise GenomniError(f"{action!r} cannot be run on a {item.kind}")
+        self.setup.work.mkdir(parents=True, exist_ok=True)
+        return self.jobs.start(action, item_id, lambda report: self.add(made, str(work(report))).id)
+
+    def item(self, item_id: int) -> Item:
+        with self._lock:
+            if not 0 <= item_id < len(self.items):
+                raise GenomniError(f"no item {item_id}")
+            return self.items[item_id]
+
     def view(self, item_id: int) -> Any:
-        if not 0 <= item_id < len(self.items):
-            raise GenomniError(f"no item {item_id}")
+        item = self.item(item_id)
         with self._lock:
             if item_id not in self._views:
-                item = self.items[item_id]
                 self._views[item_id] = VIEWS[item.kind](item.path)
             return self._views[item_id]
 
     def listing(self) -> list[dict[str, Any]]:
-        return [{"id": i.id, "kind": i.kind, "path": i.path, "title": i.title} for i in self.items]
+        with self._lock:
+            return [{"id": i.id, "kind": i.kind, "path": i.path, "title": i.title} for i in self.items]
+
+    def abilities(self) -> dict[str, bool]:
+        s = self.setup
+        return {"jobs": s is not None, "sam2": bool(s and s.masks_model), "decompose": bool(s and s.casper_model)}
 
 
 def _int(text: str, what: str) -> int:
@@ -76,10 +111,16 @@ def route(studio: Studio, path: str, query: dict[str, str]) -> tuple[str, bytes]
         return (mimetypes.guess_type(parts[1])[0] or "text/plain") + "; charset=utf-8", _static(parts[1])
     if parts == ["api", "items"]:
         return _json(studio.listing())
+    if parts == ["api", "abilities"]:
+        return _json(studio.abilities())
+    if parts[:2] == ["api", "jobs"] and len(parts) == 3:
+        return _json(studio.jobs.get(_int(parts[2], "job")).public())
+    if parts[:2] == ["api", "jobs"] and len(parts) == 2:
+        return _json([j.public() for j in studio.jobs.of_item(_int(query.get("item", ""), "item"))])
     if len(parts) < 3 or parts[0] not in ("api", "media"):
         raise GenomniError(f"no page {path}")
     view = studio.view(_int(parts[1], "item"))
-    kind, rest = studio.items[int(parts[1])].kind, parts[2:]
+    kind, rest = studio.item(int(parts[1])).kind, parts[2:]
     if parts[0] == "api":
         if rest == ["summary"]:
             return _json(view.summary())
@@ -115,7 +156,7 @@ def route(studio: Studio, path: str, query: dict[str, str]) -> tuple[str, bytes]
             return "image/png", view.worst_png(rest[1])
         if kind == "run" and len(rest) == 3 and rest[0] == "validation":
             return mimetypes.guess_type(rest[2])[0] or "application/octet-stream", view.video(rest[1], rest[2])
-        if kind == "footage" and len(rest) == 1:
+        if kind in ("footage", "video") and len(rest) == 1:
             return "image/png", view.frame_png(_int(rest[0].removesuffix(".png"), "frame"))
     raise GenomniError(f"no page {path}")
 
@@ -128,14 +169,39 @@ def _static(name: str) -> bytes:
     return resources.files("genomni.studio").joinpath("static", name).read_bytes()
 
 
+def act(studio: Studio, path: str, body: bytes) -> tuple[str, bytes]:
+    """POST /api/<item>/<action> with a JSON body: start a job; its state as JSON."""
+    parts = [p for p in path.strip("/").split("/") if p]
+    if len(parts) != 3 or parts[0] != "api":
+        raise GenomniError(f"no action {path}")
+    try:
+        request = json.loads(body or b"{}")
+    except ValueError:
+        raise GenomniError("the request body is not JSON") from None
+    return _json(studio.act(parts[2], _int(parts[1], "item"), request).public())
+
+
 class Handler(BaseHTTPRequestHandler):
     studio: Studio
 
     def do_GET(self) -> None:  # noqa: N802 (the standard library's name)
         url = urlparse(self.path)
         query = {k: v[-1] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
+        self._answer(lambda: route(self.studio, url.path, query))
+
+    def do_POST(self) -> None:  # noqa: N802 (the standard library's name)
+        length = int(self.headers.get("Content-Length") or 0)
+
+        def answer() -> tuple[str, bytes]:
+            if length > MAX_BODY:
+                raise GenomniError(f"a request of {length} bytes; at most {MAX_BODY}")
+            return act(self.studio, urlparse(self.path).path, self.rfile.read(length))
+
+        self._answer(answer)
+
+    def _answer(self, make: Any) -> None:
         try:
-            ctype, body = route(self.studio, url.path, query)
+            ctype, body = make()
             status = HTTPStatus.OK
         except GenomniError as exc:  # a one-line reason the page shows, never a traceback
             status, ctype, body = HTTPStatus.UNPROCESSABLE_ENTITY, "application/json", json.dumps({"error": str(exc)}).encode()
@@ -154,9 +220,10 @@ class Handler(BaseHTTPRequestHandler):
         logger.debug("studio: " + format, *args)
 
 
-def serve(items: list[Item], host: str = "127.0.0.1", port: int = 8765) -> ThreadingHTTPServer:
-    """A started-up server (call `serve_forever`); a port in use is one line."""
-    handler = type("StudioHandler", (Handler,), {"studio": Studio(items)})
+def serve(items: list[Item], host: str = "127.0.0.1", port: int = 8765, setup: Setup | None = None) -> ThreadingHTTPServer:
+    """A started-up server (call `serve_forever`); a port in use is one line. With a `setup`, the page can start
+    jobs (masks, decompose) that write under its work folder."""
+    handler = type("StudioHandler", (Handler,), {"studio": Studio(items, setup)})
     try:
         server = ThreadingHTTPServer((host, port), handler)
     except OSError as exc:

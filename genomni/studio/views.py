@@ -36,7 +36,7 @@ def png(image: np.ndarray) -> bytes:
 
 def readable(image: np.ndarray) -> np.ndarray:
     """`image` enlarged by a whole factor (nearest neighbour, every pixel stays a block) to PANEL_HEIGHT or more."""
-    factor = max(1, -(-PANEL_HEIGHT // image.shape[0]))
+    factor = _factor(image.shape[0])
     return image if factor == 1 else cv2.resize(image, None, fx=factor, fy=factor, interpolation=cv2.INTER_NEAREST)
 
 
@@ -332,7 +332,13 @@ class FootageView:
 
     def summary(self) -> dict[str, Any]:
         f = self.footage
-        return {"objects": f.names, "frames": len(f.video), "size": list(f.video.shape[1:3]), "caption": f.prompt}
+        return {
+            "objects": f.names,
+            "frames": len(f.video),
+            "size": list(f.video.shape[1:3]),
+            "caption": f.prompt,
+            "scale": _factor(f.video.shape[1]),
+        }
 
     def frame_png(self, k: int) -> bytes:
         from ..masks import overlay
@@ -343,10 +349,34 @@ class FootageView:
         return png(readable(overlay(f.video[k], f.masks[:, k])))
 
 
+class VideoView:
+    """A video file: its frames, to click on (the masks of a clip start here)."""
+
+    def __init__(self, path: str):
+        from ..media import read_video
+
+        self.path = path
+        self.video, self.fps = read_video(path)
+
+    def summary(self) -> dict[str, Any]:
+        return {"frames": len(self.video), "size": list(self.video.shape[1:3]), "fps": self.fps, "scale": _factor(self.video.shape[1])}
+
+    def frame_png(self, k: int) -> bytes:
+        if not 0 <= k < len(self.video):
+            raise GenomniError(f"frame {k}: the clip has {len(self.video)} frames")
+        return png(readable(self.video[k]))
+
+
+def _factor(height: int) -> int:
+    """How many times `readable` enlarges an image `height` px tall."""
+    return max(1, -(-PANEL_HEIGHT // height))
+
+
 VIEWS: dict[str, Callable[[str], Any]] = {
     "dataset": DatasetView,
     "decomposition": DecompositionView,
     "eval": EvalView,
     "run": RunView,
     "footage": FootageView,
+    "video": VideoView,
 }

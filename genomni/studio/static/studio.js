@@ -70,7 +70,7 @@ function scrubber(frames, onChange) {
 async function home() {
   where.textContent = "";
   const items = await api("/api/items");
-  const kinds = { dataset: "Datasets", decomposition: "Decompositions", eval: "Eval outputs", run: "Training runs", footage: "Footage" };
+  const kinds = { dataset: "Datasets", decomposition: "Decompositions", eval: "Eval outputs", run: "Training runs", footage: "Footage", video: "Clips (click to make masks)" };
   const box = el("div", { class: "kinds" });
   for (const [kind, title] of Object.entries(kinds)) {
     const mine = items.filter((i) => i.kind === kind);
@@ -237,12 +237,79 @@ async function run(id) {
     el("pre", {}, JSON.stringify({ baselines: s.baselines, validation: s.validation }, null, 1)), ...videos);
 }
 
+async function post(path, body) {
+  const response = await fetch(path, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+  const answer = await response.json();
+  if (!response.ok) throw new Error(answer.error || response.statusText);
+  return answer;
+}
+
+// a job's progress bar, polled until it is done (then a link to what it made) or failed (its one line)
+function watch(job, box, made) {
+  const bar = el("progress", { max: 1, value: 0 });
+  const label = el("span", { class: "job-state" }, `${job.what}: starting`);
+  const row = el("div", { class: "job", "data-job": job.id }, bar, " ", label);
+  box.append(row);
+  const poll = async () => {
+    let j;
+    try { j = await api(`/api/jobs/${job.id}`); } catch (e) { label.textContent = e.message; return; }
+    if (j.total) { bar.max = j.total; bar.value = j.done; }
+    if (j.state === "running") { label.textContent = `${j.what}: ${j.step || "starting"} ${j.total ? `${j.done}/${j.total}` : ""}`; setTimeout(poll, 500); return; }
+    if (j.state === "failed") { row.replaceChildren(el("div", { class: "error" }, `${j.what} failed: ${j.error}`)); return; }
+    bar.value = bar.max;
+    label.replaceChildren(`${j.what}: done — `, el("a", { href: `#/${made}/${j.result}`, class: "job-result" }, `open the ${made}`));
+  };
+  poll();
+}
+
+async function jobsOf(id, box, made) {
+  for (const j of await api(`/api/jobs?item=${id}`)) watch(j, box, made);
+}
+
 async function footage(id) {
-  const s = await api(`/api/${id}/summary`);
+  const [s, can] = await Promise.all([api(`/api/${id}/summary`), api("/api/abilities")]);
   where.textContent = `footage: ${s.objects.join(", ")}`;
   const frame = image(`/media/${id}/0.png`, { id: "frame", alt: "frame" });
+  const jobs = el("div", { id: "jobs" });
+  const go = el("button", { type: "button", id: "decompose" }, "decompose into layers");
+  go.disabled = !can.decompose;
+  go.title = can.decompose ? "" : "start the studio with --model MODEL_DIR to decompose";
+  go.addEventListener("click", async () => {
+    try { watch(await post(`/api/${id}/decompose`, {}), jobs, "decomposition"); } catch (e) { showError(e.message, jobs); }
+  });
   app.replaceChildren(el("h2", {}, `${s.frames} frames, ${s.size[1]}x${s.size[0]}, objects ${s.objects.join(", ")}`), el("div", {}, s.caption || ""),
-    scrubber(s.frames, (k) => { frame.src = `/media/${id}/${k}.png`; }), el("div", { class: "frame" }, frame));
+    scrubber(s.frames, (k) => { frame.src = `/media/${id}/${k}.png`; }), el("div", { class: "frame" }, frame), el("div", {}, go), jobs);
+  await jobsOf(id, jobs, "decomposition");
+}
+
+async function video(id) {
+  const [s, can] = await Promise.all([api(`/api/${id}/summary`), api("/api/abilities")]);
+  where.textContent = `clip: ${s.frames} frames`;
+  let k = 0;
+  const points = [];
+  const frame = image(`/media/${id}/0.png`, { id: "frame", alt: "frame", style: "cursor: crosshair" });
+  const name = el("input", { id: "object-name", value: "object1", size: 12 });
+  const negative = el("input", { type: "checkbox", id: "negative" });
+  const method = el("select", { id: "method" }, el("option", { value: "sam2" }, "SAM 2 (clicks)"), el("option", { value: "motion" }, "motion (static camera)"));
+  if (!can.sam2) { method.value = "motion"; method.options[0].disabled = true; }
+  const list = el("ul", { id: "points" });
+  const jobs = el("div", { id: "jobs" });
+  const drawList = () => list.replaceChildren(...points.map((p) => el("li", {}, `${p.name} frame ${p.frame} (${p.x}, ${p.y})${p.positive ? "" : " off the object"}`)));
+  frame.addEventListener("click", (e) => {
+    const scale = frame.naturalWidth / frame.clientWidth / s.scale;  // page pixels -> clip pixels
+    points.push({ name: name.value, frame: k, x: Math.round(e.offsetX * scale), y: Math.round(e.offsetY * scale), positive: !negative.checked });
+    drawList();
+  });
+  const make = el("button", { type: "button", id: "make-masks" }, "make masks");
+  make.disabled = !can.jobs;
+  make.addEventListener("click", async () => {
+    try { watch(await post(`/api/${id}/masks`, { method: method.value, points }), jobs, "footage"); } catch (e) { showError(e.message, jobs); }
+  });
+  const clear = el("button", { type: "button", onclick: () => { points.length = 0; drawList(); } }, "clear clicks");
+  app.replaceChildren(el("h2", {}, `${s.frames} frames, ${s.size[1]}x${s.size[0]}: click on each object`),
+    el("div", { class: "filters" }, "object ", name, " ", el("label", {}, negative, " a click off the object"), " method ", method, " ", make, " ", clear),
+    scrubber(s.frames, (n) => { k = n; frame.src = `/media/${id}/${n}.png`; }), el("div", { class: "frame" }, frame), list, jobs);
+  await jobsOf(id, jobs, "footage");
 }
 
 async function render() {
@@ -256,6 +323,7 @@ async function render() {
     else if (parts[0] === "eval") await evalPage(parts[1]);
     else if (parts[0] === "run") await run(parts[1]);
     else if (parts[0] === "footage") await footage(parts[1]);
+    else if (parts[0] === "video") await video(parts[1]);
     else throw new Error("no page " + location.hash);
   } catch (e) {
     app.replaceChildren();
