@@ -16,7 +16,7 @@ from conftest import run_cli
 from test_motion_masks import static_clip
 
 from genomni.layers import write_rgba_folder
-from genomni.media import write_video
+from genomni.media import read_video, write_video
 from genomni.shards import iter_samples
 from genomni.studio.discover import discover
 from genomni.studio.server import serve
@@ -66,9 +66,11 @@ def world(tmp_path_factory, kubric_dir):
 def studio(world, tmp_path_factory):
     cache = os.environ.get("XDG_CACHE_HOME")
     os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("cache"))  # previews are kept here, not in ~/.cache
+    from genomni.studio.actions import Setup
+
     root = world[0]
     items = discover([str(root)])
-    server = serve(items, "127.0.0.1", 0)
+    server = serve(items, "127.0.0.1", 0, Setup(root / "work"))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}", {i.title: i.id for i in items}
@@ -183,6 +185,33 @@ def test_a_layer_toggle_changes_the_composite_to_the_one_without_it(studio, brow
     _wait(browser, lambda: "drop=cat" in browser.find_element("id", "composite").get_attribute("src"))
     without_cat = np.round(255 * over(background[0], ball[0])).astype(np.uint8)
     assert np.abs(_pixels(browser, "composite").astype(int) - _enlarged(without_cat)).max() <= 1
+    # moving the ball 5 px right (whole pixels: a plain shift) gives the composite with the shifted ball
+    move = browser.find_element("css selector", "input.layer-move[data-layer=ball]")
+    move.send_keys("5:0:1")
+    browser.execute_script("arguments[0].dispatchEvent(new Event('change'))", move)
+    _wait(browser, lambda: "5%3A0%3A1" in browser.find_element("id", "composite").get_attribute("src"))
+    shifted = np.zeros_like(ball[0])
+    shifted[:, 5:] = ball[0][:, :-5]
+    moved = np.round(255 * over(background[0], shifted)).astype(np.uint8)
+    assert np.abs(_pixels(browser, "composite").astype(int) - _enlarged(moved)).max() <= 1
+    # a move the edit verb would refuse is its one line beside the composite
+    move.clear()
+    move.send_keys("5:0:-1")
+    browser.execute_script("arguments[0].dispatchEvent(new Event('change'))", move)
+    _wait(browser, lambda: browser.find_elements("css selector", ".image-error"))
+    assert "the scale must be > 0" in browser.find_element("css selector", ".image-error").text
+    _errors(browser)  # that refusal's 422, read off the log
+    move.clear()
+    move.send_keys("5:0:1")
+    browser.execute_script("arguments[0].dispatchEvent(new Event('change'))", move)
+    _wait(browser, lambda: not browser.find_elements("css selector", ".image-error"))
+    # export writes what `genomni edit` writes
+    browser.find_element("id", "export").click()
+    _wait(
+        browser, lambda: browser.find_elements("css selector", "a.job-result") or browser.find_elements("css selector", "#jobs .error"), 60
+    )
+    exported, _ = read_video(world[0] / "work" / "decomp-edit.mp4")
+    assert exported.shape == (4, 24, 32, 3)
     assert not _errors(browser)
 
 

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Optional
 
 import typer
 
-from ..errors import GenomniError
 from ..inference.config import LayerOrderConfig, OmnimatteConfig, RemoveConfig
 from ..options import check_output_dir
 from .app import PROGRESS, app, console, quiet_hf
@@ -113,26 +111,6 @@ def decompose_cmd(
     )
 
 
-def _named(values: Optional[list[str]], fields: int, what: str) -> dict[str, tuple[float, ...]]:
-    """Parse NAME:A[:B...] options into {name: floats}, with defaults for missing trailing fields."""
-    defaults = {"--retime": (0.0, 1.0), "--move": (0.0, 0.0, 1.0)}[what]
-    out = {}
-    for v in values or []:
-        name, *nums = v.split(":")
-        try:
-            vals = [float(x) for x in nums]
-        except ValueError as exc:
-            raise GenomniError(f"{what} {v!r}: numbers expected after the layer name") from exc
-        if not name or not 1 <= len(vals) <= fields:
-            raise GenomniError(f"{what} {v!r}: expected NAME:" + ":".join(["X"] * fields))
-        if not all(math.isfinite(x) for x in vals):
-            raise GenomniError(f"{what} {v!r}: the numbers must be finite")
-        out[name] = tuple(vals) + defaults[len(vals) :]
-        if what == "--move" and out[name][-1] <= 0:  # a retime's speed may be 0 (a freeze) or negative (reversed)
-            raise GenomniError(f"{what} {v!r}: the scale must be > 0")
-    return out
-
-
 @app.command(
     "edit",
     epilog=(
@@ -156,8 +134,10 @@ def edit_cmd(
     ),
 ) -> None:
     """Edit a decomposed video: drop layers, replace the background, retime or move layers."""
-    from ..inference.edit import Edits, edit
+    from ..inference.edit import Edits, edit, layer_numbers
 
-    edits = Edits(drop=list(drop or []), background=background, retime=_named(retime_, 2, "--retime"), move=_named(move_, 3, "--move"))
+    edits = Edits(
+        drop=list(drop or []), background=background, retime=layer_numbers(retime_, "--retime"), move=layer_numbers(move_, "--move")
+    )
     path = edit(folder, out, edits, overwrite=overwrite)
     console.print(f"edited video: {path}")

@@ -7,6 +7,7 @@ Layers keep their effects (a moved object takes its shadow along; a dropped one 
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,8 +30,33 @@ class Edits:
 
     drop: list[str] = field(default_factory=list)
     background: str | None = None
-    retime: dict[str, tuple[float, float]] = field(default_factory=dict)
-    move: dict[str, tuple[float, float, float]] = field(default_factory=dict)
+    retime: dict[str, tuple[float, ...]] = field(default_factory=dict)
+    move: dict[str, tuple[float, ...]] = field(default_factory=dict)
+
+
+DEFAULTS = {"--retime": (0.0, 1.0), "--move": (0.0, 0.0, 1.0)}  # offset, speed; dx, dy, scale
+
+
+def layer_numbers(values: list[str] | None, what: str) -> dict[str, tuple[float, ...]]:
+    """`--retime NAME:OFFSET[:SPEED]` or `--move NAME:DX[:DY[:SCALE]]` values -> {name: numbers}, the missing
+    trailing numbers from DEFAULTS; one line for anything else (the command line and the studio share it)."""
+    defaults = DEFAULTS[what]
+    fields = len(defaults)
+    out = {}
+    for v in values or []:
+        name, *nums = v.split(":")
+        try:
+            vals = [float(x) for x in nums]
+        except ValueError as exc:
+            raise GenomniError(f"{what} {v!r}: numbers expected after the layer name") from exc
+        if not name or not 1 <= len(vals) <= fields:
+            raise GenomniError(f"{what} {v!r}: expected NAME:" + ":".join(["X"] * fields))
+        if not all(math.isfinite(x) for x in vals):
+            raise GenomniError(f"{what} {v!r}: the numbers must be finite")
+        out[name] = tuple(vals) + defaults[len(vals) :]
+        if what == "--move" and out[name][-1] <= 0:  # a retime's speed may be 0 (a freeze) or negative (reversed)
+            raise GenomniError(f"{what} {v!r}: the scale must be > 0")
+    return out
 
 
 def retime(alpha: np.ndarray, rgb: np.ndarray, offset: float, speed: float) -> tuple[np.ndarray, np.ndarray]:

@@ -100,6 +100,47 @@ def masks_job(setup: Setup, video_path: str, body: Any) -> Callable[[Report], Pa
     return work
 
 
+def edits_from(request: Any) -> Any:
+    """{drop: [NAME], retime: ["NAME:OFFSET:SPEED"], move: ["NAME:DX:DY:SCALE"]} -> `Edits`, read as `genomni edit`
+    reads its options."""
+    from ..inference.edit import Edits, layer_numbers
+
+    if not isinstance(request, dict) or not all(isinstance(request.get(k, []), list) for k in ("drop", "retime", "move")):
+        raise GenomniError("edits: {drop: [names], retime: [NAME:OFFSET:SPEED], move: [NAME:DX:DY:SCALE]}")
+    if not all(isinstance(v, str) for k in ("drop", "retime", "move") for v in request.get(k, [])):
+        raise GenomniError("edits: every entry is text")
+    return Edits(
+        drop=list(request.get("drop", [])),
+        retime=layer_numbers(request.get("retime", []), "--retime"),
+        move=layer_numbers(request.get("move", []), "--move"),
+    )
+
+
+def export_job(setup: Setup, decomposition: str, request: Any) -> Callable[[Report], Path]:
+    """Check an export of an edited decomposition now; return the work that writes it (`genomni edit`) as a
+    new .mp4 under the work folder."""
+    from ..inference.edit import edit, layer_order
+
+    edits = edits_from(request)
+    order, _ = layer_order(Path(decomposition))
+    unknown = sorted((set(edits.drop) | set(edits.retime) | set(edits.move)) - set(order))
+    if unknown:
+        raise GenomniError(f"unknown layer(s) {', '.join(unknown)}; this decomposition has {', '.join(order)}")
+    stem = Path(decomposition).name + "-edit"
+    n = 1
+    while (setup.work / f"{stem if n == 1 else f'{stem}-{n}'}.mp4").exists():
+        n += 1
+    out = setup.work / f"{stem if n == 1 else f'{stem}-{n}'}.mp4"
+
+    def work(report: Report) -> Path:
+        report("edit", 0, 1)
+        edit(decomposition, out, edits)
+        report("edit", 1, 1)
+        return out
+
+    return work
+
+
 def decompose_job(setup: Setup, footage_path: str) -> Callable[[Report], Path]:
     """Check a decomposition request for the footage folder at `footage_path` now; return the work that writes
     the decomposition (every progress bar of `decompose` reports to the job)."""

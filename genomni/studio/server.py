@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlparse
 
 from ..errors import GenomniError
-from .actions import Setup, decompose_job, masks_job
+from .actions import Setup, decompose_job, edits_from, export_job, masks_job
 from .discover import Item
 from .jobs import Job, Jobs
 from .views import VIEWS
@@ -57,6 +57,8 @@ class Studio:
             work, made = masks_job(self.setup, item.path, body), "footage"
         elif action == "decompose" and item.kind == "footage":
             work, made = decompose_job(self.setup, item.path), "decomposition"
+        elif action == "export" and item.kind == "decomposition":
+            work, made = export_job(self.setup, item.path, body), "video"
         else:
             raise GenomniError(f"{action!r} cannot be run on a {item.kind}")
         self.setup.work.mkdir(parents=True, exist_ok=True)
@@ -150,8 +152,8 @@ def route(studio: Studio, path: str, query: dict[str, str]) -> tuple[str, bytes]
         if kind == "dataset" and len(rest) == 4 and rest[0] == "sample" and rest[2] == "frame":
             return "image/png", view.frame_png(rest[1], _int(rest[3].removesuffix(".png"), "frame"))
         if kind == "decomposition" and len(rest) == 2:
-            drop = tuple(n for n in query.get("drop", "").split(",") if n)
-            return "image/png", view.frame_png(rest[0], _int(rest[1].removesuffix(".png"), "frame"), query.get("name", ""), drop)
+            edits = edits_from({k: [v for v in query.get(k, "").split(",") if v] for k in ("drop", "retime", "move")})
+            return "image/png", view.frame_png(rest[0], _int(rest[1].removesuffix(".png"), "frame"), query.get("name", ""), edits)
         if kind == "eval" and len(rest) == 2 and rest[0] == "worst":
             return "image/png", view.worst_png(rest[1])
         if kind == "run" and len(rest) == 3 and rest[0] == "validation":

@@ -231,19 +231,21 @@ class DecompositionView:
             raise GenomniError(f"no layer {name!r}; this decomposition has {', '.join(self.order)}")
         return self._clips.get(("layer", name), lambda: read_rgba8_folder(self.path / "layers" / name))
 
-    def _composite(self, drop: tuple[str, ...]) -> np.ndarray:
-        from ..inference.edit import Edits, edited
+    def _composite(self, edits: Any) -> np.ndarray:
+        from ..inference.edit import edited
 
-        return self._clips.get(("composite", drop), lambda: edited(self.path, Edits(drop=list(drop)))[0])
+        key = ("composite", tuple(sorted(edits.drop)), tuple(sorted(edits.retime.items())), tuple(sorted(edits.move.items())))
+        return self._clips.get(key, lambda: edited(self.path, edits)[0])
 
-    def frame_png(self, what: str, k: int, name: str = "", drop: tuple[str, ...] = ()) -> bytes:
-        """Frame k of `what`: composite (without the `drop` layers), background, layer `name` over a checkerboard,
-        or its alpha."""
+    def frame_png(self, what: str, k: int, name: str = "", edits: Any = None) -> bytes:
+        """Frame k of `what`: composite (with `edits`: layers dropped, retimed, moved; `edit`'s own function),
+        background, layer `name` over a checkerboard, or its alpha."""
+        from ..inference.edit import Edits
         from ..layers import checkerboard, composite_rgba8
         from ..media import read_video
 
         if what == "composite":
-            clip = self._composite(tuple(sorted(drop)))
+            clip = self._composite(edits or Edits())
         elif what == "background":
             clip = self._clips.get(("background",), lambda: read_video(self.path / "background")[0])
         elif what in ("layer", "alpha"):

@@ -27,7 +27,7 @@ function showError(message, into = app) {
   into.append(el("div", { class: "error" }, message));
 }
 
-// an image whose request fails shows the server's one-line reason in its place
+// an image whose request fails shows the server's one-line reason beside it (until a later source loads)
 function image(src, attrs = {}) {
   const img = el("img", { src, alt: attrs.alt || "", ...attrs });
   img.addEventListener("error", async () => {
@@ -36,8 +36,18 @@ function image(src, attrs = {}) {
       const r = await fetch(img.src);
       message = (await r.json()).error || message;
     } catch (e) { /* keep the generic line */ }
-    const note = el("div", { class: "error" }, message);
-    img.replaceWith(note);
+    let note = img.nextElementSibling;
+    if (!note || !note.classList.contains("image-error")) {
+      note = el("div", { class: "error image-error" });
+      img.after(note);
+    }
+    note.textContent = message;
+    img.style.display = "none";
+  });
+  img.addEventListener("load", () => {
+    img.style.display = "";
+    const note = img.nextElementSibling;
+    if (note && note.classList.contains("image-error")) note.remove();
   });
   return img;
 }
@@ -152,31 +162,50 @@ async function sample(id, key) {
 }
 
 async function decomposition(id) {
-  const s = await api(`/api/${id}/summary`);
+  const [s, can] = await Promise.all([api(`/api/${id}/summary`), api("/api/abilities")]);
   where.textContent = `decomposition: ${s.layers.length} layers`;
   let k = 0;
   const drop = new Set();
+  const moves = {}, retimes = {};
+  const edits = () => ({
+    drop: [...drop].sort(),
+    move: Object.entries(moves).filter(([, v]) => v).map(([n, v]) => `${n}:${v}`),
+    retime: Object.entries(retimes).filter(([, v]) => v).map(([n, v]) => `${n}:${v}`),
+  });
+  const query = () => { const e = edits(); return `drop=${e.drop.join(",")}&move=${encodeURIComponent(e.move.join(","))}&retime=${encodeURIComponent(e.retime.join(","))}`; };
   const composite = image(`/media/${id}/composite/0.png`, { id: "composite", alt: "composite" });
   const background = image(`/media/${id}/background/0.png`, { alt: "background" });
   const layerImgs = s.layers.map((n) => [n, image(`/media/${id}/layer/0.png?name=${n}`, { alt: n }), image(`/media/${id}/alpha/0.png?name=${n}`, { alt: n + " alpha" })]);
   const refresh = () => {
-    composite.src = `/media/${id}/composite/${k}.png?drop=${[...drop].sort().join(",")}`;
+    composite.src = `/media/${id}/composite/${k}.png?${query()}`;
     background.src = `/media/${id}/background/${k}.png`;
     for (const [n, layer, alpha] of layerImgs) { layer.src = `/media/${id}/layer/${k}.png?name=${n}`; alpha.src = `/media/${id}/alpha/${k}.png?name=${n}`; }
   };
-  const toggles = el("div", { id: "toggles" }, "layers in the composite: ", ...s.layers.map((n) => {
-    const box = el("input", { type: "checkbox", class: "layer-toggle", "data-layer": n, checked: "" });
-    box.addEventListener("change", () => { if (box.checked) drop.delete(n); else drop.add(n); refresh(); });
-    return el("label", {}, box, n, " ");
-  }));
+  const controls = el("table", { id: "toggles" }, el("tr", {}, el("th", {}, "layer"), el("th", {}, "in the composite"), el("th", {}, "move DX:DY:SCALE"), el("th", {}, "retime OFFSET:SPEED")),
+    ...s.layers.map((n) => {
+      const box = el("input", { type: "checkbox", class: "layer-toggle", "data-layer": n, checked: "" });
+      box.addEventListener("change", () => { if (box.checked) drop.delete(n); else drop.add(n); refresh(); });
+      const move = el("input", { class: "layer-move", "data-layer": n, size: 10, placeholder: "0:0:1" });
+      move.addEventListener("change", () => { moves[n] = move.value.trim(); refresh(); });
+      const time = el("input", { class: "layer-retime", "data-layer": n, size: 10, placeholder: "0:1" });
+      time.addEventListener("change", () => { retimes[n] = time.value.trim(); refresh(); });
+      return el("tr", {}, el("td", {}, n), el("td", {}, box), el("td", {}, move), el("td", {}, time));
+    }));
+  const jobs = el("div", { id: "jobs" });
+  const exportButton = el("button", { type: "button", id: "export" }, "export the edited video");
+  exportButton.disabled = !can.jobs;
+  exportButton.addEventListener("click", async () => {
+    try { watch(await post(`/api/${id}/export`, edits()), jobs, "video"); } catch (e) { showError(e.message, jobs); }
+  });
   const panels = el("div", { class: "panels" },
-    el("figure", {}, composite, el("figcaption", {}, "composite (the layers ticked, over the background)")),
+    el("figure", {}, composite, el("figcaption", {}, "composite (the layers ticked, moved and retimed, over the background)")),
     el("figure", {}, background, el("figcaption", {}, "background")),
     ...layerImgs.flatMap(([n, layer, alpha]) => [el("figure", {}, layer, el("figcaption", {}, `${n} over a checkerboard`)), el("figure", {}, alpha, el("figcaption", {}, `${n} alpha`))]));
   const figures = el("table", {}, el("tr", {}, el("th", {}, "layer"), el("th", {}, "recon PSNR"), el("th", {}, "alpha mean"), el("th", {}, "alpha outside mask")),
     ...s.layers.map((n) => { const f = s.figures[n] || {}; return el("tr", {}, el("td", {}, n), el("td", {}, fmt(f.recon_psnr ?? "")), el("td", {}, fmt(f.alpha_mean ?? "")), el("td", {}, fmt(f.alpha_outside_mask ?? ""))); }));
   app.replaceChildren(el("h2", {}, `decomposition: ${s.frames} frames, ${s.size ? s.size.join("x") : ""}, recomposition PSNR ${fmt(s.recomposition_psnr ?? "")}`),
-    scrubber(s.frames, (n) => { k = n; refresh(); }), toggles, panels, el("h2", {}, "layer figures"), figures);
+    scrubber(s.frames, (n) => { k = n; refresh(); }), controls, el("div", {}, exportButton), jobs, panels, el("h2", {}, "layer figures"), figures);
+  await jobsOf(id, jobs, "video");
 }
 
 function sortable(columns, rows) {
