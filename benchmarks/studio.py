@@ -80,8 +80,10 @@ def timed_open(driver, url: str, hash_: str) -> tuple[float, float]:
 
 
 def start(paths: list[str]) -> tuple[str, dict[str, int]]:
+    from genomni.studio.actions import Setup
+
     items = discover(paths)
-    server = serve(items, "127.0.0.1", 0)
+    server = serve(items, "127.0.0.1", 0, Setup(Path(tempfile.mkdtemp())))  # jobs offered, as a user sees the page
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return f"http://127.0.0.1:{server.server_address[1]}", {i.path: i.id for i in items}
 
