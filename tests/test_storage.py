@@ -93,3 +93,19 @@ def test_a_url_without_a_filesystem_is_one_line(tmp_path, capsys):
     assert run_cli(["data", "validate", "nosuchfs://bucket/ds"]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "nosuchfs://bucket/ds: no filesystem for this URL" in err
+
+
+def test_the_studio_shows_a_dataset_at_a_url(tmp_path, memory, monkeypatch):
+    """The studio's dataset page reads shards at an fsspec URL as every other reader does."""
+    from genomni.studio.discover import discover
+    from genomni.studio.views import DatasetView
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    _run(memory)
+    (item,) = discover([memory])
+    assert item.kind == "dataset"
+    view = DatasetView(memory)
+    page = view.page(per=12)
+    first = next(iter(iter_samples(memory)))
+    assert page["total"] == 9 and page["samples"][0]["key"] == first.key
+    assert view.frame_png(first.key, 0)[:8] == b"\x89PNG\r\n\x1a\n" and view.preview_gif(first.key)[:6] == b"GIF89a"
