@@ -53,6 +53,7 @@ def manifest_record(sample: Sample, shard: str, members: dict[str, Any] | None =
         "shard": shard,
         "source": meta.get("source", "unknown"),
         "scene": meta.get("scene_index"),
+        "scenario": meta.get("scenario"),
         "frames": t,
         "height": h,
         "width": w,

@@ -168,6 +168,11 @@ def test_the_grid_pages_and_sorts_by_a_qc_figure(studio, browser, world):
     keys = [c.get_attribute("data-key") for c in browser.find_elements("css selector", ".card")]
     expected = [r["key"] for r in sorted(records, key=lambda r: r["qc"]["effect_frac"], reverse=True)][:12]
     assert [r for r in keys] == expected[: len(keys)] and len(keys) == min(12, len(records))
+    # the scenario filter keeps exactly the samples the manifest records under that scenario
+    scenario = records[0]["scenario"]
+    _open(browser, url, f"#/dataset/{ids['data']}?per=96&scenario={scenario}")
+    shown = {c.get_attribute("data-key") for c in browser.find_elements("css selector", ".card")}
+    assert scenario and shown == {r["key"] for r in records if r["scenario"] == scenario}
 
 
 def test_a_layer_toggle_changes_the_composite_to_the_one_without_it(studio, browser, world):

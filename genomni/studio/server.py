@@ -138,6 +138,7 @@ def route(studio: Studio, path: str, query: dict[str, str]) -> tuple[str, bytes]
                     page=_int(query.get("page", "0"), "page"),
                     per=_int(query.get("per", "24"), "per"),
                     source=query.get("source", ""),
+                    scenario=query.get("scenario", ""),
                     text=query.get("q", ""),
                     sort=query.get("sort", ""),
                     descending=query.get("desc", "") == "1",

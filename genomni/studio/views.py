@@ -80,6 +80,7 @@ class DatasetView:
             {k for r in self.records for k, v in r.get("qc", {}).items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
         )
         self.sources = sorted({r["source"] for r in self.records})
+        self.scenarios = sorted({r["scenario"] for r in self.records if isinstance(r.get("scenario"), str)})
         self._index: Any = None
         self._samples = Cache(8)
         self._reading = threading.Lock()  # one reader of the shards at a time: the index is built once, a shard scanned once
@@ -91,6 +92,7 @@ class DatasetView:
         return {
             "samples": len(self.records),
             "sources": self.sources,
+            "scenarios": self.scenarios,
             "qc_fields": self.qc_fields,
             "command": card.get("command", ""),
             "generator": card.get("generator", card.get("source", "")),
@@ -105,13 +107,15 @@ class DatasetView:
         page: int = 0,
         per: int = 24,
         source: str = "",
+        scenario: str = "",
         text: str = "",
         sort: str = "",
         descending: bool = False,
         ranges: dict[str, tuple[float | None, float | None]] | None = None,
     ) -> dict[str, Any]:
-        """One page of samples: those of `source` whose caption or key holds `text` and whose QC figures lie in
-        `ranges` ({figure: (least, most)}), sorted by QC figure `sort` (samples without it last)."""
+        """One page of samples: those of `source` and `scenario` (recorded in manifests written after genomni
+        0.2.0; older ones have none) whose caption or key holds `text` and whose QC figures lie in `ranges`
+        ({figure: (least, most)}), sorted by QC figure `sort` (samples without it last)."""
         if per not in PAGE_SIZES:
             raise GenomniError(f"per: one of {', '.join(map(str, PAGE_SIZES))}, got {per}")
         for name in [sort, *(ranges or {})]:
@@ -120,7 +124,7 @@ class DatasetView:
         needle = text.strip().lower()
         chosen = []
         for r in self.records:
-            if source and r["source"] != source:
+            if (source and r["source"] != source) or (scenario and r.get("scenario") != scenario):
                 continue
             if needle and needle not in r.get("caption", "").lower() and needle not in r["key"].lower():
                 continue
@@ -144,7 +148,10 @@ class DatasetView:
             "pages": pages,
             "per": per,
             "samples": [
-                {k: r.get(k) for k in ("key", "caption", "source", "shard", "frames", "width", "height", "qc", "removed", "kept")}
+                {
+                    k: r.get(k)
+                    for k in ("key", "caption", "source", "scenario", "shard", "frames", "width", "height", "qc", "removed", "kept")
+                }
                 for r in rows
             ],
         }

@@ -97,6 +97,8 @@ async function dataset(id, query) {
   const field = (name, node) => el("label", {}, name, node);
   const source = el("select", { name: "source" }, el("option", { value: "" }, "all"), ...s.sources.map((x) => el("option", { value: x }, x)));
   source.value = q.get("source") || "";
+  const scenario = el("select", { name: "scenario", id: "scenario" }, el("option", { value: "" }, "all"), ...s.scenarios.map((x) => el("option", { value: x }, x)));
+  scenario.value = q.get("scenario") || "";
   const text = el("input", { name: "q", value: q.get("q") || "", placeholder: "caption or key" });
   const sort = el("select", { name: "sort", id: "sort" }, el("option", { value: "" }, "shard order"), ...s.qc_fields.map((x) => el("option", { value: x }, x)));
   sort.value = q.get("sort") || "";
@@ -110,13 +112,13 @@ async function dataset(id, query) {
   const per = el("select", { name: "per" }, ...[12, 24, 48, 96].map((n) => el("option", { value: n }, n)));
   per.value = q.get("per") || "24";
   const form = el("form", { class: "filters", id: "filters" },
-    field("source", source), field("text", text), field("sort by", sort), field("order", desc),
+    field("source", source), field("scenario", scenario), field("text", text), field("sort by", sort), field("order", desc),
     field("QC figure", figure), field("from", lo), field("to", hi), field("per page", per),
     el("button", { type: "submit" }, "apply"));
   form.addEventListener("submit", (e) => {
     e.preventDefault();
     const next = new URLSearchParams();
-    for (const [k, v] of [["source", source.value], ["q", text.value], ["sort", sort.value], ["desc", desc.value], ["per", per.value]]) if (v) next.set(k, v);
+    for (const [k, v] of [["source", source.value], ["scenario", scenario.value], ["q", text.value], ["sort", sort.value], ["desc", desc.value], ["per", per.value]]) if (v) next.set(k, v);
     if (figure.value && lo.value) next.set("min_" + figure.value, lo.value);
     if (figure.value && hi.value) next.set("max_" + figure.value, hi.value);
     location.hash = `#/dataset/${id}?${next}`;
@@ -132,7 +134,7 @@ async function dataset(id, query) {
     const qc = Object.entries(r.qc || {}).filter(([, v]) => typeof v === "number").map(([k, v]) => `${k} ${fmt(v)}`).join(" · ");
     grid.append(el("div", { class: "card", "data-key": r.key },
       el("a", { href: `#/sample/${id}/${encodeURIComponent(r.key)}` }, image(`/media/${id}/sample/${encodeURIComponent(r.key)}/preview.gif`, { loading: "lazy", alt: r.key })),
-      el("div", {}, el("b", {}, r.key), ` ${r.source} · ${r.frames} frames · ${r.width}x${r.height}`),
+      el("div", {}, el("b", {}, r.key), ` ${r.source}${r.scenario ? " · " + r.scenario : ""} · ${r.frames} frames · ${r.width}x${r.height}`),
       el("div", { class: "caption" }, r.caption || ""), el("div", { class: "qc" }, qc)));
   }
   const go = (n) => { const next = new URLSearchParams(q); next.set("page", n); location.hash = `#/dataset/${id}?${next}`; };
