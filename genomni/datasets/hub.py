@@ -27,7 +27,7 @@ import yaml
 from .. import __version__
 from ..errors import GenomniError
 from ..media import atomic_dir, atomic_write_bytes
-from ..outdir import LOCK, locks
+from ..outdir import locks
 from ..shards import BadSample, iter_members, read_card, read_manifest, write_index, write_tar
 from .inspect import previews
 
@@ -136,7 +136,9 @@ def export_hub(
     """Write the Hub folder at `out` (a new or empty folder) from the shard directory `source`; see the module's
     docstring. The data folder is written beside its final name and renamed when complete, the card last."""
     out = Path(out)
-    foreign = sorted(p.name for p in out.iterdir() if p.name != LOCK) if out.is_dir() else []
+    # hidden entries are left alone and do not count: genomni's lock, a killed run's temporary folder (removed
+    # below), a clone's .git and .gitattributes
+    foreign = sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) if out.is_dir() else []
     if foreign:
         raise GenomniError(
             f"--out {out} holds {', '.join(foreign[:3])}; give a new or empty folder for the Hub dataset (nothing was changed)"

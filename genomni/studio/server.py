@@ -193,10 +193,11 @@ class Handler(BaseHTTPRequestHandler):
         self._answer(lambda: route(self.studio, url.path, query))
 
     def do_POST(self) -> None:  # noqa: N802 (the standard library's name)
-        length = int(self.headers.get("Content-Length") or 0)
+        header = self.headers.get("Content-Length") or "0"
+        length = int(header) if header.isdigit() else -1
 
         def answer() -> tuple[str, bytes]:
-            if length > MAX_BODY:
+            if not 0 <= length <= MAX_BODY:
                 raise GenomniError(f"a request of {length} bytes; at most {MAX_BODY}")
             return act(self.studio, urlparse(self.path).path, self.rfile.read(length))
 
