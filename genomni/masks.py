@@ -123,15 +123,15 @@ def load_tracker(model_dir: str | Path, device: str = "cpu", dtype: str = "float
     return model.to(device).eval()
 
 
-def model_inputs(video: np.ndarray, size: int) -> Any:
-    """(T,3,size,size) float32 tensor: the processor's resize, rescale and ImageNet normalisation."""
+def model_inputs(video: np.ndarray, size: int, mean: tuple[float, ...] = IMAGENET_MEAN, std: tuple[float, ...] = IMAGENET_STD) -> Any:
+    """(T,3,size,size) float32 tensor: the processor's resize, rescale and normalisation (SAM 2: ImageNet's)."""
     import torch
 
-    mean, std = np.array(IMAGENET_MEAN, np.float32), np.array(IMAGENET_STD, np.float32)
+    mu, sigma = np.array(mean, np.float32), np.array(std, np.float32)
     # the processor resizes with torchvision's antialiased bilinear: OpenCV's area filter when shrinking does the same job
     shrink = video.shape[1] > size or video.shape[2] > size
     method = cv2.INTER_AREA if shrink else cv2.INTER_LINEAR
-    frames = [(cv2.resize(f, (size, size), interpolation=method).astype(np.float32) / 255.0 - mean) / std for f in video]
+    frames = [(cv2.resize(f, (size, size), interpolation=method).astype(np.float32) / 255.0 - mu) / sigma for f in video]
     return torch.from_numpy(np.stack(frames).transpose(0, 3, 1, 2).copy())
 
 

@@ -113,3 +113,91 @@ def test_a_released_style_sam2_checkpoint_dir_loads_for_video(sam2_dir, tmp_path
     (released / "config.json").write_text(json.dumps({**config, "model_type": "sam2", "architectures": ["Sam2Model"]}))
     _, video = _clip(tmp_path)
     assert track(video, [parse_point("a:0:10,10")], load_tracker(released)).masks.shape == (1, 5, 48, 64)
+
+
+def _sam3_dir(folder, threshold: float):
+    """A 4 M-parameter Sam3VideoModel with random weights and a word-level tokenizer, saved as a model folder
+    (detection thresholds set so random weights find objects, or, at 1.1, find nothing)."""
+    import torch
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast, Sam3VideoConfig, Sam3VideoModel
+
+    torch.manual_seed(0)
+    vit = {"model_type": "sam3_vit_model", "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2, "num_attention_heads": 2}
+    vit |= {"image_size": 112, "patch_size": 14, "window_size": 4, "global_attn_indexes": [1], "pretrain_image_size": 56}
+    h = 128  # the FPN, DETR, prompt and memory widths: a multiple of the 64-wide memory keys, as in the SAM 2 fixture
+    small = {"num_attention_heads": 2, "intermediate_size": 64}
+    detector = {
+        "vision_config": {"backbone_config": vit, "fpn_hidden_size": h},
+        "text_config": {"model_type": "clip_text_model", "hidden_size": h, "num_hidden_layers": 1, "vocab_size": 64, "projection_dim": h}
+        | {
+            "intermediate_size": 64,
+            "num_attention_heads": 2,
+            "max_position_embeddings": 32,
+            "bos_token_id": 1,
+            "eos_token_id": 2,
+            "pad_token_id": 0,
+        },
+        "geometry_encoder_config": {"hidden_size": h, "num_layers": 1, **small},
+        "detr_encoder_config": {"hidden_size": h, "num_layers": 1, **small},
+        "detr_decoder_config": {"hidden_size": h, "num_layers": 1, "num_queries": 8, **small},
+        "mask_decoder_config": {"hidden_size": h, "num_attention_heads": 2},
+    }
+    tracker = {
+        "vision_config": {"backbone_config": vit, "fpn_hidden_size": h},
+        "prompt_encoder_config": {"hidden_size": h, "image_size": 112, "mask_input_channels": 4},
+        "mask_decoder_config": {
+            "hidden_size": h,
+            "mlp_dim": 64,
+            "num_hidden_layers": 1,
+            "num_attention_heads": 2,
+            "iou_head_hidden_dim": 16,
+        },
+        "image_size": 112,
+        "memory_attention_hidden_size": h,
+        "memory_attention_num_layers": 1,
+        "memory_attention_feed_forward_hidden_size": 64,
+        "memory_encoder_hidden_size": h,
+        "memory_encoder_output_channels": 64,
+        "mask_downsampler_embed_dim": h,
+        "memory_fuser_embed_dim": h,
+        "memory_fuser_intermediate_dim": 64,
+    }
+    cfg = Sam3VideoConfig(detector_config=detector, tracker_config=tracker, score_threshold_detection=threshold, new_det_thresh=threshold)
+    Sam3VideoModel(cfg).save_pretrained(folder)
+    words = ["[PAD]", "[BOS]", "[EOS]", "[UNK]", "the", "camel", "ball", "red"]
+    tok = Tokenizer(models.WordLevel({w: i for i, w in enumerate(words)}, unk_token="[UNK]"))
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="[PAD]", unk_token="[UNK]").save_pretrained(folder)
+    return folder
+
+
+def test_text_finds_instances_named_from_the_phrase(tmp_path, capsys):
+    """SAM 3 through the user's path (a model folder loaded with from_pretrained, the phrase tokenised by the folder's
+    own tokenizer): one track per instance found, named from the phrase, binary, of the clip's size."""
+    from genomni.footage_folders import open_footage
+
+    model = _sam3_dir(tmp_path / "sam3", 0.0)
+    clip, video = _clip(tmp_path)
+    out = tmp_path / "footage"
+    assert run_cli(["masks", str(clip), "--model", str(model), "--text", "the camel", "--out", str(out), "--no-progress"]) == 0
+    footage = open_footage(out)
+    assert footage.names and all(n == "camel" or n.startswith("camel") for n in footage.names)
+    assert footage.masks.shape[1:] == (5, 48, 64) and footage.masks.any()
+    assert np.array_equal(footage.video, video)
+    from genomni.text_masks import track_name
+
+    assert track_name("The red car!") == "red-car" and track_name("a dog") == "dog"
+
+
+def test_text_that_finds_nothing_is_one_line(tmp_path, capsys):
+    model = _sam3_dir(tmp_path / "sam3", 1.1)  # no detection can score above 1
+    clip, _ = _clip(tmp_path)
+    assert (
+        run_cli(["masks", str(clip), "--model", str(model), "--text", "the red ball", "--out", str(tmp_path / "o"), "--no-progress"]) == 1
+    )
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--text 'the red ball': SAM 3 found nothing" in err[0]
+    assert not (tmp_path / "o").exists()
+    assert run_cli(["masks", str(clip), "--model", str(model), "--point", "a:0:1,1", "--out", str(tmp_path / "o"), "--no-progress"]) == 1
+    assert "a 'sam3_video' model" in capsys.readouterr().err  # a SAM 3 folder given for clicks: SAM 2 is what clicks take

@@ -24,6 +24,7 @@ from .options import config_options
         "  genomni masks clip.mp4 --model models/sam2.1-hiera-large --box dog:0:250,120,400,330 "
         "--point dog:40:300,210 --point ball:10:80,300 --point ball:10:60,280:neg --out footage/clip\n\n"
         "  genomni masks tripod.mp4 --method motion --fill-holes --min-area 50 --out footage/tripod\n\n"
+        "  genomni masks camels.mp4 --model models/sam3 --text 'the camel' --out footage/camels\n\n"
         "  genomni masks --edit footage/clip --model models/sam2.1-hiera-tiny --point ball:12:90,310"
     ),
 )
@@ -42,6 +43,9 @@ def masks_cmd(
         "With --method motion a click picks and names the moving object under it.",
     ),
     box: Optional[list[str]] = typer.Option(None, help="NAME:FRAME:X0,Y0,X1,Y1 (pixels) object NAME's box in that frame; repeatable."),
+    text: Optional[list[str]] = typer.Option(
+        None, help="A phrase (SAM 3, --model a SAM 3 video folder): one track per instance found, named from it; repeatable."
+    ),
     out: Optional[Path] = typer.Option(None, help="New footage folder: input.mkv, masks/<name>/, masks_preview.png and .mp4."),
     edit: Optional[Path] = typer.Option(
         None, help="An existing footage folder (input.* + masks/) whose objects named by the prompts are added or replaced."
@@ -66,16 +70,27 @@ def masks_cmd(
         check_output_dir("--out", out)
     check_device("--device", device)
     prompts = [parse_point(p) for p in point or []] + [parse_box(b) for b in box or []]
+    if text and (prompts or method == "motion"):
+        raise GenomniError("--text goes alone with a SAM 3 --model: leave out --point, --box and --method motion")
     if method == "sam2" and model is None:
         raise GenomniError("--method sam2 needs --model (a SAM 2 video model folder); --method motion needs none")
     if method == "motion" and model is not None:
         raise GenomniError("--method motion uses no model: leave out --model")
-    if edit is not None and not prompts:
-        raise GenomniError("--edit needs --point/--box prompts naming the objects to add or replace")
+    if edit is not None and not (prompts or text):
+        raise GenomniError("--edit needs --point/--box/--text prompts naming the objects to add or replace")
     frames, fps = open_footage(edit) if edit is not None else read_video(video)  # type: ignore[arg-type]
-    if method == "sam2" or prompts:
+    if (method == "sam2" and not text) or prompts:
         prompts = check_prompts(prompts, *frames.shape[:3])
-    if method == "sam2":
+    if text:
+        from ..progress import progress_bar
+        from ..text_masks import load_text_tracker, text_tracks
+
+        quiet_hf()
+        sam3, tokenizer, prep = load_text_tracker(model, device, dtype)  # type: ignore[arg-type]
+        with progress_bar(progress, unit="frames", console=console) as bar:
+            task = bar.add_task("masks", total=len(frames))
+            tracks = text_tracks(frames, list(text), sam3, tokenizer, prep, on_frame=lambda: bar.advance(task))
+    elif method == "sam2":
         from ..masks import load_tracker, track
         from ..progress import progress_bar
 
