@@ -1,10 +1,11 @@
-"""Object masks for a user's clip from clicks and boxes: SAM 2 video tracking (transformers' `Sam2VideoModel`), the
-prompts on any frames, propagated forwards and backwards through the clip, written as a genomni footage folder
+"""Object masks for a user's clip from clicks and boxes: SAM 2 video tracking (transformers' `Sam2VideoModel`, or
+SAM 3's tracker `Sam3TrackerVideoModel` from a SAM 3 folder), the prompts on any frames, propagated forwards and backwards through the clip, written as a genomni footage folder
 that `remove`, `decompose`, `generate tripod|objectpaste` and `eval` take.
 
 The model's own processor (`Sam2VideoProcessor`) needs torchvision, which does not run beside the CPU torch build
 genomni pins, so its two steps are done here from its code: frames resized to the model's square input size
-(bilinear), scaled to [0, 1] and normalised with the ImageNet mean and deviation; prompt coordinates scaled from
+(bilinear), scaled to [0, 1] and normalised with the ImageNet mean and deviation (SAM 3: 0.5 and 0.5; a folder's
+preprocessor config overrides both); prompt coordinates scaled from
 the frame's width and height to that size; a box is two points labelled 2 and 3 before the clicks. The model's
 low-resolution mask logits are resized to its input size, then to the frame (bilinear both), and thresholded at 0,
 as the processor's `post_process_masks` does.
@@ -26,9 +27,28 @@ from .errors import GenomniError
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
-# config.json model_type of the model dirs this tracks with: the released SAM 2.1 checkpoints say "sam2" (one
-# checkpoint for images and video), a Sam2VideoModel saved by transformers "sam2_video"
-MODEL_TYPES = ("sam2", "sam2_video")
+SAM3_MEAN = SAM3_STD = (0.5, 0.5, 0.5)
+# config.json model_type of the model dirs clicks track with -> (transformers' video model, its module, the
+# normalisation its processor uses): the released SAM 2.1 checkpoints say "sam2" (one checkpoint for images and
+# video), a Sam2VideoModel saved by transformers "sam2_video"; SAM 3's folder ("sam3_video") holds the tracker
+# that clicks drive (Sam3TrackerVideoModel), which reads it as it is
+TRACKERS = {
+    "sam2": ("Sam2VideoModel", "sam2_video", IMAGENET_MEAN, IMAGENET_STD),
+    "sam2_video": ("Sam2VideoModel", "sam2_video", IMAGENET_MEAN, IMAGENET_STD),
+    "sam3_video": ("Sam3TrackerVideoModel", "sam3_tracker_video", SAM3_MEAN, SAM3_STD),
+    "sam3_tracker_video": ("Sam3TrackerVideoModel", "sam3_tracker_video", SAM3_MEAN, SAM3_STD),
+}
+MODEL_TYPES = tuple(TRACKERS)
+
+
+@dataclass
+class Tracker:
+    """A click-driven video tracker: the model, its inference-session class and its input normalisation."""
+
+    model: Any
+    session: Any
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
 
 
 @dataclass(frozen=True)
@@ -100,9 +120,10 @@ def check_prompts(prompts: list[Prompt], frames: int, height: int, width: int) -
     return list(merged.values())
 
 
-def load_tracker(model_dir: str | Path, device: str = "cpu", dtype: str = "float32") -> Any:
-    """A SAM 2 video model from a local folder (`from_pretrained`, nothing fetched); one line naming what to supply
-    when the folder is missing or holds another model."""
+def load_tracker(model_dir: str | Path, device: str = "cpu", dtype: str = "float32") -> Tracker:
+    """A SAM 2 (or SAM 3 tracker) video model from a local folder (`from_pretrained`, nothing fetched), with the
+    normalisation of the folder's preprocessor config where it has one; one line naming what to supply when the
+    folder is missing or holds another model."""
     folder = Path(model_dir)
     config = folder / "config.json"
     if not config.is_file():
@@ -114,13 +135,23 @@ def load_tracker(model_dir: str | Path, device: str = "cpu", dtype: str = "float
         kind = json.loads(config.read_text()).get("model_type")
     except (ValueError, UnicodeDecodeError, AttributeError):
         raise GenomniError(f"--model {folder}: config.json is not a JSON object") from None
-    if kind not in MODEL_TYPES:
-        raise GenomniError(f"--model {folder}: a {kind!r} model; supply a SAM 2 video model ({', '.join(MODEL_TYPES)})")
-    import torch
-    from transformers import Sam2VideoModel
+    if kind not in TRACKERS:
+        raise GenomniError(f"--model {folder}: a {kind!r} model; supply a SAM 2 or SAM 3 video model ({', '.join(MODEL_TYPES)})")
+    import importlib
 
-    model: Any = Sam2VideoModel.from_pretrained(str(folder), dtype=getattr(torch, dtype))
-    return model.to(device).eval()
+    import torch
+    import transformers
+
+    class_name, module, mean, std = TRACKERS[kind]
+    model: Any = getattr(transformers, class_name).from_pretrained(str(folder), dtype=getattr(torch, dtype))
+    modeling = importlib.import_module(f"transformers.models.{module}.modeling_{module}")
+    session = getattr(modeling, class_name.removesuffix("Model") + "InferenceSession")
+    for name in ("video_preprocessor_config.json", "preprocessor_config.json"):
+        if (folder / name).is_file():
+            found = json.loads((folder / name).read_text())
+            mean, std = tuple(found.get("image_mean", mean)), tuple(found.get("image_std", std))
+            break
+    return Tracker(model.to(device).eval(), session, mean, std)
 
 
 def model_inputs(video: np.ndarray, size: int, mean: tuple[float, ...] = IMAGENET_MEAN, std: tuple[float, ...] = IMAGENET_STD) -> Any:
@@ -152,22 +183,26 @@ def _point_inputs(prompt: Prompt, size: int, height: int, width: int) -> dict[st
     }
 
 
-def track(video: np.ndarray, prompts: Iterable[Prompt], model: Any, on_frame: Callable[[], None] | None = None) -> MaskTracks:
+def track(video: np.ndarray, prompts: Iterable[Prompt], tracker: Tracker, on_frame: Callable[[], None] | None = None) -> MaskTracks:
     """Masks of every prompted object in every frame of `video` (T,H,W,3 uint8): the prompts set on their frames,
     then propagated forwards from the first prompted frame and backwards from it; `on_frame` is called after each
     frame the propagation tracks (a progress bar: T calls, T + 1 when the first prompt is past frame 0)."""
     import torch
     import torch.nn.functional as F
-    from transformers.models.sam2_video.modeling_sam2_video import Sam2VideoInferenceSession
 
     t, h, w = video.shape[:3]
     prompts = check_prompts(list(prompts), t, h, w)
     names = list(dict.fromkeys(p.name for p in prompts))
+    model = tracker.model
     size = int(model.config.image_size)
     device = next(model.parameters()).device
     dtype = next(model.parameters()).dtype
-    session = Sam2VideoInferenceSession(
-        video=model_inputs(video, size), video_height=h, video_width=w, inference_device=device, dtype=dtype
+    session = tracker.session(
+        video=model_inputs(video, size, tracker.mean, tracker.std).to(device, dtype),
+        video_height=h,
+        video_width=w,
+        inference_device=device,
+        dtype=dtype,
     )
     masks = np.zeros((len(names), t, h, w), bool)
 
