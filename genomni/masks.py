@@ -1,6 +1,7 @@
 """Object masks for a user's clip from clicks and boxes: SAM 2 video tracking (transformers' `Sam2VideoModel`, or
-SAM 3's tracker `Sam3TrackerVideoModel` from a SAM 3 folder), the prompts on any frames, propagated forwards and backwards through the clip, written as a genomni footage folder
-that `remove`, `decompose`, `generate tripod|objectpaste` and `eval` take.
+SAM 3's tracker `Sam3TrackerVideoModel` from a SAM 3 folder), the prompts on any frames, propagated forwards and
+backwards through the clip, written as a genomni footage folder that `remove`, `decompose`, `generate
+tripod|objectpaste` and `eval` take.
 
 The model's own processor (`Sam2VideoProcessor`) needs torchvision, which does not run beside the CPU torch build
 genomni pins, so its two steps are done here from its code: frames resized to the model's square input size

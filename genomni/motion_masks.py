@@ -6,14 +6,16 @@ connected pieces from frame to frame.
 1. The camera must not move: measured on the background as `generate tripod` measures it
    (`camera_motion.camera_shift`); a clip whose frame corners move more than `max_shift` px is refused with the
    measured motion.
-2. The background: per pixel, the median of the largest group of frames that agree (`_mode_plate`), then the
-   clean plate of the tripod generator (`baselines.clean_plate`, from PLATE_FRAMES frames) with the regions that
-   differ from it held out, PLATE_ROUNDS times, so passing objects and their shadows stay out of it.
-3. Moving: a pixel whose Gaussian-smoothed difference (largest channel) from the plate, scaled to the frame's
-   exposure (`_gain`: flicker, auto-exposure), exceeds the clip's noise (MOTION_SIGMAS robust deviations, from
-   consecutive frames: `_noise`; at least EFFECT_LEVELS). A shadow: every channel darker than the plate, by
-   factors within SHADOW_SPREAD of each other and above SHADOW_FLOOR (the plate's shadow rule); shadows are taken
-   out of the moving pixels, except in a grey clip, where colour cannot tell them from objects.
+2. The background: every frame's exposure first matched to the clip's (`_one_exposure`: flicker, auto-exposure);
+   per pixel, the median of the largest group of frames that agree (`_mode_plate`), then the clean plate of the
+   tripod generator (`baselines.clean_plate`, from PLATE_FRAMES frames) with the regions that differ from it held
+   out, PLATE_ROUNDS times, so passing objects and their shadows stay out of it.
+3. Moving: a pixel whose Gaussian-smoothed difference (largest channel) from the plate exceeds the clip's noise
+   (MOTION_SIGMAS robust deviations, from consecutive frames: `_noise`; at least MIN_LEVEL) and the background's
+   own difference from the plate away from what surely moves (a lossy codec's error, which consecutive frames do
+   not show). A shadow: every channel darker than the plate, by factors within SHADOW_SPREAD of each other and
+   above SHADOW_FLOOR (the plate's shadow rule); shadows are taken out of the moving pixels, except in a grey
+   clip, where colour cannot tell them from objects.
 4. Cleaned per frame (an opening removes noise; the edge drawn where the pixel itself differs by MOTION_SIGMAS of
    the per-pixel noise, since smoothing spreads it; a closing and holes filled), pieces linked to the pieces they overlap in the
    next frame (grown by LINK_GROW of the frame's long side, for fast objects), one track per linked group; tracks
@@ -46,6 +48,11 @@ from .options import option
 logger = logging.getLogger(__name__)
 
 MOTION_SIGMAS = 5.0  # the moving threshold in robust deviations of the difference from the plate
+BACKGROUND_QUANTILE = 99.5  # %: the background's difference from the plate the thresholds stay above, ...
+BACKGROUND_FACTOR = 1.5  # ... by this factor
+CLEAR_FACTOR = 4  # what differs from the plate by this many times the noise threshold surely moves, and ...
+HOLE_MARGIN = 8  # px: ... the background is measured this far from it
+MIN_LEVEL = float(EFFECT_LEVELS)  # levels: the least difference that is motion, whatever the measured noise
 SMOOTH = 1.5  # px: the Gaussian that finds moving regions and shadows (the edge is then drawn per pixel)
 SHADOW_FLOOR = 0.2  # a pixel darker than this share of the plate in some channel is an object, not a shadow
 LINK_GROW = 0.01  # pieces in consecutive frames are one object when they overlap grown by this share of the long side
@@ -176,8 +183,15 @@ def _gain(frame: np.ndarray, plate: np.ndarray) -> float:
     return float(np.median(f / p))
 
 
-def _lit(plate: np.ndarray, gain: float) -> np.ndarray:
-    return np.clip(plate.astype(np.float32) * gain, 0, 255)
+def _one_exposure(video: np.ndarray) -> np.ndarray:
+    """The clip with every frame's exposure matched to the median of 16 frames spread over it (`_gain`): flicker
+    and auto-exposure are not motion."""
+    picks = np.linspace(0, len(video) - 1, min(16, len(video))).round().astype(int)
+    reference = np.median(video[picks], axis=0).astype(np.uint8)
+    out = np.empty_like(video)
+    for k, frame in enumerate(video):
+        out[k] = np.clip(frame.astype(np.float32) / _gain(frame, reference), 0, 255).round().astype(np.uint8)
+    return out
 
 
 def motion_steps(frames: int) -> int:
@@ -206,28 +220,36 @@ def motion_masks(video: np.ndarray, opts: MotionOptions, on_step: Callable[[], N
         )
     logger.info("camera moves %.2f px over the clip: static", shift)
     step()
-    level = max(float(EFFECT_LEVELS), MOTION_SIGMAS * _noise(video, SMOOTH))
-    edge = max(float(EFFECT_LEVELS), MOTION_SIGMAS * _noise(video, 0))
+    video = _one_exposure(video)
+    level = max(MIN_LEVEL, MOTION_SIGMAS * _noise(video, SMOOTH))
+    edge = max(MIN_LEVEL, MOTION_SIGMAS * _noise(video, 0))
     plate = _mode_plate(video, level)
     step()
     picks = np.linspace(0, t - 1, min(PLATE_FRAMES, t)).round().astype(int)
     for _ in range(PLATE_ROUNDS):
-        holes = np.stack([_difference(video[k], _lit(plate, _gain(video[k], plate))) > level for k in picks])
+        holes = np.stack([_difference(video[k], plate) > level for k in picks])
         plate, _ = clean_plate(video[picks], dilate(holes, 2))
         step()
+    # a lossy codec's error against the plate is not seen between consecutive frames (it copies still blocks): the
+    # thresholds also stay above the background's own difference from the plate, measured away from what surely moves
+    away = ~dilate(np.stack([_difference(video[k], plate) > CLEAR_FACTOR * level for k in picks]), HOLE_MARGIN)
+    if away.any():
+        smooth = np.concatenate([_difference(video[k], plate)[a] for k, a in zip(picks, away)])
+        raw = np.concatenate([_difference(video[k], plate, 0)[a] for k, a in zip(picks, away)])
+        level = max(level, BACKGROUND_FACTOR * float(np.percentile(smooth, BACKGROUND_QUANTILE)))
+        edge = max(edge, BACKGROUND_FACTOR * float(np.percentile(raw, BACKGROUND_QUANTILE)))
     colour = np.abs(video[picks].astype(np.int16) - video[picks].mean(-1, keepdims=True)).max() > 2
     if not colour:
         logger.info("a grey clip: shadows cannot be told from objects by colour, so they stay in the masks")
-    logger.info("moving: smoothed difference from the plate above %.1f levels", level)
+    logger.info("moving: difference from the plate above %.1f levels smoothed, %.1f per pixel", level, edge)
     opening = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))
     moving = np.empty((t, h, w), bool)
     for k, f in enumerate(video):
-        lit = _lit(plate, _gain(f, plate))
-        core = _difference(f, lit) > level
+        core = _difference(f, plate) > level
         if colour:
-            core &= ~shadow_like(f, lit)
+            core &= ~shadow_like(f, plate)
         core = cv2.morphologyEx(core.astype(np.uint8), cv2.MORPH_OPEN, opening) > 0
-        m = core & (_difference(f, lit, 0) > edge)  # the edge where the pixel itself differs: smoothing spreads it
+        m = core & (_difference(f, plate, 0) > edge)  # the edge where the pixel itself differs: smoothing spreads it
         moving[k] = fill_holes(cv2.morphologyEx(m.astype(np.uint8), cv2.MORPH_CLOSE, opening) > 0)
         step()
     kept, found = _tracks(moving, max(1, round(LINK_GROW * max(h, w))), opts.min_object * h * w)
