@@ -53,6 +53,7 @@ BACKGROUND_FACTOR = 1.5  # ... by this factor
 CLEAR_FACTOR = 4  # what differs from the plate by this many times the noise threshold surely moves, and ...
 HOLE_MARGIN = 8  # px: ... the background is measured this far from it
 MIN_LEVEL = float(EFFECT_LEVELS)  # levels: the least difference that is motion, whatever the measured noise
+EDGE_REACH = 3.0  # px: the Gaussian over which an object's inside contrast is taken for its edge
 SMOOTH = 1.5  # px: the Gaussian that finds moving regions and shadows (the edge is then drawn per pixel)
 SHADOW_FLOOR = 0.2  # a pixel darker than this share of the plate in some channel is an object, not a shadow
 LINK_GROW = 0.01  # pieces in consecutive frames are one object when they overlap grown by this share of the long side
@@ -123,6 +124,16 @@ def shadow_like(frame: np.ndarray, plate: np.ndarray) -> np.ndarray:
     ratio = f / b
     hi, lo = ratio.max(-1), ratio.min(-1)
     return (hi < 1) & (lo > SHADOW_FLOOR) & (hi - lo < SHADOW_SPREAD)
+
+
+def _half_contrast(difference: np.ndarray, core: np.ndarray) -> np.ndarray:
+    """(H,W) float32: half the difference from the plate inside the nearby moving region (its pixels two away from
+    its border, Gaussian-weighted): an edge pixel belongs to the object when it differs at least that much, the
+    half-level border of a blurred edge (a video codec's, a lens's), as binary masks are read at half level."""
+    inner = cv2.erode(core.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))).astype(np.float32)
+    weight = cv2.GaussianBlur(inner, (0, 0), EDGE_REACH)
+    total = cv2.GaussianBlur(difference * inner, (0, 0), EDGE_REACH)
+    return np.where(weight > 1e-3, 0.5 * total / np.maximum(weight, 1e-3), 0.0).astype(np.float32)
 
 
 def _tracks(moving: np.ndarray, link: int, least: float) -> tuple[list[np.ndarray], int]:
@@ -249,7 +260,7 @@ def motion_masks(video: np.ndarray, opts: MotionOptions, on_step: Callable[[], N
         if colour:
             core &= ~shadow_like(f, plate)
         core = cv2.morphologyEx(core.astype(np.uint8), cv2.MORPH_OPEN, opening) > 0
-        m = core & (_difference(f, plate, 0) > edge)  # the edge where the pixel itself differs: smoothing spreads it
+        m = core & (_difference(f, plate, 0) > np.maximum(edge, _half_contrast(_difference(f, plate, 0), core)))
         moving[k] = fill_holes(cv2.morphologyEx(m.astype(np.uint8), cv2.MORPH_CLOSE, opening) > 0)
         step()
     kept, found = _tracks(moving, max(1, round(LINK_GROW * max(h, w))), opts.min_object * h * w)
