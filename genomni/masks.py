@@ -126,33 +126,45 @@ def load_tracker(model_dir: str | Path, device: str = "cpu", dtype: str = "float
     normalisation of the folder's preprocessor config where it has one; one line naming what to supply when the
     folder is missing or holds another model."""
     folder = Path(model_dir)
-    config = folder / "config.json"
-    if not config.is_file():
-        raise GenomniError(
-            f"--model {folder}: no config.json; supply a SAM 2 video model folder (e.g. facebook/sam2.1-hiera-tiny "
-            "downloaded on a connected machine with huggingface-cli)"
-        )
-    try:
-        kind = json.loads(config.read_text()).get("model_type")
-    except (ValueError, UnicodeDecodeError, AttributeError):
-        raise GenomniError(f"--model {folder}: config.json is not a JSON object") from None
-    if kind not in TRACKERS:
-        raise GenomniError(f"--model {folder}: a {kind!r} model; supply a SAM 2 or SAM 3 video model ({', '.join(MODEL_TYPES)})")
+    kind = model_kind(folder, "a SAM 2 or SAM 3 video model folder (e.g. facebook/sam2.1-hiera-tiny)", MODEL_TYPES)
     import importlib
 
     import torch
     import transformers
 
-    class_name, module, mean, std = TRACKERS[kind]
+    class_name, module, default_mean, default_std = TRACKERS[kind]
     model: Any = getattr(transformers, class_name).from_pretrained(str(folder), dtype=getattr(torch, dtype))
     modeling = importlib.import_module(f"transformers.models.{module}.modeling_{module}")
     session = getattr(modeling, class_name.removesuffix("Model") + "InferenceSession")
+    mean, std = normalisation(folder, default_mean, default_std)
+    return Tracker(model.to(device).eval(), session, mean, std)
+
+
+def model_kind(folder: Path, supply: str, allowed: tuple[str, ...]) -> str:
+    """The model_type of a model folder's config.json, one of `allowed`; one line naming what to `supply` when
+    the folder has no config or holds another kind of model."""
+    config = folder / "config.json"
+    if not config.is_file():
+        raise GenomniError(f"--model {folder}: no config.json; supply {supply}, downloaded on a connected machine with huggingface-cli")
+    try:
+        kind = json.loads(config.read_text()).get("model_type")
+    except (ValueError, UnicodeDecodeError, AttributeError):
+        raise GenomniError(f"--model {folder}: config.json is not a JSON object") from None
+    if kind not in allowed:
+        raise GenomniError(f"--model {folder}: a {kind!r} model; supply {supply} ({', '.join(allowed)})")
+    return str(kind)
+
+
+def normalisation(folder: Path, mean: tuple[float, ...], std: tuple[float, ...]) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """The input mean and deviation of a model folder's video (or image) preprocessor config, else the given."""
     for name in ("video_preprocessor_config.json", "preprocessor_config.json"):
         if (folder / name).is_file():
-            found = json.loads((folder / name).read_text())
-            mean, std = tuple(found.get("image_mean", mean)), tuple(found.get("image_std", std))
-            break
-    return Tracker(model.to(device).eval(), session, mean, std)
+            try:
+                found = json.loads((folder / name).read_text())
+                return tuple(found.get("image_mean", mean)), tuple(found.get("image_std", std))
+            except (ValueError, UnicodeDecodeError, AttributeError):
+                raise GenomniError(f"--model {folder}: {name} is not a JSON object") from None
+    return mean, std
 
 
 def model_inputs(video: np.ndarray, size: int, mean: tuple[float, ...] = IMAGENET_MEAN, std: tuple[float, ...] = IMAGENET_STD) -> Any:

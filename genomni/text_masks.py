@@ -11,7 +11,6 @@ its warm-up (`hotstart`), and masks without a pixel.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -20,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from .errors import GenomniError
-from .masks import MaskTracks
+from .masks import MaskTracks, model_kind, normalisation
 
 MODEL_TYPES = ("sam3_video",)
 TEXT_TOKENS = 32  # the processor pads every phrase to this many tokens
@@ -30,18 +29,7 @@ DEFAULT_MEAN = DEFAULT_STD = (0.5, 0.5, 0.5)  # SAM 3's image processor defaults
 def load_text_tracker(model_dir: str | Path, device: str = "cpu", dtype: str = "float32") -> tuple[Any, Any, dict[str, Any]]:
     """(model, tokenizer, preprocessing) of a SAM 3 video model folder; one line naming what to supply."""
     folder = Path(model_dir)
-    config = folder / "config.json"
-    if not config.is_file():
-        raise GenomniError(
-            f"--model {folder}: no config.json; supply a SAM 3 video model folder (facebook/sam3 downloaded on a "
-            "connected machine with huggingface-cli)"
-        )
-    try:
-        kind = json.loads(config.read_text()).get("model_type")
-    except (ValueError, UnicodeDecodeError, AttributeError):
-        raise GenomniError(f"--model {folder}: config.json is not a JSON object") from None
-    if kind not in MODEL_TYPES:
-        raise GenomniError(f"--model {folder}: a {kind!r} model; --text needs a SAM 3 video model ({', '.join(MODEL_TYPES)})")
+    model_kind(folder, "a SAM 3 video model folder (facebook/sam3); --text needs SAM 3", MODEL_TYPES)
     import torch
     from transformers import AutoTokenizer, Sam3VideoModel
 
@@ -50,13 +38,8 @@ def load_text_tracker(model_dir: str | Path, device: str = "cpu", dtype: str = "
     except (OSError, ValueError) as exc:
         raise GenomniError(f"--model {folder}: no tokenizer the model's text encoder can read ({exc})".splitlines()[0]) from None
     model: Any = Sam3VideoModel.from_pretrained(str(folder), dtype=getattr(torch, dtype))
-    prep: dict[str, Any] = {"mean": DEFAULT_MEAN, "std": DEFAULT_STD, "size": int(model.config.detector_config.vision_config.image_size)}
-    for name in ("video_preprocessor_config.json", "preprocessor_config.json"):
-        if (folder / name).is_file():
-            found = json.loads((folder / name).read_text())
-            prep["mean"] = tuple(found.get("image_mean", prep["mean"]))
-            prep["std"] = tuple(found.get("image_std", prep["std"]))
-            break
+    mean, std = normalisation(folder, DEFAULT_MEAN, DEFAULT_STD)
+    prep = {"mean": mean, "std": std, "size": int(model.config.detector_config.vision_config.image_size)}
     return model.to(device).eval(), tokenizer, prep
 
 

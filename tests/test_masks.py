@@ -94,7 +94,7 @@ def test_a_missing_or_wrong_model_dir_names_what_to_supply(tmp_path, capsys):
     other = tmp_path / "other"
     other.mkdir()
     (other / "config.json").write_text(json.dumps({"model_type": "blip-2"}))
-    for model, message in [(tmp_path / "none", "no config.json; supply a SAM 2 video model folder"), (other, "a 'blip-2' model")]:
+    for model, message in [(tmp_path / "none", "no config.json; supply a SAM 2 or SAM 3 video model folder"), (other, "a 'blip-2' model")]:
         assert (
             run_cli(["masks", str(clip), "--model", str(model), "--point", "a:0:1,1", "--out", str(tmp_path / "o"), "--no-progress"]) == 1
         )
