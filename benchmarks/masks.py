@@ -62,7 +62,6 @@ def clip(frames: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
 def one_sam2(size: str, frames: int) -> dict[str, float]:
     import torch
     from transformers import Sam2VideoConfig, Sam2VideoModel
-
     from transformers.models.sam2_video.modeling_sam2_video import Sam2VideoInferenceSession
 
     from genomni.masks import IMAGENET_MEAN, IMAGENET_STD, Prompt, Tracker, track
