@@ -196,16 +196,79 @@ def _point_inputs(prompt: Prompt, size: int, height: int, width: int) -> dict[st
     }
 
 
-def track(video: np.ndarray, prompts: Iterable[Prompt], tracker: Tracker, on_frame: Callable[[], None] | None = None) -> MaskTracks:
+def track(
+    video: np.ndarray, prompts: Iterable[Prompt], tracker: Tracker, on_frame: Callable[[], None] | None = None, window: int = 0
+) -> MaskTracks:
     """Masks of every prompted object in every frame of `video` (T,H,W,3 uint8): the prompts set on their frames,
     then propagated forwards from the first prompted frame and backwards from it; `on_frame` is called after each
-    frame the propagation tracks (a progress bar: T calls, T + 1 when the first prompt is past frame 0)."""
+    frame a propagation tracks (`track_steps` calls in all).
+
+    With `window` (frames, >= 2) shorter than the clip, the tracker never holds more than `window` frames (its
+    session keeps every frame at the model's input size and every frame's memory): the clip is tracked in windows
+    that overlap by one frame, each started from the masks the previous one ended with (SAM's mask prompt), so
+    memory stays bounded on long clips; an object whose mask is empty where a window ends is not carried on."""
+    t, h, w = video.shape[:3]
+    prompts = check_prompts(list(prompts), t, h, w)
+    names = list(dict.fromkeys(p.name for p in prompts))
+    first = min(p.frame for p in prompts)
+    if window <= 0 or t <= window:
+        return MaskTracks(names, _segment(video, prompts, {}, names, tracker, first, (False, True), on_frame))
+    if window < 2:
+        raise GenomniError(f"--window must be at least 2 frames (one overlaps the next window), got {window}")
+    masks = np.zeros((len(names), t, h, w), bool)
+    start, carry = first, dict[str, np.ndarray]()
+    while True:  # forwards from the first prompt, each window starting on the last one's final frame
+        end = min(t, start + window)
+        here = [Prompt(p.name, p.frame - start, p.points, p.box) for p in prompts if start <= p.frame < end]
+        masks[:, start:end] = _segment(video[start:end], here, carry, names, tracker, 0, (False,), on_frame)
+        if end == t:
+            break
+        carry = {n: masks[i, end - 1] for i, n in enumerate(names) if masks[i, end - 1].any()}
+        start = end - 1
+    end, carry = first + 1, {n: masks[i, first] for i, n in enumerate(names) if masks[i, first].any()}
+    while end > 1:  # backwards from the first prompt
+        start = max(0, end - window)
+        masks[:, start:end] = _segment(video[start:end], [], carry, names, tracker, end - 1 - start, (True,), on_frame)
+        carry = {n: masks[i, start] for i, n in enumerate(names) if masks[i, start].any()}
+        end = start + 1
+    return MaskTracks(names, masks)
+
+
+def track_steps(frames: int, first: int, window: int = 0) -> int:
+    """How many times `track` calls `on_frame` on a clip of `frames` frames whose first prompt is on `first`."""
+    if window <= 0 or frames <= window:
+        return frames + 1  # the first prompted frame is tracked both ways
+    steps, start = 0, first
+    while True:
+        end = min(frames, start + window)
+        steps += end - start
+        if end == frames:
+            break
+        start = end - 1
+    end = first + 1
+    while end > 1:
+        start = max(0, end - window)
+        steps += end - start
+        end = start + 1
+    return steps
+
+
+def _segment(
+    video: np.ndarray,
+    prompts: list[Prompt],
+    carry: dict[str, np.ndarray],
+    names: list[str],
+    tracker: Tracker,
+    start: int,
+    directions: tuple[bool, ...],
+    on_frame: Callable[[], None] | None,
+) -> np.ndarray:
+    """(N,T,H,W) masks of `names` over `video` from one tracker session: `carry` masks given as mask prompts on
+    frame `start`, the `prompts` on theirs, then propagated from `start` in each direction (reverse or not)."""
     import torch
     import torch.nn.functional as F
 
     t, h, w = video.shape[:3]
-    prompts = check_prompts(list(prompts), t, h, w)
-    names = list(dict.fromkeys(p.name for p in prompts))
     model = tracker.model
     size = int(model.config.image_size)
     device = next(model.parameters()).device
@@ -226,19 +289,31 @@ def track(video: np.ndarray, prompts: Iterable[Prompt], tracker: Tracker, on_fra
             masks[obj_id - 1, output.frame_idx] = (m > 0).cpu().numpy()
 
     with torch.no_grad():
+        if carry:  # as the processor's mask prompt: resized to the model's input, kept where at least half covered
+            for name, mask in carry.items():
+                square = F.interpolate(
+                    torch.from_numpy(mask)[None, None].float(), size=(size, size), mode="bilinear", align_corners=False, antialias=True
+                )
+                session.add_mask_inputs(session.obj_id_to_idx(names.index(name) + 1), start, (square >= 0.5).float().to(device, dtype))
+            session.obj_with_new_inputs = [names.index(n) + 1 for n in carry]
+            keep(model(inference_session=session, frame_idx=start))
         for frame in sorted({p.frame for p in prompts}):
             here = [p for p in prompts if p.frame == frame]
             for p in here:  # object ids: 1 + the name's place in `names`
                 session.add_point_inputs(session.obj_id_to_idx(names.index(p.name) + 1), frame, _point_inputs(p, size, h, w))
             session.obj_with_new_inputs = [names.index(p.name) + 1 for p in here]
             keep(model(inference_session=session, frame_idx=frame))
-        first = min(p.frame for p in prompts)
-        for reverse in (False, True):
-            for output in model.propagate_in_video_iterator(session, start_frame_idx=first, reverse=reverse):
+        if not session.obj_ids:  # nothing carried into this window and no prompt in it: every object was lost
+            for _ in range(sum(start + 1 if reverse else t - start for reverse in directions)):
+                if on_frame is not None:
+                    on_frame()
+            return masks
+        for reverse in directions:
+            for output in model.propagate_in_video_iterator(session, start_frame_idx=start, reverse=reverse):
                 keep(output)
                 if on_frame is not None:
                     on_frame()
-    return MaskTracks(names, masks)
+    return masks
 
 
 def name_tracks(tracks: MaskTracks, prompts: list[Prompt]) -> MaskTracks:

@@ -204,3 +204,49 @@ def test_text_that_finds_nothing_is_one_line(tmp_path, capsys):
     from genomni.footage_folders import open_footage
 
     assert open_footage(tmp_path / "o").masks.shape == (1, 5, 48, 64)
+
+
+def test_windows_bound_what_the_tracker_holds_and_carry_the_masks_on(sam2_dir, tmp_path, monkeypatch):
+    """With --window the tracker's sessions never hold more frames than the window; every frame gets a mask, the
+    windows start from the masks the previous ones ended with, and the progress bar's count is exact."""
+    from transformers.models.sam2_video.modeling_sam2_video import Sam2VideoInferenceSession
+
+    from genomni.masks import load_tracker, parse_point, track, track_steps
+
+    held, carried = [], []
+    original_init, original_mask = Sam2VideoInferenceSession.__init__, Sam2VideoInferenceSession.add_mask_inputs
+
+    def init(self, *args, video=None, **kwargs):
+        held.append(len(video))
+        original_init(self, *args, video=video, **kwargs)
+
+    def add_mask(self, obj_idx, frame_idx, inputs):
+        carried.append((frame_idx, tuple(inputs.shape)))
+        original_mask(self, obj_idx, frame_idx, inputs)
+
+    monkeypatch.setattr(Sam2VideoInferenceSession, "__init__", init)
+    monkeypatch.setattr(Sam2VideoInferenceSession, "add_mask_inputs", add_mask)
+    import torch
+
+    video = np.random.default_rng(1).integers(0, 255, (11, 48, 64, 3), dtype=np.uint8)
+    tracker = load_tracker(sam2_dir)
+    with torch.no_grad():  # weights that see the object everywhere (random ones see it nowhere): masks to carry on
+        decoder = tracker.model.mask_decoder
+        for head in [*decoder.output_hypernetworks_mlps, decoder.pred_obj_score_head]:
+            head.proj_out.weight.zero_()
+            head.proj_out.bias.fill_(1.0)
+        decoder.upscale_conv2.weight.zero_()
+        decoder.upscale_conv2.bias.fill_(10.0)
+    prompts = [parse_point("a:4:30,20"), parse_point("a:9:32,22")]
+    calls = []
+    whole = track(video, prompts, tracker)
+    windowed = track(video, prompts, tracker, on_frame=lambda: calls.append(1), window=4)
+    assert max(held[1:]) <= 4 and sum(held[1:]) > 11  # several sessions, none longer than the window
+    assert windowed.masks.shape == whole.masks.shape == (1, 11, 48, 64) and whole.masks.all() and windowed.masks.all()
+    assert len(calls) == track_steps(11, 4, 4)
+    size = tracker.model.config.image_size
+    # masks handed on at the model's size: frames 7 (forwards: local 0), 4 and 1 (backwards: local 3 and 1)
+    assert sorted(f for f, _ in carried) == [0, 1, 3] and all(shape == (1, 1, size, size) for _, shape in carried)
+    held.clear()
+    assert np.array_equal(track(video, prompts, tracker, window=11).masks, whole.masks)  # a window as long as the clip
+    assert held == [11]

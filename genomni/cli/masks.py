@@ -53,6 +53,12 @@ def masks_cmd(
     caption: Optional[str] = typer.Option(None, help="Caption of the clip without the objects (caption.txt)."),
     device: str = typer.Option("cpu", help="torch device, e.g. cpu or cuda."),
     dtype: Literal["float32", "bfloat16", "float16"] = typer.Option("float32", help="Model weights' dtype."),
+    window: int = typer.Option(
+        0,
+        min=0,
+        help="SAM 2/SAM 3 clicks: track at most this many frames per tracker session (windows overlap by one frame and "
+        "carry the masks on), so a long clip's memory stays bounded; 0 = the whole clip at once.",
+    ),
     progress: bool = PROGRESS,
 ) -> None:
     """Object masks for remove/decompose/generate: SAM 2 from clicks and boxes on any frames, or what moves."""
@@ -69,6 +75,8 @@ def masks_cmd(
     if out is not None:
         check_output_dir("--out", out)
     check_device("--device", device)
+    if window == 1:
+        raise GenomniError("--window must be 0 (the whole clip) or at least 2 frames (windows overlap by one)")
     prompts = [parse_point(p) for p in point or []] + [parse_box(b) for b in box or []]
     if text and (prompts or method == "motion"):
         raise GenomniError("--text goes alone with a SAM 3 --model: leave out --point, --box and --method motion")
@@ -91,15 +99,15 @@ def masks_cmd(
             task = bar.add_task("masks", total=len(frames))
             tracks = text_tracks(frames, list(text), sam3, tokenizer, prep, on_frame=lambda: bar.advance(task))
     elif method == "sam2":
-        from ..masks import load_tracker, track
+        from ..masks import load_tracker, track, track_steps
         from ..progress import progress_bar
 
         quiet_hf()
         tracker = load_tracker(model, device, dtype)  # type: ignore[arg-type]
         first = min(p.frame for p in prompts)
         with progress_bar(progress, unit="frames", console=console) as bar:
-            task = bar.add_task("masks", total=len(frames) + (1 if first > 0 else 0))  # frame `first` is tracked both ways
-            tracks = track(frames, prompts, tracker, on_frame=lambda: bar.advance(task))
+            task = bar.add_task("masks", total=track_steps(len(frames), first, window))
+            tracks = track(frames, prompts, tracker, on_frame=lambda: bar.advance(task), window=window)
     else:
         from ..motion_masks import motion_masks, motion_steps
         from ..progress import progress_bar

@@ -77,8 +77,10 @@ def masks_job(setup: Setup, video_path: str, body: Any) -> Callable[[Report], Pa
 
         tracks: MaskTracks
         if method == "sam2":
+            from ..masks import track_steps
+
             done = [0]
-            total = len(video) + (1 if min(p.frame for p in prompts) > 0 else 0)
+            total = track_steps(len(video), min(p.frame for p in prompts))
 
             def frame_done() -> None:
                 done[0] += 1
