@@ -7,6 +7,7 @@ frames per second are the baseline the SAM 2 ratios are given against.
 
     python benchmarks/masks.py            # the table
     python benchmarks/masks.py --frames 8 # SAM 2 frames tracked (the motion method always gets 48)
+    python benchmarks/masks.py --frames 24 --window 4   # adds SAM 2.1 tiny tracked in windows of 4 frames
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ def clip(frames: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     return video, truth
 
 
-def one_sam2(size: str, frames: int) -> dict[str, float]:
+def one_sam2(size: str, frames: int, window: int = 0) -> dict[str, float]:
     import torch
     from transformers import Sam2VideoConfig, Sam2VideoModel
     from transformers.models.sam2_video.modeling_sam2_video import Sam2VideoInferenceSession
@@ -79,7 +80,8 @@ def one_sam2(size: str, frames: int) -> dict[str, float]:
     times: list[float] = []
     start = time.perf_counter()
     tracker = Tracker(model, Sam2VideoInferenceSession, IMAGENET_MEAN, IMAGENET_STD)
-    track(video, [Prompt("a", 0, points=((60.0, 90.0, True),))], tracker, on_frame=lambda: times.append(time.perf_counter()))
+    prompt = Prompt("a", 0, points=((60.0, 90.0, True),))
+    track(video, [prompt], tracker, on_frame=lambda: times.append(time.perf_counter()), window=window)
     per_frame = float(np.diff([start, *times])[1:].mean())  # the first frame pays for the session's setup
     return {
         "fps": 1 / per_frame,
@@ -107,14 +109,16 @@ def one_motion(frames: int) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--frames", type=int, default=8)
+    parser.add_argument("--window", type=int, default=0, help="also track with SAM 2.1 tiny in windows of this many frames")
     parser.add_argument("--one", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
-        result = one_motion(48) if args.one == "motion" else one_sam2(args.one, args.frames)
+        size, _, window = args.one.partition(":")
+        result = one_motion(48) if size == "motion" else one_sam2(size, args.frames, int(window or 0))
         print(json.dumps(result))
         return
     rows = {}
-    for what in ("motion", "tiny", "large"):
+    for what in ("motion", "tiny", "large", *([f"tiny:{args.window}"] if args.window else [])):
         cmd = [sys.executable, __file__, "--one", what, "--frames", str(args.frames)]
         rows[what] = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1])
     base = rows["motion"]["fps"]
@@ -123,9 +127,12 @@ def main() -> None:
     print("|---|---|---|---|---|")
     m = rows["motion"]
     print(f"| motion | {m['fps']:.2f} | 1.00x | {m['peak_mb']:.0f} | {m['objects']:.0f} objects found of 3, IoU >= {m['iou_min']:.3f} |")
-    for size in ("tiny", "large"):
-        r = rows[size]
-        print(f"| SAM 2.1 {size} | {r['fps']:.2f} | {r['fps'] / base:.3f}x | {r['peak_mb']:.0f} | {r['params_m']:.0f} M parameters |")
+    for what in rows:
+        if what == "motion":
+            continue
+        r, (size, _, window) = rows[what], what.partition(":")
+        name = f"SAM 2.1 {size}" + (f", --window {window}" if window else "")
+        print(f"| {name} | {r['fps']:.2f} | {r['fps'] / base:.3f}x | {r['peak_mb']:.0f} | {r['params_m']:.0f} M parameters |")
 
 
 if __name__ == "__main__":
