@@ -5,6 +5,7 @@ that layer, a damaged shard shows one line and the rest stays browsable; and the
 
 import json
 import os
+import re
 import shutil
 import threading
 import time
@@ -319,3 +320,44 @@ def test_from_a_clip_to_layers_by_clicking(clip_studio, browser):
     assert [e.get_attribute("data-layer") for e in browser.find_elements("css selector", "input.layer-toggle")] == ["ball"]
     assert (root / "work" / "street-masks-layers" / "decomposition.json").is_file()
     assert not _errors(browser)
+
+
+def test_a_failing_job_ends_failed_with_its_one_line(tmp_path):
+    from genomni.errors import GenomniError
+    from genomni.studio.jobs import Jobs
+
+    def broken(report):
+        report("step", 1, 3)
+        raise GenomniError("the model folder went away")
+
+    job = Jobs().start("masks", 0, broken)
+    _wait_for(lambda: job.state != "running")
+    assert job.state == "failed" and job.error == "the model folder went away" and job.done == 1 and job.total == 3
+
+
+def test_clip_requests_that_cannot_work_are_refused_before_any_job(tmp_path):
+    """A click request is checked before a job starts: names, frames, a missing model; nothing is written."""
+    from genomni.errors import GenomniError
+    from genomni.studio.actions import Setup, masks_job
+
+    video, _, _ = static_clip(22, t=6)
+    write_video(tmp_path / "clip.mkv", video, 24.0)
+    setup = Setup(tmp_path / "work")
+    cases = [
+        ({"method": "sam2", "points": [{"name": "a", "frame": 0, "x": 1, "y": 1}]}, "SAM 2 masks need a model"),
+        ({"method": "motion", "points": []}, "click on the object at least once"),
+        ({"method": "motion", "points": [{"name": "../x", "frame": 0, "x": 1, "y": 1}]}, "object name '../x'"),
+        ({"method": "motion", "points": [{"name": "a", "frame": 9, "x": 1, "y": 1}]}, "the clip has 6 frames"),
+        ({"method": "motion", "points": [{"name": "a", "frame": 0, "x": "1", "y": 1}]}, "numbers in pixels"),
+        ({"method": "magic", "points": []}, "sam2 or motion"),
+    ]
+    for body, message in cases:
+        with pytest.raises(GenomniError, match=re.escape(message)):
+            masks_job(setup, str(tmp_path / "clip.mkv"), body)
+    assert not (tmp_path / "work").exists()
+
+
+def _wait_for(done, seconds=10.0):
+    end = time.time() + seconds
+    while time.time() < end and not done():
+        time.sleep(0.02)
