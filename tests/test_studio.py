@@ -54,8 +54,21 @@ def world(tmp_path_factory, kubric_dir):
     )
     ev = root / "eval"
     ev.mkdir()
-    (ev / "results.json").write_text(json.dumps({"summary": {"copy-input": {"demo": {"psnr": 20.5, "scenes": 2}}}}))
-    (ev / "per_scene.csv").write_text("method,benchmark,scene,psnr\ncopy-input,demo,s0,19.0\ncopy-input,demo,s1,22.0\n")
+    methods = {"copy-input": {}, "casper:/models/x": {"steps": 4}}
+    (ev / "results.json").write_text(json.dumps({"methods": methods, "summary": {"copy-input": {"demo": {"psnr": 20.5, "scenes": 2}}}}))
+    rows = "".join(f"{m},demo,{sc},{20 + i}\n" for i, m in enumerate(methods) for sc in ("s0", "s1"))
+    (ev / "per_scene.csv").write_text("method,benchmark,scene,psnr\n" + rows)
+    from genomni.eval.run import cache_path
+    from genomni.media import write_png
+
+    for i, m in enumerate(methods):  # what eval's cache holds: per-frame PSNR and the worst frame's strip
+        psnr = [30.0 - i, 18.0 + i, 25.0]
+        strip = ev / "worst" / f"{m.replace(':', '_').replace('/', '_')}-demo-s0-00001.png"
+        strip.parent.mkdir(exist_ok=True)
+        write_png(strip, np.full((8, 24, 3), 40 * (i + 1), np.uint8))
+        path = cache_path(ev, m, "demo", "s0")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"frames": {"psnr": psnr}, "worst_frame": 1, "worst_strip": f"worst/{strip.name}"}))
     run = root / "run"
     run.mkdir()
     log = [{"step": s, "loss": 1.0 / (1 + s)} for s in range(0, 50, 10)] + [{"event": "validation", "step": 40, "val/psnr": 25.0}]
@@ -148,6 +161,20 @@ def test_every_page_loads_without_console_errors(studio, browser):
         assert not browser.find_elements("css selector", ".error"), hash_
         assert not _errors(browser), hash_
     assert len(browser.find_elements("css selector", "svg.curve polyline")) == 2  # loss and validation curves
+
+
+def test_methods_side_by_side_on_one_scene(studio, browser):
+    url, ids = studio
+    _open(browser, url, f"#/eval/{ids['eval']}")
+    link = next(a for a in browser.find_elements("css selector", "a.scene-link") if a.text == "s0")
+    link.click()
+    _wait(browser, lambda: browser.execute_script("return document.body.dataset.ready").startswith("#/evalscene/"))
+    lines = browser.find_elements("css selector", "#scene-curves polyline")
+    assert sorted(line.get_attribute("data-method") for line in lines) == ["casper:/models/x", "copy-input"]
+    captions = [c.text for c in browser.find_elements("css selector", "figcaption")]
+    assert "copy-input: frame 1, 18 dB" in captions and "casper:/models/x: frame 1, 19 dB" in captions
+    _wait(browser, lambda: browser.execute_script("return Array.from(document.images).every((i) => i.complete && i.naturalWidth > 0)"))
+    assert not _errors(browser)
 
 
 def test_a_scrubbed_sample_page_shows_the_frame_the_shard_holds(studio, browser, world):

@@ -86,6 +86,11 @@ def _slug(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", name)
 
 
+def cache_path(out: Path, method: str, benchmark: str, scene: str) -> Path:
+    """Where an eval output keeps one method's per-frame figures on one scene (and the studio reads them)."""
+    return out / "cache" / _slug(method) / _slug(benchmark) / f"{_slug(scene)}.json"
+
+
 def score_scene(pred: np.ndarray, scene: Scene, lpips_net: Any) -> dict[str, list[float]]:
     """Per-frame metrics of a prediction, PSNR capped."""
     if pred.shape != scene.background.shape:
@@ -218,7 +223,7 @@ def evaluate(cfg: EvalConfig, progress: bool = True) -> EvalResult:
                 for scene in scenes:
                     bar.update(task, description=f"{mname} {bname}/{scene.name}")
                     row = {"method": mname, "benchmark": bname, "scene": scene.name}
-                    cache = out / "cache" / _slug(mname) / _slug(bname) / f"{_slug(scene.name)}.json"
+                    cache = cache_path(out, mname, bname, scene.name)
                     if isinstance(scene, Skipped):
                         rows.append({**row, "skipped": scene.reason})
                     else:

@@ -147,6 +147,8 @@ def route(studio: Studio, path: str, query: dict[str, str]) -> tuple[str, bytes]
             )
         if kind == "dataset" and len(rest) == 2 and rest[0] == "sample":
             return _json(view.details(rest[1]))
+        if kind == "eval" and rest == ["scene"]:
+            return _json(view.scene(query.get("benchmark", ""), query.get("scene", "")))
     else:
         if kind == "dataset" and len(rest) == 3 and rest[0] == "sample" and rest[2] == "preview.gif":
             return "image/gif", view.preview_gif(rest[1])

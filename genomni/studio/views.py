@@ -288,6 +288,29 @@ class EvalView:
         columns = list(self.rows[0]) if self.rows else []
         return {"columns": columns, "rows": self.rows, "summary": self.results.get("summary", {}), "worst": worst}
 
+    def scene(self, benchmark: str, scene: str) -> dict[str, Any]:
+        """Every method on one scene: its per-frame PSNR and its worst frame's strip (input | prediction | truth),
+        from the eval's own cache."""
+        from ..eval.run import cache_path
+
+        if not any(r.get("benchmark") == benchmark and r.get("scene") == scene for r in self.rows):
+            raise GenomniError(f"no scene {benchmark}/{scene} in this eval")
+        methods = {}
+        for method in self.results.get("methods", {}):
+            path = cache_path(self.path, method, benchmark, scene)
+            if not path.is_file():
+                continue
+            try:
+                record = json.loads(path.read_text())
+                methods[method] = {
+                    "psnr": record["frames"]["psnr"],
+                    "worst_frame": record.get("worst_frame"),
+                    "worst": Path(record.get("worst_strip", "")).name,
+                }
+            except (OSError, ValueError, KeyError, TypeError) as exc:
+                raise GenomniError(f"{path}: an unreadable eval cache entry ({exc})") from None
+        return {"benchmark": benchmark, "scene": scene, "methods": methods}
+
     def worst_png(self, name: str) -> bytes:
         if not NAME.fullmatch(name) or not (self.path / "worst" / name).is_file():
             raise GenomniError(f"no worst-frame image {name!r}")

@@ -210,7 +210,7 @@ async function decomposition(id) {
   await jobsOf(id, jobs, "video");
 }
 
-function sortable(columns, rows) {
+function sortable(columns, rows, link = null) {
   const table = el("table", { id: "scenes" });
   let key = null, down = false;
   const draw = () => {
@@ -220,7 +220,10 @@ function sortable(columns, rows) {
       return down ? -c : c;
     });
     table.replaceChildren(el("tr", {}, ...columns.map((c) => el("th", { "data-col": c, onclick: () => { down = key === c ? !down : false; key = c; draw(); } }, c + (key === c ? (down ? " ▼" : " ▲") : "")))),
-      ...sorted.map((r) => el("tr", {}, ...columns.map((c) => el("td", {}, r[c] === undefined ? "" : (Number.isNaN(parseFloat(r[c])) ? r[c] : fmt(parseFloat(r[c]))))))));
+      ...sorted.map((r) => el("tr", {}, ...columns.map((c) => {
+        const text = r[c] === undefined ? "" : (Number.isNaN(parseFloat(r[c])) ? r[c] : fmt(parseFloat(r[c])));
+        return el("td", {}, link && link(c, r) ? el("a", { href: link(c, r), class: "scene-link" }, text) : text);
+      }))));
   };
   draw();
   return table;
@@ -232,8 +235,46 @@ async function evalPage(id) {
   const summaryRows = [];
   for (const [method, benches] of Object.entries(s.summary)) for (const [bench, m] of Object.entries(benches)) summaryRows.push({ method, benchmark: bench, ...m });
   const cols = summaryRows.length ? Object.keys(summaryRows[0]) : [];
-  app.replaceChildren(el("h2", {}, "per method"), sortable(cols, summaryRows), el("h2", {}, "per scene (click a column to sort)"), sortable(s.columns, s.rows),
+  const sceneLink = (c, r) => (c === "scene" && !r.skipped ? `#/evalscene/${id}?benchmark=${encodeURIComponent(r.benchmark)}&scene=${encodeURIComponent(r.scene)}` : null);
+  app.replaceChildren(el("h2", {}, "per method"), sortable(cols, summaryRows), el("h2", {}, "per scene (click a column to sort, a scene to compare the methods on it)"), sortable(s.columns, s.rows, sceneLink),
     el("h2", {}, "worst frames"), el("div", { class: "panels" }, ...s.worst.map((n) => el("figure", {}, image(`/media/${id}/worst/${n}`, { loading: "lazy", alt: n }), el("figcaption", {}, n)))));
+}
+
+const PALETTE = ["#1565c0", "#c62828", "#2e7d32", "#ef6c00", "#6a1b9a", "#00838f", "#4e342e", "#ad1457"];
+
+// several curves on one chart, one colour each, with a legend
+function curves(series, label) {
+  const w = 720, h = 260, pad = 40;
+  const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+  svg.setAttribute("class", "curve"); svg.setAttribute("width", w); svg.setAttribute("height", h); svg.setAttribute("id", "scene-curves");
+  const all = Object.values(series).flat();
+  if (!all.length) return svg;
+  const xs = all.map((p) => p[0]), ys = all.map((p) => p[1]);
+  const x0 = Math.min(...xs), x1 = Math.max(...xs), y0 = Math.min(...ys), y1 = Math.max(...ys);
+  const sx = (x) => pad + ((x - x0) / (x1 - x0 || 1)) * (w - 2 * pad - 160), sy = (y) => h - pad - ((y - y0) / (y1 - y0 || 1)) * (h - 2 * pad);
+  Object.entries(series).forEach(([name, points], i) => {
+    const colour = PALETTE[i % PALETTE.length];
+    const line = document.createElementNS("http://www.w3.org/2000/svg", "polyline");
+    line.setAttribute("points", points.map((p) => `${sx(p[0])},${sy(p[1])}`).join(" "));
+    line.setAttribute("fill", "none"); line.setAttribute("stroke", colour); line.setAttribute("data-method", name);
+    const key = document.createElementNS("http://www.w3.org/2000/svg", "text");
+    key.setAttribute("x", w - 190); key.setAttribute("y", 20 + 16 * i); key.setAttribute("fill", colour); key.textContent = name.slice(0, 28);
+    svg.append(line, key);
+  });
+  const text = document.createElementNS("http://www.w3.org/2000/svg", "text");
+  text.setAttribute("x", pad); text.setAttribute("y", 16); text.textContent = `${label}: ${fmt(y0)} … ${fmt(y1)} dB, frame ${x0} … ${x1}`;
+  svg.append(text);
+  return svg;
+}
+
+async function evalScene(id, query) {
+  const s = await api(`/api/${id}/scene?${query}`);
+  where.textContent = `eval: ${s.benchmark}/${s.scene}`;
+  const series = Object.fromEntries(Object.entries(s.methods).map(([m, r]) => [m, r.psnr.map((v, k) => [k, v])]));
+  app.replaceChildren(el("h2", {}, `${s.benchmark} / ${s.scene}: every method, frame by frame`), curves(series, "PSNR"),
+    el("h2", {}, "each method's worst frame (input | prediction | truth)"),
+    el("div", { class: "panels" }, ...Object.entries(s.methods).map(([m, r]) => el("figure", {},
+      image(`/media/${id}/worst/${r.worst}`, { alt: m, style: "width: 480px" }), el("figcaption", {}, `${m}: frame ${r.worst_frame}, ${fmt(r.psnr[r.worst_frame])} dB`)))));
 }
 
 function curve(points, label) {
@@ -352,6 +393,7 @@ async function render() {
     else if (parts[0] === "sample") await sample(parts[1], decodeURIComponent(parts[2]));
     else if (parts[0] === "decomposition") await decomposition(parts[1]);
     else if (parts[0] === "eval") await evalPage(parts[1]);
+    else if (parts[0] === "evalscene") await evalScene(parts[1], query);
     else if (parts[0] === "run") await run(parts[1]);
     else if (parts[0] === "footage") await footage(parts[1]);
     else if (parts[0] === "video") await video(parts[1]);
