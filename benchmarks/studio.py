@@ -88,6 +88,16 @@ def start(paths: list[str]) -> tuple[str, dict[str, int]]:
     return f"http://127.0.0.1:{server.server_address[1]}", {i.path: i.id for i in items}
 
 
+def first_scene(eval_dir: Path) -> str:
+    """The query naming the first scored scene of an eval output (benchmark and scene)."""
+    import csv
+    from urllib.parse import urlencode
+
+    with open(eval_dir / "per_scene.csv", newline="") as fh:
+        row = next(r for r in csv.DictReader(fh) if not r.get("skipped"))
+    return urlencode({"benchmark": row["benchmark"], "scene": row["scene"]})
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--shots", help="a folder of genomni outputs to take the docs' screenshots from")
@@ -103,6 +113,7 @@ def main() -> None:
             "dataset": f"#/dataset/{kinds['dataset'].id}?sort=effect_frac&desc=1",
             "decomposition": f"#/decomposition/{kinds['decomposition'].id}",
             "eval": f"#/eval/{kinds['eval'].id}",
+            "eval_scene": f"#/evalscene/{kinds['eval'].id}?" + first_scene(Path(kinds["eval"].path)),
             "run": f"#/run/{kinds['run'].id}",
         }
         for name, hash_ in pages.items():
