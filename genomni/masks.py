@@ -377,6 +377,17 @@ def _write_previews(folder: Path, video: np.ndarray, fps: float | None, tracks: 
     write_video(folder / "masks_preview.mp4", shown, fps or DEFAULT_FPS)
 
 
+def require_found(tracks: MaskTracks) -> None:
+    """One line naming the objects whose mask is empty in every frame (remove and decompose refuse such a track),
+    before anything is written."""
+    lost = [n for n, m in zip(tracks.names, tracks.masks) if not m.any()]
+    if lost:
+        raise GenomniError(
+            f"{', '.join(lost)}: the tracker found nothing in any frame; click on the object again (or draw its box), "
+            "nothing was written"
+        )
+
+
 def write_footage(out: str | Path, video: np.ndarray, fps: float | None, tracks: MaskTracks, caption: str | None = None) -> Path:
     """A genomni footage folder at `out` (a new or empty folder; written beside it, renamed when complete):
     `input.mkv` (the frames, lossless), `masks/<name>/` (binary PNG frames), `caption.txt` when a caption is given,
@@ -388,6 +399,7 @@ def write_footage(out: str | Path, video: np.ndarray, fps: float | None, tracks:
     out = Path(out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise GenomniError(f"--out {out} exists and is not an empty folder; give a new folder for the footage")
+    require_found(tracks)
     with atomic_dir(out) as tmp:
         write_video(tmp / "input.mkv", video, fps or DEFAULT_FPS)
         for name, mask in zip(tracks.names, tracks.masks):
@@ -421,6 +433,7 @@ def edit_footage(folder: str | Path, tracks: MaskTracks) -> list[str]:
     folder = Path(folder)
     found = scan_folder(folder)
     assert found is not None
+    require_found(tracks)
     video, fps = read_video_checked(found.video, tracks)
     for name, mask in zip(tracks.names, tracks.masks):
         write_video(folder / "masks" / name, mask.astype(np.uint8) * 255)  # a new folder renamed over the old

@@ -109,3 +109,23 @@ def sam2_dir(tmp_path_factory):
     folder = tmp_path_factory.mktemp("sam2") / "sam2-tiny"
     Sam2VideoModel(cfg).save_pretrained(folder)
     return folder
+
+
+@pytest.fixture(scope="session")
+def sam2_everywhere_dir(sam2_dir, tmp_path_factory):
+    """The tiny SAM 2 with weights that see the object everywhere (random ones mostly see it nowhere): a mask to
+    carry and write, through the same from_pretrained path."""
+    import torch
+    from transformers import Sam2VideoModel
+
+    model = Sam2VideoModel.from_pretrained(str(sam2_dir))
+    with torch.no_grad():
+        decoder = model.mask_decoder
+        for head in [*decoder.output_hypernetworks_mlps, decoder.pred_obj_score_head]:
+            head.proj_out.weight.zero_()
+            head.proj_out.bias.fill_(1.0)
+        decoder.upscale_conv2.weight.zero_()
+        decoder.upscale_conv2.bias.fill_(10.0)
+    folder = tmp_path_factory.mktemp("sam2") / "sam2-everywhere"
+    model.save_pretrained(folder)
+    return folder

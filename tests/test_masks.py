@@ -37,6 +37,18 @@ def test_masks_make_a_footage_folder_that_remove_and_decompose_read(sam2_dir, tm
     assert run_cli([*args[:-5], "--out", str(out), "--no-progress"]) == 1  # never over a folder it wrote before
 
 
+def test_an_object_the_tracker_never_finds_is_one_line_and_nothing_written(sam2_dir, tmp_path, capsys, monkeypatch):
+    import genomni.masks as masks
+
+    clip, _ = _clip(tmp_path)
+    real = masks.track
+    monkeypatch.setattr(masks, "track", lambda *a, **k: masks.MaskTracks(["cat"], np.zeros_like(real(*a, **k).masks)))
+    args = ["masks", str(clip), "--model", str(sam2_dir), "--point", "cat:0:10,10", "--out", str(tmp_path / "o"), "--no-progress"]
+    assert run_cli(args) == 1
+    assert "cat: the tracker found nothing in any frame" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+
+
 def test_prompts_reach_the_model_at_its_input_size_with_the_processors_labels(sam2_dir, tmp_path, monkeypatch):
     """What `Sam2VideoProcessor` would hand the session, computed here from its documented rule (coordinates times
     the model's size over the frame's width and height; a box as labels 2 and 3 before the clicks, 1 on, 0 off)."""
@@ -206,7 +218,7 @@ def test_text_that_finds_nothing_is_one_line(tmp_path, capsys):
     assert open_footage(tmp_path / "o").masks.shape == (1, 5, 48, 64)
 
 
-def test_windows_bound_what_the_tracker_holds_and_carry_the_masks_on(sam2_dir, tmp_path, monkeypatch):
+def test_windows_bound_what_the_tracker_holds_and_carry_the_masks_on(sam2_everywhere_dir, tmp_path, monkeypatch):
     """With --window the tracker's sessions never hold more frames than the window; every frame gets a mask, the
     windows start from the masks the previous ones ended with, and the progress bar's count is exact."""
     from transformers.models.sam2_video.modeling_sam2_video import Sam2VideoInferenceSession
@@ -226,17 +238,8 @@ def test_windows_bound_what_the_tracker_holds_and_carry_the_masks_on(sam2_dir, t
 
     monkeypatch.setattr(Sam2VideoInferenceSession, "__init__", init)
     monkeypatch.setattr(Sam2VideoInferenceSession, "add_mask_inputs", add_mask)
-    import torch
-
     video = np.random.default_rng(1).integers(0, 255, (11, 48, 64, 3), dtype=np.uint8)
-    tracker = load_tracker(sam2_dir)
-    with torch.no_grad():  # weights that see the object everywhere (random ones see it nowhere): masks to carry on
-        decoder = tracker.model.mask_decoder
-        for head in [*decoder.output_hypernetworks_mlps, decoder.pred_obj_score_head]:
-            head.proj_out.weight.zero_()
-            head.proj_out.bias.fill_(1.0)
-        decoder.upscale_conv2.weight.zero_()
-        decoder.upscale_conv2.bias.fill_(10.0)
+    tracker = load_tracker(sam2_everywhere_dir)
     prompts = [parse_point("a:4:30,20"), parse_point("a:9:32,22")]
     calls = []
     whole = track(video, prompts, tracker)

@@ -275,9 +275,10 @@ def test_studio_refuses_what_it_cannot_show_in_one_line(tmp_path, capsys, world)
 
 
 @pytest.fixture(scope="module")
-def clip_studio(tmp_path_factory, sam2_dir):
-    """A studio over one static-camera clip (a ball and a box with a shadow, true masks known), with a tiny random
-    SAM 2, an untrained tiny Casper model and a work folder: the page can go from clicks to layers."""
+def clip_studio(tmp_path_factory, sam2_everywhere_dir):
+    """A studio over one static-camera clip (a ball and a box with a shadow, true masks known), with a tiny SAM 2
+    that sees the object everywhere, an untrained tiny Casper model and a work folder: the page can go from clicks
+    to layers."""
     from genomni.models.presets import build_preset
     from genomni.studio.actions import Setup
 
@@ -285,7 +286,7 @@ def clip_studio(tmp_path_factory, sam2_dir):
     video, truth, _ = static_clip(21)
     write_video(root / "clips" / "street.mkv", video, 24.0)
     model = build_preset("tiny", root / "casper")
-    setup = Setup(root / "work", str(model), str(sam2_dir))
+    setup = Setup(root / "work", str(model), str(sam2_everywhere_dir))
     server = serve(discover([str(root / "clips")]), "127.0.0.1", 0, setup)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_address[1]}", root, truth
@@ -303,6 +304,18 @@ def _click(driver, element_id, x, y, scale):
     dx = (x + 0.5) * scale * shown - img.size["width"] / 2
     dy = (y + 0.5) * scale * shown - img.size["height"] / 2
     ActionChains(driver).move_to_element_with_offset(img, int(dx), int(dy)).click().perform()
+
+
+def _drag(driver, element_id, start, end, scale):
+    """Drag from clip pixel `start` to `end` on the <img> showing a frame enlarged `scale` times (draws a box)."""
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    img = driver.find_element("id", element_id)
+    shown = img.size["width"] / driver.execute_script(f"return document.getElementById('{element_id}').naturalWidth")
+    page = [((v + 0.5) * scale * shown) for v in (*start, *end)]
+    dx0, dy0 = int(page[0] - img.size["width"] / 2), int(page[1] - img.size["height"] / 2)
+    chain = ActionChains(driver).move_to_element_with_offset(img, dx0, dy0).click_and_hold()
+    chain.move_by_offset(int(page[2] - page[0]), int(page[3] - page[1])).release().perform()
 
 
 def _job_done(driver):
@@ -330,12 +343,19 @@ def test_from_a_clip_to_layers_by_clicking(clip_studio, browser):
     footage_hash = _job_done(browser)
     made = open_footage(root / "work" / "street-masks")
     assert made.names == ["ball"] and (made.masks[0] & truth[0]).sum() / (made.masks[0] | truth[0]).sum() >= 0.9
-    # SAM 2 (tiny, random weights): a click gives a mask track of the clip's size, in a new folder
+    # SAM 2 (tiny, random weights): a box drawn around the ball gives a mask track of the clip's size, in a new folder
     _open(browser, url, "#/video/0")
-    _click(browser, "frame", int(xs.mean()), int(ys.mean()), scale)
+    _drag(browser, "frame", (int(xs.min()) - 2, int(ys.min()) - 2), (int(xs.max()) + 2, int(ys.max()) + 2), scale)
+    assert "ball frame 5 box (" in browser.find_element("id", "points").text
+    browser.find_element("css selector", "#method option[value=sam2]").click()
     browser.find_element("id", "make-masks").click()
-    _wait(browser, lambda: len(browser.find_elements("css selector", "a.job-result")) >= 2, 240)
-    assert open_footage(root / "work" / "street-masks-2").masks.shape == (1, *truth.shape[1:])
+    _wait(
+        browser,
+        lambda: len(browser.find_elements("css selector", "a.job-result")) >= 2 or browser.find_elements("css selector", "#jobs .error"),
+        240,
+    )
+    assert not browser.find_elements("css selector", "#jobs .error"), browser.find_element("id", "jobs").text
+    assert open_footage(root / "work" / "street-masks-2").masks.shape == (1, *truth.shape[1:])  # the box and the click
     # decompose the motion footage; a reload while it runs finds the job again
     _open(browser, url, f"#{footage_hash}")
     browser.find_element("id", "decompose").click()

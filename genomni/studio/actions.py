@@ -35,7 +35,8 @@ def fresh_folder(work: Path, stem: str) -> Path:
 
 
 def parse_clicks(body: Any, frames: int, height: int, width: int) -> list[Prompt]:
-    """[{name, frame, x, y, positive}] from the page -> prompts, checked against the clip."""
+    """[{name, frame, x, y, positive}] (a click) or [{name, frame, box: [x0, y0, x1, y1]}] (a box drawn) from the
+    page -> prompts, checked against the clip."""
     from ..masks import check_prompts
 
     clicks = body.get("points") if isinstance(body, dict) else None
@@ -50,6 +51,15 @@ def parse_clicks(body: Any, frames: int, height: int, width: int) -> list[Prompt
             raise GenomniError(f"object name {name!r}: letters, digits, _ . - (up to 64)")
         if not (isinstance(frame, int) and not isinstance(frame, bool) and frame >= 0):
             raise GenomniError(f"frame {frame!r}: a whole number from 0")
+        box = c.get("box")
+        if box is not None:
+            if not (isinstance(box, list) and len(box) == 4 and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in box)):
+                raise GenomniError(f"box {box!r}: four numbers x0, y0, x1, y1 in pixels")
+            x0, y0, x1, y1 = (float(v) for v in box)
+            if not (x1 > x0 and y1 > y0):
+                raise GenomniError(f"box {box!r}: x1, y1 must lie right of and below x0, y0")
+            prompts.append(Prompt(name, frame, box=(x0, y0, x1, y1)))
+            continue
         if not (isinstance(x, (int, float)) and isinstance(y, (int, float))) or isinstance(x, bool) or isinstance(y, bool):
             raise GenomniError(f"point ({x!r}, {y!r}): numbers in pixels")
         prompts.append(Prompt(name, frame, points=((float(x), float(y), bool(c.get("positive", True))),)))

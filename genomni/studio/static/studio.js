@@ -366,10 +366,19 @@ async function video(id) {
   if (!can.sam2) { method.value = "motion"; method.options[0].disabled = true; }
   const list = el("ul", { id: "points" });
   const jobs = el("div", { id: "jobs" });
-  const drawList = () => list.replaceChildren(...points.map((p) => el("li", {}, `${p.name} frame ${p.frame} (${p.x}, ${p.y})${p.positive ? "" : " off the object"}`)));
-  frame.addEventListener("click", (e) => {
-    const scale = frame.naturalWidth / frame.clientWidth / s.scale;  // page pixels -> clip pixels
-    points.push({ name: name.value, frame: k, x: Math.round(e.offsetX * scale), y: Math.round(e.offsetY * scale), positive: !negative.checked });
+  const drawList = () => list.replaceChildren(...points.map((p) => el("li", {}, p.box
+    ? `${p.name} frame ${p.frame} box (${p.box.join(", ")})`
+    : `${p.name} frame ${p.frame} (${p.x}, ${p.y})${p.positive ? "" : " off the object"}`)));
+  // a click adds a point; a drag draws a box (SAM 2 takes both)
+  let down = null;
+  const clip = (e) => { const scale = frame.naturalWidth / frame.clientWidth / s.scale; return [Math.round(e.offsetX * scale), Math.round(e.offsetY * scale)]; };
+  frame.addEventListener("mousedown", (e) => { e.preventDefault(); down = clip(e); });
+  frame.addEventListener("mouseup", (e) => {
+    if (!down) return;
+    const [x, y] = clip(e), [x0, y0] = down;
+    down = null;
+    if (Math.abs(x - x0) > 3 && Math.abs(y - y0) > 3) points.push({ name: name.value, frame: k, box: [Math.min(x, x0), Math.min(y, y0), Math.max(x, x0), Math.max(y, y0)] });
+    else points.push({ name: name.value, frame: k, x, y, positive: !negative.checked });
     drawList();
   });
   const make = el("button", { type: "button", id: "make-masks" }, "make masks");
@@ -378,7 +387,7 @@ async function video(id) {
     try { watch(await post(`/api/${id}/masks`, { method: method.value, points }), jobs, "footage"); } catch (e) { showError(e.message, jobs); }
   });
   const clear = el("button", { type: "button", onclick: () => { points.length = 0; drawList(); } }, "clear clicks");
-  app.replaceChildren(el("h2", {}, `${s.frames} frames, ${s.size[1]}x${s.size[0]}: click on each object`),
+  app.replaceChildren(el("h2", {}, `${s.frames} frames, ${s.size[1]}x${s.size[0]}: click on each object, or drag a box around it`),
     el("div", { class: "filters" }, "object ", name, " ", el("label", {}, negative, " a click off the object"), " method ", method, " ", make, " ", clear),
     scrubber(s.frames, (n) => { k = n; frame.src = `/media/${id}/${n}.png`; }), el("div", { class: "frame" }, frame), list, jobs);
   await jobsOf(id, jobs, "footage");
