@@ -16,11 +16,12 @@ connected pieces from frame to frame.
    not show). A shadow: every channel darker than the plate, by factors within SHADOW_SPREAD of each other and
    above SHADOW_FLOOR (the plate's shadow rule); shadows are taken out of the moving pixels, except in a grey
    clip, where colour cannot tell them from objects.
-4. Cleaned per frame (an opening removes noise; the edge drawn where the pixel itself differs by MOTION_SIGMAS of
-   the per-pixel noise, since smoothing spreads it; a closing and holes filled), pieces linked to the pieces they overlap in the
-   next frame (grown by LINK_GROW of the frame's long side, for fast objects), one track per linked group; tracks
-   whose largest frame is under `min_object` of the frame are dropped, the rest named object1, object2, ... by
-   their total area, largest first.
+4. Cleaned per frame: an opening removes noise; the edge is drawn per pixel (smoothing spreads it), where the
+   pixel differs from the plate by the per-pixel threshold and by half the object's inside contrast nearby
+   (`_half_contrast`: the half-level border of an edge a codec or lens blurred); a closing; holes filled. Pieces
+   linked to the pieces they overlap in the next frame (grown by LINK_GROW of the frame's long side, for fast
+   objects), one track per linked group; tracks whose largest frame is under `min_object` of the frame are
+   dropped, the rest named object1, object2, ... by their total area, largest first.
 
 What it cannot do: an object that never moves is background; two objects that touch become one track; an object
 that stays in one place for most of the clip leaves a ghost where it was; a dark grey object on a lighter grey
@@ -60,7 +61,7 @@ LINK_GROW = 0.01  # pieces in consecutive frames are one object when they overla
 ROW_BYTES = 64 * 2**20  # the first background is made in bands of rows of about this much memory
 MODE_FRAMES = 16  # the first background looks at this many frames spread over the clip
 PLATE_FRAMES = 48  # the clean plate is made from this many frames spread over the clip (a static view needs no more)
-MIN_FRAMES = 3
+MIN_FRAMES = 3  # fewer frames cannot tell what moves from what is there
 PLATE_ROUNDS = 2  # plate, moving regions against it, a clean plate without them, ...
 
 
