@@ -383,8 +383,7 @@ def require_found(tracks: MaskTracks) -> None:
     lost = [n for n, m in zip(tracks.names, tracks.masks) if not m.any()]
     if lost:
         raise GenomniError(
-            f"{', '.join(lost)}: the tracker found nothing in any frame; click on the object again (or draw its box), "
-            "nothing was written"
+            f"{', '.join(lost)}: the tracker found nothing in any frame; click on the object again (or draw its box), nothing was written"
         )
 
 

@@ -69,6 +69,7 @@ def world(tmp_path_factory, kubric_dir):
         path = cache_path(ev, m, "demo", "s0")
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps({"frames": {"psnr": psnr}, "worst_frame": 1, "worst_strip": f"worst/{strip.name}"}))
+    write_video(root / "sky.mkv", np.full((4, 24, 32, 3), (10, 200, 10), np.uint8), 8.0)  # a clip: a new background
     run = root / "run"
     run.mkdir()
     log = [{"step": s, "loss": 1.0 / (1 + s)} for s in range(0, 50, 10)] + [{"event": "validation", "step": 40, "val/psnr": 25.0}]
@@ -238,13 +239,19 @@ def test_a_layer_toggle_changes_the_composite_to_the_one_without_it(studio, brow
     move.send_keys("5:0:1")
     browser.execute_script("arguments[0].dispatchEvent(new Event('change'))", move)
     _wait(browser, lambda: not browser.find_elements("css selector", ".image-error"))
+    # a clip of the studio as the new background: the layers over it, as `edit --background` puts them
+    browser.find_element("css selector", f"#background option[value='{ids['sky.mkv']}']").click()
+    _wait(browser, lambda: f"background={ids['sky.mkv']}" in browser.find_element("id", "composite").get_attribute("src"))
+    sky = np.full_like(background[0], (10, 200, 10))
+    over_sky = np.round(255 * over(sky, shifted)).astype(np.uint8)
+    assert np.abs(_pixels(browser, "composite").astype(int) - _enlarged(over_sky)).max() <= 1
     # export writes what `genomni edit` writes
     browser.find_element("id", "export").click()
     _wait(
         browser, lambda: browser.find_elements("css selector", "a.job-result") or browser.find_elements("css selector", "#jobs .error"), 60
     )
     exported, _ = read_video(world[0] / "work" / "decomp-edit.mp4")
-    assert exported.shape == (4, 24, 32, 3)
+    assert exported.shape == (4, 24, 32, 3) and np.abs(exported[0].astype(int) - over_sky).mean() < 4  # H.264
     assert not _errors(browser)
 
 

@@ -112,9 +112,9 @@ def masks_job(setup: Setup, video_path: str, body: Any) -> Callable[[Report], Pa
     return work
 
 
-def edits_from(request: Any) -> Any:
+def edits_from(request: Any, background: str | None = None) -> Any:
     """{drop: [NAME], retime: ["NAME:OFFSET:SPEED"], move: ["NAME:DX:DY:SCALE"]} -> `Edits`, read as `genomni edit`
-    reads its options."""
+    reads its options; `background`: a clip to put behind the layers instead of their own (`edit --background`)."""
     from ..inference.edit import Edits, layer_numbers
 
     if not isinstance(request, dict) or not all(isinstance(request.get(k, []), list) for k in ("drop", "retime", "move")):
@@ -122,18 +122,19 @@ def edits_from(request: Any) -> Any:
     if not all(isinstance(v, str) for k in ("drop", "retime", "move") for v in request.get(k, [])):
         raise GenomniError("edits: every entry is text")
     return Edits(
+        background=background,
         drop=list(request.get("drop", [])),
         retime=layer_numbers(request.get("retime", []), "--retime"),
         move=layer_numbers(request.get("move", []), "--move"),
     )
 
 
-def export_job(setup: Setup, decomposition: str, request: Any) -> Callable[[Report], Path]:
+def export_job(setup: Setup, decomposition: str, request: Any, background: str | None = None) -> Callable[[Report], Path]:
     """Check an export of an edited decomposition now; return the work that writes it (`genomni edit`) as a
     new .mp4 under the work folder."""
     from ..inference.edit import edit, layer_order
 
-    edits = edits_from(request)
+    edits = edits_from(request, background)
     order, _ = layer_order(Path(decomposition))
     unknown = sorted((set(edits.drop) | set(edits.retime) | set(edits.move)) - set(order))
     if unknown:

@@ -58,11 +58,21 @@ class Studio:
         elif action == "decompose" and item.kind == "footage":
             work, made = decompose_job(self.setup, item.path), "decomposition"
         elif action == "export" and item.kind == "decomposition":
-            work, made = export_job(self.setup, item.path, body), "video"
+            background = body.get("background") if isinstance(body, dict) else None
+            work, made = export_job(self.setup, item.path, body, self.clip_path(background)), "video"
         else:
             raise GenomniError(f"{action!r} cannot be run on a {item.kind}")
         self.setup.work.mkdir(parents=True, exist_ok=True)
         return self.jobs.start(action, item_id, lambda report: self.add(made, str(work(report))).id)
+
+    def clip_path(self, item_id: Any) -> str | None:
+        """The path of the clip item `item_id` (a new background), None for none; one line for anything else."""
+        if item_id in (None, ""):
+            return None
+        item = self.item(_int(str(item_id), "background"))
+        if item.kind != "video":
+            raise GenomniError(f"background {item_id}: a {item.kind}, not a clip")
+        return item.path
 
     def item(self, item_id: int) -> Item:
         with self._lock:
@@ -155,7 +165,10 @@ def route(studio: Studio, path: str, query: dict[str, str]) -> tuple[str, bytes]
         if kind == "dataset" and len(rest) == 4 and rest[0] == "sample" and rest[2] == "frame":
             return "image/png", view.frame_png(rest[1], _int(rest[3].removesuffix(".png"), "frame"))
         if kind == "decomposition" and len(rest) == 2:
-            edits = edits_from({k: [v for v in query.get(k, "").split(",") if v] for k in ("drop", "retime", "move")})
+            edits = edits_from(
+                {k: [v for v in query.get(k, "").split(",") if v] for k in ("drop", "retime", "move")},
+                studio.clip_path(query.get("background")),
+            )
             return "image/png", view.frame_png(rest[0], _int(rest[1].removesuffix(".png"), "frame"), query.get("name", ""), edits)
         if kind == "eval" and len(rest) == 2 and rest[0] == "worst":
             return "image/png", view.worst_png(rest[1])

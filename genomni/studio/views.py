@@ -241,7 +241,13 @@ class DecompositionView:
     def _composite(self, edits: Any) -> np.ndarray:
         from ..inference.edit import edited
 
-        key = ("composite", tuple(sorted(edits.drop)), tuple(sorted(edits.retime.items())), tuple(sorted(edits.move.items())))
+        key = (
+            "composite",
+            tuple(sorted(edits.drop)),
+            tuple(sorted(edits.retime.items())),
+            tuple(sorted(edits.move.items())),
+            edits.background,
+        )
         return self._clips.get(key, lambda: edited(self.path, edits)[0])
 
     def frame_png(self, what: str, k: int, name: str = "", edits: Any = None) -> bytes:

@@ -164,17 +164,21 @@ async function sample(id, key) {
 }
 
 async function decomposition(id) {
-  const [s, can] = await Promise.all([api(`/api/${id}/summary`), api("/api/abilities")]);
+  const [s, can, items] = await Promise.all([api(`/api/${id}/summary`), api("/api/abilities"), api("/api/items")]);
   where.textContent = `decomposition: ${s.layers.length} layers`;
   let k = 0;
   const drop = new Set();
   const moves = {}, retimes = {};
+  const newBackground = el("select", { id: "background" }, el("option", { value: "" }, "its own"),
+    ...items.filter((i) => i.kind === "video").map((i) => el("option", { value: i.id }, i.title)));
+  newBackground.addEventListener("change", () => refresh());
   const edits = () => ({
+    background: newBackground.value,
     drop: [...drop].sort(),
     move: Object.entries(moves).filter(([, v]) => v).map(([n, v]) => `${n}:${v}`),
     retime: Object.entries(retimes).filter(([, v]) => v).map(([n, v]) => `${n}:${v}`),
   });
-  const query = () => { const e = edits(); return `drop=${e.drop.join(",")}&move=${encodeURIComponent(e.move.join(","))}&retime=${encodeURIComponent(e.retime.join(","))}`; };
+  const query = () => { const e = edits(); return `drop=${e.drop.join(",")}&move=${encodeURIComponent(e.move.join(","))}&retime=${encodeURIComponent(e.retime.join(","))}&background=${e.background}`; };
   const composite = image(`/media/${id}/composite/0.png`, { id: "composite", alt: "composite" });
   const background = image(`/media/${id}/background/0.png`, { alt: "background" });
   const layerImgs = s.layers.map((n) => [n, image(`/media/${id}/layer/0.png?name=${n}`, { alt: n }), image(`/media/${id}/alpha/0.png?name=${n}`, { alt: n + " alpha" })]);
@@ -206,7 +210,7 @@ async function decomposition(id) {
   const figures = el("table", {}, el("tr", {}, el("th", {}, "layer"), el("th", {}, "recon PSNR"), el("th", {}, "alpha mean"), el("th", {}, "alpha outside mask")),
     ...s.layers.map((n) => { const f = s.figures[n] || {}; return el("tr", {}, el("td", {}, n), el("td", {}, fmt(f.recon_psnr ?? "")), el("td", {}, fmt(f.alpha_mean ?? "")), el("td", {}, fmt(f.alpha_outside_mask ?? ""))); }));
   app.replaceChildren(el("h2", {}, `decomposition: ${s.frames} frames, ${s.size ? s.size.join("x") : ""}, recomposition PSNR ${fmt(s.recomposition_psnr ?? "")}`),
-    scrubber(s.frames, (n) => { k = n; refresh(); }), controls, el("div", {}, exportButton), jobs, panels, el("h2", {}, "layer figures"), figures);
+    scrubber(s.frames, (n) => { k = n; refresh(); }), controls, el("div", {}, "new background: ", newBackground, " ", exportButton), jobs, panels, el("h2", {}, "layer figures"), figures);
   await jobsOf(id, jobs, "video");
 }
 
