@@ -66,7 +66,8 @@ def one_sam2(size: str, frames: int, window: int = 0) -> dict[str, float]:
     from transformers import Sam2VideoConfig, Sam2VideoModel
     from transformers.models.sam2_video.modeling_sam2_video import Sam2VideoInferenceSession
 
-    from genomni.masks import IMAGENET_MEAN, IMAGENET_STD, Prompt, Tracker, track
+    from genomni.masks import Prompt
+    from genomni.sam_tracking import IMAGENET_MEAN, IMAGENET_STD, Tracker, track
 
     torch.manual_seed(0)
     model = Sam2VideoModel(

@@ -19,7 +19,8 @@ from typing import Any
 import numpy as np
 
 from .errors import GenomniError
-from .masks import MaskTracks, model_kind, normalisation
+from .masks import MaskTracks
+from .sam_tracking import model_kind, normalisation
 
 MODEL_TYPES = ("sam3_video",)
 TEXT_TOKENS = 32  # the processor pads every phrase to this many tokens
@@ -61,7 +62,7 @@ def text_tracks(
     import torch.nn.functional as F
     from transformers.models.sam3_video.modeling_sam3_video import Sam3VideoInferenceSession
 
-    from .masks import model_inputs
+    from .sam_tracking import model_inputs
 
     phrases = [p.strip() for p in phrases]
     if not all(phrases):

@@ -38,11 +38,11 @@ def test_masks_make_a_footage_folder_that_remove_and_decompose_read(sam2_dir, tm
 
 
 def test_an_object_the_tracker_never_finds_is_one_line_and_nothing_written(sam2_dir, tmp_path, capsys, monkeypatch):
-    import genomni.masks as masks
+    import genomni.sam_tracking as sam
 
     clip, _ = _clip(tmp_path)
-    real = masks.track
-    monkeypatch.setattr(masks, "track", lambda *a, **k: masks.MaskTracks(["cat"], np.zeros_like(real(*a, **k).masks)))
+    real = sam.track
+    monkeypatch.setattr(sam, "track", lambda *a, **k: sam.MaskTracks(["cat"], np.zeros_like(real(*a, **k).masks)))
     args = ["masks", str(clip), "--model", str(sam2_dir), "--point", "cat:0:10,10", "--out", str(tmp_path / "o"), "--no-progress"]
     assert run_cli(args) == 1
     assert "cat: the tracker found nothing in any frame" in capsys.readouterr().err
@@ -54,7 +54,8 @@ def test_prompts_reach_the_model_at_its_input_size_with_the_processors_labels(sa
     the model's size over the frame's width and height; a box as labels 2 and 3 before the clicks, 1 on, 0 off)."""
     from transformers.models.sam2_video.modeling_sam2_video import Sam2VideoInferenceSession
 
-    from genomni.masks import IMAGENET_MEAN, IMAGENET_STD, load_tracker, model_inputs, parse_box, parse_point, track
+    from genomni.masks import parse_box, parse_point
+    from genomni.sam_tracking import IMAGENET_MEAN, IMAGENET_STD, load_tracker, model_inputs, track
 
     seen = []
     original = Sam2VideoInferenceSession.add_point_inputs
@@ -117,7 +118,8 @@ def test_a_released_style_sam2_checkpoint_dir_loads_for_video(sam2_dir, tmp_path
     """The released SAM 2.1 folders (facebook/sam2.1-hiera-*) say model_type "sam2": the video model loads them."""
     import shutil
 
-    from genomni.masks import load_tracker, parse_point, track
+    from genomni.masks import parse_point
+    from genomni.sam_tracking import load_tracker, track
 
     released = tmp_path / "sam2.1-hiera-tiny"
     shutil.copytree(sam2_dir, released)
@@ -223,7 +225,8 @@ def test_windows_bound_what_the_tracker_holds_and_carry_the_masks_on(sam2_everyw
     windows start from the masks the previous ones ended with, and the progress bar's count is exact."""
     from transformers.models.sam2_video.modeling_sam2_video import Sam2VideoInferenceSession
 
-    from genomni.masks import load_tracker, parse_point, track, track_steps
+    from genomni.masks import parse_point
+    from genomni.sam_tracking import load_tracker, track, track_steps
 
     held, carried = [], []
     original_init, original_mask = Sam2VideoInferenceSession.__init__, Sam2VideoInferenceSession.add_mask_inputs

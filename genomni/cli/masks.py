@@ -99,8 +99,8 @@ def masks_cmd(
             task = bar.add_task("masks", total=len(frames))
             tracks = text_tracks(frames, list(text), sam3, tokenizer, prep, on_frame=lambda: bar.advance(task))
     elif method == "sam2":
-        from ..masks import load_tracker, track, track_steps
         from ..progress import progress_bar
+        from ..sam_tracking import load_tracker, track, track_steps
 
         quiet_hf()
         tracker = load_tracker(model, device, dtype)  # type: ignore[arg-type]

@@ -83,11 +83,12 @@ def masks_job(setup: Setup, video_path: str, body: Any) -> Callable[[Report], Pa
     out = fresh_folder(setup.work, Path(video_path).stem + "-masks")
 
     def work(report: Report) -> Path:
-        from ..masks import MaskTracks, load_tracker, name_tracks, track, write_footage
+        from ..masks import MaskTracks, name_tracks, write_footage
+        from ..sam_tracking import load_tracker, track
 
         tracks: MaskTracks
         if method == "sam2":
-            from ..masks import track_steps
+            from ..sam_tracking import track_steps
 
             done = [0]
             total = track_steps(len(video), min(p.frame for p in prompts))
