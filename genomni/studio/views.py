@@ -136,8 +136,9 @@ class DatasetView:
                 continue
             chosen.append(r)
         if sort:
-            present = [r for r in chosen if isinstance(r.get("qc", {}).get(sort), (int, float))]
-            absent = [r for r in chosen if r not in present] if len(present) != len(chosen) else []
+            has = [isinstance(r.get("qc", {}).get(sort), (int, float)) for r in chosen]
+            present = [r for r, h in zip(chosen, has) if h]
+            absent = [r for r, h in zip(chosen, has) if not h]
             chosen = sorted(present, key=lambda r: r["qc"][sort], reverse=descending) + absent
         pages = max(1, -(-len(chosen) // per))
         page = min(max(0, page), pages - 1)
