@@ -7,6 +7,7 @@ click or a missing model is one line on the page."""
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -26,12 +27,18 @@ class Setup:
     masks_model: str | None = None
 
 
-def fresh_folder(work: Path, stem: str) -> Path:
-    """A folder name under `work` that does not exist yet: `stem`, `stem-2`, `stem-3`, ..."""
-    n = 1
-    while (work / (stem if n == 1 else f"{stem}-{n}")).exists():
-        n += 1
-    return work / (stem if n == 1 else f"{stem}-{n}")
+_TAKEN: set[Path] = set()  # names given to jobs that have not written them yet
+_NAMING = threading.Lock()
+
+
+def fresh_folder(work: Path, stem: str, suffix: str = "") -> Path:
+    """A name under `work` that neither exists nor was given to another job: `stem`, `stem-2`, `stem-3`, ..."""
+    with _NAMING:
+        n = 1
+        while (path := work / f"{stem if n == 1 else f'{stem}-{n}'}{suffix}").exists() or path in _TAKEN:
+            n += 1
+        _TAKEN.add(path)
+        return path
 
 
 def parse_clicks(body: Any, frames: int, height: int, width: int) -> list[Prompt]:
@@ -140,11 +147,7 @@ def export_job(setup: Setup, decomposition: str, request: Any, background: str |
     unknown = sorted((set(edits.drop) | set(edits.retime) | set(edits.move)) - set(order))
     if unknown:
         raise GenomniError(f"unknown layer(s) {', '.join(unknown)}; this decomposition has {', '.join(order)}")
-    stem = Path(decomposition).name + "-edit"
-    n = 1
-    while (setup.work / f"{stem if n == 1 else f'{stem}-{n}'}.mp4").exists():
-        n += 1
-    out = setup.work / f"{stem if n == 1 else f'{stem}-{n}'}.mp4"
+    out = fresh_folder(setup.work, Path(decomposition).name + "-edit", ".mp4")
 
     def work(report: Report) -> Path:
         report("edit", 0, 1)
