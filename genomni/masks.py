@@ -179,7 +179,7 @@ def write_footage(out: str | Path, video: np.ndarray, fps: float | None, tracks:
     return out
 
 
-def open_footage(folder: str | Path) -> tuple[np.ndarray, float | None]:
+def editable_frames(folder: str | Path) -> tuple[np.ndarray, float | None]:
     """The frames and fps of a genomni footage folder (input.* + masks/) that `--edit` changes; one line for
     any other folder."""
     from .footage_folders import GENOMNI, scan_folder
@@ -191,10 +191,10 @@ def open_footage(folder: str | Path) -> tuple[np.ndarray, float | None]:
     return read_video(found.video)
 
 
-def edit_footage(folder: str | Path, tracks: MaskTracks) -> list[str]:
-    """Add or replace the tracks' objects in the footage folder at `folder` (`open_footage`): each written as a
-    PNG folder beside masks/<name> and renamed over it (a mask video of that name is then removed), then the
-    previews redrawn with every object. Returns the names of all objects in the folder."""
+def edit_footage(folder: str | Path, tracks: MaskTracks, video: np.ndarray, fps: float | None) -> list[str]:
+    """Add or replace the tracks' objects in the footage folder at `folder`, whose frames (`editable_frames`) are
+    `video`: each written as a PNG folder beside masks/<name> and renamed over it (a mask video of that name is then
+    removed), then the previews redrawn with every object. Returns the names of all objects in the folder."""
     from .footage import read_footage
     from .footage_folders import scan_folder
     from .media import write_video
@@ -203,7 +203,8 @@ def edit_footage(folder: str | Path, tracks: MaskTracks) -> list[str]:
     found = scan_folder(folder)
     assert found is not None
     require_found(tracks)
-    video, fps = read_video_checked(found.video, tracks)
+    if tracks.masks.shape[1:] != video.shape[:3]:
+        raise GenomniError(f"{found.video}: {video.shape[:3]} frames, the new masks are {tracks.masks.shape[1:]}")
     for name, mask in zip(tracks.names, tracks.masks):
         write_video(folder / "masks" / name, mask.astype(np.uint8) * 255)  # a new folder renamed over the old
         for old in found.masks:
@@ -212,13 +213,3 @@ def edit_footage(folder: str | Path, tracks: MaskTracks) -> list[str]:
     footage = read_footage(found.video, masks_dir=folder / "masks")
     _write_previews(folder, video, fps, MaskTracks(footage.names, footage.masks))
     return footage.names
-
-
-def read_video_checked(path: Path, tracks: MaskTracks) -> tuple[np.ndarray, float | None]:
-    """The footage's frames, which must match the new tracks' length and size."""
-    from .media import read_video
-
-    video, fps = read_video(path)
-    if tracks.masks.shape[1:] != video.shape[:3]:
-        raise GenomniError(f"{path}: {video.shape[:3]} frames, the new masks are {tracks.masks.shape[1:]}")
-    return video, fps

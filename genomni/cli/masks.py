@@ -63,7 +63,7 @@ def masks_cmd(
 ) -> None:
     """Object masks for remove/decompose/generate: SAM 2 from clicks and boxes on any frames, or what moves."""
     from ..mask_cleanup import clean_masks
-    from ..masks import MaskTracks, check_prompts, edit_footage, name_tracks, open_footage, parse_box, parse_point, write_footage
+    from ..masks import MaskTracks, check_prompts, edit_footage, editable_frames, name_tracks, parse_box, parse_point, write_footage
     from ..media import read_video
 
     if (out is None) == (edit is None):
@@ -86,7 +86,7 @@ def masks_cmd(
         raise GenomniError("--method motion uses no model: leave out --model")
     if edit is not None and not (prompts or text):
         raise GenomniError("--edit needs --point/--box/--text prompts naming the objects to add or replace")
-    frames, fps = open_footage(edit) if edit is not None else read_video(video)  # type: ignore[arg-type]
+    frames, fps = editable_frames(edit) if edit is not None else read_video(video)  # type: ignore[arg-type]
     if (method == "sam2" and not text) or prompts:
         prompts = check_prompts(prompts, *frames.shape[:3])
     if text:
@@ -120,7 +120,7 @@ def masks_cmd(
     tracks = MaskTracks(tracks.names, clean_masks(tracks.masks, cleanup))
     shares = ", ".join(f"{n} {m.mean():.1%}" for n, m in zip(tracks.names, tracks.masks))
     if edit is not None:
-        names = edit_footage(edit, tracks)
+        names = edit_footage(edit, tracks, frames, fps)
         console.print(f"{edit}: wrote {', '.join(tracks.names)} ({shares} of the frame); objects now {', '.join(names)}")
         return
     assert out is not None
