@@ -70,14 +70,15 @@ def summarize(out_dir: str | os.PathLike) -> DatasetSummary:
     )
 
 
-def _row(sample: Sample, t: int) -> np.ndarray:
+def sample_row(sample: Sample, t: int) -> np.ndarray:
+    """Frame t of a sample as one image: input | trimask (grey) | target, split by 2-px white bars."""
     tri = np.repeat(sample.trimask[t][..., None], 3, axis=-1)
     sep = np.full((sample.input.shape[1], 2, 3), 255, np.uint8)
     return np.concatenate([sample.input[t], sep, tri, sep, sample.target[t]], axis=1)
 
 
 def _grid(samples: list[Sample], t_of: Callable[[Sample], int]) -> np.ndarray:
-    rows = [_row(s, t_of(s)) for s in samples]
+    rows = [sample_row(s, t_of(s)) for s in samples]
     width = max(r.shape[1] for r in rows)
     rows = [np.pad(r, ((0, 2), (0, width - r.shape[1]), (0, 0)), constant_values=255) for r in rows]
     return np.concatenate(rows, axis=0)

@@ -176,17 +176,14 @@ class DatasetView:
         s = self.sample(key)
         return {"record": self._record(key), "meta": s.meta, "caption": s.caption, "frames": len(s.input), "fps": s.fps}
 
-    def _row(self, key: str, k: int) -> np.ndarray:
+    def frame_png(self, key: str, k: int) -> bytes:
+        """Frame k of the sample: input | trimask | target (`data inspect`'s row), enlarged to be readable."""
+        from ..datasets.inspect import sample_row
+
         s = self.sample(key)
         if not 0 <= k < len(s.input):
             raise GenomniError(f"frame {k}: sample {key} has {len(s.input)} frames (0..{len(s.input) - 1})")
-        sep = np.full((s.input.shape[1], 2, 3), 255, np.uint8)
-        tri = np.repeat(s.trimask[k][..., None], 3, -1)
-        return readable(np.concatenate([s.input[k], sep, tri, sep, s.target[k]], axis=1))
-
-    def frame_png(self, key: str, k: int) -> bytes:
-        """Frame k of the sample: input | trimask | target, enlarged to be readable."""
-        return png(self._row(key, k))
+        return png(readable(sample_row(s, k)))
 
     def preview_gif(self, key: str) -> bytes:
         """The sample as an animated GIF (input | trimask | target, at most GIF_FRAMES frames), made once and kept
@@ -195,10 +192,12 @@ class DatasetView:
         path = self._cache / f"{key}.gif"
         if path.is_file():
             return path.read_bytes()
+        from ..datasets.inspect import sample_row
+
         s = self.sample(key)
         # octree palettes without dithering: a quarter of the median-cut default's time, a fifth of its size
         frames = [
-            Image.fromarray(self._row(key, k)).quantize(256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE)
+            Image.fromarray(readable(sample_row(s, k))).quantize(256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE)
             for k in range(min(GIF_FRAMES, len(s.input)))
         ]
         buf = io.BytesIO()
