@@ -28,7 +28,7 @@ STRIP_BYTES = 64 * 2**20  # the plate is made in bands of rows whose float32 cli
 PLATE_HALO = 6  # rows: the reach of the difference's Gaussian blur (sigma 1.5), per round
 
 
-def _masked_median(video: np.ndarray, use: np.ndarray) -> np.ndarray:
+def masked_median(video: np.ndarray, use: np.ndarray) -> np.ndarray:
     """Per pixel, the median over the frames in `use` (NaN where none)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns: pixels with no such frame
@@ -43,7 +43,7 @@ def _far_first(video: np.ndarray, far: np.ndarray, usable: np.ndarray) -> np.nda
     order = np.argsort(-np.where(usable, far, -np.inf), axis=0, kind="stable")  # farthest first, unusable last
     rank = np.empty_like(order)
     np.put_along_axis(rank, order, np.broadcast_to(np.arange(t)[:, None, None], order.shape).copy(), axis=0)
-    return _masked_median(video, (rank < keep[None]) & usable)
+    return masked_median(video, (rank < keep[None]) & usable)
 
 
 def _plate_rows(v: np.ndarray, far: np.ndarray, usable: np.ndarray) -> np.ndarray:
@@ -55,7 +55,7 @@ def _plate_rows(v: np.ndarray, far: np.ndarray, usable: np.ndarray) -> np.ndarra
         smooth = np.stack([cv2.GaussianBlur(r, (0, 0), 1.5) for r in raw])
         differs = (np.abs(raw) > EFFECT_LEVELS) & (np.abs(smooth) > EFFECT_LEVELS / 2)
         agree, other = usable & ~differs, usable & differs
-        a_val, o_val = _masked_median(v, agree), _masked_median(v, other)
+        a_val, o_val = masked_median(v, agree), masked_median(v, other)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             a_far = np.nanmean(np.where(agree, far, np.nan), axis=0)

@@ -37,7 +37,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .baselines import SHADOW_SPREAD, clean_plate
+from .baselines import SHADOW_SPREAD, clean_plate, masked_median
 from .camera_motion import camera_shift
 from .constants import EFFECT_LEVELS
 from .errors import GenomniError
@@ -99,7 +99,7 @@ def _mode_plate(video: np.ndarray, tolerance: float) -> np.ndarray:
         best = agree.sum(1).argmax(0)  # the frame most others agree with
         group = np.take_along_axis(agree, best[None, None], axis=0)[0]  # (S,rows,W) the frames agreeing with it
         raw = video[picks, r : r + rows].astype(np.float32)
-        plate[r : r + rows] = np.nanmedian(np.where(group[..., None], raw, np.nan), axis=0)
+        plate[r : r + rows] = masked_median(raw, group)
     return plate.round().astype(np.uint8)
 
 
