@@ -3,6 +3,8 @@
 Members of one sample in a shard (key = `__key__`):
   input.mkv / target.mkv   RGB video, FFV1 lossless (or .mp4 H.264 when asked for lossy)
   trimask.mkv              gray video, always FFV1 lossless, values exactly {0,128,255}
+  quadmask.mkv             optional gray video, FFV1 lossless, values exactly {0,63,127,255} (VOID's convention:
+                           `genomni.quadmask`); interaction scenes also keep `hidden.mkv`, VOID's pass C
   caption.txt              UTF-8 caption describing the target
   meta.json                dict: source, seeds, generator + version, fps, ids, QC figures, ...
   <extra>.mkv              optional uint8 videos (e.g. `instances`: per-pixel object id)
@@ -19,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from . import quadmask as qm
 from . import trimask as tm
 from .constants import DEFAULT_FPS
 from .errors import GenomniError
@@ -58,6 +61,10 @@ class Sample:
         for name in self.extras:
             if not KEY_RE.match(name) or name in ("input", "target", "trimask", "caption", "meta"):
                 raise GenomniError(f"{self.key}: invalid extra name {name!r}")
+        if "quadmask" in self.extras:
+            qm.validate(self.extras["quadmask"], f"{self.key}: quadmask")
+            if self.extras["quadmask"].shape != self.trimask.shape:
+                raise GenomniError(f"{self.key}: quadmask {self.extras['quadmask'].shape} does not match video {self.input.shape[:3]}")
         return self
 
     @property

@@ -10,10 +10,10 @@ from ...errors import GenomniError
 from ...options import SEED_BOUNDS, option, require, resolution_fields
 from ..run import MAX_SCENES
 
-MIN_INTERACTION_FRAMES = 4  # push and deform: frames before the contact, at it, and of the change
+MIN_INTERACTION_FRAMES = 4  # push, deform and stack: frames before the contact, at it, and of the change
 MIN_PUSH_SECONDS = 1 / 3  # a pusher launched from clear of the things it hits needs this long (benchmarks/README.md)
 MotionName = Literal["drop", "throw", "static"]
-Scenario = Literal["standard", "similar", "push", "deform"]
+Scenario = Literal["standard", "similar", "push", "deform", "stack"]
 ObjectSource = Literal["primitives", "pybullet", "assets"]
 Floor = Literal["plain", "wood", "tiles", "concrete", "checker"]
 MOTIONS: tuple[str, ...] = get_args(MotionName)
@@ -96,7 +96,8 @@ class KubricConfig:
         "Scene families mixed by weight, NAME[=WEIGHT],...: standard (1-3 objects, each removed alone "
         "and all together), similar (5-12 copies of one object, some removed, the rest kept), push (an object "
         "knocks resting things over; the target is the scene simulated without it), deform (objects dropped on a sheet "
-        "held at its rim; the target is the sheet simulated without them). Recorded as meta.scene.scenario.",
+        "held at its rim; the target is the sheet simulated without them), stack (a box holds things up; without it they "
+        "fall). push, deform and stack samples also carry VOID's quadmask and pass C. Recorded as meta.scene.scenario.",
         flag="scenario",
         parse=scenario_fields,
         show_default="standard",
@@ -212,6 +213,7 @@ class KubricConfig:
         for name, least in (
             ("push", max(MIN_INTERACTION_FRAMES, math.ceil(self.fps * MIN_PUSH_SECONDS))),
             ("deform", MIN_INTERACTION_FRAMES),
+            ("stack", MIN_INTERACTION_FRAMES),
         ):
             used = any(n == name and w > 0 for n, w in zip(self.scenarios, self.scenario_weights))
             require(

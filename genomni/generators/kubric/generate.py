@@ -3,8 +3,9 @@
 Per scene, one sample per target pass (`scene_plans`): standard scenes give a "remove all" sample
 (target = background; trimask: objects 0, rest 128) and one per object i (target = solo_i; trimask:
 object i 255, other objects 0, rest 128); similar-object scenes give remove-all, remove-one and
-remove-some samples; push and deform scenes a remove-the-objects sample whose target is the scenery
-(knocked-over things, a sheet the objects fell on) simulated without them.
+remove-some samples; push, deform and stack scenes a remove-the-objects sample whose target is the scenery
+(knocked-over things, a sheet the objects fell on, what a box held up) simulated without them (VOID's pass B),
+with VOID's pass C (the objects hidden, the physics kept) as the `hidden` extra. Every sample has a `quadmask`.
 Input is always the full render. A scene that fails QC, or draws a mesh file that cannot make an object
 (`AssetError`), is resampled (attempt + 1): up to `max_attempts` rendered attempts,
 and POSE_ATTEMPTS times as many attempts in all (those rejected from the simulated poses render
@@ -21,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from ... import __version__
+from ... import quadmask as qm
 from ... import trimask as tm
 from ...options import require
 from ...sample import Sample
@@ -41,6 +43,7 @@ from .truth_layers import layer_plans, scene_layers
 from .views import cloth_px, motion_px, out_of_frame, visible_estimate
 
 SOURCE = "kubric"
+INTERACTIONS = ("push", "deform", "stack")  # scenarios whose targets are simulated without the removed objects
 REST_SHARE = 0.02  # the most scenery may move (share of its size) in a target simulated without the removed objects
 POSE_ATTEMPTS = 4  # a scene rejected from its poses costs no render: it may be resampled this many times more often
 
@@ -51,7 +54,7 @@ def scene_plans(spec: SceneSpec, keep_identity: bool = False) -> list[TargetPlan
     (`spec.removals`); push and deform scenes remove the objects, with the scenery (pushed things, the sheet)
     simulated without them."""
     ids = spec.object_ids
-    if spec.scenario in ("push", "deform"):
+    if spec.scenario in INTERACTIONS:
         return [TargetPlan("all", (), resimulated=True)]
     if spec.scenario == "similar":
         names = ("one", "some")
@@ -104,14 +107,22 @@ def build_samples(
         qc = sample_qc(passes.full, target, clean, region, passes.instances, target_inst, removed)
         qc["visible_pixels"] = visible
         meta["qc"] = qc
+        trimask = tm.with_rims(tm.from_instances(passes.instances, remove=removed, keep=kept))
+        extras = {"instances": passes.instances}
+        if plan.tag in passes.hidden:  # VOID's pass C: the quadmask's "changed" is where it and the target differ
+            extras["hidden"] = passes.hidden[plan.tag]
+            extras["quadmask"] = qm.from_passes(trimask, passes.hidden[plan.tag], target)
+        else:  # the same physics with and without the removed objects: nothing else changes
+            extras["quadmask"] = qm.from_trimask(trimask)
+        qc["affected_frac"] = round(float(qm.affected(extras["quadmask"]).mean()), 6)
         sample = Sample(
             key=f"{SOURCE}-s{spec.index:07d}-{plan.tag}",
             input=passes.full,
             target=clean,
-            trimask=tm.with_rims(tm.from_instances(passes.instances, remove=removed, keep=kept)),
+            trimask=trimask,
             caption="",
             meta=meta,
-            extras={"instances": passes.instances},
+            extras=extras,
         )
         samples.append(sample)
     if cfg.layers and spec.scenario == "standard":
@@ -144,12 +155,17 @@ def _precheck(cfg: KubricConfig, spec: SceneSpec, renderer: BlenderRenderer, mot
         return f"an object is {cut:.0%} out of frame (> --max-cut {cfg.max_cut:g})"
     if not spec.camera.moving and cfg.min_motion > 0:
         moved = motion_px(renderer, spec, poses)
+        if resimulated is not None:  # a stack stands still until its support is gone: the target's motion counts
+            moved = max(moved, motion_px(renderer, spec, resimulated.poses))
         if moved < cfg.min_motion:  # a still clip has nothing to teach about time
             return f"nothing moves ({moved:.2f} px < --min-motion {cfg.min_motion})"
     if resimulated is not None:
-        unsettled = unsettled_share(spec, resimulated)
-        if unsettled > REST_SHARE:  # nothing acts on the scenery there: it must stand still, not burst or tip over
-            return f"the scene without the removed objects is not at rest (something moves {unsettled:.1%} of its size)"
+        # nothing acts on the scenery but the removed objects: where they push, it must stand still without them;
+        # where they hold it up (a stack), it must stand still with them
+        still, which = (motion, "with") if spec.scenario == "stack" else (resimulated, "without")
+        unsettled = unsettled_share(spec, still)
+        if unsettled > REST_SHARE:
+            return f"the scene {which} the removed objects is not at rest (something moves {unsettled:.1%} of its size)"
         pushed = motion_px(renderer, spec, poses, against=resimulated.poses)
         if motion.cloth is not None:
             pushed = max(pushed, cloth_px(renderer, spec, motion.cloth, resimulated.cloth))

@@ -2,7 +2,8 @@
 `TargetPlan` (which objects stay visible; resimulated or not), sharing one Cycles seed so that pixels no removed
 object influences come out bit-identical. With a static camera the background is one frame, and so is a target
 whose kept objects all rest; with `effect_crop` a target is rendered only inside the effect boxes that differ
-from passes already rendered (`views.effect_box`)."""
+from passes already rendered (`views.effect_box`). A resimulated target (VOID's pass B) also gets VOID's pass C:
+the removed objects hidden, the original physics kept (`quadmask`)."""
 
 from __future__ import annotations
 
@@ -38,6 +39,8 @@ class Passes:
     full: np.ndarray  # (T,H,W,3)
     instances: np.ndarray  # (T,H,W) object id per pixel, 0 = none (scenery is 0 too)
     targets: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)  # tag -> (rgb, instance ids)
+    hidden: dict[str, np.ndarray] = field(default_factory=dict)  # resimulated tag -> pass C (removed hidden, same physics)
+    cloth: np.ndarray | None = None  # the cloth's vertices as simulated with everything (pass A's)
     rendered_frames: dict[str, int] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
 
@@ -138,7 +141,7 @@ def render_full(r: BlenderRenderer, spec: SceneSpec, poses: np.ndarray, cloth: n
         full, inst, frames, _ = render_pass(r, spec, poses, tmp, "full", cloth=cloth)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    return Passes(full, inst, rendered_frames={"full": frames}, seconds={"full": time.perf_counter() - t0})
+    return Passes(full, inst, rendered_frames={"full": frames}, seconds={"full": time.perf_counter() - t0}, cloth=cloth)
 
 
 def render_targets(
@@ -164,6 +167,11 @@ def render_targets(
             r.show(kept)
             if plan.resimulated:
                 out = render_pass(r, spec, resimulated.poses, tmp, plan.tag, cloth=resimulated.cloth)
+                # pass C differs from the full pass only where the hidden objects did: inside their effect boxes
+                union = (lambda t: union_box(r, spec, poses, set(r.removable) - kept, t)) if crop else None
+                hidden = render_pass(r, spec, poses, tmp, plan.tag + "_hidden", base=passes.full, box_of=union, cloth=passes.cloth)
+                passes.hidden[plan.tag] = hidden[0]
+                counts["hidden"] = counts.get("hidden", 0) + hidden[2]
             elif len(kept) == len(r.removable):
                 out = passes.full.copy(), passes.instances.copy(), 0, 0  # same visibility, same seed: the full pass
             elif not kept:

@@ -94,14 +94,29 @@ def _cloth_vertices(cloth: int, client: int) -> np.ndarray:
     return np.asarray(pb.getMeshData(cloth, -1, flags=pb.MESH_DATA_SIMULATION_MESH, physicsClientId=client)[1])
 
 
-def start_position(obj: ObjectSpec, verts: np.ndarray) -> list[float]:
-    """Where an object starts: its spec position, with things that stand on the floor (static, resting, sliding)
-    lowered or raised so their lowest vertex rests on it."""
+def start_position(obj: ObjectSpec, verts: np.ndarray, below: float = 0.0) -> list[float]:
+    """Where an object starts: its spec position, with things that stand (static, resting, sliding on the floor;
+    held: on top of the object below, whose highest point is `below`) lowered or raised so their lowest vertex rests
+    on it."""
     pos = list(obj.position)
-    if obj.motion in ("static", "rest", "slide"):
+    if obj.motion in ("static", "rest", "slide", "held"):
         rot = np.array(pb.getMatrixFromQuaternion(obj.orientation)).reshape(3, 3)
-        pos[2] = float(-(np.asarray(verts) @ rot.T)[:, 2].min()) + 1e-3
+        pos[2] = float(-(np.asarray(verts) @ rot.T)[:, 2].min()) + 1e-3 + (below if obj.motion == "held" else 0.0)
     return pos
+
+
+def start_positions(spec: SceneSpec, vertices: list[np.ndarray]) -> list[list[float]]:
+    """Every object's `start_position`; a held object stands on the top of the one listed before it."""
+    out: list[list[float]] = []
+    top = 0.0
+    for obj, verts in zip(spec.objects, vertices):
+        if obj.asset["kind"] == "cloth":  # its vertices are simulated, not placed
+            out.append(list(obj.position))
+            continue
+        out.append(start_position(obj, verts, top))
+        rot = np.array(pb.getMatrixFromQuaternion(obj.orientation)).reshape(3, 3)
+        top = out[-1][2] + float((np.asarray(verts) @ rot.T)[:, 2].max())
+    return out
 
 
 def simulate(spec: SceneSpec, vertices: list[np.ndarray], without: frozenset[int] = frozenset()) -> np.ndarray:
@@ -143,12 +158,11 @@ def simulate_motion(spec: SceneSpec, vertices: list[np.ndarray], without: frozen
             for _ in range(int(CLOTH_SETTLE_S * hz)):  # the sheet sags under its weight before the clip starts
                 pb.stepSimulation(physicsClientId=client)
         bodies = []
-        for obj, verts in zip(spec.objects, vertices):
+        for obj, verts, pos in zip(spec.objects, vertices, start_positions(spec, vertices)):
             if obj.id in without or obj.asset["kind"] == "cloth":
                 bodies.append(None)
                 continue
             shape = pb.createCollisionShape(pb.GEOM_MESH, vertices=np.asarray(verts, dtype=float).tolist(), physicsClientId=client)
-            pos = start_position(obj, verts)
             # static objects stay put and others bounce off them; resting ones (scenery) can be knocked over
             mass = {"static": 0.0, "rest": 0.3}.get(obj.motion, obj.mass)
             body = pb.createMultiBody(mass, shape, basePosition=pos, baseOrientation=obj.orientation, physicsClientId=client)
@@ -203,10 +217,9 @@ def start_penetration(spec: SceneSpec, vertices: list[np.ndarray]) -> float:
     client = pb.connect(pb.DIRECT)
     try:
         bodies = []
-        for obj, verts in zip(spec.objects, vertices):
+        for obj, verts, pos in zip(spec.objects, vertices, start_positions(spec, vertices)):
             if obj.asset["kind"] == "cloth":
                 continue
-            pos = start_position(obj, verts)
             shape = pb.createCollisionShape(pb.GEOM_MESH, vertices=np.asarray(verts, float).tolist(), physicsClientId=client)
             bodies.append(pb.createMultiBody(1.0, shape, basePosition=pos, baseOrientation=obj.orientation, physicsClientId=client))
         deepest = 0.0

@@ -11,8 +11,9 @@ from typing import Any, Literal
 import numpy as np
 
 Finish = Literal["matte", "glossy", "metallic"]
-# rest: scenery placed on the floor, free to be pushed; slide: placed on the floor, moving at its start velocity
-MotionKind = Literal["drop", "throw", "static", "rest", "slide"]
+# rest: scenery placed on the floor, free to be pushed; slide: placed on the floor, moving at its start velocity;
+# held: standing on the object listed just before it (a stack), its position's z ignored
+MotionKind = Literal["drop", "throw", "static", "rest", "slide", "held"]
 Pattern = Literal["plain", "checker", "stripes", "spots", "mottled", "image"]
 Role = Literal["object", "scenery"]
 
