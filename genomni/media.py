@@ -89,6 +89,35 @@ def encode_video(frames: np.ndarray, fps: float, codec: str = "ffv1", crf: int =
     return buf.getvalue()
 
 
+def encode_lossless_mp4(frames: np.ndarray, fps: float) -> bytes:
+    """Lossless H.264 in mp4 (qp 0), for layouts that must be .mp4 yet exact (VOID's mask.mp4): RGB frames as
+    libx264rgb, masks (T,H,W) as full-range yuv444p with the value in Y, which decodes to the same value whether
+    read as gray or as RGB (a limited-range mask read as RGB turns 63 into 54)."""
+    gray = _check_frames(frames)
+    buf = io.BytesIO()
+    with av.open(buf, "w", format="mp4") as container:
+        container.flags |= av.container.Flags.bitexact.value
+        options = {"qp": "0", "preset": "medium", "flags": "+bitexact", "x264-params": "cpu-independent=1"}
+        stream = container.add_stream("libx264" if gray else "libx264rgb", rate=_rate(fps), options=options)
+        stream.pix_fmt = "yuv444p" if gray else "rgb24"
+        stream.width, stream.height = frames.shape[2], frames.shape[1]
+        if gray:
+            stream.codec_context.color_range = 2  # full (JPEG) range
+        for frame in frames:
+            if gray:
+                y = np.ascontiguousarray(frame)
+                uv = np.full_like(y, 128)
+                vf = av.VideoFrame.from_ndarray(np.stack([y, uv, uv]), format="yuv444p")
+                vf.color_range = 2
+            else:
+                vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")
+            for packet in stream.encode(vf):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return buf.getvalue()
+
+
 def _decode_container(container: av.container.InputContainer, source: str) -> tuple[np.ndarray, float | None]:
     if not container.streams.video:
         raise GenomniError(f"{source}: no video stream")

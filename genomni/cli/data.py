@@ -109,7 +109,7 @@ def data_import(
     root: Path = typer.Argument(
         ...,
         help="A folder of sample folders (or one folder): gen-omnimatte tuples (rgb_full.mp4 + "
-        "mask.mp4 + rgb_removed.mp4), PNG tuples (input/ + bg/ or target/ + trimask/), sequence "
+        "mask.mp4 + rgb_removed.mp4), VOID folders (the same beside metadata.json; quadmask mask.mp4), PNG tuples (input/ + bg/ or target/ + trimask/), sequence "
         "folders (input_video.mp4 + mask_NN.mp4 + prompt.json, with bg/ for a target) or Kubric "
         "render folders (rgba_*.png + segmentation_*.png).",
     ),
@@ -160,7 +160,8 @@ def data_import(
         "Examples:\n\n"
         "  genomni data export data/kubric-val --out footage/ --format footage --limit 4\n\n"
         "  genomni data export data/kubric-val --out footage/ --key kubric-s0000003-all\n\n"
-        "  genomni data export data/kubric --format hub --split train=0.95,val=0.05 --license cc-by-4.0 --out hub/kubric"
+        "  genomni data export data/kubric --format hub --split train=0.95,val=0.05 --license cc-by-4.0 --out hub/kubric\n\n"
+        "  genomni data export data/interactions --format void --out void_data/   (VOID's trainer: --data_root void_data)"
     ),
 )
 def data_export(
@@ -169,7 +170,7 @@ def data_export(
     format: str = typer.Option(
         "footage",
         help="footage (input.mkv + masks/objectNN/ + target.mkv), gen-omnimatte (rgb_full/mask/rgb_removed.mp4), png (lossless "
-        "folders) or hub (a Hugging Face dataset folder: data/<split>/ shards and a dataset card, for huggingface-cli upload).",
+        "folders), void (Netflix VOID's training folders: quadmask mask.mp4, metadata.json, void_train_data.json) or hub (a Hugging Face dataset folder: data/<split>/ shards and a dataset card, for huggingface-cli upload).",
     ),
     key: Optional[list[str]] = typer.Option(None, help="Sample key to export; repeatable (default: all)."),
     limit: Optional[int] = typer.Option(None, min=1, help="Export at most this many samples."),
@@ -204,8 +205,12 @@ def data_export(
         written = export_samples(directory, out, format, skipped, list(key) if key else None, limit, benchmark)
     elif format == "footage":
         written = export_footage(directory, out, list(key) if key else None, limit, benchmark, skipped)
+    elif format == "void":
+        from ..datasets.void_format import export_void
+
+        written = export_void(directory, out, list(key) if key else None, limit, benchmark, skipped)
     else:
-        raise GenomniError(f"--format {format!r}: choose footage, gen-omnimatte, png or hub")
+        raise GenomniError(f"--format {format!r}: choose footage, gen-omnimatte, png, void or hub")
     for b in skipped or []:
         console.print(f"skipped {b.key} ({b.shard}): {b.reason}", markup=False)
     console.print(f"{out}: {len(written)} {format} folders" + (f", {len(skipped)} damaged samples skipped" if skip_bad else ""))

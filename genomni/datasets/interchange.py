@@ -16,9 +16,10 @@ Import also reads the public reimplementation's other layouts:
   background (`bg/` or `bg.mp4`) each becomes a sample (every object removed: trimask 0 on the masks, 128
   elsewhere); without one they have no target, so they become genomni footage folders for `decompose`
   and `generate tripod` (`import_footage`);
-- Kubric render folders (`rgba_*.png` + `segmentation_*.png`): footage folders too (one mask per instance).
+- Kubric render folders (`rgba_*.png` + `segmentation_*.png`): footage folders too (one mask per instance);
+- Netflix VOID's training folders (`rgb_full.mp4` beside `metadata.json`, quadmask `mask.mp4`: `void_format`).
 Captions come from `caption.txt`, `prompt.json` (`{"bg": ...}`) or a captions file (the public
-`<category>.json` list of `{"path", "short_prompt"}`, or a `{folder: caption}` mapping).
+`<category>.json` list of `{"path", "short_prompt"}`, VOID's `[{"file_path", "text"}]`, or a `{folder: caption}` mapping).
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from ..outdir import check_replaceable, locks
 from ..sample import Sample
 from ..shards import BadSample, shard_name, write_index, write_shard
 from .export import chosen_samples
+from .void_format import is_void_folder, read_void_folder
 
 FORMATS = ("gen-omnimatte", "png")
 ENTRIES = {
@@ -96,7 +98,12 @@ def load_captions(path: str | os.PathLike) -> dict[str, str]:
         return {str(k): v.strip() for k, v in data.items()}
     if isinstance(data, list) and all(isinstance(d, dict) and "path" in d and "short_prompt" in d for d in data):
         return {Path(str(d["path"])).name: str(d["short_prompt"]).strip().strip('"') for d in data}
-    raise GenomniError(f'--captions {path}: expected [{{"path": ..., "short_prompt": ...}}, ...] or {{"folder": "caption"}}')
+    if isinstance(data, list) and all(isinstance(d, dict) and "file_path" in d and "text" in d for d in data):  # VOID's
+        return {Path(str(d["file_path"])).name: str(d["text"]).strip() for d in data}
+    raise GenomniError(
+        f'--captions {path}: expected [{{"path": ..., "short_prompt": ...}}, ...], VOID\'s [{{"file_path": ..., "text": ...}}, ...] '
+        f'or {{"folder": "caption"}}'
+    )
 
 
 def _caption(folder: Path, captions: dict[str, str]) -> str:
@@ -166,6 +173,8 @@ def read_sample_folder(folder: Path, source: str, captions: dict[str, str] | Non
         tri, snapped = _snapped(raw)
         meta = {"source": source, "format": "gen-omnimatte png", "fps": DEFAULT_FPS, "mask_pixels_snapped": snapped, "folder": folder.name}
         return Sample(key, inp, target, tri, caption, meta).validate()
+    if is_void_folder(folder):
+        return read_void_folder(folder, key, source, _caption(folder, captions))
     if (folder / "rgb_full.mp4").is_file():
         caption = _caption(folder, captions)
         inp, fps = read_video(folder / "rgb_full.mp4")
