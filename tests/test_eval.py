@@ -446,3 +446,45 @@ def test_two_benchmarks_with_one_name_are_refused_not_merged(tmp_path, capsys):
         == 1
     )
     assert "--benchmark 'toy' is given twice" in capsys.readouterr().err and not (tmp_path / "r").exists()
+
+
+def test_the_affected_region_scores_what_the_removal_changed_beyond_the_object(tmp_path):
+    """A constructed interaction: a box (removed) holds a plate up; without the box the true background shows the
+    plate fallen 8 rows lower from frame 2 on. quadmask.mkv marks the plate's old and new places 127. Inpainting
+    the box's mask leaves the plate where it was: the affected region shows it, computed here independently."""
+    from genomni import quadmask as qm
+    from genomni.eval.run import score_regions
+
+    t, h, w = 5, 32, 48
+    rng = np.random.default_rng(3)
+    floor = rng.integers(60, 200, (1, h, w, 3)).astype(np.uint8).repeat(t, 0)
+    box = np.zeros((t, h, w), bool)
+    box[:, 16:24, 10:20] = True
+    plate_up, plate_down = np.zeros((t, h, w), bool), np.zeros((t, h, w), bool)
+    plate_up[:, 12:16, 10:20] = True
+    plate_down[2:, 20:24, 24:34] = True  # it fell beside the box
+    plate_down[:2] = plate_up[:2]
+    video = floor.copy()
+    video[box], video[plate_up] = (200, 40, 40), (30, 220, 30)
+    truth = floor.copy()
+    truth[plate_down] = (30, 220, 30)
+    changed = plate_up ^ plate_down
+    quad = qm.compose(box, changed)
+    root = tmp_path / "bench" / "s"
+    write_video(root / "input", video)
+    write_video(root / "masks" / "box", box.astype(np.uint8) * 255)
+    write_video(root / "background", truth)
+    write_video(root / "quadmask.mkv", quad)
+    scene = load_benchmark(tmp_path / "bench")[0]
+    assert np.array_equal(scene.affected, changed)
+    inpainted = video.copy()
+    inpainted[box] = floor[box]  # a perfect mask inpainting: the plate stays up
+    d = ((inpainted.astype(np.float64) - truth) / 255.0) ** 2
+    got = score_regions(inpainted, scene)
+    assert got["psnr_affected"] == pytest.approx(10 * np.log10(1 / d[changed].mean()), abs=1e-9)
+    assert got["psnr_affected"] < 15 and score_regions(truth, scene)["psnr_affected"] == 100.0
+    bad = quad.copy()
+    bad[0, 0, 0] = 100
+    write_video(root / "quadmask.mkv", bad)
+    with pytest.raises(GenomniError, match="values other than 0/63/127/255 \\(found 100\\)"):
+        load_benchmark(tmp_path / "bench", strict=True)

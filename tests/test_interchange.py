@@ -34,7 +34,7 @@ def test_gen_omnimatte_tuples_round_trip(kubric_dir, tmp_path, capsys):
         assert np.abs(s.input.astype(int) - o.input).mean() < 12  # H.264 4:2:0 on noisy 48 px renders: 8.5 measured
 
 
-@pytest.mark.parametrize("fmt", ["footage", "png", "gen-omnimatte"])
+@pytest.mark.parametrize("fmt", ["footage", "png", "gen-omnimatte", "void"])
 def test_export_never_replaces_a_key_folder_holding_files_it_did_not_write(kubric_dir, tmp_path, capsys, fmt):
     """An export replaced `<out>/<key>/` wholesale, a user's file in it included; now a key folder with anything the
     export does not write is refused before it is touched, and a folder of the export's own files is re-exported."""
@@ -75,15 +75,15 @@ def test_every_export_format_honours_key_limit_and_benchmark(kubric_dir, tmp_pat
     from genomni.shards import iter_samples
 
     keys = [s.key for s in iter_samples(kubric_dir)]
-    for fmt in ("png", "gen-omnimatte", "footage"):
+    for fmt in ("png", "gen-omnimatte", "footage", "void"):
         out = tmp_path / fmt
         assert run_cli(["data", "export", str(kubric_dir), "--out", str(out), "--format", fmt, "--limit", "2"]) == 0
-        assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == sorted(keys[:2])
+        assert sorted(p.name for p in out.iterdir() if p.is_dir() and not p.name.startswith(".")) == sorted(keys[:2])
         one = tmp_path / f"{fmt}-key"
         assert run_cli(["data", "export", str(kubric_dir), "--out", str(one), "--format", fmt, "--key", keys[-1]]) == 0
-        assert [p.name for p in one.iterdir() if not p.name.startswith(".")] == [keys[-1]]
+        assert [p.name for p in one.iterdir() if p.is_dir() and not p.name.startswith(".")] == [keys[-1]]
         bench = tmp_path / f"{fmt}-bench"
         assert run_cli(["data", "export", str(kubric_dir), "--out", str(bench), "--format", fmt, "--benchmark"]) == 0
-        assert all(p.name.endswith("-all") for p in bench.iterdir() if not p.name.startswith("."))
+        assert all(p.name.endswith("-all") for p in bench.iterdir() if p.is_dir() and not p.name.startswith("."))
     assert run_cli(["data", "export", str(kubric_dir), "--out", str(tmp_path / "none"), "--limit", "-1"]) == 2
     assert not (tmp_path / "none").exists()

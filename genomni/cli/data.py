@@ -29,7 +29,9 @@ from .options import config_options
 )
 def data_inspect(
     directory: str = typer.Argument(..., help="A shard directory or URL (with manifest.jsonl and dataset.json)."),
-    preview: Optional[Path] = typer.Option(None, help="Write a PNG: input | trimask | target, middle frame, one row per sample."),
+    preview: Optional[Path] = typer.Option(
+        None, help="Write a PNG: input | trimask | target (| pass C | quadmask for interaction samples), middle frame, one row per sample."
+    ),
     gif: Optional[Path] = typer.Option(None, help="Write the same grid as an animated GIF."),
     count: int = typer.Option(4, help="Samples in the preview."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),

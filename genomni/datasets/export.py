@@ -5,6 +5,7 @@
     OUT/<key>/target.mkv           the ground-truth target (for scoring)
     OUT/<key>/layers/objectNN/     each object's true omnimatte layer, RGBA PNGs (samples with a `layers` extra:
                                    `generate kubric --layers`), for `genomni eval --layers`
+    OUT/<key>/quadmask.mkv         VOID's quadmask (samples that have one): eval scores its 63/127 pixels as "affected"
     OUT/<key>/caption.txt
 
 Only samples with an `instances` extra (e.g. kubric) can be exported: the masks come from it.
@@ -25,7 +26,7 @@ from ..outdir import check_replaceable, locks
 from ..sample import Sample
 from ..shards import BadSample, iter_samples
 
-FOOTAGE_ENTRIES = frozenset({"input.mkv", "target.mkv", "background.mkv", "masks", "layers", "caption.txt"})
+FOOTAGE_ENTRIES = frozenset({"input.mkv", "target.mkv", "background.mkv", "quadmask.mkv", "masks", "layers", "caption.txt"})
 
 
 @locks("out")
@@ -55,6 +56,8 @@ def export_footage(
                 m = s.extras["instances"] == i
                 if m.any():
                     write_video(tmp / "masks" / f"object{i:02d}", (m * 255).astype(np.uint8))
+            if "quadmask" in s.extras:
+                write_video(tmp / "quadmask.mkv", s.extras["quadmask"], s.fps)
             if "layers" in s.extras:
                 for i, rgba in zip(s.meta["layer_ids"], s.extras["layers"]):
                     write_rgba_folder(tmp / "layers" / f"object{int(i):02d}", rgba)

@@ -71,10 +71,14 @@ def summarize(out_dir: str | os.PathLike) -> DatasetSummary:
 
 
 def sample_row(sample: Sample, t: int) -> np.ndarray:
-    """Frame t of a sample as one image: input | trimask (grey) | target, split by 2-px white bars."""
-    tri = np.repeat(sample.trimask[t][..., None], 3, axis=-1)
+    """Frame t of a sample as one image: input | trimask (grey) | target, then for interaction samples VOID's pass C
+    (the removed objects hidden, the physics kept) | quadmask (grey), split by 2-px white bars."""
+    gray = lambda m: np.repeat(m[t][..., None], 3, axis=-1)  # noqa: E731
     sep = np.full((sample.input.shape[1], 2, 3), 255, np.uint8)
-    return np.concatenate([sample.input[t], sep, tri, sep, sample.target[t]], axis=1)
+    parts = [sample.input[t], gray(sample.trimask), sample.target[t]]
+    if "hidden" in sample.extras and "quadmask" in sample.extras:
+        parts += [sample.extras["hidden"][t], gray(sample.extras["quadmask"])]
+    return np.concatenate([x for p in parts for x in (p, sep)][:-1], axis=1)
 
 
 def _grid(samples: list[Sample], t_of: Callable[[Sample], int]) -> np.ndarray:
@@ -87,7 +91,8 @@ def _grid(samples: list[Sample], t_of: Callable[[Sample], int]) -> np.ndarray:
 def previews(
     out_dir: str | os.PathLike, png: str | os.PathLike | None, gif: str | os.PathLike | None, count: int = 4, gif_frames: int = 48
 ) -> int:
-    """Write a PNG (middle frame) and an animated GIF of `count` samples: input | trimask | target."""
+    """Write a PNG (middle frame) and an animated GIF of `count` samples: input | trimask | target (| pass C |
+    quadmask for interaction samples)."""
     if count < 1:
         raise GenomniError("--count must be >= 1")
     samples = list(itertools.islice(iter_samples(out_dir), count))

@@ -3,7 +3,8 @@
 Layouts (one folder per scene under the benchmark root):
 - `genomni` (what `genomni data export --benchmark` writes, and the plain layout for your own
   scenes): `input.mkv|input.mp4|input/`, `masks/` with one mask video or folder per object, and
-  `background.mkv|background.mp4|background/` (or `target.*`) holding the clean background; or a
+  `background.mkv|background.mp4|background/` (or `target.*`) holding the clean background, and optionally
+  `quadmask.mkv` (VOID's quadmask: its 63/127 pixels are scored as the "affected" region); or a
   gen-omnimatte sequence folder (`input_video.mp4`, `mask_NN.mp4`, `prompt.json`) with its clean
   background as `bg/` or `bg.mp4`.
 - `omnimatte`: the Omnimatte scene folders: `rgb/` frames, `mask/<id>/` frames per object, and the
@@ -28,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import quadmask as qm
 from ..constants import MASK_THRESHOLD
 from ..errors import GenomniError
 from ..footage import Footage, find_media, read_footage
@@ -46,6 +48,7 @@ class Scene:
     footage: Footage
     background: np.ndarray
     original_size: tuple[int, int] | None = None  # (height, width) before --resize; None when not resized
+    affected: np.ndarray | None = None  # (T,H,W) bool: a quadmask's 63/127 pixels (`quadmask.affected`), when given
 
 
 @dataclass
@@ -84,7 +87,8 @@ def resized(scene: Scene, size: tuple[int, int]) -> Scene:
     f = scene.footage
     masks = np.stack([resize_video(m.astype(np.uint8) * 255, (h, w)) > 0 for m in f.masks])
     footage = Footage(resize_video(f.video, (h, w)), masks, f.names, f.fps, prompt=f.prompt)
-    return Scene(scene.name, footage, resize_video(scene.background, (h, w)), scene.background.shape[1:3])
+    affected = None if scene.affected is None else resize_video(scene.affected.astype(np.uint8) * 255, (h, w)) > 0
+    return Scene(scene.name, footage, resize_video(scene.background, (h, w)), scene.background.shape[1:3], affected)
 
 
 def load_scene(
@@ -119,15 +123,22 @@ def load_scene(
         raise GenomniError(f"{scene.name}: no ground-truth background ({expected})")
     if not masks_dir.is_dir():
         raise GenomniError(f"{scene.name}: no {masks_dir.relative_to(scene)}/ folder of object masks")
+    quad = find_media(scene, ("quadmask",)) if layout == "genomni" else None
     try:
         footage = read_footage(video, masks_dir=masks_dir, threshold=threshold)
         background, _ = read_video(gt)
+        affected = None if quad is None else qm.affected(qm.validate(read_video(quad, gray=True)[0], quad.name))
     except GenomniError as exc:
         raise GenomniError(f"{scene.name}: {exc}") from exc
-    return _scene(scene, footage, background, gt, size)
+    if affected is not None and quad is not None and affected.shape != footage.video.shape[:3]:
+        t, h, w = footage.video.shape[:3]
+        raise GenomniError(f"{scene.name}: {quad.name} does not match the input's {t} frames of {w}x{h}")
+    return _scene(scene, footage, background, gt, size, affected)
 
 
-def _scene(scene: Path, footage: Footage, background: np.ndarray, gt: Path, size: tuple[int, int] | None) -> Scene:
+def _scene(
+    scene: Path, footage: Footage, background: np.ndarray, gt: Path, size: tuple[int, int] | None, affected: np.ndarray | None = None
+) -> Scene:
     """The scene after checking the ground truth matches the input, at the scoring size when given."""
     if background.shape != footage.video.shape:
         raise GenomniError(
@@ -135,7 +146,7 @@ def _scene(scene: Path, footage: Footage, background: np.ndarray, gt: Path, size
             f"{background.shape[2]}x{background.shape[1]}, the input {footage.video.shape[0]} of "
             f"{footage.video.shape[2]}x{footage.video.shape[1]}"
         )
-    loaded = Scene(scene.name, footage, background)
+    loaded = Scene(scene.name, footage, background, affected=affected)
     return resized(loaded, size) if size is not None else loaded
 
 

@@ -38,7 +38,7 @@ from .methods import resolve
 
 log = logging.getLogger(__name__)
 METRICS = ("psnr", "ssim", "lpips")
-REGION_COLUMNS = tuple(f"psnr_{r}" for r in REGIONS)
+REGION_COLUMNS = (*(f"psnr_{r}" for r in REGIONS), "psnr_affected")
 PSNR_RULE = (
     f"a scene's PSNR is the PSNR of its MSE pooled over all frames (so a frame identical to the ground truth "
     f"adds zero error instead of an infinite or capped PSNR); only a scene identical in every frame scores the "
@@ -71,6 +71,8 @@ REGION_PROTOCOL = (
     f"PSNR of the pooled MSE over each scene's clip in three disjoint regions: object = union of the "
     f"object masks; effect = outside the masks grown by {EFFECT_DILATE} px where the true background differs "
     f"from the input by more than {EFFECT_LEVELS} levels (0..255, any channel); rest = every other pixel. "
+    f"Beside them, for scenes with a quadmask (VOID's convention), affected = its 63 and 127 pixels: where the "
+    f"scene changed because the objects are gone (things they pushed or held). "
     f"Scenes without a region are left out of that region's mean."
 )
 # Published background PSNR (dB) / LPIPS: Generative Omnimatte (CVPR 2025) Table 1 and OmnimatteZero.
@@ -101,9 +103,11 @@ def score_scene(pred: np.ndarray, scene: Scene, lpips_net: Any) -> dict[str, lis
 
 
 def score_regions(pred: np.ndarray, scene: Scene) -> dict[str, float | None]:
-    """PSNR of the pooled MSE over the whole clip in the object, effect and rest regions (metrics.region_masks),
-    capped like frame PSNR; None where the scene has no such pixels."""
+    """PSNR of the pooled MSE over the whole clip in the object, effect and rest regions (metrics.region_masks), and
+    the affected region of scenes with a quadmask, capped like frame PSNR; None where the scene has no such pixels."""
     regions = region_masks(scene.footage.video, scene.background, scene.footage.masks.any(0))
+    if scene.affected is not None:
+        regions["affected"] = scene.affected
     out: dict[str, float | None] = {}
     for name, value in region_psnr(pred, scene.background, regions).items():
         out[f"psnr_{name}"] = None if np.isnan(value) else float(min(value, PSNR_CAP))
@@ -124,7 +128,7 @@ def _cache_key(provenance: dict[str, Any], cfg: EvalConfig, scene: Scene, pred: 
     prediction's content where it is read rather than computed (`predictions:` folders), LPIPS on/off and its
     weights, the layout, the ground-truth folder name and the genomni version (a baseline's code may change)."""
     content = {
-        "scene": _digest(scene.footage.video, scene.footage.masks, scene.background),
+        "scene": _digest(scene.footage.video, scene.footage.masks, scene.background, *([] if scene.affected is None else [scene.affected])),
         "prediction": None if pred is None else _digest(pred),
     }
     return json.loads(
@@ -383,8 +387,9 @@ def markdown(results: dict[str, Any], rows: list[dict[str, Any]]) -> str:
         "",
         "## Means",
         "",
-        "| method | benchmark | scenes | skipped | PSNR (dB) | SSIM | LPIPS | PSNR object | PSNR effect (scenes) | PSNR rest |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| method | benchmark | scenes | skipped | PSNR (dB) | SSIM | LPIPS | PSNR object | PSNR effect (scenes) | PSNR rest "
+        "| PSNR affected (scenes) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     fmt = lambda v, p: "-" if v is None else f"{v:.{p}f}"  # noqa: E731
     for m, per in results["summary"].items():
@@ -392,7 +397,8 @@ def markdown(results: dict[str, Any], rows: list[dict[str, Any]]) -> str:
             lines.append(
                 f"| {m} | {b} | {s['scenes']} | {s['skipped']} | {fmt(s.get('psnr'), 2)} | "
                 f"{fmt(s.get('ssim'), 4)} | {fmt(s.get('lpips'), 4)} | {fmt(s.get('psnr_object'), 2)} | "
-                f"{fmt(s.get('psnr_effect'), 2)} ({s.get('psnr_effect_scenes', 0)}) | {fmt(s.get('psnr_rest'), 2)} |"
+                f"{fmt(s.get('psnr_effect'), 2)} ({s.get('psnr_effect_scenes', 0)}) | {fmt(s.get('psnr_rest'), 2)} | "
+                f"{fmt(s.get('psnr_affected'), 2)} ({s.get('psnr_affected_scenes', 0)}) |"
             )
     lines += [
         "",
@@ -409,8 +415,8 @@ def markdown(results: dict[str, Any], rows: list[dict[str, Any]]) -> str:
         "",
         "## Per scene",
         "",
-        "| method | benchmark | scene | PSNR | SSIM | LPIPS | PSNR object | PSNR effect | PSNR rest | worst frame |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| method | benchmark | scene | PSNR | SSIM | LPIPS | PSNR object | PSNR effect | PSNR rest | PSNR affected | worst frame |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         if "frames" in r:

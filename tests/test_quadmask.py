@@ -1,0 +1,126 @@
+"""VOID's quadmask convention and folder layout, checked against VOID's own files and readers: its released mask
+decodes to its values exactly; what `data export --format void` writes reads back through VOID's dataset rule
+(videox_fun/data/dataset_image_video.py, quadmask mode, on frames decoded to RGB as its mediapy reader does) as the
+same four values; its Kubric generator's folders (the target named rgb_altered_physics.mp4) import; bad folders
+are one line and write nothing."""
+
+import json
+import shutil
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+from conftest import run_cli
+
+from genomni import quadmask as qm
+from genomni.errors import GenomniError
+from genomni.media import encode_lossless_mp4, read_video
+from genomni.shards import iter_samples
+
+DATA = Path(__file__).parent / "data"
+
+
+def void_quantize(mask: np.ndarray) -> np.ndarray:
+    """VOID's dataset reading of a quadmask frame in quadmask mode (thresholds 31, 95, 191), written from that code."""
+    out = np.where(mask <= 31, 0, mask)
+    out = np.where((out > 31) & (out <= 95), 63, out)
+    out = np.where((out > 95) & (out <= 191), 127, out)
+    return np.where(out > 191, 255, out)
+
+
+def rgb_frames(path: Path) -> np.ndarray:
+    """Frames decoded to rgb24 by FFmpeg, as VOID's mediapy reader asks for them."""
+    with av.open(str(path)) as c:
+        return np.stack([f.to_ndarray(format="rgb24") for f in c.decode(c.streams.video[0])])
+
+
+def test_values_and_conversions():
+    removed = np.zeros((1, 2, 3), bool)
+    removed[0, 0, :2] = True
+    changed = np.zeros((1, 2, 3), bool)
+    changed[0, :, 1] = True
+    quad = qm.compose(removed, changed)
+    assert quad.tolist() == [[[0, 63, 255], [255, 127, 255]]]
+    assert qm.to_trimask(quad).tolist() == [[[0, 0, 128], [128, 128, 128]]]
+    assert qm.affected(quad).tolist() == [[[False, True, False], [False, True, False]]]
+    tri = np.array([[[0, 128, 255]]], np.uint8)
+    assert qm.from_trimask(tri).tolist() == [[[0, 255, 255]]]
+    with pytest.raises(GenomniError, match=r"^q: 2 pixels hold values other than 0/63/127/255 \(found 64, 128\)$"):
+        qm.validate(np.array([[[0, 64, 128]]], np.uint8), "q")
+
+
+def test_voids_released_quadmask_decodes_to_its_values_exactly():
+    mask, fps = read_video(DATA / "void_bigben_quadmask.mp4", gray=True)
+    assert mask.shape == (50, 360, 544) and fps == 12.0
+    qm.validate(mask)
+    assert set(np.unique(mask)) == {0, 127, 255}
+    assert np.array_equal(void_quantize(rgb_frames(DATA / "void_bigben_quadmask.mp4")[..., 0]), mask)
+
+
+def test_our_masks_read_back_exactly_through_voids_reader(tmp_path):
+    quad = np.random.default_rng(0).choice(np.array(qm.VALUES, np.uint8), (4, 24, 40))
+    path = tmp_path / "mask.mp4"
+    path.write_bytes(encode_lossless_mp4(quad, 12.0))
+    rgb = rgb_frames(path)
+    assert np.array_equal(rgb[..., 0], quad) and np.array_equal(rgb[..., 2], quad)  # exact even before quantizing
+    assert np.array_equal(void_quantize(rgb[..., 0]), quad)
+    assert np.array_equal(read_video(path, gray=True)[0], quad)
+
+
+def test_void_export_import_round_trip_and_annotations(kubric_dir, tmp_path):
+    out = tmp_path / "void"
+    assert run_cli(["data", "export", str(kubric_dir), "--out", str(out), "--format", "void"]) == 0
+    samples = {s.key: s for s in iter_samples(kubric_dir)}
+    entries = json.loads((out / "void_train_data.json").read_text())
+    assert sorted(e["file_path"] for e in entries) == sorted(samples)
+    assert all(e["type"] == "video_mask_tuple" and e["text"] == samples[e["file_path"]].caption for e in entries)
+    folder = out / entries[0]["file_path"]
+    meta = json.loads((folder / "metadata.json").read_text())
+    assert set(meta["mask_values"]) == {"0", "63", "127", "255"} and meta["quadmask_from"] == "passes"
+    assert run_cli(["data", "import", str(out), "--out", str(tmp_path / "again")]) == 0
+    for s in iter_samples(tmp_path / "again"):
+        o = samples[s.key]
+        assert np.array_equal(s.input, o.input) and np.array_equal(s.target, o.target)
+        assert np.array_equal(s.extras["quadmask"], o.extras["quadmask"])
+        assert np.array_equal(s.trimask == 0, o.trimask == 0) and s.caption == o.caption
+
+
+def _voids_kubric_folder(root: Path, quad: np.ndarray) -> Path:
+    """A folder as VOID's Kubric generator writes it: rgb_full, rgb_removed_objects_invisible, rgb_altered_physics,
+    mask (lossless) and metadata.json, no caption (VOID keeps captions in its annotation list)."""
+    folder = root / "00000"
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(1)
+    video = rng.integers(0, 256, (*quad.shape, 3), dtype=np.uint8)
+    for name in ("rgb_full.mp4", "rgb_removed_objects_invisible.mp4", "rgb_altered_physics.mp4"):
+        (folder / name).write_bytes(encode_lossless_mp4(video, 12.0))
+    (folder / "mask.mp4").write_bytes(encode_lossless_mp4(quad, 12.0))
+    (folder / "metadata.json").write_text(json.dumps({"num_objects": 3, "num_removed": 1, "removed_indices": [0]}))
+    return folder
+
+
+def test_voids_kubric_folders_import_and_bad_ones_are_one_line(tmp_path, capsys):
+    quad = qm.compose(np.zeros((3, 16, 16), bool), np.zeros((3, 16, 16), bool))
+    quad[:, 2:6, 2:6], quad[:, 8:10, 8:12] = qm.REMOVE, qm.CHANGED
+    root = tmp_path / "void"
+    folder = _voids_kubric_folder(root, quad)
+    captions = tmp_path / "void_train_data.json"
+    captions.write_text(json.dumps([{"file_path": "training_data/00000", "text": "A cube rests.", "type": "video_mask_tuple"}]))
+    assert run_cli(["data", "import", str(root), "--out", str(tmp_path / "ok"), "--captions", str(captions)]) == 0
+    (s,) = list(iter_samples(tmp_path / "ok"))
+    assert s.caption == "A cube rests." and np.array_equal(s.extras["quadmask"], quad) and "hidden" in s.extras
+    assert s.meta["format"] == "void" and s.meta["void_metadata"]["num_removed"] == 1
+    capsys.readouterr()
+    bad = quad.copy()
+    bad[0, 0, 0] = 100
+    (folder / "mask.mp4").write_bytes(encode_lossless_mp4(bad, 12.0))
+    assert run_cli(["data", "import", str(root), "--out", str(tmp_path / "bad"), "--captions", str(captions)]) == 1
+    err = capsys.readouterr().err
+    assert "mask.mp4: 1 pixels hold values other than 0/63/127/255 (found 100)" in err and err.count("\n") == 1
+    assert not (tmp_path / "bad").exists() or not any((tmp_path / "bad").glob("*.tar"))
+    (folder / "mask.mp4").unlink()
+    assert run_cli(["data", "import", str(root), "--out", str(tmp_path / "bad2"), "--captions", str(captions)]) == 1
+    err = capsys.readouterr().err
+    assert "a VOID folder needs" in err and "missing mask.mp4" in err and err.count("\n") == 1
+    shutil.rmtree(root)
