@@ -51,14 +51,16 @@ class MaskOptions:
 
 @dataclass
 class Footage:
-    """`video` (T,H,W,3) uint8, `masks` (N,T,H,W) bool, one name per object, fps (None for folders), and the
-    caption of the clean video when the footage came with one (prompt.json, caption.txt)."""
+    """`video` (T,H,W,3) uint8, `masks` (N,T,H,W) bool, one name per object, fps (None for folders), the
+    caption of the clean video when the footage came with one (prompt.json, caption.txt), and a quadmask of the
+    removal of every object when one was given (`footage_folders.with_quadmask`)."""
 
     video: np.ndarray
     masks: np.ndarray
     names: list[str]
     fps: float | None
     prompt: str | None = field(default=None, kw_only=True)
+    quadmask: np.ndarray | None = field(default=None, kw_only=True)  # (T,H,W) VOID's quadmask, when one came with it
 
     @property
     def shape(self) -> tuple[int, int, int]:

@@ -28,7 +28,7 @@ import numpy as np
 from .constants import MASK_THRESHOLD
 from .errors import GenomniError
 from .footage import Footage, check_masks, find_media, instance_maps, read_footage
-from .media import VIDEO_SUFFIXES
+from .media import VIDEO_SUFFIXES, read_video
 
 log = logging.getLogger(__name__)
 
@@ -218,3 +218,21 @@ def open_footage(
     footage = read_footage(ff.video, masks, instances, masks_dir, threshold)
     footage.prompt = ff.prompt
     return footage
+
+
+def with_quadmask(footage: Footage, source: str | os.PathLike, given: str | os.PathLike | None) -> Footage:
+    """The footage with its quadmask: `given` (remove --quadmask), else a footage folder's own quadmask.mkv, else
+    none. Values other than 0/63/127/255 or another frame count or size are one line."""
+    from dataclasses import replace
+
+    from . import quadmask as qm
+
+    path = Path(given) if given else Path(source) / "quadmask.mkv"
+    if not given and not path.is_file():
+        return footage
+    quad = qm.validate(read_video(path, gray=True)[0], str(path))
+    if quad.shape != footage.video.shape[:3]:
+        t, h, w = footage.video.shape[:3]
+        raise GenomniError(f"{path}: {quad.shape[0]} frames of {quad.shape[2]}x{quad.shape[1]}, the video has {t} of {w}x{h}")
+    log.info("quadmask from %s", path)
+    return replace(footage, quadmask=quad)

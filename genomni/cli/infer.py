@@ -33,10 +33,11 @@ def _footage(
     from contextlib import nullcontext
 
     from ..footage import rename
-    from ..footage_folders import open_footage
+    from ..footage_folders import open_footage, with_quadmask
 
     with console.status(f"reading {video} and its masks") if progress else nullcontext():
         footage = open_footage(video, [str(m) for m in mask] if mask else None, masks_dir, instances, cfg.mask_threshold)
+        footage = with_quadmask(footage, video, cfg.quadmask)
     return rename(footage, cfg.names)
 
 

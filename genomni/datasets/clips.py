@@ -1,5 +1,6 @@
 """Training clips from Samples: frame window and stride, then augmentation applied identically to
-input, target and trimask (the trimask is resized with nearest neighbour, so it stays 3-valued)."""
+input, target and trimask (and the quadmask, for quadmask models; masks are resized with nearest neighbour, so they
+keep their values)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ class ClipConfig:
     hflip: float = 0.5  # probability of a horizontal flip
     reverse: float = 0.0  # probability of playing the clip backwards (off by default: physics runs one way)
     crop_min: float = 1.0  # smallest crop side as a fraction of the frame (1.0 = no random crop)
+    quadmask: bool = False  # also cut the sample's quadmask (VOID's; from its trimask when it has none) the same way
 
     def __post_init__(self) -> None:
         if self.frames < 1 or self.height < 1 or self.width < 1 or self.stride < 1:
@@ -71,14 +73,24 @@ def draw(cfg: ClipConfig, frames: int, height: int, width: int, rng: np.random.G
 
 def apply(sample: Sample, cfg: ClipConfig, aug: Augment) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(input, target, trimask) of the clip: uint8 (F,H,W,3), (F,H,W,3), (F,H,W)."""
+    return cut(sample.input, cfg, aug), cut(sample.target, cfg, aug), cut(sample.trimask, cfg, aug, nearest=True)
+
+
+def cut(arr: np.ndarray, cfg: ClipConfig, aug: Augment, nearest: bool = False) -> np.ndarray:
+    """The clip's frames of one (T,H,W[,3]) video: window, reversal, crop, flip, resize (masks: nearest)."""
     idx = aug.start + cfg.stride * np.arange(cfg.frames)
     if aug.reverse:
         idx = idx[::-1]
     top, left, ch, cw = aug.crop
-    out = []
-    for arr, nearest in ((sample.input, False), (sample.target, False), (sample.trimask, True)):
-        x = arr[idx, top : top + ch, left : left + cw]
-        if aug.flip:
-            x = x[:, :, ::-1]
-        out.append(np.ascontiguousarray(resize_video(np.ascontiguousarray(x), (cfg.height, cfg.width), nearest)))
-    return out[0], out[1], out[2]
+    x = arr[idx, top : top + ch, left : left + cw]
+    if aug.flip:
+        x = x[:, :, ::-1]
+    return np.ascontiguousarray(resize_video(np.ascontiguousarray(x), (cfg.height, cfg.width), nearest))
+
+
+def clip_quadmask(sample: Sample, cfg: ClipConfig, aug: Augment) -> np.ndarray:
+    """The clip's quadmask: the sample's own, or the one its trimask implies (`quadmask.from_trimask`)."""
+    from .. import quadmask as qm
+
+    quad = sample.extras["quadmask"] if "quadmask" in sample.extras else qm.from_trimask(sample.trimask)
+    return cut(quad, cfg, aug, nearest=True)

@@ -15,10 +15,11 @@ from typing import Any
 import numpy as np
 import torch
 
+from .. import quadmask as qm
 from .. import trimask as tm
 from ..errors import GenomniError
 from ..tensors import from_uint8
-from .clips import Augment, ClipConfig, apply, draw
+from .clips import Augment, ClipConfig, apply, clip_quadmask, draw
 
 
 def parse_mix(spec: str | dict[str, float] | None, sources: dict[str, list[int]]) -> dict[str, float]:
@@ -52,6 +53,20 @@ def to_tensors(inp: np.ndarray, target: np.ndarray, trimask: np.ndarray) -> dict
     return {"input": from_uint8(inp), "target": from_uint8(target), "trimask": torch.from_numpy(tm.to_float(trimask))[None]}
 
 
+def quadmask_tensor(quadmask: np.ndarray) -> torch.Tensor:
+    """A uint8 quadmask clip -> (1,F,H,W) float value/255, as VOID's trainer feeds it: remove 0, remove-and-changed
+    63/255, changed 127/255, keep 1."""
+    return torch.from_numpy(qm.validate(quadmask).astype(np.float32) / 255.0)[None]
+
+
+def clip_tensors(sample: Any, cfg: ClipConfig, aug: Augment) -> dict[str, torch.Tensor]:
+    """A sample's clip as tensors (`to_tensors`), with its `quadmask` when the clip config asks for one."""
+    out = to_tensors(*apply(sample, cfg, aug))
+    if cfg.quadmask:
+        out["quadmask"] = quadmask_tensor(clip_quadmask(sample, cfg, aug))
+    return out
+
+
 class ClipDataset(torch.utils.data.Dataset):
     """Map-style dataset indexed by (micro-batch, slot): each item is a pure function of the seed and index."""
 
@@ -81,7 +96,7 @@ class ClipDataset(torch.utils.data.Dataset):
         source, i, rng = self.choose(*item)
         sample = self.index.read(i)
         aug = draw(self.cfg, *sample.trimask.shape, rng)
-        return {**to_tensors(*apply(sample, self.cfg, aug)), "caption": sample.caption, "key": sample.key, "source": source}
+        return {**clip_tensors(sample, self.cfg, aug), "caption": sample.caption, "key": sample.key, "source": source}
 
 
 def fixed_clip(sample: Any, cfg: ClipConfig) -> dict[str, Any]:
@@ -91,7 +106,7 @@ def fixed_clip(sample: Any, cfg: ClipConfig) -> dict[str, Any]:
     ch = min(h, int(w / aspect))
     cw = min(w, int(round(ch * aspect)))
     aug = Augment(0, False, False, ((h - ch) // 2, (w - cw) // 2, ch, cw))
-    return {**to_tensors(*apply(sample, cfg, aug)), "caption": sample.caption, "key": sample.key}
+    return {**clip_tensors(sample, cfg, aug), "caption": sample.caption, "key": sample.key}
 
 
 class StepBatches(torch.utils.data.Sampler):

@@ -44,6 +44,12 @@ class RemoveConfig(MaskOptions):
         "Object names, comma-separated, in the masks' order: they name the solo videos and layers.",
         show_default="the mask files' names",
     )
+    quadmask: str | None = option(
+        None,
+        "A quadmask video (Netflix VOID's 0/63/127/255: 127 where removing the objects changes the scene, e.g. what "
+        "they held up) for a model trained with --mask quadmask; it applies to the background (every object removed).",
+        show_default="the footage folder's quadmask.mkv if any, else none (nothing beyond the objects marked)",
+    )
     device: str = option("auto", "auto, cpu or cuda[:N].")
     dtype: Literal["float32", "bf16", "fp16"] = option("float32", "The transformer's dtype.")
     offload: bool = option(False, "Diffusers model CPU offload: each part on the GPU only while it runs (large models, small GPUs).")

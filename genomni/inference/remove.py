@@ -21,6 +21,7 @@ import cv2
 import numpy as np
 import torch
 
+from .. import quadmask as qm
 from .. import trimask as tm
 from ..constants import DEFAULT_FPS
 from ..errors import GenomniError
@@ -85,6 +86,13 @@ def working_trimask(tri: np.ndarray, h: int, w: int) -> np.ndarray:
             hit = cv2.resize((frame == value).astype(np.float32), (w, h), interpolation=cv2.INTER_AREA) > 1e-6
             out[k][hit] = value
     return out
+
+
+def working_area(area: np.ndarray, h: int, w: int) -> np.ndarray:
+    """A (T,H,W) bool area at the working size, conservatively (a working pixel holding any of it is in it)."""
+    if area.shape[1:] == (h, w):
+        return area
+    return np.stack([cv2.resize(a.astype(np.float32), (w, h), interpolation=cv2.INTER_AREA) > 1e-6 for a in area])
 
 
 def removed_weight(rim: np.ndarray) -> np.ndarray:
@@ -223,8 +231,14 @@ class Remover:
             if name == "solo_0" and len(masks) == 1:  # nothing else to remove: the solo video is the input
                 yield name, footage.video
                 continue
-            tri_m, _ = pad_frames(working_trimask(tri, mh, mw), model.config.frame_multiple)
-            mask = torch.from_numpy(tm.to_float(tri_m))[None, None]
+            # a quadmask says what removing every object changes: the background's removal takes it, a solo's not
+            affected = qm.affected(footage.quadmask) if footage.quadmask is not None and name == "background" else None
+            tri_m = working_trimask(tri, mh, mw)
+            if model.wants_quadmask:
+                quad = qm.compose(tri_m == tm.REMOVE, np.zeros(tri_m.shape, bool) if affected is None else working_area(affected, mh, mw))
+                mask = torch.from_numpy(pad_frames(quad, model.config.frame_multiple)[0].astype(np.float32) / 255.0)[None, None]
+            else:
+                mask = torch.from_numpy(tm.to_float(pad_frames(tri_m, model.config.frame_multiple)[0]))[None, None]
             cond = model.conditioning(latent, mask, x).to(model.device)
             task = progress.add_task(name, total=self.steps) if progress is not None else None
 
@@ -242,7 +256,8 @@ class Remover:
                 )
             out = model.decode_latents(lat)[0]
             frames = to_uint8(out)[:t]
-            yield name, keep_bars(back_to_input_size(frames, footage.video, tri == tm.REMOVE), footage.video, bars)
+            replaced = tri == tm.REMOVE if affected is None or not model.wants_quadmask else (tri == tm.REMOVE) | affected
+            yield name, keep_bars(back_to_input_size(frames, footage.video, replaced), footage.video, bars)
 
 
 def output_name(name: str, names: list[str], fmt: str) -> str:
@@ -273,9 +288,11 @@ def removal_identity(footage: Footage, model_dir: str, cfg: RemoveConfig) -> dic
     sampling options. A resumed run must match it."""
     video = hashlib.sha256(footage.video.tobytes() + str(footage.video.shape).encode()).hexdigest()[:16]
     masks = hashlib.sha256(np.packbits(footage.masks).tobytes() + json.dumps(footage.names).encode()).hexdigest()[:16]
+    quad = None if footage.quadmask is None else hashlib.sha256(footage.quadmask.tobytes()).hexdigest()[:16]
     return {
         "video_sha256": video,
         "masks_sha256": masks,
+        **({"quadmask_sha256": quad} if quad else {}),
         "model_sha256": weights_sha256(model_dir),
         "config": {k: v for k, v in asdict(cfg).items() if k not in ("device", "offload")},
     }
@@ -334,6 +351,10 @@ def remove(
     pipe = load_pipeline(model_dir, cfg) if todo else None
     timings["load_s"] = time.time() - t0
     remover = Remover(pipe, cfg) if pipe is not None else None
+    if remover is not None and cfg.quadmask and not remover.model.wants_quadmask:
+        raise GenomniError(f"--quadmask: {model_dir} was trained with trimasks; a quadmask needs a model trained with --mask quadmask")
+    if remover is not None and footage.quadmask is not None and not remover.model.wants_quadmask:
+        log.info("the footage's quadmask.mkv is not used: %s was trained with trimasks", model_dir)
     if remover is not None:  # every size and capacity limit is checked here, before anything is written
         plan = asdict(remover.plan(footage.shape))
         log.info("removal plan for %s: %s", out, plan)

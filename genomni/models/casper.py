@@ -228,8 +228,9 @@ class CasperModel:
         return self.vae.decode(z).sample.clamp(-1, 1)
 
     def encode_mask(self, trimask: torch.Tensor) -> torch.Tensor:
-        """Trimask {0, 0.5, 1} -> the denoiser's mask channels (pixel: one channel in {-1, 0, 1}). A model
-        trained with `binary_mask` (the paper's ablation) sees kept objects as background (1 -> 0.5)."""
+        """Trimask {0, 0.5, 1} (or a quadmask model's value/255) -> the denoiser's mask channels (pixel: one channel
+        in [-1, 1]). A model trained with `binary_mask` (the paper's ablation) sees kept objects as background
+        (1 -> 0.5)."""
         if self.config.extra.get("binary_mask"):
             trimask = torch.where(trimask > 0.75, torch.full_like(trimask, 0.5), trimask)
         if self.vae is None:
@@ -267,9 +268,18 @@ class CasperModel:
         hidden = self.text_encoder(input_ids=ids, attention_mask=mask).last_hidden_state
         return hidden * mask[..., None].to(hidden.dtype)
 
+    @property
+    def wants_quadmask(self) -> bool:
+        """Whether the model was trained on quadmasks (`train run --mask quadmask`) rather than trimasks."""
+        return self.config.extra.get("mask") == "quadmask"
+
     def condition(self, batch: dict[str, Any]) -> torch.Tensor:
-        """The denoiser's conditioning for a batch with `input` (pixels in [-1,1]) and `trimask`."""
-        return self.conditioning(self.encode_video(batch["input"]), batch["trimask"], batch["input"])
+        """The denoiser's conditioning for a batch with `input` (pixels in [-1,1]) and `trimask`, or for a quadmask
+        model `quadmask` (value/255: `datasets.loader.quadmask_tensor`)."""
+        if self.wants_quadmask and "quadmask" not in batch:
+            raise GenomniError("this model was trained with quadmasks (VOID's 0/63/127/255): give it one")
+        mask = batch["quadmask"] if self.wants_quadmask else batch["trimask"]
+        return self.conditioning(self.encode_video(batch["input"]), mask, batch["input"])
 
     def conditioning(self, encoded: torch.Tensor, trimask: torch.Tensor, video: torch.Tensor) -> torch.Tensor:
         """[encoded input video | trimask channels (| pre-filled input)]: `encoded` is `encode_video(video)`,

@@ -169,6 +169,7 @@ class CasperPipeline(DiffusionPipeline):
         output_type: Literal["pt", "np", "latent"] = "pt",
         callback_on_step_end: StepCallback | None = None,
         return_dict: bool = True,
+        quadmask: torch.Tensor | None = None,
     ) -> CasperPipelineOutput | tuple:
         """Remove what the trimask marks 0 (the objects and, where it marks 0.5, their effects) from `video`.
 
@@ -185,8 +186,13 @@ class CasperPipeline(DiffusionPipeline):
             callback_on_step_end: `f(pipe, step, timestep, {"latents": ...})` after each step; it may return
                 replaced latents.
             return_dict: a `CasperPipelineOutput` (else a tuple).
+            quadmask: (B,1,T,H,W) VOID's quadmask as value/255 (0 remove, 63/255 remove and changed, 127/255 changed,
+                1 keep), for models trained with `--mask quadmask` (which need it); the trimask still says what is
+                removed to the rest of genomni.
         """
         model = self.model_on_device()
+        if quadmask is not None and not model.wants_quadmask:
+            raise GenomniError("a quadmask was given to a model trained with trimasks; train one with --mask quadmask")
         b, _, t, h, w = video.shape
         model.check_clip(t, h, w)
         if output_type not in ("pt", "np", "latent"):
@@ -195,7 +201,8 @@ class CasperPipeline(DiffusionPipeline):
         prompts = [prompt] * b if isinstance(prompt, str) else list(prompt)
         text = model.encode_text(prompts)
         uncond = model.encode_text([negative_prompt] * b) if guidance_scale != 1.0 else None
-        cond = model.condition({"input": video, "trimask": trimask}).to(model.device)
+        batch = {"input": video, "trimask": trimask, **({"quadmask": quadmask} if quadmask is not None else {})}
+        cond = model.condition(batch).to(model.device)
         latents = self.sample(
             cond, text, steps, generator, guidance_scale, uncond, callback_on_step_end=callback_on_step_end, image=model.encode_image(video)
         )

@@ -79,6 +79,12 @@ class TrainConfig:
     ema_decay: float = option(0.0, "EMA of the weights (0 = off), e.g. 0.999.")
     caption_dropout: float = option(0.1, "Probability of training on an empty caption (for guidance).")
     binary_mask: bool = option(False, "Ablation: train with kept objects marked as background (a binary mask).")
+    mask: Literal["trimask", "quadmask"] = option(
+        "trimask",
+        "Conditioning mask: trimask (0 remove, 128 may change, 255 keep), or quadmask (Netflix VOID's 0/63/127/255: "
+        "also where the removal changes the scene, e.g. what a removed box held up; samples without one use their "
+        "trimask's information). genomni-layout and pixel models.",
+    )
     timestep_sampling: Literal["logit_normal", "uniform"] = option("logit_normal", "Noise-level distribution.")
     checkpoint_every: int = option(250, "Checkpoint every N steps.")
     keep_checkpoints: int = option(3, "Checkpoints kept (older ones are deleted).")
@@ -123,7 +129,9 @@ class TrainConfig:
         )
 
     def clip(self) -> ClipConfig:
-        return ClipConfig(self.frames, self.height, self.width, self.stride, self.hflip, self.reverse, self.crop_min)
+        return ClipConfig(
+            self.frames, self.height, self.width, self.stride, self.hflip, self.reverse, self.crop_min, self.mask == "quadmask"
+        )
 
     def identity(self) -> dict[str, Any]:
         """What a checkpoint must share with the run resuming it; paths as absolute paths, so the same data

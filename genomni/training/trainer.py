@@ -137,6 +137,13 @@ class Trainer:
         self.model.check_clip(cfg.frames, cfg.height, cfg.width)
         if cfg.binary_mask:
             self.model.config.extra["binary_mask"] = True  # recorded in the exported model: remove sees masks the same way
+        if cfg.mask == "quadmask":
+            if self.model.config.layout != "genomni":
+                raise GenomniError(
+                    f"--mask quadmask trains genomni-layout and pixel models; {cfg.model} has the {self.model.config.layout} "
+                    f"layout, whose mask input follows its released convention (VOID's CogVideoX layout is not supported)"
+                )
+            self.model.config.extra["mask"] = "quadmask"  # recorded in the exported model: remove feeds it a quadmask
         self.model.to(self.accel.device)
         self.index = open_index(cfg.data, cfg.hf_data)
         self.dataset = ClipDataset(self.index, cfg.clip(), cfg.mix, cfg.seed)
@@ -247,7 +254,7 @@ class Trainer:
         pipe.set_progress_bar_config(disable=True)
         try:
             for k, c in enumerate(clips):
-                batch = {"input": c["input"][None], "trimask": c["trimask"][None]}
+                batch: dict[str, Any] = {k: c[k][None] for k in ("input", "trimask", "quadmask") if k in c}
                 cond, image = self.model.condition(batch), self.model.encode_image(batch["input"])
                 text = self.text([c["caption"]])
                 lat = pipe.sample(

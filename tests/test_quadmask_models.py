@@ -1,0 +1,67 @@
+"""Quadmask conditioning (`train run --mask quadmask`): the model sees VOID's value/255 in its mask channel, the
+choice is recorded in the exported model, remove feeds it the footage's quadmask, and a quadmask given to a
+trimask model is one line."""
+
+import json
+
+import pytest
+import torch
+from conftest import run_cli
+
+from genomni import quadmask as qm
+from genomni.errors import GenomniError
+from genomni.models.casper import CasperModel
+from genomni.models.presets import build_preset
+from genomni.pipelines.casper import CasperPipeline
+
+
+@pytest.fixture(scope="module")
+def tiny_dir(tmp_path_factory):
+    return build_preset("tiny", tmp_path_factory.mktemp("models") / "tiny")
+
+
+def test_a_quadmask_pixel_model_sees_voids_values_in_its_mask_channel(tmp_path):
+    model = CasperModel.from_pretrained(build_preset("pixel", tmp_path / "pixel"))
+    model.config.extra["mask"] = "quadmask"
+    removed = torch.zeros(1, 1, 3, 16, 16, dtype=torch.bool)
+    removed[..., 4:8, 4:8] = True
+    changed = torch.zeros_like(removed)
+    changed[..., 6:12, 6:12] = True
+    quad = torch.from_numpy(qm.compose(removed[0, 0].numpy(), changed[0, 0].numpy()))[None, None]
+    video = torch.zeros(1, 3, 3, 16, 16)
+    batch = {"input": video, "trimask": torch.where(removed, 0.0, 0.5), "quadmask": quad.float() / 255.0}
+    cond = model.condition(batch)
+    # VOID feeds its mask as value/255 (remove 0, overlap 63/255, changed 127/255, keep 1); the pixel backbone's
+    # one mask channel holds it rescaled to [-1, 1], as it holds a trimask
+    assert torch.equal(cond[:, 3:4], quad.float() / 255.0 * 2 - 1)
+    assert sorted(torch.unique(cond[:, 3:4]).tolist()) == pytest.approx([-1.0, 63 / 255 * 2 - 1, 127 / 255 * 2 - 1, 1.0])
+    with pytest.raises(GenomniError, match="trained with quadmasks"):
+        model.condition({"input": video, "trimask": batch["trimask"]})
+
+
+def test_quadmask_training_is_recorded_and_remove_feeds_the_footage_quadmask(tiny_dir, kubric_dir, tmp_path, capsys):
+    out = tmp_path / "run"
+    base = ["train", "run", "--model", str(tiny_dir), "--data", str(kubric_dir), "--frames", "5", "--resolution", "32"]
+    base += ["--steps", "2", "--batch-size", "1", "--workers", "0", "--no-progress"]
+    assert run_cli([*base, "--out", str(out), "--mask", "quadmask"]) == 0
+    assert json.loads((out / "model/casper.json").read_text())["extra"]["mask"] == "quadmask"
+    footage = tmp_path / "footage"
+    assert run_cli(["data", "export", str(kubric_dir), "--out", str(footage), "--benchmark", "--limit", "1"]) == 0
+    folder = next(p for p in footage.iterdir() if p.is_dir() and not p.name.startswith("."))
+    assert (folder / "quadmask.mkv").is_file()
+    args = ["remove", str(folder), "--steps", "1", "--format", "mkv", "--no-progress"]
+    assert run_cli([*args, "--model", str(out / "model"), "--out", str(tmp_path / "q")]) == 0
+    record = json.loads((tmp_path / "q/remove.json").read_text())
+    assert "quadmask_sha256" in record["identity"] and (tmp_path / "q/background.mkv").is_file()
+    capsys.readouterr()
+    code = run_cli([*args, "--model", str(tiny_dir), "--out", str(tmp_path / "t"), "--quadmask", str(folder / "quadmask.mkv")])
+    err = capsys.readouterr().err
+    assert code == 1 and "was trained with trimasks; a quadmask needs a model trained with --mask quadmask" in err
+    assert err.count("\n") == 1 and not (tmp_path / "t/background.mkv").exists()
+
+
+def test_a_trimask_model_refuses_a_quadmask_in_the_pipeline(tiny_dir):
+    pipe = CasperPipeline.from_pretrained(tiny_dir)
+    video, tri = torch.zeros(1, 3, 5, 32, 32), torch.full((1, 1, 5, 32, 32), 0.5)
+    with pytest.raises(GenomniError, match="a quadmask was given to a model trained with trimasks"):
+        pipe(video, tri, num_inference_steps=1, quadmask=torch.ones_like(tri))
