@@ -24,7 +24,7 @@ A scene that cannot be scored is returned as a `Skipped` with the reason (never 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -88,6 +88,8 @@ def resized(scene: Scene, size: tuple[int, int]) -> Scene:
     masks = np.stack([resize_video(m.astype(np.uint8) * 255, (h, w)) > 0 for m in f.masks])
     footage = Footage(resize_video(f.video, (h, w)), masks, f.names, f.fps, prompt=f.prompt)
     affected = None if scene.affected is None else resize_video(scene.affected.astype(np.uint8) * 255, (h, w)) > 0
+    if affected is not None:  # a quadmask model reads it from the footage: what the objects' removal changes
+        footage = replace(footage, quadmask=qm.compose(masks.any(0), affected))
     return Scene(scene.name, footage, resize_video(scene.background, (h, w)), scene.background.shape[1:3], affected)
 
 
@@ -133,6 +135,8 @@ def load_scene(
     if affected is not None and quad is not None and affected.shape != footage.video.shape[:3]:
         t, h, w = footage.video.shape[:3]
         raise GenomniError(f"{scene.name}: {quad.name} does not match the input's {t} frames of {w}x{h}")
+    if affected is not None:
+        footage = replace(footage, quadmask=qm.compose(footage.masks.any(0), affected))
     return _scene(scene, footage, background, gt, size, affected)
 
 
