@@ -124,3 +124,23 @@ def test_voids_kubric_folders_import_and_bad_ones_are_one_line(tmp_path, capsys)
     err = capsys.readouterr().err
     assert "a VOID folder needs" in err and "missing mask.mp4" in err and err.count("\n") == 1
     shutil.rmtree(root)
+
+
+def test_inspect_rows_show_pass_c_and_the_quadmask_of_interaction_samples():
+    from genomni.datasets.inspect import sample_row
+    from genomni.sample import Sample
+
+    rng = np.random.default_rng(2)
+    video = rng.integers(0, 256, (2, 8, 10, 3), dtype=np.uint8)
+    tri = np.full((2, 8, 10), 128, np.uint8)
+    quad = np.full((2, 8, 10), 255, np.uint8)
+    quad[:, 2:4, 2:4] = qm.CHANGED
+    plain = Sample("a", video, video, tri, "", {})
+    assert sample_row(plain, 1).shape == (8, 3 * 10 + 2 * 2, 3)
+    interaction = Sample("b", video, video, tri, "", {}, {"hidden": video[::-1].copy(), "quadmask": quad}).validate()
+    row = sample_row(interaction, 1)
+    assert row.shape == (8, 5 * 10 + 4 * 2, 3)
+    assert np.array_equal(row[:, 36:46], video[0]) and np.array_equal(row[:, 48:, 0], quad[1])
+    bad = Sample("c", video, video, tri, "", {}, {"quadmask": np.full((2, 8, 10), 128, np.uint8)})
+    with pytest.raises(GenomniError, match="c: quadmask: 160 pixels hold values other than 0/63/127/255 \\(found 128\\)"):
+        bad.validate()
