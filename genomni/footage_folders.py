@@ -220,13 +220,29 @@ def open_footage(
     return footage
 
 
-def with_quadmask(footage: Footage, source: str | os.PathLike, given: str | os.PathLike | None) -> Footage:
-    """The footage with its quadmask: `given` (remove --quadmask), else a footage folder's own quadmask.mkv, else
-    none. Values other than 0/63/127/255 or another frame count or size are one line."""
+def with_quadmask(footage: Footage, source: str | os.PathLike, given: str | os.PathLike | None, affected: str | None = None) -> Footage:
+    """The footage with its quadmask: `given` (remove --quadmask), else built from `affected` mask tracks (names,
+    comma-separated: no longer objects to remove, their pixels 127), else a footage folder's own quadmask.mkv,
+    else none. Values other than 0/63/127/255, another frame count or size, or an unknown track are one line."""
     from dataclasses import replace
 
     from . import quadmask as qm
 
+    if affected:
+        names = [n.strip() for n in affected.split(",") if n.strip()]
+        unknown = [n for n in names if n not in footage.names]
+        if unknown or len(names) >= len(footage.names):
+            raise GenomniError(
+                f"--affected {affected}: give some of the tracks {', '.join(footage.names)} (at least one must stay an object to remove)"
+                + (f"; there is no {', '.join(unknown)}" if unknown else "")
+            )
+        keep = [i for i, n in enumerate(footage.names) if n not in names]
+        marked = np.stack([footage.masks[i] for i, n in enumerate(footage.names) if n in names]).any(0)
+        objects = footage.masks[keep]
+        log.info("quadmask from the tracks %s (changed) and %s (removed)", names, [footage.names[i] for i in keep])
+        return replace(
+            footage, masks=objects, names=[footage.names[i] for i in keep], quadmask=qm.compose(objects.any(0), marked & ~objects.any(0))
+        )
     path = Path(given) if given else Path(source) / "quadmask.mkv"
     if not given and not path.is_file():
         return footage

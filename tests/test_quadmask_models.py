@@ -4,12 +4,14 @@ trimask model is one line."""
 
 import json
 
+import numpy as np
 import pytest
 import torch
 from conftest import run_cli
 
 from genomni import quadmask as qm
 from genomni.errors import GenomniError
+from genomni.media import write_video
 from genomni.models.casper import CasperModel
 from genomni.models.presets import build_preset
 from genomni.pipelines.casper import CasperPipeline
@@ -58,6 +60,40 @@ def test_quadmask_training_is_recorded_and_remove_feeds_the_footage_quadmask(tin
     err = capsys.readouterr().err
     assert code == 1 and "was trained with trimasks; a quadmask needs a model trained with --mask quadmask" in err
     assert err.count("\n") == 1 and not (tmp_path / "t/background.mkv").exists()
+    # --affected: a mask track that is not removed but marks what the removal changes (a held thing, its fall)
+    clip = tmp_path / "clip"
+    video = np.random.default_rng(0).integers(0, 256, (5, 32, 32, 3), dtype=np.uint8)
+    hand, cup = np.zeros((5, 32, 32), np.uint8), np.zeros((5, 32, 32), np.uint8)
+    hand[:, 4:12, 4:12], cup[:, 12:20, 6:10] = 255, 255
+    write_video(clip / "input.mkv", video)
+    write_video(clip / "masks" / "hand", hand)
+    write_video(clip / "masks" / "cup", cup)
+    assert (
+        run_cli(
+            [
+                "remove",
+                str(clip),
+                "--affected",
+                "cup",
+                "--steps",
+                "1",
+                "--format",
+                "mkv",
+                "--no-progress",
+                "--model",
+                str(out / "model"),
+                "--out",
+                str(tmp_path / "a"),
+            ]
+        )
+        == 0
+    )
+    record = json.loads((tmp_path / "a/remove.json").read_text())
+    assert record["objects"] == ["hand"] and "quadmask_sha256" in record["identity"]
+    capsys.readouterr()
+    assert run_cli(["remove", str(clip), "--affected", "mug", "--model", str(out / "model"), "--out", str(tmp_path / "b")]) == 1
+    err = capsys.readouterr().err
+    assert "--affected mug: give some of the tracks cup, hand" in err and "there is no mug" in err and err.count("\n") == 1
 
 
 def test_a_trimask_model_refuses_a_quadmask_in_the_pipeline(tiny_dir):

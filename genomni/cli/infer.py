@@ -37,8 +37,8 @@ def _footage(
 
     with console.status(f"reading {video} and its masks") if progress else nullcontext():
         footage = open_footage(video, [str(m) for m in mask] if mask else None, masks_dir, instances, cfg.mask_threshold)
-        footage = with_quadmask(footage, video, cfg.quadmask)
-    return rename(footage, cfg.names)
+        footage = rename(footage, cfg.names)
+        return with_quadmask(footage, video, cfg.quadmask, cfg.affected)
 
 
 @app.command(

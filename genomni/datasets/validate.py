@@ -4,8 +4,9 @@ Checks: each shard file against the sha256 and size in `dataset.json`; each tar 
 header is reported, not taken as the end of the archive); each sample's members against the sha256
 and size in `manifest.jsonl`; a full decode of every video (frame counts and sizes as listed, trimask
 values exactly {0,128,255}, a quadmask's exactly {0,63,127,255}, input/target/trimask shapes agreeing);
-a non-empty UTF-8 caption; meta.json an object with `source`; and the manifest itself: every line a record, no key listed twice, every listed
-sample present in the shard it names and no sample in a shard that the manifest does not list.
+a non-empty UTF-8 caption; meta.json an object with `source`; and the manifest itself: every line a record,
+no key listed twice, every listed sample present in the shard it names and no sample in a shard that the
+manifest does not list.
 """
 
 from __future__ import annotations

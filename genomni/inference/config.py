@@ -50,6 +50,11 @@ class RemoveConfig(MaskOptions):
         "they held up) for a model trained with --mask quadmask; it applies to the background (every object removed).",
         show_default="the footage folder's quadmask.mkv if any, else none (nothing beyond the objects marked)",
     )
+    affected: str | None = option(
+        None,
+        "Instead of --quadmask: names of mask tracks (comma-separated) that are not removed but mark where the "
+        "removal changes the scene (127 in the quadmask): e.g. what a removed hand holds, with its path as it falls.",
+    )
     device: str = option("auto", "auto, cpu or cuda[:N].")
     dtype: Literal["float32", "bf16", "fp16"] = option("float32", "The transformer's dtype.")
     offload: bool = option(False, "Diffusers model CPU offload: each part on the GPU only while it runs (large models, small GPUs).")
@@ -64,6 +69,7 @@ class RemoveConfig(MaskOptions):
                 (self.stride is None or self.stride >= 1, "--stride must be >= 1"),
                 (self.max_side is None or self.max_side >= 8, "--max-side must be >= 8"),
                 (self.dilate >= 0, "--dilate must be >= 0"),
+                (not (self.quadmask and self.affected), "give --quadmask or --affected, not both"),
                 (
                     self.size is None or re.fullmatch(r"[1-9][0-9]*x[1-9][0-9]*", self.size) is not None,
                     f"--size must be WIDTHxHEIGHT in pixels, e.g. 672x384, got {self.size!r}",

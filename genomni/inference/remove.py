@@ -351,8 +351,9 @@ def remove(
     pipe = load_pipeline(model_dir, cfg) if todo else None
     timings["load_s"] = time.time() - t0
     remover = Remover(pipe, cfg) if pipe is not None else None
-    if remover is not None and cfg.quadmask and not remover.model.wants_quadmask:
-        raise GenomniError(f"--quadmask: {model_dir} was trained with trimasks; a quadmask needs a model trained with --mask quadmask")
+    if remover is not None and (cfg.quadmask or cfg.affected) and not remover.model.wants_quadmask:
+        flag = "--quadmask" if cfg.quadmask else "--affected"
+        raise GenomniError(f"{flag}: {model_dir} was trained with trimasks; a quadmask needs a model trained with --mask quadmask")
     if remover is not None and footage.quadmask is not None and not remover.model.wants_quadmask:
         log.info("the footage's quadmask.mkv is not used: %s was trained with trimasks", model_dir)
     if remover is not None:  # every size and capacity limit is checked here, before anything is written
