@@ -144,3 +144,19 @@ def test_inspect_rows_show_pass_c_and_the_quadmask_of_interaction_samples():
     bad = Sample("c", video, video, tri, "", {}, {"quadmask": np.full((2, 8, 10), 128, np.uint8)})
     with pytest.raises(GenomniError, match="c: quadmask: 160 pixels hold values other than 0/63/127/255 \\(found 128\\)"):
         bad.validate()
+
+
+def test_void_folders_are_eval_scenes_with_an_affected_region(kubric_dir, tmp_path):
+    from genomni.eval.benchmarks import Scene, load_benchmark
+    from genomni.eval.run import score_regions
+
+    out = tmp_path / "void"
+    assert run_cli(["data", "export", str(kubric_dir), "--out", str(out), "--format", "void", "--benchmark"]) == 0
+    scenes = load_benchmark(out)
+    samples = {s.key: s for s in iter_samples(kubric_dir)}
+    assert scenes and all(isinstance(s, Scene) for s in scenes)  # none skipped
+    for scene in scenes:
+        s = samples[scene.name]
+        assert np.array_equal(scene.background, s.target) and np.array_equal(scene.footage.masks[0], s.trimask == 0)
+        assert np.array_equal(scene.affected, qm.affected(s.extras["quadmask"]))
+        assert score_regions(s.target, scene)["psnr_object"] == 100.0

@@ -9,6 +9,9 @@ Layouts (one folder per scene under the benchmark root):
   background as `bg/` or `bg.mp4`.
 - `omnimatte`: the Omnimatte scene folders: `rgb/` frames, `mask/<id>/` frames per object, and the
   ground-truth background frames in `--gt-name` (default `bg_gt`).
+- `void`: Netflix VOID's training folders (`rgb_full.mp4`, `rgb_removed.mp4` or `rgb_altered_physics.mp4`,
+  quadmask `mask.mp4`, `metadata.json`; `data export --format void` writes them): the quadmask's 0/63 is one
+  object mask and its 63/127 the affected region.
 - `omnimatterf`: OmnimatteRF's released data layout: `rgb_1x/` frames, `masks/mask/<NN>/` frames per
   object, and the ground-truth background in `--gt-name`. The public OmnimatteRF release does not ship a
   ground-truth comparison, so name the folder you have.
@@ -31,12 +34,13 @@ import numpy as np
 
 from .. import quadmask as qm
 from ..constants import MASK_THRESHOLD
+from ..datasets.void_format import is_void_folder, read_void_folder
 from ..errors import GenomniError
 from ..footage import Footage, find_media, read_footage
 from ..footage_folders import SEQUENCE, read_folder_footage, scan_folder
 from ..media import read_video, resize_video
 
-LAYOUTS = ("auto", "genomni", "omnimatte", "omnimatterf")
+LAYOUTS = ("auto", "genomni", "omnimatte", "omnimatterf", "void")
 SIZE_PRESETS = {"movie": (270, 480), "kubric": (256, 256)}  # (height, width) of the published tables' scoring
 
 
@@ -62,7 +66,21 @@ def _layout(scene: Path) -> str:
         return "omnimatterf"
     if (scene / "rgb").is_dir() and (scene / "mask").is_dir():
         return "omnimatte"
+    if is_void_folder(scene):
+        return "void"
     return "genomni"
+
+
+def _void_scene(scene: Path, size: tuple[int, int] | None) -> Scene:
+    """A VOID folder as a scene: rgb_full.mp4 the input, its target the ground truth, the quadmask's 0/63 one
+    object mask (VOID's folders do not separate objects) and its 63/127 the affected region."""
+    try:
+        sample = read_void_folder(scene, scene.name, "void", "")
+    except GenomniError as exc:
+        raise GenomniError(f"{scene.name}: {exc}") from exc
+    quad = sample.extras["quadmask"]
+    footage = Footage(sample.input, (quad <= qm.REMOVE_CHANGED)[None], ["removed"], sample.fps, quadmask=quad)
+    return _scene(scene, footage, sample.target, scene / "mask.mp4", size, qm.affected(quad))
 
 
 def scoring_size(text: str | None) -> tuple[int, int] | None:
@@ -99,6 +117,8 @@ def load_scene(
     """Read one scene folder (at the scoring `size` when given); raise a GenomniError naming the scene and file
     on any problem."""
     layout = _layout(scene) if layout == "auto" else layout
+    if layout == "void":
+        return _void_scene(scene, size)
     sequence = scan_folder(scene) if layout == "genomni" else None
     if sequence is not None and sequence.layout == SEQUENCE:
         if sequence.clean is None:

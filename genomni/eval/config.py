@@ -57,7 +57,9 @@ class EvalConfig(MaskOptions):
         parse=_named_dirs("decompose", "decompose"),
     )
     out: str = option(help="Report folder (resumes from its cache/).")
-    layout: Literal["auto", "genomni", "omnimatte", "omnimatterf"] = option("auto", "Scene layout (omnimatterf: rgb_1x/, masks/mask/NN/).")
+    layout: Literal["auto", "genomni", "omnimatte", "omnimatterf", "void"] = option(
+        "auto", "Scene layout (omnimatterf: rgb_1x/, masks/mask/NN/; void: VOID's rgb_full/rgb_removed/mask.mp4 folders)."
+    )
     gt_name: str = option("bg_gt", "Ground-truth background folder name in the omnimatte layout.")
     strict: bool = option(False, "Fail on the first unreadable scene or prediction instead of reporting it skipped.")
     resize: str | None = option(
