@@ -253,6 +253,13 @@ def bad_inputs(out: Path) -> list[dict]:
     shutil.copy(vid, b / "seq" / "input_video.mkv")
     shutil.copytree(next(Path(masks).iterdir()), b / "seq" / "mask_00")
     (b / "seq" / "prompt.json").write_text("{not json")
+    (b / "void" / "v0").mkdir(parents=True)  # a VOID folder without its mask.mp4
+    write_video(b / "void" / "v0" / "rgb_full.mp4", np.zeros((2, 16, 16, 3), np.uint8))
+    write_video(b / "void" / "v0" / "rgb_removed.mp4", np.zeros((2, 16, 16, 3), np.uint8))
+    (b / "void" / "v0" / "metadata.json").write_text("{}")
+    bad_quad = np.full((2, 16, 16), 255, np.uint8)
+    bad_quad[0, 0, 0] = 100
+    write_video(b / "bad_quadmask.mkv", bad_quad)
     cases = {
         "--out is a file (generate)": ["generate", "kubric", "--out", str(b / "afile"), "--num-scenes", "1"],
         "--out is a file (remove)": ["remove", vid, "--masks-dir", masks, "--model", str(model), "--out", str(b / "afile")],
@@ -389,6 +396,44 @@ def bad_inputs(out: Path) -> list[dict]:
         ],
         "hub export --license with spaces": ["data", "export", str(data), "--format", "hub", "--out", str(b / "o36"), "--license", "CC BY"],
         "push in a 3-frame clip": ["generate", "kubric", "--out", str(b / "o25"), "--scenario", "push", "--frames", "3"],
+        "stack in a 3-frame clip": ["generate", "kubric", "--out", str(b / "o37"), "--scenario", "stack", "--frames", "3"],
+        "VOID folder without mask.mp4": ["data", "import", str(b / "void"), "--out", str(b / "o38")],
+        "--quadmask with values outside 0/63/127/255": [
+            "remove",
+            vid,
+            "--masks-dir",
+            masks,
+            "--model",
+            str(model),
+            "--out",
+            str(b / "o39"),
+            "--quadmask",
+            str(b / "bad_quadmask.mkv"),
+        ],  # fmt: skip
+        "--quadmask for a trimask model": [
+            "remove",
+            vid,
+            "--masks-dir",
+            masks,
+            "--model",
+            str(model),
+            "--out",
+            str(b / "o40"),
+            "--quadmask",
+            str(clip / "quadmask.mkv"),
+        ],  # fmt: skip
+        "--affected naming no track": [
+            "remove",
+            vid,
+            "--masks-dir",
+            masks,
+            "--model",
+            str(model),
+            "--out",
+            str(b / "o41"),
+            "--affected",
+            "nope",
+        ],
         "tripod --max-effect nan": ["generate", "tripod", str(clip), "--out", str(b / "o26"), "--max-effect", "nan"],
         "objectpaste --ground-from 1": [
             "generate",
