@@ -74,7 +74,26 @@ def world(tmp_path_factory, kubric_dir):
     run.mkdir()
     log = [{"step": s, "loss": 1.0 / (1 + s)} for s in range(0, 50, 10)] + [{"event": "validation", "step": 40, "val/psnr": 25.0}]
     (run / "train_log.jsonl").write_text("".join(json.dumps(e) + "\n" for e in log))
+    interaction_dataset(root / "interactions")
     return root, background, a, b
+
+
+def interaction_dataset(out: Path) -> None:
+    """One interaction sample made here: a quadmask (a removed square, a changed band) and VOID's pass C."""
+    from genomni.sample import Sample
+    from genomni.shards import write_index, write_shard
+
+    rng = np.random.default_rng(5)
+    t, h, w = 4, 24, 32
+    video = rng.integers(0, 255, (t, h, w, 3), dtype=np.uint8)
+    tri = np.full((t, h, w), 128, np.uint8)
+    tri[:, 4:10, 4:10] = 0
+    quad = np.full((t, h, w), 255, np.uint8)
+    quad[:, 12:16, :] = 127
+    quad[:, 4:10, 4:10] = 0
+    extras = {"hidden": video[:, ::-1].copy(), "quadmask": quad}
+    sample = Sample("kubric-s0000000-all", video, video[::-1].copy(), tri, "a box fell", {"source": "kubric", "fps": 8.0}, extras)
+    write_index(out, write_shard(out / "kubric-000000.tar", [sample]), {"source": "kubric", "complete": True})
 
 
 @pytest.fixture(scope="module")
@@ -188,6 +207,20 @@ def test_a_scrubbed_sample_page_shows_the_frame_the_shard_holds(studio, browser,
     expected = np.concatenate([sample.input[3], sep, np.repeat(sample.trimask[3][..., None], 3, -1), sep, sample.target[3]], 1)
     assert np.array_equal(_pixels(browser, "frame"), _enlarged(expected))
     assert browser.find_element("id", "frame-label").text == "frame 3"
+
+
+def test_an_interaction_sample_shows_pass_c_and_its_quadmask(studio, browser, world):
+    url, ids = studio
+    sample = next(iter(iter_samples(world[0] / "interactions")))
+    _open(browser, url, f"#/sample/{ids['interactions']}/{sample.key}")
+    browser.execute_script("const r = document.getElementById('scrubber'); r.value = 2; r.dispatchEvent(new Event('input'));")
+    _wait(browser, lambda: browser.find_element("id", "frame").get_attribute("src").endswith("/frame/2.png"))
+    sep = np.full((sample.input.shape[1], 2, 3), 255, np.uint8)
+    gray = lambda m: np.repeat(m[2][..., None], 3, -1)  # noqa: E731
+    parts = [sample.input[2], gray(sample.trimask), sample.target[2], sample.extras["hidden"][2], gray(sample.extras["quadmask"])]
+    expected = np.concatenate([x for p in parts for x in (p, sep)][:-1], 1)
+    assert np.array_equal(_pixels(browser, "frame"), _enlarged(expected))
+    assert "127 changed by the removal" in browser.find_element("id", "quadlegend").text
 
 
 def test_the_grid_pages_and_sorts_by_a_qc_figure(studio, browser, world):

@@ -174,7 +174,15 @@ class DatasetView:
 
     def details(self, key: str) -> dict[str, Any]:
         s = self.sample(key)
-        return {"record": self._record(key), "meta": s.meta, "caption": s.caption, "frames": len(s.input), "fps": s.fps}
+        interaction = "hidden" in s.extras and "quadmask" in s.extras  # the row adds pass C | quadmask (`sample_row`)
+        return {
+            "record": self._record(key),
+            "meta": s.meta,
+            "caption": s.caption,
+            "frames": len(s.input),
+            "fps": s.fps,
+            "interaction": interaction,
+        }
 
     def frame_png(self, key: str, k: int) -> bytes:
         """Frame k of the sample: input | trimask | target (`data inspect`'s row), enlarged to be readable."""

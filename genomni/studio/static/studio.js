@@ -157,6 +157,7 @@ async function sample(id, key) {
     el("h2", {}, key), el("div", {}, d.caption),
     el("div", { class: "muted" }, `shard ${d.record.shard} · ${d.frames} frames at ${d.fps} fps · removed ${JSON.stringify(d.record.removed)} · kept ${JSON.stringify(d.record.kept)}`),
     el("div", { class: "legend" }, "input | trimask | target — trimask: ", el("span", { style: "background:#000;color:#fff" }, "0 remove"), el("span", { style: "background:#808080;color:#fff" }, "128 may change"), el("span", { style: "background:#fff" }, "255 keep")),
+    d.interaction ? el("div", { class: "legend", id: "quadlegend" }, "then pass C (removed objects hidden, same physics) | quadmask: ", el("span", { style: "background:#000;color:#fff" }, "0 remove"), el("span", { style: "background:#3f3f3f;color:#fff" }, "63 remove, changed under it"), el("span", { style: "background:#7f7f7f;color:#fff" }, "127 changed by the removal"), el("span", { style: "background:#fff" }, "255 keep")) : "",
     scrubber(d.frames, (k) => { frame.src = `/media/${id}/sample/${encodeURIComponent(key)}/frame/${k}.png`; }),
     el("div", { class: "frame" }, frame),
     el("h2", {}, "QC"), el("table", {}, ...rows),
