@@ -153,6 +153,11 @@ def _precheck(cfg: KubricConfig, spec: SceneSpec, renderer: BlenderRenderer, mot
     cut = out_of_frame(renderer, spec, poses)
     if cut > cfg.max_cut:
         return f"an object is {cut:.0%} out of frame (> --max-cut {cfg.max_cut:g})"
+    if spec.scenario == "stack":  # what the box holds is what changes: it must be seen, in the input and as it falls
+        held = [i for i, o in enumerate(spec.objects) if o.motion == "held"]
+        cut = max(out_of_frame(renderer, spec, p, held) for p in (poses, resimulated.poses)) if resimulated is not None else 0.0
+        if cut > cfg.max_cut:
+            return f"what the box holds is {cut:.0%} out of frame (> --max-cut {cfg.max_cut:g})"
     if not spec.camera.moving and cfg.min_motion > 0:
         moved = motion_px(renderer, spec, poses)
         if resimulated is not None:  # a stack stands still until its support is gone: the target's motion counts

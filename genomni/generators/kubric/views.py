@@ -12,9 +12,10 @@ from .blender import BlenderRenderer
 from .spec import SceneSpec
 
 
-def out_of_frame(r: BlenderRenderer, spec: SceneSpec, poses: np.ndarray) -> float:
-    """The largest share of any object's projected area (the convex hull of its mesh; scenery need not stay) that
-    lies outside the frame in any frame, checked before rendering; 1.0 when an object is behind the camera."""
+def out_of_frame(r: BlenderRenderer, spec: SceneSpec, poses: np.ndarray, which: list[int] | None = None) -> float:
+    """The largest share of any object's projected area (the convex hull of its mesh) that lies outside the frame in
+    any frame, checked before rendering; 1.0 when an object is behind the camera. `which`: the objects (indices)
+    checked, by default the removable ones (scenery need not stay)."""
     import cv2
 
     frame = np.array([[0, 0], [spec.width, 0], [spec.width, spec.height], [0, spec.height]], np.float32)
@@ -22,7 +23,7 @@ def out_of_frame(r: BlenderRenderer, spec: SceneSpec, poses: np.ndarray) -> floa
     for t in range(spec.frames):
         r.place(spec, poses, t)
         r.bpy.context.view_layer.update()
-        for i in r.removable:
+        for i in r.removable if which is None else which:
             px = r.project(spec, posed(poses, i, t, r.local_vertices[i]))
             if (px[:, 2] <= 0).any():
                 return 1.0
