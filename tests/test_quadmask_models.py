@@ -101,3 +101,25 @@ def test_a_trimask_model_refuses_a_quadmask_in_the_pipeline(tiny_dir):
     video, tri = torch.zeros(1, 3, 5, 32, 32), torch.full((1, 1, 5, 32, 32), 0.5)
     with pytest.raises(GenomniError, match="a quadmask was given to a model trained with trimasks"):
         pipe(video, tri, num_inference_steps=1, quadmask=torch.ones_like(tri))
+
+
+def test_cogvideox_fun_gets_voids_binarized_mask_latent():
+    """VOID's trainer (scripts/cogvideox_fun/train.py, train_mode void, binarize_mask, no VAE mask) feeds CogVideoX-Fun
+    the quadmask value/255 resized onto the latent grid as VideoX-Fun's resize_mask does, then thresholded at 0.25
+    and 0.75 into 0 / 0.5 / 1: 63 joins the removed pixels, 127 is 0.5, 255 is 1. Computed here cell by cell."""
+    from genomni.models.masks import encode_void_mask
+
+    quad = np.full((1, 1, 5, 16, 16), 255, np.uint8)
+    quad[..., :8, :8] = 0
+    quad[..., :8, 8:] = 63
+    quad[..., 8:, :8] = 127
+    got = encode_void_mask(torch.from_numpy(quad.astype(np.float32) / 255.0), 8, 4)
+    assert got.shape == (1, 1, 2, 2, 2)
+    assert got[0, 0, :, 0, 0].eq(0).all() and got[0, 0, :, 0, 1].eq(0).all()  # 0 and 63: removed
+    assert got[0, 0, :, 1, 0].eq(0.5).all() and got[0, 0, :, 1, 1].eq(1).all()  # 127: changed; 255: keep
+    # trilinear resizing samples a cell at its centre, between pixel rows 3 and 4: removed above, kept below gives
+    # 0.5, "changed" in VOID's thresholds; removed only in rows 0-2 leaves the centre kept
+    for rows, value in ((4, 0.5), (3, 1.0)):
+        mixed = np.full((1, 1, 1, 8, 8), 255, np.uint8)
+        mixed[..., :rows, :] = 0
+        assert encode_void_mask(torch.from_numpy(mixed.astype(np.float32) / 255.0), 8, 4).item() == value

@@ -47,7 +47,7 @@ from ..media import atomic_dir
 from ..tensors import from_uint8, to_uint8
 from .cogvideox_decode import decode_videox
 from .config import BACKBONES, LAYOUTS, CasperConfig, read_casper_config
-from .masks import encode_cog_mask, encode_known_mask, encode_trimask, encode_vace_mask
+from .masks import encode_cog_mask, encode_known_mask, encode_trimask, encode_vace_mask, encode_void_mask
 from .parts import check_dir, cogvideox_rope, load_diffusers_model, load_image_encoder, load_scheduler, load_text_encoder
 
 MIN_SIGMA = 1e-3  # the pixel backbone divides by sigma to turn its clean-video prediction into a velocity
@@ -237,6 +237,8 @@ class CasperModel:
             return trimask * 2.0 - 1.0
         c = self.config
         encode = {"genomni": encode_trimask, "fun-inp": encode_known_mask, "vace": encode_vace_mask, "cog-inp": encode_cog_mask}[c.layout]
+        if self.wants_quadmask and c.layout == "cog-inp":
+            encode = encode_void_mask
         out = encode(trimask, c.spatial_scale, c.temporal_scale)
         return out * self.vae.config.scaling_factor if c.layout == "cog-inp" else out
 

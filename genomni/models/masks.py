@@ -65,9 +65,21 @@ def encode_cog_mask(mask: torch.Tensor, spatial: int, temporal: int) -> torch.Te
     As VideoX-Fun's `resize_mask`: 1 - the public mask (remove 0, may-change 128/255, keep 1), the first frame
     resized on its own and the other frames resized trilinearly onto the remaining latent frames.
     """
-    b, _, t, h, w = mask.shape
+    return _resize_mask(_known(mask), spatial, temporal)
+
+
+def encode_void_mask(mask: torch.Tensor, spatial: int, temporal: int) -> torch.Tensor:
+    """(B,1,T,H,W) quadmask as value/255 -> the 1-channel mask latent VOID's trainer feeds CogVideoX-Fun without
+    its VAE-encoded mask (`train_mode void` with `binarize_mask`): resized as VideoX-Fun's `resize_mask`, then
+    below 0.25 -> 0 (removed, 63 included), up to 0.75 -> 0.5 (changed), above -> 1 (keep)."""
+    m = _resize_mask(mask, spatial, temporal)
+    return torch.where(m < 0.25, torch.zeros_like(m), torch.where(m <= 0.75, torch.full_like(m, 0.5), torch.ones_like(m)))
+
+
+def _resize_mask(m: torch.Tensor, spatial: int, temporal: int) -> torch.Tensor:
+    """VideoX-Fun's `resize_mask` onto the latent grid: the first frame on its own, the rest trilinearly."""
+    b, _, t, h, w = m.shape
     _check_grid(t, h, w, spatial, temporal)
-    m = _known(mask)
     size = (h // spatial, w // spatial)
     first = F.interpolate(m[:, :, :1], size=(1, *size), mode="trilinear", align_corners=False)
     if t == 1:

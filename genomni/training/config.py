@@ -83,7 +83,8 @@ class TrainConfig:
         "trimask",
         "Conditioning mask: trimask (0 remove, 128 may change, 255 keep), or quadmask (Netflix VOID's 0/63/127/255: "
         "also where the removal changes the scene, e.g. what a removed box held up; samples without one use their "
-        "trimask's information). genomni-layout and pixel models.",
+        "trimask's information). genomni-layout and pixel models (value/255 in the mask channel), CogVideoX-Fun models "
+        "(VOID's binarized mask latent).",
     )
     timestep_sampling: Literal["logit_normal", "uniform"] = option("logit_normal", "Noise-level distribution.")
     checkpoint_every: int = option(250, "Checkpoint every N steps.")

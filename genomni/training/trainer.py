@@ -138,10 +138,10 @@ class Trainer:
         if cfg.binary_mask:
             self.model.config.extra["binary_mask"] = True  # recorded in the exported model: remove sees masks the same way
         if cfg.mask == "quadmask":
-            if self.model.config.layout != "genomni":
+            if self.model.config.layout not in ("genomni", "cog-inp"):
                 raise GenomniError(
-                    f"--mask quadmask trains genomni-layout and pixel models; {cfg.model} has the {self.model.config.layout} "
-                    f"layout, whose mask input follows its released convention (VOID's CogVideoX layout is not supported)"
+                    f"--mask quadmask trains genomni-layout, pixel and CogVideoX-Fun (cog-inp) models; {cfg.model} has the "
+                    f"{self.model.config.layout} layout, whose mask input follows its released convention"
                 )
             self.model.config.extra["mask"] = "quadmask"  # recorded in the exported model: remove feeds it a quadmask
         self.model.to(self.accel.device)
