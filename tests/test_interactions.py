@@ -128,3 +128,21 @@ def test_stack_scenes_generate_and_need_frames_to_show_the_fall():
     s = result.samples[0]
     assert s.meta["scenario"] == "stack" and set(np.unique(s.trimask)) <= {0, 128}
     assert qm.affected(s.extras["quadmask"]).any()
+
+
+def test_the_scenario_mix_is_what_the_weights_say_whatever_fails():
+    """The scenario was drawn per attempt, so scenarios rejected more often (push, deform) were replaced by others
+    (1:1:0.5 stack/push/deform gave 78:30:12 of 120 scenes): now a scene keeps its scenario through its retries."""
+    from genomni.generators.kubric.sampling import PlacementError, sample_scene, scenario_of
+
+    cfg = _cfg("stack")
+    cfg.scenarios, cfg.scenario_weights = ("stack", "push", "deform"), (1.0, 1.0, 0.5)
+    drawn = [scenario_of(cfg, k) for k in range(2000)]
+    for name, share in (("stack", 0.4), ("push", 0.4), ("deform", 0.2)):
+        assert abs(drawn.count(name) / len(drawn) - share) < 0.035
+    for k in range(6):
+        for attempt in range(4):
+            try:
+                assert sample_scene(cfg, k, attempt).scenario == drawn[k]
+            except PlacementError:
+                continue
