@@ -23,7 +23,7 @@ from pathlib import Path
 
 from casper_proof import genomni, train_log
 
-STEPS = 4  # sampling steps of the scored removals (the proof's ablations use the same)
+STEPS = (1, 4)  # sampling steps of the scored removals: the preset's recorded 1 (its best PSNR) and the ablations' 4
 
 
 def main() -> None:
@@ -51,7 +51,7 @@ def main() -> None:
     bench = out / "bench"
     if not bench.exists():
         genomni("data", "export", args.val, "--out", str(bench), "--benchmark")
-    methods = ["copy-input", "cv2-inpaint"] + [f"casper[steps={STEPS}]:{out / m / 'model'}" for m in ("trimask", "quadmask")]
+    methods = ["copy-input", "cv2-inpaint"] + [f"casper[steps={n}]:{out / m / 'model'}" for n in STEPS for m in ("trimask", "quadmask")]
     if not (out / "eval" / "results.json").exists():
         genomni(
             "eval",
