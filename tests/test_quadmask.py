@@ -109,7 +109,10 @@ def test_voids_kubric_folders_import_and_bad_ones_are_one_line(tmp_path, capsys)
     captions.write_text(json.dumps([{"file_path": "training_data/00000", "text": "A cube rests.", "type": "video_mask_tuple"}]))
     assert run_cli(["data", "import", str(root), "--out", str(tmp_path / "ok"), "--captions", str(captions)]) == 0
     (s,) = list(iter_samples(tmp_path / "ok"))
-    assert s.caption == "A cube rests." and np.array_equal(s.extras["quadmask"], quad) and "hidden" in s.extras
+    assert s.caption == "A cube rests."
+    shutil.copy(captions, root / "void_train_data.json")  # the list beside the folders is read without --captions
+    assert run_cli(["data", "import", str(root), "--out", str(tmp_path / "ok2")]) == 0
+    assert next(iter(iter_samples(tmp_path / "ok2"))).caption == "A cube rests." and np.array_equal(s.extras["quadmask"], quad) and "hidden" in s.extras
     assert s.meta["format"] == "void" and s.meta["void_metadata"]["num_removed"] == 1
     capsys.readouterr()
     bad = quad.copy()

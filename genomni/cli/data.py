@@ -127,7 +127,7 @@ def data_import(
     progress: bool = PROGRESS,
 ) -> None:
     """Import training samples into shards, or sequence folders without a target into footage folders."""
-    from ..datasets.interchange import import_footage, import_samples, load_captions, sample_folders, targetless
+    from ..datasets.interchange import import_footage, import_samples, load_captions, root_captions, sample_folders, targetless
     from ..progress import progress_bar
 
     check_output_dir("--out", out)
@@ -143,7 +143,7 @@ def data_import(
                 out,
                 source,
                 command=" ".join(invocation),
-                captions=load_captions(captions) if captions else None,
+                captions=load_captions(captions) if captions else root_captions(root),
                 threshold=masks.mask_threshold,
                 on_folder=advance,
             )

@@ -106,6 +106,13 @@ def load_captions(path: str | os.PathLike) -> dict[str, str]:
     )
 
 
+def root_captions(root: str | os.PathLike) -> dict[str, str] | None:
+    """The captions a folder of samples carries itself: VOID's annotation list at its top (what `data export
+    --format void` writes), else None."""
+    path = Path(root) / "void_train_data.json"
+    return load_captions(path) if path.is_file() else None
+
+
 def _caption(folder: Path, captions: dict[str, str]) -> str:
     """caption.txt, else prompt.json's "bg", else the captions file's entry for the folder."""
     for text in (read_caption_txt(folder) or "", read_prompt_json(folder) or "", captions.get(folder.name, "")):
