@@ -5,6 +5,9 @@
   `{"bg": "<caption of the clean video>"}`, and optionally a clean background `bg/` or `bg.mp4`.
 - **genomni footage folder** (`genomni data export --format footage`): `input.*`, `masks/` with one mask
   video or folder per object, `caption.txt`, and `background.*` when the target is the clean background.
+- **VOID inference folder** (Netflix VOID's `sample/` folders): `input_video.mp4`, its quadmask as
+  `quadmask_0.mp4` or `trimask_quadmask.mp4` (0/63/127/255: the removed pixels are one object track, the quadmask
+  goes with the footage for models trained with `--mask quadmask`) and `prompt.json`.
 - **Kubric render folder** (what Kubric's `write_image_dict` writes): `rgba_00000.png ...` (or `rgb_*.png`)
   and `segmentation_00000.png ...` (palette PNGs whose index is the instance, 0 = background), optionally
   `metadata.json` (its `instances[i].asset_id` names object i+1). The alpha channel is dropped.
@@ -35,6 +38,8 @@ log = logging.getLogger(__name__)
 SEQUENCE = "gen-omnimatte"
 GENOMNI = "genomni"
 KUBRIC = "kubric"
+VOID = "void"
+VOID_QUADMASKS = ("quadmask_0", "trimask_quadmask")  # the names Netflix VOID's inference sample folders use
 
 
 @dataclass
@@ -89,6 +94,10 @@ def scan_folder(folder: str | os.PathLike) -> FootageFolder | None:
     if not folder.is_dir():
         return None
     video = find_media(folder, ("input_video",))
+    quad = find_media(folder, VOID_QUADMASKS)
+    if video is not None and quad is not None and not list(folder.glob("mask_*")):
+        prompt = read_prompt_json(folder)
+        return FootageFolder(folder, VOID, video, [quad], prompt, "prompt.json" if prompt is not None else None, None)
     if video is not None:
         masks = sorted((p for p in folder.glob("mask_*") if p.is_dir() or p.suffix.lower() in VIDEO_SUFFIXES), key=_mask_order)
         if not masks:
@@ -174,6 +183,17 @@ def read_folder_footage(ff: FootageFolder, threshold: int = MASK_THRESHOLD) -> F
     """The footage of a scanned folder, with its prompt."""
     if ff.layout == KUBRIC:
         return read_kubric_folder(ff.folder)
+    if ff.layout == VOID:  # one track: what the quadmask removes (0 and 63); the quadmask goes with it
+        from . import quadmask as qm
+
+        video, fps = read_video(ff.video)
+        quad = qm.validate(read_video(ff.masks[0], gray=True)[0], str(ff.masks[0]))
+        if quad.shape != video.shape[:3]:
+            t, h, w = video.shape[:3]
+            raise GenomniError(
+                f"{ff.masks[0]}: {quad.shape[0]} frames of {quad.shape[2]}x{quad.shape[1]}, {ff.video.name} has {t} of {w}x{h}"
+            )
+        return Footage(video, (quad <= qm.REMOVE_CHANGED)[None], ["removed"], fps, prompt=ff.prompt, quadmask=quad)
     if ff.layout == SEQUENCE:
         footage = read_footage(ff.video, [str(m) for m in ff.masks], threshold=threshold)
     else:

@@ -112,7 +112,11 @@ def test_voids_kubric_folders_import_and_bad_ones_are_one_line(tmp_path, capsys)
     assert s.caption == "A cube rests."
     shutil.copy(captions, root / "void_train_data.json")  # the list beside the folders is read without --captions
     assert run_cli(["data", "import", str(root), "--out", str(tmp_path / "ok2")]) == 0
-    assert next(iter(iter_samples(tmp_path / "ok2"))).caption == "A cube rests." and np.array_equal(s.extras["quadmask"], quad) and "hidden" in s.extras
+    assert (
+        next(iter(iter_samples(tmp_path / "ok2"))).caption == "A cube rests."
+        and np.array_equal(s.extras["quadmask"], quad)
+        and "hidden" in s.extras
+    )
     assert s.meta["format"] == "void" and s.meta["void_metadata"]["num_removed"] == 1
     capsys.readouterr()
     bad = quad.copy()
@@ -163,3 +167,26 @@ def test_void_folders_are_eval_scenes_with_an_affected_region(kubric_dir, tmp_pa
         assert np.array_equal(scene.background, s.target) and np.array_equal(scene.footage.masks[0], s.trimask == 0)
         assert np.array_equal(scene.affected, qm.affected(s.extras["quadmask"]))
         assert score_regions(s.target, scene)["psnr_object"] == 100.0
+
+
+def test_voids_inference_folders_are_footage_with_their_quadmask(tmp_path):
+    """VOID's sample folders (input_video.mp4, trimask_quadmask.mp4 or quadmask_0.mp4, prompt.json): its released
+    BigBen mask with a video of its size; the removed pixels are the one track, the quadmask goes with the footage."""
+    from genomni.footage_folders import open_footage
+    from genomni.media import write_video
+
+    folder = tmp_path / "BigBen"
+    folder.mkdir()
+    shutil.copy(DATA / "void_bigben_quadmask.mp4", folder / "trimask_quadmask.mp4")
+    quad, _ = read_video(folder / "trimask_quadmask.mp4", gray=True)
+    write_video(folder / "input_video.mp4", np.zeros((*quad.shape, 3), np.uint8), 12.0)
+    (folder / "prompt.json").write_text(json.dumps({"bg": "Big Ben against the sky."}))
+    footage = open_footage(folder)
+    assert footage.names == ["removed"] and footage.prompt == "Big Ben against the sky."
+    assert np.array_equal(footage.masks[0], quad == 0) and np.array_equal(footage.quadmask, quad)
+    short = tmp_path / "short"
+    short.mkdir()
+    (short / "quadmask_0.mp4").write_bytes(encode_lossless_mp4(quad[:3, :32, :32], 12.0))
+    write_video(short / "input_video.mp4", np.zeros((4, 32, 32, 3), np.uint8), 12.0)
+    with pytest.raises(GenomniError, match="quadmask_0.mp4: 3 frames of 32x32, input_video.mp4 has 4 of 32x32"):
+        open_footage(short)
