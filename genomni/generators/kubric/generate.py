@@ -51,8 +51,8 @@ POSE_ATTEMPTS = 4  # a scene rejected from its poses costs no render: it may be 
 def scene_plans(spec: SceneSpec, keep_identity: bool = False) -> list[TargetPlan]:
     """The target passes a scene's samples need: standard scenes remove all objects and keep each alone (with
     two or more: see `passes.standard_plans`); similar scenes also remove one instance and a subset
-    (`spec.removals`); push and deform scenes remove the objects, with the scenery (pushed things, the sheet)
-    simulated without them."""
+    (`spec.removals`); push, deform and stack scenes remove the objects, with the scenery (pushed things, the
+    sheet, what the box held) simulated without them."""
     ids = spec.object_ids
     if spec.scenario in INTERACTIONS:
         return [TargetPlan("all", (), resimulated=True)]
