@@ -187,12 +187,7 @@ def read_folder_footage(ff: FootageFolder, threshold: int = MASK_THRESHOLD) -> F
         from . import quadmask as qm
 
         video, fps = read_video(ff.video)
-        quad = qm.validate(read_video(ff.masks[0], gray=True)[0], str(ff.masks[0]))
-        if quad.shape != video.shape[:3]:
-            t, h, w = video.shape[:3]
-            raise GenomniError(
-                f"{ff.masks[0]}: {quad.shape[0]} frames of {quad.shape[2]}x{quad.shape[1]}, {ff.video.name} has {t} of {w}x{h}"
-            )
+        quad = read_quadmask(ff.masks[0], video, ff.video.name)
         return Footage(video, (quad <= qm.REMOVE_CHANGED)[None], ["removed"], fps, prompt=ff.prompt, quadmask=quad)
     if ff.layout == SEQUENCE:
         footage = read_footage(ff.video, [str(m) for m in ff.masks], threshold=threshold)
@@ -266,9 +261,17 @@ def with_quadmask(footage: Footage, source: str | os.PathLike, given: str | os.P
     path = Path(given) if given else Path(source) / "quadmask.mkv"
     if not given and not path.is_file():
         return footage
-    quad = qm.validate(read_video(path, gray=True)[0], str(path))
-    if quad.shape != footage.video.shape[:3]:
-        t, h, w = footage.video.shape[:3]
-        raise GenomniError(f"{path}: {quad.shape[0]} frames of {quad.shape[2]}x{quad.shape[1]}, the video has {t} of {w}x{h}")
+    quad = read_quadmask(path, footage.video)
     log.info("quadmask from %s", path)
     return replace(footage, quadmask=quad)
+
+
+def read_quadmask(path: str | os.PathLike, video: np.ndarray, video_name: str = "the video") -> np.ndarray:
+    """A quadmask video (exactly 0/63/127/255) that must cover `video` frame for frame; one line otherwise."""
+    from . import quadmask as qm
+
+    quad = qm.validate(read_video(path, gray=True)[0], str(path))
+    if quad.shape != video.shape[:3]:
+        t, h, w = video.shape[:3]
+        raise GenomniError(f"{path}: {quad.shape[0]} frames of {quad.shape[2]}x{quad.shape[1]}, {video_name} has {t} of {w}x{h}")
+    return quad

@@ -37,7 +37,7 @@ from ..constants import MASK_THRESHOLD
 from ..datasets.void_format import is_void_folder, read_void_folder
 from ..errors import GenomniError
 from ..footage import Footage, find_media, read_footage
-from ..footage_folders import SEQUENCE, read_folder_footage, scan_folder
+from ..footage_folders import SEQUENCE, read_folder_footage, read_quadmask, scan_folder
 from ..media import read_video, resize_video
 
 LAYOUTS = ("auto", "genomni", "omnimatte", "omnimatterf", "void")
@@ -149,12 +149,9 @@ def load_scene(
     try:
         footage = read_footage(video, masks_dir=masks_dir, threshold=threshold)
         background, _ = read_video(gt)
-        affected = None if quad is None else qm.affected(qm.validate(read_video(quad, gray=True)[0], quad.name))
+        affected = None if quad is None else qm.affected(read_quadmask(quad, footage.video, "the input"))
     except GenomniError as exc:
         raise GenomniError(f"{scene.name}: {exc}") from exc
-    if affected is not None and quad is not None and affected.shape != footage.video.shape[:3]:
-        t, h, w = footage.video.shape[:3]
-        raise GenomniError(f"{scene.name}: {quad.name} does not match the input's {t} frames of {w}x{h}")
     if affected is not None:
         footage = replace(footage, quadmask=qm.compose(footage.masks.any(0), affected))
     return _scene(scene, footage, background, gt, size, affected)
