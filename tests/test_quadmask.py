@@ -130,6 +130,9 @@ def test_voids_kubric_folders_import_and_bad_ones_are_one_line(tmp_path, capsys)
     assert run_cli(["data", "import", str(root), "--out", str(tmp_path / "bad2"), "--captions", str(captions)]) == 1
     err = capsys.readouterr().err
     assert "a VOID folder needs" in err and "missing mask.mp4" in err and err.count("\n") == 1
+    (root / "void_train_data.json").unlink()  # no caption either: the missing file is named first
+    assert run_cli(["data", "import", str(root), "--out", str(tmp_path / "bad3")]) == 1
+    assert "missing mask.mp4" in capsys.readouterr().err
     shutil.rmtree(root)
 
 

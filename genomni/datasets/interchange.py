@@ -41,7 +41,7 @@ from ..outdir import check_replaceable, locks
 from ..sample import Sample
 from ..shards import BadSample, shard_name, write_index, write_shard
 from .export import chosen_samples
-from .void_format import is_void_folder, read_void_folder
+from .void_format import is_void_folder, read_void_folder, void_target
 
 FORMATS = ("gen-omnimatte", "png")
 ENTRIES = {
@@ -181,6 +181,7 @@ def read_sample_folder(folder: Path, source: str, captions: dict[str, str] | Non
         meta = {"source": source, "format": "gen-omnimatte png", "fps": DEFAULT_FPS, "mask_pixels_snapped": snapped, "folder": folder.name}
         return Sample(key, inp, target, tri, caption, meta).validate()
     if is_void_folder(folder):
+        void_target(folder)  # a missing file is named before a missing caption
         return read_void_folder(folder, key, source, _caption(folder, captions))
     if (folder / "rgb_full.mp4").is_file():
         caption = _caption(folder, captions)

@@ -119,16 +119,21 @@ def is_void_folder(folder: Path) -> bool:
     return (folder / "rgb_full.mp4").is_file() and (folder / "metadata.json").is_file()
 
 
+def void_target(folder: Path) -> Path:
+    """The target video of a VOID folder, after checking it holds every file a VOID folder needs (one line naming
+    what is missing)."""
+    target = next((folder / n for n in TARGETS if (folder / n).is_file()), None)
+    missing = [n for n in ("mask.mp4",) if not (folder / n).is_file()] + ([] if target else [" or ".join(TARGETS)])
+    if target is None or missing:
+        needs = f"rgb_full.mp4, {' or '.join(TARGETS)}, mask.mp4 and metadata.json"
+        raise GenomniError(f"{folder}: a VOID folder needs {needs}; missing {', '.join(missing)}")
+    return target
+
+
 def read_void_folder(folder: Path, key: str, source: str, caption: str) -> Sample:
     """One sample from a VOID folder: input rgb_full.mp4, target rgb_removed.mp4 (or rgb_altered_physics.mp4),
     quadmask mask.mp4 (exactly 0/63/127/255), trimask `quadmask.to_trimask`, pass C when present."""
-    target_path = next((folder / n for n in TARGETS if (folder / n).is_file()), None)
-    missing = [n for n in ("mask.mp4",) if not (folder / n).is_file()] + ([] if target_path else [" or ".join(TARGETS)])
-    if missing:
-        raise GenomniError(
-            f"{folder}: a VOID folder needs rgb_full.mp4, {' or '.join(TARGETS)}, mask.mp4 and metadata.json; missing {', '.join(missing)}"
-        )
-    assert target_path is not None
+    target_path = void_target(folder)
     try:
         void_meta = json.loads((folder / "metadata.json").read_text())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
