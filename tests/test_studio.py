@@ -197,12 +197,17 @@ def test_methods_side_by_side_on_one_scene(studio, browser):
     assert not _errors(browser)
 
 
+def _sample_at_frame(browser, url, ids, folder, k):
+    """Open the first sample of the dataset `folder` and scrub to frame k; returns the sample as the shard holds it."""
+    sample = next(iter(iter_samples(folder)))
+    _open(browser, url, f"#/sample/{ids[folder.name]}/{sample.key}")
+    browser.execute_script(f"const r = document.getElementById('scrubber'); r.value = {k}; r.dispatchEvent(new Event('input'));")
+    _wait(browser, lambda: browser.find_element("id", "frame").get_attribute("src").endswith(f"/frame/{k}.png"))
+    return sample
+
+
 def test_a_scrubbed_sample_page_shows_the_frame_the_shard_holds(studio, browser, world):
-    url, ids = studio
-    sample = next(iter(iter_samples(world[0] / "data")))
-    _open(browser, url, f"#/sample/{ids['data']}/{sample.key}")
-    browser.execute_script("const r = document.getElementById('scrubber'); r.value = 3; r.dispatchEvent(new Event('input'));")
-    _wait(browser, lambda: browser.find_element("id", "frame").get_attribute("src").endswith("/frame/3.png"))
+    sample = _sample_at_frame(browser, *studio, world[0] / "data", 3)
     sep = np.full((sample.input.shape[1], 2, 3), 255, np.uint8)
     expected = np.concatenate([sample.input[3], sep, np.repeat(sample.trimask[3][..., None], 3, -1), sep, sample.target[3]], 1)
     assert np.array_equal(_pixels(browser, "frame"), _enlarged(expected))
@@ -210,11 +215,7 @@ def test_a_scrubbed_sample_page_shows_the_frame_the_shard_holds(studio, browser,
 
 
 def test_an_interaction_sample_shows_pass_c_and_its_quadmask(studio, browser, world):
-    url, ids = studio
-    sample = next(iter(iter_samples(world[0] / "interactions")))
-    _open(browser, url, f"#/sample/{ids['interactions']}/{sample.key}")
-    browser.execute_script("const r = document.getElementById('scrubber'); r.value = 2; r.dispatchEvent(new Event('input'));")
-    _wait(browser, lambda: browser.find_element("id", "frame").get_attribute("src").endswith("/frame/2.png"))
+    sample = _sample_at_frame(browser, *studio, world[0] / "interactions", 2)
     sep = np.full((sample.input.shape[1], 2, 3), 255, np.uint8)
     gray = lambda m: np.repeat(m[2][..., None], 3, -1)  # noqa: E731
     parts = [sample.input[2], gray(sample.trimask), sample.target[2], sample.extras["hidden"][2], gray(sample.extras["quadmask"])]
