@@ -75,6 +75,27 @@ def main() -> None:
         print(f"| {name} | {' | '.join(cells)} | {s.get('psnr_affected', float('nan')):.2f} ({s.get('psnr_affected_scenes', 0)}) |")
     for m, log in summary["train"].items():
         print(f"{m}: {log['steps']} steps in {log['minutes']:.1f} min, final loss {log['final_loss']:.4f}")
+    for n, paired in paired_affected(out / "eval" / "per_scene.csv").items():
+        print(f"{n}: quadmask - trimask, affected PSNR per scene: {paired}")
+
+
+def paired_affected(per_scene: Path) -> dict[str, str]:
+    """Per sampling-step setting: the mean per-scene difference quadmask - trimask of the affected-region PSNR, its
+    standard error, and on how many scenes the quadmask model was ahead (the figure that says whether it helps)."""
+    import csv
+
+    import numpy as np
+
+    rows = [r for r in csv.DictReader(open(per_scene)) if r["method"].startswith("casper") and r["psnr_affected"]]
+    setting = lambda r: r["method"].rsplit("/model", 1)[-1].strip() or "default steps"  # noqa: E731
+    out = {}
+    for kind in sorted({setting(r) for r in rows}):
+        value = {(r["scene"], "/quadmask/" in r["method"]): float(r["psnr_affected"]) for r in rows if setting(r) == kind}
+        d = np.array([value[(s, True)] - value[(s, False)] for s, q in value if q and (s, False) in value])
+        if len(d) > 1:
+            error = d.std(ddof=1) / np.sqrt(len(d))
+            out[kind] = f"{d.mean():+.2f} dB (standard error {error:.2f}), ahead on {(d > 0).sum()} of {len(d)}"
+    return out
 
 
 if __name__ == "__main__":
