@@ -257,6 +257,11 @@ def bad_inputs(out: Path) -> list[dict]:
     write_video(b / "void" / "v0" / "rgb_full.mp4", np.zeros((2, 16, 16, 3), np.uint8))
     write_video(b / "void" / "v0" / "rgb_removed.mp4", np.zeros((2, 16, 16, 3), np.uint8))
     (b / "void" / "v0" / "metadata.json").write_text("{}")
+
+    def remove_into(folder: Path, *extra: str) -> list[str]:
+        """`genomni remove` of the clip with its masks and the reference model into `folder`, then `extra`."""
+        return ["remove", vid, "--masks-dir", masks, "--model", str(model), "--out", str(folder), *extra]
+
     bad_quad = np.full((2, 16, 16), 255, np.uint8)
     bad_quad[0, 0, 0] = 100
     write_video(b / "bad_quadmask.mkv", bad_quad)
@@ -283,18 +288,7 @@ def bad_inputs(out: Path) -> list[dict]:
             "1",
         ],
         "dataset.json not JSON": ["data", "inspect", str(b / "bad-card")],
-        "--device bogus (remove)": [
-            "remove",
-            vid,
-            "--masks-dir",
-            masks,
-            "--model",
-            str(model),
-            "--out",
-            str(b / "o6"),
-            "--device",
-            "bogus",
-        ],
+        "--device bogus (remove)": remove_into(b / "o6", "--device", "bogus"),
         "--device bogus (eval)": [
             "eval",
             "--benchmark",
@@ -329,32 +323,10 @@ def bad_inputs(out: Path) -> list[dict]:
             "--steps",
             "12",
         ],
-        "remove into a finished folder": [
-            "remove",
-            vid,
-            "--masks-dir",
-            masks,
-            "--model",
-            str(model),
-            "--out",
-            str(out / "remove-ref"),
-            "--format",
-            "mkv",
-        ],
+        "remove into a finished folder": remove_into(out / "remove-ref", "--format", "mkv"),
         "a colour video given as a mask": ["remove", vid, "--mask", vid, "--model", str(model), "--out", str(b / "o18")],
         "sequence folder with a broken prompt.json": ["decompose", str(b / "seq"), "--model", str(model), "--out", str(b / "o19")],
-        "--mask-threshold 300": [
-            "remove",
-            vid,
-            "--masks-dir",
-            masks,
-            "--model",
-            str(model),
-            "--out",
-            str(b / "o20"),
-            "--mask-threshold",
-            "300",
-        ],
+        "--mask-threshold 300": remove_into(b / "o20", "--mask-threshold", "300"),
         "URL without its fsspec backend": ["data", "validate", "s3://bucket/none"],
         "--executor bogus": ["generate", "kubric", "--out", str(b / "o21"), "--executor", "bogus"],
         "--scene-timeout without Ray": ["generate", "kubric", "--out", str(b / "o22"), "--scene-timeout", "5"],
@@ -398,42 +370,9 @@ def bad_inputs(out: Path) -> list[dict]:
         "push in a 3-frame clip": ["generate", "kubric", "--out", str(b / "o25"), "--scenario", "push", "--frames", "3"],
         "stack in a 3-frame clip": ["generate", "kubric", "--out", str(b / "o37"), "--scenario", "stack", "--frames", "3"],
         "VOID folder without mask.mp4": ["data", "import", str(b / "void"), "--out", str(b / "o38")],
-        "--quadmask with values outside 0/63/127/255": [
-            "remove",
-            vid,
-            "--masks-dir",
-            masks,
-            "--model",
-            str(model),
-            "--out",
-            str(b / "o39"),
-            "--quadmask",
-            str(b / "bad_quadmask.mkv"),
-        ],  # fmt: skip
-        "--quadmask for a trimask model": [
-            "remove",
-            vid,
-            "--masks-dir",
-            masks,
-            "--model",
-            str(model),
-            "--out",
-            str(b / "o40"),
-            "--quadmask",
-            str(clip / "quadmask.mkv"),
-        ],  # fmt: skip
-        "--affected naming no track": [
-            "remove",
-            vid,
-            "--masks-dir",
-            masks,
-            "--model",
-            str(model),
-            "--out",
-            str(b / "o41"),
-            "--affected",
-            "nope",
-        ],
+        "--quadmask with values outside 0/63/127/255": remove_into(b / "o39", "--quadmask", str(b / "bad_quadmask.mkv")),
+        "--quadmask for a trimask model": remove_into(b / "o40", "--quadmask", str(clip / "quadmask.mkv")),
+        "--affected naming no track": remove_into(b / "o41", "--affected", "nope"),
         "tripod --max-effect nan": ["generate", "tripod", str(clip), "--out", str(b / "o26"), "--max-effect", "nan"],
         "objectpaste --ground-from 1": [
             "generate",
