@@ -58,7 +58,9 @@ def train_init(
         "  genomni train import --from gen-omnimatte --base models/Wan2.1-Fun-1.3B-InP "
         "--transformer casper_wan1.3b.safetensors --out models/casper-released-1.3b\n\n"
         "  genomni train import --from gen-omnimatte --base models/Wan2.1-Fun-14B-InP --lora casper_wan14b_lora.safetensors "
-        "--out models/casper-released-14b"
+        "--out models/casper-released-14b\n\n"
+        "  genomni train import --from void --base models/CogVideoX-Fun-V1.5-5b-InP --transformer void_pass1.safetensors "
+        "--out models/void-pass1"
     ),
 )
 def train_import(
@@ -69,20 +71,25 @@ def train_import(
         "Wan2.1-Fun-1.3B-InP or Wan2.1-Fun-14B-InP.",
     ),
     source: str = typer.Option(
-        "gen-omnimatte", "--from", help="Whose checkpoint: gen-omnimatte (the public reimplementation's released Casper models)."
+        "gen-omnimatte",
+        "--from",
+        help="Whose checkpoint: gen-omnimatte (the public reimplementation's released Casper models) or void "
+        "(Netflix VOID's pass 1, conditioned on quadmasks).",
     ),
     transformer: Optional[Path] = typer.Option(None, help="The released full fine-tune of the DiT (.safetensors or .pth)."),
     lora: Optional[Path] = typer.Option(None, help="The released LoRA (VideoX-Fun format), merged into the base's DiT."),
     lora_weight: float = typer.Option(1.0, help="Multiplier of the LoRA (the public inference uses 1.0)."),
 ) -> None:
-    """Turn a released Casper checkpoint into a genomni model dir that remove, decompose and eval run, with the released
-    models' inference settings (85/81-frame windows, stride 16, 384x672/480x832, 50 steps) recorded in it."""
-    from ..models.bases import import_gen_omnimatte
+    """Turn a released Casper (or VOID) checkpoint into a genomni model dir that remove, decompose and eval run, with the
+    released models' inference settings (85/81-frame windows, stride 16, 384x672/480x832, 50 steps) recorded in it."""
+    from ..models.bases import import_gen_omnimatte, import_void
 
-    if source != "gen-omnimatte":
-        raise GenomniError(f"--from {source}: only gen-omnimatte checkpoints can be imported")
+    if source not in ("gen-omnimatte", "void"):
+        raise GenomniError(f"--from {source}: give gen-omnimatte or void")
+    if source == "void" and lora is not None:
+        raise GenomniError("--from void: VOID's pass 1 is a full fine-tune; give --transformer void_pass1.safetensors, not --lora")
     quiet_hf()
-    path = import_gen_omnimatte(base, out, transformer, lora, lora_weight)
+    path = import_void(base, out, transformer) if source == "void" else import_gen_omnimatte(base, out, transformer, lora, lora_weight)
     console.print(f"Casper model dir written: {path}")
 
 

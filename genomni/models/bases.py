@@ -1,5 +1,6 @@
 """Casper model dirs from real bases (`genomni train init --base DIR`) and from the released gen-omnimatte Casper
-checkpoints (`genomni train import --from gen-omnimatte`). The base's layout is read from its files:
+checkpoints (`genomni train import --from gen-omnimatte`) and Netflix VOID's pass 1 (`--from void`). The base's layout
+is read from its files:
 
 - diffusers Wan2.1 text-to-video (transformer input = VAE latent): the input layer is widened with zero weights
   for the input latent and the trimask (layout `genomni`);
@@ -41,6 +42,8 @@ log = logging.getLogger(__name__)
 # stride counts from window start to window start: (21 - 4) latents x 4 frames for Wan, (22 - 4) x 4 for CogVideoX
 GEN_OMNIMATTE_WAN = {"inference_steps": 50, "train_clip": [81, 480, 832], "inference_stride": 68}
 GEN_OMNIMATTE_COG = {"inference_steps": 50, "train_clip": [85, 384, 672], "inference_stride": 72}
+# VOID's pass 1 (Netflix/void-model config/quadmask_cogvideox.py): 384x672, 85-frame windows overlapping by 16, 50 steps
+VOID_COG = {"inference_steps": 50, "train_clip": [85, 384, 672], "inference_stride": 72}
 COG_REFERENCE_NOISE = 0.0563  # VideoX-Fun's noise_aug_strength: noise added to the reference video before encoding
 VIDEOX_FUN_SHIFT = 5.0  # VideoX-Fun's wan_civitai.yaml scheduler shift, used by the public Casper training and inference
 
@@ -172,42 +175,70 @@ def _diffusers_base(base: Path, kind: str, out: Path, dtype: torch.dtype) -> Pat
     return _write_model_dir(out, base, transformer, config)
 
 
-def _cogvideox_base(base: Path, out: Path, dtype: torch.dtype, casper: Path | None, extra: dict[str, Any]) -> Path:
-    """A Casper dir from a CogVideoX-Fun-V1.5-InP dir (diffusers layout), optionally with the released Casper weights."""
+def _patch_channels(weight: torch.Tensor, transformer_cfg: dict[str, Any]) -> int:
+    """The input channels a CogVideoX patch embedding takes: a Conv2d's (1.0) or a Linear's over 2-frame patches (1.5)."""
+    if weight.dim() == 4:
+        return int(weight.shape[1])
+    volume = transformer_cfg["patch_size"] ** 2 * (transformer_cfg.get("patch_size_t") or 1)
+    return int(weight.shape[1]) // volume
+
+
+def _cogvideox_base(base: Path, out: Path, dtype: torch.dtype, casper: Path | None, extra: dict[str, Any], void: bool = False) -> Path:
+    """A Casper dir from a CogVideoX-Fun-V1.5-InP dir (diffusers layout), optionally with released weights: the public
+    Casper's, or (`void`) VOID's pass 1, whose patch embedding takes 16 + 16 + 16 channels (its quadmask through the
+    VAE: layout `void`) or, trained with a binarized 1-channel mask, 16 + 1 + 16 (layout `cog-inp`)."""
     from diffusers import AutoencoderKLCogVideoX, CogVideoXTransformer3DModel
 
-    transformer = CogVideoXTransformer3DModel.from_pretrained(base / "transformer", torch_dtype=dtype)
+    from .wan_original import read_weights
+
     vae = AutoencoderKLCogVideoX.from_pretrained(base / "vae")
     spatial, temporal = vae_scales(vae)
-    z, inc = vae.config.latent_channels, transformer.config.in_channels
-    if inc != 2 * z + 1:
+    z, base_cfg = vae.config.latent_channels, json.loads((base / "transformer" / "config.json").read_text())
+    if base_cfg.get("in_channels") != 2 * z + 1:
         raise GenomniError(
-            f"{base}/transformer takes {inc} input channels, not {2 * z + 1}: supply an InP model "
-            f"(CogVideoX-Fun-V1.5-5b-InP), the base the public Casper was trained from"
+            f"{base}/transformer takes {base_cfg.get('in_channels')} input channels, not {2 * z + 1}: supply an InP model "
+            f"(CogVideoX-Fun-V1.5-5b-InP), the base the public Casper and VOID were trained from"
         )
-    if casper is not None:
-        from .wan_original import read_weights
-
-        tuned, own = read_weights(casper), transformer.state_dict()
+    tuned = read_weights(casper) if casper is not None else None
+    channels, layout = 2 * z + 1, "cog-inp"
+    if void and tuned is not None:
+        if "patch_embed.proj.weight" not in tuned:
+            raise GenomniError(f"{casper} has no patch_embed.proj.weight: it is not a VOID transformer checkpoint (void_pass1.safetensors)")
+        channels = _patch_channels(tuned["patch_embed.proj.weight"], base_cfg)
+        if channels not in (3 * z, 2 * z + 1):
+            raise GenomniError(
+                f"{casper}: its patch embedding takes {channels} channels; VOID's pass 1 takes {3 * z} (noisy, VAE-encoded "
+                f"quadmask, input) or {2 * z + 1} (binarized mask) on this base"
+            )
+        layout = "void" if channels == 3 * z else "cog-inp"
+    widen = {"in_channels": channels, "low_cpu_mem_usage": False, "ignore_mismatched_sizes": True} if channels != 2 * z + 1 else {}
+    transformer = CogVideoXTransformer3DModel.from_pretrained(base / "transformer", torch_dtype=dtype, **widen)
+    if tuned is not None:
+        own = transformer.state_dict()
         bad = sorted(set(tuned) - set(own)) or [k for k in tuned if tuned[k].shape != own[k].shape]
         if bad:
             raise GenomniError(
-                f"{casper}: {bad[0]} does not match {base}/transformer ({len(bad)} tensor(s)); is this the Casper checkpoint for this base?"
+                f"{casper}: {bad[0]} does not match {base}/transformer ({len(bad)} tensor(s)); is this a checkpoint for this base?"
+            )
+        missing = sorted(set(own) - set(tuned))
+        if missing:  # as the released loaders do (strict=False): what the checkpoint lacks stays the base's
+            log.warning(
+                "%s lacks %d of the transformer's tensors (first: %s); they keep %s's weights", casper, len(missing), missing[0], base
             )
         transformer.load_state_dict(tuned, strict=False)
     config = CasperConfig(
         backbone="cogvideox",
         latent_channels=z,
-        mask_channels=1,
+        mask_channels=channels - 2 * z,
         spatial_scale=spatial,
         temporal_scale=temporal,
         max_text_tokens=int(transformer.config.max_text_seq_length),
-        layout="cog-inp",
+        layout=layout,  # type: ignore[arg-type]  # one of the two literals above
         base=str(base),
-        extra={"reference_noise": COG_REFERENCE_NOISE, **extra},
+        extra={"reference_noise": COG_REFERENCE_NOISE, **extra, **({"mask": "quadmask"} if void else {})},
     )
     scheduler = None
-    if casper is not None:  # the public Casper samples with diffusers' DDIMScheduler ("DDIM_Origin") from this config
+    if casper is not None:  # the public Casper and VOID sample with diffusers' DDIMScheduler ("DDIM_Origin") from this config
         from diffusers import DDIMScheduler
 
         scheduler = DDIMScheduler.from_pretrained(base / "scheduler")
@@ -312,3 +343,19 @@ def import_gen_omnimatte(
     return _videox_base(
         base, layout.files, out, Path(transformer) if transformer else None, Path(lora) if lora else None, lora_weight, extra
     )
+
+
+def import_void(base: str | os.PathLike, out: str | os.PathLike, transformer: str | os.PathLike | None) -> Path:
+    """A Casper dir from Netflix VOID's pass-1 checkpoint (`void_pass1.safetensors`, a full fine-tune of the
+    CogVideoX-Fun-V1.5-5b-InP transformer with diffusers key names) on that base, conditioned on quadmasks as VOID's
+    pipeline conditions it, with VOID's inference settings recorded. Pass 2 (warped-noise refinement) starts its
+    sampling from noise warped along pass 1's optical flow; genomni samples from plain noise, so it is not imported."""
+    base, out = Path(base), Path(out)
+    if transformer is None:
+        raise GenomniError("give --transformer void_pass1.safetensors (VOID's pass 1 is a full fine-tune, not a LoRA)")
+    if detect_base(base).kind != "cogvideox":
+        raise GenomniError(f"{base}: VOID's checkpoints apply to the base they were trained from, CogVideoX-Fun-V1.5-5b-InP")
+    if out.exists():
+        raise GenomniError(f"{out} already exists; choose a new --out (nothing was changed)")
+    source = {"source": "void", "casper_weights": str(transformer)}
+    return _cogvideox_base(base, out, torch.float32, Path(transformer), {**VOID_COG, **source}, void=True)

@@ -47,7 +47,7 @@ from ..media import atomic_dir
 from ..tensors import from_uint8, to_uint8
 from .cogvideox_decode import decode_videox
 from .config import BACKBONES, LAYOUTS, CasperConfig, read_casper_config
-from .masks import encode_cog_mask, encode_known_mask, encode_trimask, encode_vace_mask, encode_void_mask
+from .masks import encode_cog_mask, encode_known_mask, encode_trimask, encode_vace_mask, encode_void_mask, void_condition
 from .parts import check_dir, cogvideox_rope, load_diffusers_model, load_image_encoder, load_scheduler, load_text_encoder
 
 MIN_SIGMA = 1e-3  # the pixel backbone divides by sigma to turn its clean-video prediction into a velocity
@@ -272,8 +272,8 @@ class CasperModel:
 
     @property
     def wants_quadmask(self) -> bool:
-        """Whether the model was trained on quadmasks (`train run --mask quadmask`) rather than trimasks."""
-        return self.config.extra.get("mask") == "quadmask"
+        """Whether the model was trained on quadmasks (`train run --mask quadmask`, or VOID's) rather than trimasks."""
+        return self.config.layout == "void" or self.config.extra.get("mask") == "quadmask"
 
     def condition(self, batch: dict[str, Any]) -> torch.Tensor:
         """The denoiser's conditioning for a batch with `input` (pixels in [-1,1]) and `trimask`, or for a quadmask
@@ -286,16 +286,14 @@ class CasperModel:
     def conditioning(self, encoded: torch.Tensor, trimask: torch.Tensor, video: torch.Tensor) -> torch.Tensor:
         """[encoded input video | trimask channels (| pre-filled input)]: `encoded` is `encode_video(video)`,
         passed in so a video removed several times is encoded once."""
+        if self.config.layout == "void":  # VOID encodes its condition in [0, 1] through the VAE as 3-channel video
+            condition = void_condition(trimask.to(video.device, video.dtype)).expand(-1, 3, -1, -1, -1)
+            return torch.cat([self.encode_video(condition), self._cog_reference(encoded, video)], dim=1)
         mask = self.encode_mask(trimask.to(encoded.device)).to(encoded.dtype)
         if self.config.layout == "fun-inp":
             return torch.cat([mask, encoded], dim=1)
         if self.config.layout == "cog-inp":
-            ratio = float(self.config.extra.get("reference_noise", 0.0))
-            if ratio:  # CogVideoX-Fun saw its reference video with this much noise added (fixed seed: deterministic)
-                gen = torch.Generator().manual_seed(0)
-                noise = torch.randn(video.shape, generator=gen).to(video.device, video.dtype) * ratio
-                encoded = self.encode_video(video + torch.where(video == -1, torch.zeros_like(noise), noise))
-            return torch.cat([mask, encoded], dim=1)
+            return torch.cat([mask, self._cog_reference(encoded, video)], dim=1)
         if self.config.layout == "vace":
             removed = (trimask < 0.25).to(video.device, video.dtype)  # VACE's reactive region: the pixels it regenerates
             inactive = self.encode_video(video * (1.0 - removed))
@@ -305,6 +303,16 @@ class CasperModel:
         if self.config.prefill:
             parts.append(prefill_removed(video, trimask).to(encoded.device, encoded.dtype))
         return torch.cat(parts, dim=1)
+
+    def _cog_reference(self, encoded: torch.Tensor, video: torch.Tensor) -> torch.Tensor:
+        """CogVideoX-Fun's reference latent: it saw its reference video with `reference_noise` added before encoding
+        (fixed seed: deterministic), except on pixels at -1."""
+        ratio = float(self.config.extra.get("reference_noise", 0.0))
+        if not ratio:
+            return encoded
+        gen = torch.Generator().manual_seed(0)
+        noise = torch.randn(video.shape, generator=gen).to(video.device, video.dtype) * ratio
+        return self.encode_video(video + torch.where(video == -1, torch.zeros_like(noise), noise))
 
     def _base(self, cond: torch.Tensor) -> torch.Tensor:
         """What the pixel backbone's correction is added to: the pre-filled input, or the input itself."""

@@ -27,7 +27,8 @@ BACKBONES: tuple[str, ...] = get_args(Backbone)
 #            CLIP tokens of the first input frame when the transformer has an image branch
 #   vace     Wan-VACE: the noisy latent alone, and a control context [inactive latent | reactive latent | mask 8x8-unshuffled]
 #   cog-inp  CogVideoX-Fun InP: [noisy | 1-channel "known" mask resized to the latent grid | input latent] (v-prediction)
-Layout = Literal["genomni", "fun-inp", "vace", "cog-inp"]
+#   void     CogVideoX-Fun as Netflix VOID's pass 1 feeds it: [noisy | VAE latent of the quadmask condition | input latent]
+Layout = Literal["genomni", "fun-inp", "vace", "cog-inp", "void"]
 LAYOUTS: tuple[str, ...] = get_args(Layout)
 
 

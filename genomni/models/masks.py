@@ -3,7 +3,8 @@
 - genomni: pixel-unshuffled onto the latent grid (temporal*spatial^2 channels, every pixel's raw value kept);
 - fun-inp: VideoX-Fun InP / Wan I2V's 4-channel "known" mask (1 - the public mask), resized trilinearly;
 - cog-inp: CogVideoX-Fun InP's 1-channel "known" mask, its first frame resized on its own;
-- vace: Wan-VACE's mask context, 8x8-unshuffled and resampled nearest-exact in time.
+- vace: Wan-VACE's mask context, 8x8-unshuffled and resampled nearest-exact in time;
+- void: Netflix VOID's quadmask condition (`void_condition`) as a 3-channel video through the VAE (`CasperModel`).
 
 Each is checked against the released code's behaviour in tests/test_bases.py and tests/test_released_conventions.py."""
 
@@ -68,11 +69,23 @@ def encode_cog_mask(mask: torch.Tensor, spatial: int, temporal: int) -> torch.Te
     return _resize_mask(_known(mask), spatial, temporal)
 
 
+def void_condition(quadmask: torch.Tensor) -> torch.Tensor:
+    """A quadmask as value/255 -> the condition VOID's released inference hands its model: 0 removed, 128/255 changed,
+    1 keep. VOID snaps the mask to its four levels at 31/95/191, flips it (255 - q) and its pipeline snaps that to three
+    at 0.25/0.75, so 63 ("removed, something moved under it") joins 0: 255 - 63 = 192 is above 0.75 * 255. Its
+    trainer flips before snapping, which gives the same for the four values (the released models never see 63 apart)."""
+    return torch.where(
+        quadmask < 95.5 / 255,
+        torch.zeros_like(quadmask),
+        torch.where(quadmask < 191.5 / 255, torch.full_like(quadmask, 128 / 255), torch.ones_like(quadmask)),
+    )
+
+
 def encode_void_mask(mask: torch.Tensor, spatial: int, temporal: int) -> torch.Tensor:
     """(B,1,T,H,W) quadmask as value/255 -> the 1-channel mask latent VOID's trainer feeds CogVideoX-Fun without
-    its VAE-encoded mask (`train_mode void` with `binarize_mask`): resized as VideoX-Fun's `resize_mask`, then
-    below 0.25 -> 0 (removed, 63 included), up to 0.75 -> 0.5 (changed), above -> 1 (keep)."""
-    m = _resize_mask(mask, spatial, temporal)
+    its VAE-encoded mask (`train_mode void` with `binarize_mask`): `void_condition`, resized as VideoX-Fun's
+    `resize_mask`, then below 0.25 -> 0 (removed), up to 0.75 -> 0.5 (changed), above -> 1 (keep)."""
+    m = _resize_mask(void_condition(mask), spatial, temporal)
     return torch.where(m < 0.25, torch.zeros_like(m), torch.where(m <= 0.75, torch.full_like(m, 0.5), torch.ones_like(m)))
 
 

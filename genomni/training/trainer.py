@@ -137,11 +137,13 @@ class Trainer:
         self.model.check_clip(cfg.frames, cfg.height, cfg.width)
         if cfg.binary_mask:
             self.model.config.extra["binary_mask"] = True  # recorded in the exported model: remove sees masks the same way
+        if self.model.wants_quadmask and cfg.mask != "quadmask":
+            raise GenomniError(f"{cfg.model} is conditioned on quadmasks (VOID's 0/63/127/255): train it with --mask quadmask")
         if cfg.mask == "quadmask":
-            if self.model.config.layout not in ("genomni", "cog-inp"):
+            if self.model.config.layout not in ("genomni", "cog-inp", "void"):
                 raise GenomniError(
-                    f"--mask quadmask trains genomni-layout, pixel and CogVideoX-Fun (cog-inp) models; {cfg.model} has the "
-                    f"{self.model.config.layout} layout, whose mask input follows its released convention"
+                    f"--mask quadmask trains genomni-layout, pixel, CogVideoX-Fun (cog-inp) and VOID models; {cfg.model} has "
+                    f"the {self.model.config.layout} layout, whose mask input follows its released convention"
                 )
             self.model.config.extra["mask"] = "quadmask"  # recorded in the exported model: remove feeds it a quadmask
         self.model.to(self.accel.device)
