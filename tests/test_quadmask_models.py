@@ -41,6 +41,24 @@ def test_a_quadmask_pixel_model_sees_voids_values_in_its_mask_channel(tmp_path):
         model.condition({"input": video, "trimask": batch["trimask"]})
 
 
+def test_a_quadmask_pixel_models_start_is_filled_where_the_scene_changes(tmp_path):
+    """The pixel preset corrects a classical fill of the removed pixels; told by a quadmask that a region changes
+    (a held box that falls), its start is filled there too. Constructed: gray floor, a white box marked 127."""
+    model = CasperModel.from_pretrained(build_preset("pixel", tmp_path / "pixel"))
+    video = torch.full((1, 3, 3, 32, 32), -0.2)
+    video[..., 12:20, 12:20] = 1.0
+    quad = torch.ones(1, 1, 3, 32, 32)
+    quad[..., 10:22, 10:22] = 127 / 255
+    trimask = torch.full_like(quad, 0.5)
+    trimask[..., 12:20, 12:20] = 1.0  # the box is a kept object for a trimask model
+    start = lambda m, b: m.condition(b)[:, 4:7]  # noqa: E731  [input | mask | pre-filled input]
+    assert torch.allclose(start(model, {"input": video, "trimask": trimask}), video, atol=1 / 127.5)  # 8-bit round trip
+    model.config.extra["mask"] = "quadmask"
+    filled = start(model, {"input": video, "trimask": trimask, "quadmask": quad})
+    assert (filled[..., 12:20, 12:20] - -0.2).abs().max() < 0.05  # the box is gone from the start, floor in its place
+    assert torch.allclose(filled[..., :8, :], video[..., :8, :], atol=1 / 127.5)  # far from the change: the input
+
+
 def test_quadmask_training_is_recorded_and_remove_feeds_the_footage_quadmask(tiny_dir, kubric_dir, tmp_path, capsys):
     out = tmp_path / "run"
     base = ["train", "run", "--model", str(tiny_dir), "--data", str(kubric_dir), "--frames", "5", "--resolution", "32"]

@@ -53,13 +53,12 @@ from .parts import check_dir, cogvideox_rope, load_diffusers_model, load_image_e
 MIN_SIGMA = 1e-3  # the pixel backbone divides by sigma to turn its clean-video prediction into a velocity
 
 
-def prefill_removed(video: torch.Tensor, trimask: torch.Tensor) -> torch.Tensor:
-    """(B,3,T,H,W) in [-1,1] with the removed pixels (trimask 0, grown by EFFECT_DILATE px) filled by OpenCV
-    Telea inpainting frame by frame: the cv2-inpaint baseline, which the pixel backbone corrects (a classical
+def prefill_removed(video: torch.Tensor, holes: torch.Tensor) -> torch.Tensor:
+    """(B,3,T,H,W) in [-1,1] with the `holes` (B,1,T,H,W) (the removed pixels, grown by EFFECT_DILATE px) filled by
+    OpenCV Telea inpainting frame by frame: the cv2-inpaint baseline, which the pixel backbone corrects (a classical
     fill is a cheap, sharp start inside the objects; the network learns what it misses, effects included)."""
     frames = to_uint8(video)
-    holes = (trimask[:, 0] < 0.25).cpu().numpy()
-    filled = np.stack([inpaint_telea(f, dilate(h, EFFECT_DILATE)) for f, h in zip(frames, holes)])
+    filled = np.stack([inpaint_telea(f, dilate(h, EFFECT_DILATE)) for f, h in zip(frames, holes[:, 0].cpu().numpy())])
     return from_uint8(filled)
 
 
@@ -301,7 +300,10 @@ class CasperModel:
             return torch.cat([inactive, reactive, mask.to(inactive.device)], dim=1)
         parts = [encoded, mask]
         if self.config.prefill:
-            parts.append(prefill_removed(video, trimask).to(encoded.device, encoded.dtype))
+            # a quadmask model's start is filled where the scene changes too (63, 127): what the removed objects held
+            # up or pushed is not where the input shows it
+            holes = trimask < (0.75 if self.wants_quadmask else 0.25)
+            parts.append(prefill_removed(video, holes).to(encoded.device, encoded.dtype))
         return torch.cat(parts, dim=1)
 
     def _cog_reference(self, encoded: torch.Tensor, video: torch.Tensor) -> torch.Tensor:
