@@ -6,19 +6,22 @@ pusher knocked over).
 
     genomni generate kubric --out bench_out/ia --num-scenes 120 --resolution 64 --frames 9 --seed 0 \\
         --scenario stack=1,push=1,deform=0.5 --workers 2
-    genomni generate kubric --out bench_out/ia-val --num-scenes 16 --resolution 64 --frames 9 --seed 1000 \\
+    genomni generate kubric --out bench_out/ia-val --num-scenes 24 --resolution 64 --frames 9 --seed 3000 \\
         --scenario stack=1,push=1,deform=0.5 --workers 2
     python benchmarks/interaction_proof.py bench_out/ia bench_out/ia-val --out bench_out/interaction [--steps 1200]
 
 The two runs train side by side on one core each (the same init, data, seed and steps; only --mask differs).
-Each step is skipped when its output exists, so a killed run continues. Prints a Markdown table and writes
-OUT/summary.json.
+The untrained init told to read quadmasks is scored too: the pixel preset's correction starts at zero, so it is
+the classical fill of the removed *and changed* pixels, what the quadmask model starts from (a trained model
+ahead of it learned more than where to fill). Each step is skipped when its output exists, so a killed run
+continues. Prints a Markdown table and writes OUT/summary.json.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import shutil
 from pathlib import Path
 
 from casper_proof import genomni, train_log
@@ -38,6 +41,12 @@ def main() -> None:
     init = out / "pixel-init"
     if not init.exists():
         genomni("train", "init", "--preset", "pixel", "--out", str(init))
+    fill = out / "quadmask-init"
+    if not fill.exists():
+        shutil.copytree(init, fill)
+        record = json.loads((fill / "casper.json").read_text())
+        record["extra"]["mask"] = "quadmask"
+        (fill / "casper.json").write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
     procs = []
     for mask in ("trimask", "quadmask"):
         run = out / mask
@@ -51,7 +60,8 @@ def main() -> None:
     bench = out / "bench"
     if not bench.exists():
         genomni("data", "export", args.val, "--out", str(bench), "--benchmark")
-    methods = ["copy-input", "cv2-inpaint"] + [f"casper[steps={n}]:{out / m / 'model'}" for n in STEPS for m in ("trimask", "quadmask")]
+    methods = ["copy-input", "cv2-inpaint", f"casper[steps=1]:{fill}"]
+    methods += [f"casper[steps={n}]:{out / m / 'model'}" for n in STEPS for m in ("trimask", "quadmask")]
     if not (out / "eval" / "results.json").exists():
         genomni(
             "eval",
@@ -75,27 +85,25 @@ def main() -> None:
         print(f"| {name} | {' | '.join(cells)} | {s.get('psnr_affected', float('nan')):.2f} ({s.get('psnr_affected_scenes', 0)}) |")
     for m, log in summary["train"].items():
         print(f"{m}: {log['steps']} steps in {log['minutes']:.1f} min, final loss {log['final_loss']:.4f}")
-    for n, paired in paired_affected(out / "eval" / "per_scene.csv").items():
-        print(f"{n}: quadmask - trimask, affected PSNR per scene: {paired}")
+    label = lambda m, n: f"casper:{m} ({n} steps)"  # noqa: E731  the method names eval writes
+    pairs = [(f"quadmask - trimask, {n} step(s)", label(out / "quadmask/model", n), label(out / "trimask/model", n)) for n in STEPS]
+    pairs.append(("quadmask (1 step) - its untrained fill", label(out / "quadmask/model", 1), label(fill, 1)))
+    for name, a, b in pairs:
+        print(f"{name}, affected PSNR per scene: {paired_affected(out / 'eval' / 'per_scene.csv', a, b)}")
 
 
-def paired_affected(per_scene: Path) -> dict[str, str]:
-    """Per sampling-step setting: the mean per-scene difference quadmask - trimask of the affected-region PSNR, its
-    standard error, and on how many scenes the quadmask model was ahead (the figure that says whether it helps)."""
+def paired_affected(per_scene: Path, a: str, b: str) -> str:
+    """The mean per-scene difference a - b of the affected-region PSNR, its standard error, and on how many scenes
+    `a` was ahead (the figure that says whether the quadmask helps)."""
     import csv
 
     import numpy as np
 
-    rows = [r for r in csv.DictReader(open(per_scene)) if r["method"].startswith("casper") and r["psnr_affected"]]
-    setting = lambda r: r["method"].rsplit("/model", 1)[-1].strip() or "default steps"  # noqa: E731
-    out = {}
-    for kind in sorted({setting(r) for r in rows}):
-        value = {(r["scene"], "/quadmask/" in r["method"]): float(r["psnr_affected"]) for r in rows if setting(r) == kind}
-        d = np.array([value[(s, True)] - value[(s, False)] for s, q in value if q and (s, False) in value])
-        if len(d) > 1:
-            error = d.std(ddof=1) / np.sqrt(len(d))
-            out[kind] = f"{d.mean():+.2f} dB (standard error {error:.2f}), ahead on {(d > 0).sum()} of {len(d)}"
-    return out
+    value = {(r["method"], r["scene"]): float(r["psnr_affected"]) for r in csv.DictReader(open(per_scene)) if r["psnr_affected"]}
+    d = np.array([value[(a, s)] - value[(b, s)] for m, s in value if m == a and (b, s) in value])
+    if len(d) < 2:
+        return "fewer than 2 scenes scored by both"
+    return f"{d.mean():+.2f} dB (standard error {d.std(ddof=1) / np.sqrt(len(d)):.2f}), ahead on {(d > 0).sum()} of {len(d)}"
 
 
 if __name__ == "__main__":

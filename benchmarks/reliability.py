@@ -51,107 +51,66 @@ def killed_then_resumed(args: list[str], out: Path, delay: float, resume: list[s
     run(*args, *resume)
 
 
-def kill_points(out: Path, kills: int, rng: random.Random) -> list[dict]:
-    """Per stage: an uninterrupted reference, then `kills` runs killed at random times and resumed."""
-    rows = []
-    data = out / "data"
-    gen = [
-        "generate",
-        "kubric",
-        "--num-scenes",
-        "6",
-        "--frames",
-        "3",
-        "--resolution",
-        "32",
-        "--samples",
-        "4",
-        "--scenes-per-shard",
-        "2",
-        "--no-progress",
-    ]
+def kill_stage(out: Path, name: str, ref: str, args: list[str], resume: list[str], files, kills: int, rng: random.Random) -> dict:
+    """One stage: an uninterrupted reference run into OUT/ref, then `kills` runs killed at random moments and run
+    again with `resume`; how many ended with `files(folder)` (a digest) equal to the reference's."""
+    shutil.rmtree(out / ref, ignore_errors=True)
     t0 = time.time()
-    run(*gen, "--out", str(data))
-    gen_s = time.time() - t0
-    ref = digest([*data.glob("*.tar"), data / "manifest.jsonl"])
-    ok = 0
+    run(*args, "--out", str(out / ref))
+    seconds = time.time() - t0
+    want, ok = files(out / ref), 0
     for k in range(kills):
-        d = out / f"gen-kill{k}"
+        d = out / f"{ref}-kill{k}"
         shutil.rmtree(d, ignore_errors=True)
-        killed_then_resumed([*gen, "--out", str(d)], d, rng.uniform(0.5, gen_s), [])
-        ok += digest([*d.glob("*.tar"), d / "manifest.jsonl"]) == ref
-    rows.append({"stage": "generate kubric (shards + manifest)", "kills": kills, "identical": ok})
+        killed_then_resumed([*args, "--out", str(d)], d, rng.uniform(min(0.5, seconds / 2), seconds), resume)
+        ok += files(d) == want
+    return {"stage": name, "kills": kills, "identical": ok}
 
-    model = out / "pixel"
+
+def kill_points(out: Path, kills: int, rng: random.Random) -> list[dict]:
+    """Per writer: an uninterrupted reference, then `kills` runs killed at random times and resumed. The references
+    are the data the other parts use (OUT/data, OUT/train-ref, OUT/footage)."""
+    gen = ["generate", "kubric", "--num-scenes", "6", "--frames", "3", "--resolution", "32", "--samples", "4"]
+    gen += ["--scenes-per-shard", "2", "--no-progress"]
+    shards = lambda d: digest([*d.glob("*.tar"), d / "manifest.jsonl"])  # noqa: E731
+    rows = [kill_stage(out, "generate kubric (shards + manifest)", "data", gen, [], shards, kills, rng)]
+    data, model = out / "data", out / "pixel"
     if not model.exists():
         run("train", "init", "--preset", "pixel", "--out", str(model))
-    train = [
-        "train",
-        "run",
-        "--model",
-        str(model),
-        "--data",
-        str(data),
-        "--steps",
-        "12",
-        "--checkpoint-every",
-        "3",
-        "--warmup-steps",
-        "0",
-        "--frames",
-        "3",
-        "--resolution",
-        "32",
-        "--workers",
-        "0",
-        "--no-progress",
-    ]
-    shutil.rmtree(out / "train-ref", ignore_errors=True)
-    t0 = time.time()
-    run(*train, "--out", str(out / "train-ref"))
-    train_s = time.time() - t0
-    ref = digest(list((out / "train-ref" / "model" / "transformer").glob("*.safetensors")))
-    ok = 0
-    for k in range(kills):
-        d = out / f"train-kill{k}"
-        shutil.rmtree(d, ignore_errors=True)
-        killed_then_resumed([*train, "--out", str(d)], d, rng.uniform(2.0, train_s), ["--resume", "latest"])
-        ok += digest(list((d / "model" / "transformer").glob("*.safetensors"))) == ref
-    rows.append({"stage": "train run (exported weights)", "kills": kills, "identical": ok})
+    train = ["train", "run", "--model", str(model), "--data", str(data), "--steps", "12", "--checkpoint-every", "3"]
+    train += ["--warmup-steps", "0", "--frames", "3", "--resolution", "32", "--workers", "0", "--no-progress"]
+    weights = lambda d: digest(list((d / "model" / "transformer").glob("*.safetensors")))  # noqa: E731
+    rows.append(kill_stage(out, "train run (exported weights)", "train-ref", train, ["--resume", "latest"], weights, kills, rng))
 
-    footage = out / "footage"
-    if not footage.exists():
-        run("data", "export", str(data), "--out", str(footage), "--limit", "1")
-    clip = next(p for p in sorted(footage.iterdir()) if p.is_dir() and not p.name.startswith("."))
-    rm = [
-        "remove",
-        str(clip / "input.mkv"),
-        "--masks-dir",
-        str(clip / "masks"),
-        "--model",
-        str(out / "train-ref" / "model"),
-        "--format",
-        "mkv",
-        "--no-progress",
-    ]
-    shutil.rmtree(out / "remove-ref", ignore_errors=True)
-    t0 = time.time()
-    run(*rm, "--out", str(out / "remove-ref"))
-    rm_s = time.time() - t0
-    ref = digest(list((out / "remove-ref").glob("*.mkv")))
-    ok = 0
-    for k in range(kills):
-        d = out / f"remove-kill{k}"
-        shutil.rmtree(d, ignore_errors=True)
-        killed_then_resumed([*rm, "--out", str(d)], d, rng.uniform(0.5, rm_s), ["--resume"])
-        ok += digest(list(d.glob("*.mkv"))) == ref
-    rows.append({"stage": "remove (outputs)", "kills": kills, "identical": ok})
+    export = ["data", "export", str(data), "--limit", "2", "--benchmark"]
+    rows.append(kill_stage(out, "data export (footage folders)", "footage", export, [], lambda d: digest(_files(d)), kills, rng))
+    clip = next(p for p in sorted((out / "footage").iterdir()) if p.is_dir() and not p.name.startswith("."))
+    trained = str(out / "train-ref" / "model")
+    rm = ["remove", str(clip / "input.mkv"), "--masks-dir", str(clip / "masks"), "--model", trained, "--format", "mkv", "--no-progress"]
+    rows.append(kill_stage(out, "remove (outputs)", "remove-ref", rm, ["--resume"], lambda d: digest(list(d.glob("*.mkv"))), kills, rng))
+    dec = ["decompose", str(clip), "--model", trained, "--steps", "2", "--coarse-iters", "20", "--fine-iters", "10", "--no-progress"]
+    rows.append(
+        kill_stage(out, "decompose (layers, previews)", "decompose-ref", dec, ["--resume"], lambda d: digest(_files(d)), kills, rng)
+    )
+
+    tuples = out / "tuples"
+    if not tuples.exists():
+        run("data", "export", str(data), "--out", str(tuples), "--format", "gen-omnimatte", "--limit", "3")
+    imp = ["data", "import", str(tuples), "--no-progress"]
+    rows.append(kill_stage(out, "data import (shards + manifest)", "import-ref", imp, [], shards, kills, rng))
+    paste = ["generate", "objectpaste", "--objects", str(out / "footage"), "--backgrounds", str(moving_clip(out))]
+    paste += ["--num-samples", "6", "--frames", "4", "--caption", "A floor.", "--no-progress"]
+    rows.append(kill_stage(out, "generate objectpaste (shards + manifest)", "paste-ref", paste, [], shards, kills, rng))
+    ev = ["eval", "--benchmark", f"k={out / 'footage'}", "--method", "copy-input", "--method", "cv2-inpaint", "--method"]
+    ev += [f"casper[steps=2]:{trained}", "--no-lpips", "--no-progress"]
+    scores = lambda d: digest([d / "per_scene.csv", d / "per_frame.csv"])  # noqa: E731
+    rows.append(kill_stage(out, "eval (per-scene and per-frame scores)", "eval-ref", ev, [], scores, kills, rng))
     return rows
 
 
 def _files(folder: Path) -> list[Path]:
     """What a writer made, for comparing runs: every file but the run records that hold times and commands."""
-    skip = {"dataset.json", "train_log.jsonl", "remove.json"}  # times, command lines, paths
+    skip = {"dataset.json", "train_log.jsonl", "remove.json", "decomposition.json"}  # times, command lines, paths
     return [p for p in folder.rglob("*") if p.is_file() and ".genomni" not in p.parts and p.name not in skip]
 
 
@@ -197,13 +156,27 @@ def full_disk(out: Path) -> list[dict]:
             + ["--format", "mkv", "--no-progress"],
             12,
         ),
+        "decompose": (
+            ["decompose", str(clip), "--model", str(out / "train-ref" / "model"), "--steps", "2", "--coarse-iters", "20"]
+            + ["--fine-iters", "10", "--no-progress"],
+            None,
+        ),
+        "train run": (
+            ["train", "run", "--model", str(out / "pixel"), "--data", str(data), "--steps", "6", "--checkpoint-every", "3"]
+            + ["--warmup-steps", "0", "--frames", "3", "--resolution", "32", "--workers", "0", "--no-progress"],
+            None,
+        ),
     }
+    resume = {"remove": ["--resume"], "decompose": ["--resume"], "train run": ["--resume", "latest"]}
+    made = {"train run": lambda d: list((d / "model" / "transformer").glob("*.safetensors"))}  # the rest names its folder
     rows = []
     disk.mkdir(exist_ok=True)
     for name, (args, kb) in writers.items():
         ref = out / f"disk-ref-{len(rows)}"
         shutil.rmtree(ref, ignore_errors=True)
         run(*args, "--out", str(ref))
+        if kb is None:  # half of what the writer makes: it runs out of room midway
+            kb = max(8, sum(f.stat().st_size for f in ref.rglob("*") if f.is_file()) // 2048)
         subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={kb}K", "tmpfs", str(disk)], check=True)
         try:
             target = disk / "o"
@@ -212,8 +185,9 @@ def full_disk(out: Path) -> list[dict]:
             one_line = first.returncode == 1 and len(lines) == 1 and "No space left on device" in lines[0]
             half = [p for p in target.rglob("*") if p.is_file() and p.name.endswith((".tmp", ".partial"))] if target.exists() else []
             subprocess.run(["mount", "-o", "remount,size=256M", str(disk)], check=True)
-            again = run(*args, "--out", str(target), *(["--resume"] if args[0] == "remove" else []), check=False)
-            same = again.returncode == 0 and digest(_files(target)) == digest(_files(ref))
+            again = run(*args, "--out", str(target), *resume.get(name, []), check=False)
+            files = made.get(name, _files)
+            same = again.returncode == 0 and digest(files(target)) == digest(files(ref))
             rows.append(
                 {
                     "writer": name,
