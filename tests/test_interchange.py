@@ -15,7 +15,11 @@ def test_png_export_import_export_is_lossless(kubric_dir, tmp_path):
         o = originals[s.key]
         assert np.array_equal(s.input, o.input) and np.array_equal(s.target, o.target)
         assert np.array_equal(s.trimask, o.trimask) and s.caption == o.caption and s.meta == o.meta
-    assert run_cli(["data", "import", str(tmp_path / "a"), "--out", str(tmp_path / "ds")]) == 1  # never overwrites
+    files = {f: f.read_bytes() for f in (tmp_path / "ds").iterdir() if f.is_file()}
+    # the same import again (a run killed while exiting, run once more): complete, nothing rewritten
+    assert run_cli(["data", "import", str(tmp_path / "a"), "--out", str(tmp_path / "ds"), "--source", "kubric"]) == 0
+    assert {f: f.read_bytes() for f in (tmp_path / "ds").iterdir() if f.is_file()} == files
+    assert run_cli(["data", "import", str(tmp_path / "a"), "--out", str(tmp_path / "ds")]) == 1  # another import: never overwrites
 
 
 def test_gen_omnimatte_tuples_round_trip(kubric_dir, tmp_path, capsys):

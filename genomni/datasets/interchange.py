@@ -24,7 +24,9 @@ Captions come from `caption.txt`, `prompt.json` (`{"bg": ...}`) or a captions fi
 
 from __future__ import annotations
 
+import hashlib
 import json
+import logging
 import os
 import shutil
 from pathlib import Path
@@ -39,10 +41,11 @@ from ..footage_folders import KUBRIC, SEQUENCE, FootageFolder, read_caption_txt,
 from ..media import atomic_dir, read_video, write_video
 from ..outdir import check_replaceable, locks
 from ..sample import Sample
-from ..shards import BadSample, shard_name, write_index, write_shard
+from ..shards import BadSample, read_card, shard_name, write_index, write_shard
 from .export import chosen_samples
 from .void_format import is_void_folder, read_void_folder, void_target
 
+log = logging.getLogger(__name__)
 FORMATS = ("gen-omnimatte", "png")
 ENTRIES = {
     "png": frozenset({"input", "target", "trimask", "meta.json", "caption.txt"}),
@@ -275,7 +278,19 @@ def import_samples(
     folder as it is read."""
     out = Path(out)
     folders = sample_folders(root)
+    captions_json = json.dumps(captions or {}, sort_keys=True).encode("utf-8")
+    identity = {
+        "root": str(Path(root).resolve()),
+        "source": source,
+        "mask_threshold": threshold,
+        "samples_per_shard": samples_per_shard,
+        "captions_sha256": hashlib.sha256(captions_json).hexdigest()[:16],
+    }
     if (out / "dataset.json").exists():
+        card = read_card(out)
+        if card.get("complete") and card.get("import") == identity:  # the same import, finished (killed while exiting)
+            log.info("%s already holds this import, complete; nothing to do", out)
+            return card
         raise GenomniError(f"{out} already holds a dataset; choose a new --out (nothing was changed)")
     records = []
 
@@ -288,4 +303,6 @@ def import_samples(
     for j in range(0, len(folders), samples_per_shard):  # one shard's samples in memory at a time
         samples = [read(f) for f in folders[j : j + samples_per_shard]]
         records += write_shard(out / shard_name(source, j // samples_per_shard), samples)
-    return write_index(out, records, {"source": source, "imported_from": str(root), "command": command, "complete": True})
+    return write_index(
+        out, records, {"source": source, "imported_from": str(root), "command": command, "import": identity, "complete": True}
+    )
