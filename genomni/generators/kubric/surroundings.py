@@ -64,7 +64,8 @@ def sample_light(cfg: KubricConfig, rng: np.random.Generator) -> LightSpec:
     """One sun lamp, and an HDRI world with probability --hdri-prob, else Cycles' Nishita sky; draws in a fixed
     order. Under a map the lamp is the map's sun (see `hdri.py`): its elevation (moved into 12-70 degrees), its
     colour and its strength relative to the clamped map's light; the map is turned so its light lies at the
-    lamp's azimuth. Under the sky the lamp is white at a sampled elevation, which the sky's own sun follows."""
+    lamp's azimuth. Under the sky the lamp stands at a sampled elevation, which the sky's own sun follows, in that
+    sun's colour (`sky_sun`: orange low, pale yellow high)."""
     use_hdri = bool(cfg.hdri_files) and bool(rng.random() < cfg.hdri_prob)
     extra = []
     for _ in range(int(rng.integers(0, cfg.max_extra_lights + 1))):
@@ -82,11 +83,14 @@ def sample_light(cfg: KubricConfig, rng: np.random.Generator) -> LightSpec:
     ambient = float(rng.uniform(0.1, 0.3))  # the sky's strength, or the clamped map's mean radiance
     hdri = cfg.hdri_files[int(rng.integers(len(cfg.hdri_files)))] if cfg.hdri_files else ""
     if not use_hdri:
+        from .sky_sun import sky_sun_color
+
         return LightSpec(
             sun_elevation=elevation,
             sun_azimuth=azimuth,
             sun_angle=sun_angle,
             sun_strength=sun_strength,
+            sun_color=sky_sun_color(elevation),
             world="sky",
             world_strength=ambient,
             extra_lights=extra,
