@@ -201,10 +201,13 @@ def read_video(path: str | os.PathLike, gray: bool = False) -> tuple[np.ndarray,
 
 
 def write_png(path: Path, image: np.ndarray) -> None:
-    """cv2.imwrite that fails loudly: OpenCV returns False (libpng prints "Write Error") on a full disk or an
-    unwritable folder, and a silently missing frame would be committed with its folder."""
-    if not cv2.imwrite(str(path), image):
-        raise GenomniError(f"{path}: could not be written (disk full or folder not writable)")
+    """A PNG encoded in memory and written by Python, so a full disk raises (OSError ENOSPC): cv2.imwrite returned
+    True on a full tmpfs after writing 0 bytes, and the empty frame was committed with its folder."""
+    ok, data = cv2.imencode(".png", image)
+    if not ok:
+        raise GenomniError(f"{path}: OpenCV could not encode this frame as PNG")
+    with open(path, "wb") as fh:
+        fh.write(data.tobytes())
 
 
 def write_video(path: str | os.PathLike, frames: np.ndarray, fps: float = DEFAULT_FPS, crf: int = 18) -> Path:

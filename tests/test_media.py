@@ -113,3 +113,34 @@ def test_h264_encoding_is_byte_identical_wherever_the_frames_lie():
         placed[...] = frames
         digests.add(hashlib.sha256(encode_video(placed, 24.0, "h264")).hexdigest())
     assert len(digests) == 1
+
+
+def test_a_png_frame_that_cannot_be_written_raises_and_no_folder_is_committed(tmp_path):
+    """On a full tmpfs cv2.imwrite returned True after writing 0 bytes, and decompose committed folders of empty
+    frames its --resume kept. Frames are now encoded in memory and written by Python: a full device raises."""
+    import errno
+    import os
+    import subprocess
+
+    from genomni.media import write_png
+
+    frame = np.random.default_rng(0).integers(0, 255, (64, 64, 3), np.uint8)
+    (tmp_path / "full.png").symlink_to("/dev/full")  # a device that is always full: ENOSPC, which the CLI says in one line
+    with pytest.raises(OSError) as info:
+        write_png(tmp_path / "full.png", frame)
+    assert info.value.errno == errno.ENOSPC
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    mounted = (
+        os.geteuid() == 0
+        and subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8K", "tmpfs", str(disk)], capture_output=True).returncode == 0
+    )
+    if not mounted:
+        pytest.skip("the tmpfs half needs root (mount); the /dev/full half ran")
+    try:
+        small = frame[:24, :24]  # 1.8 KB of PNG: stdio holds it until close, where the full disk shows
+        with pytest.raises(OSError):
+            write_video(disk / "frames", np.stack([small] * 4))  # two 4 KB pages fit, the third frame does not
+        assert not (disk / "frames").exists() and not any(p.stat().st_size == 0 for p in disk.rglob("*.png"))
+    finally:
+        subprocess.run(["umount", str(disk)], check=True)
