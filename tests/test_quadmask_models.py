@@ -41,22 +41,22 @@ def test_a_quadmask_pixel_model_sees_voids_values_in_its_mask_channel(tmp_path):
         model.condition({"input": video, "trimask": batch["trimask"]})
 
 
-def test_a_quadmask_pixel_models_start_is_filled_where_the_scene_changes(tmp_path):
-    """The pixel preset corrects a classical fill of the removed pixels; told by a quadmask that a region changes
-    (a held box that falls), its start is filled there too. Constructed: gray floor, a white box marked 127."""
+def test_a_quadmask_pixel_models_start_is_filled_where_objects_are_removed_only(tmp_path):
+    """The pixel preset corrects a classical fill of the removed pixels. Told by a quadmask that a region changes (a
+    held box that falls), its start there stays the input: a fill of the changed pixels measured worse than the
+    input itself in that region on held-out interaction scenes (benchmarks/README.md). Constructed: gray floor, a
+    white box marked 127, a removed square marked 0."""
     model = CasperModel.from_pretrained(build_preset("pixel", tmp_path / "pixel"))
+    model.config.extra["mask"] = "quadmask"
     video = torch.full((1, 3, 3, 32, 32), -0.2)
     video[..., 12:20, 12:20] = 1.0
+    video[..., 2:6, 24:28] = -1.0
     quad = torch.ones(1, 1, 3, 32, 32)
     quad[..., 10:22, 10:22] = 127 / 255
-    trimask = torch.full_like(quad, 0.5)
-    trimask[..., 12:20, 12:20] = 1.0  # the box is a kept object for a trimask model
-    start = lambda m, b: m.condition(b)[:, 4:7]  # noqa: E731  [input | mask | pre-filled input]
-    assert torch.allclose(start(model, {"input": video, "trimask": trimask}), video, atol=1 / 127.5)  # 8-bit round trip
-    model.config.extra["mask"] = "quadmask"
-    filled = start(model, {"input": video, "trimask": trimask, "quadmask": quad})
-    assert (filled[..., 12:20, 12:20] - -0.2).abs().max() < 0.05  # the box is gone from the start, floor in its place
-    assert torch.allclose(filled[..., :8, :], video[..., :8, :], atol=1 / 127.5)  # far from the change: the input
+    quad[..., 2:6, 24:28] = 0.0
+    start = model.condition({"input": video, "trimask": torch.full_like(quad, 0.5), "quadmask": quad})[:, 4:7]
+    assert torch.allclose(start[..., 12:20, 12:20], video[..., 12:20, 12:20], atol=1 / 127.5)  # the box stays
+    assert (start[..., 2:6, 24:28] - -0.2).abs().max() < 0.05  # the removed square is filled with floor
 
 
 def test_quadmask_training_is_recorded_and_remove_feeds_the_footage_quadmask(tiny_dir, kubric_dir, tmp_path, capsys):
