@@ -187,3 +187,27 @@ def test_an_eval_size_without_pixels_is_one_line(tmp_path, capsys, size):
     """`eval --resize 0x0` was an OpenCV traceback after the first scene was read."""
     assert run_cli(["eval", "--benchmark", f"x={tmp_path}", "--method", "copy-input", "--out", str(tmp_path / "o"), "--resize", size]) == 1
     assert f"--resize must be WIDTHxHEIGHT, movie or kubric, got '{size}'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "flag, value, message",
+    [
+        ("--lora-rank", "-4", "--lora-rank must be in 0..4096, got -4"),  # trained in full, exit 0
+        ("--keep-checkpoints", "0", "--keep-checkpoints must be in 1..1000000, got 0"),  # kept every checkpoint
+        ("--caption-dropout", "2", "--caption-dropout must be in 0..1, got 2.0"),
+        ("--crop-min", "0", "--crop-min must be in 0.05..1, got 0.0"),
+    ],
+)
+def test_training_options_outside_their_range_are_one_line_before_any_work(tmp_path, capsys, flag, value, message):
+    args = ["train", "run", "--model", str(tmp_path / "m"), "--data", str(tmp_path), "--out", str(tmp_path / "o"), flag, value]
+    assert run_cli(args) == 1
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1 and not (tmp_path / "o").exists()
+
+
+def test_an_import_source_that_cannot_name_a_shard_is_one_line(tmp_path, capsys):
+    """`--source ''` wrote a shard named -000000.tar that no reader could find."""
+    (tmp_path / "in").mkdir()
+    assert run_cli(["data", "import", str(tmp_path / "in"), "--out", str(tmp_path / "o"), "--source", ""]) == 1
+    err = capsys.readouterr().err
+    assert "--source '': a name of letters, digits" in err and err.count("\n") == 1 and not (tmp_path / "o").exists()

@@ -127,9 +127,18 @@ def data_import(
     progress: bool = PROGRESS,
 ) -> None:
     """Import training samples into shards, or sequence folders without a target into footage folders."""
-    from ..datasets.interchange import import_footage, import_samples, load_captions, root_captions, sample_folders, targetless
+    from ..datasets.interchange import (
+        check_source_name,
+        import_footage,
+        import_samples,
+        load_captions,
+        root_captions,
+        sample_folders,
+        targetless,
+    )
     from ..progress import progress_bar
 
+    check_source_name(source)
     check_output_dir("--out", out)
     folders = sample_folders(root)
     with progress_bar(progress) as bar:

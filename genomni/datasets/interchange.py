@@ -28,6 +28,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import shutil
 from pathlib import Path
 from typing import Any, Callable
@@ -263,6 +264,12 @@ def import_footage(
     return written
 
 
+def check_source_name(source: str) -> None:
+    """An imported source names its shards (<source>-000000.tar) and is what --mix weighs: a plain name."""
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", source):
+        raise GenomniError(f"--source {source!r}: a name of letters, digits, '_', '.' or '-' (it names the shards: <source>-000000.tar)")
+
+
 @locks("out")
 def import_samples(
     root: str | os.PathLike,
@@ -277,6 +284,7 @@ def import_samples(
     """Every sample folder under `root` into shards at `out` (atomic shards, manifest, card); `on_folder` hears each
     folder as it is read."""
     out = Path(out)
+    check_source_name(source)
     folders = sample_folders(root)
     captions_json = json.dumps(captions or {}, sort_keys=True).encode("utf-8")
     identity = {
