@@ -606,12 +606,21 @@ def test_edit_never_replaces_what_it_did_not_write(tmp_path, capsys):
 
 
 def test_a_frame_that_cannot_be_written_fails_the_folder_which_is_not_committed(tmp_path, monkeypatch):
-    """OpenCV's imwrite returns False on a full disk; a frame folder missing frames must not be committed."""
+    """A disk that fills at the third frame: the write raises (ENOSPC) and the frame folder is not committed."""
+    import errno
+
     import genomni.media as media
 
     calls = []
-    monkeypatch.setattr(media.cv2, "imwrite", lambda *a: calls.append(1) or len(calls) < 3)
-    with pytest.raises(GenomniError, match="00002.png: could not be written"):
+
+    def filling_open(path, mode="r", *args, **kwargs):
+        calls.append(path)
+        if len(calls) == 3:
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        return open(path, mode, *args, **kwargs)
+
+    monkeypatch.setattr(media, "open", filling_open, raising=False)
+    with pytest.raises(OSError, match="No space left on device"):
         write_video(tmp_path / "frames", np.zeros((4, 8, 8, 3), np.uint8))
     assert not (tmp_path / "frames").exists() and list(tmp_path.iterdir()) == []
 
