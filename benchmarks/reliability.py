@@ -358,6 +358,23 @@ def bad_inputs(out: Path) -> list[dict]:
         "--quadmask with values outside 0/63/127/255": remove_into(b / "o39", "--quadmask", str(b / "bad_quadmask.mkv")),
         "--quadmask for a trimask model": remove_into(b / "o40", "--quadmask", str(clip / "quadmask.mkv")),
         "--affected naming no track": remove_into(b / "o41", "--affected", "nope"),
+        "--lora-rank -4 (trained in full)": ["train", "run", "--model", str(model), "--data", str(data), "--out", str(b / "o42")]
+        + ["--lora-rank", "-4"],
+        "--keep-checkpoints 0 (kept every one)": ["train", "run", "--model", str(model), "--data", str(data), "--out", str(b / "o43")]
+        + ["--keep-checkpoints", "0"],
+        "import --source '' (a shard named -000000.tar)": ["data", "import", str(out / "tuples"), "--out", str(b / "o44"), "--source", ""],
+        "train import --from void with --lora": [
+            "train",
+            "import",
+            "--from",
+            "void",
+            "--base",
+            str(b),
+            "--lora",
+            vid,
+            "--out",
+            str(b / "o45"),
+        ],
         "tripod --max-effect nan": ["generate", "tripod", str(clip), "--out", str(b / "o26"), "--max-effect", "nan"],
         "objectpaste --ground-from 1": [
             "generate",
