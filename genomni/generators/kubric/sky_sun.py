@@ -8,6 +8,7 @@ sky's sun disc, Blender's default atmosphere: air, dust and ozone density 1, alt
 from __future__ import annotations
 
 import math
+import tempfile
 from typing import Any
 
 import numpy as np
@@ -82,8 +83,6 @@ def measure(elevations: list[float]) -> list[tuple[float, float, float]]:
     camera.data.angle = math.radians(0.3)
     scene.collection.objects.link(camera)
     scene.camera = camera
-    import tempfile
-
     out = []
     with tempfile.TemporaryDirectory() as tmp:
         for k, elevation in enumerate(elevations):
