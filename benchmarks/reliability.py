@@ -108,11 +108,20 @@ def kill_points(out: Path, kills: int, rng: random.Random) -> list[dict]:
     paste = ["generate", "objectpaste", "--objects", str(data), "--backgrounds", str(moving_clip(out))]
     paste += ["--num-samples", "6", "--frames", "3", "--caption", "A floor.", "--no-progress"]
     rows.append(kill_stage(out, "generate objectpaste (shards + manifest)", "paste-ref", paste, [], shards, kills, rng))
+    edit = ["edit", str(out / "decompose-ref"), "--drop", clip_object(clip)]
+    rows.append(
+        kill_stage(out, "edit (re-composed PNG frames)", "edit-ref", edit, ["--overwrite"], lambda d: digest(_files(d)), kills, rng)
+    )
     ev = ["eval", "--benchmark", f"k={out / 'footage'}", "--method", "copy-input", "--method", "cv2-inpaint", "--method"]
     ev += [f"casper[steps=2]:{trained}", "--no-lpips", "--no-progress"]
     scores = lambda d: digest([d / "per_scene.csv", d / "per_frame.csv"])  # noqa: E731
     rows.append(kill_stage(out, "eval (per-scene and per-frame scores)", "eval-ref", ev, [], scores, kills, rng))
     return rows
+
+
+def clip_object(clip: Path) -> str:
+    """The name of a footage folder's first object (its first mask track)."""
+    return sorted(p.name for p in (clip / "masks").iterdir())[0]
 
 
 def _files(folder: Path) -> list[Path]:
