@@ -220,7 +220,7 @@ class Remover:
         small = _resize(footage.video, mh, mw)
         video, t = pad_frames(small, model.config.frame_multiple)
         x = from_uint8(video)[None]
-        latent = model.encode_video(x)
+        latent = model.encode_input(x)
         text = model.encode_text([prompt_for(cfg, footage)]).to(model.device)
         uncond = model.encode_text([""]).to(model.device) if cfg.guidance != 1.0 else None
         image = model.encode_image(x)  # the first frame's CLIP tokens, shared by every window (as the public code does)

@@ -280,19 +280,19 @@ class CasperModel:
         if self.wants_quadmask and "quadmask" not in batch:
             raise GenomniError("this model was trained with quadmasks (VOID's 0/63/127/255): give it one")
         mask = batch["quadmask"] if self.wants_quadmask else batch["trimask"]
-        return self.conditioning(self.encode_video(batch["input"]), mask, batch["input"])
+        return self.conditioning(self.encode_input(batch["input"]), mask, batch["input"])
 
     def conditioning(self, encoded: torch.Tensor, trimask: torch.Tensor, video: torch.Tensor) -> torch.Tensor:
-        """[encoded input video | trimask channels (| pre-filled input)]: `encoded` is `encode_video(video)`,
+        """[encoded input video | trimask channels (| pre-filled input)]: `encoded` is `encode_input(video)`,
         passed in so a video removed several times is encoded once."""
         if self.config.layout == "void":  # VOID encodes its condition in [0, 1] through the VAE as 3-channel video
             condition = void_condition(trimask.to(video.device, video.dtype)).expand(-1, 3, -1, -1, -1)
-            return torch.cat([self.encode_video(condition), self._cog_reference(encoded, video)], dim=1)
+            return torch.cat([self.encode_video(condition), encoded], dim=1)
         mask = self.encode_mask(trimask.to(encoded.device)).to(encoded.dtype)
         if self.config.layout == "fun-inp":
             return torch.cat([mask, encoded], dim=1)
         if self.config.layout == "cog-inp":
-            return torch.cat([mask, self._cog_reference(encoded, video)], dim=1)
+            return torch.cat([mask, encoded], dim=1)
         if self.config.layout == "vace":
             removed = (trimask < 0.25).to(video.device, video.dtype)  # VACE's reactive region: the pixels it regenerates
             inactive = self.encode_video(video * (1.0 - removed))
@@ -305,12 +305,13 @@ class CasperModel:
             parts.append(prefill_removed(video, trimask < 0.25).to(encoded.device, encoded.dtype))
         return torch.cat(parts, dim=1)
 
-    def _cog_reference(self, encoded: torch.Tensor, video: torch.Tensor) -> torch.Tensor:
-        """CogVideoX-Fun's reference latent: it saw its reference video with `reference_noise` added before encoding
-        (fixed seed: deterministic), except on pixels at -1."""
+    def encode_input(self, video: torch.Tensor) -> torch.Tensor:
+        """The input video's latent as `conditioning` takes it: `encode_video`, except that CogVideoX-Fun saw its
+        reference video with `reference_noise` added before encoding (fixed seed: deterministic), not on pixels at -1.
+        Computed once per clip, however many removals share it."""
         ratio = float(self.config.extra.get("reference_noise", 0.0))
         if not ratio:
-            return encoded
+            return self.encode_video(video)
         gen = torch.Generator().manual_seed(0)
         noise = torch.randn(video.shape, generator=gen).to(video.device, video.dtype) * ratio
         return self.encode_video(video + torch.where(video == -1, torch.zeros_like(noise), noise))
