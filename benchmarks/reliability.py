@@ -41,14 +41,23 @@ def digest(paths: list[Path]) -> str:
     return h.hexdigest()
 
 
-def killed_then_resumed(args: list[str], out: Path, delay: float, resume: list[str]) -> None:
-    """Start a command, kill -9 it after `delay` seconds (if still running), then run it to the end with `resume`."""
+def killed(args: list[str], delay: float) -> bool:
+    """Start a command and kill -9 its process group after `delay` seconds; whether it was still running."""
     p = subprocess.Popen([*GENOMNI, *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     time.sleep(delay)
-    if p.poll() is None:
+    alive = p.poll() is None
+    if alive:
         os.killpg(p.pid, signal.SIGKILL)  # the whole group: render workers too
     p.wait()
-    run(*args, *resume)
+    return alive
+
+
+def killed_then_resumed(args: list[str], delay: float, resume: list[str]) -> str:
+    """Kill a command after `delay` seconds, then run it again with `resume`: "" when the rerun finished, else its
+    one-line refusal (a verb whose output must not exist says so when the kill came after it was complete)."""
+    killed(args, delay)
+    again = run(*args, *resume, check=False)
+    return again.stderr.strip().splitlines()[-1] if again.returncode else ""
 
 
 STAGES: list[str] = []  # --stages: the kill stages to run (words of their names); the others only make their data
@@ -60,18 +69,20 @@ def kill_stage(out: Path, name: str, ref: str, args: list[str], resume: list[str
     if STAGES and not any(word in name for word in STAGES):
         if not (out / ref).exists():
             run(*args, "--out", str(out / ref))
-        return {"stage": name, "kills": 0, "identical": 0}
+        return {"stage": name, "kills": 0, "identical": 0, "rerun_refused": []}
     shutil.rmtree(out / ref, ignore_errors=True)
     t0 = time.time()
     run(*args, "--out", str(out / ref))
     seconds = time.time() - t0
-    want, ok = files(out / ref), 0
+    want, ok, refused = files(out / ref), 0, []
     for k in range(kills):
         d = out / f"{ref}-kill{k}"
         shutil.rmtree(d, ignore_errors=True)
-        killed_then_resumed([*args, "--out", str(d)], d, rng.uniform(min(0.5, seconds / 2), seconds), resume)
+        said = killed_then_resumed([*args, "--out", str(d)], rng.uniform(min(0.5, seconds / 2), seconds), resume)
+        if said:
+            refused.append(said)
         ok += files(d) == want
-    return {"stage": name, "kills": kills, "identical": ok}
+    return {"stage": name, "kills": kills, "identical": ok, "rerun_refused": refused}
 
 
 def kill_points(out: Path, kills: int, rng: random.Random) -> list[dict]:
@@ -116,7 +127,74 @@ def kill_points(out: Path, kills: int, rng: random.Random) -> list[dict]:
     ev += [f"casper[steps=2]:{trained}", "--no-lpips", "--no-progress"]
     scores = lambda d: digest([d / "per_scene.csv", d / "per_frame.csv"])  # noqa: E731
     rows.append(kill_stage(out, "eval (per-scene and per-frame scores)", "eval-ref", ev, [], scores, kills, rng))
+    return rows + kill_points_more(out, kills, rng)
+
+
+def kill_points_more(out: Path, kills: int, rng: random.Random) -> list[dict]:
+    """The writers made from the data above: masks, generate tripod and layers, train init, import and vae."""
+    shards = lambda d: digest([*d.glob("*.tar"), d / "manifest.jsonl"])  # noqa: E731
+    weights = lambda d: digest([*d.rglob("*.safetensors"), d / "casper.json"])  # noqa: E731
+    masks = ["masks", str(moving_clip(out)), "--method", "motion", "--no-progress"]
+    rows = [kill_stage(out, "masks (footage folder)", "masks-ref", masks, [], lambda d: digest(_files(d)), kills, rng)]
+    tripod = ["generate", "tripod", str(out / "masks-ref"), "--frames", "4", "--stride", "2", "--caption", "A floor.", "--no-progress"]
+    rows.append(kill_stage(out, "generate tripod (shards + manifest)", "tripod-ref", tripod, [], shards, kills, rng))
+    layers = ["generate", "layers", str(out / "decompose-ref"), "--caption", "A floor.", "--no-progress"]
+    rows.append(kill_stage(out, "generate layers (shards + manifest)", "layers-ref", layers, [], shards, kills, rng))
+    rows.append(kill_stage(out, "train init (model dir)", "init-ref", ["train", "init", "--preset", "tiny"], [], weights, kills, rng))
+    base, tuned = released_checkpoint(out)
+    imp = ["train", "import", "--base", str(base), "--transformer", str(tuned)]
+    rows.append(kill_stage(out, "train import (model dir)", "trainimport-ref", imp, [], weights, kills, rng))
+    rows.append(kill_in_place(out, kills, rng))
     return rows
+
+
+def released_checkpoint(out: Path) -> tuple[Path, Path]:
+    """A miniature Wan2.1-Fun-InP base laid out as alibaba-pai publishes it, and a full fine-tune of its DiT."""
+    import torch
+    from safetensors.torch import load_file, save_file
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from tests.original_layouts import write_fun_inp_folder
+
+    base, tuned = out / "fun-base", out / "fun-casper.safetensors"
+    if not base.exists():
+        write_fun_inp_folder(base)
+    if not tuned.exists():
+        dit = load_file(base / "diffusion_pytorch_model.safetensors")
+        save_file({k: v + torch.full_like(v, 0.5) for k, v in dit.items()}, tuned)
+    return base, tuned
+
+
+def kill_in_place(out: Path, kills: int, rng: random.Random) -> dict:
+    """`train vae` rewrites its model dir in place: killed at random moments, the dir must hold the model as it was
+    or as a finished fit, never a mixture; run again from the model as it was, it must equal an uninterrupted fit."""
+    name = "train vae (model dir, in place)"
+    if STAGES and not any(word in name for word in STAGES):
+        return {"stage": name, "kills": 0, "identical": 0, "rerun_refused": []}
+    start = out / "init-ref"
+    fit = ["train", "vae", "--data", str(out / "data"), "--steps", "8", "--batch-size", "2", "--frames", "1"]
+    fit += ["--resolution", "32", "--no-progress"]
+    vae = lambda d: digest(list(d.rglob("*.safetensors"))) if (d / "casper.json").is_file() else "missing"  # noqa: E731
+    ref = out / "vae-ref"
+    shutil.rmtree(ref, ignore_errors=True)
+    shutil.copytree(start, ref)
+    t0 = time.time()
+    run(*fit, "--model", str(ref))
+    seconds, before = time.time() - t0, vae(start)
+    ok, refused = 0, []
+    for k in range(kills):
+        d = out / f"vae-ref-kill{k}"
+        shutil.rmtree(d, ignore_errors=True)
+        shutil.copytree(start, d)
+        killed([*fit, "--model", str(d)], rng.uniform(min(0.5, seconds / 2), seconds))
+        state = vae(d)
+        if state == before:  # the kill came before the rewrite: the same command again
+            again = run(*fit, "--model", str(d), check=False)
+            if again.returncode:
+                refused.append(again.stderr.strip().splitlines()[-1])
+            state = vae(d)
+        ok += state == vae(ref)
+    return {"stage": name, "kills": kills, "identical": ok, "rerun_refused": refused}
 
 
 def clip_object(clip: Path) -> str:
@@ -493,9 +571,9 @@ def main() -> None:
     fz = fuzz(args.out, args.corruptions, rng) if "fuzz" in parts else {}
     disk = full_disk(args.out) if "disk" in parts else []
     (args.out / "summary.json").write_text(json.dumps({"kills": kills, "bad_inputs": bad, "fuzz": fz, "full_disk": disk}, indent=2) + "\n")
-    print("| stage | kill -9 points | resumed byte-identical |\n|---|---|---|")
+    print("| stage | kill -9 points | resumed byte-identical | rerun refused (output complete) |\n|---|---|---|---|")
     for r in kills:
-        print(f"| {r['stage']} | {r['kills']} | {r['identical']} |")
+        print(f"| {r['stage']} | {r['kills']} | {r['identical']} | {'; '.join(r['rerun_refused'])[:90]} |")
     print(f"\n{sum(r['one_line'] for r in bad)} of {len(bad)} bad inputs answered with one line and exit 1/2:\n")
     print("| bad input | exit | one line | message |\n|---|---|---|---|")
     for r in bad:

@@ -8,6 +8,7 @@ rename) and byte-deterministic (bitexact muxing), so two runs give identical fil
 from __future__ import annotations
 
 import io
+import logging
 import os
 import re
 import shutil
@@ -24,6 +25,8 @@ import numpy as np
 
 from .constants import DEFAULT_FPS
 from .errors import GenomniError
+
+log = logging.getLogger(__name__)
 
 VIDEO_SUFFIXES = {".mp4", ".mkv", ".avi", ".mov", ".webm"}
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg"}
@@ -235,6 +238,10 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
     """A temporary folder beside `path` that replaces `path` only when the block finishes without error."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    old = path.with_name(f".{path.name}.old")
+    if old.is_dir() and not path.exists():  # a kill -9 between the swap's two renames: the previous version is whole
+        os.replace(old, path)
+        log.warning("%s: restored the previous version that an interrupted rewrite had moved aside", path)
     stale_name = re.compile(rf"\.{re.escape(path.name)}\.([a-z0-9_]{{8}}|old)")  # mkdtemp's names, and the swap below
     for stale in path.parent.iterdir():  # left by a kill -9 of an earlier writer
         if stale.is_dir() and stale_name.fullmatch(stale.name):
@@ -242,11 +249,11 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
     try:
         yield tmp
-        old = path.with_name(f".{path.name}.old") if path.exists() else None
-        if old is not None:
+        swap = path.exists()
+        if swap:
             os.replace(path, old)  # two renames: `path` is missing only between them, never half-written
         os.replace(tmp, path)
-        if old is not None:
+        if swap:
             shutil.rmtree(old, ignore_errors=True)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -144,3 +144,37 @@ def test_a_png_frame_that_cannot_be_written_raises_and_no_folder_is_committed(tm
         assert not (disk / "frames").exists() and not any(p.stat().st_size == 0 for p in disk.rglob("*.png"))
     finally:
         subprocess.run(["umount", str(disk)], check=True)
+
+
+def test_a_rewrite_killed_between_its_two_renames_loses_nothing(tmp_path):
+    """kill -9 after the old folder is moved aside and before the new one takes its name: the next writer of that
+    path puts the previous version back (it is whole) instead of deleting it as a leftover."""
+    import subprocess
+    import sys
+    import textwrap
+
+    target = tmp_path / "model"
+    target.mkdir()
+    (target / "weights.bin").write_bytes(b"old")
+    killer = textwrap.dedent(
+        f"""
+        import os
+        from genomni import media
+        real = os.replace
+        def replace(a, b):
+            real(a, b)
+            os._exit(9)  # as a kill -9 would stop it: no cleanup runs
+        media.os.replace = replace
+        with media.atomic_dir({str(target)!r}) as tmp:
+            (tmp / "weights.bin").write_bytes(b"new")
+        """
+    )
+    assert subprocess.run([sys.executable, "-c", killer]).returncode == 9
+    assert not target.exists() and (tmp_path / ".model.old" / "weights.bin").read_bytes() == b"old"
+
+    from genomni.media import atomic_dir
+
+    with pytest.raises(RuntimeError):
+        with atomic_dir(target):
+            raise RuntimeError("the next writer fails too")
+    assert (target / "weights.bin").read_bytes() == b"old" and sorted(p.name for p in tmp_path.iterdir()) == ["model"]
