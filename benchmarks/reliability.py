@@ -116,18 +116,35 @@ def kill_points(out: Path, kills: int, rng: random.Random) -> list[dict]:
         run("data", "export", str(data), "--out", str(tuples), "--format", "gen-omnimatte", "--limit", "3")
     imp = ["data", "import", str(tuples), "--no-progress"]
     rows.append(kill_stage(out, "data import (shards + manifest)", "import-ref", imp, [], shards, kills, rng))
-    paste = ["generate", "objectpaste", "--objects", str(data), "--backgrounds", str(moving_clip(out))]
-    paste += ["--num-samples", "6", "--frames", "3", "--caption", "A floor.", "--no-progress"]
-    rows.append(kill_stage(out, "generate objectpaste (shards + manifest)", "paste-ref", paste, [], shards, kills, rng))
-    edit = ["edit", str(out / "decompose-ref"), "--drop", clip_object(clip)]
+    cmd = later_commands(out)
     rows.append(
-        kill_stage(out, "edit (re-composed PNG frames)", "edit-ref", edit, ["--overwrite"], lambda d: digest(_files(d)), kills, rng)
+        kill_stage(out, "generate objectpaste (shards + manifest)", "paste-ref", cmd["generate objectpaste"], [], shards, kills, rng)
     )
-    ev = ["eval", "--benchmark", f"k={out / 'footage'}", "--method", "copy-input", "--method", "cv2-inpaint", "--method"]
-    ev += [f"casper[steps=2]:{trained}", "--no-lpips", "--no-progress"]
+    files = lambda d: digest(_files(d))  # noqa: E731
+    rows.append(kill_stage(out, "edit (re-composed PNG frames)", "edit-ref", cmd["edit"], ["--overwrite"], files, kills, rng))
     scores = lambda d: digest([d / "per_scene.csv", d / "per_frame.csv"])  # noqa: E731
-    rows.append(kill_stage(out, "eval (per-scene and per-frame scores)", "eval-ref", ev, [], scores, kills, rng))
+    rows.append(kill_stage(out, "eval (per-scene and per-frame scores)", "eval-ref", cmd["eval"], [], scores, kills, rng))
     return rows + kill_points_more(out, kills, rng)
+
+
+def later_commands(out: Path) -> dict[str, list[str]]:
+    """The writers that read what the first ones made (OUT/data, OUT/train-ref, OUT/footage, OUT/decompose-ref,
+    OUT/masks-ref), as the kill and full-disk parts both run them (without --out)."""
+    clip = next(p for p in sorted((out / "footage").iterdir()) if p.is_dir() and not p.name.startswith("."))
+    paste = ["generate", "objectpaste", "--objects", str(out / "data"), "--backgrounds", str(moving_clip(out))]
+    paste += ["--num-samples", "6", "--frames", "3", "--caption", "A floor.", "--no-progress"]
+    ev = ["eval", "--benchmark", f"k={out / 'footage'}", "--method", "copy-input", "--method", "cv2-inpaint", "--method"]
+    ev += [f"casper[steps=2]:{out / 'train-ref' / 'model'}", "--no-lpips", "--no-progress"]
+    tripod = ["generate", "tripod", str(out / "masks-ref"), "--frames", "4", "--stride", "2", "--caption", "A floor.", "--no-progress"]
+    base, tuned = released_checkpoint(out)
+    return {
+        "generate objectpaste": paste,
+        "edit": ["edit", str(out / "decompose-ref"), "--drop", clip_object(clip)],
+        "eval": ev,
+        "generate tripod": tripod,
+        "generate layers": ["generate", "layers", str(out / "decompose-ref"), "--caption", "A floor.", "--no-progress"],
+        "train import": ["train", "import", "--base", str(base), "--transformer", str(tuned)],
+    }
 
 
 def kill_points_more(out: Path, kills: int, rng: random.Random) -> list[dict]:
@@ -136,14 +153,11 @@ def kill_points_more(out: Path, kills: int, rng: random.Random) -> list[dict]:
     weights = lambda d: digest([*d.rglob("*.safetensors"), d / "casper.json"])  # noqa: E731
     masks = ["masks", str(moving_clip(out)), "--method", "motion", "--no-progress"]
     rows = [kill_stage(out, "masks (footage folder)", "masks-ref", masks, [], lambda d: digest(_files(d)), kills, rng)]
-    tripod = ["generate", "tripod", str(out / "masks-ref"), "--frames", "4", "--stride", "2", "--caption", "A floor.", "--no-progress"]
-    rows.append(kill_stage(out, "generate tripod (shards + manifest)", "tripod-ref", tripod, [], shards, kills, rng))
-    layers = ["generate", "layers", str(out / "decompose-ref"), "--caption", "A floor.", "--no-progress"]
-    rows.append(kill_stage(out, "generate layers (shards + manifest)", "layers-ref", layers, [], shards, kills, rng))
+    cmd = later_commands(out)
+    rows.append(kill_stage(out, "generate tripod (shards + manifest)", "tripod-ref", cmd["generate tripod"], [], shards, kills, rng))
+    rows.append(kill_stage(out, "generate layers (shards + manifest)", "layers-ref", cmd["generate layers"], [], shards, kills, rng))
     rows.append(kill_stage(out, "train init (model dir)", "init-ref", ["train", "init", "--preset", "tiny"], [], weights, kills, rng))
-    base, tuned = released_checkpoint(out)
-    imp = ["train", "import", "--base", str(base), "--transformer", str(tuned)]
-    rows.append(kill_stage(out, "train import (model dir)", "trainimport-ref", imp, [], weights, kills, rng))
+    rows.append(kill_stage(out, "train import (model dir)", "trainimport-ref", cmd["train import"], [], weights, kills, rng))
     rows.append(kill_in_place(out, kills, rng))
     return rows
 
@@ -265,12 +279,19 @@ def full_disk(out: Path) -> list[dict]:
             None,
         ),
     }
-    resume = {"remove": ["--resume"], "decompose": ["--resume"], "train run": ["--resume", "latest"]}
-    made = {"train run": lambda d: list((d / "model" / "transformer").glob("*.safetensors"))}  # the rest names its folder
+    writers.update({name: (args, None) for name, args in later_commands(out).items()})
+    resume = {"remove": ["--resume"], "decompose": ["--resume"], "train run": ["--resume", "latest"], "edit": ["--overwrite"]}
+    made = {  # the rest: every file of its folder
+        "train run": lambda d: list((d / "model" / "transformer").glob("*.safetensors")),
+        "eval": lambda d: [d / "per_scene.csv", d / "per_frame.csv"],
+        "train import": lambda d: [*d.rglob("*.safetensors"), d / "casper.json"],  # config.json files name their folder
+    }
     rows = []
     disk.mkdir(exist_ok=True)
-    for name, (args, kb) in writers.items():
-        ref = out / f"disk-ref-{len(rows)}"
+    for i, (name, (args, kb)) in enumerate(writers.items()):
+        if STAGES and not any(word in name for word in STAGES):
+            continue
+        ref = out / f"disk-ref-{i}"
         shutil.rmtree(ref, ignore_errors=True)
         run(*args, "--out", str(ref))
         if kb is None:  # half of what the writer makes: it runs out of room midway
@@ -297,7 +318,40 @@ def full_disk(out: Path) -> list[dict]:
             )
         finally:
             subprocess.run(["umount", str(disk)], check=True)
+    if not STAGES or any(word in "train vae (in place)" for word in STAGES):
+        rows.append(full_disk_in_place(out, disk))
     return rows
+
+
+def full_disk_in_place(out: Path, disk: Path) -> dict:
+    """`train vae` on a model dir whose disk has room for the model but not for its rewritten copy: one line, the
+    model as it was; with room, the same command gives the uninterrupted fit (OUT/vae-ref from the kill part)."""
+    start = out / "init-ref"
+    size = sum(f.stat().st_size for f in start.rglob("*") if f.is_file())
+    fit = ["train", "vae", "--data", str(out / "data"), "--steps", "8", "--batch-size", "2", "--frames", "1", "--resolution", "32"]
+    fit += ["--no-progress"]
+    weights = lambda d: digest(list(d.rglob("*.safetensors")))  # noqa: E731
+    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size * 3 // 2048}K", "tmpfs", str(disk)], check=True)
+    try:
+        model = disk / "model"
+        shutil.copytree(start, model)
+        first = run(*fit, "--model", str(model), check=False)
+        lines = [ln for ln in first.stderr.splitlines() if ln.strip()]
+        one_line = first.returncode == 1 and len(lines) == 1 and "No space left on device" in lines[0]
+        kept = (model / "casper.json").is_file() and weights(model) == weights(start)
+        left = [p.name for p in disk.iterdir() if p.name != "model"]
+        subprocess.run(["mount", "-o", "remount,size=256M", str(disk)], check=True)
+        again = run(*fit, "--model", str(model), check=False)
+        same = kept and again.returncode == 0 and weights(model) == weights(out / "vae-ref")
+        return {
+            "writer": "train vae (in place)",
+            "one_line": one_line and kept,
+            "message": lines[-1] if lines else f"exit {first.returncode}, nothing on stderr",
+            "partial_left": len(left),
+            "resumed_identical": same,
+        }
+    finally:
+        subprocess.run(["umount", str(disk)], check=True)
 
 
 def bad_inputs(out: Path) -> list[dict]:
