@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from reliability_adversary import adversary
 
 GENOMNI = [sys.executable, "-m", "genomni.cli"]
 
@@ -613,7 +614,7 @@ def main() -> None:
     ap.add_argument("--kills", type=int, default=6)
     ap.add_argument("--corruptions", type=int, default=1000)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--only", default="kills,bad,fuzz,disk", help="parts to run (the kills make the data the others use)")
+    ap.add_argument("--only", default="kills,bad,adversary,fuzz,disk", help="parts to run (the kills make the data the others use)")
     ap.add_argument("--stages", default="", help="comma-separated words: kill only the stages whose names hold one")
     args = ap.parse_args()
     STAGES.extend(w for w in args.stages.split(",") if w)
@@ -622,9 +623,12 @@ def main() -> None:
     parts = set(args.only.split(","))
     kills = kill_points(args.out, args.kills, rng) if "kills" in parts else []
     bad = bad_inputs(args.out) if "bad" in parts else []
+    adv = adversary(args.out) if "adversary" in parts else []
     fz = fuzz(args.out, args.corruptions, rng) if "fuzz" in parts else {}
     disk = full_disk(args.out) if "disk" in parts else []
-    (args.out / "summary.json").write_text(json.dumps({"kills": kills, "bad_inputs": bad, "fuzz": fz, "full_disk": disk}, indent=2) + "\n")
+    (args.out / "summary.json").write_text(
+        json.dumps({"kills": kills, "bad_inputs": bad, "adversary": adv, "fuzz": fz, "full_disk": disk}, indent=2) + "\n"
+    )
     print("| stage | kill -9 points | resumed byte-identical | rerun refused (output complete) |\n|---|---|---|---|")
     for r in kills:
         print(f"| {r['stage']} | {r['kills']} | {r['identical']} | {'; '.join(r['rerun_refused'])[:90]} |")
@@ -632,6 +636,13 @@ def main() -> None:
     print("| bad input | exit | one line | message |\n|---|---|---|---|")
     for r in bad:
         print(f"| {r['input']} | {r['exit']} | {'yes' if r['one_line'] else '**no**'} | {r['message'][:110]} |")
+    if adv:
+        tally = {k: sum(r["outcome"] == k for r in adv) for k in sorted({r["outcome"] for r in adv})}
+        print(f"\nadversary: {len(adv)} cases; " + ", ".join(f"{k} {v}" for k, v in tally.items()) + "\n")
+        print("| class | case | outcome | detail |\n|---|---|---|---|")
+        for r in adv:
+            said = r["outcome"] if r["outcome"] == "ok" else f"**{r['outcome']}**"
+            print(f"| {r['class']} | {r['case']} | {said} | {r['detail'][:100]} |")
     if fz:
         print(
             f"\nfuzz: {fz['corruptions']} corruptions ({', '.join(f'{k} {v}' for k, v in sorted(fz['kinds'].items()))}): "

@@ -56,8 +56,9 @@ def _rate(fps: float) -> Fraction:
     return Fraction(fps).limit_denominator(1001)
 
 
-def encode_video(frames: np.ndarray, fps: float, codec: str = "ffv1", crf: int = 18) -> bytes:
-    """Encode frames into video bytes: `ffv1` (lossless, Matroska) or `h264` (lossy, mp4).
+def encode_video(frames: np.ndarray, fps: float, codec: str = "ffv1", crf: int = 18, comment: str | None = None) -> bytes:
+    """Encode frames into video bytes: `ffv1` (lossless, Matroska) or `h264` (lossy, mp4); `comment` goes into the
+    container's metadata (read back by `video_comment`).
 
     Single-channel frames are only stored losslessly (they are masks).
     """
@@ -73,6 +74,8 @@ def encode_video(frames: np.ndarray, fps: float, codec: str = "ffv1", crf: int =
     fmt = "matroska" if codec == "ffv1" else "mp4"
     with av.open(buf, "w", format=fmt) as container:
         container.flags |= av.container.Flags.bitexact.value
+        if comment is not None:
+            container.metadata["comment"] = comment
         if codec == "ffv1":
             stream = container.add_stream("ffv1", rate=_rate(fps), options={"flags": "+bitexact"})
             stream.pix_fmt = "gray" if gray else "bgr0"
@@ -213,8 +216,9 @@ def write_png(path: Path, image: np.ndarray) -> None:
         fh.write(data.tobytes())
 
 
-def write_video(path: str | os.PathLike, frames: np.ndarray, fps: float = DEFAULT_FPS, crf: int = 18) -> Path:
-    """Write frames atomically: `.mkv` lossless FFV1, `.mp4` H.264, no suffix = PNG frame folder."""
+def write_video(path: str | os.PathLike, frames: np.ndarray, fps: float = DEFAULT_FPS, crf: int = 18, comment: str | None = None) -> Path:
+    """Write frames atomically: `.mkv` lossless FFV1, `.mp4` H.264, no suffix = PNG frame folder. `comment` is
+    stored in a video file's metadata (not in PNG frames)."""
     path = Path(path)
     gray = _check_frames(frames)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -228,9 +232,19 @@ def write_video(path: str | os.PathLike, frames: np.ndarray, fps: float = DEFAUL
     codecs = {".mkv": "ffv1", ".mp4": "h264"}
     if suffix not in codecs:
         raise GenomniError(f"{path}: write .mkv (lossless), .mp4 (H.264) or a folder path without suffix")
-    data = encode_video(frames, fps, codec=codecs[suffix], crf=crf)
+    data = encode_video(frames, fps, codec=codecs[suffix], crf=crf, comment=comment)
     atomic_write_bytes(path, data)
     return path
+
+
+def video_comment(path: str | os.PathLike) -> str | None:
+    """The comment in a video file's container metadata (None when it has none or is no video)."""
+    try:
+        with av.open(str(path)) as container:
+            meta = {k.lower(): v for k, v in container.metadata.items()}
+    except (av.error.FFmpegError, OSError, UnicodeDecodeError):
+        return None
+    return meta.get("comment")
 
 
 @contextmanager

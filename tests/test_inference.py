@@ -602,7 +602,21 @@ def test_edit_never_replaces_what_it_did_not_write(tmp_path, capsys):
     assert (tmp_path / "input.mkv").read_bytes() == b"the user's video"
     assert run_cli(["edit", str(tmp_path / "d"), "--out", str(tmp_path / "frames")]) == 0  # PNG frames an edit wrote
     assert run_cli(["edit", str(tmp_path / "d"), "--drop", "a", "--out", str(tmp_path / "frames"), "--overwrite"]) == 0
-    assert run_cli(["edit", str(tmp_path / "d"), "--out", str(tmp_path / "input.mkv"), "--overwrite"]) == 0
+    assert run_cli(["edit", str(tmp_path / "d"), "--out", str(tmp_path / "edit.mkv")]) == 0
+    assert run_cli(["edit", str(tmp_path / "d"), "--drop", "a", "--out", str(tmp_path / "edit.mkv"), "--overwrite"]) == 0
+    assert len(read_video(tmp_path / "frames")[0]) == len(read_video(tmp_path / "edit.mkv")[0])
+
+    # --overwrite replaces only what an edit wrote: not the user's video, not a folder of frames the user made
+    write_video(tmp_path / "clip.mkv", np.zeros((2, 8, 8, 3), np.uint8))
+    write_video(tmp_path / "their-frames", np.zeros((2, 8, 8, 3), np.uint8))
+    state = lambda p: p.read_bytes() if p.is_file() else _tree(p)  # noqa: E731
+    mine = {p: state(p) for p in (tmp_path / "input.mkv", tmp_path / "clip.mkv", tmp_path / "their-frames")}
+    for out in mine:
+        capsys.readouterr()
+        assert run_cli(["edit", str(tmp_path / "d"), "--out", str(out), "--overwrite"]) == 1
+        err = capsys.readouterr().err
+        assert "was not written by `genomni edit`" in err and err.count("\n") == 1, (out, err)
+    assert all(state(p) == before for p, before in mine.items())
 
 
 def test_a_frame_that_cannot_be_written_fails_the_folder_which_is_not_committed(tmp_path, monkeypatch):

@@ -131,7 +131,8 @@ def edit_cmd(
     ),
     overwrite: bool = typer.Option(
         False,
-        help="Replace an existing --out video (or the PNG frames an earlier edit wrote there); other files and folders are never replaced.",
+        help="Replace an existing --out that an earlier edit wrote (a video it tagged, or its PNG frame folder); "
+        "other files and folders are never replaced.",
     ),
 ) -> None:
     """Edit a decomposed video: drop layers, replace the background, retime or move layers."""
