@@ -262,6 +262,7 @@ def full_disk(out: Path) -> list[dict]:
         "data export (footage)": (["data", "export", str(data), "--format", "footage"], 40),
         "data export (gen-omnimatte)": (["data", "export", str(data), "--format", "gen-omnimatte"], 40),
         "data export (hub)": (["data", "export", str(data), "--format", "hub", "--split", "train=0.5,val=0.5"], 40),
+        "data export (void)": (["data", "export", str(data), "--format", "void"], None),
         "masks (motion)": (["masks", str(moving_clip(out)), "--method", "motion", "--no-progress"], 12),
         "train init": (["train", "init", "--preset", "pixel"], 600),
         "remove": (
