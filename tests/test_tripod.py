@@ -67,7 +67,7 @@ def test_never_uncovered_pixels_drop_the_clip(tmp_path):
     write_video(folder / "masks" / "square", np.repeat(masks[:1], 3, axis=0).astype(np.uint8) * 255)
     out = tmp_path / "ds"
     assert run_cli(["generate", "tripod", str(folder), "--out", str(out), "--no-progress"]) == 1  # nothing written: exit 1
-    assert "pixels are never uncovered" in read_card(out)["dropped_scenes"][0]["reason"]
+    assert "pixels have no clean view" in read_card(out)["dropped_scenes"][0]["reason"]
     assert json.loads((out / "dataset.json").read_text())["samples"] == 0
 
 
@@ -321,3 +321,57 @@ def test_the_plate_made_in_bands_of_rows_is_the_plate_made_whole(monkeypatch):
     monkeypatch.setattr(baselines, "STRIP_BYTES", 1)
     banded, never_banded = baselines.clean_plate(video, holes)
     assert np.array_equal(whole, banded) and np.array_equal(never, never_banded)
+
+
+def _resting_and_moving(folder, t=8, h=64, w=80):
+    """A textured floor; square A rests at the left for the whole clip with its shadow beside it (never seen clean),
+    square B crosses the frame with its own shadow (seen clean before and after). Returns input and the true floor."""
+    rng = np.random.default_rng(3)
+    floor = rng.integers(60, 200, (h, w, 3), dtype=np.uint8)
+    video, a, b = [], np.zeros((t, h, w), np.uint8), np.zeros((t, h, w), np.uint8)
+    for k in range(t):
+        f = floor.copy()
+        f[40:46, 10:16] = (f[40:46, 10:16] * 0.5).astype(np.uint8)  # A's shadow, below it, within reach, every frame
+        a[k, 32:40, 8:16] = 255
+        x = 24 + 6 * k
+        f[18:24, x + 2 : x + 10] = (f[18:24, x + 2 : x + 10] * 0.5).astype(np.uint8)
+        b[k, 10:18, x : x + 8] = 255
+        f[a[k] > 0] = (230, 40, 40)
+        f[b[k] > 0] = (40, 40, 230)
+        video.append(f)
+    write_video(folder / "input", np.stack(video))
+    write_video(folder / "masks" / "a", a)
+    write_video(folder / "masks" / "b", b)
+    (folder / "caption.txt").write_text("A textured floor.\n")
+    return np.stack(video), floor
+
+
+def test_a_resting_objects_shadow_has_no_clean_view_and_is_filled_not_kept(tmp_path):
+    """The floor under A's shadow is never seen: with --effect-reach 0 (the old rule) the target keeps the shadow;
+    by default those pixels count as having no clean view: dropped at --max-uncovered 0, filled (Telea) above it,
+    or taken from a `genomni remove` output given as --fill (here the true floor, so the target is exact there)."""
+    video, floor = _resting_and_moving(tmp_path / "foot" / "clip")
+    shadow = (slice(42, 46), slice(10, 16))  # outside A's mask grown by --dilate 2
+    args = ["generate", "tripod", str(tmp_path / "foot" / "clip"), "--no-progress"]
+    assert run_cli([*args, "--out", str(tmp_path / "d0")]) == 1
+    assert "no clean view" in read_card(tmp_path / "d0")["dropped_scenes"][0]["reason"]
+
+    def target(out, *extra):
+        assert run_cli([*args, "--out", str(tmp_path / out), "--max-uncovered", "0.3", *extra]) == 0
+        (sample,) = iter_samples(tmp_path / out)
+        return sample
+
+    old = target("d1", "--effect-reach", "0").target[0][shadow].astype(float)
+    assert np.abs(old - floor[shadow] * 0.5).max() <= 1  # the shadow stayed in the target
+    telea = target("d2")
+    bias = telea.target[0][shadow].mean() - floor[shadow].mean()  # an inpainting cannot redraw noise, only its level
+    assert abs(bias) < 15 and old.mean() - floor[shadow].mean() < -50  # filled from the lit floor around, not darkened
+    assert telea.meta["fill"]["by"].startswith("telea") and telea.meta["qc"]["no_clean_view_frac"] > 0
+
+    fills = tmp_path / "fills" / "clip"
+    write_video(fills / "background.mkv", np.repeat(floor[None], len(video), 0))
+    exact = target("d3", "--fill", str(tmp_path / "fills"))
+    assert np.array_equal(exact.target[:, shadow[0], shadow[1]], np.repeat(floor[None][:, shadow[0], shadow[1]], 8, 0))
+    assert exact.meta["fill"]["by"] == f"genomni remove output {tmp_path / 'fills'}/clip"
+    write_video(fills / "background.mkv", np.repeat(floor[None], 3, 0))
+    assert run_cli([*args, "--out", str(tmp_path / "d4"), "--max-uncovered", "0.3", "--fill", str(tmp_path / "fills")]) == 1

@@ -66,7 +66,22 @@ class TripodConfig(MaskOptions, CaptionOptions):
         "Drop clips whose camera moves more than this many pixels over the clip "
         "(each frame against the first, on the background: objects and their surroundings masked out).",
     )
-    max_uncovered: float = option(0.0, "Drop clips where more than this fraction of pixels is never uncovered.")
+    max_uncovered: float = option(
+        0.0,
+        "Drop clips where more than this fraction of pixels has no clean view: under an object, or within "
+        "--effect-reach of one, in every frame (their floor is never seen; below it they are filled, see --fill).",
+    )
+    effect_reach: float = option(
+        0.1,
+        "How far an object's effects (shadows, reflections) may reach beyond its mask, as a fraction of the frame's "
+        "shorter side: a pixel that near an object in every frame has no clean view (0 = only the pixels under it).",
+    )
+    fill: str | None = option(
+        None,
+        "Folder of `genomni remove` outputs, one per footage folder (FILL/<footage name>/background.*, the same "
+        "frames): pixels with no clean view take that removal (objects and their effects gone) instead of an "
+        "inpainting of the plate around them (OpenCV Telea); meta.fill says which.",
+    )
     max_effect: float = option(
         0.3,
         "Drop samples whose target differs from their input on more than this share of the background (a light "
@@ -102,6 +117,8 @@ class TripodConfig(MaskOptions, CaptionOptions):
                 (self.frames >= 0 and self.stride >= 0 and self.dilate >= 0, "--frames, --stride and --dilate must be >= 0"),
                 (self.max_shift >= 0 and 0 <= self.max_uncovered <= 1, "--max-shift must be >= 0 and --max-uncovered in [0, 1]"),
                 (0 <= self.max_effect <= 1, f"--max-effect must be a fraction in [0, 1], got {self.max_effect}"),
+                (0 <= self.effect_reach <= 1, f"--effect-reach must be a fraction in [0, 1], got {self.effect_reach}"),
+                (not self.fill or not self.clean, "--fill and --clean exclude each other: a clean clip leaves nothing to fill"),
                 (0 <= self.camera_motion_prob <= 1, "--camera-motion-prob must be in [0, 1]"),
                 (not self.clean or len(self.inputs) == 1, "--clean goes with exactly one footage folder"),
             ]
@@ -169,6 +186,28 @@ def apply_camera(move: dict[str, Any], video: np.ndarray, nearest: bool = False)
     return np.stack(out)
 
 
+def no_clean_view(holes: np.ndarray, reach: float) -> np.ndarray:
+    """(H,W) bool: pixels within `reach` (a fraction of the shorter side) of the (T,H,W) object holes in every frame.
+    An effect can lie there in every frame, so no frame shows that floor clean; the plate cannot tell it."""
+    px = round(reach * min(holes.shape[1:]))
+    return dilate(holes, px).all(0) if px else holes.all(0)
+
+
+def read_fill(fill_dir: str, folder: Path, shape: tuple[int, ...]) -> np.ndarray:
+    """The `genomni remove` background written for footage `folder` under `fill_dir` ((T,H,W,3), the footage's shape)."""
+    root = Path(fill_dir) / folder.name
+    found = [p for p in (root / "background.mkv", root / "background.mp4", root / "background") if p.exists()]
+    if not found:
+        raise GenomniError(
+            f"--fill {fill_dir}: no {folder.name}/background.mkv, .mp4 or frame folder (a `genomni remove` output for {folder})"
+        )
+    frames, _ = read_video(found[0])
+    if frames.shape != tuple(shape):
+        t, h, w = frames.shape[:3]
+        raise GenomniError(f"{found[0]}: {t} frames of {w}x{h}, the footage {folder} has {shape[0]} of {shape[2]}x{shape[1]}")
+    return frames
+
+
 def tripod_job(cfg: TripodConfig, index: int) -> SceneResult:
     """Footage folder `index` -> samples, or a dropped result with the measured reason."""
     folder = Path(cfg.inputs[index])
@@ -207,11 +246,21 @@ def tripod_job(cfg: TripodConfig, index: int) -> SceneResult:
         plate, never = np.median(clean, axis=0).round().astype(np.uint8), np.zeros(holes.shape[1:], bool)
     else:
         plate, never = clean_plate(footage.video, holes)
+    unseen = never | no_clean_view(holes, cfg.effect_reach) if not cfg.clean else never
     stats["never_uncovered_frac"] = float(never.mean())
-    if never.mean() > cfg.max_uncovered:
+    stats["no_clean_view_frac"] = float(unseen.mean())
+    if unseen.mean() > cfg.max_uncovered:
         return SceneResult(
-            index, [], 1, f"{int(never.sum())} pixels are never uncovered ({never.mean():.4f} > --max-uncovered {cfg.max_uncovered})", stats
+            index,
+            [],
+            1,
+            f"{int(unseen.sum())} pixels have no clean view, under or within --effect-reach {cfg.effect_reach} of an object in "
+            f"every frame ({unseen.mean():.4f} > --max-uncovered {cfg.max_uncovered})",
+            stats,
         )
+    fill = read_fill(cfg.fill, folder, footage.video.shape) if cfg.fill and unseen.any() else None
+    if fill is None and (unseen & ~never).any():  # never-uncovered pixels are inpainted by clean_plate already
+        plate = cv2.inpaint(plate, unseen.astype(np.uint8), 3, cv2.INPAINT_TELEA)
     t = footage.video.shape[0]
     n = cfg.frames or t
     if n > t:
@@ -236,6 +285,8 @@ def tripod_job(cfg: TripodConfig, index: int) -> SceneResult:
         inp = footage.video[start : start + n]
         tri = np.where(holes[start : start + n], tm.REMOVE, tm.BACKGROUND).astype(np.uint8)
         target = np.repeat(p[None], n, axis=0)
+        if fill is not None:
+            target = np.where(unseen[None, ..., None], fill[start : start + n], target)
         rng = np.random.default_rng([cfg.seed, index, k])
         move = camera_move(rng, n, *inp.shape[1:3]) if rng.random() < cfg.camera_motion_prob else None
         if move is not None:  # the same synthetic camera for all three
@@ -259,11 +310,16 @@ def tripod_job(cfg: TripodConfig, index: int) -> SceneResult:
             "removed_ids": list(range(1, len(footage.names) + 1)),
             "kept_ids": [],
             "clean_plate": "clip" if cfg.clean else f"{cfg.plate} plate (effects left out)",
+            "fill": {
+                "pixels_frac": stats["no_clean_view_frac"],
+                "by": f"genomni remove output {cfg.fill}/{folder.name}" if fill is not None else "telea inpainting of the plate",
+            },
             "stabilized": stabilized,
             "camera_move": move,
             "qc": {
                 "camera_shift_px": stats["camera_shift_px"],
                 "never_uncovered_frac": stats["never_uncovered_frac"],
+                "no_clean_view_frac": stats["no_clean_view_frac"],
                 "effect_frac": float(effect.mean()),
                 "plate_fallback_frac": fallback[k],
             },
