@@ -51,7 +51,7 @@ def footage_folders(kubric: Path, root: Path) -> dict[str, np.ndarray]:
         if s.meta.get("kept_ids") or s.meta["scene"]["camera"]["azimuth_sweep"]:
             continue
         d = root / s.key
-        write_video(d / "input.mkv", s.input, 12.0)
+        write_video(d / "input.mkv", s.input)
         for i in s.meta["object_ids"]:
             write_video(d / "masks" / f"object{i:02d}.mkv", ((s.extras["instances"] == i) * 255).astype(np.uint8))
         (d / "caption.txt").write_text(s.caption + "\n")
@@ -61,7 +61,7 @@ def footage_folders(kubric: Path, root: Path) -> dict[str, np.ndarray]:
 
 def score(shards: Path, truth: dict[str, np.ndarray], inputs: Path) -> dict:
     """Against the truth; the PSNR of the pixels without a clean view under the default reach for every rule."""
-    from genomni.footage_folders import read_folder_footage
+    from genomni.footage_folders import read_folder_footage, require_folder
 
     kept = held = 0
     psnr, psnr_fill = [], []
@@ -74,11 +74,27 @@ def score(shards: Path, truth: dict[str, np.ndarray], inputs: Path) -> dict:
         kept += effect.sum()
         held += (effect & off).sum()
         psnr.append(psnr01(s.target[~holes] / 255, true[~holes] / 255))
-        masks = read_folder_footage(inputs / name, 127).masks
+        masks = read_folder_footage(require_folder(inputs / name)).masks
         unseen = no_clean_view(dilate(masks.any(0), 2), 0.1) & ~holes.all(0)
         if unseen.any():
             psnr_fill.append(psnr01(s.target[:, unseen] / 255, true[:, unseen] / 255))
     return {"retained": held / max(1, kept), "effect_px": int(kept), "psnr": float(np.mean(psnr)), "psnr_fill": float(np.mean(psnr_fill))}
+
+
+def sheet(out: Path, truth: dict[str, np.ndarray], rules: int, path: Path) -> None:
+    """The last frame of four scenes, enlarged 3x: input | truth | the target under each rule."""
+    import cv2
+
+    targets = [{s.meta["footage"]: s for s in iter_samples(out / f"tripod-{k}")} for k in range(rules)]
+    names = sorted(targets[0])[:4]
+    rows = []
+    for name in names:
+        s0 = targets[0][name]
+        cells = [s0.input[-1], truth[name][-1], *[t[name].target[-1] for t in targets]]
+        rows.append(np.concatenate([np.pad(c, ((2, 2), (2, 2), (0, 0)), constant_values=255) for c in cells], 1))
+    img = np.concatenate(rows, 0)
+    img = cv2.resize(img, None, fx=3, fy=3, interpolation=cv2.INTER_NEAREST)
+    cv2.imwrite(str(path), cv2.cvtColor(img, cv2.COLOR_RGB2BGR))
 
 
 def main() -> None:
@@ -87,6 +103,7 @@ def main() -> None:
     ap.add_argument("--scenes", type=int, default=16)
     ap.add_argument("--seed", type=int, default=500)
     ap.add_argument("--out", type=Path, default=Path("bench_out/tripod_unseen"))
+    ap.add_argument("--sheet", type=Path, default=Path("docs/tripod_unseen.png"), help="contact sheet written here")
     args = ap.parse_args()
     out = args.out
     kubric = out / "kubric"
@@ -125,13 +142,14 @@ def main() -> None:
     n = len(folders)
     print(f"\n{n} static-camera kubric scenes (64 px, 24 frames, seed {args.seed}), every clip kept (--max-uncovered 1):\n")
     print(
-        "| rule | true effect pixels kept in the target | target PSNR outside the objects | PSNR in the pixels without a clean view | clips kept at --max-uncovered 0 |"
+        "| rule | true effect pixels kept in the target | target PSNR outside the objects | PSNR in the pixels without a "
+        "clean view | clips kept at --max-uncovered 0 |"
     )
     print("|---|---|---|---|---|")
     for name, r, kept_clips in rows:
-        print(
-            f"| {name} | {100 * r['retained']:.1f}% of {r['effect_px']} | {r['psnr']:.2f} dB | {r['psnr_fill']:.2f} dB | {kept_clips} of {n} |"
-        )
+        kept = f"{100 * r['retained']:.1f}% of {r['effect_px']}"
+        print(f"| {name} | {kept} | {r['psnr']:.2f} dB | {r['psnr_fill']:.2f} dB | {kept_clips} of {n} |")
+    sheet(out, truth, len(rules), args.sheet)
     copy = [psnr01(s.input[s.trimask != 0] / 255, truth[s.meta["footage"]][s.trimask != 0] / 255) for s in iter_samples(out / "tripod-0")]
     print(f"\ncopy-input (the target is the input): {np.mean(copy):.2f} dB outside the objects")
 
