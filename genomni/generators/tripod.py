@@ -68,13 +68,13 @@ class TripodConfig(MaskOptions, CaptionOptions):
     )
     max_uncovered: float = option(
         0.0,
-        "Drop clips where more than this fraction of pixels has no clean view: under an object, or within "
-        "--effect-reach of one, in every frame (their floor is never seen; below it they are filled, see --fill).",
+        "Drop clips where more than this fraction of pixels has no clean view: under an object in every frame, or "
+        "within --effect-reach of such pixels (their floor is never seen; below it they are filled, see --fill).",
     )
     effect_reach: float = option(
         0.1,
-        "How far an object's effects (shadows, reflections) may reach beyond its mask, as a fraction of the frame's "
-        "shorter side: a pixel that near an object in every frame has no clean view (0 = only the pixels under it).",
+        "How far an object's effects (shadows, contact light) may reach, as a fraction of the frame's shorter side: "
+        "a pixel that near an object part that never moves has no clean view (0 = only the pixels under it).",
     )
     fill: str | None = option(
         None,
@@ -186,11 +186,12 @@ def apply_camera(move: dict[str, Any], video: np.ndarray, nearest: bool = False)
     return np.stack(out)
 
 
-def no_clean_view(holes: np.ndarray, reach: float) -> np.ndarray:
-    """(H,W) bool: pixels within `reach` (a fraction of the shorter side) of the (T,H,W) object holes in every frame.
-    An effect can lie there in every frame, so no frame shows that floor clean; the plate cannot tell it."""
-    px = round(reach * min(holes.shape[1:]))
-    return dilate(holes, px).all(0) if px else holes.all(0)
+def no_clean_view(never: np.ndarray, reach: float) -> np.ndarray:
+    """(H,W) bool: the pixels no frame uncovers (`never`) and those within `reach` (a fraction of the shorter side) of
+    them. A part of an object that never moves keeps its shadow and contact light in place, so the floor near it may
+    be under an effect in every frame and no frame shows it clean; near a moving object the plate sees past effects."""
+    px = round(reach * min(never.shape))
+    return dilate(never[None], px)[0] if px else never
 
 
 def read_fill(fill_dir: str, folder: Path, shape: tuple[int, ...]) -> np.ndarray:
@@ -246,7 +247,7 @@ def tripod_job(cfg: TripodConfig, index: int) -> SceneResult:
         plate, never = np.median(clean, axis=0).round().astype(np.uint8), np.zeros(holes.shape[1:], bool)
     else:
         plate, never = clean_plate(footage.video, holes)
-    unseen = never | no_clean_view(holes, cfg.effect_reach) if not cfg.clean else never
+    unseen = no_clean_view(never, cfg.effect_reach) if not cfg.clean else never
     stats["never_uncovered_frac"] = float(never.mean())
     stats["no_clean_view_frac"] = float(unseen.mean())
     if unseen.mean() > cfg.max_uncovered:
@@ -254,8 +255,8 @@ def tripod_job(cfg: TripodConfig, index: int) -> SceneResult:
             index,
             [],
             1,
-            f"{int(unseen.sum())} pixels have no clean view, under or within --effect-reach {cfg.effect_reach} of an object in "
-            f"every frame ({unseen.mean():.4f} > --max-uncovered {cfg.max_uncovered})",
+            f"{int(unseen.sum())} pixels have no clean view: never uncovered, or within --effect-reach {cfg.effect_reach} of "
+            f"such pixels ({unseen.mean():.4f} > --max-uncovered {cfg.max_uncovered})",
             stats,
         )
     fill = read_fill(cfg.fill, folder, footage.video.shape) if cfg.fill and unseen.any() else None
