@@ -339,3 +339,26 @@ def test_pasted_objects_stand_on_the_ground_part_of_the_background(tmp_path):
     for s in iter_samples(out):
         rows = np.nonzero((s.trimask == 0).any((0, 2)))[0]
         assert rows.max() >= 0.55 * 96
+
+
+def test_a_pasted_shadow_darkens_blue_less_than_red_by_its_recorded_tint(tmp_path):
+    """Sunlit shadows are filled by the blue sky (measured on the public examples' real shadows in
+    benchmarks/real_shadows.py): on a flat gray floor, each channel's darkening, 1 - input/target, is strength x tint
+    of that channel times the same opacity, so the channels' darkenings keep the recorded tint's proportions."""
+    _object_clip(tmp_path / "obj")
+    write_video(tmp_path / "bg", np.full((6, 48, 64, 3), 200, np.uint8))
+    args = ["generate", "objectpaste", "--objects", str(tmp_path / "obj"), "--backgrounds", str(tmp_path / "bg")]
+    args += ["--num-samples", "6", "--scale", "1,1", "--shadow-prob", "1", "--caption", "A floor.", "--no-progress"]
+    assert run_cli([*args, "--out", str(tmp_path / "ds")]) == 0
+    shadows = [s for s in iter_samples(tmp_path / "ds") if s.meta["shadow"] is not None]  # some are cast behind the object
+    assert len(shadows) >= 3
+    for s in shadows:
+        tint = np.array(s.meta["shadow"]["tint"])
+        dark = 1 - s.input.astype(float) / s.target.astype(float)  # per channel, 0 where nothing was cast
+        red = np.where(s.trimask != 0, dark[..., 0], 0)
+        core = red >= 0.6 * red.max()  # the shadow's darkest part: rounding to 8 bits matters least there
+        assert red.max() > 0.08 and core.sum() >= 5 and tint[0] == 1 and 0.65 <= tint[2] <= tint[1] <= 1
+        share = (dark[core] / dark[core][:, :1]).mean(0)
+        assert np.abs(share - tint).max() < 0.03, (share, tint)
+    none = [s for s in iter_samples(tmp_path / "ds") if s.meta["shadow"] is None]
+    assert all(np.array_equal(s.input[s.trimask != 0], s.target[s.trimask != 0]) for s in none)  # nothing drawn
