@@ -11,6 +11,7 @@ import numpy as np
 
 from .constants import EFFECT_DILATE, EFFECT_LEVELS
 from .footage import dilate
+from .progress import say_step
 
 
 def inpaint_telea(frames: np.ndarray, holes: np.ndarray, radius: int = 3) -> np.ndarray:
@@ -98,6 +99,7 @@ def clean_plate(video: np.ndarray, holes: np.ndarray) -> tuple[np.ndarray, np.nd
         a0, a1 = max(0, r0 - halo), min(height, r1 + halo)
         rows = _plate_rows(video[:, a0:a1].astype(np.float32), far[:, a0:a1], usable[:, a0:a1])
         plate[r0:r1] = rows[r0 - a0 : r0 - a0 + (r1 - r0)]
+        say_step(f"clean plate: rows {r1}/{height}")
     never = ~usable.any(0)
     plate8: np.ndarray = np.clip(np.nan_to_num(plate), 0, 255).round().astype(np.uint8)
     if never.any():

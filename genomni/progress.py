@@ -1,6 +1,7 @@
 """One progress bar for every long job (rich): what it is doing, the bar, done/total, the rate in the job's own
 unit, time elapsed and, once the rate is known, time remaining; extra text columns for live figures (the loss).
-Inside `reporting(callback)` every bar's progress also goes to the callback, drawn or not (the studio's jobs)."""
+Inside `reporting(callback)` every bar's progress also goes to the callback, drawn or not (the studio's jobs);
+inside `showing_steps(callback)` a job's `say_step(text)` says where it stands within one long scene."""
 
 from __future__ import annotations
 
@@ -64,3 +65,24 @@ def reporting(callback: Report) -> Iterator[None]:
         yield
     finally:
         _REPORT.reset(token)
+
+
+_STEP: ContextVar[Callable[[str], None] | None] = ContextVar("genomni_progress_step", default=None)
+
+
+@contextmanager
+def showing_steps(callback: Callable[[str], None]) -> Iterator[None]:
+    """Within the block, in this thread, `say_step(text)` calls go to `callback` (a run's bar shows where inside a long
+    scene it is; jobs in other processes report nothing)."""
+    token = _STEP.set(callback)
+    try:
+        yield
+    finally:
+        _STEP.reset(token)
+
+
+def say_step(text: str) -> None:
+    """Say where a long piece of work stands (e.g. "plate rows 120/384"); a no-op outside `showing_steps`."""
+    callback = _STEP.get()
+    if callback is not None:
+        callback(text)

@@ -375,3 +375,19 @@ def test_a_resting_objects_shadow_has_no_clean_view_and_is_filled_not_kept(tmp_p
     assert exact.meta["fill"]["by"] == f"genomni remove output {tmp_path / 'fills'}/clip"
     write_video(fills / "background.mkv", np.repeat(floor[None], 3, 0))
     assert run_cli([*args, "--out", str(tmp_path / "d4"), "--max-uncovered", "0.3", "--fill", str(tmp_path / "fills")]) == 1
+
+
+def test_a_long_clip_says_where_it_stands_inside_the_clip(tmp_path):
+    """The run's bar shows the clean plate's rows and the clip's samples as they are made (one worker: the scene runs
+    in the process that draws the bar)."""
+    from genomni.generators.run import RunOptions
+    from genomni.generators.tripod import TripodConfig, run_tripod
+    from genomni.progress import reporting
+
+    _footage(tmp_path / "clip")
+    seen: list[str] = []
+    with reporting(lambda what, done, total: seen.append(what)):
+        run_tripod(TripodConfig(inputs=[str(tmp_path / "clip")], frames=4), RunOptions(tmp_path / "ds", progress=False, workers=1))
+    assert any(w.endswith("(clean plate: rows 64/64)") for w in seen), seen
+    assert [w for w in seen if "sample" in w] == ["tripod (clip: sample 1/2)", "tripod (clip: sample 2/2)"]
+    assert seen[-1] == "tripod"

@@ -36,7 +36,7 @@ from .. import __version__
 from ..errors import GenomniError
 from ..options import check_output_dir, option, require
 from ..outdir import exclusive
-from ..progress import progress_bar
+from ..progress import progress_bar, showing_steps
 from ..sample import Sample
 from ..shards import shard_name, write_index, write_shard
 from ..storage import is_remote, location, put_file, staging_dir, write_bytes
@@ -296,11 +296,14 @@ def _run_locked(
     with progress_bar(opts.progress, unit="scenes", console=console) as progress:
         task = progress.add_task(name, total=total, completed=total - len(pending))
         timed_job = partial(_timed, job)
-        for result in _results(timed_job, pending, opts, lambda s, reason: retries.__setitem__(s, retries.get(s, 0) + 1)):
-            result.stats["retries"] = retries.get(result.index, 0)
-            commit_scene(result)
-            finish_ready_shards(result.index // per)
-            progress.advance(task)
+        inside = lambda text: progress.update(task, description=f"{name} ({text})")  # noqa: E731
+        with showing_steps(inside):  # scenes run in this process (one worker) say where they stand
+            for result in _results(timed_job, pending, opts, lambda s, reason: retries.__setitem__(s, retries.get(s, 0) + 1)):
+                result.stats["retries"] = retries.get(result.index, 0)
+                commit_scene(result)
+                finish_ready_shards(result.index // per)
+                progress.update(task, description=name)
+                progress.advance(task)
     return _finalize(out, name, n_shards, num_scenes, summary, {**(card_extra or {}), "command": opts.command})
 
 

@@ -39,6 +39,7 @@ from ..footage import Footage, MaskOptions, dilate
 from ..footage_folders import read_folder_footage, require_folder
 from ..media import read_video
 from ..options import SEED_BOUNDS, option, require
+from ..progress import say_step
 from ..sample import Sample
 from .captions import CaptionOptions
 from .run import RunOptions, RunSummary, SceneResult, run_generator, skipping_bad
@@ -283,6 +284,7 @@ def tripod_job(cfg: TripodConfig, index: int) -> SceneResult:
     samples: list[Sample] = []
     skipped: list[str] = []
     for k, (start, p, caption) in enumerate(zip(starts, plates, captions)):
+        say_step(f"{folder.name}: sample {k + 1}/{len(starts)}")
         inp = footage.video[start : start + n]
         tri = np.where(holes[start : start + n], tm.REMOVE, tm.BACKGROUND).astype(np.uint8)
         target = np.repeat(p[None], n, axis=0)
