@@ -166,8 +166,21 @@ def measure(run: dict[str, np.ndarray], ref: dict[str, np.ndarray]) -> dict[str,
     }
 
 
+def _scene_key(spec) -> str:
+    """What a reference render depends on besides the sizes: the scene description and the renderer's code (a cache
+    keyed by seed and index alone served references of scenes the code no longer makes: the lighting changed)."""
+    import hashlib
+
+    import genomni.generators.kubric as kubric
+
+    h = hashlib.sha256(repr(spec).encode())
+    for f in sorted(Path(kubric.__file__).parent.glob("*.py")):
+        h.update(f.read_bytes())
+    return h.hexdigest()[:12]
+
+
 def _reference(args: argparse.Namespace, index: int, spec) -> dict[str, np.ndarray]:
-    path = Path(args.cache) / f"ref-{args.seed}-{index}-{args.size}-{args.frames}-{args.ref_samples}.npz"
+    path = Path(args.cache) / f"ref-{args.seed}-{index}-{args.size}-{args.frames}-{args.ref_samples}-{_scene_key(spec)}.npz"
     if path.exists():
         with np.load(path) as z:
             return dict(z)
