@@ -29,9 +29,9 @@ demo: setup
 	test -d $(DEMO)/casper-pixel || $(BIN)/genomni train init --preset pixel --out $(DEMO)/casper-pixel
 	test -d $(DEMO)/train/model || $(BIN)/genomni train run --model $(DEMO)/casper-pixel --data $(DEMO)/kubric --val $(DEMO)/kubric-val --out $(DEMO)/train --steps 600 --warmup-steps 30 --max-minutes 5 --validate-every 300 --checkpoint-every 300 --val-samples 2 --resume latest
 	$(BIN)/genomni data export $(DEMO)/kubric-val --out $(DEMO)/footage --limit 1
-	d=$$(ls -d $(DEMO)/footage/*/ | head -n 1); rm -rf $(DEMO)/decomposed; \
+	d=$$(ls -d $(DEMO)/footage/*/ | head -n 1); rm -rf $(DEMO)/decomposed $(DEMO)/edited.mp4; \
 	$(BIN)/genomni decompose $$d --model $(DEMO)/train/model --out $(DEMO)/decomposed && \
-	$(BIN)/genomni edit $(DEMO)/decomposed --drop $$(ls $$d/masks | head -n 1) --out $(DEMO)/edited.mp4 --overwrite
+	$(BIN)/genomni edit $(DEMO)/decomposed --drop $$(ls $$d/masks | head -n 1) --out $(DEMO)/edited.mp4
 	$(BIN)/genomni data export $(DEMO)/kubric-val --out $(DEMO)/bench --benchmark
 	$(BIN)/genomni eval --benchmark demo=$(DEMO)/bench --method copy-input --method cv2-inpaint --method temporal-median --method casper:$(DEMO)/train/model --out $(DEMO)/eval
 

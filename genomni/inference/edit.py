@@ -117,8 +117,8 @@ def check_edit_output(folder: Path, out: Path, overwrite: bool) -> None:
     ours = (out / EDIT_FOLDER_MARK).is_file() if out.is_dir() else video_comment(out) == EDIT_MARK
     if not ours:
         raise GenomniError(
-            f"--out {out} was not written by `genomni edit`; --overwrite replaces only an earlier edit: choose a new --out "
-            "(nothing was changed)"
+            f"--out {out} was not written by `genomni edit` (its outputs are tagged; edits made before the tag are not): "
+            "--overwrite replaces only an earlier edit; choose a new --out or remove it yourself (nothing was changed)"
         )
 
 
