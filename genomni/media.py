@@ -216,9 +216,12 @@ def write_png(path: Path, image: np.ndarray) -> None:
         fh.write(data.tobytes())
 
 
+COMMENT_FILE = ".genomni-comment"  # a frame folder's comment (what a video's container metadata holds)
+
+
 def write_video(path: str | os.PathLike, frames: np.ndarray, fps: float = DEFAULT_FPS, crf: int = 18, comment: str | None = None) -> Path:
     """Write frames atomically: `.mkv` lossless FFV1, `.mp4` H.264, no suffix = PNG frame folder. `comment` is
-    stored in a video file's metadata (not in PNG frames)."""
+    stored in a video file's metadata, or in a frame folder's COMMENT_FILE (read back by `video_comment`)."""
     path = Path(path)
     gray = _check_frames(frames)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -228,6 +231,8 @@ def write_video(path: str | os.PathLike, frames: np.ndarray, fps: float = DEFAUL
             for i, frame in enumerate(frames):
                 img = frame if gray else cv2.cvtColor(frame, cv2.COLOR_RGB2BGR)
                 write_png(tmp / f"{i:05d}.png", img)
+            if comment is not None:
+                (tmp / COMMENT_FILE).write_text(comment)
         return path
     codecs = {".mkv": "ffv1", ".mp4": "h264"}
     if suffix not in codecs:
@@ -238,7 +243,11 @@ def write_video(path: str | os.PathLike, frames: np.ndarray, fps: float = DEFAUL
 
 
 def video_comment(path: str | os.PathLike) -> str | None:
-    """The comment in a video file's container metadata (None when it has none or is no video)."""
+    """The comment `write_video` stored: a video file's container metadata, or a frame folder's COMMENT_FILE (None
+    when there is none or the path is no video)."""
+    if Path(path).is_dir():
+        note = Path(path) / COMMENT_FILE
+        return note.read_text() if note.is_file() else None
     try:
         with av.open(str(path)) as container:
             meta = {k.lower(): v for k, v in container.metadata.items()}

@@ -178,3 +178,19 @@ def test_a_rewrite_killed_between_its_two_renames_loses_nothing(tmp_path):
         with atomic_dir(target):
             raise RuntimeError("the next writer fails too")
     assert (target / "weights.bin").read_bytes() == b"old" and sorted(p.name for p in tmp_path.iterdir()) == ["model"]
+
+
+@pytest.mark.parametrize("name", ["clip.mkv", "clip.mp4", "frames"])
+def test_a_comment_is_read_back_from_what_write_video_wrote_and_from_nothing_else(tmp_path, name):
+    """The tag `edit --overwrite` trusts: in Matroska and mp4 container metadata, in a frame folder's note file (which
+    the frame reader does not take for a frame); a video written without one, and a non-video, have none."""
+    from genomni.media import video_comment
+
+    frames = np.zeros((2, 16, 16, 3), np.uint8)
+    write_video(tmp_path / name, frames, comment="genomni edit")
+    assert video_comment(tmp_path / name) == "genomni edit"
+    assert np.array_equal(read_video(tmp_path / name)[0], frames)
+    write_video(tmp_path / ("plain-" + name), frames)
+    assert video_comment(tmp_path / ("plain-" + name)) is None
+    (tmp_path / "notes.txt").write_text("not a video")
+    assert video_comment(tmp_path / "notes.txt") is None

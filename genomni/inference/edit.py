@@ -19,7 +19,7 @@ import numpy as np
 from ..constants import DEFAULT_FPS
 from ..errors import GenomniError
 from ..layers import composite, read_rgba_folder
-from ..media import atomic_dir, read_video, video_comment, write_png, write_video
+from ..media import COMMENT_FILE, read_video, video_comment, write_video
 from .decompose import DECOMPOSITION
 
 
@@ -98,8 +98,7 @@ def load_background(path: str, t: int, h: int, w: int) -> np.ndarray:
     return frames[np.arange(t) % len(frames)]
 
 
-EDIT_MARK = "genomni edit"  # in the metadata of the videos edit writes; the file name of its mark in PNG folders
-EDIT_FOLDER_MARK = ".genomni-edit"
+EDIT_MARK = "genomni edit"  # the comment edit stores with what it writes (video metadata, or a frame folder's note)
 
 
 def check_edit_output(folder: Path, out: Path, overwrite: bool) -> None:
@@ -110,12 +109,11 @@ def check_edit_output(folder: Path, out: Path, overwrite: bool) -> None:
         raise GenomniError(f"--out {out} is inside the decomposition {folder}; write the edit elsewhere (nothing was changed)")
     if not out.exists():
         return
-    if out.is_dir() and any(not re.fullmatch(r"\d{5}\.png", p.name) and p.name != EDIT_FOLDER_MARK for p in out.iterdir()):
+    if out.is_dir() and any(not re.fullmatch(r"\d{5}\.png", p.name) and p.name != COMMENT_FILE for p in out.iterdir()):
         raise GenomniError(f"--out {out} is a folder holding other files; choose a new --out (nothing was changed)")
     if not overwrite:
         raise GenomniError(f"--out {out} exists; pass --overwrite to replace it or choose a new --out (nothing was changed)")
-    ours = (out / EDIT_FOLDER_MARK).is_file() if out.is_dir() else video_comment(out) == EDIT_MARK
-    if not ours:
+    if video_comment(out) != EDIT_MARK:
         raise GenomniError(
             f"--out {out} was not written by `genomni edit` (its outputs are tagged; edits made before the tag are not): "
             "--overwrite replaces only an earlier edit; choose a new --out or remove it yourself (nothing was changed)"
@@ -130,13 +128,7 @@ def edit(folder: str | Path, out: str | Path, edits: Edits, overwrite: bool = Fa
         raise GenomniError(f"{folder}: no {DECOMPOSITION}; is this a `genomni decompose` output folder?")
     check_edit_output(folder, out, overwrite)
     frames, fps = edited(folder, edits)
-    if out.suffix:
-        return write_video(out, frames, fps, comment=EDIT_MARK)
-    with atomic_dir(out) as tmp:  # the PNG frames write_video would write, and the mark beside them
-        for i, frame in enumerate(frames):
-            write_png(tmp / f"{i:05d}.png", cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
-        (tmp / EDIT_FOLDER_MARK).write_text(f"frames re-composited from {folder.resolve()}\n")
-    return out
+    return write_video(out, frames, fps, comment=EDIT_MARK)
 
 
 def layer_order(folder: Path) -> tuple[list[str], dict[str, Any]]:
