@@ -248,7 +248,7 @@ def tripod_job(cfg: TripodConfig, index: int) -> SceneResult:
         plate, never = np.median(clean, axis=0).round().astype(np.uint8), np.zeros(holes.shape[1:], bool)
     else:
         plate, never = clean_plate(footage.video, holes)
-    unseen = no_clean_view(never, cfg.effect_reach) if not cfg.clean else never
+    unseen = no_clean_view(never, cfg.effect_reach)  # a --clean clip uncovers every pixel: nothing to grow
     stats["never_uncovered_frac"] = float(never.mean())
     stats["no_clean_view_frac"] = float(unseen.mean())
     if unseen.mean() > cfg.max_uncovered:
