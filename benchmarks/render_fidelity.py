@@ -4,15 +4,28 @@ against the reference:
 
 - input PSNR against the reference input: whole frame, effect region (where the reference's removal changes the
   frame outside the objects: shadows, reflections), objects, rest; % of pixels off by more than 6 levels;
+- the target's effect-region PSNR against the converged remove-all render (the clean pair rule gives the target
+  the input's noise there: `pairs.clean_target`);
 - pair speckle: in the remove-all sample, isolated pixels where target and input differ by more than 6 levels
-  (fewer than 30% of their 5x5 neighbours do): render noise the pair teaches as "change";
-- true layers: the share of pixels where the scene's true RGBA layers recompose the input within 3 levels;
+  (fewer than 30% of their 5x5 neighbours do): render noise the pair teaches as "change". Small true features
+  (a shadow's corner, a thin contact shadow) count too: the converged reference's own pair is the floor;
+- pair error: the share of pixels off the objects where the pair's difference (target - input) is more than 6
+  levels off the converged pair's difference (lost faint effects as well as noise);
+- true layers: the share of pixels where the scene's true RGBA layers recompose the input within 3 levels, and
+  layer noise: the share of pixels the reference changes nowhere (neither object nor effect) where the layers
+  are not transparent (alpha > 0.02): layers that recompose the input by carrying its noise score well on the
+  first and badly on the second;
 - seconds per scene (render only), and dB of effect-region PSNR per second;
-- determinism: a second render of the first scene with another thread count (as `--workers 2` runs), compared
-  byte for byte.
+- determinism: a second render of every scene with another thread count (as `--workers 2` runs), compared
+  byte for byte: how many scenes came out the same.
 
     python benchmarks/render_fidelity.py [--scenes 4 --size 64 --frames 7 --seed 7000 --ref-samples 1024]
-        [--settings default,spp64,denoise,...] [--json bench_out/render_fidelity.json]
+        [--settings default,spp64,denoise,...] [--json bench_out/render_fidelity.json] [--sheet docs/render_fidelity.png]
+
+--sheet draws the middle frame of the first three scenes: the input at 16 spp without denoising, at the default
+and at the reference, then the remove-all pair's difference (128 + 4 x (target - input)) for 16 spp with the
+target's own pixels in the changed region (the rule before the shared-noise pairs), for the default, and for the
+reference through the default's rule.
 
 Settings are named in SETTINGS: KubricConfig overrides. The reference renders once per scene and is cached in
 --cache (an .npz per scene), so settings can be added without paying for it again.
@@ -35,6 +48,7 @@ from genomni.generators.captions import TemplateCaptioner
 from genomni.generators.kubric.blender import BlenderRenderer
 from genomni.generators.kubric.config import KubricConfig
 from genomni.generators.kubric.generate import add_truth_layers, build_samples, resolve_files, scene_plans
+from genomni.generators.kubric.pairs import clean_target
 from genomni.generators.kubric.passes import render_full, render_targets
 from genomni.generators.kubric.physics import simulate_motion
 from genomni.generators.kubric.sampling import PlacementError, sample_scene
@@ -43,15 +57,26 @@ from genomni.layers import composite, from_rgba8
 
 SETTINGS: dict[str, dict] = {
     "default": {},
-    "spp32": {"samples": 32},
-    "spp64": {"samples": 64},
-    "spp128": {"samples": 128},
+    "no-denoise": {"denoise": False},
     "denoise": {"denoise": True},
+    "spp32": {"samples": 32, "denoise": False},
+    "spp64": {"samples": 64, "denoise": False},
+    "spp128": {"samples": 128, "denoise": False},
     "denoise-spp32": {"denoise": True, "samples": 32},
-    # Cycles settings no KubricConfig option sets yet, tried here first (applied after the renderer's own setup)
-    "adaptive-64": {"_cycles": {"use_adaptive_sampling": True, "samples": 64, "adaptive_min_samples": 16, "adaptive_threshold": 0.02}},
-    "adaptive-128": {"_cycles": {"use_adaptive_sampling": True, "samples": 128, "adaptive_min_samples": 16, "adaptive_threshold": 0.01}},
-    "denoise-accurate": {"denoise": True, "_cycles": {"denoising_prefilter": "ACCURATE", "denoising_quality": "HIGH"}},
+    # Cycles settings no KubricConfig option sets, applied after the renderer's own setup: Cycles' own call into
+    # OpenImageDenoise with the settings `--denoise` uses (the reference for genomni's call), and adaptive sampling
+    "cycles-denoise": {
+        "denoise": False,
+        "_cycles": {"use_denoising": True, "denoiser": "OPENIMAGEDENOISE", "denoising_prefilter": "FAST", "denoising_quality": "BALANCED"},
+    },
+    "adaptive-64": {
+        "denoise": False,
+        "_cycles": {"use_adaptive_sampling": True, "samples": 64, "adaptive_min_samples": 16, "adaptive_threshold": 0.02},
+    },
+    "adaptive-128": {
+        "denoise": False,
+        "_cycles": {"use_adaptive_sampling": True, "samples": 128, "adaptive_min_samples": 16, "adaptive_threshold": 0.01},
+    },
     # on a machine with a GPU: `--settings default,gpu` gives s/scene CPU vs GPU and the fidelity of each
     "gpu": {"render_device": "gpu"},
 }
@@ -139,6 +164,13 @@ def speckle_frac(inp: np.ndarray, target: np.ndarray) -> float:
     return float(((big > 0) & (neighbours < 0.3)).mean())
 
 
+def pair_error(run: dict[str, np.ndarray], ref: dict[str, np.ndarray], objects: np.ndarray) -> float:
+    """Share of pixels off `objects` where the pair's difference is more than 6 levels off the converged one's."""
+    true = ref["raw_target"].astype(np.int16) - ref["input"].astype(np.int16)
+    got = run["target"].astype(np.int16) - run["input"].astype(np.int16)
+    return float((np.abs(got - true).max(-1) > 6)[~objects].mean())
+
+
 def regions(ref: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     objects = dilate(ref["instances"] > 0, RIM_PX)
     effect = effect_region(ref["input"], ref["raw_target"], objects) & ~objects
@@ -152,16 +184,19 @@ def measure(run: dict[str, np.ndarray], ref: dict[str, np.ndarray]) -> dict[str,
         return m[..., None].repeat(3, -1)
 
     rec = composite(run["target"], [from_rgba8(x) for x in run["layers"]])
+    alpha = run["layers"][..., 3].astype(np.float32) / 255
     within = (np.abs(rec.astype(np.int16) - run["input"].astype(np.int16)).max(-1) <= 3).mean()
     return {
         "psnr": psnr(run["input"], ref["input"]),
         "psnr_effect": psnr(run["input"], ref["input"], per_pixel(reg["effect"])),
         "psnr_objects": psnr(run["input"], ref["input"], per_pixel(reg["objects"])),
         "psnr_rest": psnr(run["input"], ref["input"], per_pixel(reg["rest"])),
-        "target_psnr_effect": psnr(run["target"], ref["target"], per_pixel(reg["effect"])),
+        "target_psnr_effect": psnr(run["target"], ref["raw_target"], per_pixel(reg["effect"])),
         "off6": float((np.abs(run["input"].astype(np.int16) - ref["input"].astype(np.int16)).max(-1) > 6).mean()),
         "speckle": speckle_frac(run["input"], run["target"]),
+        "pair_error": pair_error(run, ref, reg["objects"]),
         "layers_within3": float(within),
+        "layer_noise": float((1 - np.prod(1 - alpha, 0) > 0.02)[reg["rest"]].mean()),
         "effect_pixels": int(reg["effect"].sum()),
     }
 
@@ -175,8 +210,13 @@ def _scene_key(spec) -> str:
 
     h = hashlib.sha256(repr(spec).encode())
     for f in sorted(Path(kubric.__file__).parent.glob("*.py")):
-        h.update(f.read_bytes())
+        if f.name not in POST_RENDER:
+            h.update(f.read_bytes())
     return h.hexdigest()[:12]
+
+
+POST_RENDER = ("pairs.py", "truth_layers.py", "qc.py")  # what the renders go through after Cycles: not cached
+REF_KEYS = ("input", "raw_target", "instances")
 
 
 def _reference(args: argparse.Namespace, index: int, spec) -> dict[str, np.ndarray]:
@@ -184,10 +224,49 @@ def _reference(args: argparse.Namespace, index: int, spec) -> dict[str, np.ndarr
     if path.exists():
         with np.load(path) as z:
             return dict(z)
-    ref, _ = render_scene(_cfg(args, samples=args.ref_samples), spec)
+    run, _ = render_scene(_cfg(args, samples=args.ref_samples, denoise=False), spec)  # converged, not denoised
+    ref = {k: run[k] for k in REF_KEYS}
     path.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(path, **ref)
     return ref
+
+
+def _enlarged(img: np.ndarray, label: str, k: int = 3) -> np.ndarray:
+    import cv2
+
+    big = cv2.resize(img, None, fx=k, fy=k, interpolation=cv2.INTER_NEAREST)
+    cv2.putText(big, label, (3, 11), cv2.FONT_HERSHEY_SIMPLEX, 0.33, (255, 255, 0), 1, cv2.LINE_AA)
+    return big
+
+
+def contact_sheet(args: argparse.Namespace, specs: list, refs: list, path: str) -> None:
+    """The --sheet picture (module docstring): what the pair rule and denoising change, against the reference."""
+    import cv2
+
+    from genomni.generators.kubric.pairs import changed_region
+
+    def diff(inp: np.ndarray, target: np.ndarray) -> np.ndarray:
+        return np.clip(128 + 4 * (target.astype(np.int16) - inp.astype(np.int16)), 0, 255).astype(np.uint8)
+
+    rows = []
+    for spec, ref in list(zip(specs, refs))[:3]:
+        raw, _ = render_scene(_cfg(args, denoise=False), spec)
+        new, _ = render_scene(_cfg(args), spec)
+        t = len(ref["input"]) // 2
+        region = changed_region(raw["input"], raw["raw_target"], raw["instances"] > 0)
+        before = np.where(region[..., None], raw["raw_target"], raw["input"])  # the target's own pixels throughout
+        ref_target = clean_target(ref["input"], ref["raw_target"], ref["instances"] > 0)[0]
+        cells = [
+            _enlarged(raw["input"][t], "16 spp"),
+            _enlarged(new["input"][t], "default"),
+            _enlarged(ref["input"][t], f"{args.ref_samples} spp"),
+            _enlarged(diff(raw["input"], before)[t], "pair, own px"),
+            _enlarged(diff(new["input"], new["target"])[t], "pair, default"),
+            _enlarged(diff(ref["input"], ref_target)[t], "pair, reference"),
+        ]
+        rows.append(np.concatenate([np.pad(c, ((2, 2), (2, 2), (0, 0))) for c in cells], 1))
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(path, cv2.cvtColor(np.concatenate(rows, 0), cv2.COLOR_RGB2BGR))
 
 
 def main() -> None:
@@ -200,36 +279,52 @@ def main() -> None:
     ap.add_argument("--settings", default=",".join(CPU_SETTINGS))
     ap.add_argument("--cache", default="bench_out/render_fidelity")
     ap.add_argument("--json", default="")
+    ap.add_argument("--sheet", default="")
     args = ap.parse_args()
     base = _cfg(args)
     probe = BlenderRenderer(base)
     specs = [_valid_spec(base, i, probe) for i in range(args.scenes)]
     refs = [_reference(args, i, s) for i, s in enumerate(specs)]
+    if args.sheet:
+        contact_sheet(args, specs, refs, args.sheet)
     rows = {}
     for name in args.settings.split(","):
         cfg, cycles = _cfg(args, **SETTINGS[name]), SETTINGS[name].get("_cycles")
-        per, seconds = [], 0.0
+        per, seconds, same = [], 0.0, 0
         for spec, ref in zip(specs, refs):
             run, s = render_scene(cfg, spec, cycles=cycles)
             per.append(measure(run, ref))
             seconds += s
-        again, _ = render_scene(cfg, specs[0], threads=1, cycles=cycles)
-        first, _ = render_scene(cfg, specs[0], threads=0, cycles=cycles)
-        same = all(np.array_equal(again[k], first[k]) for k in ("input", "target", "layers"))
+            again, _ = render_scene(cfg, spec, threads=1, cycles=cycles)
+            same += all(np.array_equal(again[k], run[k]) for k in ("input", "target", "layers"))
         row = {k: float(np.nanmean([p[k] for p in per])) for k in per[0]}
-        row.update({"s_per_scene": seconds / len(specs), "deterministic_across_threads": same})
+        row.update({"s_per_scene": seconds / len(specs), "same_across_runs": f"{same} of {len(specs)}"})
         row["effect_db_per_s"] = row["psnr_effect"] / row["s_per_scene"]
         rows[name] = row
         print(name, json.dumps(row), flush=True)
+    floor = []
+    for ref in refs:  # the converged pair through the same rule: what the pair figures cannot go below
+        target = clean_target(ref["input"], ref["raw_target"], ref["instances"] > 0)[0]
+        floor.append(
+            (speckle_frac(ref["input"], target), pair_error({"input": ref["input"], "target": target}, ref, regions(ref)["objects"]))
+        )
+    rows["reference"] = {"speckle": float(np.mean([f[0] for f in floor])), "pair_error": float(np.mean([f[1] for f in floor]))}
     print()
-    head = (
-        "| setting | s/scene | input PSNR | effect | objects | rest | > 6 levels | pair speckle | layers within 3 | same across threads |"
-    )
-    print(head + "\n" + "|---" * 10 + "|")
+    cols = "input PSNR | effect | objects | rest | > 6 levels | target effect | pair speckle | pair error | layers within 3 | layer noise"
+    print(f"| setting | s/scene | {cols} | same across runs |\n" + "|---" * 13 + "|")
     for name, r in rows.items():
-        cells = [f"{r['s_per_scene']:.1f}", *(f"{r[k]:.1f}" for k in ("psnr", "psnr_effect", "psnr_objects", "psnr_rest"))]
-        cells += [f"{100 * r['off6']:.2f}%", f"{100 * r['speckle']:.3f}%", f"{100 * r['layers_within3']:.2f}%"]
-        print(f"| {name} | " + " | ".join(cells) + f" | {r['deterministic_across_threads']} |")
+        if name == "reference":
+            cells = ["-"] * 8 + [f"{100 * r['speckle']:.3f}%", f"{100 * r['pair_error']:.2f}%", "-", "-", "-"]
+        else:
+            cells = [f"{r['s_per_scene']:.1f}", *(f"{r[k]:.1f}" for k in ("psnr", "psnr_effect", "psnr_objects", "psnr_rest"))]
+            cells += [
+                f"{100 * r['off6']:.2f}%",
+                f"{r['target_psnr_effect']:.1f}",
+                f"{100 * r['speckle']:.3f}%",
+                f"{100 * r['pair_error']:.2f}%",
+            ]
+            cells += [f"{100 * r['layers_within3']:.2f}%", f"{100 * r['layer_noise']:.2f}%", r["same_across_runs"]]
+        print(f"| {name} | " + " | ".join(cells) + " |")
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(rows, indent=2) + "\n")

@@ -33,6 +33,24 @@ PRIMITIVE_OPS = {
 }
 
 
+def canonical_face_order(mesh) -> None:
+    """Sort a mesh's faces by their vertex indices. Blender's uv-sphere operator lists the same faces in a different
+    order on each call, and smooth normals summed in another order differ in their last bits, which a render shows
+    (in floats always; in 8 bits now and then; after denoising, which spreads a pixel's change over its neighbours,
+    more often): renders of one scene description must be byte-identical (the data contract)."""
+    import bmesh
+
+    bm = bmesh.new()
+    bm.from_mesh(mesh)
+    bm.verts.index_update()
+    bm.faces.index_update()
+    corners = [tuple(v.index for v in f.verts) for f in bm.faces]
+    rank = {k: r for r, k in enumerate(sorted(range(len(corners)), key=corners.__getitem__))}
+    bm.faces.sort(key=lambda f: rank[f.index])  # bmesh sorts by a number: each face's rank in that order
+    bm.to_mesh(mesh)
+    bm.free()
+
+
 class BlenderRenderer:
     """Builds one scene at a time in a fresh Blender session and renders its passes with Cycles."""
 
@@ -151,6 +169,7 @@ class BlenderRenderer:
         if len(meshes) > 1:
             with bpy.context.temp_override(active_object=meshes[0], selected_editable_objects=meshes):
                 bpy.ops.object.join()
+        canonical_face_order(meshes[0].data)
         return meshes[0]
 
     def _relink_textures(self, meshes: list, obj: Path) -> None:

@@ -122,9 +122,9 @@ class KubricConfig:
         "cpu", "Cycles device: cpu, or gpu (every GPU of the first backend found: OptiX, CUDA, HIP, oneAPI; recorded in meta)."
     )
     denoise: bool = option(
-        False,
-        "OpenImageDenoise (fast prefilter, balanced quality) on every pass: cleaner frames at a small extra "
-        "render time; output is then not byte-identical between runs or across --workers.",
+        True,
+        "Cycles' OpenImageDenoise (fast prefilter, balanced quality) on every pass: far cleaner frames for a little "
+        "more render time (benchmarks/render_fidelity.py); --no-denoise keeps the raw renders.",
     )
     effect_crop: bool = option(True, "Render target passes only inside the objects' effect boxes (docs/generate.md).")
     max_cut: float = option(

@@ -80,7 +80,10 @@ def build_samples(
         kept = list(plan.kept)
         removed = [i for i in ids if i not in kept]
         target, target_inst = passes.targets[plan.tag]
-        clean, region = clean_target(passes.full, target, np.isin(passes.instances, removed))
+        own = passes.instances != target_inst  # what moved: a re-simulated target's objects are all its own
+        if plan.tag in passes.hidden:
+            own |= (passes.instances > 0) | (target_inst > 0)
+        clean, region = clean_target(passes.full, target, np.isin(passes.instances, removed), own)
         meta: dict[str, Any] = {
             "source": SOURCE,
             "generator": "genomni.generators.kubric",
@@ -97,6 +100,7 @@ def build_samples(
             "height": spec.height,
             "width": spec.width,
             "spp": cfg.samples,
+            "denoise": cfg.denoise,
             "render_device": render_device,
             "effect_crop": cfg.effect_crop,
             "object_ids": ids,
