@@ -38,6 +38,7 @@ import dataclasses
 import json
 import time
 from pathlib import Path
+from unittest.mock import patch
 
 import numpy as np
 from scipy.ndimage import uniform_filter
@@ -45,10 +46,11 @@ from scipy.ndimage import uniform_filter
 from genomni.effects import RIM_PX, effect_region
 from genomni.footage import dilate
 from genomni.generators.captions import TemplateCaptioner
+from genomni.generators.kubric import generate, truth_layers
 from genomni.generators.kubric.blender import BlenderRenderer
 from genomni.generators.kubric.config import KubricConfig
 from genomni.generators.kubric.generate import add_truth_layers, build_samples, resolve_files, scene_plans
-from genomni.generators.kubric.pairs import clean_target
+from genomni.generators.kubric.pairs import changed_region, clean_target
 from genomni.generators.kubric.passes import render_full, render_targets
 from genomni.generators.kubric.physics import simulate_motion
 from genomni.generators.kubric.sampling import PlacementError, sample_scene
@@ -63,6 +65,9 @@ SETTINGS: dict[str, dict] = {
     "spp64": {"samples": 64, "denoise": False},
     "spp128": {"samples": 128, "denoise": False},
     "denoise-spp32": {"denoise": True, "samples": 32},
+    # the pair rule before shared noise: the target's own rendered pixels throughout the changed region
+    "own-pixel-pairs": {"_own_pixels": True},
+    "own-pixel-pairs-no-denoise": {"denoise": False, "_own_pixels": True},
     # Cycles settings no KubricConfig option sets, applied after the renderer's own setup: Cycles' own call into
     # OpenImageDenoise with the settings `--denoise` uses (the reference for genomni's call), and adaptive sampling
     "cycles-denoise": {
@@ -123,7 +128,15 @@ def _valid_spec(cfg: KubricConfig, index: int, renderer: BlenderRenderer):
     raise RuntimeError(f"scene {index}: no attempt passes the pose checks")
 
 
-def render_scene(cfg: KubricConfig, spec, threads: int = 0, cycles: dict | None = None) -> tuple[dict[str, np.ndarray], float]:
+def own_pixels_target(inp: np.ndarray, target: np.ndarray, removed: np.ndarray, own: np.ndarray | None = None):
+    """The pair rule before shared noise (an ablation): the target's rendered pixels throughout the changed region."""
+    region = changed_region(inp, target, removed)
+    return np.where(region[..., None], target, inp), region
+
+
+def render_scene(
+    cfg: KubricConfig, spec, threads: int = 0, cycles: dict | None = None, own_pixels: bool = False
+) -> tuple[dict[str, np.ndarray], float]:
     """The remove-all sample's input, clean target, instance map and true layers for one spec, and render seconds."""
     renderer = TunedRenderer(cfg, threads=threads, cycles=cycles)
     vertices = renderer.build(spec)
@@ -133,8 +146,10 @@ def render_scene(cfg: KubricConfig, spec, threads: int = 0, cycles: dict | None 
     passes = render_full(renderer, spec, motion.poses, motion.cloth)
     passes = render_targets(renderer, spec, motion.poses, passes, plans + layer_plans(spec), None)
     seconds = time.perf_counter() - t0
-    samples = build_samples(cfg, spec, passes, plans, renderer.version, TemplateCaptioner())
-    add_truth_layers(samples[0], passes, spec.object_ids)
+    rule = own_pixels_target if own_pixels else clean_target
+    with patch.object(generate, "clean_target", rule), patch.object(truth_layers, "clean_target", rule):
+        samples = build_samples(cfg, spec, passes, plans, renderer.version, TemplateCaptioner())
+        add_truth_layers(samples[0], passes, spec.object_ids)
     s = samples[0]
     return {
         "input": s.input,
@@ -243,8 +258,6 @@ def contact_sheet(args: argparse.Namespace, specs: list, refs: list, path: str) 
     """The --sheet picture (module docstring): what the pair rule and denoising change, against the reference."""
     import cv2
 
-    from genomni.generators.kubric.pairs import changed_region
-
     def diff(inp: np.ndarray, target: np.ndarray) -> np.ndarray:
         return np.clip(128 + 4 * (target.astype(np.int16) - inp.astype(np.int16)), 0, 255).astype(np.uint8)
 
@@ -253,8 +266,7 @@ def contact_sheet(args: argparse.Namespace, specs: list, refs: list, path: str) 
         raw, _ = render_scene(_cfg(args, denoise=False), spec)
         new, _ = render_scene(_cfg(args), spec)
         t = len(ref["input"]) // 2
-        region = changed_region(raw["input"], raw["raw_target"], raw["instances"] > 0)
-        before = np.where(region[..., None], raw["raw_target"], raw["input"])  # the target's own pixels throughout
+        before = own_pixels_target(raw["input"], raw["raw_target"], raw["instances"] > 0)[0]
         ref_target = clean_target(ref["input"], ref["raw_target"], ref["instances"] > 0)[0]
         cells = [
             _enlarged(raw["input"][t], "16 spp"),
@@ -289,13 +301,13 @@ def main() -> None:
         contact_sheet(args, specs, refs, args.sheet)
     rows = {}
     for name in args.settings.split(","):
-        cfg, cycles = _cfg(args, **SETTINGS[name]), SETTINGS[name].get("_cycles")
+        cfg, cycles, own = _cfg(args, **SETTINGS[name]), SETTINGS[name].get("_cycles"), SETTINGS[name].get("_own_pixels", False)
         per, seconds, same = [], 0.0, 0
         for spec, ref in zip(specs, refs):
-            run, s = render_scene(cfg, spec, cycles=cycles)
+            run, s = render_scene(cfg, spec, cycles=cycles, own_pixels=own)
             per.append(measure(run, ref))
             seconds += s
-            again, _ = render_scene(cfg, spec, threads=1, cycles=cycles)
+            again, _ = render_scene(cfg, spec, threads=1, cycles=cycles, own_pixels=own)
             same += all(np.array_equal(again[k], run[k]) for k in ("input", "target", "layers"))
         row = {k: float(np.nanmean([p[k] for p in per])) for k in per[0]}
         row.update({"s_per_scene": seconds / len(specs), "same_across_runs": f"{same} of {len(specs)}"})
