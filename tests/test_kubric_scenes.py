@@ -7,6 +7,8 @@ import cv2
 import numpy as np
 import pytest
 
+from genomni.effects import RIM_PX
+from genomni.footage import dilate
 from genomni.generators.captions import TemplateCaptioner
 from genomni.generators.kubric.assets import resolve
 from genomni.generators.kubric.blender import BlenderRenderer
@@ -219,9 +221,11 @@ def test_similar_objects_scene_removes_some_copies_and_keeps_the_rest_unchanged(
         assert len(removed) == 1 if tag == "one" else 2 <= len(removed) <= len(objects) // 2
         assert (s.trimask[np.isin(inst, removed)] == 0).all() and (s.trimask[np.isin(inst, kept)] == 255).all()
         # kept copies stay: the input's own pixels, or changed a little where a removed neighbour shadowed or was
-        # reflected in them; a copy that vanished would change by far more than 40 levels
+        # reflected in them; a copy that vanished would change by far more than 40 levels. Pixels on a removed
+        # copy's antialiased rim (RIM_PX) show some of it in the input and may change by more
         diff = np.abs(s.target.astype(int) - s.input.astype(int)).max(-1)
-        assert all((diff[inst == k] > 40).mean() < 0.05 for k in kept if (inst == k).any())
+        off_rims = ~dilate(np.isin(inst, removed), RIM_PX)
+        assert all((diff[(inst == k) & off_rims] > 40).mean() < 0.05 for k in kept if ((inst == k) & off_rims).any())
         assert (diff[np.isin(inst, kept)] == 0).mean() > 0.6
         assert s.meta["qc"]["residual_object_pixels"] == 0 and s.meta["scenario"] == "similar"
 
