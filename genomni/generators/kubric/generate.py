@@ -80,9 +80,17 @@ def build_samples(
         kept = list(plan.kept)
         removed = [i for i in ids if i not in kept]
         target, target_inst = passes.targets[plan.tag]
-        own = passes.instances != target_inst  # what moved: a re-simulated target's objects are all its own
-        if plan.tag in passes.hidden:
-            own |= (passes.instances > 0) | (target_inst > 0)
+        trimask = tm.with_rims(tm.from_instances(passes.instances, remove=removed, keep=kept))
+        extras = {"instances": passes.instances}
+        own = passes.instances != target_inst  # what the target shows anew besides the removed objects
+        if plan.tag in passes.hidden:  # VOID's pass C: the quadmask's "changed" is where it and the target differ
+            extras["hidden"] = passes.hidden[plan.tag]
+            extras["quadmask"] = qm.from_passes(trimask, passes.hidden[plan.tag], target)
+            # re-simulated: what moved is the target's own, as rendered; held-up scenery is in no instance map, so
+            # the quadmask's changed pixels say where
+            own |= qm.affected(extras["quadmask"])
+        else:  # the same physics with and without the removed objects: nothing else changes
+            extras["quadmask"] = qm.from_trimask(trimask)
         clean, region = clean_target(passes.full, target, np.isin(passes.instances, removed), own)
         meta: dict[str, Any] = {
             "source": SOURCE,
@@ -111,13 +119,6 @@ def build_samples(
         qc = sample_qc(passes.full, target, clean, region, passes.instances, target_inst, removed)
         qc["visible_pixels"] = visible
         meta["qc"] = qc
-        trimask = tm.with_rims(tm.from_instances(passes.instances, remove=removed, keep=kept))
-        extras = {"instances": passes.instances}
-        if plan.tag in passes.hidden:  # VOID's pass C: the quadmask's "changed" is where it and the target differ
-            extras["hidden"] = passes.hidden[plan.tag]
-            extras["quadmask"] = qm.from_passes(trimask, passes.hidden[plan.tag], target)
-        else:  # the same physics with and without the removed objects: nothing else changes
-            extras["quadmask"] = qm.from_trimask(trimask)
         qc["affected_frac"] = round(float(qm.affected(extras["quadmask"]).mean()), 6)
         sample = Sample(
             key=f"{SOURCE}-s{spec.index:07d}-{plan.tag}",

@@ -62,11 +62,12 @@ def masked_median(diff: np.ndarray, skip: np.ndarray, size: int = MEDIAN_PX) -> 
 def clean_target(inp: np.ndarray, target: np.ndarray, removed: np.ndarray, own: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(target with the input's pixels outside the changed region and the input plus the difference's median inside
     it, off the removed objects and `own`; the changed region). `own` (T,H,W bool): pixels the target shows anew
-    besides the removed objects (objects that moved in a re-simulated target), kept as rendered."""
+    besides the removed objects (what moved in a re-simulated target), kept as rendered and part of the region."""
     region = changed_region(inp, target, removed)
     core = dilate(removed, CORE_PX)
     if own is not None:
         core |= dilate(own, CORE_PX)
+        region |= core
     out = inp.copy()
     diff = target.astype(np.float32) - inp.astype(np.float32)
     for t in range(len(inp)):
