@@ -53,6 +53,11 @@ class Passes:
         return self.targets["all"][1]
 
 
+# px: a denoised box is rendered this much larger and cut back, so the denoiser sees what lies around it (Cycles
+# denoises a border render alone; the box's edges then differed from the whole frame's denoise)
+DENOISE_MARGIN_PX = 16
+
+
 def render_pass(
     r,
     spec: SceneSpec,
@@ -84,9 +89,11 @@ def render_pass(
             continue
         r0, r1, c0, c1 = box
         if r1 > r0 and c1 > c0:
-            a, b = r.render_box(spec, box, path)
+            m = DENOISE_MARGIN_PX if r.cfg.denoise else 0
+            grown = (max(r0 - m, 0), min(r1 + m, spec.height), max(c0 - m, 0), min(c1 + m, spec.width))
+            a, b = r.render_box(spec, grown, path)
             rgb[t, r0:r1, c0:c1], idx[t, r0:r1, c0:c1] = a[r0:r1, c0:c1], b[r0:r1, c0:c1]
-            pixels += (r1 - r0) * (c1 - c0)
+            pixels += (grown[1] - grown[0]) * (grown[3] - grown[2])
     if once:
         rgb, idx = np.repeat(rgb, spec.frames, axis=0), np.repeat(idx, spec.frames, axis=0)
     return rgb, idx, frames, pixels
