@@ -45,7 +45,7 @@ def test_canonical_face_order_is_the_same_for_every_uv_sphere_and_keeps_faces_an
     assert canonical[0] == canonical[1] == canonical[2]
 
 
-def _render(threads: int) -> np.ndarray:
+def _render(threads: int) -> tuple[np.ndarray, np.ndarray]:
     cfg = KubricConfig(frames=2, height=64, width=64, samples=8)
     assert cfg.denoise  # the default
     renderer = BlenderRenderer(cfg, threads=threads)
